@@ -1,0 +1,110 @@
+/**
+ * Runs a graph of jobs through the cache. A job's key hashes its stage's code version, its
+ * config and the keys of the jobs it depends on; keys never need results, so a cached job is
+ * answered without loading (or running) anything upstream of it.
+ */
+import { PipelineError } from '../errors.ts';
+import type { Log } from '../util/log.ts';
+import { hashJson } from '../util/hash.ts';
+import type { Artifact, Json } from './artifact.ts';
+import { codeVersion } from './code-version.ts';
+import type { CacheStore } from './store.ts';
+
+export interface JobContext {
+  log: Log;
+  /** The job's own key (its config hash), for provenance. */
+  key: string;
+}
+
+export interface Job {
+  /** Which stage runs it; names the code version that goes into the key. */
+  stage: string;
+  /** A readable name for status lines, e.g. `mnist/model`. */
+  label: string;
+  /** Everything besides its inputs that determines the result. JSON only. */
+  config: Json;
+  /** Upstream jobs by the name under which run() receives their results. */
+  deps: Record<string, Job>;
+  run(ctx: JobContext, inputs: Record<string, Artifact>): Promise<Artifact>;
+}
+
+export interface RunOptions {
+  cache: CacheStore;
+  log: Log;
+  /** Rebuild every job reached, ignoring cached entries. */
+  force: boolean;
+}
+
+export interface RunStats {
+  built: number;
+  cached: number;
+}
+
+export class JobRunner {
+  private readonly options: RunOptions;
+  private readonly keys = new Map<Job, string>();
+  private readonly results = new Map<string, Promise<Artifact>>();
+  readonly stats: RunStats = { built: 0, cached: 0 };
+
+  constructor(options: RunOptions) {
+    this.options = options;
+  }
+
+  key(job: Job): string {
+    let key = this.keys.get(job);
+    if (key === undefined) {
+      const deps = Object.fromEntries(Object.entries(job.deps).map(([name, dep]) => [name, this.key(dep)]));
+      key = hashJson({ stage: job.stage, code: codeVersion(job.stage), config: job.config, deps });
+      this.keys.set(job, key);
+    }
+    return key;
+  }
+
+  /** The job's artifact: from the cache when present (and not forced), else built and stored. */
+  get(job: Job): Promise<Artifact> {
+    const key = this.key(job);
+    let result = this.results.get(key);
+    if (!result) {
+      result = this.resolve(job, key);
+      this.results.set(key, result);
+    }
+    return result;
+  }
+
+  private async resolve(job: Job, key: string): Promise<Artifact> {
+    const { cache, log, force } = this.options;
+    if (!force && cache.has(job.stage, key)) {
+      this.stats.cached++;
+      log.job('cached', `${job.stage} ${job.label}`, `${key.slice(0, 12)} ${formatBytes(cache.sizeOf(job.stage, key))}`);
+      return cache.read(job.stage, key);
+    }
+    const inputs: Record<string, Artifact> = {};
+    for (const [name, dep] of Object.entries(job.deps)) inputs[name] = await this.get(dep);
+    const started = performance.now();
+    let value: Artifact;
+    try {
+      value = await job.run({ log, key }, inputs);
+    } catch (error) {
+      log.job('failed', `${job.stage} ${job.label}`, error instanceof Error ? error.message : String(error));
+      throw error instanceof PipelineError
+        ? error
+        : new PipelineError(`${job.stage} ${job.label} failed: ${error instanceof Error ? error.message : error}`, { cause: error });
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const deps = Object.fromEntries(Object.entries(job.deps).map(([name, dep]) => [name, this.key(dep)]));
+    cache.write({ stage: job.stage, label: job.label, key, seconds: round(seconds), inputs: { config: job.config, deps } }, value);
+    this.stats.built++;
+    log.job('built', `${job.stage} ${job.label}`, `${key.slice(0, 12)} ${seconds.toFixed(1)} s`);
+    return value;
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} kB`;
+  return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+}

@@ -1,0 +1,90 @@
+/**
+ * The pipeline's command line. Run through npm (`npm run pipeline -- --help`) so that it runs on
+ * the project's Node 22.
+ */
+import { parseArgs, styleText } from 'node:util';
+import { resolve } from 'node:path';
+import { build, listFigures } from './build.ts';
+import { PipelineError, usageError } from './errors.ts';
+import { PROFILES, parseProfile } from './profiles.ts';
+import { BACKENDS, parseBackend, selectBackend } from './train/backend.ts';
+import { consoleLog } from './util/log.ts';
+
+const HELP = `Usage: npm run pipeline -- [options]
+
+Trains, decomposes and renders every report into reports/ (each job cached in .cache/).
+
+Options:
+  --profile <name>   ${Object.keys(PROFILES).join(' | ')} (default: default)
+${Object.entries(PROFILES).map(([name, what]) => `                       ${name}: ${what}`).join('\n')}
+  --only <id>        one report ('mnist') or one figure ('mnist/eigenvector-gallery')
+  --backend <name>   auto | ${BACKENDS.join(' | ')} (default: auto = the first that loads)
+  --force            rebuild every job reached, ignoring the cache
+  --out <dir>        where reports go (default: reports)
+  --cache <dir>      the job cache (default: .cache)
+  --list             print every figure id and exit
+  --debug            print stack traces
+  --help             this text
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const args = parseOptions(argv);
+  if (args.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const profile = parseProfile(args.profile);
+  const backend = parseBackend(args.backend);
+  if (args.list) {
+    process.stdout.write(`${listFigures(profile, await selectBackend(backend)).join('\n')}\n`);
+    return 0;
+  }
+  const log = consoleLog();
+  const summary = await build({
+    profile,
+    only: args.only,
+    force: args.force,
+    backend,
+    outDir: resolve(args.out),
+    cacheDir: resolve(args.cache),
+    log,
+  });
+  log.info(`done in ${summary.seconds.toFixed(1)} s: ${summary.built} job(s) built, ${summary.cached} cached; emitted ${summary.emitted.join(', ')}`);
+  return 0;
+}
+
+function parseOptions(argv: string[]) {
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        profile: { type: 'string', default: 'default' },
+        only: { type: 'string' },
+        backend: { type: 'string', default: 'auto' },
+        force: { type: 'boolean', default: false },
+        out: { type: 'string', default: 'reports' },
+        cache: { type: 'string', default: '.cache' },
+        list: { type: 'boolean', default: false },
+        debug: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    });
+    return values as typeof values & { profile: string; backend: string; out: string; cache: string; force: boolean };
+  } catch (error) {
+    throw usageError((error as Error).message.split('\n')[0]!, 'see npm run pipeline -- --help');
+  }
+}
+
+const debug = process.argv.includes('--debug');
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const known = error instanceof PipelineError;
+    process.stderr.write(`${styleText('red', 'error')} ${error instanceof Error ? error.message : String(error)}\n`);
+    if (known && error.hint) process.stderr.write(`  hint: ${error.hint}\n`);
+    if (debug || !known) process.stderr.write(`${error instanceof Error ? error.stack : ''}\n`);
+    process.exit(known ? error.exitCode : 1);
+  },
+);
+

@@ -1,0 +1,76 @@
+/**
+ * Interaction matrices (paper §3.1). The layer's third-order tensor is
+ *
+ *   B[a, i, j] = Σ_k P[a, k] W[k, i] V[k, j],   symmetrised: B[a] ← (B[a] + B[a]ᵀ) / 2,
+ *
+ * and for an output direction u (a class one-hot, a logit difference, any vector of length c)
+ *
+ *   Q_u = Σ_a u_a B[a] = sym( Wᵀ diag(Pᵀ u) V ),   so that   uᵀ out(x) = eᵀ Q_u e.
+ *
+ * Only the symmetric part of B[a] contributes to eᵀ B[a] e, which is why symmetrising loses
+ * nothing and makes the eigendecomposition real.
+ */
+import { PipelineError } from '../errors.ts';
+import type { BilinearLayer } from './layer.ts';
+
+/** Q_u as a dense, exactly symmetric d×d row-major matrix. */
+export function interactionMatrix(layer: BilinearLayer, u: ArrayLike<number>): Float64Array {
+  const { d, m, c } = layer;
+  if (u.length !== c) throw new PipelineError(`output direction u has length ${u.length}, the layer has c = ${c} outputs`);
+  const coef = new Float64Array(m); // Pᵀ u, (m)
+  for (let a = 0; a < c; a++) {
+    const ua = u[a]!;
+    if (ua === 0) continue;
+    for (let k = 0; k < m; k++) coef[k]! += ua * layer.P[a * m + k]!;
+  }
+  const q = new Float64Array(d * d); // Wᵀ diag(coef) V, then symmetrised
+  const scaledW = new Float64Array(d);
+  for (let k = 0; k < m; k++) {
+    const ck = coef[k]!;
+    if (ck === 0) continue;
+    for (let i = 0; i < d; i++) scaledW[i] = ck * layer.W[k * d + i]!;
+    const vRow = k * d;
+    for (let i = 0; i < d; i++) {
+      const wi = scaledW[i]!;
+      const row = i * d;
+      for (let j = 0; j < d; j++) q[row + j]! += wi * layer.V[vRow + j]!;
+    }
+  }
+  return symmetrize(q, d);
+}
+
+/** (A + Aᵀ)/2 in place; the result is symmetric to the bit. */
+export function symmetrize(a: Float64Array, n: number): Float64Array {
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const mean = (a[i * n + j]! + a[j * n + i]!) / 2;
+      a[i * n + j] = mean;
+      a[j * n + i] = mean;
+    }
+  }
+  return a;
+}
+
+/** The one-hot direction of output `a` (class a's logit). */
+export function oneHot(c: number, a: number): Float64Array {
+  const u = new Float64Array(c);
+  u[a] = 1;
+  return u;
+}
+
+/** The symmetrised tensor B, (c, d, d): one interaction matrix per output. */
+export function interactionTensor(layer: BilinearLayer): Float64Array[] {
+  return Array.from({ length: layer.c }, (_, a) => interactionMatrix(layer, oneHot(layer.c, a)));
+}
+
+/** eᵀ Q e for a symmetric d×d Q. */
+export function quadraticForm(q: Float64Array, e: ArrayLike<number>): number {
+  const d = e.length;
+  let s = 0;
+  for (let i = 0; i < d; i++) {
+    let row = 0;
+    for (let j = 0; j < d; j++) row += q[i * d + j]! * e[j]!;
+    s += e[i]! * row;
+  }
+  return s;
+}

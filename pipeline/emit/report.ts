@@ -1,0 +1,180 @@
+/**
+ * Writes a report's published data into reports/<report>/:
+ *
+ *   report.json                      settings, headline metrics, models, provenance
+ *   figures/<figure>/meta.json       title, caption, files (with SHA-256), provenance
+ *   figures/<figure>/figure.svg …    the files the figure job rendered
+ *   models/<model>.safetensors       trained weights
+ *
+ * The folder is staged and swapped in whole, so the site never reads a half-written report.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Artifact } from '../cache/artifact.ts';
+import { codeVersion } from '../cache/code-version.ts';
+import type { JobRunner } from '../cache/runner.ts';
+import type { ProfileName } from '../profiles.ts';
+import type { FigurePlan, Metric, ReportPlan, ReportSpec } from '../reports/spec.ts';
+import { modelMeta } from '../train/job.ts';
+import { sha256 } from '../util/hash.ts';
+import { makeStagingDirectory, replaceDirectory } from '../util/fs.ts';
+import { FIGURE_FILES } from '../figures/job.ts';
+import { encodeSafetensors } from './safetensors.ts';
+import {
+  figureMetaSchema,
+  reportMetaSchema,
+  type FileEntry,
+  type FigureMeta,
+  type Provenance,
+  type ReportMeta,
+} from './schema.ts';
+
+export interface EmitContext {
+  outDir: string;
+  profile: ProfileName;
+  runner: JobRunner;
+}
+
+const ROLES: Record<string, FileEntry['role']> = {
+  [FIGURE_FILES.svg]: 'figure',
+  [FIGURE_FILES.png]: 'png',
+  [FIGURE_FILES.vegaLite]: 'vega-lite',
+  [FIGURE_FILES.data]: 'data-json',
+  [FIGURE_FILES.csv]: 'data-csv',
+};
+
+/** The command that regenerates one report or figure, as the README documents it. */
+export function regenerateCommand(profile: ProfileName, only: string): string {
+  return `npm run pipeline -- --profile ${profile} --only ${only}`;
+}
+
+export async function emitReport(ctx: EmitContext, report: ReportSpec, plan: ReportPlan): Promise<ReportMeta> {
+  const staging = makeStagingDirectory(ctx.outDir, report.id);
+  try {
+    const models: Record<string, Artifact> = {};
+    for (const m of plan.models) models[m.id] = await ctx.runner.get(m.job);
+    for (const figure of plan.figures) {
+      await writeFigure(ctx, report, figure, join(staging, 'figures', figure.id));
+    }
+    const meta = reportMeta(ctx, report, plan, models);
+    mkdirSync(join(staging, 'models'), { recursive: true });
+    for (const m of plan.models) {
+      writeFileSync(join(staging, 'models', `${m.id}.safetensors`), weightsFile(report, m.id, models[m.id]!));
+    }
+    writeFileSync(join(staging, 'report.json'), `${JSON.stringify(reportMetaSchema.parse(meta), null, 2)}\n`);
+    replaceDirectory(staging, join(ctx.outDir, report.id));
+    return meta;
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Emits one figure alone (for --only report/figure), replacing just its folder. */
+export async function emitFigure(ctx: EmitContext, report: ReportSpec, figure: FigurePlan): Promise<void> {
+  const staging = makeStagingDirectory(ctx.outDir, `${report.id}-${figure.id}`);
+  try {
+    await writeFigure(ctx, report, figure, staging);
+    replaceDirectory(staging, join(ctx.outDir, report.id, 'figures', figure.id));
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function writeFigure(ctx: EmitContext, report: ReportSpec, figure: FigurePlan, dir: string): Promise<void> {
+  const result = await ctx.runner.get(figure.job);
+  mkdirSync(dir, { recursive: true });
+  const files: FileEntry[] = Object.entries(result.files).map(([name, bytes]) => {
+    writeFileSync(join(dir, name), bytes);
+    return { name, role: ROLES[name] ?? 'data-json', bytes: bytes.length, sha256: sha256(bytes) };
+  });
+  const svg = Buffer.from(result.files[FIGURE_FILES.svg]!).toString('utf8');
+  const meta: FigureMeta = {
+    id: figure.id,
+    report: report.id,
+    title: figure.title,
+    caption: figure.caption,
+    kind: result.meta['kind'] as FigureMeta['kind'],
+    alt: String(result.meta['alt']),
+    ...svgSize(svg, `${report.id}/${figure.id}`),
+    files,
+    provenance: provenance(ctx, result.meta['provenance'], ctx.runner.key(figure.job), `${report.id}/${figure.id}`),
+  };
+  writeFileSync(join(dir, 'meta.json'), `${JSON.stringify(figureMetaSchema.parse(meta), null, 2)}\n`);
+}
+
+function reportMeta(ctx: EmitContext, report: ReportSpec, plan: ReportPlan, models: Record<string, Artifact>): ReportMeta {
+  const first = plan.models[0]!;
+  return {
+    id: report.id,
+    title: report.title,
+    summary: report.summary,
+    profile: ctx.profile,
+    settings: plan.settings,
+    metrics: Object.fromEntries(Object.entries(plan.metrics(models)).map(([name, m]) => [name, { ...m, display: displayMetric(m) }])),
+    figures: plan.figures.map((f) => f.id),
+    models: plan.models.map((m) => {
+      const bytes = weightsFile(report, m.id, models[m.id]!);
+      return {
+        id: m.id,
+        description: m.description,
+        file: { name: `${m.id}.safetensors`, role: 'weights' as const, bytes: bytes.length, sha256: sha256(bytes) },
+        tensors: Object.entries(models[m.id]!.tensors)
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })),
+      };
+    }),
+    provenance: provenance(ctx, modelMeta(models[first.id]!).provenance, ctx.runner.key(first.job), report.id),
+  };
+}
+
+function weightsFile(report: ReportSpec, id: string, model: Artifact): Uint8Array {
+  const m = modelMeta(model);
+  return encodeSafetensors(model.tensors, {
+    format: 'bilinear-reports/bilinear-classifier',
+    report: report.id,
+    model: id,
+    layout: 'e = E x (E: d×in, optional); h = (W e) * (V e) (W, V: m×d); logits = P h (P: c×m); no biases',
+    shape: JSON.stringify(m.shape),
+    settings: JSON.stringify(m.settings),
+    testAccuracy: String(m.testAccuracy),
+    dataHash: m.provenance.dataHash,
+    backend: m.provenance.backend,
+  });
+}
+
+function provenance(ctx: EmitContext, upstream: unknown, configHash: string, only: string): Provenance {
+  const p = upstream as Omit<Provenance, 'configHash' | 'codeVersion' | 'profile' | 'command'> & { figureCode?: string };
+  return {
+    configHash,
+    dataName: p.dataName,
+    dataSource: p.dataSource,
+    dataHash: p.dataHash,
+    seed: p.seed,
+    backend: p.backend,
+    backendDetail: p.backendDetail,
+    tfjsVersion: p.tfjsVersion,
+    codeVersion: {
+      data: codeVersion('data'),
+      train: codeVersion('train'),
+      decompose: codeVersion('decompose'),
+      ...(p.figureCode ? { figure: p.figureCode } : {}),
+    },
+    profile: ctx.profile,
+    command: regenerateCommand(ctx.profile, only),
+  };
+}
+
+export function displayMetric(m: Metric): string {
+  if (!Number.isFinite(m.value)) throw new Error(`metric '${m.label}' is ${m.value}; refusing to publish it`);
+  return m.format === 'percent' ? `${(m.value * 100).toFixed(m.digits)}%` : m.value.toFixed(m.digits);
+}
+
+function svgSize(svg: string, where: string): { width: number; height: number } {
+  const root = /<svg\b[^>]*>/.exec(svg)?.[0] ?? '';
+  const width = Number(/\bwidth="([\d.]+)"/.exec(root)?.[1]);
+  const height = Number(/\bheight="([\d.]+)"/.exec(root)?.[1]);
+  if (!(width > 0 && height > 0)) throw new Error(`figure ${where}: its SVG has no width and height`);
+  return { width, height };
+}

@@ -1,0 +1,81 @@
+/**
+ * The contract between the pipeline and the site: the shape of reports/<report>/report.json and
+ * reports/<report>/figures/<figure>/meta.json. The emitter validates against these schemas before
+ * writing, and the site's content collections parse with the same schemas.
+ */
+import { z } from 'zod';
+
+const id = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const fileEntrySchema = z.object({
+  /** File name inside the figure's (or report's) folder; the URL is the folder's URL + name. */
+  name: z.string(),
+  role: z.enum(['figure', 'png', 'vega-lite', 'data-json', 'data-csv', 'weights']),
+  bytes: z.number().int().nonnegative(),
+  sha256,
+});
+
+export const provenanceSchema = z.object({
+  /** Hash of everything that determined the artifact: its job's cache key. */
+  configHash: sha256,
+  dataName: z.string(),
+  dataSource: z.string(),
+  dataHash: sha256,
+  seed: z.number().int(),
+  backend: z.string(),
+  backendDetail: z.string(),
+  tfjsVersion: z.string(),
+  /** Hash of the source files and library versions of each stage that made it. */
+  codeVersion: z.record(z.string(), z.string()),
+  profile: z.enum(['smoke', 'default', 'paper']),
+  /** The command that regenerates exactly this artifact. */
+  command: z.string(),
+});
+
+export const figureMetaSchema = z.object({
+  id,
+  report: id,
+  title: z.string(),
+  caption: z.string(),
+  kind: z.enum(['image', 'chart']),
+  alt: z.string(),
+  width: z.number().positive(),
+  height: z.number().positive(),
+  files: z.array(fileEntrySchema),
+  provenance: provenanceSchema,
+});
+
+export const metricSchema = z.object({
+  label: z.string(),
+  value: z.number(),
+  format: z.enum(['percent', 'number']),
+  digits: z.number().int().nonnegative(),
+  /** The value as the site prints it. */
+  display: z.string(),
+});
+
+export const reportMetaSchema = z.object({
+  id,
+  title: z.string(),
+  summary: z.string(),
+  profile: z.enum(['smoke', 'default', 'paper']),
+  settings: z.record(z.string(), z.unknown()),
+  metrics: z.record(z.string(), metricSchema),
+  /** Figure ids in the order the pipeline defines them. */
+  figures: z.array(id),
+  models: z.array(
+    z.object({
+      id,
+      description: z.string(),
+      file: fileEntrySchema,
+      tensors: z.array(z.object({ name: z.string(), dtype: z.string(), shape: z.array(z.number().int()) })),
+    }),
+  ),
+  provenance: provenanceSchema,
+});
+
+export type FigureMeta = z.infer<typeof figureMetaSchema>;
+export type ReportMeta = z.infer<typeof reportMetaSchema>;
+export type FileEntry = z.infer<typeof fileEntrySchema>;
+export type Provenance = z.infer<typeof provenanceSchema>;

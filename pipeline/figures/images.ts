@@ -1,0 +1,92 @@
+/**
+ * Eigenvector images: each feature as a small PNG tile (sharp), and a gallery that lays tiles out
+ * in a labelled grid with a colour legend, as SVG (crisp text, any zoom) and as PNG.
+ */
+import sharp from 'sharp';
+import { colorize, divergingColor, hex, maxAbs } from './colormap.ts';
+import { escapeXml, svgDocument } from './svg.ts';
+
+export interface Tile {
+  values: ArrayLike<number>; // (height · width), row-major
+  /** Text under the tile, e.g. the eigenvalue. */
+  label: string;
+}
+
+export interface GalleryRow {
+  label: string;
+  tiles: Tile[];
+}
+
+export interface GalleryLayout {
+  title: string;
+  height: number;
+  width: number;
+  columnHeaders: string[];
+  /** Pixels per image pixel in the tiles. */
+  zoom: number;
+}
+
+/** A feature as an RGB PNG, nearest-neighbour enlarged, on a symmetric colour scale ±limit. */
+export async function featurePng(values: ArrayLike<number>, height: number, width: number, limit: number, zoom: number): Promise<Buffer> {
+  return sharp(Buffer.from(colorize(values, limit)), { raw: { width, height, channels: 3 } })
+    .resize(width * zoom, height * zoom, { kernel: 'nearest' })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
+}
+
+const MARGIN = { left: 56, top: 44, gap: 10, label: 18, legend: 64 };
+
+/**
+ * The gallery as SVG. Each tile is scaled to its own max |value| (so every feature's shape is
+ * visible); the legend says so. Tiles are embedded as PNG data URIs so the SVG stands alone.
+ */
+export async function gallerySvg(rows: GalleryRow[], layout: GalleryLayout): Promise<{ svg: string; width: number; height: number }> {
+  const tileW = layout.width * layout.zoom;
+  const tileH = layout.height * layout.zoom;
+  const cols = Math.max(...rows.map((r) => r.tiles.length));
+  const width = MARGIN.left + cols * (tileW + MARGIN.gap);
+  const height = MARGIN.top + rows.length * (tileH + MARGIN.label + MARGIN.gap) + MARGIN.legend;
+  const body: string[] = [];
+  layout.columnHeaders.forEach((header, c) => {
+    body.push(`<text x="${MARGIN.left + c * (tileW + MARGIN.gap) + tileW / 2}" y="${MARGIN.top - 12}" font-size="13" text-anchor="middle">${escapeXml(header)}</text>`);
+  });
+  for (const [r, row] of rows.entries()) {
+    const y = MARGIN.top + r * (tileH + MARGIN.label + MARGIN.gap);
+    body.push(`<text x="${MARGIN.left - 10}" y="${y + tileH / 2 + 5}" font-size="15" font-weight="bold" text-anchor="end">${escapeXml(row.label)}</text>`);
+    for (const [c, tile] of row.tiles.entries()) {
+      const x = MARGIN.left + c * (tileW + MARGIN.gap);
+      const png = await featurePng(tile.values, layout.height, layout.width, maxAbs(tile.values) || 1, 1);
+      body.push(
+        `<image x="${x}" y="${y}" width="${tileW}" height="${tileH}" style="image-rendering:pixelated" preserveAspectRatio="none" href="data:image/png;base64,${png.toString('base64')}"/>`,
+        `<rect x="${x}" y="${y}" width="${tileW}" height="${tileH}" fill="none" stroke="#999" stroke-width="0.5"/>`,
+        `<text x="${x + tileW / 2}" y="${y + tileH + 13}" font-size="11" text-anchor="middle" fill="#333">${escapeXml(tile.label)}</text>`,
+      );
+    }
+  }
+  body.push(...legend(MARGIN.left, height - MARGIN.legend + 16, Math.min(width - MARGIN.left - 16, 320)));
+  return { svg: svgDocument(width, height, layout.title, body), width, height };
+}
+
+/** A colour bar from −max to +max of each tile, with its three ticks. */
+function legend(x: number, y: number, width: number): string[] {
+  const steps = 64;
+  const out = [`<g aria-label="colour scale">`];
+  for (let i = 0; i < steps; i++) {
+    const t = -1 + (2 * (i + 0.5)) / steps;
+    out.push(`<rect x="${(x + (i * width) / steps).toFixed(2)}" y="${y}" width="${(width / steps + 0.3).toFixed(2)}" height="12" fill="${hex(divergingColor(t))}"/>`);
+  }
+  out.push(
+    `<rect x="${x}" y="${y}" width="${width}" height="12" fill="none" stroke="#999" stroke-width="0.5"/>`,
+    `<text x="${x}" y="${y + 28}" font-size="11">−1 · max |f|</text>`,
+    `<text x="${x + width / 2}" y="${y + 28}" font-size="11" text-anchor="middle">0</text>`,
+    `<text x="${x + width}" y="${y + 28}" font-size="11" text-anchor="end">+1 · max |f|</text>`,
+    `<text x="${x + width + 12}" y="${y + 10}" font-size="11" fill="#333">each tile scaled to its own max |f|</text>`,
+    '</g>',
+  );
+  return out;
+}
+
+/** Rasterises an SVG to PNG (librsvg through sharp), for readers who need a bitmap. */
+export async function svgToPng(svg: string): Promise<Buffer> {
+  return sharp(Buffer.from(svg), { density: 96 }).png({ compressionLevel: 9 }).toBuffer();
+}

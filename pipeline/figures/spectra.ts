@@ -1,0 +1,61 @@
+/**
+ * Eigenvalue spectra: the largest eigenvalues (by |λ|) of every class's interaction matrix,
+ * signed, against their rank. A spectrum that falls off fast means a few eigenvectors carry the
+ * class (paper §4: low-rank structure).
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import type { Artifact } from '../cache/artifact.ts';
+import { classEigen } from '../decompose/job.ts';
+import { CHART_CONFIG, renderChart } from './charts.ts';
+import type { FigureOutput } from './job.ts';
+import { round7 } from './job.ts';
+
+export interface SpectraParams {
+  /** How many eigenvalues (by |λ|) to plot per class. */
+  top: number;
+  classNames: string[];
+}
+
+export async function renderSpectra(inputs: Record<string, Artifact>, params: SpectraParams): Promise<FigureOutput> {
+  const rows = params.classNames.flatMap((name, a) => {
+    const { values } = classEigen(inputs['eigen']!, a);
+    return Array.from(values.subarray(0, params.top), (value, i) => ({
+      class: name,
+      rank: i + 1,
+      eigenvalue: round7(value),
+      sign: value >= 0 ? 'positive' : 'negative',
+    }));
+  });
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    description: `Top ${params.top} eigenvalues by magnitude of each class's interaction matrix`,
+    data: { values: rows },
+    facet: { field: 'class', type: 'ordinal', title: 'class', sort: params.classNames },
+    columns: 5,
+    spec: {
+      width: 150,
+      height: 110,
+      mark: { type: 'bar' },
+      encoding: {
+        x: { field: 'rank', type: 'quantitative', title: 'rank by |λ|', scale: { domain: [0, params.top + 1] } },
+        y: { field: 'eigenvalue', type: 'quantitative', title: 'λ' },
+        color: {
+          field: 'sign',
+          type: 'nominal',
+          scale: { domain: ['positive', 'negative'], range: ['#b2182b', '#2166ac'] },
+          legend: { title: 'sign of λ', orient: 'bottom' },
+        },
+        tooltip: [{ field: 'class' }, { field: 'rank' }, { field: 'eigenvalue', format: '.4g' }],
+      },
+    },
+    config: CHART_CONFIG,
+  };
+  return {
+    kind: 'chart',
+    svg: await renderChart(spec),
+    vegaLite: spec,
+    alt: `Bar charts, one per class, of the ${params.top} largest-magnitude eigenvalues of the class's interaction matrix against their rank; positive eigenvalues in red, negative in blue.`,
+    data: { top: params.top, rows },
+    table: { columns: ['class', 'rank', 'eigenvalue', 'sign'], rows: rows.map((r) => [r.class, r.rank, r.eigenvalue, r.sign]) },
+  };
+}

@@ -1,0 +1,5 @@
+/** Every report the pipeline builds, in the order the site lists them. */
+import { mnistReport } from './mnist.ts';
+import type { ReportSpec } from './spec.ts';
+
+export const REPORTS: ReportSpec[] = [mnistReport];

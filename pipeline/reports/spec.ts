@@ -1,0 +1,78 @@
+/**
+ * What a report is, to the pipeline: an id, a title, and for each profile a plan of jobs (the
+ * models it trains and the figures it draws) plus the settings and headline numbers its page
+ * shows. Adding a report = one spec here (registered in index.ts) + one MDX narrative in content/.
+ */
+import { z } from 'zod';
+import type { Artifact, Json } from '../cache/artifact.ts';
+import type { Job } from '../cache/runner.ts';
+import type { ProfileName } from '../profiles.ts';
+import type { BackendInfo } from '../train/backend.ts';
+
+/** Stable ids: lower-case kebab-case, as they appear in URLs. Once published, never changed. */
+export const KEBAB_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+export interface FigurePlan {
+  id: string;
+  title: string;
+  /** One or two sentences under the figure: what it shows and how to read it. */
+  caption: string;
+  job: Job;
+}
+
+export interface ModelPlan {
+  id: string;
+  description: string;
+  job: Job;
+}
+
+/** A headline number, interpolated into the narrative by name. */
+export interface Metric {
+  label: string;
+  value: number;
+  /** How the site prints it: as a percentage, or as a plain number with this many decimals. */
+  format: 'percent' | 'number';
+  digits: number;
+}
+
+export interface ReportPlan {
+  /** Everything the build used, shown on the report page ("built with"). */
+  settings: { [key: string]: Json };
+  models: ModelPlan[];
+  figures: FigurePlan[];
+  /** Headline numbers from the trained models (keys are the names the narrative uses). */
+  metrics(models: Record<string, Artifact>): Record<string, Metric>;
+}
+
+export interface ReportSpec {
+  id: string;
+  title: string;
+  /** One sentence for the home page. */
+  summary: string;
+  plan(profile: ProfileName, backend: BackendInfo): ReportPlan;
+}
+
+const idSchema = (what: string) => z.string().regex(KEBAB_ID, `${what} must be kebab-case (lower-case letters, digits and single hyphens)`);
+
+const planSchema = z.object({
+  models: z.array(z.object({ id: idSchema('model id') })),
+  figures: z.array(z.object({ id: idSchema('figure id'), title: z.string().min(1), caption: z.string().min(1) })),
+});
+
+/** Checks a report's ids before anything runs: kebab-case, and no figure or model id twice. */
+export function validatePlan(report: ReportSpec, plan: ReportPlan): void {
+  const where = `report '${report.id}' (pipeline/reports/)`;
+  if (!KEBAB_ID.test(report.id)) throw new Error(`${where}: report id must be kebab-case`);
+  const parsed = planSchema.safeParse(plan);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`${where}: ${issue.path.join('.')}: ${issue.message}`);
+  }
+  for (const [kind, ids] of [['figure', plan.figures.map((f) => f.id)], ['model', plan.models.map((m) => m.id)]] as const) {
+    const seen = new Set<string>();
+    for (const id of ids) {
+      if (seen.has(id)) throw new Error(`${where}: ${kind} id '${id}' is used twice`);
+      seen.add(id);
+    }
+  }
+}

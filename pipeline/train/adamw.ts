@@ -1,0 +1,60 @@
+/**
+ * Adam with decoupled weight decay (Loshchilov & Hutter, "Decoupled Weight Decay
+ * Regularization", 2019), the optimiser the paper trains with:
+ *
+ *   m ← β₁ m + (1 − β₁) g          v ← β₂ v + (1 − β₂) g²
+ *   θ ← θ − lr · ( m̂ / (√v̂ + ε) + λ θ ),   m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ)
+ *
+ * The decay λθ is added outside the adaptive scaling (that is what "decoupled" means) and scales
+ * with the learning rate, as in PyTorch's AdamW, so the paper's decay values carry over.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface AdamWOptions {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  weightDecay: number;
+}
+
+/** PyTorch's AdamW defaults, so settings from the paper's code mean the same here. */
+export const ADAMW_DEFAULTS: AdamWOptions = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 };
+
+export class AdamW {
+  private readonly options: AdamWOptions;
+  private readonly moments: { m: tf.Variable; v: tf.Variable }[];
+  private readonly params: tf.Variable[];
+  private t = 0;
+
+  constructor(params: tf.Variable[], options: Partial<AdamWOptions> = {}) {
+    this.options = { ...ADAMW_DEFAULTS, ...options };
+    this.params = params;
+    this.moments = params.map((p) => ({ m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) }));
+  }
+
+  /** One update with learning rate `lr`; `grads` in the order of the constructor's params. */
+  step(grads: tf.Tensor[], lr: number): void {
+    const { beta1, beta2, epsilon, weightDecay } = this.options;
+    this.t++;
+    const c1 = 1 - beta1 ** this.t;
+    const c2 = 1 - beta2 ** this.t;
+    tf.tidy(() => {
+      this.params.forEach((p, i) => {
+        const g = grads[i]!;
+        const { m, v } = this.moments[i]!;
+        m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
+        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
+        const update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), epsilon));
+        const decayed = weightDecay > 0 ? tf.mul(p, 1 - lr * weightDecay) : p;
+        p.assign(tf.sub(decayed, tf.mul(update, lr)));
+      });
+    });
+  }
+
+  dispose(): void {
+    for (const { m, v } of this.moments) {
+      m.dispose();
+      v.dispose();
+    }
+  }
+}

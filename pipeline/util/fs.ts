@@ -1,0 +1,45 @@
+/**
+ * Atomic writes. Every file the pipeline produces is written to a temporary name beside its
+ * target and renamed into place, so an interrupted build never leaves a half-written file.
+ */
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.tmp-${randomBytes(6).toString('hex')}`);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Replaces directory `target` by `staged` (a fully written directory on the same file system).
+ * The old directory is moved aside first and removed after; a reader sees either the old or the
+ * new directory, never a mix.
+ */
+export function replaceDirectory(staged: string, target: string): void {
+  mkdirSync(dirname(target), { recursive: true });
+  const aside = join(dirname(target), `.old-${randomBytes(6).toString('hex')}`);
+  let moved = false;
+  try {
+    renameSync(target, aside);
+    moved = true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  renameSync(staged, target);
+  if (moved) rmSync(aside, { recursive: true, force: true });
+}
+
+/** A fresh temporary directory name inside `parent` (created). */
+export function makeStagingDirectory(parent: string, label: string): string {
+  const dir = join(parent, `.staging-${label.replace(/[^a-z0-9-]/gi, '_')}-${randomBytes(6).toString('hex')}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}

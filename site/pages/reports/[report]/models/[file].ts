@@ -1,0 +1,16 @@
+/** A report's model weights at /reports/<report>/models/<model>.safetensors. */
+import type { APIRoute } from 'astro';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { allReports } from '../../../../lib/reports.ts';
+import { REPORTS_DIR } from '../../../../lib/paths.ts';
+import { contentType } from '../../../../lib/content-type.ts';
+
+export async function getStaticPaths() {
+  return (await allReports()).flatMap((report) => report.models.map((m) => ({ params: { report: report.id, file: m.file.name } })));
+}
+
+export const GET: APIRoute = ({ params }) => {
+  const path = join(REPORTS_DIR, params.report!, 'models', params.file!);
+  return new Response(readFileSync(path), { headers: { 'Content-Type': contentType(params.file!) } });
+};
