@@ -23,6 +23,8 @@ export interface BuildOptions {
   outDir: string;
   cacheDir: string;
   log: Log;
+  /** Only report which jobs are cached and which would be built; build and write nothing. */
+  statusOnly?: boolean;
   reports?: ReportSpec[];
 }
 
@@ -45,6 +47,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   const backend = await selectBackend(options.backend);
   const selections = select(reports, options.only, (r) => r.plan(options.profile, backend));
   const cache = new CacheStore(options.cacheDir);
+  if (options.statusOnly) return reportStatus(new JobRunner({ cache, log: options.log, force: options.force }), selections, options.log, backend, started);
   const swept = cache.sweepStaging() + sweepStaging(options.outDir);
   if (swept > 0) options.log.info(`removed ${swept} staging folder(s) left by an interrupted build`);
   options.log.info(`profile ${options.profile}, backend ${backend.name} (${backend.detail}), tfjs ${backend.tfjsVersion}`);
@@ -62,6 +65,19 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     options.log.job('emitted', emitted.at(-1)!, join(options.outDir, report.id));
   }
   return { ...runner.stats, backend, seconds: (performance.now() - started) / 1000, emitted };
+}
+
+function reportStatus(runner: JobRunner, selections: Selection[], log: Log, backend: BackendInfo, started: number): BuildSummary {
+  const jobs = selections.flatMap(({ plan, figure }) => [
+    ...(figure ? [] : plan.models.map((m) => m.job)),
+    ...plan.figures.filter((f) => !figure || f.id === figure).map((f) => f.job),
+  ]);
+  const stats = { built: 0, cached: 0 };
+  for (const { job, key, cached } of runner.status(jobs)) {
+    log.job(cached ? 'cached' : 'missing', `${job.stage} ${job.label}`, key.slice(0, 12));
+    if (cached) stats.cached++;
+  }
+  return { ...stats, backend, seconds: (performance.now() - started) / 1000, emitted: [] };
 }
 
 /** Checks the report part of --only without planning anything. */

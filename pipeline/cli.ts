@@ -23,6 +23,7 @@ ${Object.entries(PROFILES).map(([name, what]) => `                       ${name}
   --out <dir>        where reports go (default: reports)
   --cache <dir>      the job cache (default: .cache)
   --list             print every figure id and exit
+  --status           say which jobs are cached and which would be built; build nothing
   --debug            print stack traces
   --help             this text
 `;
@@ -48,7 +49,9 @@ async function main(argv: string[]): Promise<number> {
     outDir: resolve(args.out),
     cacheDir: resolve(args.cache),
     log,
+    statusOnly: args.status,
   });
+  if (args.status) return 0;
   log.info(`done in ${summary.seconds.toFixed(1)} s: ${summary.built} job(s) built, ${summary.cached} cached; emitted ${summary.emitted.join(', ')}`);
   return 0;
 }
@@ -66,6 +69,7 @@ function parseOptions(argv: string[]) {
         out: { type: 'string', default: 'reports' },
         cache: { type: 'string', default: '.cache' },
         list: { type: 'boolean', default: false },
+        status: { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },

@@ -16,7 +16,7 @@ export const STAGE_CODE: Record<string, { sources: string[]; libraries: string[]
   data: { sources: ['data', 'util/random.ts'], libraries: ['mnist'] },
   train: { sources: ['models', 'train', 'util/random.ts'], libraries: ['@tensorflow/tfjs'] },
   decompose: { sources: ['decompose'], libraries: ['ml-matrix'] },
-  figure: { sources: ['figures', 'reports'], libraries: ['sharp', 'vega', 'vega-lite', 'd3-scale-chromatic'] },
+  figure: { sources: ['figures', 'reports'], libraries: ['sharp', 'vega', 'vega-lite', 'd3-scale-chromatic', 'd3-interpolate'] },
 };
 
 const memo = new Map<string, string>();

@@ -60,6 +60,25 @@ export class JobRunner {
     return key;
   }
 
+  /**
+   * Reports, without building anything, which jobs the given ones need are cached and which are
+   * missing. A cached job's upstream is not visited: it will not be needed.
+   */
+  status(jobs: Job[]): { job: Job; key: string; cached: boolean }[] {
+    const seen = new Set<string>();
+    const out: { job: Job; key: string; cached: boolean }[] = [];
+    const visit = (job: Job) => {
+      const key = this.key(job);
+      if (seen.has(key)) return;
+      seen.add(key);
+      const cached = !this.options.force && this.options.cache.has(job.stage, key);
+      if (!cached) for (const dep of Object.values(job.deps)) visit(dep);
+      out.push({ job, key, cached });
+    };
+    jobs.forEach(visit);
+    return out;
+  }
+
   /** The job's artifact: from the cache when present (and not forced), else built and stored. */
   get(job: Job): Promise<Artifact> {
     const key = this.key(job);

@@ -52,8 +52,9 @@ export function subset(set: ImageSet, indices: ArrayLike<number>): ImageSet {
 
 /**
  * Splits so that each class keeps the same share in train and test: within each class, a seeded
- * shuffle, the first round(testFraction · count) to test. Both halves are then shuffled (seeded)
- * so classes are interleaved. `limit` caps the train set size (after the split, stratified).
+ * shuffle, the first round(testFraction · count) to test. Optional limits cap either side's size;
+ * a capped side keeps the class proportions (largest-remainder rounding, so it has exactly the
+ * limit). Both sides are finally shuffled (seeded) so that classes are interleaved.
  */
 export function stratifiedSplit(
   set: ImageSet,
@@ -66,22 +67,27 @@ export function stratifiedSplit(
     if (!byClass.has(label)) byClass.set(label, []);
     byClass.get(label)!.push(i);
   }
-  const train: number[] = [];
-  const test: number[] = [];
+  const testShares: number[][] = [];
+  const trainShares: number[][] = [];
   for (const label of [...byClass.keys()].sort((a, b) => a - b)) {
     const members = rng.shuffle(byClass.get(label)!);
     const nTest = Math.round(options.testFraction * members.length);
-    const testShare = members.slice(0, nTest);
-    const trainShare = members.slice(nTest);
-    test.push(...capShare(testShare, options.testLimit, set.n, options.testFraction));
-    train.push(...capShare(trainShare, options.trainLimit, set.n, 1 - options.testFraction));
+    testShares.push(members.slice(0, nTest));
+    trainShares.push(members.slice(nTest));
   }
+  const train = cap(trainShares, options.trainLimit).flat();
+  const test = cap(testShares, options.testLimit).flat();
   return { train: subset(set, rng.shuffle(train)), test: subset(set, rng.shuffle(test)) };
 }
 
-/** Keeps a class's share of a capped split, proportional to the class's size. */
-function capShare(members: number[], limit: number | undefined, total: number, fraction: number): number[] {
-  if (limit === undefined) return members;
-  const keep = Math.round((members.length * limit) / (total * fraction));
-  return members.slice(0, Math.min(keep, members.length));
+/** Keeps `limit` members in all, each class in proportion to its size (largest remainder). */
+function cap(shares: number[][], limit: number | undefined): number[][] {
+  const total = shares.reduce((s, share) => s + share.length, 0);
+  if (limit === undefined || limit >= total) return shares;
+  const quotas = shares.map((share) => (share.length * limit) / total);
+  const keep = quotas.map(Math.floor);
+  const byRemainder = quotas.map((q, c) => ({ c, r: q - Math.floor(q) })).sort((a, b) => b.r - a.r || a.c - b.c);
+  const deficit = limit - keep.reduce((s, k) => s + k, 0);
+  for (let i = 0; i < deficit; i++) keep[byRemainder[i]!.c]!++;
+  return shares.map((share, c) => share.slice(0, keep[c]));
 }

@@ -49,19 +49,20 @@ export function regenerateCommand(profile: ProfileName, only: string): string {
 }
 
 export async function emitReport(ctx: EmitContext, report: ReportSpec, plan: ReportPlan): Promise<ReportMeta> {
+  // Every job runs before anything is written, so an interrupted build leaves reports/ as it was.
+  const models: Record<string, Artifact> = {};
+  for (const m of plan.models) models[m.id] = await ctx.runner.get(m.job);
+  const figures: [FigurePlan, Artifact][] = [];
+  for (const figure of plan.figures) figures.push([figure, await ctx.runner.get(figure.job)]);
+  const meta = reportMetaSchema.parse(reportMeta(ctx, report, plan, models));
   const staging = makeStagingDirectory(ctx.outDir, report.id);
   try {
-    const models: Record<string, Artifact> = {};
-    for (const m of plan.models) models[m.id] = await ctx.runner.get(m.job);
-    for (const figure of plan.figures) {
-      await writeFigure(ctx, report, figure, join(staging, 'figures', figure.id));
-    }
-    const meta = reportMeta(ctx, report, plan, models);
+    for (const [figure, result] of figures) writeFigure(ctx, report, figure, result, join(staging, 'figures', figure.id));
     mkdirSync(join(staging, 'models'), { recursive: true });
     for (const m of plan.models) {
       writeFileSync(join(staging, 'models', `${m.id}.safetensors`), weightsFile(report, m.id, models[m.id]!));
     }
-    writeFileSync(join(staging, 'report.json'), `${JSON.stringify(reportMetaSchema.parse(meta), null, 2)}\n`);
+    writeFileSync(join(staging, 'report.json'), `${JSON.stringify(meta, null, 2)}\n`);
     replaceDirectory(staging, join(ctx.outDir, report.id));
     return meta;
   } catch (error) {
@@ -72,9 +73,10 @@ export async function emitReport(ctx: EmitContext, report: ReportSpec, plan: Rep
 
 /** Emits one figure alone (for --only report/figure), replacing just its folder. */
 export async function emitFigure(ctx: EmitContext, report: ReportSpec, figure: FigurePlan): Promise<void> {
+  const result = await ctx.runner.get(figure.job);
   const staging = makeStagingDirectory(ctx.outDir, `${report.id}-${figure.id}`);
   try {
-    await writeFigure(ctx, report, figure, staging);
+    writeFigure(ctx, report, figure, result, staging);
     replaceDirectory(staging, join(ctx.outDir, report.id, 'figures', figure.id));
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
@@ -82,10 +84,10 @@ export async function emitFigure(ctx: EmitContext, report: ReportSpec, figure: F
   }
 }
 
-async function writeFigure(ctx: EmitContext, report: ReportSpec, figure: FigurePlan, dir: string): Promise<void> {
-  const result = await ctx.runner.get(figure.job);
+function writeFigure(ctx: EmitContext, report: ReportSpec, figure: FigurePlan, result: Artifact, dir: string): void {
   mkdirSync(dir, { recursive: true });
-  const files: FileEntry[] = Object.entries(result.files).map(([name, bytes]) => {
+  // Name order: the same files list whether the artifact was just built or read from the cache.
+  const files: FileEntry[] = Object.entries(result.files).sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, bytes]) => {
     writeFileSync(join(dir, name), bytes);
     return { name, role: ROLES[name] ?? 'data-json', bytes: bytes.length, sha256: sha256(bytes) };
   });

@@ -1,19 +1,23 @@
 /**
  * The diverging colour map of every eigenvector image: ColorBrewer RdBu reversed, so positive is
- * red, negative blue and zero white. The scale is always symmetric around zero, so white means
+ * red, negative blue and zero the scheme's neutral #f7f7f7. The 11 scheme colours are joined
+ * piecewise in Lab space (perceptually even steps; d3's own spline-smoothed RdBu shifts the
+ * neutral point to a warm grey). The scale is always symmetric around zero, so white means
  * exactly zero and equal magnitudes get equal saturation whatever their sign.
  */
-import { interpolateRdBu } from 'd3-scale-chromatic';
-import { color } from 'd3-color';
+import { schemeRdBu } from 'd3-scale-chromatic';
+import { interpolateLab, piecewise } from 'd3-interpolate';
 
-const LEVELS = 256;
+// Odd, so that zero falls exactly on the middle entry (RdBu's neutral #f7f7f7).
+const LEVELS = 255;
 
-/** 256 RGB triples from −1 (index 0, blue) to +1 (index 255, red). */
+/** LEVELS RGB triples from −1 (index 0, blue) to +1 (last index, red). */
 const LUT: Uint8Array = (() => {
+  const ramp = piecewise(interpolateLab, [...schemeRdBu[11]!].reverse());
   const lut = new Uint8Array(LEVELS * 3);
   for (let i = 0; i < LEVELS; i++) {
-    const rgb = color(interpolateRdBu(1 - i / (LEVELS - 1)))!.rgb();
-    lut.set([Math.round(rgb.r), Math.round(rgb.g), Math.round(rgb.b)], i * 3);
+    const [r, g, b] = ramp(i / (LEVELS - 1)).match(/\d+/g)!.map(Number);
+    lut.set([r!, g!, b!], i * 3);
   }
   return lut;
 })();

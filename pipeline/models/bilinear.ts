@@ -62,8 +62,9 @@ export interface BilinearVariables {
 
 export function toVariables(w: BilinearWeights): BilinearVariables {
   const d = embedDim(w.shape);
+  // tidy disposes the initial tensor; the variable keeps the data alive.
   const variable = (data: Float32Array, rows: number, cols: number, name: string) =>
-    tf.variable(tf.tensor2d(data, [rows, cols]), true, name);
+    tf.tidy(() => tf.variable(tf.tensor2d(data, [rows, cols]), true, name));
   return {
     E: w.E === null ? null : variable(w.E, d, w.shape.input, 'E'),
     W: variable(w.W, w.shape.hidden, d, 'W'),

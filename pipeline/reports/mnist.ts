@@ -93,7 +93,6 @@ export const mnistReport: ReportSpec = {
           'test-accuracy': { label: 'test accuracy', value: m.testAccuracy, format: 'percent', digits: 2 },
           'train-accuracy': { label: 'training accuracy', value: m.trainAccuracy, format: 'percent', digits: 2 },
           'test-loss': { label: 'test loss', value: m.testLoss, format: 'number', digits: 4 },
-          'ms-per-step': { label: 'ms per training step', value: m.msPerStep, format: 'number', digits: 1 },
           'embed-dim': { label: 'embedding dimension d', value: m.shape.embed ?? m.shape.input, format: 'number', digits: 0 },
           'hidden-dim': { label: 'hidden dimension m', value: m.shape.hidden, format: 'number', digits: 0 },
         };

@@ -29,7 +29,7 @@ export class AdamW {
   constructor(params: tf.Variable[], options: Partial<AdamWOptions> = {}) {
     this.options = { ...ADAMW_DEFAULTS, ...options };
     this.params = params;
-    this.moments = params.map((p) => ({ m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) }));
+    this.moments = tf.tidy(() => params.map((p) => ({ m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) })));
   }
 
   /** One update with learning rate `lr`; `grads` in the order of the constructor's params. */

@@ -4,7 +4,7 @@
  */
 import { styleText } from 'node:util';
 
-export type JobStatus = 'cached' | 'built' | 'failed' | 'emitted';
+export type JobStatus = 'cached' | 'missing' | 'built' | 'failed' | 'emitted';
 
 export interface Progress {
   /** Reports `done` of `total` units, with a short detail such as the current loss. */
@@ -22,6 +22,7 @@ export interface Log {
 
 const STATUS_STYLE: Record<JobStatus, Parameters<typeof styleText>[0]> = {
   cached: 'dim',
+  missing: 'yellow',
   built: 'green',
   failed: 'red',
   emitted: 'cyan',

@@ -1,0 +1,141 @@
+/**
+ * The pipeline end to end on the smoke profile, run as a user runs it (the CLI, in a child
+ * process) into a temporary directory: what it writes, that a rerun builds nothing and a forced
+ * rebuild gives the same bytes, one-figure builds, bad input, and an interrupted build.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { after, before, test } from 'node:test';
+import { decodeSafetensors } from '../../pipeline/emit/safetensors.ts';
+import { figureMetaSchema, reportMetaSchema } from '../../pipeline/emit/schema.ts';
+
+const CLI = new URL('../../pipeline/cli.ts', import.meta.url).pathname;
+const root = mkdtempSync(join(tmpdir(), 'pipeline-smoke-'));
+const out = join(root, 'reports');
+const cache = join(root, 'cache');
+
+function pipeline(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  return { code: r.status, stderr: r.stderr, stdout: r.stdout };
+}
+
+function smoke(...extra: string[]) {
+  return pipeline('--profile', 'smoke', '--out', out, '--cache', cache, ...extra);
+}
+
+/** SHA-256 of every file under dir, by relative path. */
+function digest(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const path = join(d, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else files[relative(dir, path)] = createHash('sha256').update(readFileSync(path)).digest('hex');
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+let first: Record<string, string>;
+
+before(() => {
+  const r = smoke();
+  assert.equal(r.code, 0, r.stderr);
+  first = digest(out);
+});
+
+after(() => rmSync(root, { recursive: true, force: true }));
+
+test('the smoke build writes a valid report: report.json, every figure, the weights', () => {
+  const report = reportMetaSchema.parse(JSON.parse(readFileSync(join(out, 'mnist', 'report.json'), 'utf8')));
+  assert.equal(report.profile, 'smoke');
+  assert.deepEqual(report.figures, ['training-curves', 'eigenvector-gallery', 'eigenvalue-spectra']);
+  const accuracy = report.metrics['test-accuracy']!;
+  assert.ok(accuracy.value > 0.3 && accuracy.value <= 1, `test accuracy ${accuracy.value}`);
+  assert.match(accuracy.display, /^\d+\.\d\d%$/);
+  for (const id of report.figures) {
+    const meta = figureMetaSchema.parse(JSON.parse(readFileSync(join(out, 'mnist', 'figures', id, 'meta.json'), 'utf8')));
+    for (const file of meta.files) {
+      const bytes = readFileSync(join(out, 'mnist', 'figures', id, file.name));
+      assert.equal(bytes.length, file.bytes, `${id}/${file.name} size`);
+      assert.equal(createHash('sha256').update(bytes).digest('hex'), file.sha256, `${id}/${file.name} hash`);
+    }
+    assert.match(meta.provenance.command, new RegExp(`--only mnist/${id}$`));
+    assert.equal(meta.provenance.dataHash, report.provenance.dataHash);
+  }
+  const weights = decodeSafetensors(readFileSync(join(out, 'mnist', 'models', 'model.safetensors')), 'model.safetensors');
+  assert.deepEqual(weights.tensors['E']!.shape, [32, 784]);
+  assert.deepEqual(weights.tensors['W']!.shape, [32, 32]);
+  assert.deepEqual(weights.tensors['P']!.shape, [10, 32]);
+  assert.equal(weights.metadata['report'], 'mnist');
+});
+
+test('a second run builds nothing and writes the same bytes', () => {
+  const r = smoke();
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /0 job\(s\) built/);
+  assert.doesNotMatch(r.stderr, /\[built\]/);
+  assert.deepEqual(digest(out), first);
+});
+
+test('a forced rebuild retrains and reproduces every file byte for byte', () => {
+  const r = smoke('--force');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /\[built\]\s+train mnist\/model/);
+  assert.deepEqual(digest(out), first);
+});
+
+test('--only report/figure rebuilds that figure alone', () => {
+  rmSync(join(out, 'mnist', 'figures', 'eigenvalue-spectra'), { recursive: true });
+  const r = smoke('--only', 'mnist/eigenvalue-spectra');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /emitted\]\s+mnist\/eigenvalue-spectra/);
+  assert.deepEqual(digest(out), first);
+});
+
+test('bad input: one line naming the valid choices, exit code 2, nothing written', () => {
+  const fresh = join(root, 'never');
+  const cases: [string[], RegExp][] = [
+    [['--only', 'nope'], /unknown report 'nope' in --only; valid: mnist/],
+    [['--only', 'mnist/nope'], /unknown figure 'nope' in report 'mnist'; valid: training-curves, eigenvector-gallery, eigenvalue-spectra/],
+    [['--profile', 'huge'], /unknown profile 'huge'; valid: smoke, default, paper/],
+    [['--backend', 'gpu'], /unknown backend 'gpu'; valid: auto, tfjs-node, wasm, cpu/],
+    [['--frobnicate'], /Unknown option '--frobnicate'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = pipeline('--profile', 'smoke', '--out', fresh, '--cache', fresh, ...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trim().split('\n').filter((l) => !l.includes('hint')).length, 1, `${args.join(' ')} printed more than one line:\n${r.stderr}`);
+    assert.equal(existsSync(fresh), false, `${args.join(' ')} wrote ${fresh}`);
+  }
+});
+
+test('an interrupted build leaves no partial cache entry; the next run redoes only that job', async () => {
+  const killCache = join(root, 'kill-cache');
+  const killOut = join(root, 'kill-out');
+  // The default profile trains for minutes: long enough to be interrupted mid-training.
+  const child = spawn(process.execPath, [CLI, '--profile', 'default', '--out', killOut, '--cache', killCache], { env: { ...process.env, FORCE_COLOR: '0' } });
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (/\[built\]\s+data mnist/.test(stderr)) child.kill('SIGINT');
+    });
+    child.on('exit', () => resolve());
+    child.on('error', reject);
+  });
+  assert.match(stderr, /\[built\]\s+data mnist/);
+  assert.doesNotMatch(stderr, /\[built\]\s+train/);
+  assert.equal(existsSync(join(killCache, 'train')), false, 'a train entry appeared');
+  const status = pipeline('--profile', 'default', '--out', killOut, '--cache', killCache, '--status');
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(status.stderr, /\[cached\]\s+data mnist/);
+  assert.match(status.stderr, /\[missing\]\s+train mnist\/model/);
+  assert.equal(existsSync(killOut), false, 'reports were written by an interrupted build');
+});

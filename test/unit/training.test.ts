@@ -1,0 +1,93 @@
+/**
+ * Optimiser, schedule and trainer: AdamW against its equations computed by hand, decoupled decay
+ * on a zero gradient, the schedule's corners, seeded reproducibility, no tensor leaks, and a
+ * diverging run stopped with a message.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { imageSet } from '../../pipeline/data/dataset.ts';
+import { AdamW } from '../../pipeline/train/adamw.ts';
+import { selectBackend } from '../../pipeline/train/backend.ts';
+import { learningRate } from '../../pipeline/train/schedule.ts';
+import { trainClassifier } from '../../pipeline/train/trainer.ts';
+import { memoryLog } from '../../pipeline/util/log.ts';
+import { Rng } from '../../pipeline/util/random.ts';
+import { assertClose } from '../helpers/close.ts';
+
+test('two AdamW steps equal the update equations computed by hand', async () => {
+  await selectBackend('auto');
+  const theta0 = [0.5, -1.5, 2];
+  const grads = [[0.1, -0.2, 0.3], [-0.3, 0.05, 0.2]];
+  const [lr, wd, b1, b2, eps] = [0.01, 0.5, 0.9, 0.999, 1e-8];
+  const p = tf.variable(tf.tensor1d(theta0));
+  const opt = new AdamW([p], { weightDecay: wd });
+  const expected = [...theta0];
+  const m = [0, 0, 0];
+  const v = [0, 0, 0];
+  grads.forEach((g, step) => {
+    opt.step([tf.tensor1d(g)], lr);
+    const t = step + 1;
+    for (let i = 0; i < 3; i++) {
+      m[i] = b1 * m[i]! + (1 - b1) * g[i]!;
+      v[i] = b2 * v[i]! + (1 - b2) * g[i]! ** 2;
+      const update = m[i]! / (1 - b1 ** t) / (Math.sqrt(v[i]! / (1 - b2 ** t)) + eps);
+      expected[i] = expected[i]! * (1 - lr * wd) - lr * update;
+    }
+  });
+  assertClose(p.dataSync(), expected, { atol: 1e-6, label: 'θ after 2 steps' }); // float32
+  opt.dispose();
+  p.dispose();
+});
+
+test('with a zero gradient, decay is decoupled: θ ← θ (1 − lr·λ) exactly', async () => {
+  await selectBackend('auto');
+  const p = tf.variable(tf.tensor1d([1, -2]));
+  const opt = new AdamW([p], { weightDecay: 0.1 });
+  opt.step([tf.zeros([2])], 0.5);
+  assertClose(p.dataSync(), [0.95, -1.9], { atol: 1e-7, label: 'θ' });
+  opt.dispose();
+  p.dispose();
+});
+
+test('schedule: linear warm-up to the peak, cosine down to the final fraction', () => {
+  const s = { peak: 1, warmupSteps: 10, totalSteps: 110, finalFraction: 0.1 };
+  assertClose(learningRate(s, 0), 0.1, { atol: 1e-12, label: 'first step' });
+  assertClose(learningRate(s, 9), 1, { atol: 1e-12, label: 'end of warm-up' });
+  assertClose(learningRate(s, 10), 1, { atol: 1e-12, label: 'start of decay' });
+  assertClose(learningRate(s, 109), 0.1, { atol: 1e-12, label: 'last step' });
+  assertClose(learningRate(s, 59.5), 0.55, { atol: 1e-12, label: 'midpoint' });
+});
+
+function toyData(n: number, seed: number) {
+  const rng = new Rng(seed);
+  const labels = Uint8Array.from({ length: n }, (_, i) => i % 2);
+  const images = Float32Array.from({ length: n * 8 }, (_, k) => rng.uniform() + (k % 8 === labels[Math.floor(k / 8)]! ? 1 : 0));
+  return imageSet(images, labels, 8);
+}
+
+const SETTINGS = { epochs: 2, batchSize: 16, lr: 0.01, weightDecay: 0.1, warmupFraction: 0.1, latentNoise: 0.3, seed: 3 };
+const SHAPE = { input: 8, embed: 4, hidden: 5, classes: 2 };
+
+test('training is reproducible from its seed and leaks no tensors', async () => {
+  await selectBackend('auto');
+  const data = { train: toyData(64, 1), test: toyData(16, 2) };
+  await trainClassifier(SHAPE, SETTINGS, data, memoryLog()); // warm up kernels and caches
+  const before = tf.memory().numTensors;
+  const a = await trainClassifier(SHAPE, SETTINGS, data, memoryLog());
+  assert.equal(tf.memory().numTensors, before, 'tensor count grew across a training run');
+  const b = await trainClassifier(SHAPE, SETTINGS, data, memoryLog());
+  assert.deepEqual(a.weights.W, b.weights.W);
+  assert.deepEqual(a.history, b.history);
+  const c = await trainClassifier(SHAPE, { ...SETTINGS, seed: 4 }, data, memoryLog());
+  assert.notDeepEqual(a.weights.W, c.weights.W);
+});
+
+test('a diverging run stops with a message instead of producing NaN weights', async () => {
+  await selectBackend('auto');
+  const data = { train: toyData(64, 1), test: toyData(16, 2) };
+  await assert.rejects(
+    trainClassifier(SHAPE, { ...SETTINGS, lr: 1e30, warmupFraction: 0 }, data, memoryLog()),
+    /training diverged: loss is (NaN|Infinity)/,
+  );
+});
