@@ -6,6 +6,7 @@ import mdx from '@astrojs/mdx';
 
 export default defineConfig({
   srcDir: './site',
+  publicDir: './site/public',
   outDir: process.env.SITE_OUT ?? './dist',
   site: process.env.SITE_URL ?? 'http://localhost:4321',
   base: process.env.BASE_PATH ?? '/',

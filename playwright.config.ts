@@ -1,0 +1,31 @@
+/**
+ * Browser tests: Debian's Chromium (npx playwright install cannot download here) against the
+ * smoke build of the site, served as static files.
+ */
+import { defineConfig } from '@playwright/test';
+
+const PORT = 4391;
+
+export default defineConfig({
+  testDir: 'test/e2e',
+  timeout: 30_000,
+  retries: 0,
+  workers: 1,
+  reporter: process.env.CI ? 'line' : 'list',
+  use: {
+    baseURL: `http://127.0.0.1:${PORT}`,
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    },
+  },
+  webServer: {
+    // Builds the smoke site (pipeline + Astro, a minute or two cold, seconds when cached), then serves it.
+    command: `npm run build:smoke && node test/e2e/serve.ts .smoke/dist ${PORT}`,
+    url: `http://127.0.0.1:${PORT}/`,
+    timeout: 300_000,
+    reuseExistingServer: false,
+    stdout: 'ignore',
+    stderr: 'pipe',
+  },
+});

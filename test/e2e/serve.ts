@@ -1,0 +1,39 @@
+/**
+ * A small static file server for the built site: what a static host does, so browser tests see
+ * exactly the files in dist/ (and no dev-server magic). Usage: node test/e2e/serve.ts <dir> <port>
+ */
+import { createServer } from 'node:http';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { extname, join, normalize, resolve } from 'node:path';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css',
+  '.js': 'text/javascript',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+  '.csv': 'text/csv; charset=utf-8',
+  '.xml': 'application/xml',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+const root = resolve(process.argv[2] ?? 'dist');
+const port = Number(process.argv[3] ?? 4321);
+if (!existsSync(root)) {
+  process.stderr.write(`no built site at ${root}; build it first (npm run build, or npm run build:smoke)\n`);
+  process.exit(2);
+}
+
+createServer((req, res) => {
+  const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname));
+  let file = join(root, path);
+  if (!file.startsWith(root)) return void res.writeHead(403).end();
+  if (existsSync(file) && statSync(file).isDirectory()) {
+    if (!path.endsWith('/')) return void res.writeHead(301, { Location: `${path}/` }).end();
+    file = join(file, 'index.html');
+  }
+  if (!existsSync(file)) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+  res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
+  createReadStream(file).pipe(res);
+}).listen(port, '127.0.0.1', () => process.stdout.write(`serving ${root} at http://127.0.0.1:${port}/\n`));

@@ -1,0 +1,68 @@
+/**
+ * The site as a reader uses it: from the home page to the MNIST report to a figure's permalink
+ * page, with images that load, downloads that resolve, and no console errors.
+ */
+import { expect, test, type Page } from '@playwright/test';
+
+function collectErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('requestfailed', (request) => errors.push(`failed: ${request.url()}`));
+  page.on('response', (response) => response.status() >= 400 && errors.push(`${response.status()}: ${response.url()}`));
+  return errors;
+}
+
+/** Every <img> on the page has loaded with real pixels. */
+async function expectImagesLoaded(page: Page): Promise<number> {
+  const images = page.locator('img');
+  const count = await images.count();
+  for (let i = 0; i < count; i++) {
+    const img = images.nth(i);
+    await img.scrollIntoViewIfNeeded();
+    await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0)).toBe(true);
+  }
+  return count;
+}
+
+test('home → MNIST report → figure page: images load, nothing errors', async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto('/');
+  await expect(page.locator('h1')).toContainText('bilinear');
+  await page.getByRole('link', { name: /MNIST/ }).first().click();
+  await expect(page).toHaveURL(/\/reports\/mnist\/$/);
+  await expect(page.locator('h1')).toContainText('MNIST');
+  expect(await expectImagesLoaded(page)).toBe(3);
+  // the test accuracy is interpolated from the emitted data, not typed
+  await expect(page.locator('.metric').first()).toHaveText(/^\d+$|^\d+\.\d+%$/);
+
+  await page.locator('#figure-eigenvector-gallery').getByRole('link', { name: /Permalink/ }).click();
+  await expect(page).toHaveURL(/\/reports\/mnist\/figures\/eigenvector-gallery\/$/);
+  await expect(page.locator('h1')).toHaveText('Top eigenvectors of each digit');
+  expect(await expectImagesLoaded(page)).toBe(1);
+  await expect(page.locator('figcaption')).toContainText('eigenvalues');
+  await expect(page.getByText('npm run pipeline -- --profile smoke --only mnist/eigenvector-gallery')).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test('every download listed on a figure page resolves', async ({ page, request }) => {
+  await page.goto('/reports/mnist/figures/eigenvalue-spectra/');
+  const links = await page.locator('#downloads ~ table a').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href));
+  expect(links.length).toBeGreaterThanOrEqual(5);
+  for (const href of links) {
+    const response = await request.get(href);
+    expect(response.status(), href).toBe(200);
+    expect((await response.body()).length, href).toBeGreaterThan(0);
+  }
+});
+
+test('pages are readable without JavaScript', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto('/reports/mnist/');
+  expect(await expectImagesLoaded(page)).toBe(3);
+  await expect(page.locator('figcaption').first()).toBeVisible();
+  await page.goto('/reports/mnist/figures/training-curves/');
+  expect(await expectImagesLoaded(page)).toBe(1);
+  await context.close();
+});
