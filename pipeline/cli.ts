@@ -18,7 +18,8 @@ Options:
   --profile <name>   ${Object.keys(PROFILES).join(' | ')} (default: default)
 ${Object.entries(PROFILES).map(([name, what]) => `                       ${name}: ${what}`).join('\n')}
   --only <id>        one report ('mnist') or one figure ('mnist/eigenvector-gallery')
-  --backend <name>   auto | ${BACKENDS.join(' | ')} (default: auto = the first that loads)
+  --backend <name>   auto | ${BACKENDS.join(' | ')} (default: auto = the first that loads,
+                     in that order); --accel is the same flag
   --force            rebuild every job reached, ignoring the cache
   --out <dir>        where reports go (default: reports)
   --cache <dir>      the job cache (default: .cache)
@@ -65,6 +66,7 @@ function parseOptions(argv: string[]) {
         profile: { type: 'string', default: 'default' },
         only: { type: 'string' },
         backend: { type: 'string', default: 'auto' },
+        accel: { type: 'string' },
         force: { type: 'boolean', default: false },
         out: { type: 'string', default: 'reports' },
         cache: { type: 'string', default: '.cache' },
@@ -74,6 +76,7 @@ function parseOptions(argv: string[]) {
         help: { type: 'boolean', default: false },
       },
     });
+    if (values.accel !== undefined) values.backend = values.accel;
     return values as typeof values & { profile: string; backend: string; out: string; cache: string; force: boolean };
   } catch (error) {
     throw usageError((error as Error).message.split('\n')[0]!, 'see npm run pipeline -- --help');

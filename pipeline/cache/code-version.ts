@@ -14,8 +14,8 @@ const require = createRequire(import.meta.url);
 /** Source paths (relative to pipeline/) and libraries each stage depends on. */
 export const STAGE_CODE: Record<string, { sources: string[]; libraries: string[] }> = {
   data: { sources: ['data', 'util/random.ts'], libraries: ['mnist'] },
-  train: { sources: ['models', 'train', 'util/random.ts'], libraries: ['@tensorflow/tfjs'] },
-  decompose: { sources: ['decompose'], libraries: ['ml-matrix'] },
+  train: { sources: ['models', 'train', 'native', '../native', 'util/random.ts'], libraries: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'] },
+  decompose: { sources: ['decompose', 'native', '../native'], libraries: ['ml-matrix'] },
   figure: { sources: ['figures', 'reports'], libraries: ['sharp', 'vega', 'vega-lite', 'd3-scale-chromatic', 'd3-interpolate'] },
 };
 
@@ -48,6 +48,6 @@ function listSources(path: string): string[] {
   return readdirSync(path).flatMap((name) => {
     const child = join(path, name);
     if (statSync(child).isDirectory()) return listSources(child);
-    return /\.(ts|json)$/.test(name) ? [child] : [];
+    return /\.(ts|json|c)$/.test(name) ? [child] : [];
   });
 }

@@ -6,25 +6,27 @@ import { artifact, requireTensor, type Artifact } from '../cache/artifact.ts';
 import type { Job } from '../cache/runner.ts';
 import { tensor } from '../emit/safetensors.ts';
 import { modelMatrices } from '../train/job.ts';
-import { symmetricEigen, type Eigen } from './eigen.ts';
+import { defaultSolver, symmetricEigen, type Eigen } from './eigen.ts';
 import { interactionMatrix, oneHot } from './interaction.ts';
 import { bilinearLayer, type BilinearLayer } from './layer.ts';
 
 export function classEigenJob(label: string, model: Job): Job {
+  // The solver is part of the key: LAPACK and ml-matrix agree only to rounding.
+  const solver = defaultSolver();
   return {
     stage: 'decompose',
     label,
-    config: { outputs: 'class-one-hot' },
+    config: { outputs: 'class-one-hot', solver },
     deps: { model },
     run: async (_ctx, inputs) => {
       const layer = layerOf(inputs['model']!);
       const tensors: Artifact['tensors'] = {};
       for (let a = 0; a < layer.c; a++) {
-        const eig = symmetricEigen(interactionMatrix(layer, oneHot(layer.c, a)), layer.d);
+        const eig = symmetricEigen(interactionMatrix(layer, oneHot(layer.c, a)), layer.d, solver);
         tensors[`class${a}.values`] = tensor(eig.values, [eig.n]);
         tensors[`class${a}.vectors`] = tensor(eig.vectors, [eig.n, eig.n]);
       }
-      return artifact({ meta: { d: layer.d, classes: layer.c }, tensors });
+      return artifact({ meta: { d: layer.d, classes: layer.c, solver }, tensors });
     },
   };
 }

@@ -9,6 +9,9 @@
  * with the learning rate, as in PyTorch's AdamW, so the paper's decay values carry over.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { loadNative, type NativeAddon } from '../native/addon.ts';
+import { nativeActive } from './backend.ts';
 
 export interface AdamWOptions {
   beta1: number;
@@ -38,6 +41,8 @@ export class AdamW {
     this.t++;
     const c1 = 1 - beta1 ** this.t;
     const c2 = 1 - beta2 ** this.t;
+    const addon = nativeActive() ? loadNative() : null;
+    if (addon && this.stepInPlace(addon, grads, lr, c1, c2)) return;
     tf.tidy(() => {
       this.params.forEach((p, i) => {
         const g = grads[i]!;
@@ -49,6 +54,24 @@ export class AdamW {
         p.assign(tf.sub(decayed, tf.mul(update, lr)));
       });
     });
+  }
+
+  /**
+   * The same update as one native loop over the wasm heap, in place (about 40 element-wise kernel
+   * launches fewer per step). Only when every buffer is owned by this optimiser alone; otherwise
+   * returns false and the TensorFlow.js ops run instead.
+   */
+  private stepInPlace(addon: NativeAddon, grads: tf.Tensor[], lr: number, c1: number, c2: number): boolean {
+    const backend = tf.backend() as BackendWasm;
+    const owned = (t: tf.Tensor) => backend.dataIdMap.get(t.dataId)?.refCount === 1;
+    if (!this.params.every((p, i) => owned(p) && owned(this.moments[i]!.m) && owned(this.moments[i]!.v))) return false;
+    const { beta1, beta2, epsilon, weightDecay } = this.options;
+    const view = (t: tf.Tensor) => backend.typedArrayFromHeap(t) as Float32Array;
+    this.params.forEach((p, i) => {
+      const { m, v } = this.moments[i]!;
+      addon.adamw(view(p), view(grads[i]!), view(m), view(v), lr, beta1, beta2, epsilon, weightDecay, c1, c2);
+    });
+    return true;
   }
 
   dispose(): void {

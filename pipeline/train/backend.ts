@@ -1,15 +1,21 @@
 /**
- * Chooses the TensorFlow.js backend that trains the models: native TensorFlow (tfjs-node) when it
- * is installed and loads, else WebAssembly, else the pure-JavaScript cpu backend. The backend
- * used is part of every training job's key and provenance: backends round differently, so a
+ * Chooses how models are trained, fastest first:
+ * 1) tfjs-node: native TensorFlow, when its optional install succeeded;
+ * 2) native: the wasm backend with matrix products and the AdamW update done by our OpenBLAS
+ *    addon (native/), when it was built;
+ * 3) wasm: stock WebAssembly kernels (SIMD);
+ * 4) cpu: pure JavaScript.
+ * The path used is part of every training job's key and provenance: paths round differently, so a
  * model trained on one is not byte-identical to the same model trained on another.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PipelineError, unknownChoice } from '../errors.ts';
+import { describeBlas, loadNative, nativeUnavailableReason } from '../native/addon.ts';
+import { useNativeMatMul } from '../native/kernels.ts';
 
-export const BACKENDS = ['tfjs-node', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['tfjs-node', 'native', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 export type BackendRequest = BackendName | 'auto';
 
@@ -56,16 +62,38 @@ async function activate(name: BackendName): Promise<string> {
     await setBackend('tensorflow');
     return `TensorFlow ${native.version['tfjs-node'] ?? '?'}`;
   }
+  if (name === 'native') {
+    const addon = loadNative();
+    if (!addon) throw new Error(nativeUnavailableReason());
+    await activateWasm();
+    useNativeMatMul(addon);
+    return `${describeBlas(addon.info())} matmul and AdamW on wasm`;
+  }
   if (name === 'wasm') {
-    const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    // In Node the .wasm binaries are read from the installed package, never fetched.
-    wasm.setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/');
-    await setBackend('wasm');
+    await activateWasm();
+    useNativeMatMul(null);
     return tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'simd' : 'no simd';
   }
-  tf.env().set('IS_TEST', true); // silences the cpu backend's "install tfjs-node" banner
+  tf.env().set('PROD', true); // silences the cpu backend's "install tfjs-node" banner (PROD only mutes warnings)
   await setBackend('cpu');
   return 'pure JavaScript';
+}
+
+let wasmPathsSet = false;
+
+async function activateWasm(): Promise<void> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  if (!wasmPathsSet) {
+    // In Node the .wasm binaries are read from the installed package, never fetched.
+    wasm.setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/');
+    wasmPathsSet = true;
+  }
+  await setBackend('wasm');
+}
+
+/** True when the active path is wasm with native kernels (the fused AdamW update applies). */
+export function nativeActive(): boolean {
+  return active?.name === 'native';
 }
 
 async function setBackend(name: string): Promise<void> {

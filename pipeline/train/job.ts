@@ -36,7 +36,7 @@ export function trainJob(label: string, data: Job, shape: BilinearShape, setting
     stage: 'train',
     label,
     // The backend is part of the key: backends round differently, so results differ in the last bits.
-    config: { shape: { ...shape }, settings: { ...settings }, backend: backend.name, tfjs: backend.tfjsVersion },
+    config: { shape: { ...shape }, settings: { ...settings }, backend: backend.name, backendDetail: backend.detail, tfjs: backend.tfjsVersion },
     deps: { data },
     run: async (ctx, inputs) => {
       const dataArtifact = inputs['data']!;

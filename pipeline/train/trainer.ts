@@ -47,6 +47,8 @@ export interface EpochRecord {
 export interface TrainResult {
   weights: BilinearWeights;
   history: EpochRecord[];
+  /** The mean batch loss of every step, before that step's update. */
+  stepLosses: Float32Array;
   steps: number;
   msPerStep: number;
 }
@@ -68,6 +70,7 @@ export async function trainClassifier(
   const progress = log.progress('training', totalSteps);
   let step = 0;
   let trainMs = 0;
+  const stepLosses = new Float32Array(totalSteps);
   try {
     for (let epoch = 1; epoch <= settings.epochs; epoch++) {
       const order = rng.shuffle(Array.from({ length: data.train.n }, (_, i) => i));
@@ -76,6 +79,7 @@ export async function trainClassifier(
         const b = batch(data.train, order.slice(start, start + settings.batchSize), shape.classes);
         const noise = { latent: settings.latentNoise, seed: rng.nextUint32() };
         const loss = trainStep(vars, optimizer, b, noise, learningRate(schedule, step));
+        stepLosses[step] = loss;
         step++;
         if (!Number.isFinite(loss)) throw divergence(epoch, step, loss);
         progress.update(step, `epoch ${epoch}/${settings.epochs} loss ${loss.toFixed(4)}`);
@@ -85,7 +89,7 @@ export async function trainClassifier(
       const onTest = evaluate(vars, data.test, shape.classes);
       history.push({ epoch, trainLoss: onTrain.loss, trainAccuracy: onTrain.accuracy, testLoss: onTest.loss, testAccuracy: onTest.accuracy });
     }
-    return { weights: fromVariables(shape, vars), history, steps: step, msPerStep: trainMs / Math.max(step, 1) };
+    return { weights: fromVariables(shape, vars), history, stepLosses, steps: step, msPerStep: trainMs / Math.max(step, 1) };
   } finally {
     progress.end();
     optimizer.dispose();
@@ -93,12 +97,13 @@ export async function trainClassifier(
   }
 }
 
-interface Batch {
+export interface Batch {
   x: tf.Tensor2D;
   y: tf.Tensor2D;
 }
 
-function batch(set: ImageSet, indices: number[], classes: number): Batch {
+/** One batch as tensors: x (n, dim) and one-hot y (n, classes). The caller disposes them. */
+export function batch(set: ImageSet, indices: number[], classes: number): Batch {
   const x = new Float32Array(indices.length * set.dim);
   const y = new Float32Array(indices.length * classes);
   indices.forEach((i, r) => {
@@ -109,7 +114,7 @@ function batch(set: ImageSet, indices: number[], classes: number): Batch {
 }
 
 /** One optimiser step; returns the batch's mean cross-entropy before the step. */
-function trainStep(vars: BilinearVariables, optimizer: AdamW, b: Batch, noise: LatentNoise, lr: number): number {
+export function trainStep(vars: BilinearVariables, optimizer: AdamW, b: Batch, noise: LatentNoise, lr: number): number {
   const params = variableList(vars);
   const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(b.y, forward(vars, b.x, noise)) as tf.Scalar, params);
   optimizer.step(params.map((p) => grads[p.name]!), lr);

@@ -98,13 +98,32 @@ test('--only report/figure rebuilds that figure alone', () => {
   assert.deepEqual(digest(out), first);
 });
 
+test('forcing the portable path (no native addon) builds the same report on wasm and ml-matrix', () => {
+  const portable = join(root, 'portable');
+  const r = spawnSync(process.execPath, [CLI, '--profile', 'smoke', '--out', portable, '--cache', join(root, 'portable-cache')], {
+    encoding: 'utf8',
+    env: { ...process.env, FORCE_COLOR: '0', BILINEAR_NO_NATIVE: '1' },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const report = reportMetaSchema.parse(JSON.parse(readFileSync(join(portable, 'mnist', 'report.json'), 'utf8')));
+  assert.equal(report.provenance.backend, 'wasm');
+  assert.deepEqual(report.figures, ['training-curves', 'eigenvector-gallery', 'eigenvalue-spectra']);
+  const forced = spawnSync(process.execPath, [CLI, '--profile', 'smoke', '--backend', 'native', '--status'], {
+    encoding: 'utf8',
+    env: { ...process.env, FORCE_COLOR: '0', BILINEAR_NO_NATIVE: '1' },
+  });
+  assert.equal(forced.status, 2);
+  assert.match(forced.stderr, /no training backend could start \(native: disabled by BILINEAR_NO_NATIVE=1\)/);
+});
+
 test('bad input: one line naming the valid choices, exit code 2, nothing written', () => {
   const fresh = join(root, 'never');
   const cases: [string[], RegExp][] = [
     [['--only', 'nope'], /unknown report 'nope' in --only; valid: mnist/],
     [['--only', 'mnist/nope'], /unknown figure 'nope' in report 'mnist'; valid: training-curves, eigenvector-gallery, eigenvalue-spectra/],
     [['--profile', 'huge'], /unknown profile 'huge'; valid: smoke, default, paper/],
-    [['--backend', 'gpu'], /unknown backend 'gpu'; valid: auto, tfjs-node, wasm, cpu/],
+    [['--backend', 'gpu'], /unknown backend 'gpu'; valid: auto, tfjs-node, native, wasm, cpu/],
+    [['--accel', 'gpu'], /unknown backend 'gpu'/],
     [['--frobnicate'], /Unknown option '--frobnicate'/],
   ];
   for (const [args, message] of cases) {

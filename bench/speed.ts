@@ -1,0 +1,97 @@
+/**
+ * npm run bench: training and eigendecomposition speed, every available path side by side in
+ * one run, with the BLAS configuration it ran with. Numbers, not pass/fail: speed goals live here,
+ * never in tests.
+ *
+ * 1) Training step of the reference model 784 → 512 (W, V) → 10, batch 128, AdamW (no
+ *    embedding), ms per step (median of timed steps after warm-up) and the GFLOP/s that makes;
+ * 2) symmetric eigendecomposition at n = 128, 256, 512, 784: ml-matrix against LAPACK dsyevd.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { symmetricEigen, type EigenSolver } from '../pipeline/decompose/eigen.ts';
+import { imageSet } from '../pipeline/data/dataset.ts';
+import { disposeVariables, initWeights, toVariables, variableList } from '../pipeline/models/bilinear.ts';
+import { describeBlas, loadNative, nativeUnavailableReason } from '../pipeline/native/addon.ts';
+import { AdamW } from '../pipeline/train/adamw.ts';
+import { BACKENDS, selectBackend, type BackendName } from '../pipeline/train/backend.ts';
+import { batch, trainStep } from '../pipeline/train/trainer.ts';
+import { Rng } from '../pipeline/util/random.ts';
+
+const SHAPE = { input: 784, embed: null, hidden: 512, classes: 10 };
+const BATCH = 128;
+// Multiply-adds of the three matrix products, forward (×2 FLOPs) and backward (≈ 2× forward).
+const FLOPS_PER_STEP = 3 * 2 * BATCH * (2 * 784 * 512 + 512 * 10);
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function timeTraining(path: BackendName): Promise<number | string> {
+  try {
+    await selectBackend(path);
+  } catch (error) {
+    return (error as Error).message.replace(/^no training backend could start \((.*)\)$/, '$1');
+  }
+  const rng = new Rng(1);
+  const data = imageSet(Float32Array.from({ length: BATCH * 784 }, () => rng.uniform()), Uint8Array.from({ length: BATCH }, (_, i) => i % 10), 784);
+  const vars = toVariables(initWeights(SHAPE, 1));
+  const optimizer = new AdamW(variableList(vars), { weightDecay: 0.5 });
+  const indices = Array.from({ length: BATCH }, (_, i) => i);
+  const times: number[] = [];
+  const steps = path === 'cpu' ? 6 : 25;
+  for (let i = 0; i < steps + 3; i++) {
+    const started = performance.now();
+    trainStep(vars, optimizer, batch(data, indices, 10), { latent: 0, seed: i }, 1e-3);
+    if (i >= 3) times.push(performance.now() - started); // the first steps compile and allocate
+  }
+  optimizer.dispose();
+  disposeVariables(vars);
+  return median(times);
+}
+
+function timeEigen(n: number, solver: EigenSolver): number {
+  const rng = new Rng(n);
+  const q = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) q[i * n + j] = q[j * n + i] = rng.normal();
+  const reps = solver === 'ml-matrix' && n >= 512 ? 2 : 4;
+  const times: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const started = performance.now();
+    symmetricEigen(q, n, solver);
+    times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
+const pad = (s: string, n: number) => s.padEnd(n);
+const num = (x: number, digits = 1) => x.toFixed(digits).padStart(9);
+
+async function main() {
+  const native = loadNative();
+  console.log('BLAS configuration');
+  console.log(`  addon:              ${native ? describeBlas(native.info()) : `not available (${nativeUnavailableReason()})`}`);
+  if (native) console.log(`  openblas_get_config: ${native.info().config}`);
+  console.log(`  OPENBLAS_CORETYPE=${process.env['OPENBLAS_CORETYPE'] ?? '(unset)'}  OPENBLAS_NUM_THREADS=${process.env['OPENBLAS_NUM_THREADS'] ?? '(unset)'}`);
+  console.log(`  TensorFlow.js ${tf.version.tfjs}, Node ${process.version}, ${(await import('node:os')).cpus().length} cores\n`);
+
+  console.log(`Training step: 784 → ${SHAPE.hidden} (W, V) → 10, batch ${BATCH}, AdamW (median ms; ${(FLOPS_PER_STEP / 1e9).toFixed(2)} GFLOP per step)`);
+  console.log(`  ${pad('path', 12)}${'ms/step'.padStart(9)}${'GFLOP/s'.padStart(9)}${'speed-up'.padStart(10)}`);
+  const results: [BackendName, number | string][] = [];
+  for (const path of [...BACKENDS].reverse()) results.push([path, await timeTraining(path)]);
+  const baseline = results.find(([p]) => p === 'wasm')?.[1];
+  for (const [path, ms] of results) {
+    if (typeof ms === 'string') console.log(`  ${pad(path, 12)}unavailable: ${ms}`);
+    else console.log(`  ${pad(path, 12)}${num(ms)}${num(FLOPS_PER_STEP / ms / 1e6)}${typeof baseline === 'number' ? `${(baseline / ms).toFixed(1)}×`.padStart(10) : ''}`);
+  }
+
+  console.log('\nSymmetric eigendecomposition, values and vectors, canonical order and signs (median ms)');
+  console.log(`  ${pad('n', 6)}${'ml-matrix'.padStart(11)}${'LAPACK'.padStart(11)}${'speed-up'.padStart(10)}`);
+  for (const n of [128, 256, 512, 784]) {
+    const slow = timeEigen(n, 'ml-matrix');
+    const fast = native ? timeEigen(n, 'lapack') : Number.NaN;
+    console.log(`  ${pad(String(n), 6)}${num(slow).padStart(11)}${native ? num(fast).padStart(11) : '        n/a'}${native ? `${(slow / fast).toFixed(1)}×`.padStart(10) : ''}`);
+  }
+}
+
+await main();

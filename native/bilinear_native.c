@@ -1,0 +1,314 @@
+/*
+ * Native linear algebra for the pipeline: OpenBLAS sgemm, LAPACKE symmetric eigensolvers
+ * (ssyevd/dsyevd) and a fused AdamW update, exposed to JavaScript through Node-API (ABI-stable:
+ * one build loads on every Node version).
+ *
+ * Every argument is validated here: a wrong type, a negative or oversized dimension, or an array
+ * too short for the dimensions given throws a JavaScript TypeError/RangeError; nothing reaches
+ * BLAS that could read or write out of bounds.
+ *
+ * All matrices are row-major.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <cblas.h>
+#include <lapacke.h>
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_ARGS 16
+
+/* Throws unless a Node-API call succeeded; every binding returns NULL after a throw. */
+#define CHECK(env, call)                                                                    \
+  do {                                                                                      \
+    if ((call) != napi_ok) {                                                                \
+      const napi_extended_error_info* info_;                                                \
+      napi_get_last_error_info((env), &info_);                                              \
+      bool pending_;                                                                        \
+      napi_is_exception_pending((env), &pending_);                                          \
+      if (!pending_) napi_throw_error((env), NULL, info_->error_message ? info_->error_message : "Node-API call failed"); \
+      return NULL;                                                                          \
+    }                                                                                       \
+  } while (0)
+
+static napi_value fail_type(napi_env env, const char* fn, const char* what) {
+  char message[256];
+  snprintf(message, sizeof message, "%s: %s", fn, what);
+  napi_throw_type_error(env, NULL, message);
+  return NULL;
+}
+
+static napi_value fail_range(napi_env env, const char* fn, const char* what) {
+  char message[256];
+  snprintf(message, sizeof message, "%s: %s", fn, what);
+  napi_throw_range_error(env, NULL, message);
+  return NULL;
+}
+
+typedef struct {
+  void* data;
+  size_t length; /* elements */
+  napi_typedarray_type type;
+} Array;
+
+/* Reads argument i as a typed array of the given type; false (with an exception) otherwise. */
+static bool get_array(napi_env env, napi_value value, napi_typedarray_type type, const char* fn, const char* name, Array* out) {
+  bool is_typed = false;
+  char message[160];
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) {
+    snprintf(message, sizeof message, "%s must be a %s", name, type == napi_float32_array ? "Float32Array" : "Float64Array");
+    fail_type(env, fn, message);
+    return false;
+  }
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(env, value, &out->type, &out->length, &out->data, &buffer, &offset) != napi_ok) {
+    fail_type(env, fn, "could not read a typed array");
+    return false;
+  }
+  if (out->type != type) {
+    snprintf(message, sizeof message, "%s must be a %s", name, type == napi_float32_array ? "Float32Array" : "Float64Array");
+    fail_type(env, fn, message);
+    return false;
+  }
+  return true;
+}
+
+/* Reads a whole number in [lo, hi]. */
+static bool get_int(napi_env env, napi_value value, int64_t lo, int64_t hi, const char* fn, const char* name, int64_t* out) {
+  double x;
+  char message[160];
+  if (napi_get_value_double(env, value, &x) != napi_ok) {
+    snprintf(message, sizeof message, "%s must be a number", name);
+    fail_type(env, fn, message);
+    return false;
+  }
+  if (!(x >= (double)lo && x <= (double)hi) || x != floor(x)) {
+    snprintf(message, sizeof message, "%s must be a whole number in [%lld, %lld], got %g", name, (long long)lo, (long long)hi, x);
+    fail_range(env, fn, message);
+    return false;
+  }
+  *out = (int64_t)x;
+  return true;
+}
+
+static bool get_double(napi_env env, napi_value value, const char* fn, const char* name, double* out) {
+  char message[160];
+  if (napi_get_value_double(env, value, out) != napi_ok || !isfinite(*out)) {
+    snprintf(message, sizeof message, "%s must be a finite number", name);
+    fail_type(env, fn, message);
+    return false;
+  }
+  return true;
+}
+
+static bool get_bool(napi_env env, napi_value value, const char* fn, const char* name, bool* out) {
+  char message[160];
+  if (napi_get_value_bool(env, value, out) != napi_ok) {
+    snprintf(message, sizeof message, "%s must be a boolean", name);
+    fail_type(env, fn, message);
+    return false;
+  }
+  return true;
+}
+
+static bool get_args(napi_env env, napi_callback_info info, size_t expected, napi_value* argv, const char* fn) {
+  size_t argc = MAX_ARGS;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
+  if (argc != expected) {
+    char message[128];
+    snprintf(message, sizeof message, "expected %zu arguments, got %zu", expected, argc);
+    fail_type(env, fn, message);
+    return false;
+  }
+  return true;
+}
+
+/* Elements a row-major rows×cols matrix with leading dimension ld spans. */
+static bool fits(size_t length, int64_t rows, int64_t cols, int64_t ld) {
+  if (rows == 0 || cols == 0) return true;
+  return (uint64_t)(rows - 1) * (uint64_t)ld + (uint64_t)cols <= (uint64_t)length;
+}
+
+/*
+ * sgemm(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc):
+ * C ← alpha · op(A) · op(B) + beta · C, with op(A): m×k, op(B): k×n, C: m×n, all row-major.
+ */
+static napi_value sgemm(napi_env env, napi_callback_info info) {
+  const char* fn = "sgemm";
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, 13, argv, fn)) return NULL;
+  bool ta, tb;
+  int64_t m, n, k, lda, ldb, ldc;
+  double alpha, beta;
+  Array A, B, C;
+  if (!get_bool(env, argv[0], fn, "transA", &ta) || !get_bool(env, argv[1], fn, "transB", &tb) ||
+      !get_int(env, argv[2], 0, INT_MAX, fn, "m", &m) || !get_int(env, argv[3], 0, INT_MAX, fn, "n", &n) ||
+      !get_int(env, argv[4], 0, INT_MAX, fn, "k", &k) || !get_double(env, argv[5], fn, "alpha", &alpha) ||
+      !get_array(env, argv[6], napi_float32_array, fn, "A", &A) || !get_int(env, argv[7], 1, INT_MAX, fn, "lda", &lda) ||
+      !get_array(env, argv[8], napi_float32_array, fn, "B", &B) || !get_int(env, argv[9], 1, INT_MAX, fn, "ldb", &ldb) ||
+      !get_double(env, argv[10], fn, "beta", &beta) || !get_array(env, argv[11], napi_float32_array, fn, "C", &C) ||
+      !get_int(env, argv[12], 1, INT_MAX, fn, "ldc", &ldc))
+    return NULL;
+  const int64_t a_rows = ta ? k : m, a_cols = ta ? m : k;
+  const int64_t b_rows = tb ? n : k, b_cols = tb ? k : n;
+  char message[200];
+  if (lda < a_cols || ldb < b_cols || ldc < n) {
+    snprintf(message, sizeof message, "leading dimensions (lda %lld, ldb %lld, ldc %lld) must be at least the row lengths (%lld, %lld, %lld)",
+             (long long)lda, (long long)ldb, (long long)ldc, (long long)a_cols, (long long)b_cols, (long long)n);
+    return fail_range(env, fn, message);
+  }
+  if (!fits(A.length, a_rows, a_cols, lda)) {
+    snprintf(message, sizeof message, "A has %zu elements, too few for %lld×%lld with lda %lld", A.length, (long long)a_rows, (long long)a_cols, (long long)lda);
+    return fail_range(env, fn, message);
+  }
+  if (!fits(B.length, b_rows, b_cols, ldb)) {
+    snprintf(message, sizeof message, "B has %zu elements, too few for %lld×%lld with ldb %lld", B.length, (long long)b_rows, (long long)b_cols, (long long)ldb);
+    return fail_range(env, fn, message);
+  }
+  if (!fits(C.length, m, n, ldc)) {
+    snprintf(message, sizeof message, "C has %zu elements, too few for %lld×%lld with ldc %lld", C.length, (long long)m, (long long)n, (long long)ldc);
+    return fail_range(env, fn, message);
+  }
+  if (m > 0 && n > 0) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
+                (float)alpha, (const float*)A.data, (int)lda, (const float*)B.data, (int)ldb, (float)beta, (float*)C.data, (int)ldc);
+  }
+  return NULL;
+}
+
+/*
+ * syevd(A, n, w): eigendecomposition of the symmetric n×n matrix A.
+ * On return w holds the eigenvalues in ascending order and row j of A the eigenvector of w[j].
+ * A symmetric matrix reads the same in row- and column-major order, so LAPACK is called in its
+ * native column-major layout (LAPACKE's row-major mode would transpose the matrix in and out);
+ * its column-major eigenvector columns are then our rows, each contiguous.
+ * Float64Array arguments call dsyevd, Float32Array ones ssyevd.
+ */
+static napi_value syevd(napi_env env, napi_callback_info info) {
+  const char* fn = "syevd";
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, 3, argv, fn)) return NULL;
+  bool is_typed = false;
+  napi_is_typedarray(env, argv[0], &is_typed);
+  if (!is_typed) return fail_type(env, fn, "A must be a Float64Array or Float32Array");
+  napi_typedarray_type type;
+  size_t len;
+  void* data;
+  napi_value buffer;
+  size_t offset;
+  CHECK(env, napi_get_typedarray_info(env, argv[0], &type, &len, &data, &buffer, &offset));
+  if (type != napi_float64_array && type != napi_float32_array) return fail_type(env, fn, "A must be a Float64Array or Float32Array");
+  Array A, W;
+  int64_t n;
+  if (!get_array(env, argv[0], type, fn, "A", &A) || !get_int(env, argv[1], 0, 46340, fn, "n", &n) ||
+      !get_array(env, argv[2], type, fn, "w (of the same type as A)", &W))
+    return NULL;
+  char message[160];
+  if (A.length != (size_t)(n * n)) {
+    snprintf(message, sizeof message, "A has %zu elements, expected n×n = %lld", A.length, (long long)(n * n));
+    return fail_range(env, fn, message);
+  }
+  if (W.length != (size_t)n) {
+    snprintf(message, sizeof message, "w has %zu elements, expected n = %lld", W.length, (long long)n);
+    return fail_range(env, fn, message);
+  }
+  if (n == 0) return NULL;
+  lapack_int status = type == napi_float64_array
+    ? LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)n, (double*)A.data, (lapack_int)n, (double*)W.data)
+    : LAPACKE_ssyevd(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)n, (float*)A.data, (lapack_int)n, (float*)W.data);
+  if (status != 0) {
+    snprintf(message, sizeof message, "LAPACKE_%csyevd failed with info = %d%s", type == napi_float64_array ? 'd' : 's', (int)status,
+             status > 0 ? " (no convergence)" : " (bad argument)");
+    napi_throw_error(env, NULL, message);
+  }
+  return NULL;
+}
+
+/*
+ * adamw(p, g, m, v, lr, beta1, beta2, epsilon, weightDecay, c1, c2): one AdamW step in place,
+ * in float32 with the operations in the same order as the TensorFlow.js version
+ * (pipeline/train/adamw.ts), so both give the same bits:
+ *   m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  p ← p(1 − lr·λ) − lr · (m/c1) / (√(v/c2) + ε)
+ */
+static napi_value adamw(napi_env env, napi_callback_info info) {
+  const char* fn = "adamw";
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, 11, argv, fn)) return NULL;
+  Array P, G, M, V;
+  double lr, b1, b2, eps, wd, c1, c2;
+  if (!get_array(env, argv[0], napi_float32_array, fn, "p", &P) || !get_array(env, argv[1], napi_float32_array, fn, "g", &G) ||
+      !get_array(env, argv[2], napi_float32_array, fn, "m", &M) || !get_array(env, argv[3], napi_float32_array, fn, "v", &V) ||
+      !get_double(env, argv[4], fn, "lr", &lr) || !get_double(env, argv[5], fn, "beta1", &b1) ||
+      !get_double(env, argv[6], fn, "beta2", &b2) || !get_double(env, argv[7], fn, "epsilon", &eps) ||
+      !get_double(env, argv[8], fn, "weightDecay", &wd) || !get_double(env, argv[9], fn, "c1", &c1) ||
+      !get_double(env, argv[10], fn, "c2", &c2))
+    return NULL;
+  if (G.length != P.length || M.length != P.length || V.length != P.length) {
+    char message[200];
+    snprintf(message, sizeof message, "p, g, m and v must have the same length (got %zu, %zu, %zu, %zu)", P.length, G.length, M.length, V.length);
+    return fail_range(env, fn, message);
+  }
+  float* p = P.data;
+  const float* g = G.data;
+  float* m = M.data;
+  float* v = V.data;
+  /* Scalars rounded to float32 exactly as TensorFlow.js rounds them. */
+  const float fb1 = (float)b1, fb1c = (float)(1 - b1), fb2 = (float)b2, fb2c = (float)(1 - b2);
+  const float fc1 = (float)c1, fc2 = (float)c2, feps = (float)eps, flr = (float)lr, fdecay = (float)(1 - lr * wd);
+  const bool decay = wd > 0;
+  for (size_t i = 0; i < P.length; i++) {
+    float mi = fb1 * m[i];
+    mi = mi + fb1c * g[i];
+    float gg = g[i] * g[i];
+    float vi = fb2 * v[i];
+    vi = vi + fb2c * gg;
+    m[i] = mi;
+    v[i] = vi;
+    float update = (mi / fc1) / (sqrtf(vi / fc2) + feps);
+    float base = decay ? p[i] * fdecay : p[i];
+    p[i] = base - update * flr;
+  }
+  return NULL;
+}
+
+/* info(): { config, corename, threads } of the OpenBLAS this addon runs. */
+static napi_value blas_info(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out, config, core, threads;
+  CHECK(env, napi_create_object(env, &out));
+  CHECK(env, napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &config));
+  CHECK(env, napi_create_string_utf8(env, openblas_get_corename(), NAPI_AUTO_LENGTH, &core));
+  CHECK(env, napi_create_int32(env, openblas_get_num_threads(), &threads));
+  CHECK(env, napi_set_named_property(env, out, "config", config));
+  CHECK(env, napi_set_named_property(env, out, "corename", core));
+  CHECK(env, napi_set_named_property(env, out, "threads", threads));
+  return out;
+}
+
+/* setThreads(n): how many threads OpenBLAS uses from now on. */
+static napi_value set_threads(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  int64_t n;
+  if (!get_args(env, info, 1, argv, "setThreads") || !get_int(env, argv[0], 1, 1024, "setThreads", "n", &n)) return NULL;
+  openblas_set_num_threads((int)n);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"syevd", NULL, syevd, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"adamw", NULL, adamw, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"info", NULL, blas_info, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE_INIT() { return init(env, exports); }

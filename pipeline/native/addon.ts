@@ -1,0 +1,59 @@
+/**
+ * The native addon (native/bilinear_native.c): OpenBLAS sgemm, LAPACKE syevd and a fused AdamW
+ * update. Optional: where it was not built (no compiler, no OpenBLAS), or when
+ * BILINEAR_NO_NATIVE=1, loadNative() returns null and callers take the portable path.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+export interface BlasInfo {
+  config: string;
+  corename: string;
+  threads: number;
+}
+
+export interface NativeAddon {
+  /** C ← alpha·op(A)·op(B) + beta·C, row-major; op(A): m×k, op(B): k×n. */
+  sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number): void;
+  /** Symmetric eigendecomposition in place: w ← ascending eigenvalues, row j of a (n×n) ← eigenvector j. */
+  syevd(a: Float64Array, n: number, w: Float64Array): void;
+  syevd(a: Float32Array, n: number, w: Float32Array): void;
+  /** One AdamW step in place, bit-identical to pipeline/train/adamw.ts's TensorFlow.js ops. */
+  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, c1: number, c2: number): void;
+  info(): BlasInfo;
+  setThreads(n: number): void;
+}
+
+const ADDON_PATH = new URL('../../native/build/bilinear_native.node', import.meta.url).pathname;
+const require = createRequire(import.meta.url);
+
+let loaded: { addon: NativeAddon | null; reason: string } | undefined;
+
+/** The addon, or null (see nativeUnavailableReason()). */
+export function loadNative(): NativeAddon | null {
+  if (!loaded) loaded = tryLoad();
+  return loaded.addon;
+}
+
+export function nativeUnavailableReason(): string {
+  loadNative();
+  return loaded!.reason;
+}
+
+function tryLoad(): { addon: NativeAddon | null; reason: string } {
+  if (process.env['BILINEAR_NO_NATIVE'] === '1') return { addon: null, reason: 'disabled by BILINEAR_NO_NATIVE=1' };
+  if (!existsSync(ADDON_PATH)) {
+    return { addon: null, reason: 'the native addon is not built (needs libopenblas-dev and liblapacke-dev; then npm run native)' };
+  }
+  try {
+    return { addon: require(ADDON_PATH) as NativeAddon, reason: '' };
+  } catch (error) {
+    return { addon: null, reason: `the native addon failed to load: ${(error as Error).message.split('\n')[0]}` };
+  }
+}
+
+/** "OpenBLAS 0.3.21 (Haswell, 2 threads)": what provenance records of the BLAS in use. */
+export function describeBlas(info: BlasInfo): string {
+  const version = /OpenBLAS\s+([\d.]+)/.exec(info.config)?.[1] ?? '?';
+  return `OpenBLAS ${version} (${info.corename}, ${info.threads} thread${info.threads === 1 ? '' : 's'})`;
+}
