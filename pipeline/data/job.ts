@@ -6,7 +6,7 @@ import type { Artifact } from '../cache/artifact.ts';
 import { artifact, requireTensor } from '../cache/artifact.ts';
 import type { Job } from '../cache/runner.ts';
 import { tensor } from '../emit/safetensors.ts';
-import { imageSet, stratifiedSplit, type ImageSet } from './dataset.ts';
+import { imageSet, stratifiedSplit, type ImageDataset, type ImageSet } from './dataset.ts';
 import { loadMnistPackage, mnistPackageVersion } from './mnist-package.ts';
 
 export interface SplitSettings {
@@ -57,14 +57,8 @@ export function splitOf(data: Artifact): { train: ImageSet; test: ImageSet } {
   return { train: part('train'), test: part('test') };
 }
 
-export interface DataMeta {
-  name: string;
-  source: string;
-  classNames: string[];
-  height: number;
-  width: number;
-  hash: string;
-}
+/** What a data artifact says of its data set: everything but the pixels. */
+export type DataMeta = Omit<ImageDataset, 'all'>;
 
 export function dataMeta(data: Artifact): DataMeta {
   const { name, source, classNames, height, width, hash } = data.meta as unknown as DataMeta;
