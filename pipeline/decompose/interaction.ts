@@ -8,7 +8,8 @@
  *   Q_u = Σ_a u_a B[a] = sym( Wᵀ diag(Pᵀ u) V ),   so that   uᵀ out(x) = eᵀ Q_u e.
  *
  * Only the symmetric part of B[a] contributes to eᵀ B[a] e, which is why symmetrising loses
- * nothing and makes the eigendecomposition real.
+ * nothing and makes the eigendecomposition real. With folded biases (layer.ts), e ends in the
+ * constant 1, and the output bias enters as Q_u[d−1, d−1] += u·b_P, so the identity still holds.
  */
 import { PipelineError } from '../errors.ts';
 import type { BilinearLayer } from './layer.ts';
@@ -35,6 +36,11 @@ export function interactionMatrix(layer: BilinearLayer, u: ArrayLike<number>): F
       const row = i * d;
       for (let j = 0; j < d; j++) q[row + j]! += wi * layer.V[vRow + j]!;
     }
+  }
+  if (layer.outBias) {
+    let ub = 0;
+    for (let a = 0; a < c; a++) ub += u[a]! * layer.outBias[a]!;
+    q[d * d - 1]! += ub;
   }
   return symmetrize(q, d);
 }

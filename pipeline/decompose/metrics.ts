@@ -1,0 +1,120 @@
+/**
+ * Interpretability metrics, each defined once here (and stated on the site's methods page).
+ * All are scale-invariant: multiplying a feature or a spectrum by a constant changes nothing.
+ */
+import { PipelineError } from '../errors.ts';
+import { maxWeightMatching } from './matching.ts';
+
+function sumSquares(f: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < f.length; i++) s += f[i]! ** 2;
+  return s;
+}
+
+function requireNonZero(f: ArrayLike<number>, what: string): number {
+  const ss = sumSquares(f);
+  if (!(ss > 0)) throw new PipelineError(`${what} of a zero (or non-finite) vector is undefined`);
+  return ss;
+}
+
+/**
+ * Eigenvalue effective rank: (Σ|λ|)² / Σλ². Equals r for r equal-magnitude eigenvalues and 1 for
+ * a single one: how many eigenvectors the output really uses.
+ */
+export function effectiveRank(values: ArrayLike<number>): number {
+  let l1 = 0;
+  for (let i = 0; i < values.length; i++) l1 += Math.abs(values[i]!);
+  return (l1 * l1) / requireNonZero(values, 'effective rank');
+}
+
+/**
+ * Feature support: (‖f‖₁ / ‖f‖₂)² / dim, the share of the input the feature spreads over:
+ * 1/dim for a one-hot feature, 1 for a uniform one.
+ */
+export function featureSupport(f: ArrayLike<number>): number {
+  const ss = requireNonZero(f, 'feature support');
+  let l1 = 0;
+  for (let i = 0; i < f.length; i++) l1 += Math.abs(f[i]!);
+  return (l1 * l1) / ss / f.length;
+}
+
+/**
+ * The periphery: pixels that are on (> 0) in fewer than `threshold` (default 1%) of the training
+ * images. A feature that puts weight there responds to noise the data never shows.
+ */
+export function peripheryMask(images: Float32Array | Float64Array, n: number, dim: number, threshold = 0.01): Uint8Array {
+  const on = new Float64Array(dim);
+  for (let r = 0; r < n; r++) for (let p = 0; p < dim; p++) if (images[r * dim + p]! > 0) on[p]!++;
+  return Uint8Array.from(on, (count) => (count / n < threshold ? 1 : 0));
+}
+
+/** Periphery mass: Σ_{p in periphery} f_p² / Σ_p f_p², in [0, 1]. */
+export function peripheryMass(f: ArrayLike<number>, mask: Uint8Array): number {
+  if (mask.length !== f.length) throw new PipelineError(`periphery mask has ${mask.length} pixels, the feature ${f.length}`);
+  const ss = requireNonZero(f, 'periphery mass');
+  let s = 0;
+  for (let i = 0; i < f.length; i++) if (mask[i]) s += f[i]! ** 2;
+  return s / ss;
+}
+
+/**
+ * Total variation of a feature drawn as a height×width image, per unit norm:
+ * Σ over horizontally and vertically adjacent pixel pairs |f_p − f_q|, divided by ‖f‖₂.
+ * 0 for a constant image; 4 for a one-hot pixel away from the border; larger for noise.
+ */
+export function totalVariation(f: ArrayLike<number>, height: number, width: number): number {
+  if (f.length !== height * width) throw new PipelineError(`feature has ${f.length} values, not ${height}×${width}`);
+  const norm = Math.sqrt(requireNonZero(f, 'total variation'));
+  let tv = 0;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const here = f[y * width + x]!;
+      if (x + 1 < width) tv += Math.abs(here - f[y * width + x + 1]!);
+      if (y + 1 < height) tv += Math.abs(here - f[(y + 1) * width + x]!);
+    }
+  }
+  return tv / norm;
+}
+
+/**
+ * The smallest k whose truncated accuracy is within `tolerance` (default one percentage point)
+ * of the full model's, or null if no k in the curve gets there.
+ */
+export function kWithinOnePoint(curve: { k: number; accuracy: number }[], fullAccuracy: number, tolerance = 0.01): number | null {
+  // 1e-9 of slack so that "exactly one point below" is not lost to rounding in fullAccuracy − tolerance
+  for (const point of [...curve].sort((a, b) => a.k - b.k)) if (point.accuracy >= fullAccuracy - tolerance - 1e-9) return point.k;
+  return null;
+}
+
+/**
+ * Similarity of two sets of features (the top-n eigenvectors of the same output in two models,
+ * in input space): |cos| between every pair, paired one to one by maximum-weight matching; the
+ * mean of the matched |cos|. 1 when the sets span the same directions one to one, whatever their
+ * order and signs.
+ */
+export function matchedSimilarity(a: ArrayLike<number>[], b: ArrayLike<number>[]): { mean: number; matched: number[] } {
+  if (a.length !== b.length || a.length === 0) throw new PipelineError(`similarity needs two equal, non-empty sets of features (got ${a.length} and ${b.length})`);
+  const unit = (f: ArrayLike<number>) => {
+    const norm = Math.sqrt(requireNonZero(f, 'similarity'));
+    return Float64Array.from(f, (x) => x / norm);
+  };
+  const ua = a.map(unit);
+  const ub = b.map(unit);
+  const cos = ua.map((x) => ub.map((y) => Math.abs(x.reduce((s, xi, i) => s + xi * y[i]!, 0))));
+  const assignment = maxWeightMatching(cos);
+  const matched = assignment.map((j, i) => cos[i]![j]!);
+  return { mean: matched.reduce((s, x) => s + x, 0) / matched.length, matched };
+}
+
+/**
+ * Cross-seed similarity of runs: matchedSimilarity over every unordered pair of distinct runs
+ * (i < j: a run is never paired with itself, which would give a meaningless 1), averaged.
+ */
+export function crossSeedSimilarity(runs: ArrayLike<number>[][]): { mean: number; pairs: { i: number; j: number; similarity: number }[] } {
+  if (runs.length < 2) throw new PipelineError(`cross-seed similarity needs at least 2 runs, got ${runs.length}`);
+  const pairs: { i: number; j: number; similarity: number }[] = [];
+  for (let i = 0; i < runs.length; i++) {
+    for (let j = i + 1; j < runs.length; j++) pairs.push({ i, j, similarity: matchedSimilarity(runs[i]!, runs[j]!).mean });
+  }
+  return { mean: pairs.reduce((s, p) => s + p.similarity, 0) / pairs.length, pairs };
+}

@@ -1,0 +1,202 @@
+/**
+ * Low-rank views of one output's quadratic form, and the baselines they are compared with
+ * (DESIGN.md "The math"). Each is a basis R (k orthonormal rows in embedding space) and a k×k
+ * matrix M, read as
+ *
+ *   logit_R(e) = (R e)ᵀ M (R e),   Q_R = Rᵀ M R,
+ *
+ * 1) eigen truncation: R = the top-k eigenvectors of Q by |λ|, M = diag(λ_1 … λ_k), so
+ *    logit_k = Σ_{i≤k} λ_i (v_i·e)²;
+ * 2) random projection: R from the QR decomposition of a Gaussian d×k matrix, M = R Q Rᵀ;
+ * 3) data PCA: R = the top-k principal directions of the embedded training inputs, M = R Q Rᵀ.
+ *
+ * Bases are nested (the first k rows of a K-row basis are the k-row basis), so one pass gives the
+ * value at every k ≤ K: logit_k = logit_{k−1} + M_kk z_k² + 2 z_k Σ_{j<k} M_kj z_j, z = R e.
+ * At k = d every method reproduces Q exactly (tested).
+ */
+import { Matrix, QrDecomposition } from 'ml-matrix';
+import { PipelineError } from '../errors.ts';
+import { Rng } from '../util/random.ts';
+import { symmetricEigen, type Eigen } from './eigen.ts';
+
+export interface QuadraticBasis {
+  /** Number of basis rows K. */
+  k: number;
+  d: number;
+  /** (K, d), orthonormal rows. */
+  basis: Float64Array;
+  /** (K, K), symmetric. */
+  M: Float64Array;
+}
+
+function checkK(k: number, d: number, what: string): void {
+  if (!Number.isInteger(k) || k < 1 || k > d) throw new PipelineError(`${what}: k = ${k} must be a whole number in [1, ${d}] (the layer's dimension d)`);
+}
+
+/** The top-k eigenvectors of Q and their eigenvalues. */
+export function eigenBasis(eig: Eigen, k: number): QuadraticBasis {
+  checkK(k, eig.n, 'eigen truncation');
+  const M = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) M[i * k + i] = eig.values[i]!;
+  return { k, d: eig.n, basis: eig.vectors.slice(0, k * eig.n), M };
+}
+
+/** Q restricted to the span of `basis` (K×d orthonormal rows): M = R Q Rᵀ. */
+export function projectedBasis(q: Float64Array, d: number, basis: Float64Array): QuadraticBasis {
+  const k = basis.length / d;
+  checkK(k, d, 'projection');
+  const RQ = new Float64Array(k * d); // (k, d)
+  for (let i = 0; i < k; i++) {
+    for (let t = 0; t < d; t++) {
+      const r = basis[i * d + t]!;
+      if (r === 0) continue;
+      for (let j = 0; j < d; j++) RQ[i * d + j]! += r * q[t * d + j]!;
+    }
+  }
+  const M = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let t = 0; t < d; t++) s += RQ[i * d + t]! * basis[j * d + t]!;
+      M[i * k + j] = M[j * k + i] = s;
+    }
+  }
+  return { k, d, basis, M };
+}
+
+/**
+ * k orthonormal rows drawn uniformly (Haar): the Q factor of a Gaussian d×k matrix, with the
+ * signs fixed by R's diagonal (without that fix the draw is not uniform).
+ */
+export function randomOrthonormalBasis(d: number, k: number, rng: Rng): Float64Array {
+  checkK(k, d, 'random projection');
+  const gaussian = new Matrix(d, k);
+  for (let i = 0; i < d; i++) for (let j = 0; j < k; j++) gaussian.set(i, j, rng.normal());
+  const qr = new QrDecomposition(gaussian);
+  const Q = qr.orthogonalMatrix; // (d, k)
+  const R = qr.upperTriangularMatrix;
+  const out = new Float64Array(k * d);
+  for (let j = 0; j < k; j++) {
+    const sign = R.get(j, j) < 0 ? -1 : 1;
+    for (let i = 0; i < d; i++) out[j * d + i] = sign * Q.get(i, j);
+  }
+  return out;
+}
+
+/**
+ * The top-k principal directions of embedded inputs (n, d): eigenvectors of their covariance
+ * (centred), by variance. Rows of the result, in the canonical sign of eigen.ts.
+ */
+export function pcaBasis(embedded: Float64Array, n: number, d: number, k: number): Float64Array {
+  checkK(k, d, 'PCA baseline');
+  if (n < 2) throw new PipelineError(`PCA needs at least 2 inputs, got ${n}`);
+  const mean = new Float64Array(d);
+  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) mean[j]! += embedded[r * d + j]! / n;
+  const cov = new Float64Array(d * d);
+  const centred = new Float64Array(d);
+  for (let r = 0; r < n; r++) {
+    for (let j = 0; j < d; j++) centred[j] = embedded[r * d + j]! - mean[j]!;
+    for (let i = 0; i < d; i++) {
+      const ci = centred[i]! / (n - 1);
+      if (ci === 0) continue;
+      for (let j = i; j < d; j++) cov[i * d + j]! += ci * centred[j]!;
+    }
+  }
+  for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) cov[i * d + j] = cov[j * d + i]!;
+  return symmetricEigen(cov, d).vectors.slice(0, k * d);
+}
+
+/** logit_k(e) for k = 1 … K at once (nested bases). */
+export function cumulativeForms(qb: QuadraticBasis, e: ArrayLike<number>): Float64Array {
+  const { k: K, d, basis, M } = qb;
+  if (e.length !== d) throw new PipelineError(`input e has length ${e.length}, the basis lives in d = ${d}`);
+  const z = new Float64Array(K);
+  for (let i = 0; i < K; i++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += basis[i * d + j]! * e[j]!;
+    z[i] = s;
+  }
+  const out = new Float64Array(K);
+  let total = 0;
+  for (let i = 0; i < K; i++) {
+    let cross = 0;
+    for (let j = 0; j < i; j++) cross += M[i * K + j]! * z[j]!;
+    total += M[i * K + i]! * z[i]! * z[i]! + 2 * z[i]! * cross;
+    out[i] = total;
+  }
+  return out;
+}
+
+/** Q_k = R_kᵀ M_k R_k, the d×d matrix of the first k rows of the basis. */
+export function lowRankMatrix(qb: QuadraticBasis, k: number): Float64Array {
+  checkK(k, qb.k, 'low-rank matrix');
+  const { d, basis, M, k: K } = qb;
+  const MR = new Float64Array(k * d); // (k, d) = M_k R_k
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) {
+    const mij = M[i * K + j]!;
+    if (mij === 0) continue;
+    for (let t = 0; t < d; t++) MR[i * d + t]! += mij * basis[j * d + t]!;
+  }
+  const out = new Float64Array(d * d);
+  for (let i = 0; i < k; i++) for (let s = 0; s < d; s++) {
+    const r = basis[i * d + s]!;
+    if (r === 0) continue;
+    for (let t = 0; t < d; t++) out[s * d + t]! += r * MR[i * d + t]!;
+  }
+  return out;
+}
+
+/** ‖Q − Q_k‖_F / ‖Q‖_F. */
+export function relativeFrobeniusError(q: Float64Array, approx: Float64Array): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < q.length; i++) {
+    num += (q[i]! - approx[i]!) ** 2;
+    den += q[i]! ** 2;
+  }
+  if (den === 0) throw new PipelineError('relative error of a zero matrix is undefined');
+  return Math.sqrt(num / den);
+}
+
+export interface TruncationPoint {
+  k: number;
+  /** Share of inputs whose argmax over the truncated logits is the label. */
+  accuracy: number;
+  /**
+   * 1 − SS_res/SS_tot of the truncated logits against the full ones, pooled over inputs and
+   * outputs, with SS_tot taken around each output's own mean.
+   */
+  r2: number;
+}
+
+/**
+ * Accuracy and logit R² at every k ≤ K, given one basis per output (class), the full logits
+ * (n, c) and the embedded inputs (n, d).
+ */
+export function truncationCurve(bases: QuadraticBasis[], embedded: Float64Array, fullLogits: Float64Array, labels: ArrayLike<number>): TruncationPoint[] {
+  const c = bases.length;
+  const { d } = bases[0]!;
+  const K = Math.min(...bases.map((b) => b.k));
+  const n = labels.length;
+  if (fullLogits.length !== n * c || embedded.length !== n * d) {
+    throw new PipelineError(`truncation: ${n} labels, but logits hold ${fullLogits.length} (expected ${n}×${c}) and inputs ${embedded.length} (expected ${n}×${d})`);
+  }
+  const truncated = bases.map((b) => Array.from({ length: n }, (_, r) => cumulativeForms(b, embedded.subarray(r * d, (r + 1) * d)))); // [c][n][K]
+  const means = Array.from({ length: c }, (_, a) => Array.from({ length: n }, (_, r) => fullLogits[r * c + a]!).reduce((s, x) => s + x, 0) / n);
+  let ssTot = 0;
+  for (let r = 0; r < n; r++) for (let a = 0; a < c; a++) ssTot += (fullLogits[r * c + a]! - means[a]!) ** 2;
+  return Array.from({ length: K }, (_, i) => {
+    let correct = 0;
+    let ssRes = 0;
+    for (let r = 0; r < n; r++) {
+      let best = 0;
+      for (let a = 0; a < c; a++) {
+        const value = truncated[a]![r]![i]!;
+        ssRes += (value - fullLogits[r * c + a]!) ** 2;
+        if (value > truncated[best]![r]![i]!) best = a;
+      }
+      if (best === labels[r]) correct++;
+    }
+    return { k: i + 1, accuracy: correct / n, r2: ssTot > 0 ? 1 - ssRes / ssTot : Number.NaN };
+  });
+}
