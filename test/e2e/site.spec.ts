@@ -66,3 +66,16 @@ test('pages are readable without JavaScript', async ({ browser }) => {
   expect(await expectImagesLoaded(page)).toBe(1);
   await context.close();
 });
+
+test('the methods page states every metric and the weights layout, with the tested example', async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto('/');
+  await page.getByRole('link', { name: 'Methods' }).click();
+  await expect(page.locator('h1')).toHaveText('Methods');
+  const metricsTable = page.locator('table').filter({ hasText: 'effective rank' });
+  for (const metric of ['eigenvalue effective rank', 'feature support', 'periphery mass', 'total variation', 'k within one point', 'cross-seed similarity']) {
+    await expect(metricsTable.getByRole('cell', { name: metric, exact: true })).toBeVisible();
+  }
+  await expect(page.locator('pre').filter({ hasText: 'def load_safetensors' })).toBeVisible();
+  expect(errors).toEqual([]);
+});

@@ -158,3 +158,22 @@ test('an interrupted build leaves no partial cache entry; the next run redoes on
   assert.match(status.stderr, /\[missing\]\s+train mnist\/model/);
   assert.equal(existsSync(killOut), false, 'reports were written by an interrupted build');
 });
+
+const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
+
+test('the documented Python example recomputes a figure\'s eigenvalues from the published weights', { skip: hasNumpy ? false : 'python3 with numpy is not installed' }, () => {
+  const script = new URL('../../examples/recompute_eigenvalues.py', import.meta.url).pathname;
+  const model = join(out, 'mnist', 'models', 'model.safetensors');
+  const spectra = JSON.parse(readFileSync(join(out, 'mnist', 'figures', 'eigenvalue-spectra', 'data.json'), 'utf8')) as {
+    rows: { class: string; rank: number; eigenvalue: number }[];
+  };
+  for (const digit of [0, 7]) {
+    const r = spawnSync('python3', [script, model, String(digit), '30'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const recomputed = JSON.parse(r.stdout) as number[];
+    const published = spectra.rows.filter((row) => row.class === String(digit)).map((row) => row.eigenvalue);
+    assert.equal(recomputed.length, published.length);
+    // data.json keeps 7 significant digits
+    recomputed.forEach((x, i) => assert.ok(Math.abs(x - published[i]!) <= 1e-6 * Math.abs(published[i]!) + 1e-12, `digit ${digit}, rank ${i + 1}: ${x} vs ${published[i]}`));
+  }
+});
