@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { JobRunner, type RunStats } from './cache/runner.ts';
 import { CacheStore } from './cache/store.ts';
 import { emitFigure, emitReport } from './emit/report.ts';
-import { usageError } from './errors.ts';
+import { PipelineError, usageError } from './errors.ts';
+import { downloadDataset, locateDataset } from './data/sources.ts';
 import type { ProfileName } from './profiles.ts';
 import { REPORTS } from './reports/index.ts';
 import { validatePlan, type ReportPlan, type ReportSpec } from './reports/spec.ts';
@@ -16,6 +17,10 @@ import type { Log } from './util/log.ts';
 
 export interface BuildOptions {
   profile: ProfileName;
+  /** Data directories named on the command line, by data set name. */
+  dataDirs?: Record<string, string | undefined>;
+  /** Fetch missing data sets from their canonical locations. */
+  download?: boolean;
   /** `report` or `report/figure`; everything when absent. */
   only?: string;
   force: boolean;
@@ -45,14 +50,22 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   const reports = options.reports ?? REPORTS;
   checkOnly(reports, options.only); // before anything loads or writes
   const backend = await selectBackend(options.backend);
-  const selections = select(reports, options.only, (r) => r.plan(options.profile, backend));
+  const context = { profile: options.profile, backend, cacheDir: options.cacheDir, dataDirs: options.dataDirs ?? {} };
+  if (options.download) await provideData(reports, options, context.dataDirs);
+  const skipped: PipelineError[] = [];
+  const selections = select(reports, options.only, (r) => r.plan(context), (report, error) => {
+    // A report whose data is missing is skipped with the fix; the others still build.
+    options.log.job('failed', report.id, error.message);
+    if (error.hint) options.log.info(`  hint: ${error.hint}`);
+    skipped.push(error);
+  });
   const cache = new CacheStore(options.cacheDir);
   if (options.statusOnly) return reportStatus(new JobRunner({ cache, log: options.log, force: options.force }), selections, options.log, backend, started);
   const swept = cache.sweepStaging() + sweepStaging(options.outDir);
   if (swept > 0) options.log.info(`removed ${swept} staging folder(s) left by an interrupted build`);
   options.log.info(`profile ${options.profile}, backend ${backend.name} (${backend.detail}), tfjs ${backend.tfjsVersion}`);
   const runner = new JobRunner({ cache, log: options.log, force: options.force });
-  const ctx = { outDir: options.outDir, profile: options.profile, runner };
+  const ctx = { outDir: options.outDir, profile: options.profile, runner, reportOrder: reports.map((r) => r.id) };
   const emitted: string[] = [];
   for (const { report, plan, figure } of selections) {
     if (figure) {
@@ -64,7 +77,26 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     }
     options.log.job('emitted', emitted.at(-1)!, join(options.outDir, report.id));
   }
+  if (skipped.length > 0) {
+    throw new PipelineError(`${skipped.length} report(s) skipped for missing data (the others were built): ${skipped.map((e) => e.message).join('; ')}`, {
+      exitCode: 3,
+      hint: skipped[0]!.hint,
+    });
+  }
   return { ...runner.stats, backend, seconds: (performance.now() - started) / 1000, emitted };
+}
+
+/** With --download: fetches every data set a selected report needs and cannot find. */
+async function provideData(reports: ReportSpec[], options: BuildOptions, dataDirs: Record<string, string | undefined>): Promise<void> {
+  const [reportId] = options.only?.split('/') ?? [];
+  const wanted = reports.filter((r) => !reportId || r.id === reportId).flatMap((r) => r.datasets ?? []);
+  for (const source of new Set(wanted)) {
+    try {
+      locateDataset(source, { dir: dataDirs[source.name], cacheDir: options.cacheDir });
+    } catch {
+      await downloadDataset(source, options.cacheDir, options.log);
+    }
+  }
 }
 
 function reportStatus(runner: JobRunner, selections: Selection[], log: Log, backend: BackendInfo, started: number): BuildSummary {
@@ -89,17 +121,31 @@ function checkOnly(reports: ReportSpec[], only: string | undefined): void {
   }
 }
 
-function select(reports: ReportSpec[], only: string | undefined, plan: (r: ReportSpec) => ReportPlan): Selection[] {
+function select(
+  reports: ReportSpec[],
+  only: string | undefined,
+  plan: (r: ReportSpec) => ReportPlan,
+  onMissingData: (report: ReportSpec, error: PipelineError) => void,
+): Selection[] {
   const [reportId, figureId, extra] = only?.split('/') ?? [];
   if (extra !== undefined) throw usageError(`--only takes 'report' or 'report/figure', got '${only}'`);
   const chosen = reportId ? reports.filter((r) => r.id === reportId) : reports;
-  return chosen.map((report) => {
-    const p = plan(report);
+  return chosen.flatMap((report) => {
+    let p: ReportPlan;
+    try {
+      p = plan(report);
+    } catch (error) {
+      if (error instanceof PipelineError && error.exitCode === 3) {
+        onMissingData(report, error);
+        return [];
+      }
+      throw error;
+    }
     validatePlan(report, p);
     if (figureId !== undefined && !p.figures.some((f) => f.id === figureId)) {
       throw usageError(`unknown figure '${figureId}' in report '${report.id}'; valid: ${p.figures.map((f) => f.id).join(', ')}`);
     }
-    return figureId === undefined ? { report, plan: p } : { report, plan: p, figure: figureId };
+    return [figureId === undefined ? { report, plan: p } : { report, plan: p, figure: figureId }];
   });
 }
 
@@ -110,7 +156,14 @@ function sweepStaging(outDir: string): number {
   return leftovers.length;
 }
 
-/** Every figure id, `report/figure`, for --list. */
-export function listFigures(profile: ProfileName, backend: BackendInfo, reports = REPORTS): string[] {
-  return reports.flatMap((r) => r.plan(profile, backend).figures.map((f) => `${r.id}/${f.id}`));
+/** Every figure id, `report/figure`, for --list (reports whose data is missing are listed by name only). */
+export function listFigures(context: { profile: ProfileName; backend: BackendInfo; cacheDir: string }, reports = REPORTS): string[] {
+  return reports.flatMap((r) => {
+    try {
+      return r.plan({ ...context, dataDirs: {} }).figures.map((f) => `${r.id}/${f.id}`);
+    } catch (error) {
+      if (error instanceof PipelineError && error.exitCode === 3) return [`${r.id}/* (data missing: ${error.message})`];
+      throw error;
+    }
+  });
 }

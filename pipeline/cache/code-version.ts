@@ -16,7 +16,8 @@ export const STAGE_CODE: Record<string, { sources: string[]; libraries: string[]
   data: { sources: ['data', 'util/random.ts'], libraries: ['mnist'] },
   train: { sources: ['models', 'train', 'native', '../native', 'util/random.ts'], libraries: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'] },
   decompose: { sources: ['decompose', 'native', '../native'], libraries: ['ml-matrix'] },
-  figure: { sources: ['figures', 'reports'], libraries: ['sharp', 'vega', 'vega-lite', 'd3-scale-chromatic', 'd3-interpolate'] },
+  analysis: { sources: ['analysis', 'decompose', 'native', '../native', 'data'], libraries: ['ml-matrix'] },
+  figure: { sources: ['figures', 'reports', 'analysis'], libraries: ['sharp', 'vega', 'vega-lite', 'd3-scale-chromatic', 'd3-interpolate'] },
 };
 
 const memo = new Map<string, string>();

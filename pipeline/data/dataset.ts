@@ -80,6 +80,23 @@ export function stratifiedSplit(
   return { train: subset(set, rng.shuffle(train)), test: subset(set, rng.shuffle(test)) };
 }
 
+/**
+ * A class-stratified sample of at most `limit` examples, in a seeded random order: each class
+ * keeps its share (largest remainder), drawn at random within the class.
+ */
+export function stratifiedSample(set: ImageSet, limit: number | undefined, seed: number): ImageSet {
+  if (limit === undefined || limit >= set.n) return set;
+  const rng = new Rng(seed);
+  const byClass = new Map<number, number[]>();
+  for (let i = 0; i < set.n; i++) {
+    const label = set.labels[i]!;
+    if (!byClass.has(label)) byClass.set(label, []);
+    byClass.get(label)!.push(i);
+  }
+  const shares = [...byClass.keys()].sort((a, b) => a - b).map((label) => rng.shuffle(byClass.get(label)!));
+  return subset(set, rng.shuffle(cap(shares, limit).flat()));
+}
+
 /** Keeps `limit` members in all, each class in proportion to its size (largest remainder). */
 function cap(shares: number[][], limit: number | undefined): number[][] {
   const total = shares.reduce((s, share) => s + share.length, 0);

@@ -31,6 +31,8 @@ import {
 
 export interface EmitContext {
   outDir: string;
+  /** Report ids in the pipeline's order (for each report's `order`). */
+  reportOrder: string[];
   profile: ProfileName;
   runner: JobRunner;
 }
@@ -52,9 +54,11 @@ export async function emitReport(ctx: EmitContext, report: ReportSpec, plan: Rep
   // Every job runs before anything is written, so an interrupted build leaves reports/ as it was.
   const models: Record<string, Artifact> = {};
   for (const m of plan.models) models[m.id] = await ctx.runner.get(m.job);
+  const analyses: Record<string, Artifact> = {};
+  for (const a of plan.analyses ?? []) analyses[a.id] = await ctx.runner.get(a.job);
   const figures: [FigurePlan, Artifact][] = [];
   for (const figure of plan.figures) figures.push([figure, await ctx.runner.get(figure.job)]);
-  const meta = reportMetaSchema.parse(reportMeta(ctx, report, plan, models));
+  const meta = reportMetaSchema.parse(reportMeta(ctx, report, plan, models, analyses));
   const staging = makeStagingDirectory(ctx.outDir, report.id);
   try {
     for (const [figure, result] of figures) writeFigure(ctx, report, figure, result, join(staging, 'figures', figure.id));
@@ -89,7 +93,8 @@ function writeFigure(ctx: EmitContext, report: ReportSpec, figure: FigurePlan, r
   // Name order: the same files list whether the artifact was just built or read from the cache.
   const files: FileEntry[] = Object.entries(result.files).sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, bytes]) => {
     writeFileSync(join(dir, name), bytes);
-    return { name, role: ROLES[name] ?? 'data-json', bytes: bytes.length, sha256: sha256(bytes) };
+    const role = ROLES[name] ?? (name.endsWith('.svg') ? 'page-figure' : 'data-json');
+    return { name, role, bytes: bytes.length, sha256: sha256(bytes) };
   });
   const svg = Buffer.from(result.files[FIGURE_FILES.svg]!).toString('utf8');
   const meta: FigureMeta = {
@@ -101,20 +106,22 @@ function writeFigure(ctx: EmitContext, report: ReportSpec, figure: FigurePlan, r
     alt: String(result.meta['alt']),
     ...svgSize(svg, `${report.id}/${figure.id}`),
     files,
+    pages: (result.meta['pages'] as FigureMeta['pages'] | undefined) ?? [],
     provenance: provenance(ctx, result.meta['provenance'], ctx.runner.key(figure.job), `${report.id}/${figure.id}`),
   };
   writeFileSync(join(dir, 'meta.json'), `${JSON.stringify(figureMetaSchema.parse(meta), null, 2)}\n`);
 }
 
-function reportMeta(ctx: EmitContext, report: ReportSpec, plan: ReportPlan, models: Record<string, Artifact>): ReportMeta {
+function reportMeta(ctx: EmitContext, report: ReportSpec, plan: ReportPlan, models: Record<string, Artifact>, analyses: Record<string, Artifact>): ReportMeta {
   const first = plan.models[0]!;
   return {
     id: report.id,
+    order: Math.max(0, ctx.reportOrder.indexOf(report.id)),
     title: report.title,
     summary: report.summary,
     profile: ctx.profile,
     settings: plan.settings,
-    metrics: Object.fromEntries(Object.entries(plan.metrics(models)).map(([name, m]) => [name, { ...m, display: displayMetric(m) }])),
+    metrics: Object.fromEntries(Object.entries(plan.metrics({ ...models, ...analyses })).map(([name, m]) => [name, { ...m, display: displayMetric(m) }])),
     figures: plan.figures.map((f) => f.id),
     models: plan.models.map((m) => {
       const bytes = weightsFile(report, m.id, models[m.id]!);

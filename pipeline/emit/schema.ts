@@ -11,7 +11,7 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 export const fileEntrySchema = z.object({
   /** File name inside the figure's (or report's) folder; the URL is the folder's URL + name. */
   name: z.string(),
-  role: z.enum(['figure', 'png', 'vega-lite', 'data-json', 'data-csv', 'weights']),
+  role: z.enum(['figure', 'png', 'vega-lite', 'data-json', 'data-csv', 'weights', 'page-figure']),
   bytes: z.number().int().nonnegative(),
   sha256,
 });
@@ -43,6 +43,19 @@ export const figureMetaSchema = z.object({
   width: z.number().positive(),
   height: z.number().positive(),
   files: z.array(fileEntrySchema),
+  /** Pages of their own under the figure's permalink, e.g. one per explained input. */
+  pages: z
+    .array(
+      z.object({
+        id,
+        title: z.string(),
+        caption: z.string(),
+        alt: z.string(),
+        file: z.string(),
+        table: z.object({ columns: z.array(z.string()), rows: z.array(z.array(z.union([z.string(), z.number()]))) }),
+      }),
+    )
+    .default([]),
   provenance: provenanceSchema,
 });
 
@@ -57,6 +70,8 @@ export const metricSchema = z.object({
 
 export const reportMetaSchema = z.object({
   id,
+  /** Position in the pipeline's list of reports: the order the site lists them in. */
+  order: z.number().int().nonnegative(),
   title: z.string(),
   summary: z.string(),
   profile: z.enum(['smoke', 'default', 'paper']),

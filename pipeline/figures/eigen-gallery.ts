@@ -1,16 +1,86 @@
 /**
- * The top positive and top negative eigenvectors of every class, as input-space images
- * (paper Fig. 3). Positive eigenvectors raise the class's logit by λ (f·x)² when the input
- * matches them; negative ones lower it.
+ * Galleries of eigenvector features as input-space images (paper Fig. 3): for each row (a class,
+ * a HOSVD component, a model), the eigenvectors with the largest positive and the most negative
+ * eigenvalues. Positive eigenvectors raise the output by λ (f·x)² when the input matches them;
+ * negative ones lower it.
  */
 import type { Artifact } from '../cache/artifact.ts';
 import { classEigen, layerOf } from '../decompose/job.ts';
-import { eigenvector } from '../decompose/eigen.ts';
+import { eigenvector, type Eigen } from '../decompose/eigen.ts';
 import { inputFeature } from '../decompose/features.ts';
+import type { BilinearLayer } from '../decompose/layer.ts';
 import type { FigureOutput } from './job.ts';
 import { round7 } from './job.ts';
-import { gallerySvg, svgToPng, type GalleryRow } from './images.ts';
+import { gallerySvg, svgToPng } from './images.ts';
 import { formatValue } from './svg.ts';
+
+export interface Shown {
+  sign: 'positive' | 'negative';
+  rank: number; // 1-based rank among eigenvectors of this sign
+  index: number; // position in the |λ| order
+  eigenvalue: number;
+  feature: Float64Array;
+}
+
+/** The first `count` eigenvectors of one sign, in |λ| order, as input-space features. */
+export function pickSign(eig: Eigen, layer: BilinearLayer, sign: 1 | -1, count: number): Shown[] {
+  const picked: Shown[] = [];
+  for (let i = 0; i < eig.n && picked.length < count; i++) {
+    if (Math.sign(eig.values[i]!) !== sign) continue;
+    picked.push({ sign: sign > 0 ? 'positive' : 'negative', rank: picked.length + 1, index: i, eigenvalue: eig.values[i]!, feature: inputFeature(layer, eigenvector(eig, i)) });
+  }
+  return picked;
+}
+
+/** The top `perSign` positive, then the top `perSign` negative eigenvectors. */
+export function pickBySign(eig: Eigen, layer: BilinearLayer, perSign: number): Shown[] {
+  return [...pickSign(eig, layer, 1, perSign), ...pickSign(eig, layer, -1, perSign)];
+}
+
+export interface GalleryOptions {
+  title: string;
+  perSign: number;
+  height: number;
+  width: number;
+  /** What a row is, for the data's column name ("class", "HOSVD component", …). */
+  rowKind: string;
+  alt: string;
+  /** Column headers; defaults to +1 … +n, −1 … −n. */
+  headers?: string[];
+  /** Per-tile row label in the data (defaults to the row's label). */
+}
+
+/** A gallery figure: SVG (tiles as embedded PNGs), PNG, the features as JSON and CSV. */
+export async function renderFeatureGallery(rows: { label: string; picks: Shown[] }[], options: GalleryOptions): Promise<FigureOutput> {
+  const headers = options.headers ?? [
+    ...Array.from({ length: options.perSign }, (_, i) => `+${i + 1}`),
+    ...Array.from({ length: options.perSign }, (_, i) => `−${i + 1}`),
+  ];
+  const { svg } = await gallerySvg(
+    rows.map((r) => ({ label: r.label, tiles: r.picks.map((s) => ({ values: s.feature, label: `λ = ${formatValue(s.eigenvalue)}` })) })),
+    { title: options.title, height: options.height, width: options.width, columnHeaders: headers, zoom: 4 },
+  );
+  const pixels = options.height * options.width;
+  return {
+    kind: 'image',
+    svg,
+    png: await svgToPng(svg),
+    alt: options.alt,
+    data: {
+      height: options.height,
+      width: options.width,
+      columns: headers,
+      rows: rows.map((r) => ({
+        [options.rowKind]: r.label,
+        eigenvectors: r.picks.map((s) => ({ sign: s.sign, rank: s.rank, index: s.index + 1, eigenvalue: round7(s.eigenvalue), feature: Array.from(s.feature, round7) })),
+      })),
+    },
+    table: {
+      columns: [options.rowKind.replace(/\s+/g, '_'), 'column', 'sign', 'rank', 'index_by_abs_eigenvalue', 'eigenvalue', ...Array.from({ length: pixels }, (_, i) => `px${i}`)],
+      rows: rows.flatMap((r) => r.picks.map((s, c) => [r.label, headers[c]!, s.sign, s.rank, s.index + 1, round7(s.eigenvalue), ...Array.from(s.feature, round7)])),
+    },
+  };
+}
 
 export interface GalleryParams {
   /** How many eigenvectors of each sign to show per class. */
@@ -20,65 +90,42 @@ export interface GalleryParams {
   classNames: string[];
 }
 
-interface Shown {
-  sign: 'positive' | 'negative';
-  rank: number; // 1-based rank among eigenvectors of this sign
-  index: number; // position in the |λ| order
-  eigenvalue: number;
-  feature: Float64Array;
-}
-
-/** The first `count` eigenvectors of the given sign, in |λ| order. */
-function pick(values: Float64Array, sign: 1 | -1, count: number): number[] {
-  const picked: number[] = [];
-  for (let i = 0; i < values.length && picked.length < count; i++) if (Math.sign(values[i]!) === sign) picked.push(i);
-  return picked;
-}
-
+/** Each class's top positive and negative eigenvectors. */
 export async function renderEigenGallery(inputs: Record<string, Artifact>, params: GalleryParams): Promise<FigureOutput> {
   const layer = layerOf(inputs['model']!);
-  const perClass = params.classNames.map((_, a) => {
-    const eig = classEigen(inputs['eigen']!, a);
-    const show = (sign: 1 | -1): Shown[] =>
-      pick(eig.values, sign, params.perSign).map((index, r) => ({
-        sign: sign > 0 ? 'positive' : 'negative',
-        rank: r + 1,
-        index,
-        eigenvalue: eig.values[index]!,
-        feature: inputFeature(layer, eigenvector(eig, index)),
-      }));
-    return [...show(1), ...show(-1)];
+  const rows = params.classNames.map((name, a) => ({ label: name, picks: pickBySign(classEigen(inputs['eigen']!, a), layer, params.perSign) }));
+  return renderFeatureGallery(rows, {
+    title: 'Top positive and negative eigenvectors of each class',
+    perSign: params.perSign,
+    height: params.height,
+    width: params.width,
+    rowKind: 'class',
+    alt: `A grid with one row per class (${params.classNames.join(', ')}); in each row the ${params.perSign} eigenvectors with the largest positive eigenvalues, then the ${params.perSign} with the most negative, drawn as ${params.height}×${params.width} images in red (positive) and blue (negative).`,
   });
-  const rows: GalleryRow[] = perClass.map((shown, a) => ({
-    label: params.classNames[a]!,
-    tiles: shown.map((s) => ({ values: s.feature, label: `λ = ${formatValue(s.eigenvalue)}` })),
+}
+
+/**
+ * The same classes' top positive eigenvectors in two models side by side: one trained with the
+ * report's regularisation (`model`, `eigen`), one without (`plainModel`, `plainEigen`).
+ */
+export async function renderRegularizationComparison(inputs: Record<string, Artifact>, params: GalleryParams & { regularization: string }): Promise<FigureOutput> {
+  const regularized = layerOf(inputs['model']!);
+  const plain = layerOf(inputs['plainModel']!);
+  const rows = params.classNames.map((name, a) => ({
+    label: name,
+    picks: [...pickSign(classEigen(inputs['eigen']!, a), regularized, 1, params.perSign), ...pickSign(classEigen(inputs['plainEigen']!, a), plain, 1, params.perSign)],
   }));
   const headers = [
-    ...Array.from({ length: params.perSign }, (_, i) => `+${i + 1}`),
-    ...Array.from({ length: params.perSign }, (_, i) => `−${i + 1}`),
+    ...Array.from({ length: params.perSign }, (_, i) => `regularized +${i + 1}`),
+    ...Array.from({ length: params.perSign }, (_, i) => `none +${i + 1}`),
   ];
-  const title = 'Top positive and negative eigenvectors of each class';
-  const { svg } = await gallerySvg(rows, { title, height: params.height, width: params.width, columnHeaders: headers, zoom: 4 });
-  const pixels = params.height * params.width;
-  return {
-    kind: 'image',
-    svg,
-    png: await svgToPng(svg),
-    alt: `${title}: a grid with one row per class (${params.classNames.join(', ')}); in each row the ${params.perSign} eigenvectors with the largest positive eigenvalues, then the ${params.perSign} with the most negative, drawn as ${params.height}×${params.width} images in red (positive) and blue (negative).`,
-    data: {
-      height: params.height,
-      width: params.width,
-      classes: perClass.map((shown, a) => ({
-        class: a,
-        name: params.classNames[a]!,
-        eigenvectors: shown.map((s) => ({ sign: s.sign, rank: s.rank, index: s.index + 1, eigenvalue: round7(s.eigenvalue), feature: Array.from(s.feature, round7) })),
-      })),
-    },
-    table: {
-      columns: ['class', 'name', 'sign', 'rank', 'index_by_abs_eigenvalue', 'eigenvalue', ...Array.from({ length: pixels }, (_, i) => `px${i}`)],
-      rows: perClass.flatMap((shown, a) =>
-        shown.map((s) => [a, params.classNames[a]!, s.sign, s.rank, s.index + 1, round7(s.eigenvalue), ...Array.from(s.feature, round7)]),
-      ),
-    },
-  };
+  return renderFeatureGallery(rows, {
+    title: 'Top positive eigenvectors with and without regularization',
+    perSign: params.perSign,
+    height: params.height,
+    width: params.width,
+    rowKind: 'class',
+    headers,
+    alt: `A grid with one row per class; on the left the ${params.perSign} top positive eigenvectors of the model trained with ${params.regularization}, on the right those of the same model trained without regularization.`,
+  });
 }

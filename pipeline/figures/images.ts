@@ -34,6 +34,20 @@ export async function featurePng(values: ArrayLike<number>, height: number, widt
     .toBuffer();
 }
 
+/** An input image as a grayscale PNG (0 white … 1 black, as digits are drawn on paper), enlarged. */
+export async function grayPng(values: ArrayLike<number>, height: number, width: number, zoom: number): Promise<Buffer> {
+  const pixels = Uint8Array.from({ length: height * width }, (_, i) => Math.round(255 * (1 - Math.max(0, Math.min(1, values[i]!)))));
+  return sharp(Buffer.from(pixels), { raw: { width, height, channels: 1 } })
+    .resize(width * zoom, height * zoom, { kernel: 'nearest' })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
+}
+
+/** An <image> element for a PNG, drawn pixelated at (x, y). */
+export function pngImage(png: Buffer, x: number, y: number, w: number, h: number): string {
+  return `<image x="${x}" y="${y}" width="${w}" height="${h}" style="image-rendering:pixelated" preserveAspectRatio="none" href="data:image/png;base64,${png.toString('base64')}"/><rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="#999" stroke-width="0.5"/>`;
+}
+
 const MARGIN = { left: 56, top: 44, gap: 10, label: 18, legend: 64 };
 
 /**

@@ -23,6 +23,18 @@ export interface FigureOutput {
   table: Table;
   /** A text alternative that says what the figure shows, for screen readers and search. */
   alt: string;
+  /** Pages of their own under the figure's permalink (e.g. one per explained input). */
+  pages?: FigurePage[];
+}
+
+export interface FigurePage {
+  /** Kebab-case, stable: the page is at <figure permalink>/<id>/. */
+  id: string;
+  title: string;
+  caption: string;
+  alt: string;
+  svg: string;
+  table: Table;
 }
 
 export type FigureRenderer = (inputs: Record<string, Artifact>) => Promise<FigureOutput>;
@@ -53,10 +65,16 @@ export function figureJob(label: string, deps: Record<string, Job> & { model: Jo
         [FIGURE_FILES.csv]: Buffer.from(toCsv(out.table)),
       };
       if (out.png) files[FIGURE_FILES.png] = out.png;
+      for (const page of out.pages ?? []) files[`${page.id}.svg`] = Buffer.from(page.svg);
       if (out.vegaLite) files[FIGURE_FILES.vegaLite] = Buffer.from(`${JSON.stringify(out.vegaLite, null, 2)}\n`);
       const model = modelMeta(inputs['model']!);
       return artifact({
-        meta: { kind: out.kind, alt: out.alt, provenance: { ...model.provenance, figureCode: codeVersion('figure') } },
+        meta: {
+          kind: out.kind,
+          alt: out.alt,
+          pages: (out.pages ?? []).map(({ svg: _svg, table, ...page }) => ({ ...page, file: `${page.id}.svg`, table: { columns: table.columns, rows: table.rows } })),
+          provenance: { ...model.provenance, figureCode: codeVersion('figure') },
+        },
         files,
       });
     },

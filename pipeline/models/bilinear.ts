@@ -83,18 +83,21 @@ export function fromVariables(shape: BilinearShape, v: BilinearVariables): Bilin
 }
 
 /**
- * Training-time noise on the bilinear layer's input (the paper's "latent noise", §3): Gaussian
- * with standard deviation `latent` times the batch's own standard deviation of e, drawn from
- * `seed` so that a training run is reproducible.
+ * Training-time noise, drawn from `seed` so that a training run is reproducible: on the bilinear
+ * layer's input (the paper's "latent noise", §3), Gaussian with standard deviation `latent` times
+ * the batch's own standard deviation of e; and optionally on the input pixels.
  */
-export interface LatentNoise {
+export interface TrainingNoise {
   latent: number;
+  /** Absolute standard deviation of Gaussian noise on the input pixels (0 = off). */
+  input?: number;
   seed: number;
 }
 
 /** logits = P((W e) ⊙ (V e)), e = E x, for a batch x: (n, in) → (n, c). */
-export function forward(v: BilinearVariables, x: tf.Tensor2D, noise?: LatentNoise): tf.Tensor2D {
-  let e = v.E === null ? x : tf.matMul(x, v.E, false, true); // (n, d)
+export function forward(v: BilinearVariables, x: tf.Tensor2D, noise?: TrainingNoise): tf.Tensor2D {
+  const xin = noise?.input ? tf.add(x, tf.randomNormal(x.shape, 0, noise.input, 'float32', noise.seed + 1)) : x;
+  let e = v.E === null ? xin : tf.matMul(xin, v.E, false, true); // (n, d)
   if (noise && noise.latent > 0) {
     // The scale is read out as a number, so it is a constant of the step: the noise sends no
     // gradient through std(e) (the optimiser cannot shrink the noise by shrinking e's spread).

@@ -1,5 +1,6 @@
 /** Every report the pipeline builds, in the order the site lists them. */
+import { fashionMnistReport } from './fashion-mnist.ts';
 import { mnistReport } from './mnist.ts';
 import type { ReportSpec } from './spec.ts';
 
-export const REPORTS: ReportSpec[] = [mnistReport];
+export const REPORTS: ReportSpec[] = [mnistReport, fashionMnistReport];

@@ -8,6 +8,7 @@ import type { Artifact, Json } from '../cache/artifact.ts';
 import type { Job } from '../cache/runner.ts';
 import type { ProfileName } from '../profiles.ts';
 import type { BackendInfo } from '../train/backend.ts';
+import type { IdxSource } from '../data/sources.ts';
 
 /** Stable ids: lower-case kebab-case, as they appear in URLs. Once published, never changed. */
 export const KEBAB_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -35,13 +36,32 @@ export interface Metric {
   digits: number;
 }
 
+/** A job whose artifact feeds headline numbers but is not published as a figure or model. */
+export interface AnalysisPlan {
+  id: string;
+  job: Job;
+}
+
 export interface ReportPlan {
   /** Everything the build used, shown on the report page ("built with"). */
   settings: { [key: string]: Json };
   models: ModelPlan[];
   figures: FigurePlan[];
-  /** Headline numbers from the trained models (keys are the names the narrative uses). */
-  metrics(models: Record<string, Artifact>): Record<string, Metric>;
+  analyses?: AnalysisPlan[];
+  /**
+   * Headline numbers (keys are the names the narrative uses), from the artifacts of the models
+   * and analyses, by their ids.
+   */
+  metrics(artifacts: Record<string, Artifact>): Record<string, Metric>;
+}
+
+/** What a plan may depend on besides the profile. */
+export interface PlanContext {
+  profile: ProfileName;
+  backend: BackendInfo;
+  cacheDir: string;
+  /** Data directories named on the command line, by data set name. */
+  dataDirs: Record<string, string | undefined>;
 }
 
 export interface ReportSpec {
@@ -49,7 +69,9 @@ export interface ReportSpec {
   title: string;
   /** One sentence for the home page. */
   summary: string;
-  plan(profile: ProfileName, backend: BackendInfo): ReportPlan;
+  /** IDX data sets the report needs (fetched first with --download when missing). */
+  datasets?: IdxSource[];
+  plan(ctx: PlanContext): ReportPlan;
 }
 
 const idSchema = (what: string) => z.string().regex(KEBAB_ID, `${what} must be kebab-case (lower-case letters, digits and single hyphens)`);

@@ -15,7 +15,7 @@ import {
   type BilinearShape,
   type BilinearVariables,
   type BilinearWeights,
-  type LatentNoise,
+  type TrainingNoise,
 } from '../models/bilinear.ts';
 import type { Log } from '../util/log.ts';
 import { Rng } from '../util/random.ts';
@@ -33,6 +33,12 @@ export interface TrainSettings {
   warmupFraction: number;
   /** Latent noise σ, relative to the std of the bilinear layer's input (0 = off). */
   latentNoise: number;
+  /**
+   * Input noise: Gaussian added to the pixels, absolute standard deviation (0 = off; absent in
+   * settings written before it existed). It lets the loss see pixels that are blank in every
+   * training image, so weights on them are no longer left at their random initial values.
+   */
+  inputNoise?: number;
   seed: number;
 }
 
@@ -77,7 +83,7 @@ export async function trainClassifier(
       const started = performance.now();
       for (let start = 0; start < order.length; start += settings.batchSize) {
         const b = batch(data.train, order.slice(start, start + settings.batchSize), shape.classes);
-        const noise = { latent: settings.latentNoise, seed: rng.nextUint32() };
+        const noise = { latent: settings.latentNoise, input: settings.inputNoise ?? 0, seed: rng.nextUint32() };
         const loss = trainStep(vars, optimizer, b, noise, learningRate(schedule, step));
         stepLosses[step] = loss;
         step++;
@@ -114,7 +120,7 @@ export function batch(set: ImageSet, indices: number[], classes: number): Batch 
 }
 
 /** One optimiser step; returns the batch's mean cross-entropy before the step. */
-export function trainStep(vars: BilinearVariables, optimizer: AdamW, b: Batch, noise: LatentNoise, lr: number): number {
+export function trainStep(vars: BilinearVariables, optimizer: AdamW, b: Batch, noise: TrainingNoise, lr: number): number {
   const params = variableList(vars);
   const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(b.y, forward(vars, b.x, noise)) as tf.Scalar, params);
   optimizer.step(params.map((p) => grads[p.name]!), lr);

@@ -8,7 +8,7 @@ export type Report = CollectionEntry<'reports'>['data'];
 export type Figure = CollectionEntry<'figures'>['data'];
 
 export async function allReports(): Promise<Report[]> {
-  return (await getCollection('reports')).map((entry) => entry.data).sort((a, b) => a.id.localeCompare(b.id));
+  return (await getCollection('reports')).map((entry) => entry.data).sort((a, b) => a.order - b.order || a.id.localeCompare(b.id));
 }
 
 export async function requireReport(id: string): Promise<Report> {

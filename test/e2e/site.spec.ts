@@ -29,10 +29,10 @@ test('home → MNIST report → figure page: images load, nothing errors', async
   const errors = collectErrors(page);
   await page.goto('/');
   await expect(page.locator('h1')).toContainText('bilinear');
-  await page.getByRole('link', { name: /MNIST/ }).first().click();
+  await page.getByRole('link', { name: /^MNIST:/ }).click();
   await expect(page).toHaveURL(/\/reports\/mnist\/$/);
   await expect(page.locator('h1')).toContainText('MNIST');
-  expect(await expectImagesLoaded(page)).toBe(3);
+  expect(await expectImagesLoaded(page)).toBe(8);
   // the test accuracy is interpolated from the emitted data, not typed
   await expect(page.locator('.metric').first()).toHaveText(/^\d+$|^\d+\.\d+%$/);
 
@@ -60,7 +60,7 @@ test('pages are readable without JavaScript', async ({ browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
   await page.goto('/reports/mnist/');
-  expect(await expectImagesLoaded(page)).toBe(3);
+  expect(await expectImagesLoaded(page)).toBe(8);
   await expect(page.locator('figcaption').first()).toBeVisible();
   await page.goto('/reports/mnist/figures/training-curves/');
   expect(await expectImagesLoaded(page)).toBe(1);
@@ -77,5 +77,21 @@ test('the methods page states every metric and the weights layout, with the test
     await expect(metricsTable.getByRole('cell', { name: metric, exact: true })).toBeVisible();
   }
   await expect(page.locator('pre').filter({ hasText: 'def load_safetensors' })).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test('a per-input explanation page: from the figure to an input, its image and contribution table', async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto('/reports/fashion-mnist/figures/input-explanations/');
+  const inputs = page.locator('#pages ~ ul a');
+  expect(await inputs.count()).toBeGreaterThanOrEqual(10);
+  await inputs.first().click();
+  await expect(page).toHaveURL(/\/reports\/fashion-mnist\/figures\/input-explanations\/test-\d{5}\/$/);
+  await expect(page.locator('h1')).toContainText('predicted');
+  expect(await expectImagesLoaded(page)).toBe(1);
+  await expect(page.locator('table tbody tr').first()).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'rest' }).first()).toBeVisible();
+  await page.getByRole('link', { name: /→$/ }).click();
+  await expect(page).toHaveURL(/test-\d{5}\/$/);
   expect(errors).toEqual([]);
 });

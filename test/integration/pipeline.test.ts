@@ -43,6 +43,17 @@ function digest(dir: string): Record<string, string> {
 
 let first: Record<string, string>;
 
+const FIGURES = [
+  'training-curves',
+  'eigenvector-gallery',
+  'eigenvalue-spectra',
+  'regularization-comparison',
+  'hosvd-spectrum',
+  'hosvd-components',
+  'input-explanations',
+  'perturbation-check',
+];
+
 before(() => {
   const r = smoke();
   assert.equal(r.code, 0, r.stderr);
@@ -54,7 +65,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 test('the smoke build writes a valid report: report.json, every figure, the weights', () => {
   const report = reportMetaSchema.parse(JSON.parse(readFileSync(join(out, 'mnist', 'report.json'), 'utf8')));
   assert.equal(report.profile, 'smoke');
-  assert.deepEqual(report.figures, ['training-curves', 'eigenvector-gallery', 'eigenvalue-spectra']);
+  assert.deepEqual(report.figures, FIGURES);
   const accuracy = report.metrics['test-accuracy']!;
   assert.ok(accuracy.value > 0.3 && accuracy.value <= 1, `test accuracy ${accuracy.value}`);
   assert.match(accuracy.display, /^\d+\.\d\d%$/);
@@ -107,7 +118,7 @@ test('forcing the portable path (no native addon) builds the same report on wasm
   assert.equal(r.status, 0, r.stderr);
   const report = reportMetaSchema.parse(JSON.parse(readFileSync(join(portable, 'mnist', 'report.json'), 'utf8')));
   assert.equal(report.provenance.backend, 'wasm');
-  assert.deepEqual(report.figures, ['training-curves', 'eigenvector-gallery', 'eigenvalue-spectra']);
+  assert.deepEqual(report.figures, FIGURES);
   const forced = spawnSync(process.execPath, [CLI, '--profile', 'smoke', '--backend', 'native', '--status'], {
     encoding: 'utf8',
     env: { ...process.env, FORCE_COLOR: '0', BILINEAR_NO_NATIVE: '1' },
@@ -116,11 +127,34 @@ test('forcing the portable path (no native addon) builds the same report on wasm
   assert.match(forced.stderr, /no training backend could start \(native: disabled by BILINEAR_NO_NATIVE=1\)/);
 });
 
+test('the smoke build includes Fashion-MNIST with its class names and one page per explained input', () => {
+  const report = reportMetaSchema.parse(JSON.parse(readFileSync(join(out, 'fashion-mnist', 'report.json'), 'utf8')));
+  assert.deepEqual(report.figures, FIGURES);
+  const explanations = figureMetaSchema.parse(JSON.parse(readFileSync(join(out, 'fashion-mnist', 'figures', 'input-explanations', 'meta.json'), 'utf8')));
+  assert.ok(explanations.pages.length >= 10, `${explanations.pages.length} explanation pages`);
+  for (const page of explanations.pages) assert.ok(existsSync(join(out, 'fashion-mnist', 'figures', 'input-explanations', page.file)));
+  assert.match(explanations.pages.map((p) => p.title).join(' '), /Ankle boot/);
+});
+
+test('a missing data set skips its report with the fix, and the other reports still build', () => {
+  const missingOut = join(root, 'missing-out');
+  const r = spawnSync(process.execPath, [CLI, '--profile', 'smoke', '--out', missingOut, '--cache', cache], {
+    encoding: 'utf8',
+    env: { ...process.env, FORCE_COLOR: '0', FASHION_MNIST_DIR: join(root, 'empty') },
+  });
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(r.stderr, /Fashion-MNIST not found; looked in .*empty \(\$FASHION_MNIST_DIR\)/);
+  assert.match(r.stderr, /apt-get install dataset-fashion-mnist/);
+  assert.match(r.stderr, /--download/);
+  assert.ok(existsSync(join(missingOut, 'mnist', 'report.json')), 'the MNIST report was not built');
+  assert.ok(!existsSync(join(missingOut, 'fashion-mnist')));
+});
+
 test('bad input: one line naming the valid choices, exit code 2, nothing written', () => {
   const fresh = join(root, 'never');
   const cases: [string[], RegExp][] = [
-    [['--only', 'nope'], /unknown report 'nope' in --only; valid: mnist/],
-    [['--only', 'mnist/nope'], /unknown figure 'nope' in report 'mnist'; valid: training-curves, eigenvector-gallery, eigenvalue-spectra/],
+    [['--only', 'nope'], /unknown report 'nope' in --only; valid: mnist, fashion-mnist/],
+    [['--only', 'mnist/nope'], new RegExp(`unknown figure 'nope' in report 'mnist'; valid: ${FIGURES.join(', ')}`)],
     [['--profile', 'huge'], /unknown profile 'huge'; valid: smoke, default, paper/],
     [['--backend', 'gpu'], /unknown backend 'gpu'; valid: auto, tfjs-node, native, wasm, cpu/],
     [['--accel', 'gpu'], /unknown backend 'gpu'/],

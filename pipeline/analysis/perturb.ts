@@ -1,0 +1,234 @@
+/**
+ * A causal check of the eigenvector features (what the paper leaves to future work): move test
+ * images a fixed distance ε along a direction in input space and see whether the model's
+ * decision changes. If a class's top eigenvectors are what the model uses for that class, moving
+ * along them should break that class's predictions and leave the other classes alone, far more
+ * than moving the same distance along random directions or along the data's principal directions.
+ *
+ * Each check takes a set S of k unit directions in input space and moves every image x a distance
+ * ε towards removing its component in span(S): x' = x − ε δ/‖δ‖ with δ = Σ_{s∈S} (s·x) s. The same
+ * rule applies to every kind of set, so only the directions differ:
+ * 1) eigen: the class's top k positive eigenvectors, as input-space features f = Eᵀv, normalised;
+ * 2) random: k Gaussian directions, normalised (several independent draws per target class);
+ * 3) PCA: the top k principal directions of the training images.
+ * Perturbed images are not clipped to [0, 1]: that would change their distance from the
+ * original. Beyond ε = ‖δ‖ (the image's whole component in the span) the move overshoots.
+ *
+ * Because h = (W e) ⊙ (V e) is quadratic and u = E δ is linear in the directions, the logits along
+ * the line are exact and cheap: with We, Ve per image and W E s, V E s per direction,
+ * h(ε) = (We − εWu/‖δ‖) ⊙ (Ve − εVu/‖δ‖), at O(k·m + m·c) per point.
+ */
+import type { ImageSet } from '../data/dataset.ts';
+import type { Eigen } from '../decompose/eigen.ts';
+import { eigenvector } from '../decompose/eigen.ts';
+import { inputFeature } from '../decompose/features.ts';
+import type { BilinearLayer } from '../decompose/layer.ts';
+import { PipelineError } from '../errors.ts';
+import { Rng } from '../util/random.ts';
+import { symmetricEigen } from '../decompose/eigen.ts';
+
+export interface PerturbationSettings {
+  /** Distances ‖x' − x‖₂ in pixel units (pixels in [0, 1]). */
+  epsilons: number[];
+  /** Test images per class in the pool (targets for their own class, off-target for others). */
+  perClass: number;
+  /** Directions per set (k): the top k positive eigenvectors, k random or k principal directions. */
+  directions: number;
+  /** Independent random sets per target class. */
+  randomDraws: number;
+  /** Training images used for the principal directions. */
+  pcaSample: number;
+  seed: number;
+}
+
+export type Method = 'eigen' | 'random' | 'pca';
+
+/** One (target class, direction set) unit's outcome at each ε. */
+export interface UnitResult {
+  method: Method;
+  target: number;
+  /** Which draw, for random sets (0 otherwise). */
+  draw: number;
+  /** Share of the target class's images no longer classified as the target, per ε. */
+  targetMisclassification: number[];
+  /** Share of the other classes' images still classified correctly, per ε. */
+  offTargetAccuracy: number[];
+}
+
+export interface Interval {
+  mean: number;
+  lo: number;
+  hi: number;
+  n: number;
+}
+
+export interface SummaryRow {
+  method: Method;
+  epsilon: number;
+  targetMisclassification: Interval;
+  offTargetAccuracy: Interval;
+}
+
+/** Mean and 95% interval (normal approximation, mean ± 1.96 s/√n) of per-unit values. */
+export function interval(values: number[]): Interval {
+  const n = values.length;
+  if (n === 0) throw new PipelineError('an interval needs at least one value');
+  const mean = values.reduce((s, x) => s + x, 0) / n;
+  const sd = n > 1 ? Math.sqrt(values.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1)) : 0;
+  const half = (1.96 * sd) / Math.sqrt(n);
+  return { mean, lo: mean - half, hi: mean + half, n };
+}
+
+/** The first `perClass` images of each class, in test-set order. */
+export function imagePool(test: ImageSet, classes: number, perClass: number): number[] {
+  const taken = new Array(classes).fill(0);
+  const pool: number[] = [];
+  for (let i = 0; i < test.n; i++) {
+    const label = test.labels[i]!;
+    if (taken[label] < perClass) {
+      taken[label]++;
+      pool.push(i);
+    }
+  }
+  return pool;
+}
+
+function matVec(M: Float64Array, rows: number, cols: number, x: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let j = 0; j < cols; j++) s += M[r * cols + j]! * x[j]!;
+    out[r] = s;
+  }
+  return out;
+}
+
+function unit(v: Float64Array): Float64Array {
+  const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+  if (!(norm > 0)) throw new PipelineError('cannot perturb along a zero direction');
+  return v.map((x) => x / norm);
+}
+
+/** Top principal directions of images (centred covariance), as unit input-space vectors. */
+export function principalDirections(images: ImageSet, count: number, sample: number): Float64Array[] {
+  const n = Math.min(sample, images.n);
+  const { dim } = images;
+  const mean = new Float64Array(dim);
+  for (let r = 0; r < n; r++) for (let p = 0; p < dim; p++) mean[p]! += images.images[r * dim + p]! / n;
+  const cov = new Float64Array(dim * dim);
+  const centred = new Float64Array(dim);
+  for (let r = 0; r < n; r++) {
+    for (let p = 0; p < dim; p++) centred[p] = images.images[r * dim + p]! - mean[p]!;
+    for (let i = 0; i < dim; i++) {
+      const ci = centred[i]!;
+      if (ci === 0) continue;
+      for (let j = i; j < dim; j++) cov[i * dim + j]! += ci * centred[j]!;
+    }
+  }
+  for (let i = 0; i < dim; i++) for (let j = 0; j < i; j++) cov[i * dim + j] = cov[j * dim + i]!;
+  const eig = symmetricEigen(cov, dim);
+  return Array.from({ length: count }, (_, i) => eigenvector(eig, i));
+}
+
+export function perturbationCheck(layer: BilinearLayer, eigs: Eigen[], test: ImageSet, train: ImageSet, s: PerturbationSettings): { units: UnitResult[]; summary: SummaryRow[] } {
+  if (layer.constant) throw new PipelineError('the perturbation check expects a layer without biases');
+  const { d, m, c } = layer;
+  const pool = imagePool(test, c, s.perClass).map((i) => {
+    const x = test.images.subarray(i * test.dim, (i + 1) * test.dim);
+    const e = layer.E ? matVec(layer.E, d, layer.input, x) : Float64Array.from(x);
+    return { x, label: test.labels[i]!, We: matVec(layer.W, m, d, e), Ve: matVec(layer.V, m, d, e) };
+  });
+  const rng = new Rng(s.seed);
+  const pca = directionSet(layer, principalDirections(train, s.directions, s.pcaSample));
+  const units: UnitResult[] = [];
+  for (let a = 0; a < c; a++) {
+    const eigen = positiveEigenvectors(eigs[a]!, s.directions).map((i) => unit(inputFeature(layer, eigenvector(eigs[a]!, i))));
+    units.push({ method: 'eigen', target: a, draw: 0, ...moveTowardRemoval(layer, pool, a, directionSet(layer, eigen), s.epsilons) });
+    for (let draw = 0; draw < s.randomDraws; draw++) {
+      const random = Array.from({ length: s.directions }, () => unit(Float64Array.from({ length: layer.input }, () => rng.normal())));
+      units.push({ method: 'random', target: a, draw, ...moveTowardRemoval(layer, pool, a, directionSet(layer, random), s.epsilons) });
+    }
+    units.push({ method: 'pca', target: a, draw: 0, ...moveTowardRemoval(layer, pool, a, pca, s.epsilons) });
+  }
+  return { units, summary: summarise(units, s.epsilons) };
+}
+
+function positiveEigenvectors(eig: Eigen, count: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < eig.n && out.length < count; i++) if (eig.values[i]! > 0) out.push(i);
+  return out;
+}
+
+interface DirectionSet {
+  /** The unit directions s_j in input space. */
+  dirs: Float64Array[];
+  /** W E s_j and V E s_j, (m) each. */
+  W: Float64Array[];
+  V: Float64Array[];
+  /** Gram matrix s_i · s_j, (k, k): ‖δ‖² = cᵀ G c. */
+  gram: Float64Array;
+}
+
+function directionSet(layer: BilinearLayer, dirs: Float64Array[]): DirectionSet {
+  const { d, m } = layer;
+  const embedded = dirs.map((s) => (layer.E ? matVec(layer.E, d, layer.input, s) : s));
+  const k = dirs.length;
+  const gram = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) gram[i * k + j] = dirs[i]!.reduce((acc, x, p) => acc + x * dirs[j]![p]!, 0);
+  return { dirs, W: embedded.map((u) => matVec(layer.W, m, d, u)), V: embedded.map((u) => matVec(layer.V, m, d, u)), gram };
+}
+
+function moveTowardRemoval(layer: BilinearLayer, pool: { x: Float32Array; label: number; We: Float64Array; Ve: Float64Array }[], a: number, set: DirectionSet, epsilons: number[]) {
+  const { m, c } = layer;
+  const k = set.dirs.length;
+  const targetWrong = new Array(epsilons.length).fill(0);
+  const offRight = new Array(epsilons.length).fill(0);
+  let nTarget = 0;
+  const [Wu, Vu, h] = [new Float64Array(m), new Float64Array(m), new Float64Array(m)];
+  for (const img of pool) {
+    // δ = Σ_j (s_j · x) s_j; u = E δ / ‖δ‖ enters h through W u and V u.
+    const coef = set.dirs.map((s) => s.reduce((acc, sv, p) => acc + sv * img.x[p]!, 0));
+    let norm2 = 0;
+    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) norm2 += coef[i]! * coef[j]! * set.gram[i * k + j]!;
+    const scale = norm2 > 0 ? 1 / Math.sqrt(norm2) : 0;
+    Wu.fill(0);
+    Vu.fill(0);
+    for (let j = 0; j < k; j++) {
+      const w = coef[j]! * scale;
+      for (let q = 0; q < m; q++) {
+        Wu[q]! += w * set.W[j]![q]!;
+        Vu[q]! += w * set.V[j]![q]!;
+      }
+    }
+    if (img.label === a) nTarget++;
+    epsilons.forEach((eps, e) => {
+      for (let q = 0; q < m; q++) h[q] = (img.We[q]! - eps * Wu[q]!) * (img.Ve[q]! - eps * Vu[q]!);
+      let best = 0;
+      let bestLogit = -Infinity;
+      for (let b = 0; b < c; b++) {
+        let logit = 0;
+        for (let q = 0; q < m; q++) logit += layer.P[b * m + q]! * h[q]!;
+        if (logit > bestLogit) {
+          bestLogit = logit;
+          best = b;
+        }
+      }
+      if (img.label === a && best !== a) targetWrong[e]++;
+      if (img.label !== a && best === img.label) offRight[e]++;
+    });
+  }
+  const nOff = pool.length - nTarget;
+  return { targetMisclassification: targetWrong.map((x) => x / nTarget), offTargetAccuracy: offRight.map((x) => x / nOff) };
+}
+
+function summarise(units: UnitResult[], epsilons: number[]): SummaryRow[] {
+  return (['eigen', 'random', 'pca'] as Method[]).flatMap((method) => {
+    const mine = units.filter((u) => u.method === method);
+    return epsilons.map((epsilon, j) => ({
+      method,
+      epsilon,
+      targetMisclassification: interval(mine.map((u) => u.targetMisclassification[j]!)),
+      offTargetAccuracy: interval(mine.map((u) => u.offTargetAccuracy[j]!)),
+    }));
+  });
+}

@@ -1,0 +1,47 @@
+/**
+ * The perturbation check as a chart: for eigenvector, random and principal directions, how often
+ * moving an image of the target class by ε flips its prediction (left), and how often images of
+ * the other classes stay correct (right), with 95% intervals over target classes and draws.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import type { Artifact } from '../cache/artifact.ts';
+import type { SummaryRow } from '../analysis/perturb.ts';
+import { CHART_CONFIG, renderChart } from './charts.ts';
+import type { FigureOutput } from './job.ts';
+import { round7 } from './job.ts';
+
+const LABELS = { eigen: 'top eigenvectors of the class', random: 'random directions', pca: 'principal directions of the data' } as const;
+const MEASURES = ['target class misclassified', 'other classes still correct'];
+
+export async function renderPerturbation(inputs: Record<string, Artifact>): Promise<FigureOutput> {
+  const summary = inputs['perturbation']!.meta['summary'] as unknown as SummaryRow[];
+  const rows = summary.flatMap((r) => [
+    { method: LABELS[r.method], epsilon: r.epsilon, measure: MEASURES[0]!, mean: round7(r.targetMisclassification.mean), lo: round7(Math.max(0, r.targetMisclassification.lo)), hi: round7(Math.min(1, r.targetMisclassification.hi)), units: r.targetMisclassification.n },
+    { method: LABELS[r.method], epsilon: r.epsilon, measure: MEASURES[1]!, mean: round7(r.offTargetAccuracy.mean), lo: round7(Math.max(0, r.offTargetAccuracy.lo)), hi: round7(Math.min(1, r.offTargetAccuracy.hi)), units: r.offTargetAccuracy.n },
+  ]);
+  const color = { field: 'method', type: 'nominal' as const, title: 'direction', scale: { domain: Object.values(LABELS), range: ['#b2182b', '#7f7f7f', '#2166ac'] }, legend: { orient: 'bottom' as const, columns: 1, labelLimit: 400 } };
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    description: 'Effect of moving test images along eigenvector, random and principal directions',
+    data: { values: rows },
+    facet: { column: { field: 'measure', type: 'nominal', title: null, sort: MEASURES } },
+    spec: {
+      width: 260,
+      height: 200,
+      layer: [
+        { mark: { type: 'errorband', opacity: 0.25 }, encoding: { x: { field: 'epsilon', type: 'quantitative', title: 'distance moved ε (‖x′ − x‖₂)' }, y: { field: 'lo', type: 'quantitative', title: 'share of images', axis: { format: '%' }, scale: { domain: [0, 1] } }, y2: { field: 'hi' }, color } },
+        { mark: { type: 'line', point: true }, encoding: { x: { field: 'epsilon', type: 'quantitative' }, y: { field: 'mean', type: 'quantitative' }, color, tooltip: [{ field: 'method' }, { field: 'epsilon' }, { field: 'mean', format: '.1%' }, { field: 'lo', format: '.1%' }, { field: 'hi', format: '.1%' }] } },
+      ],
+    },
+    config: CHART_CONFIG,
+  };
+  const at = (method: keyof typeof LABELS) => summary.filter((r) => r.method === method).at(-1)!;
+  return {
+    kind: 'chart',
+    svg: await renderChart(spec),
+    vegaLite: spec,
+    alt: `Two line charts against the distance moved. At the largest distance, ${(at('eigen').targetMisclassification.mean * 100).toFixed(0)}% of target-class images are misclassified when moved along the class's top eigenvectors, against ${(at('random').targetMisclassification.mean * 100).toFixed(0)}% along random directions and ${(at('pca').targetMisclassification.mean * 100).toFixed(0)}% along principal directions; shaded bands are 95% intervals.`,
+    data: { rows },
+    table: { columns: ['method', 'epsilon', 'measure', 'mean', 'lo', 'hi', 'units'], rows: rows.map((r) => [r.method, r.epsilon, r.measure, r.mean, r.lo, r.hi, r.units]) },
+  };
+}

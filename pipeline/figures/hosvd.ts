@@ -1,0 +1,83 @@
+/**
+ * The HOSVD view across classes (paper §3.3): how much of B each shared component carries (its
+ * singular value), how each class weighs the components, and the top components' own top
+ * eigenvectors as images.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import { requireTensor, type Artifact } from '../cache/artifact.ts';
+import { hosvdComponentEigen, layerOf } from '../decompose/job.ts';
+import { CHART_CONFIG, renderChart } from './charts.ts';
+import { pickBySign, renderFeatureGallery } from './eigen-gallery.ts';
+import type { FigureOutput } from './job.ts';
+import { round7 } from './job.ts';
+
+export async function renderHosvdSpectrum(inputs: Record<string, Artifact>, params: { classNames: string[]; components: number }): Promise<FigureOutput> {
+  const h = inputs['hosvd']!;
+  const sigma = requireTensor(h, 'sigma', 'HOSVD').data as Float64Array;
+  const weights = requireTensor(h, 'weights', 'HOSVD').data as Float64Array;
+  const rank = sigma.length;
+  const total = sigma.reduce((s, x) => s + x * x, 0);
+  const spectrum = Array.from(sigma, (s, t) => ({ component: t + 1, sigma: round7(s), share: round7((s * s) / total) }));
+  const shown = Math.min(params.components, rank);
+  const loadings = params.classNames.flatMap((name, a) =>
+    Array.from({ length: shown }, (_, t) => ({ class: name, component: t + 1, weight: round7(weights[a * rank + t]!) })),
+  );
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    description: 'Singular values of the flattened interaction tensor, and each class\'s weight on the top components',
+    hconcat: [
+      {
+        title: 'share of ‖B‖² per component',
+        data: { values: spectrum },
+        width: 260,
+        height: 200,
+        mark: { type: 'bar', color: '#4c78a8' },
+        encoding: {
+          x: { field: 'component', type: 'ordinal', title: 'component t' },
+          y: { field: 'share', type: 'quantitative', title: 'σ_t² / Σ σ²', axis: { format: '%' } },
+          tooltip: [{ field: 'component' }, { field: 'sigma', format: '.4g' }, { field: 'share', format: '.1%' }],
+        },
+      },
+      {
+        title: 'class weights u_t[a]',
+        data: { values: loadings },
+        width: 22 * shown,
+        height: 200,
+        mark: 'rect',
+        encoding: {
+          x: { field: 'component', type: 'ordinal', title: 'component t' },
+          y: { field: 'class', type: 'ordinal', title: null, sort: params.classNames },
+          color: { field: 'weight', type: 'quantitative', scale: { scheme: 'redblue', reverse: true, domainMid: 0 }, legend: { title: 'u_t[a]' } },
+          tooltip: [{ field: 'class' }, { field: 'component' }, { field: 'weight', format: '.3f' }],
+        },
+      },
+    ],
+    config: CHART_CONFIG,
+  };
+  return {
+    kind: 'chart',
+    svg: await renderChart(spec),
+    vegaLite: spec,
+    alt: `Left: bar chart of the share of the interaction tensor's squared norm carried by each of its ${rank} HOSVD components; the first carries ${(spectrum[0]!.share * 100).toFixed(0)}%. Right: heat map of each class's weight on the top ${shown} components.`,
+    data: { spectrum, loadings },
+    table: { columns: ['component', 'sigma', 'share', ...params.classNames], rows: spectrum.map((s, t) => [s.component, s.sigma, s.share, ...params.classNames.map((_, a) => round7(weights[a * rank + t]!))]) },
+  };
+}
+
+export async function renderHosvdComponents(
+  inputs: Record<string, Artifact>,
+  params: { components: number; perSign: number; height: number; width: number },
+): Promise<FigureOutput> {
+  const layer = layerOf(inputs['model']!);
+  const h = inputs['hosvd']!;
+  const shown = Math.min(params.components, Number(h.meta['components']));
+  const rows = Array.from({ length: shown }, (_, t) => ({ label: `t = ${t + 1}`, picks: pickBySign(hosvdComponentEigen(h, t), layer, params.perSign) }));
+  return renderFeatureGallery(rows, {
+    title: 'Top eigenvectors of the top HOSVD components',
+    perSign: params.perSign,
+    height: params.height,
+    width: params.width,
+    rowKind: 'HOSVD component',
+    alt: `A grid with one row per HOSVD component (1 to ${shown}); in each row the ${params.perSign} eigenvectors of the component with the largest positive eigenvalues, then the ${params.perSign} most negative, as images in red (positive) and blue (negative).`,
+  });
+}
