@@ -5,10 +5,9 @@
  */
 import { idxDataJob } from '../data/job.ts';
 import { FASHION_MNIST, locateDataset } from '../data/sources.ts';
-import { imageReport } from './image-report.ts';
+import { IMAGE_SHAPE, IMAGE_TRAINING, imageReport, smokeLimits } from './image-report.ts';
 
-const SHAPE = { input: 784, classes: 10 };
-const TRAIN = { batchSize: 128, lr: 0.002, weightDecay: 0.5, warmupFraction: 0.05, latentNoise: 0.33, inputNoise: 0.3, seed: 0 };
+const [SHAPE, TRAIN] = [IMAGE_SHAPE, IMAGE_TRAINING];
 
 export const fashionMnistReport = imageReport({
   id: 'fashion-mnist',
@@ -17,7 +16,7 @@ export const fashionMnistReport = imageReport({
   datasets: [FASHION_MNIST],
   data(ctx) {
     const located = locateDataset(FASHION_MNIST, { dir: ctx.dataDirs['fashion-mnist'], cacheDir: ctx.cacheDir });
-    const limits: { trainLimit?: number; testLimit?: number } = ctx.profile === 'smoke' ? { trainLimit: 1000, testLimit: 400 } : {};
+    const limits = smokeLimits(ctx.profile);
     return {
       job: idxDataJob(FASHION_MNIST, located, { ...limits, seed: 1 }),
       classNames: FASHION_MNIST.classNames,

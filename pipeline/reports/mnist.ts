@@ -5,21 +5,17 @@
  */
 import { mnistPackageJob, idxDataJob } from '../data/job.ts';
 import { locateDataset, MNIST_IDX } from '../data/sources.ts';
-import { imageReport } from './image-report.ts';
+import { IMAGE_SHAPE, IMAGE_TRAINING, imageReport, smokeLimits } from './image-report.ts';
 
 const DIGITS = Array.from({ length: 10 }, (_, d) => String(d));
-const SHAPE = { input: 784, classes: 10 };
-// AdamW with the decay and latent noise that the paper found to give clean features (§4, Fig. 4),
-// and input noise, which cuts the weight left on never-lit border pixels (periphery mass of the
-// top eigenvectors 0.25 → 0.10 at 97% accuracy, measured on the default model).
-const TRAIN = { batchSize: 128, lr: 0.002, weightDecay: 0.5, warmupFraction: 0.05, latentNoise: 0.33, inputNoise: 0.3, seed: 0 };
+const [SHAPE, TRAIN] = [IMAGE_SHAPE, IMAGE_TRAINING];
 
 export const mnistReport = imageReport({
   id: 'mnist',
   title: 'MNIST: eigenvector features of a bilinear classifier',
   summary: 'A one-layer bilinear classifier trained on MNIST digits, and the eigenvectors of its class interaction matrices.',
   data(ctx) {
-    const limits: { trainLimit?: number; testLimit?: number } = ctx.profile === 'smoke' ? { trainLimit: 1000, testLimit: 400 } : {};
+    const limits = smokeLimits(ctx.profile);
     const dir = ctx.dataDirs['mnist'] ?? process.env[MNIST_IDX.envDir];
     if (dir) {
       const located = locateDataset(MNIST_IDX, { dir, cacheDir: ctx.cacheDir, env: {} });
