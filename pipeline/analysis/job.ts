@@ -4,6 +4,7 @@ import type { Job } from '../cache/runner.ts';
 import { splitOf } from '../data/job.ts';
 import { classEigen, layerOf } from '../decompose/job.ts';
 import { perturbationCheck, type PerturbationSettings } from './perturb.ts';
+import { truncationStudy, type TruncationSettings } from './truncation-study.ts';
 
 export function perturbationJob(label: string, deps: { data: Job; model: Job; eigen: Job }, settings: PerturbationSettings): Job {
   return {
@@ -17,6 +18,21 @@ export function perturbationJob(label: string, deps: { data: Job; model: Job; ei
       const { train, test } = splitOf(inputs['data']!);
       const result = perturbationCheck(layer, eigs, test, train, settings);
       return artifact({ meta: { settings: { ...settings }, summary: result.summary, units: result.units } as unknown as { [key: string]: Json } });
+    },
+  };
+}
+
+export function truncationJob(label: string, deps: { data: Job; model: Job; eigen: Job }, settings: TruncationSettings): Job {
+  return {
+    stage: 'analysis',
+    label: `${label} (truncation)`,
+    config: { analysis: 'truncation', settings: { ...settings, ks: [...settings.ks] } },
+    deps,
+    run: async (_ctx, inputs) => {
+      const layer = layerOf(inputs['model']!);
+      const eigs = Array.from({ length: layer.c }, (_, a) => classEigen(inputs['eigen']!, a));
+      const result = truncationStudy(layer, eigs, splitOf(inputs['data']!), settings);
+      return artifact({ meta: result as unknown as { [key: string]: Json } });
     },
   };
 }

@@ -26,6 +26,9 @@ import type { BilinearLayer } from '../decompose/layer.ts';
 import { PipelineError } from '../errors.ts';
 import { Rng } from '../util/random.ts';
 import { symmetricEigen } from '../decompose/eigen.ts';
+import { interval, type Interval } from './stats.ts';
+
+export { interval, type Interval };
 
 export interface PerturbationSettings {
   /** Distances ‖x' − x‖₂ in pixel units (pixels in [0, 1]). */
@@ -55,28 +58,11 @@ export interface UnitResult {
   offTargetAccuracy: number[];
 }
 
-export interface Interval {
-  mean: number;
-  lo: number;
-  hi: number;
-  n: number;
-}
-
 export interface SummaryRow {
   method: Method;
   epsilon: number;
   targetMisclassification: Interval;
   offTargetAccuracy: Interval;
-}
-
-/** Mean and 95% interval (normal approximation, mean ± 1.96 s/√n) of per-unit values. */
-export function interval(values: number[]): Interval {
-  const n = values.length;
-  if (n === 0) throw new PipelineError('an interval needs at least one value');
-  const mean = values.reduce((s, x) => s + x, 0) / n;
-  const sd = n > 1 ? Math.sqrt(values.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1)) : 0;
-  const half = (1.96 * sd) / Math.sqrt(n);
-  return { mean, lo: mean - half, hi: mean + half, n };
 }
 
 /** The first `perClass` images of each class, in test-set order. */

@@ -58,7 +58,7 @@ export async function emitReport(ctx: EmitContext, report: ReportSpec, plan: Rep
   for (const a of plan.analyses ?? []) analyses[a.id] = await ctx.runner.get(a.job);
   const figures: [FigurePlan, Artifact][] = [];
   for (const figure of plan.figures) figures.push([figure, await ctx.runner.get(figure.job)]);
-  const meta = reportMetaSchema.parse(reportMeta(ctx, report, plan, models, analyses));
+  const meta = reportMetaSchema.parse(reportMeta(ctx, report, plan, models, analyses, figures[0]?.[1]));
   const staging = makeStagingDirectory(ctx.outDir, report.id);
   try {
     for (const [figure, result] of figures) writeFigure(ctx, report, figure, result, join(staging, 'figures', figure.id));
@@ -112,8 +112,11 @@ function writeFigure(ctx: EmitContext, report: ReportSpec, figure: FigurePlan, r
   writeFileSync(join(dir, 'meta.json'), `${JSON.stringify(figureMetaSchema.parse(meta), null, 2)}\n`);
 }
 
-function reportMeta(ctx: EmitContext, report: ReportSpec, plan: ReportPlan, models: Record<string, Artifact>, analyses: Record<string, Artifact>): ReportMeta {
-  const first = plan.models[0]!;
+function reportMeta(ctx: EmitContext, report: ReportSpec, plan: ReportPlan, models: Record<string, Artifact>, analyses: Record<string, Artifact>, firstFigure?: Artifact): ReportMeta {
+  // The report's provenance is its first model's; a report without models takes its first figure's.
+  const first = plan.models[0];
+  const upstream = first ? modelMeta(models[first.id]!).provenance : firstFigure?.meta['provenance'];
+  const key = first ? ctx.runner.key(first.job) : ctx.runner.key(plan.figures[0]!.job);
   return {
     id: report.id,
     order: Math.max(0, ctx.reportOrder.indexOf(report.id)),
@@ -121,7 +124,7 @@ function reportMeta(ctx: EmitContext, report: ReportSpec, plan: ReportPlan, mode
     summary: report.summary,
     profile: ctx.profile,
     settings: plan.settings,
-    metrics: Object.fromEntries(Object.entries(plan.metrics({ ...models, ...analyses })).map(([name, m]) => [name, { ...m, display: displayMetric(m) }])),
+    metrics: Object.fromEntries(Object.entries(plan.metrics({ ...models, ...analyses })).map(([name, { text: _text, ...m }]) => [name, { ...m, display: displayMetric({ ...m, ...(_text === undefined ? {} : { text: _text }) }) }])),
     figures: plan.figures.map((f) => f.id),
     models: plan.models.map((m) => {
       const bytes = weightsFile(report, m.id, models[m.id]!);
@@ -134,7 +137,7 @@ function reportMeta(ctx: EmitContext, report: ReportSpec, plan: ReportPlan, mode
           .map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })),
       };
     }),
-    provenance: provenance(ctx, modelMeta(models[first.id]!).provenance, ctx.runner.key(first.job), report.id),
+    provenance: provenance(ctx, upstream, key, report.id),
   };
 }
 
@@ -177,6 +180,7 @@ function provenance(ctx: EmitContext, upstream: unknown, configHash: string, onl
 
 export function displayMetric(m: Metric): string {
   if (!Number.isFinite(m.value)) throw new Error(`metric '${m.label}' is ${m.value}; refusing to publish it`);
+  if (m.text !== undefined) return m.text;
   return m.format === 'percent' ? `${(m.value * 100).toFixed(m.digits)}%` : m.value.toFixed(m.digits);
 }
 

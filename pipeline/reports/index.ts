@@ -1,6 +1,7 @@
 /** Every report the pipeline builds, in the order the site lists them. */
+import { baselinesReport } from './baselines.ts';
 import { fashionMnistReport } from './fashion-mnist.ts';
 import { mnistReport } from './mnist.ts';
 import type { ReportSpec } from './spec.ts';
 
-export const REPORTS: ReportSpec[] = [mnistReport, fashionMnistReport];
+export const REPORTS: ReportSpec[] = [mnistReport, fashionMnistReport, baselinesReport];

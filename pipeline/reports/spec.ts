@@ -34,6 +34,8 @@ export interface Metric {
   /** How the site prints it: as a percentage, or as a plain number with this many decimals. */
   format: 'percent' | 'number';
   digits: number;
+  /** Printed instead of the formatted value (e.g. "> 50" when a threshold is never reached). */
+  text?: string;
 }
 
 /** A job whose artifact feeds headline numbers but is not published as a figure or model. */

@@ -27,6 +27,7 @@ import {
   lowRankMatrix,
   pcaBasis,
   projectedBasis,
+  projectedRelativeError,
   randomOrthonormalBasis,
   relativeFrobeniusError,
   truncationCurve,
@@ -101,6 +102,10 @@ test('at k = d, eigen truncation, random projection and PCA all reproduce the fu
   for (const [name, bases] of Object.entries(methods)) {
     bases.forEach((b, a) => {
       assert.ok(relativeFrobeniusError(qs[a]!, lowRankMatrix(b, d)) < 1e-12, `${name}: Q_d ≠ Q`);
+      for (const k of [1, 3, d]) {
+        // two ways to the same number: forming Q_k, and ‖Q‖² − ‖M_k‖²
+        assertClose(projectedRelativeError(qs[a]!, b, k), relativeFrobeniusError(qs[a]!, lowRankMatrix(b, k)), { atol: 1e-7, label: `${name} error at k = ${k}` });
+      }
       for (let r = 0; r < 5; r++) {
         const e = embedded.subarray(r * d, (r + 1) * d);
         assertClose(cumulativeForms(b, e)[d - 1]!, quadraticForm(qs[a]!, e), { atol: 1e-10, rtol: 1e-10, label: `${name} logit` });
