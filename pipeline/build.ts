@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { JobRunner, type RunStats } from './cache/runner.ts';
+import { WorkerPool } from './cache/pool.ts';
 import { CacheStore } from './cache/store.ts';
 import { emitFigure, emitReport } from './emit/report.ts';
 import { PipelineError, usageError } from './errors.ts';
@@ -21,6 +22,8 @@ export interface BuildOptions {
   dataDirs?: Record<string, string | undefined>;
   /** Fetch missing data sets from their canonical locations. */
   download?: boolean;
+  /** Worker threads for training and analyses (1 = everything on the main thread). */
+  workers?: number;
   /** `report` or `report/figure`; everything when absent. */
   only?: string;
   force: boolean;
@@ -64,7 +67,28 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   const swept = cache.sweepStaging() + sweepStaging(options.outDir);
   if (swept > 0) options.log.info(`removed ${swept} staging folder(s) left by an interrupted build`);
   options.log.info(`profile ${options.profile}, backend ${backend.name} (${backend.detail}), tfjs ${backend.tfjsVersion}`);
-  const runner = new JobRunner({ cache, log: options.log, force: options.force });
+  const workers = options.workers ?? 1;
+  const pool = workers > 1 && !options.reports
+    ? new WorkerPool(workers, { profile: options.profile, backend: options.backend, cacheDir: options.cacheDir, dataDirs: context.dataDirs })
+    : undefined;
+  if (pool) options.log.info(`${workers} worker threads for training and analyses`);
+  const runner = new JobRunner({ cache, log: options.log, force: options.force, ...(pool ? { pool } : {}) });
+  try {
+    return await emitAll(options, selections, runner, skipped, backend, reports, started);
+  } finally {
+    await pool?.close();
+  }
+}
+
+async function emitAll(
+  options: BuildOptions,
+  selections: Selection[],
+  runner: JobRunner,
+  skipped: PipelineError[],
+  backend: BackendInfo,
+  reports: ReportSpec[],
+  started: number,
+): Promise<BuildSummary> {
   const ctx = { outDir: options.outDir, profile: options.profile, runner, reportOrder: reports.map((r) => r.id) };
   const emitted: string[] = [];
   for (const { report, plan, figure } of selections) {

