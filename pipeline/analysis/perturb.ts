@@ -25,7 +25,7 @@ import { inputFeature } from '../decompose/features.ts';
 import type { BilinearLayer } from '../decompose/layer.ts';
 import { PipelineError } from '../errors.ts';
 import { Rng } from '../util/random.ts';
-import { symmetricEigen } from '../decompose/eigen.ts';
+import { pcaBasis } from '../decompose/truncation.ts';
 import { interval, type Interval } from './stats.ts';
 
 export { interval, type Interval };
@@ -98,22 +98,8 @@ function unit(v: Float64Array): Float64Array {
 /** Top principal directions of images (centred covariance), as unit input-space vectors. */
 export function principalDirections(images: ImageSet, count: number, sample: number): Float64Array[] {
   const n = Math.min(sample, images.n);
-  const { dim } = images;
-  const mean = new Float64Array(dim);
-  for (let r = 0; r < n; r++) for (let p = 0; p < dim; p++) mean[p]! += images.images[r * dim + p]! / n;
-  const cov = new Float64Array(dim * dim);
-  const centred = new Float64Array(dim);
-  for (let r = 0; r < n; r++) {
-    for (let p = 0; p < dim; p++) centred[p] = images.images[r * dim + p]! - mean[p]!;
-    for (let i = 0; i < dim; i++) {
-      const ci = centred[i]!;
-      if (ci === 0) continue;
-      for (let j = i; j < dim; j++) cov[i * dim + j]! += ci * centred[j]!;
-    }
-  }
-  for (let i = 0; i < dim; i++) for (let j = 0; j < i; j++) cov[i * dim + j] = cov[j * dim + i]!;
-  const eig = symmetricEigen(cov, dim);
-  return Array.from({ length: count }, (_, i) => eigenvector(eig, i));
+  const rows = pcaBasis(Float64Array.from(images.images.subarray(0, n * images.dim)), n, images.dim, count);
+  return Array.from({ length: count }, (_, i) => rows.slice(i * images.dim, (i + 1) * images.dim));
 }
 
 export function perturbationCheck(layer: BilinearLayer, eigs: Eigen[], test: ImageSet, train: ImageSet, s: PerturbationSettings): { units: UnitResult[]; summary: SummaryRow[] } {

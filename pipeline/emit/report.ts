@@ -123,7 +123,9 @@ function reportMeta(ctx: EmitContext, report: ReportSpec, plan: ReportPlan, mode
     summary: report.summary,
     profile: ctx.profile,
     settings: plan.settings,
-    metrics: Object.fromEntries(Object.entries(plan.metrics({ ...models, ...analyses })).map(([name, { text: _text, ...m }]) => [name, { ...m, display: displayMetric({ ...m, ...(_text === undefined ? {} : { text: _text }) }) }])),
+    metrics: Object.fromEntries(
+      Object.entries(plan.metrics({ ...models, ...analyses })).map(([name, m]) => [name, { label: m.label, value: m.value, format: m.format, digits: m.digits, display: displayMetric(m) }]),
+    ),
     figures: plan.figures.map((f) => f.id),
     models: plan.models.map((m) => {
       const bytes = weightsFile(report, m.id, models[m.id]!);
