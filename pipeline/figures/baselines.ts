@@ -64,9 +64,9 @@ export function curveRows(runs: StudyRun[], inputs: Record<string, Artifact>, me
   });
 }
 
-export async function renderTruncationChart(runs: StudyRun[], inputs: Record<string, Artifact>, params: { dataset: string; measure: 'accuracy' | 'r2' }): Promise<FigureOutput> {
+export async function renderTruncationChart(runs: StudyRun[], inputs: Record<string, Artifact>, params: { dataset: string; measure: 'accuracy' | 'r2' | 'relativeError' }): Promise<FigureOutput> {
   const rows = curveRows(runs, inputs, params.measure);
-  const label = params.measure === 'accuracy' ? 'test accuracy' : 'logit R²';
+  const label = { accuracy: 'test accuracy', r2: 'logit R²', relativeError: '‖Q − Q_k‖_F / ‖Q‖_F' }[params.measure];
   const color = { field: 'method', type: 'nominal' as const, title: null, scale: { domain: Object.values(METHODS), range: ['#b2182b', '#7f7f7f', '#2166ac', '#000000'] }, legend: { orient: 'bottom' as const, columns: 2, labelLimit: 400 } };
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -77,7 +77,7 @@ export async function renderTruncationChart(runs: StudyRun[], inputs: Record<str
       width: 170,
       height: 180,
       layer: [
-        { mark: { type: 'errorband', opacity: 0.25 }, encoding: { x: { field: 'k', type: 'quantitative', scale: { type: 'log' }, title: 'k (log scale)' }, y: { field: 'lo', type: 'quantitative', title: label, scale: { domain: params.measure === 'accuracy' ? [0, 1] : [-0.5, 1], clamp: true } }, y2: { field: 'hi' }, color } },
+        { mark: { type: 'errorband', opacity: 0.25 }, encoding: { x: { field: 'k', type: 'quantitative', scale: { type: 'log' }, title: 'k (log scale)' }, y: { field: 'lo', type: 'quantitative', title: label, scale: { domain: params.measure === 'r2' ? [-0.5, 1] : [0, 1], clamp: true } }, y2: { field: 'hi' }, color } },
         { mark: { type: 'line', point: { size: 18 } }, encoding: { x: { field: 'k', type: 'quantitative' }, y: { field: 'mean', type: 'quantitative' }, color, strokeDash: { condition: { test: `datum.method === '${METHODS.full}'`, value: [4, 3] }, value: [1, 0] }, tooltip: [{ field: 'size' }, { field: 'method' }, { field: 'k' }, { field: 'mean', format: '.3f' }, { field: 'lo', format: '.3f' }, { field: 'hi', format: '.3f' }, { field: 'n' }] } },
       ],
     },

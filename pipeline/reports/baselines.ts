@@ -104,11 +104,12 @@ function plan(ctx: PlanContext): ReportPlan {
     return { id, title, caption, job: figureJob(`baselines/${id}`, { ...needed, model: deps[mine[0]!.model]! }, JSON.parse(JSON.stringify({ params, runs: mine })), render) };
   };
   const byDataset = (dataset: string) => runs.filter((r) => r.dataset === dataset);
-  const curves = (dataset: string, title: string, measure: 'accuracy' | 'r2') =>
+  const names = { accuracy: ['accuracy', 'accuracy', 'Test accuracy'], r2: ['r2', 'logit R²', 'R² of the logits against the full model\'s'], relativeError: ['relative-error', 'relative error of Q', 'Relative Frobenius error ‖Q − Q_k‖_F / ‖Q‖_F of each class\'s interaction matrix (mean over classes)'] } as const;
+  const curves = (dataset: string, title: string, measure: 'accuracy' | 'r2' | 'relativeError') =>
     figure(
-      `${dataset}-${measure === 'accuracy' ? 'accuracy' : 'r2'}-vs-k`,
-      `${title}: ${measure === 'accuracy' ? 'accuracy' : 'logit R²'} against k`,
-      `${measure === 'accuracy' ? 'Test accuracy' : 'R² of the logits against the full model\'s'} when each class keeps only k directions: its top-k eigenvectors (red), k random orthonormal directions (grey; ${p.randomDraws} draws per model), or the top-k principal directions of the training data (blue)${measure === 'accuracy' ? '; dashed: the full model' : ''}. One panel per hidden size; bands are 95% intervals over ${p.seeds.length} seeds (and draws).`,
+      `${dataset}-${names[measure][0]}-vs-k`,
+      `${title}: ${names[measure][1]} against k`,
+      `${names[measure][2]} when each class keeps only k directions: its top-k eigenvectors (red), k random orthonormal directions (grey; ${p.randomDraws} draws per model), or the top-k principal directions of the training data (blue)${measure === 'accuracy' ? '; dashed: the full model' : ''}. One panel per hidden size; bands are 95% intervals over ${p.seeds.length} seeds (and draws).`,
       byDataset(dataset),
       { dataset, measure },
       (inputs) => renderTruncationChart(byDataset(dataset), inputs, { dataset: title, measure }),
@@ -122,6 +123,8 @@ function plan(ctx: PlanContext): ReportPlan {
       curves('mnist', 'MNIST', 'r2'),
       curves('fashion-mnist', 'Fashion-MNIST', 'accuracy'),
       curves('fashion-mnist', 'Fashion-MNIST', 'r2'),
+      curves('mnist', 'MNIST', 'relativeError'),
+      curves('fashion-mnist', 'Fashion-MNIST', 'relativeError'),
       figure('summary-table', 'Summary', `For each data set, hidden size and method: the smallest k of the grid at which mean test accuracy reaches 99% of the full model's, and the accuracy at k = ${AT_K.join(', ')}.`, runs, { atK: AT_K }, async (inputs) =>
         renderSummaryTable([...summaryRows('MNIST', byDataset('mnist'), inputs, AT_K), ...summaryRows('Fashion-MNIST', byDataset('fashion-mnist'), inputs, AT_K)], AT_K),
       ),
