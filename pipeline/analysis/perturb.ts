@@ -28,8 +28,6 @@ import { Rng } from '../util/random.ts';
 import { pcaBasis } from '../decompose/truncation.ts';
 import { interval, type Interval } from './stats.ts';
 
-export { interval, type Interval };
-
 export interface PerturbationSettings {
   /** Distances ‖x' − x‖₂ in pixel units (pixels in [0, 1]). */
   epsilons: number[];

@@ -5,6 +5,7 @@
  */
 import { PipelineError } from '../errors.ts';
 import type { Log } from '../util/log.ts';
+import { formatBytes } from '../util/format.ts';
 import { hashJson } from '../util/hash.ts';
 import type { Artifact, Json } from './artifact.ts';
 import { codeVersion } from './code-version.ts';
@@ -148,10 +149,4 @@ export async function executeJob(job: Job, key: string, inputs: Record<string, A
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} kB`;
-  return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
 }

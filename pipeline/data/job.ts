@@ -7,7 +7,7 @@ import { artifact, requireTensor } from '../cache/artifact.ts';
 import type { Job } from '../cache/runner.ts';
 import { tensor } from '../emit/safetensors.ts';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { PipelineError } from '../errors.ts';
 import { imageSet, stratifiedSample, stratifiedSplit, type ImageDataset, type ImageSet } from './dataset.ts';
 import { readIdx } from './idx.ts';
@@ -66,9 +66,7 @@ export interface OfficialSplitSettings {
  * [0, 1] when read.
  */
 export function idxDataJob(source: IdxSource, located: LocatedDataset, split: OfficialSplitSettings): Job {
-  const fingerprints = Object.fromEntries(
-    Object.entries(located.paths).map(([part, path]) => [part, createHash('sha256').update(readFileSync(path)).digest('hex')]),
-  );
+  const fingerprints = Object.fromEntries(Object.entries(located.paths).map(([part, path]) => [part, fileFingerprint(path)]));
   return {
     stage: 'data',
     label: source.name,
@@ -102,6 +100,23 @@ export function idxDataJob(source: IdxSource, located: LocatedDataset, split: Of
       });
     },
   };
+}
+
+const fingerprintMemo = new Map<string, string>();
+
+/**
+ * SHA-256 of a file, remembered for this process by path, size and modification time: several
+ * reports plan with the same 30 MB of IDX files, and a rebuild should hash them once, not per plan.
+ */
+function fileFingerprint(path: string): string {
+  const { size, mtimeMs } = statSync(path);
+  const id = `${path}\0${size}\0${mtimeMs}`;
+  let digest = fingerprintMemo.get(id);
+  if (!digest) {
+    digest = createHash('sha256').update(readFileSync(path)).digest('hex');
+    fingerprintMemo.set(id, digest);
+  }
+  return digest;
 }
 
 /** Images and labels from two IDX files, checked against each other. */

@@ -57,13 +57,14 @@ export async function emitReport(ctx: EmitContext, report: ReportSpec, plan: Rep
   const [modelList, analysisList, figures] = await Promise.all([get(plan.models), get(plan.analyses ?? []), get(plan.figures)]);
   const models = Object.fromEntries(modelList.map(([m, a]) => [m.id, a]));
   const analyses = Object.fromEntries(analysisList.map(([m, a]) => [m.id, a]));
-  const meta = reportMetaSchema.parse(reportMeta(ctx, report, plan, models, analyses, figures[0]?.[1]));
+  const weights = Object.fromEntries(plan.models.map((m) => [m.id, weightsFile(report, m.id, models[m.id]!)]));
+  const meta = reportMetaSchema.parse(reportMeta(ctx, report, plan, models, weights, analyses, figures[0]?.[1]));
   const staging = makeStagingDirectory(ctx.outDir, report.id);
   try {
     for (const [figure, result] of figures) writeFigure(ctx, report, figure, result, join(staging, 'figures', figure.id));
     mkdirSync(join(staging, 'models'), { recursive: true });
     for (const m of plan.models) {
-      writeFileSync(join(staging, 'models', `${m.id}.safetensors`), weightsFile(report, m.id, models[m.id]!));
+      writeFileSync(join(staging, 'models', `${m.id}.safetensors`), weights[m.id]!);
     }
     writeFileSync(join(staging, 'report.json'), `${JSON.stringify(meta, null, 2)}\n`);
     replaceDirectory(staging, join(ctx.outDir, report.id));
@@ -111,7 +112,15 @@ function writeFigure(ctx: EmitContext, report: ReportSpec, figure: FigurePlan, r
   writeFileSync(join(dir, 'meta.json'), `${JSON.stringify(figureMetaSchema.parse(meta), null, 2)}\n`);
 }
 
-function reportMeta(ctx: EmitContext, report: ReportSpec, plan: ReportPlan, models: Record<string, Artifact>, analyses: Record<string, Artifact>, firstFigure?: Artifact): ReportMeta {
+function reportMeta(
+  ctx: EmitContext,
+  report: ReportSpec,
+  plan: ReportPlan,
+  models: Record<string, Artifact>,
+  weights: Record<string, Uint8Array>,
+  analyses: Record<string, Artifact>,
+  firstFigure?: Artifact,
+): ReportMeta {
   // The report's provenance is its first model's; a report without models takes its first figure's.
   const first = plan.models[0];
   const upstream = first ? modelMeta(models[first.id]!).provenance : firstFigure?.meta['provenance'];
@@ -128,7 +137,7 @@ function reportMeta(ctx: EmitContext, report: ReportSpec, plan: ReportPlan, mode
     ),
     figures: plan.figures.map((f) => f.id),
     models: plan.models.map((m) => {
-      const bytes = weightsFile(report, m.id, models[m.id]!);
+      const bytes = weights[m.id]!;
       return {
         id: m.id,
         description: m.description,

@@ -47,7 +47,6 @@ export interface GalleryOptions {
   alt: string;
   /** Column headers; defaults to +1 … +n, −1 … −n. */
   headers?: string[];
-  /** Per-tile row label in the data (defaults to the row's label). */
 }
 
 /** A gallery figure: SVG (tiles as embedded PNGs), PNG, the features as JSON and CSV. */

@@ -71,8 +71,7 @@ export async function gallerySvg(rows: GalleryRow[], layout: GalleryLayout): Pro
       const x = MARGIN.left + c * (tileW + MARGIN.gap);
       const png = await featurePng(tile.values, layout.height, layout.width, maxAbs(tile.values) || 1, 1);
       body.push(
-        `<image x="${x}" y="${y}" width="${tileW}" height="${tileH}" style="image-rendering:pixelated" preserveAspectRatio="none" href="data:image/png;base64,${png.toString('base64')}"/>`,
-        `<rect x="${x}" y="${y}" width="${tileW}" height="${tileH}" fill="none" stroke="#999" stroke-width="0.5"/>`,
+        pngImage(png, x, y, tileW, tileH),
         `<text x="${x + tileW / 2}" y="${y + tileH + 13}" font-size="11" text-anchor="middle" fill="#333">${escapeXml(tile.label)}</text>`,
       );
     }

@@ -1,22 +1,11 @@
 /**
- * Atomic writes. Every file the pipeline produces is written to a temporary name beside its
- * target and renamed into place, so an interrupted build never leaves a half-written file.
+ * Atomic writes. The pipeline writes whole folders (cache entries, reports) into a staging
+ * folder beside their target and renames them into place, so an interrupted build never leaves a
+ * half-written file where a reader looks.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.tmp-${randomBytes(6).toString('hex')}`);
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (error) {
-    rmSync(tmp, { force: true });
-    throw error;
-  }
-}
 
 /**
  * Replaces directory `target` by `staged` (a fully written directory on the same file system).

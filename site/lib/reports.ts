@@ -4,6 +4,8 @@
  */
 import { getCollection, getEntry, type CollectionEntry } from 'astro:content';
 
+export { formatBytes } from '../../pipeline/util/format.ts';
+
 export type Report = CollectionEntry<'reports'>['data'];
 export type Figure = CollectionEntry<'figures'>['data'];
 
@@ -43,12 +45,6 @@ export async function requireFigure(report: string, id: string, referencedFrom?:
 /** 1-based figure number within its report (the spec's order). */
 export function figureNumber(report: Report, figureId: string): number {
   return report.figures.indexOf(figureId) + 1;
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} kB`;
-  return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
 }
 
 export const FILE_LABELS: Record<string, string> = {

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { contributions, explain } from '../../pipeline/analysis/explain.ts';
-import { interval, perturbationCheck } from '../../pipeline/analysis/perturb.ts';
+import { perturbationCheck } from '../../pipeline/analysis/perturb.ts';
+import { interval } from '../../pipeline/analysis/stats.ts';
 import { imageSet } from '../../pipeline/data/dataset.ts';
 import { symmetricEigen } from '../../pipeline/decompose/eigen.ts';
 import { interactionMatrix, oneHot } from '../../pipeline/decompose/interaction.ts';
