@@ -85,12 +85,17 @@ export function fromVariables(shape: BilinearShape, v: BilinearVariables): Bilin
 /**
  * Training-time noise, drawn from `seed` so that a training run is reproducible: on the bilinear
  * layer's input (the paper's "latent noise", §3), Gaussian with standard deviation `latent` times
- * the batch's own standard deviation of e; and optionally on the input pixels.
+ * the batch's own standard deviation of e; optionally on the input pixels; optionally dropout on h.
  */
 export interface TrainingNoise {
   latent: number;
   /** Absolute standard deviation of Gaussian noise on the input pixels (0 = off). */
   input?: number;
+  /**
+   * Dropout rate on the hidden layer h (0 = off): each unit is zeroed with this probability and
+   * the others scaled by 1/(1 − rate), so evaluation (no noise) needs no rescaling.
+   */
+  dropout?: number;
   seed: number;
 }
 
@@ -104,7 +109,8 @@ export function forward(v: BilinearVariables, x: tf.Tensor2D, noise?: TrainingNo
     const std = tf.tidy(() => tf.sqrt(tf.moments(e).variance).dataSync()[0]!);
     e = tf.add(e, tf.randomNormal(e.shape, 0, std * noise.latent, 'float32', noise.seed));
   }
-  const h = tf.mul(tf.matMul(e, v.W, false, true), tf.matMul(e, v.V, false, true)); // (n, m)
+  let h = tf.mul(tf.matMul(e, v.W, false, true), tf.matMul(e, v.V, false, true)); // (n, m)
+  if (noise?.dropout) h = tf.dropout(h, noise.dropout, undefined, noise.seed + 2);
   return tf.matMul(h, v.P, false, true) as tf.Tensor2D; // (n, c)
 }
 

@@ -39,6 +39,13 @@ export interface TrainSettings {
    * training image, so weights on them are no longer left at their random initial values.
    */
   inputNoise?: number;
+  /**
+   * L1 penalty: this coefficient times Σ|w| over every weight matrix (E, W, V, P), added to the
+   * training loss (0 or absent = off). The recorded losses stay the cross-entropy alone.
+   */
+  l1?: number;
+  /** Dropout rate on the hidden layer during training (0 or absent = off). */
+  dropout?: number;
   seed: number;
 }
 
@@ -83,8 +90,8 @@ export async function trainClassifier(
       const started = performance.now();
       for (let start = 0; start < order.length; start += settings.batchSize) {
         const b = batch(data.train, order.slice(start, start + settings.batchSize), shape.classes);
-        const noise = { latent: settings.latentNoise, input: settings.inputNoise ?? 0, seed: rng.nextUint32() };
-        const loss = trainStep(vars, optimizer, b, noise, learningRate(schedule, step));
+        const noise = { latent: settings.latentNoise, input: settings.inputNoise ?? 0, dropout: settings.dropout ?? 0, seed: rng.nextUint32() };
+        const loss = trainStep(vars, optimizer, b, noise, learningRate(schedule, step), settings.l1 ?? 0);
         stepLosses[step] = loss;
         step++;
         if (!Number.isFinite(loss)) throw divergence(epoch, step, loss);
@@ -119,13 +126,22 @@ export function batch(set: ImageSet, indices: number[], classes: number): Batch 
   return { x: tf.tensor2d(x, [indices.length, set.dim]), y: tf.tensor2d(y, [indices.length, classes]) };
 }
 
-/** One optimiser step; returns the batch's mean cross-entropy before the step. */
-export function trainStep(vars: BilinearVariables, optimizer: AdamW, b: Batch, noise: TrainingNoise, lr: number): number {
+/**
+ * One optimiser step on the batch's mean cross-entropy plus `l1` · Σ|w|; returns the
+ * cross-entropy alone, before the step.
+ */
+export function trainStep(vars: BilinearVariables, optimizer: AdamW, b: Batch, noise: TrainingNoise, lr: number, l1 = 0): number {
   const params = variableList(vars);
-  const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(b.y, forward(vars, b.x, noise)) as tf.Scalar, params);
+  const kept: { crossEntropy?: tf.Scalar } = {};
+  const { value, grads } = tf.variableGrads(() => {
+    const crossEntropy = tf.keep(tf.losses.softmaxCrossEntropy(b.y, forward(vars, b.x, noise)) as tf.Scalar);
+    kept.crossEntropy = crossEntropy;
+    if (l1 === 0) return crossEntropy;
+    return tf.add(crossEntropy, tf.mul(l1, tf.addN(params.map((p) => tf.sum(tf.abs(p)))))) as tf.Scalar;
+  }, params);
   optimizer.step(params.map((p) => grads[p.name]!), lr);
-  const loss = value.dataSync()[0]!;
-  tf.dispose([value, b.x, b.y, ...Object.values(grads)]);
+  const loss = kept.crossEntropy!.dataSync()[0]!;
+  tf.dispose([value, kept.crossEntropy!, b.x, b.y, ...Object.values(grads)]);
   return loss;
 }
 

@@ -91,3 +91,33 @@ test('a diverging run stops with a message instead of producing NaN weights', as
     /training diverged: loss is (NaN|Infinity)/,
   );
 });
+
+/** Σ|w| over every weight matrix of a trained model. */
+function l1Norm(w: { E: Float32Array | null; W: Float32Array; V: Float32Array; P: Float32Array }): number {
+  return [w.E, w.W, w.V, w.P].reduce((s, m) => s + (m ? m.reduce((t, x) => t + Math.abs(x), 0) : 0), 0);
+}
+
+test('an L1 penalty shrinks Σ|w|, is reproducible, and the recorded loss stays the cross-entropy', async () => {
+  await selectBackend('auto');
+  const data = { train: toyData(64, 1), test: toyData(16, 2) };
+  const plain = { ...SETTINGS, weightDecay: 0, latentNoise: 0, epochs: 16, lr: 0.02 };
+  const a = await trainClassifier(SHAPE, plain, data, memoryLog());
+  const b = await trainClassifier(SHAPE, { ...plain, l1: 0.1 }, data, memoryLog());
+  const b2 = await trainClassifier(SHAPE, { ...plain, l1: 0.1 }, data, memoryLog());
+  assert.ok(l1Norm(b.weights) < 0.8 * l1Norm(a.weights), `Σ|w| ${l1Norm(b.weights)} (L1) vs ${l1Norm(a.weights)} (none)`);
+  assert.deepEqual(b.weights.W, b2.weights.W);
+  // the first step's loss is computed before any update, from the same initial weights
+  assert.equal(b.stepLosses[0], a.stepLosses[0]);
+});
+
+test('dropout changes training (seeded), not evaluation; rate 0 is the same as none', async () => {
+  await selectBackend('auto');
+  const data = { train: toyData(64, 1), test: toyData(16, 2) };
+  const none = await trainClassifier(SHAPE, SETTINGS, data, memoryLog());
+  const zero = await trainClassifier(SHAPE, { ...SETTINGS, dropout: 0 }, data, memoryLog());
+  const half = await trainClassifier(SHAPE, { ...SETTINGS, dropout: 0.5 }, data, memoryLog());
+  const again = await trainClassifier(SHAPE, { ...SETTINGS, dropout: 0.5 }, data, memoryLog());
+  assert.deepEqual(zero.weights.W, none.weights.W);
+  assert.notEqual(half.stepLosses[0], none.stepLosses[0], 'dropout should change the first batch loss');
+  assert.deepEqual(half.weights.W, again.weights.W);
+});
