@@ -18,6 +18,8 @@ import { batch, trainStep } from '../pipeline/train/trainer.ts';
 import { Rng } from '../pipeline/util/random.ts';
 
 const SHAPE = { input: 784, embed: null, hidden: 512, classes: 10 };
+/** The ablation study's model size. */
+const SMALL = { input: 784, embed: 100, hidden: 100, classes: 10 };
 const BATCH = 128;
 // Multiply-adds of the three matrix products, forward (×2 FLOPs) and backward (≈ 2× forward).
 const FLOPS_PER_STEP = 3 * 2 * BATCH * (2 * 784 * 512 + 512 * 10);
@@ -27,7 +29,7 @@ function median(xs: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-async function timeTraining(path: BackendName): Promise<number | string> {
+async function timeTraining(path: BackendName, shape: typeof SHAPE | typeof SMALL = SHAPE): Promise<number | string> {
   try {
     await selectBackend(path);
   } catch (error) {
@@ -35,7 +37,7 @@ async function timeTraining(path: BackendName): Promise<number | string> {
   }
   const rng = new Rng(1);
   const data = imageSet(Float32Array.from({ length: BATCH * 784 }, () => rng.uniform()), Uint8Array.from({ length: BATCH }, (_, i) => i % 10), 784);
-  const vars = toVariables(initWeights(SHAPE, 1));
+  const vars = toVariables(initWeights(shape, 1));
   const optimizer = new AdamW(variableList(vars), { weightDecay: 0.5 });
   const indices = Array.from({ length: BATCH }, (_, i) => i);
   const times: number[] = [];
@@ -83,6 +85,23 @@ async function main() {
   for (const [path, ms] of results) {
     if (typeof ms === 'string') console.log(`  ${pad(path, 12)}unavailable: ${ms}`);
     else console.log(`  ${pad(path, 12)}${num(ms)}${num(FLOPS_PER_STEP / ms / 1e6)}${typeof baseline === 'number' ? `${(baseline / ms).toFixed(1)}×`.padStart(10) : ''}`);
+  }
+
+  if (native) {
+    // One process, nothing else running: what a single job gains from more BLAS threads. (In the
+    // pipeline's pool, jobs already fill the cores; see README "Parallel jobs".)
+    console.log('\nNative path, OpenBLAS threads (median ms/step, one process)');
+    console.log(`  ${pad('model', 30)}${'1 thread'.padStart(10)}${'2 threads'.padStart(11)}`);
+    for (const [name, shape] of [['784 → 512 (W, V) → 10', SHAPE], ['784 → 100 → 100 → 10', SMALL]] as const) {
+      const times: string[] = [];
+      for (const threads of [1, 2]) {
+        native.setThreads(threads);
+        const ms = await timeTraining('native', shape);
+        times.push(typeof ms === 'number' ? num(ms) : ms);
+      }
+      native.setThreads(1);
+      console.log(`  ${pad(name, 30)}${times[0]!.padStart(10)}${times[1]!.padStart(11)}`);
+    }
   }
 
   console.log('\nSymmetric eigendecomposition, values and vectors, canonical order and signs (median ms)');

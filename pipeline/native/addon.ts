@@ -31,8 +31,26 @@ let loaded: { addon: NativeAddon | null; reason: string } | undefined;
 
 /** The addon, or null (see nativeUnavailableReason()). */
 export function loadNative(): NativeAddon | null {
-  if (!loaded) loaded = tryLoad();
+  if (!loaded) {
+    loaded = tryLoad();
+    loaded.addon?.setThreads(blasThreads());
+  }
   return loaded.addon;
+}
+
+/**
+ * OpenBLAS threads per process: 1 unless BILINEAR_BLAS_THREADS says otherwise. Parallelism comes
+ * from running independent jobs on worker threads (--workers); BLAS threads on top of them would
+ * oversubscribe the cores (measured: 2 workers × 2 BLAS threads on 2 cores made a d = 100 training
+ * step 3× slower than 2 workers × 1). The count is part of every key, since results differ in the
+ * last bits between thread counts.
+ */
+export function blasThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env['BILINEAR_BLAS_THREADS'];
+  if (raw === undefined || raw === '') return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`BILINEAR_BLAS_THREADS must be a whole number ≥ 1, got '${raw}'`);
+  return n;
 }
 
 export function nativeUnavailableReason(): string {

@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { eigenvector, symmetricEigen } from '../../pipeline/decompose/eigen.ts';
 import { imageSet } from '../../pipeline/data/dataset.ts';
-import { loadNative, nativeUnavailableReason } from '../../pipeline/native/addon.ts';
+import { blasThreads, loadNative, nativeUnavailableReason } from '../../pipeline/native/addon.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
 import { trainClassifier } from '../../pipeline/train/trainer.ts';
 import { memoryLog } from '../../pipeline/util/log.ts';
@@ -208,4 +208,12 @@ test('LAPACK and ml-matrix give the same canonical eigendecomposition', { skip }
     // eigenvalues of a random matrix are distinct, so each eigenvector is unique up to the sign, which the canonical form fixes
     for (let i = 0; i < n; i++) assertClose(eigenvector(lapack, i), eigenvector(fallback, i), { atol: 1e-8, label: `v${i} (n = ${n})` });
   }
+});
+
+test('one OpenBLAS thread unless BILINEAR_BLAS_THREADS says otherwise; bad values are refused', { skip }, () => {
+  assert.equal(blasThreads({}), 1);
+  assert.equal(blasThreads({ BILINEAR_BLAS_THREADS: '2' }), 2);
+  assert.throws(() => blasThreads({ BILINEAR_BLAS_THREADS: '0' }), /BILINEAR_BLAS_THREADS must be a whole number ≥ 1, got '0'/);
+  assert.throws(() => blasThreads({ BILINEAR_BLAS_THREADS: 'two' }), /got 'two'/);
+  if (process.env['BILINEAR_BLAS_THREADS'] === undefined) assert.equal(loadNative()!.info().threads, 1);
 });
