@@ -14,7 +14,7 @@ import { Rng } from '../util/random.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
 import type { FigureOutput } from './job.ts';
 import { round7 } from './job.ts';
-import { escapeXml, svgDocument } from './svg.ts';
+import { tableSvg } from './table.ts';
 
 /** A trained model of the study: its truncation results and where its artifacts are in the inputs. */
 export interface StudyRun {
@@ -120,29 +120,9 @@ export async function renderSummaryTable(rows: SummaryRow[], atK: number[]): Pro
   const columns = ['data set', 'size', 'method', 'full acc.', 'k for 99%', ...atK.map((k) => `acc. k=${k}`)];
   const cells = rows.map((r) => [r.dataset, String(r.size), r.method, pct(r.fullAccuracy), r.k99 === null ? '> grid' : String(r.k99), ...atK.map((k) => pct(r.at[String(k)]!))]);
   const widths = [110, 50, 230, 80, 80, ...atK.map(() => 80)];
-  const rowH = 22;
-  const width = widths.reduce((a, b) => a + b, 0) + 20;
-  const height = (cells.length + 1) * rowH + 20;
-  const body: string[] = [];
-  const cellText = (text: string, x: number, y: number, bold: boolean) =>
-    `<text x="${x}" y="${y}" font-size="12"${bold ? ' font-weight="bold"' : ''}>${escapeXml(text)}</text>`;
-  let x = 10;
-  columns.forEach((c, i) => {
-    body.push(cellText(c, x, 24, true));
-    x += widths[i]!;
-  });
-  cells.forEach((row, r) => {
-    const y = 24 + (r + 1) * rowH;
-    if (r % 3 === 0) body.push(`<line x1="10" x2="${width - 10}" y1="${y - 15}" y2="${y - 15}" stroke="#ccc"/>`);
-    let cx = 10;
-    row.forEach((text, i) => {
-      body.push(cellText(text, cx, y, false));
-      cx += widths[i]!;
-    });
-  });
   return {
     kind: 'image',
-    svg: svgDocument(width, height, 'Summary: the k needed for 99% of full accuracy, and accuracy at small k', body),
+    svg: tableSvg({ title: 'Summary: the k needed for 99% of full accuracy, and accuracy at small k', columns, rows: cells, widths, groupEvery: 3 }),
     alt: `A table with one row per data set, hidden size and method: the full model's accuracy, the smallest k at which the method keeps 99% of it, and the accuracy at k = ${atK.join(', ')}.`,
     data: { rows: rows.map((r) => ({ dataset: r.dataset, size: r.size, method: r.method, k99: r.k99, fullAccuracy: round7(r.fullAccuracy), at: Object.fromEntries(Object.entries(r.at).map(([k, v]) => [k, Number.isFinite(v) ? round7(v) : null])) })) },
     table: { columns: ['dataset', 'size', 'method', 'full_accuracy', 'k_for_99_percent', ...atK.map((k) => `accuracy_at_k${k}`)], rows: rows.map((r) => [r.dataset, r.size, r.method, round7(r.fullAccuracy), r.k99 ?? '', ...atK.map((k) => (Number.isFinite(r.at[String(k)]) ? round7(r.at[String(k)]!) : ''))]) },

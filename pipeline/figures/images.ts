@@ -4,7 +4,7 @@
  */
 import sharp from 'sharp';
 import { colorize, divergingColor, hex, maxAbs } from './colormap.ts';
-import { escapeXml, svgDocument } from './svg.ts';
+import { escapeXml, formatValue, svgDocument } from './svg.ts';
 
 export interface Tile {
   values: ArrayLike<number>; // (height · width), row-major
@@ -24,6 +24,13 @@ export interface GalleryLayout {
   columnHeaders: string[];
   /** Pixels per image pixel in the tiles. */
   zoom: number;
+  /**
+   * One colour scale ±limit for every tile (values beyond are clamped), for galleries whose tiles
+   * are compared by strength; absent: each tile is scaled to its own max |value|.
+   */
+  limit?: number;
+  /** Width of the row labels' column (default 56). */
+  labelWidth?: number;
 }
 
 /** A feature as an RGB PNG, nearest-neighbour enlarged, on a symmetric colour scale ±limit. */
@@ -52,36 +59,41 @@ const MARGIN = { left: 56, top: 44, gap: 10, label: 18, legend: 64 };
 
 /**
  * The gallery as SVG. Each tile is scaled to its own max |value| (so every feature's shape is
- * visible); the legend says so. Tiles are embedded as PNG data URIs so the SVG stands alone.
+ * visible) unless the layout gives one limit for all; the legend says which. Tiles are embedded
+ * as PNG data URIs so the SVG stands alone.
  */
 export async function gallerySvg(rows: GalleryRow[], layout: GalleryLayout): Promise<{ svg: string; width: number; height: number }> {
   const tileW = layout.width * layout.zoom;
   const tileH = layout.height * layout.zoom;
   const cols = Math.max(...rows.map((r) => r.tiles.length));
-  const width = MARGIN.left + cols * (tileW + MARGIN.gap);
+  const left = layout.labelWidth ?? MARGIN.left;
+  const width = Math.max(left + cols * (tileW + MARGIN.gap), left + 620);
   const height = MARGIN.top + rows.length * (tileH + MARGIN.label + MARGIN.gap) + MARGIN.legend;
   const body: string[] = [];
   layout.columnHeaders.forEach((header, c) => {
-    body.push(`<text x="${MARGIN.left + c * (tileW + MARGIN.gap) + tileW / 2}" y="${MARGIN.top - 12}" font-size="13" text-anchor="middle">${escapeXml(header)}</text>`);
+    body.push(`<text x="${left + c * (tileW + MARGIN.gap) + tileW / 2}" y="${MARGIN.top - 12}" font-size="13" text-anchor="middle">${escapeXml(header)}</text>`);
   });
   for (const [r, row] of rows.entries()) {
     const y = MARGIN.top + r * (tileH + MARGIN.label + MARGIN.gap);
-    body.push(`<text x="${MARGIN.left - 10}" y="${y + tileH / 2 + 5}" font-size="15" font-weight="bold" text-anchor="end">${escapeXml(row.label)}</text>`);
+    body.push(`<text x="${left - 10}" y="${y + tileH / 2 + 5}" font-size="15" font-weight="bold" text-anchor="end">${escapeXml(row.label)}</text>`);
     for (const [c, tile] of row.tiles.entries()) {
-      const x = MARGIN.left + c * (tileW + MARGIN.gap);
-      const png = await featurePng(tile.values, layout.height, layout.width, maxAbs(tile.values) || 1, 1);
+      const x = left + c * (tileW + MARGIN.gap);
+      const png = await featurePng(tile.values, layout.height, layout.width, layout.limit ?? (maxAbs(tile.values) || 1), 1);
       body.push(
         pngImage(png, x, y, tileW, tileH),
         `<text x="${x + tileW / 2}" y="${y + tileH + 13}" font-size="11" text-anchor="middle" fill="#333">${escapeXml(tile.label)}</text>`,
       );
     }
   }
-  body.push(...legend(MARGIN.left, height - MARGIN.legend + 16, Math.min(width - MARGIN.left - 16, 320)));
+  body.push(...legend(left, height - MARGIN.legend + 16, Math.min(width - left - 16, 320), layout.limit));
   return { svg: svgDocument(width, height, layout.title, body), width, height };
 }
 
-/** A colour bar from −max to +max of each tile, with its three ticks. */
-function legend(x: number, y: number, width: number): string[] {
+/** A colour bar from −max to +max of each tile (or ±limit for all tiles), with its three ticks. */
+function legend(x: number, y: number, width: number, limit?: number): string[] {
+  const [low, high, note] = limit === undefined
+    ? ['−1 · max |f|', '+1 · max |f|', 'each tile scaled to its own max |f|']
+    : [`−${formatValue(limit)}`, `+${formatValue(limit)}`, 'one scale for all tiles (unit-norm features)'];
   const steps = 64;
   const out = [`<g aria-label="colour scale">`];
   for (let i = 0; i < steps; i++) {
@@ -90,10 +102,10 @@ function legend(x: number, y: number, width: number): string[] {
   }
   out.push(
     `<rect x="${x}" y="${y}" width="${width}" height="12" fill="none" stroke="#999" stroke-width="0.5"/>`,
-    `<text x="${x}" y="${y + 28}" font-size="11">−1 · max |f|</text>`,
+    `<text x="${x}" y="${y + 28}" font-size="11">${low}</text>`,
     `<text x="${x + width / 2}" y="${y + 28}" font-size="11" text-anchor="middle">0</text>`,
-    `<text x="${x + width}" y="${y + 28}" font-size="11" text-anchor="end">+1 · max |f|</text>`,
-    `<text x="${x + width + 12}" y="${y + 10}" font-size="11" fill="#333">each tile scaled to its own max |f|</text>`,
+    `<text x="${x + width}" y="${y + 28}" font-size="11" text-anchor="end">${high}</text>`,
+    `<text x="${x + width + 12}" y="${y + 10}" font-size="11" fill="#333">${note}</text>`,
     '</g>',
   );
   return out;

@@ -8,8 +8,7 @@ import { truncationJob } from '../analysis/job.ts';
 import { checkTruncationSettings, type TruncationSettings } from '../analysis/truncation-study.ts';
 import type { Artifact } from '../cache/artifact.ts';
 import type { Job } from '../cache/runner.ts';
-import { idxDataJob, mnistPackageJob } from '../data/job.ts';
-import { FASHION_MNIST, locateDataset } from '../data/sources.ts';
+import { FASHION_MNIST } from '../data/sources.ts';
 import { classEigenJob } from '../decompose/job.ts';
 import { PipelineError } from '../errors.ts';
 import {
@@ -23,7 +22,7 @@ import {
 import { figureJob } from '../figures/job.ts';
 import type { ProfileName } from '../profiles.ts';
 import { trainJob } from '../train/job.ts';
-import { IMAGE_SHAPE, IMAGE_TRAINING, smokeLimits } from './image-report.ts';
+import { IMAGE_SHAPE, IMAGE_TRAINING, studyData } from './image-report.ts';
 import type { FigurePlan, Metric, PlanContext, ReportPlan, ReportSpec } from './spec.ts';
 
 interface StudyProfile {
@@ -69,23 +68,13 @@ function settingsFor(p: StudyProfile, size: number): TruncationSettings {
   return { ks: p.ks.filter((k) => k <= size), randomDraws: p.randomDraws, pcaSample: p.pcaSample, seed: 11 };
 }
 
-function dataJobs(ctx: PlanContext, p: StudyProfile): { dataset: string; title: string; job: Job }[] {
-  const limits = smokeLimits(ctx.profile);
-  const located = locateDataset(FASHION_MNIST, { dir: ctx.dataDirs['fashion-mnist'], cacheDir: ctx.cacheDir });
-  const fashionLimits = { trainLimit: limits.trainLimit ?? p.fashionTrainLimit, testLimit: limits.testLimit ?? p.fashionTestLimit };
-  return [
-    { dataset: 'mnist', title: 'MNIST', job: mnistPackageJob({ testFraction: 0.2, seed: 1, ...limits }) },
-    { dataset: 'fashion-mnist', title: 'Fashion-MNIST', job: idxDataJob(FASHION_MNIST, located, { ...(fashionLimits.trainLimit ? { trainLimit: fashionLimits.trainLimit } : {}), ...(fashionLimits.testLimit ? { testLimit: fashionLimits.testLimit } : {}), seed: 1 }) },
-  ];
-}
-
 function plan(ctx: PlanContext): ReportPlan {
   const p = PROFILES[ctx.profile];
   checkStudy(p);
   const runs: StudyRun[] = [];
   const deps: Record<string, Job> = {};
   const analyses: { id: string; job: Job }[] = [];
-  for (const { dataset, job: data } of dataJobs(ctx, p)) {
+  for (const { dataset, job: data } of studyData(ctx, { trainLimit: p.fashionTrainLimit, testLimit: p.fashionTestLimit })) {
     for (const size of p.sizes) {
       for (const seed of p.seeds) {
         const id = `${dataset}-${size}-${seed}`;

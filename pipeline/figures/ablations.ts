@@ -1,0 +1,365 @@
+/**
+ * Figures of the regularization ablations: a heatmap per metric over the latent-noise × weight-decay
+ * grid, the same class's top eigenvector in every cell, the comparators beside the grid's middle
+ * cell (gallery and table), and accuracy against each interpretability metric, one point per run.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import type { Artifact } from '../cache/artifact.ts';
+import { METRICS, type MetricName, type RunScores } from '../analysis/ablation.ts';
+import { ablationOf } from '../analysis/job.ts';
+import { interval } from '../analysis/stats.ts';
+import { matchedSimilarity } from '../decompose/metrics.ts';
+import { CHART_CONFIG, renderChart } from './charts.ts';
+import { gallerySvg, svgToPng, type GalleryRow } from './images.ts';
+import type { FigureOutput } from './job.ts';
+import { round7 } from './job.ts';
+import { formatValue } from './svg.ts';
+import { tableSvg } from './table.ts';
+
+/** A training regime: one cell of the grid, or a comparator. */
+export interface Regime {
+  id: string;
+  /** Short text for rows and legends. */
+  label: string;
+  kind: 'grid' | 'comparator';
+  latentNoise: number;
+  weightDecay: number;
+  inputNoise: number;
+  l1: number;
+  dropout: number;
+}
+
+/** A trained run of the study, and the input name of its ablation artifact. */
+export interface AblationRun {
+  dataset: string;
+  regime: string;
+  seed: number;
+  analysis: string;
+}
+
+export interface CellValue {
+  mean: number;
+  lo: number;
+  hi: number;
+  n: number;
+  /** For k within one point: some seed never got within one point by maxK (counted as maxK). */
+  censored: boolean;
+}
+
+export interface Cell {
+  dataset: string;
+  regime: Regime;
+  values: Record<MetricName, CellValue>;
+}
+
+/** One point per run: its scores, and its mean similarity to the other seeds of its cell. */
+export interface RunPoint {
+  dataset: string;
+  regime: Regime;
+  seed: number;
+  scores: RunScores;
+  crossSeedSimilarity: number;
+}
+
+type Lookup = (name: string) => Artifact;
+
+/** Scores of every run, with per-run cross-seed similarity (mean over the cell's other seeds and over classes). */
+export function runPoints(runs: AblationRun[], regimes: Regime[], lookup: Lookup): RunPoint[] {
+  const read = new Map(runs.map((r) => [r.analysis, ablationOf(lookup(r.analysis))]));
+  return runs.map((run) => {
+    const mine = read.get(run.analysis)!;
+    const others = runs.filter((o) => o.dataset === run.dataset && o.regime === run.regime && o.seed !== run.seed);
+    const similarity = others.length === 0
+      ? Number.NaN
+      : others.reduce((s, o) => {
+        const theirs = read.get(o.analysis)!;
+        return s + mine.features.reduce((t, f, a) => t + matchedSimilarity(f, theirs.features[a]!).mean, 0) / mine.features.length;
+      }, 0) / others.length;
+    return { dataset: run.dataset, regime: regimes.find((g) => g.id === run.regime)!, seed: run.seed, scores: mine.scores, crossSeedSimilarity: similarity };
+  });
+}
+
+/** Mean and 95% interval over seeds of every metric, per data set and regime. */
+export function summarizeCells(points: RunPoint[], maxK: number): Cell[] {
+  const keys = [...new Set(points.map((p) => `${p.dataset}\0${p.regime.id}`))];
+  return keys.map((key) => {
+    const mine = points.filter((p) => `${p.dataset}\0${p.regime.id}` === key);
+    const values = Object.fromEntries(
+      (Object.keys(METRICS) as MetricName[]).map((name) => {
+        const raw = mine.map((p) => (name === 'crossSeedSimilarity' ? p.crossSeedSimilarity : p.scores[name]));
+        const censored = raw.some((x) => x === null);
+        const iv = interval(raw.map((x) => x ?? maxK));
+        return [name, { ...iv, censored }];
+      }),
+    ) as Record<MetricName, CellValue>;
+    return { dataset: mine[0]!.dataset, regime: mine[0]!.regime, values };
+  });
+}
+
+function display(name: MetricName, v: CellValue): string {
+  if (name === 'accuracy') return `${(v.mean * 100).toFixed(1)}%`;
+  if (name === 'kWithinOnePoint') return v.censored ? `> ${Math.round(v.mean)}` : v.mean.toFixed(1);
+  return formatValue(v.mean);
+}
+
+export function kebab(name: MetricName): string {
+  return name.replace(/[A-Z]/g, (ch) => `-${ch.toLowerCase()}`);
+}
+
+const DATASET_TITLES: Record<string, string> = { mnist: 'MNIST', 'fashion-mnist': 'Fashion-MNIST' };
+
+/** Heatmap of one metric over the grid, one panel per data set; every cell annotated with its value and (for other metrics) its accuracy. */
+export async function renderHeatmap(cells: Cell[], metric: MetricName): Promise<FigureOutput> {
+  const grid = cells.filter((c) => c.regime.kind === 'grid');
+  const rows = grid.map((c) => {
+    const v = c.values[metric];
+    return {
+      dataset: DATASET_TITLES[c.dataset] ?? c.dataset,
+      latentNoise: c.regime.latentNoise,
+      weightDecay: c.regime.weightDecay,
+      mean: round7(v.mean),
+      lo: round7(v.lo),
+      hi: round7(v.hi),
+      seeds: v.n,
+      censored: v.censored,
+      label: display(metric, v),
+      accuracy: round7(c.values.accuracy.mean),
+      accuracyLabel: metric === 'accuracy' ? '' : `acc ${display('accuracy', c.values.accuracy)}`,
+    };
+  });
+  // Text colour per cell: dark on the light half of its panel's colour range, light on the dark half.
+  const textColor = rows.map((r) => {
+    const panel = rows.filter((o) => o.dataset === r.dataset).map((o) => o.mean);
+    const [lo, hi] = [Math.min(...panel), Math.max(...panel)];
+    return hi === lo || (r.mean - lo) / (hi - lo) > 0.5 ? 'black' : 'white';
+  });
+  const values = rows.map((r, i) => ({ ...r, textColor: textColor[i]! }));
+  const { label } = METRICS[metric];
+  const axis = { x: { field: 'weightDecay', type: 'ordinal', title: 'weight decay λ', axis: { labelAngle: 0 } }, y: { field: 'latentNoise', type: 'ordinal', title: 'latent noise σ' } } as const;
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    description: `${label} over the latent-noise × weight-decay grid (mean over seeds)`,
+    data: { values },
+    facet: { column: { field: 'dataset', type: 'nominal', title: null, sort: Object.values(DATASET_TITLES) } },
+    spec: {
+      width: 260,
+      height: 220,
+      encoding: axis,
+      layer: [
+        {
+          mark: 'rect',
+          encoding: {
+            color: { field: 'mean', type: 'quantitative', title: label, scale: { scheme: 'viridis' }, legend: { titleLimit: 260 } },
+            tooltip: [{ field: 'latentNoise', title: 'latent noise' }, { field: 'weightDecay', title: 'weight decay' }, { field: 'mean', title: label, format: '.4~g' }, { field: 'lo', format: '.4~g' }, { field: 'hi', format: '.4~g' }, { field: 'accuracy', format: '.2%' }, { field: 'seeds' }],
+          },
+        },
+        // one text layer per text colour: a colour field would join the per-panel colour scales
+        ...(['black', 'white'] as const).flatMap((color) => [
+          { transform: [{ filter: `datum.textColor === '${color}'` }], mark: { type: 'text' as const, dy: metric === 'accuracy' ? 0 : -7, fontSize: 12, color }, encoding: { text: { field: 'label' } } },
+          { transform: [{ filter: `datum.textColor === '${color}'` }], mark: { type: 'text' as const, dy: 9, fontSize: 9, color }, encoding: { text: { field: 'accuracyLabel' } } },
+        ]),
+      ],
+    },
+    resolve: { scale: { color: 'independent' } },
+    config: CHART_CONFIG,
+  };
+  const direction = METRICS[metric].better === 'higher' ? 'higher is better' : 'lower means simpler features';
+  return {
+    kind: 'chart',
+    svg: await renderChart(spec),
+    vegaLite: spec,
+    alt: `Heatmaps of ${label} (${direction}) for each combination of latent noise (rows) and weight decay (columns), one panel per data set, each cell labelled with its mean over seeds${metric === 'accuracy' ? '' : ' and its test accuracy'}.`,
+    data: { metric, label, better: METRICS[metric].better, rows: values.map(({ textColor: _t, ...r }) => r) },
+    table: {
+      columns: ['dataset', 'latent_noise', 'weight_decay', `${metric}_mean`, `${metric}_lo`, `${metric}_hi`, 'seeds', 'censored', 'accuracy_mean'],
+      rows: rows.map((r) => [r.dataset, r.latentNoise, r.weightDecay, r.mean, r.lo, r.hi, r.seeds, r.censored ? 'yes' : 'no', r.accuracy]),
+    },
+  };
+}
+
+/**
+ * Unit-norm features with their signs aligned to a reference (an eigenvector's sign is arbitrary,
+ * so each is flipped to have a non-negative dot product with the reference), and one colour limit
+ * for them all: the 99.5th percentile of |value|, so that a few extreme pixels do not wash out the rest.
+ */
+export function alignedTiles(features: ArrayLike<number>[], reference: ArrayLike<number>): { tiles: Float64Array[]; limit: number } {
+  const tiles = features.map((f) => {
+    const norm = Math.sqrt(Array.from(f).reduce((s, x) => s + x * x, 0)) || 1;
+    const dot = Array.from(f).reduce((s, x, i) => s + x * reference[i]!, 0);
+    const sign = dot < 0 ? -1 : 1;
+    return Float64Array.from(f, (x) => (sign * x) / norm);
+  });
+  const magnitudes = tiles.flatMap((t) => Array.from(t, Math.abs)).sort((a, b) => a - b);
+  const limit = magnitudes[Math.min(magnitudes.length - 1, Math.floor(0.995 * magnitudes.length))] || 1;
+  return { tiles, limit };
+}
+
+export interface GridGalleryParams {
+  dataset: string;
+  classIndex: number;
+  className: string;
+  /** The run (by seed) whose eigenvectors are shown. */
+  seed: number;
+  height: number;
+  width: number;
+  /** The regime every tile's sign is aligned to. */
+  reference: string;
+}
+
+/** The same class's top positive eigenvector in every cell of the grid: rows latent noise, columns weight decay. */
+export async function renderGridGallery(runs: AblationRun[], regimes: Regime[], lookup: Lookup, p: GridGalleryParams): Promise<FigureOutput> {
+  const grid = regimes.filter((g) => g.kind === 'grid');
+  const noises = [...new Set(grid.map((g) => g.latentNoise))].sort((a, b) => a - b);
+  const decays = [...new Set(grid.map((g) => g.weightDecay))].sort((a, b) => a - b);
+  const top = (regime: string) => {
+    const run = runs.find((r) => r.dataset === p.dataset && r.regime === regime && r.seed === p.seed)!;
+    return ablationOf(lookup(run.analysis)).topPositive[p.classIndex]!;
+  };
+  const cells = noises.flatMap((noise) => decays.map((decay) => grid.find((g) => g.latentNoise === noise && g.weightDecay === decay)!));
+  const shown = cells.map((g) => top(g.id));
+  const { tiles, limit } = alignedTiles(shown.map((s) => s.feature), top(p.reference).feature);
+  const rows: GalleryRow[] = noises.map((noise, r) => ({
+    label: `σ = ${noise}`,
+    tiles: decays.map((_, c) => ({ values: tiles[r * decays.length + c]!, label: `λ = ${formatValue(shown[r * decays.length + c]!.eigenvalue)}` })),
+  }));
+  const title = `${DATASET_TITLES[p.dataset] ?? p.dataset}, class ${p.className}: top positive eigenvector for each latent noise σ (rows) and weight decay (columns)`;
+  const { svg } = await gallerySvg(rows, { title, height: p.height, width: p.width, columnHeaders: decays.map((d) => `decay ${d}`), zoom: 4, limit, labelWidth: 90 });
+  const pixels = p.height * p.width;
+  return {
+    kind: 'image',
+    svg,
+    png: await svgToPng(svg),
+    alt: `A grid of eigenvector images of class ${p.className} (${DATASET_TITLES[p.dataset] ?? p.dataset}): rows are latent noise levels ${noises.join(', ')}, columns weight decay ${decays.join(', ')}; all on one colour scale with signs aligned.`,
+    data: {
+      dataset: p.dataset,
+      class: p.className,
+      seed: p.seed,
+      colourLimit: round7(limit),
+      cells: cells.map((g, i) => ({ latentNoise: g.latentNoise, weightDecay: g.weightDecay, eigenvalue: round7(shown[i]!.eigenvalue), feature: Array.from(tiles[i]!, round7) })),
+    },
+    table: {
+      columns: ['latent_noise', 'weight_decay', 'eigenvalue', ...Array.from({ length: pixels }, (_, i) => `px${i}`)],
+      rows: cells.map((g, i) => [g.latentNoise, g.weightDecay, round7(shown[i]!.eigenvalue), ...Array.from(tiles[i]!, round7)]),
+    },
+  };
+}
+
+export interface ComparatorGalleryParams {
+  dataset: string;
+  classNames: string[];
+  seed: number;
+  height: number;
+  width: number;
+  /** Regimes shown, in row order (the grid's middle cell first). */
+  shown: string[];
+}
+
+/** Each class's top positive eigenvector under the middle cell's regime and under each comparator. */
+export async function renderComparatorGallery(runs: AblationRun[], regimes: Regime[], lookup: Lookup, p: ComparatorGalleryParams): Promise<FigureOutput> {
+  const chosen = p.shown.map((id) => regimes.find((g) => g.id === id)!);
+  const tops = chosen.map((g) => ablationOf(lookup(runs.find((r) => r.dataset === p.dataset && r.regime === g.id && r.seed === p.seed)!.analysis)).topPositive);
+  const classes = p.classNames.length;
+  // Align each class's tiles to the middle cell's (first row); one colour limit for the whole figure.
+  const aligned = Array.from({ length: classes }, (_, a) => alignedTiles(tops.map((t) => t[a]!.feature), tops[0]![a]!.feature).tiles);
+  const { limit } = alignedTiles(aligned.flat(), aligned[0]![0]!);
+  const rows: GalleryRow[] = chosen.map((g, r) => ({
+    label: g.label,
+    tiles: p.classNames.map((_, a) => ({ values: aligned[a]![r]!, label: `λ = ${formatValue(tops[r]![a]!.eigenvalue)}` })),
+  }));
+  const title = `${DATASET_TITLES[p.dataset] ?? p.dataset}: top positive eigenvector of each class under each regime`;
+  const { svg } = await gallerySvg(rows, { title, height: p.height, width: p.width, columnHeaders: p.classNames, zoom: 3, limit, labelWidth: 190 });
+  const pixels = p.height * p.width;
+  return {
+    kind: 'image',
+    svg,
+    png: await svgToPng(svg),
+    alt: `Eigenvector images (${DATASET_TITLES[p.dataset] ?? p.dataset}), one row per training regime (${chosen.map((g) => g.label).join('; ')}), one column per class, on one colour scale.`,
+    data: {
+      dataset: p.dataset,
+      seed: p.seed,
+      colourLimit: round7(limit),
+      rows: chosen.map((g, r) => ({ regime: g.label, eigenvectors: p.classNames.map((name, a) => ({ class: name, eigenvalue: round7(tops[r]![a]!.eigenvalue), feature: Array.from(aligned[a]![r]!, round7) })) })),
+    },
+    table: {
+      columns: ['regime', 'class', 'eigenvalue', ...Array.from({ length: pixels }, (_, i) => `px${i}`)],
+      rows: chosen.flatMap((g, r) => p.classNames.map((name, a) => [g.label, name, round7(tops[r]![a]!.eigenvalue), ...Array.from(aligned[a]![r]!, round7)])),
+    },
+  };
+}
+
+/** The comparators and the grid's middle cell: every metric, mean [95% interval] over seeds. */
+export async function renderComparatorTable(cells: Cell[], shown: string[]): Promise<FigureOutput> {
+  const metrics = Object.keys(METRICS) as MetricName[];
+  const chosen = ['mnist', 'fashion-mnist'].flatMap((dataset) => shown.map((id) => cells.find((c) => c.dataset === dataset && c.regime.id === id)).filter((c): c is Cell => c !== undefined));
+  const columns = ['data set', 'regime', ...metrics.map((m) => METRICS[m].label)];
+  const rows = chosen.map((c) => [DATASET_TITLES[c.dataset] ?? c.dataset, c.regime.label, ...metrics.map((m) => display(m, c.values[m]))]);
+  return {
+    kind: 'image',
+    svg: tableSvg({ title: 'Comparators beside the grid\'s middle cell: every metric, mean over seeds', columns, rows, widths: [110, 190, 80, 90, 80, 90, 90, 90, 90], groupEvery: shown.length }),
+    alt: `A table with one row per data set and regime (the grid's middle cell and each comparator), giving the mean over seeds of ${columns.slice(2).join(', ')}.`,
+    data: { rows: chosen.map((c) => ({ dataset: c.dataset, regime: c.regime.id, label: c.regime.label, ...Object.fromEntries(metrics.map((m) => [m, { mean: round7(c.values[m].mean), lo: round7(c.values[m].lo), hi: round7(c.values[m].hi), n: c.values[m].n, censored: c.values[m].censored }])) })) },
+    table: {
+      columns: ['dataset', 'regime', ...metrics.flatMap((m) => [`${m}_mean`, `${m}_lo`, `${m}_hi`])],
+      rows: chosen.map((c) => [c.dataset, c.regime.id, ...metrics.flatMap((m) => [round7(c.values[m].mean), round7(c.values[m].lo), round7(c.values[m].hi)])]),
+    },
+  };
+}
+
+/** Accuracy against each interpretability metric, one point per run; runs whose k never got within one point are left out of that panel. */
+export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureOutput> {
+  const metrics = (Object.keys(METRICS) as MetricName[]).filter((m) => m !== 'accuracy');
+  const rows = points.flatMap((p) =>
+    metrics.flatMap((m) => {
+      const value = m === 'crossSeedSimilarity' ? p.crossSeedSimilarity : p.scores[m];
+      if (value === null || !Number.isFinite(value)) return [];
+      return [{ dataset: DATASET_TITLES[p.dataset] ?? p.dataset, metric: METRICS[m].label, value: round7(value), accuracy: round7(p.scores.accuracy), regime: p.regime.label, group: p.regime.kind === 'grid' ? `grid, σ = ${p.regime.latentNoise}` : p.regime.label, seed: p.seed }];
+    }),
+  );
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    description: 'Test accuracy against each interpretability metric, one point per trained run',
+    data: { values: rows },
+    facet: {
+      row: { field: 'dataset', type: 'nominal', title: null, sort: Object.values(DATASET_TITLES) },
+      column: { field: 'metric', type: 'nominal', title: null, sort: metrics.map((m) => METRICS[m].label) },
+    },
+    spec: {
+      width: 150,
+      height: 150,
+      mark: { type: 'point', filled: true, opacity: 0.8, size: 40 },
+      encoding: {
+        x: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
+        y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy', scale: { zero: false }, axis: { format: '.1%' } },
+        color: { field: 'group', type: 'nominal', title: 'regime' },
+        shape: { field: 'group', type: 'nominal', title: 'regime' },
+        tooltip: [{ field: 'regime' }, { field: 'seed' }, { field: 'metric' }, { field: 'value', format: '.4~g' }, { field: 'accuracy', format: '.2%' }],
+      },
+    },
+    resolve: { scale: { x: 'independent', y: 'independent' } },
+    config: CHART_CONFIG,
+  };
+  return {
+    kind: 'chart',
+    svg: await renderChart(spec),
+    vegaLite: spec,
+    alt: `Scatter plots of test accuracy against ${metrics.map((m) => METRICS[m].label).join(', ')}, one panel per data set and metric, one point per trained run, coloured by regime.`,
+    data: { rows },
+    table: { columns: ['dataset', 'metric', 'value', 'accuracy', 'regime', 'seed'], rows: rows.map((r) => [r.dataset, r.metric, r.value, r.accuracy, r.regime, r.seed]) },
+  };
+}
+
+/** Pearson correlation over runs (NaN when either side is constant). */
+export function correlation(xs: number[], ys: number[]): number {
+  const n = xs.length;
+  const mx = xs.reduce((s, x) => s + x, 0) / n;
+  const my = ys.reduce((s, y) => s + y, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i]! - mx) * (ys[i]! - my);
+    sxx += (xs[i]! - mx) ** 2;
+    syy += (ys[i]! - my) ** 2;
+  }
+  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : Number.NaN;
+}
