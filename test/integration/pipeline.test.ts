@@ -119,12 +119,20 @@ test('a second run builds nothing and writes the same bytes', () => {
   assert.deepEqual(digest(out), first);
 });
 
-test('one worker thread or several: the same bytes', () => {
+test('determinism: a second build into its own folder, from a fresh cache and one worker thread, gives byte-identical figures, data and weights', () => {
   const single = join(root, 'single-worker');
   const r = pipeline('--profile', 'smoke', '--workers', '1', '--out', single, '--cache', join(root, 'single-cache'));
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /\(worker\)/);
-  assert.deepEqual(digest(single), first);
+  assert.doesNotMatch(r.stderr, /\[cached\]/, 'the fresh cache answered a job');
+  const second = digest(single);
+  // what is compared: every file of every report (figures, their PNGs and data, weights, metadata)
+  const names = Object.keys(second);
+  for (const file of ['figure.svg', 'figure.png', 'data.json', 'data.csv', 'figure.vl.json', 'meta.json']) {
+    assert.ok(names.filter((n) => n.endsWith(`/${file}`)).length >= 10, `few ${file} files compared`);
+  }
+  assert.ok(names.some((n) => n.endsWith('.safetensors')));
+  assert.deepEqual(second, first);
 });
 
 test('a forced rebuild retrains and reproduces every file byte for byte', () => {
