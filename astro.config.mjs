@@ -8,6 +8,7 @@ import { defineConfig } from 'astro/config';
 import mdx from '@astrojs/mdx';
 import sitemap from '@astrojs/sitemap';
 import citable, { defaultOptions } from './site/integrations/citable.ts';
+import { normalizeBase } from './site/lib/base.ts';
 
 // Astro keeps collection entries in a data store under cacheDir between builds. Builds from
 // different pipeline outputs (the site, the test site, the type check) get separate stores, or
@@ -16,8 +17,6 @@ const reportsDir = resolve(process.env.REPORTS_DIR ?? './reports');
 const contentDir = resolve(process.env.CONTENT_DIR ?? './content');
 const storeId = createHash('sha256').update(`${reportsDir}\0${contentDir}`).digest('hex').slice(0, 12);
 
-// GitHub Pages gives the base as '' (a user site) or '/repo' (a project site).
-const base = `/${(process.env.BASE_PATH ?? '').replace(/^\/+|\/+$/g, '')}/`.replace(/^\/\/$/, '/');
 
 export default defineConfig({
   srcDir: './site',
@@ -25,7 +24,7 @@ export default defineConfig({
   publicDir: './site/public',
   outDir: process.env.SITE_OUT ?? './dist',
   site: process.env.SITE_URL || 'http://localhost:4321',
-  base,
+  base: normalizeBase(process.env.BASE_PATH),
   trailingSlash: 'always',
   // sitemap before citable: citable copies its index to /sitemap.xml once it is written
   integrations: [mdx(), sitemap(), citable(defaultOptions())],

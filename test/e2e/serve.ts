@@ -6,6 +6,7 @@
 import { createServer } from 'node:http';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
+import { normalizeBase } from '../../site/lib/base.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -21,7 +22,7 @@ const TYPES: Record<string, string> = {
 
 const root = resolve(process.argv[2] ?? 'dist');
 const port = Number(process.argv[3] ?? 4321);
-const base = `/${(process.argv[4] ?? '').replace(/^\/+|\/+$/g, '')}/`.replace(/^\/\/$/, '/');
+const base = normalizeBase(process.argv[4]);
 if (!existsSync(root)) {
   process.stderr.write(`no built site at ${root}; build it first (npm run build, or npm run build:smoke)\n`);
   process.exit(2);
