@@ -93,7 +93,7 @@ async function emitAll(
   const emitted: string[] = [];
   for (const { report, plan, figure } of selections) {
     if (figure) {
-      await emitFigure(ctx, report, plan.figures.find((f) => f.id === figure)!);
+      await emitFigure(ctx, report, plan.figures.find((f) => f.id === figure)!, plan);
       emitted.push(`${report.id}/${figure}`);
     } else {
       await emitReport(ctx, report, plan);

@@ -7,10 +7,10 @@ import { defineCollection } from 'astro:content';
 import { glob } from 'astro/loaders';
 import { z } from 'astro/zod';
 import { figureMetaSchema, reportMetaSchema } from '../pipeline/emit/schema.ts';
-import { REPORTS_DIR } from './lib/paths.ts';
+import { CONTENT_DIR, REPORTS_DIR } from './lib/paths.ts';
 
 const narratives = defineCollection({
-  loader: glob({ pattern: '*.mdx', base: './content' }),
+  loader: glob({ pattern: '*.mdx', base: CONTENT_DIR }),
   schema: z.object({
     /** Optional lede shown under the title; the title itself comes from the report spec. */
     lede: z.string().optional(),

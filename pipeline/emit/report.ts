@@ -3,8 +3,8 @@
  *
  *   report.json                      settings, headline metrics, models, provenance
  *   figures/<figure>/meta.json       title, caption, files (with SHA-256), provenance
- *   figures/<figure>/figure.svg …    the files the figure job rendered
- *   models/<model>.safetensors       trained weights
+ *   figures/<figure>/figure.svg …    the files the figure job rendered (and figure.png for every figure)
+ *   models/<model>.safetensors       trained weights: the plan's models and every model a figure used
  *
  * The folder is staged and swapped in whole, so the site never reads a half-written report.
  */
@@ -20,6 +20,8 @@ import { sha256 } from '../util/hash.ts';
 import { makeStagingDirectory, replaceDirectory } from '../util/fs.ts';
 import { FIGURE_FILES } from '../figures/job.ts';
 import { encodeSafetensors } from './safetensors.ts';
+import { describeModel, figureModelIds, publishedModels, type PublishedModel } from './models.ts';
+import { previewJob } from './preview.ts';
 import {
   figureMetaSchema,
   reportMetaSchema,
@@ -53,17 +55,21 @@ export function regenerateCommand(profile: ProfileName, only: string): string {
 export async function emitReport(ctx: EmitContext, report: ReportSpec, plan: ReportPlan): Promise<ReportMeta> {
   // Every job runs before anything is written, so an interrupted build leaves reports/ as it was.
   // All are requested at once: independent jobs then run concurrently (in worker threads, if any).
+  const published = publishedModels(report.id, plan, ctx.runner);
   const get = async <T extends { id: string; job: Job }>(items: T[]) => Promise.all(items.map(async (item) => [item, await ctx.runner.get(item.job)] as const));
-  const [modelList, analysisList, figures] = await Promise.all([get(plan.models), get(plan.analyses ?? []), get(plan.figures)]);
+  const [modelList, analysisList, figures] = await Promise.all([get(published), get(plan.analyses ?? []), Promise.all(plan.figures.map((f) => renderFigure(ctx, f)))]);
   const models = Object.fromEntries(modelList.map(([m, a]) => [m.id, a]));
   const analyses = Object.fromEntries(analysisList.map(([m, a]) => [m.id, a]));
-  const weights = Object.fromEntries(plan.models.map((m) => [m.id, weightsFile(report, m.id, models[m.id]!)]));
-  const meta = reportMetaSchema.parse(reportMeta(ctx, report, plan, models, weights, analyses, figures[0]?.[1]));
+  const weights = Object.fromEntries(published.map((m) => [m.id, weightsFile(report, m.id, models[m.id]!)]));
+  const described = published.map((m) => ({ ...m, description: m.description || describeModel(models[m.id]!) }));
+  const meta = reportMetaSchema.parse(reportMeta(ctx, report, plan, described, models, weights, analyses, figures[0]?.[1]));
   const staging = makeStagingDirectory(ctx.outDir, report.id);
   try {
-    for (const [figure, result] of figures) writeFigure(ctx, report, figure, result, join(staging, 'figures', figure.id));
+    for (const [figure, result] of figures) {
+      writeFigure(ctx, report, figure, result, join(staging, 'figures', figure.id), figureModels(ctx, figure, published, models, weights));
+    }
     mkdirSync(join(staging, 'models'), { recursive: true });
-    for (const m of plan.models) {
+    for (const m of published) {
       writeFileSync(join(staging, 'models', `${m.id}.safetensors`), weights[m.id]!);
     }
     writeFileSync(join(staging, 'report.json'), `${JSON.stringify(meta, null, 2)}\n`);
@@ -75,12 +81,18 @@ export async function emitReport(ctx: EmitContext, report: ReportSpec, plan: Rep
   }
 }
 
-/** Emits one figure alone (for --only report/figure), replacing just its folder. */
-export async function emitFigure(ctx: EmitContext, report: ReportSpec, figure: FigurePlan): Promise<void> {
-  const result = await ctx.runner.get(figure.job);
+/**
+ * Emits one figure alone (for --only report/figure), replacing just its folder. Its models are
+ * listed by id; their weights files are those of the last whole-report build.
+ */
+export async function emitFigure(ctx: EmitContext, report: ReportSpec, figure: FigurePlan, plan: ReportPlan): Promise<void> {
+  const [, result] = await renderFigure(ctx, figure);
+  const published = publishedModels(report.id, plan, ctx.runner).filter((m) => figureModelIds(figure.job, [m], ctx.runner).length > 0);
+  const models = Object.fromEntries(await Promise.all(published.map(async (m) => [m.id, await ctx.runner.get(m.job)] as const)));
+  const weights = Object.fromEntries(published.map((m) => [m.id, weightsFile(report, m.id, models[m.id]!)]));
   const staging = makeStagingDirectory(ctx.outDir, `${report.id}-${figure.id}`);
   try {
-    writeFigure(ctx, report, figure, result, staging);
+    writeFigure(ctx, report, figure, result, staging, figureModels(ctx, figure, published, models, weights));
     replaceDirectory(staging, join(ctx.outDir, report.id, 'figures', figure.id));
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
@@ -88,7 +100,32 @@ export async function emitFigure(ctx: EmitContext, report: ReportSpec, figure: F
   }
 }
 
-function writeFigure(ctx: EmitContext, report: ReportSpec, figure: FigurePlan, result: Artifact, dir: string): void {
+/** A figure's artifact, with figure.png added (rasterised from its SVG) when it has none. */
+async function renderFigure(ctx: EmitContext, figure: FigurePlan): Promise<readonly [FigurePlan, Artifact]> {
+  const result = await ctx.runner.get(figure.job);
+  if (result.files[FIGURE_FILES.png]) return [figure, result] as const;
+  const preview = await ctx.runner.get(previewJob(figure.job));
+  return [figure, { ...result, files: { ...result.files, ...preview.files } }] as const;
+}
+
+/** The published models a figure was made from, as its meta.json lists them. */
+function figureModels(
+  ctx: EmitContext,
+  figure: FigurePlan,
+  published: PublishedModel[],
+  models: Record<string, Artifact>,
+  weights: Record<string, Uint8Array>,
+): FigureMeta['models'] {
+  return figureModelIds(figure.job, published, ctx.runner).map((id) => ({
+    id,
+    file: `${id}.safetensors`,
+    sha256: sha256(weights[id]!),
+    configHash: ctx.runner.key(published.find((m) => m.id === id)!.job),
+    seed: modelMeta(models[id]!).settings.seed,
+  }));
+}
+
+function writeFigure(ctx: EmitContext, report: ReportSpec, figure: FigurePlan, result: Artifact, dir: string, models: FigureMeta['models']): void {
   mkdirSync(dir, { recursive: true });
   // Name order: the same files list whether the artifact was just built or read from the cache.
   const files: FileEntry[] = Object.entries(result.files).sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, bytes]) => {
@@ -107,6 +144,7 @@ function writeFigure(ctx: EmitContext, report: ReportSpec, figure: FigurePlan, r
     ...svgSize(svg, `${report.id}/${figure.id}`),
     files,
     pages: (result.meta['pages'] as FigureMeta['pages'] | undefined) ?? [],
+    models,
     provenance: provenance(ctx, result.meta['provenance'], ctx.runner.key(figure.job), `${report.id}/${figure.id}`),
   };
   writeFileSync(join(dir, 'meta.json'), `${JSON.stringify(figureMetaSchema.parse(meta), null, 2)}\n`);
@@ -116,6 +154,7 @@ function reportMeta(
   ctx: EmitContext,
   report: ReportSpec,
   plan: ReportPlan,
+  published: PublishedModel[],
   models: Record<string, Artifact>,
   weights: Record<string, Uint8Array>,
   analyses: Record<string, Artifact>,
@@ -133,10 +172,11 @@ function reportMeta(
     profile: ctx.profile,
     settings: plan.settings,
     metrics: Object.fromEntries(
-      Object.entries(plan.metrics({ ...models, ...analyses })).map(([name, m]) => [name, { label: m.label, value: m.value, format: m.format, digits: m.digits, display: displayMetric(m) }]),
+      // The plan's metrics see its own models and analyses (a published sweep model may share an analysis id).
+      Object.entries(plan.metrics({ ...Object.fromEntries(plan.models.map((m) => [m.id, models[m.id]!])), ...analyses })).map(([name, m]) => [name, { label: m.label, value: m.value, format: m.format, digits: m.digits, display: displayMetric(m) }]),
     ),
     figures: plan.figures.map((f) => f.id),
-    models: plan.models.map((m) => {
+    models: published.map((m) => {
       const bytes = weights[m.id]!;
       return {
         id: m.id,

@@ -56,6 +56,22 @@ export const figureMetaSchema = z.object({
       }),
     )
     .default([]),
+  /**
+   * Every trained model the figure was made from (all runs of a sweep for an aggregate figure),
+   * published at reports/<report>/models/<file>.
+   */
+  models: z
+    .array(
+      z.object({
+        id,
+        file: z.string(),
+        sha256,
+        /** The model's training-job hash (its cache key). */
+        configHash: sha256,
+        seed: z.number().int(),
+      }),
+    )
+    .default([]),
   provenance: provenanceSchema,
 });
 

@@ -85,7 +85,7 @@ const planSchema = z.object({
 
 /** Checks a report's ids before anything runs: kebab-case, and no figure or model id twice. */
 export function validatePlan(report: ReportSpec, plan: ReportPlan): void {
-  const where = `report '${report.id}' (pipeline/reports/)`;
+  const where = `report '${report.id}' (pipeline/reports/${report.id}.ts)`;
   if (!KEBAB_ID.test(report.id)) throw new Error(`${where}: report id must be kebab-case`);
   const parsed = planSchema.safeParse(plan);
   if (!parsed.success) {

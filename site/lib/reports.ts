@@ -3,6 +3,9 @@
  * errors that name the file to fix. Pages stay thin; the logic lives here.
  */
 import { getCollection, getEntry, type CollectionEntry } from 'astro:content';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPORTS_DIR } from './paths.ts';
 
 export { formatBytes } from '../../pipeline/util/format.ts';
 
@@ -47,11 +50,41 @@ export function figureNumber(report: Report, figureId: string): number {
   return report.figures.indexOf(figureId) + 1;
 }
 
+/** The figures before and after one in its report's order (for previous/next links). */
+export function figureNeighbours(report: Report, figureId: string): { previous?: string; next?: string } {
+  const i = report.figures.indexOf(figureId);
+  return { ...(i > 0 ? { previous: report.figures[i - 1]! } : {}), ...(i + 1 < report.figures.length ? { next: report.figures[i + 1]! } : {}) };
+}
+
+/**
+ * A figure's data version: the first 12 hex digits of the SHA-256 of its data.json. It changes
+ * exactly when the numbers behind the figure change, so a reader can tell whether the figure they
+ * cited is the one on the page now.
+ */
+export function dataVersion(figure: Figure): string {
+  const data = figure.files.find((f) => f.role === 'data-json' && f.name === 'data.json');
+  if (!data) throw new Error(`figure ${figure.report}/${figure.id} has no data.json`);
+  return data.sha256.slice(0, 12);
+}
+
+/** The figure's PNG (its OpenGraph image), when the pipeline made one. */
+export function figurePng(figure: Figure) {
+  return figure.files.find((f) => f.role === 'png');
+}
+
 export const FILE_LABELS: Record<string, string> = {
   figure: 'Figure (SVG)',
   png: 'Figure (PNG)',
+  'page-figure': 'Page figure (SVG)',
   'vega-lite': 'Vega-Lite spec',
   'data-json': 'Data (JSON)',
   'data-csv': 'Data (CSV)',
   weights: 'Weights (safetensors)',
 };
+
+/** Width and height of a PNG the pipeline wrote (from its IHDR header). */
+export function pngSize(report: string, figure: string, file: string): { width: number; height: number } {
+  const bytes = readFileSync(join(REPORTS_DIR, report, 'figures', figure, file));
+  if (bytes.readUInt32BE(12) !== 0x49484452) throw new Error(`${report}/${figure}/${file} is not a PNG`);
+  return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
+}

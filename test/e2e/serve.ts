@@ -1,10 +1,12 @@
 /**
  * A small static file server for the built site: what a static host does, so browser tests see
- * exactly the files in dist/ (and no dev-server magic). Usage: node test/e2e/serve.ts <dir> <port>
+ * exactly the files in dist/ (and no dev-server magic). Usage: node test/e2e/serve.ts <dir> <port> [base]
+ * With a base path (e.g. /bilinear/), the site is served under it, as GitHub Pages serves a project site.
  */
 import { createServer } from 'node:http';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
+import { normalizeBase } from '../../site/lib/base.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -20,20 +22,23 @@ const TYPES: Record<string, string> = {
 
 const root = resolve(process.argv[2] ?? 'dist');
 const port = Number(process.argv[3] ?? 4321);
+const base = normalizeBase(process.argv[4]);
 if (!existsSync(root)) {
   process.stderr.write(`no built site at ${root}; build it first (npm run build, or npm run build:smoke)\n`);
   process.exit(2);
 }
 
 createServer((req, res) => {
-  const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname));
+  const requested = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+  if (!`${requested}/`.startsWith(base)) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+  const path = normalize(`/${requested.slice(base.length)}`);
   let file = join(root, path);
   if (!file.startsWith(root)) return void res.writeHead(403).end();
   if (existsSync(file) && statSync(file).isDirectory()) {
-    if (!path.endsWith('/')) return void res.writeHead(301, { Location: `${path}/` }).end();
+    if (!requested.endsWith('/')) return void res.writeHead(301, { Location: `${requested}/` }).end();
     file = join(file, 'index.html');
   }
   if (!existsSync(file)) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
   res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
   createReadStream(file).pipe(res);
-}).listen(port, '127.0.0.1', () => process.stdout.write(`serving ${root} at http://127.0.0.1:${port}/\n`));
+}).listen(port, '127.0.0.1', () => process.stdout.write(`serving ${root} at http://127.0.0.1:${port}${base}\n`));

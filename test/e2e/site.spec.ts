@@ -47,7 +47,7 @@ test('home → MNIST report → figure page: images load, nothing errors', async
 
 test('every download listed on a figure page resolves', async ({ page, request }) => {
   await page.goto('/reports/mnist/figures/eigenvalue-spectra/');
-  const links = await page.locator('#downloads ~ table a').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href));
+  const links = await page.locator('#downloads + .table-scroll a').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href));
   expect(links.length).toBeGreaterThanOrEqual(5);
   for (const href of links) {
     const response = await request.get(href);
@@ -70,7 +70,7 @@ test('pages are readable without JavaScript', async ({ browser }) => {
 test('the methods page states every metric and the weights layout, with the tested example', async ({ page }) => {
   const errors = collectErrors(page);
   await page.goto('/');
-  await page.getByRole('link', { name: 'Methods' }).click();
+  await page.getByRole('link', { name: 'Methods', exact: true }).click();
   await expect(page.locator('h1')).toHaveText('Methods');
   const metricsTable = page.locator('table').filter({ hasText: 'effective rank' });
   for (const metric of ['eigenvalue effective rank', 'feature support', 'periphery mass', 'total variation', 'k within one point', 'cross-seed similarity']) {

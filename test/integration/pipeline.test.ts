@@ -87,6 +87,30 @@ test('the smoke build writes a valid report: report.json, every figure, the weig
   assert.equal(weights.metadata['report'], 'mnist');
 });
 
+test('every figure has a PNG, and names every model it was made from, each published with its weights', () => {
+  for (const reportId of ['mnist', 'baselines']) {
+    const report = reportMetaSchema.parse(JSON.parse(readFileSync(join(out, reportId, 'report.json'), 'utf8')));
+    for (const id of report.figures) {
+      const meta = figureMetaSchema.parse(JSON.parse(readFileSync(join(out, reportId, 'figures', id, 'meta.json'), 'utf8')));
+      assert.ok(meta.files.some((f) => f.name === 'figure.png' && f.role === 'png'), `${reportId}/${id} has no figure.png`);
+      assert.ok(meta.models.length > 0, `${reportId}/${id} names no model`);
+      for (const model of meta.models) {
+        const published = report.models.find((m) => m.id === model.id);
+        assert.ok(published, `${reportId}/${id}: model ${model.id} is not published`);
+        assert.equal(published.file.sha256, model.sha256);
+        assert.equal(createHash('sha256').update(readFileSync(join(out, reportId, 'models', model.file))).digest('hex'), model.sha256);
+      }
+    }
+  }
+  const mnist = (id: string) => figureMetaSchema.parse(JSON.parse(readFileSync(join(out, 'mnist', 'figures', id, 'meta.json'), 'utf8')));
+  assert.deepEqual(mnist('eigenvector-gallery').models.map((m) => m.id), ['model']);
+  assert.deepEqual(mnist('regularization-comparison').models.map((m) => m.id), ['model', 'unregularized']);
+  // an aggregate figure of the sweep (2 data sets × 2 sizes × 2 seeds in smoke) names all 8 runs
+  const stability = figureMetaSchema.parse(JSON.parse(readFileSync(join(out, 'baselines', 'figures', 'stability-by-rank', 'meta.json'), 'utf8')));
+  assert.equal(stability.models.length, 8);
+  assert.deepEqual(new Set(stability.models.map((m) => m.seed)), new Set([0, 1]));
+});
+
 test('a second run builds nothing and writes the same bytes', () => {
   const r = smoke();
   assert.equal(r.code, 0, r.stderr);
@@ -95,12 +119,20 @@ test('a second run builds nothing and writes the same bytes', () => {
   assert.deepEqual(digest(out), first);
 });
 
-test('one worker thread or several: the same bytes', () => {
+test('determinism: a second build into its own folder, from a fresh cache and one worker thread, gives byte-identical figures, data and weights', () => {
   const single = join(root, 'single-worker');
   const r = pipeline('--profile', 'smoke', '--workers', '1', '--out', single, '--cache', join(root, 'single-cache'));
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /\(worker\)/);
-  assert.deepEqual(digest(single), first);
+  assert.doesNotMatch(r.stderr, /\[cached\]/, 'the fresh cache answered a job');
+  const second = digest(single);
+  // what is compared: every file of every report (figures, their PNGs and data, weights, metadata)
+  const names = Object.keys(second);
+  for (const file of ['figure.svg', 'figure.png', 'data.json', 'data.csv', 'figure.vl.json', 'meta.json']) {
+    assert.ok(names.filter((n) => n.endsWith(`/${file}`)).length >= 10, `few ${file} files compared`);
+  }
+  assert.ok(names.some((n) => n.endsWith('.safetensors')));
+  assert.deepEqual(second, first);
 });
 
 test('a forced rebuild retrains and reproduces every file byte for byte', () => {

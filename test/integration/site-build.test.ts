@@ -1,0 +1,80 @@
+/**
+ * The site build's own guarantees, on a tiny fixture (one report, no pipeline run): a published
+ * URL that disappears fails the build naming it; a moved URL gets a redirect page at its old
+ * address; a narrative that names an unknown figure fails the build naming the file and the id.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { before, test } from 'node:test';
+
+const ASTRO = resolve('node_modules/astro/bin/astro.mjs');
+// Fixed paths (not a fresh temp folder each run): Astro keeps a data store per inputs folder.
+const root = resolve('.smoke/fixtures/site-build');
+const reports = join(root, 'reports');
+const content = join(root, 'content');
+const badContent = join(root, 'bad-content');
+const out = join(root, 'dist');
+
+const hash = (c: string) => c.repeat(64);
+const provenance = {
+  configHash: hash('a'), dataName: 'toy', dataSource: 'fixture', dataHash: hash('b'), seed: 0, backend: 'cpu', backendDetail: 'fixture',
+  tfjsVersion: '0', codeVersion: { figure: '0' }, profile: 'default', command: 'npm run pipeline -- --only toy',
+};
+
+function writeContract(name: string, urls: string[], moved: Record<string, string> = {}): string {
+  const file = join(root, name);
+  writeFileSync(file, JSON.stringify({ urls, moved }));
+  return file;
+}
+
+function build(env: Record<string, string>) {
+  rmSync(out, { recursive: true, force: true });
+  const r = spawnSync(process.execPath, [ASTRO, 'build'], {
+    encoding: 'utf8',
+    env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1', FORCE_COLOR: '0', REPORTS_DIR: reports, CONTENT_DIR: content, SITE_OUT: out, ...env },
+  });
+  return { code: r.status, output: `${r.stdout}\n${r.stderr}` };
+}
+
+before(() => {
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(join(reports, 'toy'), { recursive: true });
+  mkdirSync(content, { recursive: true });
+  mkdirSync(badContent, { recursive: true });
+  const report = { id: 'toy', order: 0, title: 'Toy: a fixture report', summary: 'A report with no figures.', profile: 'default', settings: {}, metrics: {}, figures: [], models: [], provenance };
+  writeFileSync(join(reports, 'toy', 'report.json'), JSON.stringify(report));
+  writeFileSync(join(content, 'toy.mdx'), '---\nlede: A fixture.\n---\n\n## Only prose\n\nNothing to see.\n');
+  writeFileSync(join(badContent, 'toy.mdx'), '---\nlede: A fixture.\n---\n\n## Prose\n\nAs <FigureRef id="no-such-figure" /> shows.\n');
+});
+
+test('a published URL that is no longer built fails the build, naming it', () => {
+  const contract = writeContract('missing.json', ['reports/toy/', 'reports/toy/figures/gone/']);
+  const r = build({ URL_CONTRACT_FILE: contract, BASE_PATH: '/bilinear/' });
+  assert.notEqual(r.code, 0, 'the build passed');
+  assert.match(r.output, /published URL contract broken/);
+  assert.match(r.output, /\/bilinear\/reports\/toy\/figures\/gone\/ is no longer built/);
+  assert.equal(existsSync(join(out, 'index.html')), false, 'pages were built before the check');
+});
+
+test('a moved URL gets a redirect page at its old address (under the base path)', () => {
+  const contract = writeContract('moved.json', ['reports/old-toy/', 'reports/toy/'], { 'reports/old-toy/': 'reports/toy/' });
+  const r = build({ URL_CONTRACT_FILE: contract, BASE_PATH: '/bilinear/', SITE_URL: 'https://example.org' });
+  assert.equal(r.code, 0, r.output.slice(-3000));
+  const html = readFileSync(join(out, 'reports', 'old-toy', 'index.html'), 'utf8');
+  assert.match(html, /<meta http-equiv="refresh" content="0; url=\/bilinear\/reports\/toy\/">/);
+  assert.match(html, /<link rel="canonical" href="https:\/\/example.org\/bilinear\/reports\/toy\/">/);
+  assert.match(html, /<a href="\/bilinear\/reports\/toy\/">/);
+  assert.ok(existsSync(join(out, 'reports', 'toy', 'index.html')));
+  assert.ok(existsSync(join(out, 'sitemap.xml')));
+  assert.doesNotMatch(readFileSync(join(out, 'sitemap-0.xml'), 'utf8'), /old-toy/);
+});
+
+test('a narrative that references an unknown figure fails the build with the file and the id', () => {
+  const contract = writeContract('ok.json', ['reports/toy/']);
+  const r = build({ URL_CONTRACT_FILE: contract, CONTENT_DIR: badContent });
+  assert.notEqual(r.code, 0, 'the build passed');
+  assert.match(r.output, /unknown figure reference/);
+  assert.match(r.output, /bad-content\/toy\.mdx:7: <FigureRef id="no-such-figure">: report 'toy' has no figure 'no-such-figure'/);
+});
