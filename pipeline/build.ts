@@ -91,6 +91,13 @@ async function emitAll(
 ): Promise<BuildSummary> {
   const ctx = { outDir: options.outDir, profile: options.profile, runner, reportOrder: reports.map((r) => r.id) };
   const emitted: string[] = [];
+  // Start every selected job at once, so the worker pool always has training or analyses queued
+  // while the main thread loads data, decomposes and draws, instead of idling between reports.
+  // A failure is reported (once) by the emit below, which waits for the same promises.
+  for (const { plan, figure } of selections) {
+    const items = figure ? plan.figures.filter((f) => f.id === figure) : [...plan.models, ...(plan.analyses ?? []), ...plan.figures];
+    for (const item of items) runner.get(item.job).catch(() => undefined);
+  }
   for (const { report, plan, figure } of selections) {
     if (figure) {
       await emitFigure(ctx, report, plan.figures.find((f) => f.id === figure)!, plan);

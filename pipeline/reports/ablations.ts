@@ -32,7 +32,7 @@ import type { ProfileName } from '../profiles.ts';
 import { trainJob } from '../train/job.ts';
 import type { TrainSettings } from '../train/trainer.ts';
 import { IMAGE_SHAPE, IMAGE_TRAINING, studyData } from './image-report.ts';
-import type { FigurePlan, Metric, PlanContext, ReportPlan, ReportSpec } from './spec.ts';
+import type { FigurePlan, Metric, ModelPlan, PlanContext, ReportPlan, ReportSpec } from './spec.ts';
 
 const strength = (what: string) => z.number({ message: `${what} must be a number` }).finite(`${what} must be finite`).nonnegative(`${what} must be ≥ 0`);
 const whole = (what: string) => z.number({ message: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be ≥ 1`);
@@ -165,28 +165,33 @@ export function planStudy(ctx: PlanContext, p: StudyProfile) {
   const jobs: Record<string, Job> = {};
   const models: Record<string, Job> = {};
   const datasets = studyData(ctx, { trainLimit: p.fashionTrainLimit, testLimit: p.fashionTestLimit });
-  for (const { dataset, job: data } of datasets) {
+  const published: ModelPlan[] = [];
+  for (const { dataset, title, job: data } of datasets) {
     for (const regime of regimes) {
       for (const seed of p.seeds) {
-        const id = `${dataset}/${regime.id}/seed-${seed}`;
+        // The id is also the published weights file's name: kebab-case, unique in the report.
+        const id = `${dataset}-${regime.id}-seed-${seed}`;
         const shape = { ...IMAGE_SHAPE, embed: p.embed, hidden: p.hidden };
         const model = trainJob(`ablations/${id}`, data, shape, trainSettings(regime, p.epochs[dataset as 'mnist' | 'fashion-mnist'], seed), ctx.backend);
         const eigen = classEigenJob(`ablations/${id}`, model);
-        jobs[id] = ablationJob(`ablations/${id}`, { data, model, eigen }, settings);
+        jobs[`${id}.scores`] = ablationJob(`ablations/${id}`, { data, model, eigen }, settings);
         models[id] = model;
-        runs.push({ dataset, regime: regime.id, seed, analysis: id });
+        runs.push({ dataset, regime: regime.id, seed, analysis: `${id}.scores` });
+        // "none" is the grid's (0, 0) cell when the grid has one: published once, under the cell's id.
+        const isCorner = regime.id === 'none' && p.latentNoise.includes(0) && p.weightDecay.includes(0);
+        if (!isCorner) published.push({ id, description: `${title}, ${regime.kind === 'grid' ? regime.label : `comparator: ${regime.label}`}, seed ${seed}`, job: model });
       }
     }
   }
-  return { regimes, runs, jobs, models, datasets };
+  return { regimes, runs, jobs, models, published, datasets };
 }
 
 function plan(ctx: PlanContext): ReportPlan {
   const p = checkStudy(PROFILES[ctx.profile], ctx.profile);
-  const { regimes, runs, jobs, models, datasets } = planStudy(ctx, p);
+  const { regimes, runs, jobs, models, published, datasets } = planStudy(ctx, p);
   const middle = middleId(p);
   const shownComparators = [middle, 'input-noise', 'l1', 'dropout', 'none'];
-  const reference = models[`mnist/${middle}/seed-${p.seeds[0]}`]!;
+  const reference = models[`mnist-${middle}-seed-${p.seeds[0]}`]!;
   const figure = (id: string, title: string, caption: string, mine: AblationRun[], params: object, render: (lookup: (name: string) => Artifact) => ReturnType<Parameters<typeof figureJob>[3]>): FigurePlan => ({
     id,
     title,
@@ -241,7 +246,7 @@ function plan(ctx: PlanContext): ReportPlan {
       analysis: { ...p.analysis },
       backend: `${ctx.backend.name} (${ctx.backend.detail})`,
     },
-    models: [],
+    models: published,
     analyses: runs.map((r) => ({ id: r.analysis, job: jobs[r.analysis]! })),
     figures: [
       ...heatmaps,
