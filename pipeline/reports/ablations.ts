@@ -258,8 +258,9 @@ function plan(ctx: PlanContext): ReportPlan {
   };
 }
 
+/** Upper-cases a label's first letter, except a leading variable name ("k within one point"). */
 function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
+  return /^k /.test(text) ? text : text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /**
