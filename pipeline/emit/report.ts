@@ -122,6 +122,8 @@ function figureModels(
     sha256: sha256(weights[id]!),
     configHash: ctx.runner.key(published.find((m) => m.id === id)!.job),
     seed: modelMeta(models[id]!).settings.seed,
+    dataName: modelMeta(models[id]!).provenance.dataName,
+    dataHash: modelMeta(models[id]!).provenance.dataHash,
   }));
 }
 

@@ -69,6 +69,9 @@ export const figureMetaSchema = z.object({
         /** The model's training-job hash (its cache key). */
         configHash: sha256,
         seed: z.number().int(),
+        /** The data set it was trained on, and the SHA-256 of that data. */
+        dataName: z.string(),
+        dataHash: sha256,
       }),
     )
     .default([]),
