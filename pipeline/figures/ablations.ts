@@ -79,6 +79,16 @@ export function runPoints(runs: AblationRun[], regimes: Regime[], lookup: Lookup
   });
 }
 
+/**
+ * The points of distinct trained models: a comparator with every strength 0 ("none") is the same
+ * job as the grid's (0, 0) cell when the grid has one, so its points would count those runs twice.
+ */
+export function distinctRuns(points: RunPoint[]): RunPoint[] {
+  const off = (r: Regime) => r.latentNoise === 0 && r.weightDecay === 0 && r.inputNoise === 0 && r.l1 === 0 && r.dropout === 0;
+  const gridHasCorner = points.some((p) => p.regime.kind === 'grid' && off(p.regime));
+  return points.filter((p) => !(gridHasCorner && p.regime.kind === 'comparator' && off(p.regime)));
+}
+
 /** Mean and 95% interval over seeds of every metric, per data set and regime. */
 export function summarizeCells(points: RunPoint[], maxK: number): Cell[] {
   const keys = [...new Set(points.map((p) => `${p.dataset}\0${p.regime.id}`))];
@@ -189,9 +199,13 @@ export function alignedTiles(features: ArrayLike<number>[], reference: ArrayLike
     const sign = dot < 0 ? -1 : 1;
     return Float64Array.from(f, (x) => (sign * x) / norm);
   });
+  return { tiles, limit: sharedLimit(tiles) };
+}
+
+/** One colour limit for a set of tiles: the 99.5th percentile of |value| over all of them. */
+export function sharedLimit(tiles: ArrayLike<number>[]): number {
   const magnitudes = tiles.flatMap((t) => Array.from(t, Math.abs)).sort((a, b) => a - b);
-  const limit = magnitudes[Math.min(magnitudes.length - 1, Math.floor(0.995 * magnitudes.length))] || 1;
-  return { tiles, limit };
+  return magnitudes[Math.min(magnitudes.length - 1, Math.floor(0.995 * magnitudes.length))] || 1;
 }
 
 export interface GridGalleryParams {
@@ -261,7 +275,7 @@ export async function renderComparatorGallery(runs: AblationRun[], regimes: Regi
   const classes = p.classNames.length;
   // Align each class's tiles to the middle cell's (first row); one colour limit for the whole figure.
   const aligned = Array.from({ length: classes }, (_, a) => alignedTiles(tops.map((t) => t[a]!.feature), tops[0]![a]!.feature).tiles);
-  const { limit } = alignedTiles(aligned.flat(), aligned[0]![0]!);
+  const limit = sharedLimit(aligned.flat());
   const rows: GalleryRow[] = chosen.map((g, r) => ({
     label: g.label,
     tiles: p.classNames.map((_, a) => ({ values: aligned[a]![r]!, label: `λ = ${formatValue(tops[r]![a]!.eigenvalue)}` })),
@@ -305,10 +319,13 @@ export async function renderComparatorTable(cells: Cell[], shown: string[]): Pro
   };
 }
 
-/** Accuracy against each interpretability metric, one point per run; runs whose k never got within one point are left out of that panel. */
+/**
+ * Accuracy against each interpretability metric, one point per trained model ("none" is drawn as
+ * the grid's (0, 0) cell); runs whose k never got within one point are left out of that panel.
+ */
 export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureOutput> {
   const metrics = (Object.keys(METRICS) as MetricName[]).filter((m) => m !== 'accuracy');
-  const rows = points.flatMap((p) =>
+  const rows = distinctRuns(points).flatMap((p) =>
     metrics.flatMap((m) => {
       const value = m === 'crossSeedSimilarity' ? p.crossSeedSimilarity : p.scores[m];
       if (value === null || !Number.isFinite(value)) return [];

@@ -15,6 +15,7 @@ import { classEigenJob } from '../decompose/job.ts';
 import { PipelineError } from '../errors.ts';
 import {
   correlation,
+  distinctRuns,
   kebab,
   renderAccuracyScatter,
   renderComparatorGallery,
@@ -252,7 +253,7 @@ function plan(ctx: PlanContext): ReportPlan {
       ...heatmaps,
       ...perDataset,
       figure('comparators-table', 'Comparators: every metric', `Every metric for the grid's middle cell and each comparator, mean over ${seedsText} (k within one point: "> K" when a seed never got there).`, runs, { shown: shownComparators }, async (lookup) => renderComparatorTable(summary(lookup), shownComparators)),
-      figure('accuracy-vs-metrics', 'Accuracy against interpretability', `Test accuracy against each interpretability metric, one point per trained run (${runs.length / datasets.length} per data set), coloured by regime: grid runs by their latent noise, comparators by name.`, runs, {}, (lookup) => renderAccuracyScatter(runPoints(runs, regimes, lookup))),
+      figure('accuracy-vs-metrics', 'Accuracy against interpretability', `Test accuracy against each interpretability metric, one point per trained model, coloured by regime: grid runs by their latent noise, comparators by name ("none" is the grid's (0, 0) cell, drawn there).`, runs, {}, (lookup) => renderAccuracyScatter(runPoints(runs, regimes, lookup))),
     ],
     metrics: (artifacts) => studyMetrics(p, runs, regimes, (name) => artifacts[name]!),
   };
@@ -271,19 +272,20 @@ function studyMetrics(p: StudyProfile, runs: AblationRun[], regimes: Regime[], l
   const points = runPoints(runs, regimes, lookup);
   const cells = summarizeCells(points, p.analysis.maxK);
   const at = (latentNoise: number, weightDecay: number) => `latent-${number(latentNoise)}-decay-${number(weightDecay)}`;
+  const [noise, decay] = [[Math.min(...p.latentNoise), Math.max(...p.latentNoise)], [Math.min(...p.weightDecay), Math.max(...p.weightDecay)]] as const;
   const places: [string, string][] = [
-    ['corner', at(p.latentNoise[0]!, p.weightDecay[0]!)],
+    ['corner', at(noise[0], decay[0])],
     ['middle', middleId(p)],
-    ['strongest', at(p.latentNoise.at(-1)!, p.weightDecay.at(-1)!)],
-    ['most-noise', at(p.latentNoise.at(-1)!, p.weightDecay[0]!)],
-    ['most-decay', at(p.latentNoise[0]!, p.weightDecay.at(-1)!)],
+    ['strongest', at(noise[1], decay[1])],
+    ['most-noise', at(noise[1], decay[0])],
+    ['most-decay', at(noise[0], decay[1])],
     ['input-noise', 'input-noise'],
     ['l1', 'l1'],
     ['dropout', 'dropout'],
     ['none', 'none'],
   ];
   const out: Record<string, Metric> = {
-    runs: { label: 'runs scored', value: runs.length, format: 'number', digits: 0 },
+    runs: { label: 'trained models', value: distinctRuns(points).length, format: 'number', digits: 0 },
     seeds: { label: 'seeds per cell', value: p.seeds.length, format: 'number', digits: 0 },
     cells: { label: 'grid cells', value: p.latentNoise.length * p.weightDecay.length, format: 'number', digits: 0 },
     'max-k': { label: 'largest k tried', value: p.analysis.maxK, format: 'number', digits: 0 },
@@ -301,7 +303,7 @@ function studyMetrics(p: StudyProfile, runs: AblationRun[], regimes: Regime[], l
           : { label, value: v.mean, format: 'number', digits: metric === 'kWithinOnePoint' ? 1 : 3, ...(v.censored ? { text: `more than ${p.analysis.maxK}` } : {}) };
       }
     }
-    const mine = points.filter((pt) => pt.dataset === dataset);
+    const mine = distinctRuns(points).filter((pt) => pt.dataset === dataset);
     for (const metric of Object.keys(METRICS) as MetricName[]) {
       if (metric === 'accuracy') continue;
       const pairs = mine

@@ -17,7 +17,7 @@ import { symmetricEigen } from '../../pipeline/decompose/eigen.ts';
 import { interactionMatrix, oneHot } from '../../pipeline/decompose/interaction.ts';
 import { kWithinOnePoint } from '../../pipeline/decompose/metrics.ts';
 import { bilinearLayer } from '../../pipeline/decompose/layer.ts';
-import { alignedTiles, correlation } from '../../pipeline/figures/ablations.ts';
+import { alignedTiles, correlation, distinctRuns } from '../../pipeline/figures/ablations.ts';
 import { ABLATION_PROFILES, checkStudy, planStudy, regimesOf, trainSettings, type StudyProfile } from '../../pipeline/reports/ablations.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
 import { memoryLog } from '../../pipeline/util/log.ts';
@@ -176,4 +176,12 @@ test('"none" is the grid\'s (0, 0) cell; adding a grid value adds only its cells
   const corner = trainSettings(regimes.find((r) => r.id === 'latent-0-decay-0')!, 10, 0);
   assert.deepEqual(none, corner);
   assert.equal(before.size, 2 * (regimes.length - 1) * DEFAULT.seeds.length);
+});
+
+test('"none" points are dropped when the grid has a (0, 0) cell, kept when it has none', () => {
+  const regimes = regimesOf(DEFAULT);
+  const scores = { accuracy: 0.9, effectiveRank: 2, featureSupport: 0.5, peripheryMass: 0.1, totalVariation: 10, kWithinOnePoint: 3 };
+  const point = (id: string) => ({ dataset: 'mnist', regime: regimes.find((r) => r.id === id)!, seed: 0, scores, crossSeedSimilarity: 0.5 });
+  assert.deepEqual(distinctRuns([point('latent-0-decay-0'), point('none'), point('l1')]).map((p) => p.regime.id), ['latent-0-decay-0', 'l1']);
+  assert.deepEqual(distinctRuns([point('latent-0p1-decay-0'), point('none')]).map((p) => p.regime.id), ['latent-0p1-decay-0', 'none']);
 });
