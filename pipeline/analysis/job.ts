@@ -8,6 +8,12 @@ import { analyseRun, type AblationSettings, type RunScores } from './ablation.ts
 import { perturbationCheck, type PerturbationSettings } from './perturb.ts';
 import { truncationStudy, type TruncationSettings } from './truncation-study.ts';
 
+/** The model's layer and each class's eigendecomposition, from a job's `model` and `eigen` inputs. */
+function layerAndEigens(inputs: Record<string, Artifact>) {
+  const layer = layerOf(inputs['model']!);
+  return { layer, eigs: Array.from({ length: layer.c }, (_, a) => classEigen(inputs['eigen']!, a)) };
+}
+
 export function perturbationJob(label: string, deps: { data: Job; model: Job; eigen: Job }, settings: PerturbationSettings): Job {
   return {
     stage: 'analysis',
@@ -15,8 +21,7 @@ export function perturbationJob(label: string, deps: { data: Job; model: Job; ei
     config: { analysis: 'perturbation', settings: { ...settings } },
     deps,
     run: async (_ctx, inputs) => {
-      const layer = layerOf(inputs['model']!);
-      const eigs = Array.from({ length: layer.c }, (_, a) => classEigen(inputs['eigen']!, a));
+      const { layer, eigs } = layerAndEigens(inputs);
       const { train, test } = splitOf(inputs['data']!);
       const result = perturbationCheck(layer, eigs, test, train, settings);
       return artifact({ meta: { settings: { ...settings }, summary: result.summary, units: result.units } as unknown as { [key: string]: Json } });
@@ -31,8 +36,7 @@ export function truncationJob(label: string, deps: { data: Job; model: Job; eige
     config: { analysis: 'truncation', settings: { ...settings, ks: [...settings.ks] } },
     deps,
     run: async (_ctx, inputs) => {
-      const layer = layerOf(inputs['model']!);
-      const eigs = Array.from({ length: layer.c }, (_, a) => classEigen(inputs['eigen']!, a));
+      const { layer, eigs } = layerAndEigens(inputs);
       const result = truncationStudy(layer, eigs, splitOf(inputs['data']!), settings);
       return artifact({ meta: result as unknown as { [key: string]: Json } });
     },
@@ -47,8 +51,7 @@ export function ablationJob(label: string, deps: { data: Job; model: Job; eigen:
     config: { analysis: 'ablation', settings: { ...settings } },
     deps,
     run: async (_ctx, inputs) => {
-      const layer = layerOf(inputs['model']!);
-      const eigs = Array.from({ length: layer.c }, (_, a) => classEigen(inputs['eigen']!, a));
+      const { layer, eigs } = layerAndEigens(inputs);
       const result = analyseRun(layer, eigs, splitOf(inputs['data']!), settings);
       const top = result.features[0]!.length;
       const flat = (rows: Float64Array[]) => {
