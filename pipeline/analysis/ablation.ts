@@ -2,16 +2,16 @@
  * The interpretability scores of one trained model, for the regularization ablations: every
  * metric of decompose/metrics.ts computed the same way for every run, so cells of the grid can be
  * compared. Cross-seed similarity needs two runs; it is computed from the features kept here
- * (`cellSimilarity`).
+ * (figures/ablations.ts, runPoints).
  */
 import type { ImageSet } from '../data/dataset.ts';
 import { eigenvector, type Eigen } from '../decompose/eigen.ts';
 import { inputFeature } from '../decompose/features.ts';
-import { interactionMatrix, oneHot, quadraticForm } from '../decompose/interaction.ts';
-import { embed, type BilinearLayer } from '../decompose/layer.ts';
-import { crossSeedSimilarity, effectiveRank, featureSupport, kWithinOnePoint, peripheryMask, peripheryMass, totalVariation } from '../decompose/metrics.ts';
+import type { BilinearLayer } from '../decompose/layer.ts';
+import { effectiveRank, featureSupport, kWithinOnePoint, peripheryMask, peripheryMass, totalVariation } from '../decompose/metrics.ts';
 import { eigenBasis, truncationCurve } from '../decompose/truncation.ts';
 import { PipelineError } from '../errors.ts';
+import { exactModel } from './truncation-study.ts';
 
 export interface AblationSettings {
   /** Eigenvectors per class (the top ones by |λ|) scored by the feature metrics and compared across seeds. */
@@ -97,33 +97,7 @@ export function analyseRun(layer: BilinearLayer, eigs: Eigen[], data: { train: I
 
 /** The exact test accuracy, and the smallest k whose top-k truncation keeps it within one point. */
 function accuracyAndK(layer: BilinearLayer, eigs: Eigen[], test: ImageSet, K: number): { accuracy: number; k: number | null } {
-  const { c, d } = layer;
-  const n = test.n;
-  const qs = Array.from({ length: c }, (_, a) => interactionMatrix(layer, oneHot(c, a)));
-  const embedded = new Float64Array(n * d);
-  for (let r = 0; r < n; r++) embedded.set(embed(layer, test.images.subarray(r * test.dim, (r + 1) * test.dim)), r * d);
-  const full = new Float64Array(n * c);
-  let correct = 0;
-  for (let r = 0; r < n; r++) {
-    const e = embedded.subarray(r * d, (r + 1) * d);
-    let best = 0;
-    for (let a = 0; a < c; a++) {
-      full[r * c + a] = quadraticForm(qs[a]!, e);
-      if (full[r * c + a]! > full[r * c + best]!) best = a;
-    }
-    if (best === test.labels[r]) correct++;
-  }
-  const accuracy = correct / n;
-  const curve = truncationCurve(eigs.map((eig) => eigenBasis(eig, K)), embedded, full, test.labels.subarray(0, n));
+  const { embedded, full, labels, accuracy } = exactModel(layer, test);
+  const curve = truncationCurve(eigs.map((eig) => eigenBasis(eig, K)), embedded, full, labels);
   return { accuracy, k: kWithinOnePoint(curve, accuracy) };
-}
-
-/**
- * Cross-seed similarity of a cell: for each class, the matched |cos| of its top features between
- * every pair of distinct runs, averaged over pairs and classes.
- */
-export function cellSimilarity(runs: Float64Array[][][]): number {
-  if (runs.length < 2) throw new PipelineError(`cross-seed similarity needs at least 2 seeds per cell, got ${runs.length}`);
-  const classes = runs[0]!.length;
-  return mean(Array.from({ length: classes }, (_, a) => crossSeedSimilarity(runs.map((features) => features[a]!)).mean));
 }

@@ -61,21 +61,31 @@ function embedAll(layer: BilinearLayer, set: ImageSet, limit: number): { embedde
   return { embedded, n };
 }
 
-export function truncationStudy(layer: BilinearLayer, eigs: Eigen[], data: { train: ImageSet; test: ImageSet }, s: TruncationSettings): TruncationResult {
-  checkTruncationSettings(s, layer.d, 'truncation study');
-  const K = Math.max(...s.ks);
+/**
+ * The model evaluated exactly on a set: each class's interaction matrix, the embedded inputs, the
+ * full logits (n, c) as quadratic forms in float64, and the accuracy they give.
+ */
+export function exactModel(layer: BilinearLayer, set: ImageSet): { qs: Float64Array[]; embedded: Float64Array; full: Float64Array; labels: Uint8Array; accuracy: number } {
   const { c, d } = layer;
   const qs = Array.from({ length: c }, (_, a) => interactionMatrix(layer, oneHot(c, a)));
-  const { embedded, n } = embedAll(layer, data.test, data.test.n);
+  const { embedded, n } = embedAll(layer, set, set.n);
   const full = new Float64Array(n * c);
   for (let r = 0; r < n; r++) for (let a = 0; a < c; a++) full[r * c + a] = quadraticForm(qs[a]!, embedded.subarray(r * d, (r + 1) * d));
-  const labels = data.test.labels.subarray(0, n);
+  const labels = set.labels.subarray(0, n);
   let correct = 0;
   for (let r = 0; r < n; r++) {
     let best = 0;
     for (let a = 1; a < c; a++) if (full[r * c + a]! > full[r * c + best]!) best = a;
     if (best === labels[r]) correct++;
   }
+  return { qs, embedded, full, labels, accuracy: correct / n };
+}
+
+export function truncationStudy(layer: BilinearLayer, eigs: Eigen[], data: { train: ImageSet; test: ImageSet }, s: TruncationSettings): TruncationResult {
+  checkTruncationSettings(s, layer.d, 'truncation study');
+  const K = Math.max(...s.ks);
+  const { c, d } = layer;
+  const { qs, embedded, full, labels, accuracy } = exactModel(layer, data.test);
   const score = (bases: QuadraticBasis[]): MethodCurve => {
     const curve = truncationCurve(bases, embedded, full, labels);
     return {
@@ -89,7 +99,7 @@ export function truncationStudy(layer: BilinearLayer, eigs: Eigen[], data: { tra
   const pca = pcaBasis(train.embedded, train.n, d, K);
   return {
     ks: s.ks,
-    fullAccuracy: correct / n,
+    fullAccuracy: accuracy,
     eigen: score(eigs.map((eig) => eigenBasis(eig, K))),
     random: Array.from({ length: s.randomDraws }, () => score(qs.map((q) => projectedBasis(q, d, randomOrthonormalBasis(d, K, rng))))),
     pca: score(qs.map((q) => projectedBasis(q, d, pca))),

@@ -107,6 +107,15 @@ export function matchedSimilarity(a: ArrayLike<number>[], b: ArrayLike<number>[]
 }
 
 /**
+ * Similarity of two runs of the same model: for each output (class), matchedSimilarity of the
+ * two runs' features, averaged over outputs. `a[k]` and `b[k]` are output k's features.
+ */
+export function runSimilarity(a: ArrayLike<number>[][], b: ArrayLike<number>[][]): number {
+  if (a.length !== b.length || a.length === 0) throw new PipelineError(`run similarity needs the same, non-zero number of outputs in both runs (got ${a.length} and ${b.length})`);
+  return a.reduce((s, fa, k) => s + matchedSimilarity(fa, b[k]!).mean, 0) / a.length;
+}
+
+/**
  * Cross-seed similarity of runs: matchedSimilarity over every unordered pair of distinct runs
  * (i < j: a run is never paired with itself, which would give a meaningless 1), averaged.
  */

@@ -8,7 +8,7 @@ import type { Artifact } from '../cache/artifact.ts';
 import { METRICS, type MetricName, type RunScores } from '../analysis/ablation.ts';
 import { ablationOf } from '../analysis/job.ts';
 import { interval } from '../analysis/stats.ts';
-import { matchedSimilarity } from '../decompose/metrics.ts';
+import { runSimilarity } from '../decompose/metrics.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
 import { gallerySvg, svgToPng, type GalleryRow } from './images.ts';
 import type { FigureOutput } from './job.ts';
@@ -69,12 +69,7 @@ export function runPoints(runs: AblationRun[], regimes: Regime[], lookup: Lookup
   return runs.map((run) => {
     const mine = read.get(run.analysis)!;
     const others = runs.filter((o) => o.dataset === run.dataset && o.regime === run.regime && o.seed !== run.seed);
-    const similarity = others.length === 0
-      ? Number.NaN
-      : others.reduce((s, o) => {
-        const theirs = read.get(o.analysis)!;
-        return s + mine.features.reduce((t, f, a) => t + matchedSimilarity(f, theirs.features[a]!).mean, 0) / mine.features.length;
-      }, 0) / others.length;
+    const similarity = others.length === 0 ? Number.NaN : others.reduce((s, o) => s + runSimilarity(mine.features, read.get(o.analysis)!.features), 0) / others.length;
     return { dataset: run.dataset, regime: regimes.find((g) => g.id === run.regime)!, seed: run.seed, scores: mine.scores, crossSeedSimilarity: similarity };
   });
 }
@@ -309,7 +304,7 @@ export async function renderComparatorTable(cells: Cell[], shown: string[]): Pro
   const rows = chosen.map((c) => [DATASET_TITLES[c.dataset] ?? c.dataset, c.regime.label, ...metrics.map((m) => display(m, c.values[m]))]);
   return {
     kind: 'image',
-    svg: tableSvg({ title: 'Comparators beside the grid\'s middle cell: every metric, mean over seeds', columns, rows, widths: [110, 190, 80, 90, 80, 90, 90, 90, 90], groupEvery: shown.length }),
+    svg: tableSvg({ title: 'Comparators beside the grid\'s middle cell: every metric, mean over seeds', columns, rows, widths: [110, 190, ...metrics.map(() => 90)], groupEvery: shown.length }),
     alt: `A table with one row per data set and regime (the grid's middle cell and each comparator), giving the mean over seeds of ${columns.slice(2).join(', ')}.`,
     data: { rows: chosen.map((c) => ({ dataset: c.dataset, regime: c.regime.id, label: c.regime.label, ...Object.fromEntries(metrics.map((m) => [m, { mean: round7(c.values[m].mean), lo: round7(c.values[m].lo), hi: round7(c.values[m].hi), n: c.values[m].n, censored: c.values[m].censored }])) })) },
     table: {

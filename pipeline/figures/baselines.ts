@@ -9,7 +9,7 @@ import { interval } from '../analysis/stats.ts';
 import { classEigen, layerOf } from '../decompose/job.ts';
 import { eigenvector } from '../decompose/eigen.ts';
 import { inputFeature } from '../decompose/features.ts';
-import { matchedSimilarity } from '../decompose/metrics.ts';
+import { matchedSimilarity, runSimilarity } from '../decompose/metrics.ts';
 import { Rng } from '../util/random.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
 import type { FigureOutput } from './job.ts';
@@ -143,8 +143,8 @@ function features(run: StudyRun, inputs: Record<string, Artifact>, r: number): F
 }
 
 /** Mean over classes of the matched similarity of two runs' top-r features. */
-function runSimilarity(a: Float64Array[][], b: Float64Array[][], r: number): number {
-  return a.reduce((s, fa, cls) => s + matchedSimilarity(fa.slice(0, r), b[cls]!.slice(0, r)).mean, 0) / a.length;
+function topSimilarity(a: Float64Array[][], b: Float64Array[][], r: number): number {
+  return runSimilarity(a.map((fs) => fs.slice(0, r)), b.map((fs) => fs.slice(0, r)));
 }
 
 /**
@@ -164,7 +164,7 @@ export async function renderStabilityByRank(runs: StudyRun[], inputs: Record<str
     dims.set(dataset, feats[0]![0]![0]!.length);
     for (let r = 1; r <= R; r++) {
       const values: number[] = [];
-      for (let i = 0; i < feats.length; i++) for (let j = i + 1; j < feats.length; j++) values.push(runSimilarity(feats[i]!, feats[j]!, r));
+      for (let i = 0; i < feats.length; i++) for (let j = i + 1; j < feats.length; j++) values.push(topSimilarity(feats[i]!, feats[j]!, r));
       const iv = interval(values);
       rows.push({ dataset, size, rank: r, mean: round7(iv.mean), lo: round7(iv.lo), hi: round7(iv.hi), pairs: iv.n });
     }
@@ -219,7 +219,7 @@ export async function renderStabilityAcrossSizes(runs: StudyRun[], inputs: Recor
         for (const a of mine.filter((r) => r.size === sa)) {
           for (const b of mine.filter((r) => r.size === sb)) {
             if (a === b) continue; // never a run with itself
-            values.push(runSimilarity(feats.get(a)!, feats.get(b)!, Math.min(params.rank, sa, sb)));
+            values.push(topSimilarity(feats.get(a)!, feats.get(b)!, Math.min(params.rank, sa, sb)));
           }
         }
         const iv = interval(values);

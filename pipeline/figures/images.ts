@@ -67,6 +67,7 @@ export async function gallerySvg(rows: GalleryRow[], layout: GalleryLayout): Pro
   const tileH = layout.height * layout.zoom;
   const cols = Math.max(...rows.map((r) => r.tiles.length));
   const left = layout.labelWidth ?? MARGIN.left;
+  // At least wide enough for the colour bar and its note, whatever the number of columns.
   const width = Math.max(left + cols * (tileW + MARGIN.gap), left + 620);
   const height = MARGIN.top + rows.length * (tileH + MARGIN.label + MARGIN.gap) + MARGIN.legend;
   const body: string[] = [];

@@ -110,7 +110,7 @@ test('an L1 penalty shrinks Σ|w|, is reproducible, and the recorded loss stays 
   assert.equal(b.stepLosses[0], a.stepLosses[0]);
 });
 
-test('dropout changes training (seeded), not evaluation; rate 0 is the same as none', async () => {
+test('dropout is seeded and changes training; rate 0 is the same as none', async () => {
   await selectBackend('auto');
   const data = { train: toyData(64, 1), test: toyData(16, 2) };
   const none = await trainClassifier(SHAPE, SETTINGS, data, memoryLog());
