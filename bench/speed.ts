@@ -10,16 +10,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { symmetricEigen, type EigenSolver } from '../pipeline/decompose/eigen.ts';
 import { imageSet } from '../pipeline/data/dataset.ts';
-import { disposeVariables, initWeights, toVariables, variableList } from '../pipeline/models/bilinear.ts';
+import { bilinearClassifier, type BilinearShape } from '../pipeline/models/bilinear-classifier.ts';
 import { describeBlas, loadNative, nativeUnavailableReason } from '../pipeline/native/addon.ts';
-import { AdamW } from '../pipeline/train/adamw.ts';
+import { gaussian } from '../pipeline/native/noise.ts';
+import { classification, classificationBatch } from '../pipeline/tasks/classification.ts';
 import { BACKENDS, selectBackend, type BackendName } from '../pipeline/train/backend.ts';
-import { batch, trainStep } from '../pipeline/train/trainer.ts';
+import { disposeTrainee, makeTrainee, trainStep } from '../pipeline/train/trainer.ts';
 import { Rng } from '../pipeline/util/random.ts';
 
-const SHAPE = { input: 784, embed: null, hidden: 512, classes: 10 };
+const SHAPE: BilinearShape = { input: 784, embed: null, hidden: 512, classes: 10 };
 /** The ablation study's model size. */
-const SMALL = { input: 784, embed: 100, hidden: 100, classes: 10 };
+const SMALL: BilinearShape = { input: 784, embed: 100, hidden: 100, classes: 10 };
 const BATCH = 128;
 // Multiply-adds of the three matrix products, forward (×2 FLOPs) and backward (≈ 2× forward).
 const FLOPS_PER_STEP = 3 * 2 * BATCH * (2 * 784 * 512 + 512 * 10);
@@ -29,7 +30,7 @@ function median(xs: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-async function timeTraining(path: BackendName, shape: typeof SHAPE | typeof SMALL = SHAPE): Promise<number | string> {
+async function timeTraining(path: BackendName, shape: BilinearShape = SHAPE): Promise<number | string> {
   try {
     await selectBackend(path);
   } catch (error) {
@@ -37,18 +38,16 @@ async function timeTraining(path: BackendName, shape: typeof SHAPE | typeof SMAL
   }
   const rng = new Rng(1);
   const data = imageSet(Float32Array.from({ length: BATCH * 784 }, () => rng.uniform()), Uint8Array.from({ length: BATCH }, (_, i) => i % 10), 784);
-  const vars = toVariables(initWeights(shape, 1));
-  const optimizer = new AdamW(variableList(vars), { weightDecay: 0.5 });
+  const trainee = makeTrainee(bilinearClassifier, shape, classification, bilinearClassifier.init(shape, new Rng(1)), 0.5);
   const indices = Array.from({ length: BATCH }, (_, i) => i);
   const times: number[] = [];
   const steps = path === 'cpu' ? 6 : 25;
   for (let i = 0; i < steps + 3; i++) {
     const started = performance.now();
-    trainStep(vars, optimizer, batch(data, indices, 10), { latent: 0, seed: i }, 1e-3);
+    trainStep(trainee, classificationBatch(data, indices, 10), { latent: 0, input: 0, dropout: 0, seed: i }, { lr: 1e-3 }, 0);
     if (i >= 3) times.push(performance.now() - started); // the first steps compile and allocate
   }
-  optimizer.dispose();
-  disposeVariables(vars);
+  disposeTrainee(trainee);
   return median(times);
 }
 
@@ -103,6 +102,15 @@ async function main() {
       console.log(`  ${pad(name, 30)}${times[0]!.padStart(10)}${times[1]!.padStart(11)}`);
     }
   }
+
+  // Input noise for one batch of images (128 × 784 draws), three ways, on the active path.
+  await selectBackend('auto');
+  const draws = BATCH * 784;
+  const timeNoise = (f: () => unknown) => median(Array.from({ length: 30 }, () => { const t = performance.now(); f(); return performance.now() - t; }));
+  console.log(`\nGaussian noise, ${draws} draws (median ms)`);
+  console.log(`  ${pad('TensorFlow.js randomNormal', 34)}${num(timeNoise(() => tf.tidy(() => tf.randomNormal([BATCH, 784], 0, 0.3, 'float32', 1).dataSync())), 2)}`);
+  console.log(`  ${pad('Rng.normalArray (JavaScript)', 34)}${num(timeNoise(() => new Rng(1).normalArray(draws, 0.3)), 2)}`);
+  if (native) console.log(`  ${pad('native normals (C, the same stream)', 34)}${num(timeNoise(() => gaussian(draws, 0.3, 1)), 2)}`);
 
   console.log('\nSymmetric eigendecomposition, values and vectors, canonical order and signs (median ms)');
   console.log(`  ${pad('n', 6)}${'ml-matrix'.padStart(11)}${'LAPACK'.padStart(11)}${'speed-up'.padStart(10)}`);

@@ -276,6 +276,55 @@ static napi_value adamw(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * normals(out, seed, std): fills a Float32Array with draws from N(0, std²), the same stream as
+ * pipeline/util/random.ts's `new Rng(seed).normalArray(n, std)`: SplitMix32-seeded xoshiro128**,
+ * Box–Muller pairs (u ≠ 0; r = √(−2 ln u); r cos 2πv, then r sin 2πv), each rounded to float32
+ * after scaling. Equal to the JavaScript stream except where libm and V8 round ln, sin or cos
+ * differently in the last bit of a double (tested to 1e-6).
+ */
+static uint32_t rotl32(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+
+static napi_value normals(napi_env env, napi_callback_info info) {
+  const char* fn = "normals";
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, 3, argv, fn)) return NULL;
+  Array O;
+  int64_t seed;
+  double std;
+  if (!get_array(env, argv[0], napi_float32_array, fn, "out", &O) || !get_int(env, argv[1], 0, 4294967295LL, fn, "seed", &seed) ||
+      !get_double(env, argv[2], fn, "std", &std))
+    return NULL;
+  uint32_t z = (uint32_t)seed, s[4];
+  for (int i = 0; i < 4; i++) {
+    z += 0x9e3779b9u;
+    uint32_t t = z ^ (z >> 16);
+    t *= 0x21f0aaadu;
+    t ^= t >> 15;
+    t *= 0x735a2d97u;
+    s[i] = t ^ (t >> 15);
+  }
+  float* out = O.data;
+  const double two_pi = 2 * 3.141592653589793; /* 2 · Math.PI, as JavaScript computes it */
+  for (size_t i = 0; i < O.length; i += 2) {
+    double u, v;
+    do {
+      uint32_t r = rotl32(s[1] * 5, 7) * 9, t = s[1] << 9;
+      s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]; s[2] ^= t; s[3] = rotl32(s[3], 11);
+      u = r / 4294967296.0;
+    } while (u == 0);
+    {
+      uint32_t r = rotl32(s[1] * 5, 7) * 9, t = s[1] << 9;
+      s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]; s[2] ^= t; s[3] = rotl32(s[3], 11);
+      v = r / 4294967296.0;
+    }
+    const double radius = sqrt(-2 * log(u));
+    out[i] = (float)(radius * cos(two_pi * v) * std);
+    if (i + 1 < O.length) out[i + 1] = (float)(radius * sin(two_pi * v) * std);
+  }
+  return NULL;
+}
+
 /* info(): { config, corename, threads } of the OpenBLAS this addon runs. */
 static napi_value blas_info(napi_env env, napi_callback_info info) {
   (void)info;
@@ -304,6 +353,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
     {"syevd", NULL, syevd, NULL, NULL, NULL, napi_enumerable, NULL},
     {"adamw", NULL, adamw, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"normals", NULL, normals, NULL, NULL, NULL, napi_enumerable, NULL},
     {"info", NULL, blas_info, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
   };

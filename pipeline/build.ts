@@ -53,7 +53,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   const reports = options.reports ?? REPORTS;
   checkOnly(reports, options.only); // before anything loads or writes
   const backend = await selectBackend(options.backend);
-  const context = { profile: options.profile, backend, cacheDir: options.cacheDir, dataDirs: options.dataDirs ?? {} };
+  const context = { profile: options.profile, backend, cacheDir: options.cacheDir, dataDirs: options.dataDirs ?? {}, log: options.log };
   if (options.download) await provideData(reports, options, context.dataDirs);
   const skipped: PipelineError[] = [];
   const selections = select(reports, options.only, (r) => r.plan(context), (report, error) => {
@@ -68,9 +68,9 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   if (swept > 0) options.log.info(`removed ${swept} staging folder(s) left by an interrupted build`);
   options.log.info(`profile ${options.profile}, backend ${backend.name} (${backend.detail}), tfjs ${backend.tfjsVersion}`);
   const workers = options.workers ?? 1;
-  const pool = workers > 1 && !options.reports
-    ? new WorkerPool(workers, { profile: options.profile, backend: options.backend, cacheDir: options.cacheDir, dataDirs: context.dataDirs })
-    : undefined;
+  // Each worker activates the backend chosen here, so its jobs round exactly as this thread's would.
+  const init = { module: new URL('./train/backend.ts', import.meta.url).href, name: 'selectBackend', argument: backend.name };
+  const pool = workers > 1 ? new WorkerPool(workers, { cacheDir: options.cacheDir, init }) : undefined;
   if (pool) options.log.info(`${workers} worker threads for training and analyses`);
   const runner = new JobRunner({ cache, log: options.log, force: options.force, ...(pool ? { pool } : {}) });
   try {

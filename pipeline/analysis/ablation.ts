@@ -4,7 +4,7 @@
  * compared. Cross-seed similarity needs two runs; it is computed from the features kept here
  * (figures/ablations.ts, runPoints).
  */
-import type { ImageSet } from '../data/dataset.ts';
+import { stratifiedSample, type ImageSet } from '../data/dataset.ts';
 import { eigenvector, type Eigen } from '../decompose/eigen.ts';
 import { inputFeature } from '../decompose/features.ts';
 import type { BilinearLayer } from '../decompose/layer.ts';
@@ -21,6 +21,11 @@ export interface AblationSettings {
   /** Features are drawn as height × width images (total variation). */
   height: number;
   width: number;
+  /**
+   * Test images that accuracy and "k within one point" are measured on: a seeded, class-stratified
+   * sample of this many (absent: the whole test split). The feature metrics need no test data.
+   */
+  testSample?: number;
 }
 
 /** One run's scores; the feature metrics are means over classes and their top features. */
@@ -80,7 +85,8 @@ export function analyseRun(layer: BilinearLayer, eigs: Eigen[], data: { train: I
   });
   const mask = peripheryMask(data.train.images, data.train.n, data.train.dim);
   const all = features.flat();
-  const { accuracy, k } = accuracyAndK(layer, eigs, data.test, Math.min(s.maxK, d));
+  const test = stratifiedSample(data.test, s.testSample, 1);
+  const { accuracy, k } = accuracyAndK(layer, eigs, test, Math.min(s.maxK, d));
   return {
     scores: {
       accuracy,

@@ -1,86 +1,101 @@
 /** Analysis jobs: computations on trained models and data whose results feed figures and prose. */
-import { artifact, requireTensor, type Artifact, type Json } from '../cache/artifact.ts';
-import type { Job } from '../cache/runner.ts';
-import { splitOf } from '../data/job.ts';
-import { classEigen, layerOf } from '../decompose/job.ts';
-import { tensor } from '../emit/safetensors.ts';
+import { requireTensor, type Artifact } from '../cache/artifact.ts';
+import { artifactOf, defineJob, type Job } from '../cache/job.ts';
+import { splitOf, type DataMeta } from '../data/job.ts';
+import { allEigens, layerOf, type EigenMeta } from '../decompose/job.ts';
+import { tensor } from '../tensors/safetensors.ts';
+import { modelModules, type ModelMeta } from '../train/job.ts';
 import { analyseRun, type AblationSettings, type RunScores } from './ablation.ts';
-import { perturbationCheck, type PerturbationSettings } from './perturb.ts';
-import { truncationStudy, type TruncationSettings } from './truncation-study.ts';
+import { perturbationCheck, type PerturbationSettings, type SummaryRow, type UnitResult } from './perturb.ts';
+import { truncationStudy, type TruncationResult, type TruncationSettings } from './truncation-study.ts';
 
-/** The model's layer and each class's eigendecomposition, from a job's `model` and `eigen` inputs. */
-function layerAndEigens(inputs: Record<string, Artifact>) {
-  const layer = layerOf(inputs['model']!);
-  return { layer, eigs: Array.from({ length: layer.c }, (_, a) => classEigen(inputs['eigen']!, a)) };
+/** What every analysis of one model reads: its data, its weights and its class eigendecompositions. */
+type ModelInputs = { data: DataMeta; model: ModelMeta; eigen: EigenMeta };
+type ModelJobs = { data: Job<DataMeta>; model: Job<ModelMeta>; eigen: Job<EigenMeta> };
+
+export type PerturbationMeta = { settings: PerturbationSettings; summary: SummaryRow[]; units: UnitResult[] };
+
+const perturbationKind = defineJob<PerturbationMeta, ModelInputs, PerturbationSettings>({
+  name: 'analysis/perturbation',
+  stage: 'analysis',
+  module: import.meta.url,
+  heavy: true,
+  run: async (_ctx, inputs, settings) => {
+    const { train, test } = splitOf(inputs.data);
+    const result = perturbationCheck(layerOf(inputs.model), allEigens(inputs.eigen), test, train, settings);
+    return { meta: { settings, summary: result.summary, units: result.units }, tensors: {}, files: {} };
+  },
+});
+
+export function perturbationJob(label: string, deps: ModelJobs, settings: PerturbationSettings): Job<PerturbationMeta> {
+  return perturbationKind.create(`${label} (perturbation check)`, deps, settings, { modules: modelModules(deps.model) });
 }
 
-export function perturbationJob(label: string, deps: { data: Job; model: Job; eigen: Job }, settings: PerturbationSettings): Job {
-  return {
-    stage: 'analysis',
-    label: `${label} (perturbation check)`,
-    config: { analysis: 'perturbation', settings: { ...settings } },
-    deps,
-    run: async (_ctx, inputs) => {
-      const { layer, eigs } = layerAndEigens(inputs);
-      const { train, test } = splitOf(inputs['data']!);
-      const result = perturbationCheck(layer, eigs, test, train, settings);
-      return artifact({ meta: { settings: { ...settings }, summary: result.summary, units: result.units } as unknown as { [key: string]: Json } });
-    },
-  };
+const truncationKind = defineJob<TruncationResult, ModelInputs, TruncationSettings>({
+  name: 'analysis/truncation',
+  stage: 'analysis',
+  module: import.meta.url,
+  heavy: true,
+  run: async (_ctx, inputs, settings) => ({
+    meta: truncationStudy(layerOf(inputs.model), allEigens(inputs.eigen), splitOf(inputs.data), settings),
+    tensors: {},
+    files: {},
+  }),
+});
+
+export function truncationJob(label: string, deps: ModelJobs, settings: TruncationSettings): Job<TruncationResult> {
+  return truncationKind.create(`${label} (truncation)`, deps, settings, { modules: modelModules(deps.model) });
 }
 
-export function truncationJob(label: string, deps: { data: Job; model: Job; eigen: Job }, settings: TruncationSettings): Job {
-  return {
-    stage: 'analysis',
-    label: `${label} (truncation)`,
-    config: { analysis: 'truncation', settings: { ...settings, ks: [...settings.ks] } },
-    deps,
-    run: async (_ctx, inputs) => {
-      const { layer, eigs } = layerAndEigens(inputs);
-      const result = truncationStudy(layer, eigs, splitOf(inputs['data']!), settings);
-      return artifact({ meta: result as unknown as { [key: string]: Json } });
-    },
-  };
+/** The truncation artifact of an input known only by name, checked. */
+export function asTruncation(a: Artifact | undefined, what = 'truncation'): Artifact<TruncationResult> {
+  return artifactOf(a, truncationKind, what);
 }
+
+export type AblationMeta = { settings: AblationSettings; scores: RunScores };
 
 /** One ablation run's scores, its top features per class (for cross-seed similarity) and its top positive eigenvectors (for galleries). */
-export function ablationJob(label: string, deps: { data: Job; model: Job; eigen: Job }, settings: AblationSettings): Job {
-  return {
-    stage: 'analysis',
-    label: `${label} (ablation metrics)`,
-    config: { analysis: 'ablation', settings: { ...settings } },
-    deps,
-    run: async (_ctx, inputs) => {
-      const { layer, eigs } = layerAndEigens(inputs);
-      const result = analyseRun(layer, eigs, splitOf(inputs['data']!), settings);
-      const top = result.features[0]!.length;
-      const flat = (rows: Float64Array[]) => {
-        const out = new Float64Array(rows.length * layer.input);
-        rows.forEach((row, i) => out.set(row, i * layer.input));
-        return out;
-      };
-      return artifact({
-        meta: { settings: { ...settings }, scores: { ...result.scores } },
-        tensors: {
-          features: tensor(flat(result.features.flat()), [layer.c, top, layer.input]),
-          topPositive: tensor(flat(result.topPositive.map((p) => p.feature)), [layer.c, layer.input]),
-          topPositiveValues: tensor(Float64Array.from(result.topPositive, (p) => p.eigenvalue), [layer.c]),
-        },
-      });
-    },
-  };
+const ablationKind = defineJob<AblationMeta, ModelInputs, AblationSettings>({
+  name: 'analysis/ablation',
+  stage: 'analysis',
+  module: import.meta.url,
+  heavy: true,
+  run: async (_ctx, inputs, settings) => {
+    const layer = layerOf(inputs.model);
+    const result = analyseRun(layer, allEigens(inputs.eigen), splitOf(inputs.data), settings);
+    const top = result.features[0]!.length;
+    const flat = (rows: Float64Array[]) => {
+      const out = new Float64Array(rows.length * layer.input);
+      rows.forEach((row, i) => out.set(row, i * layer.input));
+      return out;
+    };
+    return {
+      meta: { settings, scores: result.scores },
+      tensors: {
+        features: tensor(flat(result.features.flat()), [layer.c, top, layer.input]),
+        topPositive: tensor(flat(result.topPositive.map((p) => p.feature)), [layer.c, layer.input]),
+        topPositiveValues: tensor(Float64Array.from(result.topPositive, (p) => p.eigenvalue), [layer.c]),
+      },
+      files: {},
+    };
+  },
+});
+
+export function ablationJob(label: string, deps: ModelJobs, settings: AblationSettings): Job<AblationMeta> {
+  return ablationKind.create(`${label} (ablation metrics)`, deps, settings, { modules: modelModules(deps.model) });
 }
 
 /** An ablation artifact read back: scores, features [class][rank], top positive eigenvectors [class]. */
-export function ablationOf(a: Artifact): { scores: RunScores; features: Float64Array[][]; topPositive: { feature: Float64Array; eigenvalue: number }[] } {
+export function ablationOf(input: Artifact | undefined): { scores: RunScores; features: Float64Array[][]; topPositive: { feature: Float64Array; eigenvalue: number }[] } {
+  const a = artifactOf(input, ablationKind, 'ablation analysis');
   const features = requireTensor(a, 'features', 'ablation analysis');
-  const [c, top, input] = features.shape as [number, number, number];
+  const [c, top, input_] = features.shape as [number, number, number];
   const data = features.data as Float64Array;
   const positive = requireTensor(a, 'topPositive', 'ablation analysis').data as Float64Array;
   const values = requireTensor(a, 'topPositiveValues', 'ablation analysis').data as Float64Array;
   return {
-    scores: a.meta['scores'] as unknown as RunScores,
-    features: Array.from({ length: c }, (_, k) => Array.from({ length: top }, (_, r) => data.subarray((k * top + r) * input, (k * top + r + 1) * input))),
-    topPositive: Array.from({ length: c }, (_, k) => ({ feature: positive.subarray(k * input, (k + 1) * input), eigenvalue: values[k]! })),
+    scores: a.meta.scores,
+    features: Array.from({ length: c }, (_, k) => Array.from({ length: top }, (_, r) => data.subarray((k * top + r) * input_, (k * top + r + 1) * input_))),
+    topPositive: Array.from({ length: c }, (_, k) => ({ feature: positive.subarray(k * input_, (k + 1) * input_), eigenvalue: values[k]! })),
   };
 }

@@ -1,22 +1,25 @@
 /**
  * What every job produces: small JSON metadata, named arrays, and named files. One shape for all
- * stages keeps the cache, the emitter and the tests free of per-stage formats.
+ * stages keeps the cache, the emitter and the tests free of per-stage formats; the metadata's
+ * type is the job's own (`Artifact<ModelMeta>`), declared where the job is defined.
  */
-import type { NamedTensor } from '../emit/safetensors.ts';
+import type { NamedTensor } from '../tensors/safetensors.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-export interface Artifact {
+export interface Artifact<M = unknown> {
+  /** The name of the job kind that made it (set by the runner; see job.ts). */
+  kind?: string;
   /** Metrics, settings and provenance; must be JSON (no NaN, no Infinity). */
-  meta: { [key: string]: Json };
+  meta: M;
   /** Arrays: weights, eigenvalues, eigenvectors. Stored as one safetensors file. */
   tensors: Record<string, NamedTensor>;
   /** Rendered outputs by file name: SVG, PNG, CSV, JSON. */
   files: Record<string, Uint8Array>;
 }
 
-export function artifact(parts: Partial<Artifact>): Artifact {
-  return { meta: parts.meta ?? {}, tensors: parts.tensors ?? {}, files: parts.files ?? {} };
+export function artifact<M>(parts: { meta: M; tensors?: Record<string, NamedTensor>; files?: Record<string, Uint8Array> }): Artifact<M> {
+  return { meta: parts.meta, tensors: parts.tensors ?? {}, files: parts.files ?? {} };
 }
 
 /** The tensor `name` of an artifact, or an error that says which job lacks it. */
@@ -24,4 +27,9 @@ export function requireTensor(a: Artifact, name: string, owner: string): NamedTe
   const t = a.tensors[name];
   if (!t) throw new Error(`${owner} has no tensor '${name}' (has: ${Object.keys(a.tensors).join(', ') || 'none'})`);
   return t;
+}
+
+/** A plain JSON copy of a value (drops undefined fields; typed objects become Json). */
+export function toJson(value: unknown): Json {
+  return JSON.parse(JSON.stringify(value)) as Json;
 }

@@ -1,23 +1,25 @@
 /**
  * A pool of worker threads for the heavy jobs (training, analyses), so independent models train
- * on all cores. A job's closure cannot cross threads, so a worker is told only the job's key: it
- * plans the same reports itself (same code, same settings, so the same keys), finds the job, reads
- * its inputs from the cache, runs it and stores the result. Results are the same bytes as on one
+ * on all cores. A worker is sent the job's description (runner.ts): its kind, parameters, modules
+ * and the cache keys of its inputs. It imports the modules (which define the kind), reads the
+ * inputs from the cache, runs the job and stores the result. Results are the same bytes as on one
  * thread (tested): the work inside a job does not change, only which thread does it.
  */
 import { Worker } from 'node:worker_threads';
-import type { ProfileName } from '../profiles.ts';
-import type { BackendRequest } from '../train/backend.ts';
+import type { Json } from './artifact.ts';
+import type { JobDescription } from './runner.ts';
 
 export interface WorkerSetup {
-  profile: ProfileName;
-  backend: BackendRequest;
   cacheDir: string;
-  dataDirs: Record<string, string | undefined>;
+  /**
+   * Called once in each worker before its first job, e.g. to select the training backend the
+   * main thread selected: a module URL, the name of an exported async function, its argument.
+   */
+  init?: { module: string; name: string; argument: Json };
 }
 
 interface Task {
-  key: string;
+  job: JobDescription;
   resolve: () => void;
   reject: (error: Error) => void;
 }
@@ -38,9 +40,9 @@ export class WorkerPool {
     }
   }
 
-  run(key: string): Promise<void> {
+  run(job: JobDescription): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ key, resolve, reject });
+      this.queue.push({ job, resolve, reject });
       this.dispatch();
     });
   }
@@ -50,7 +52,7 @@ export class WorkerPool {
       const worker = this.idle.pop()!;
       const task = this.queue.shift()!;
       this.busy.set(worker, task);
-      worker.postMessage({ key: task.key });
+      worker.postMessage(task.job);
     }
   }
 

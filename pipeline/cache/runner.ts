@@ -1,32 +1,29 @@
 /**
- * Runs a graph of jobs through the cache. A job's key hashes its stage's code version, its
- * config and the keys of the jobs it depends on; keys never need results, so a cached job is
- * answered without loading (or running) anything upstream of it.
+ * Runs a graph of jobs through the cache. A job's key hashes its kind, the code version of its
+ * modules, its parameters and the keys of the jobs it depends on; keys never need results, so a
+ * cached job is answered without loading (or running) anything upstream of it.
  */
 import { PipelineError } from '../errors.ts';
 import type { Log } from '../util/log.ts';
 import { formatBytes } from '../util/format.ts';
 import { hashJson } from '../util/hash.ts';
-import type { Artifact, Json } from './artifact.ts';
+import type { Artifact } from './artifact.ts';
 import { codeVersion } from './code-version.ts';
+import { jobKind, type Job } from './job.ts';
 import type { CacheStore } from './store.ts';
 
-export interface JobContext {
-  log: Log;
-  /** The job's own key (its config hash), for provenance. */
-  key: string;
-}
+export type { Job } from './job.ts';
 
-export interface Job {
-  /** Which stage runs it; names the code version that goes into the key. */
+/** What a worker thread is sent: the job itself, as data, and where its inputs are cached. */
+export interface JobDescription {
+  key: string;
+  kind: string;
   stage: string;
-  /** A readable name for status lines, e.g. `mnist/model`. */
   label: string;
-  /** Everything besides its inputs that determines the result. JSON only. */
-  config: Json;
-  /** Upstream jobs by the name under which run() receives their results. */
-  deps: Record<string, Job>;
-  run(ctx: JobContext, inputs: Record<string, Artifact>): Promise<Artifact>;
+  params: Job['params'];
+  locations: Job['params'];
+  modules: string[];
+  deps: Record<string, { stage: string; key: string }>;
 }
 
 export interface RunOptions {
@@ -34,12 +31,9 @@ export interface RunOptions {
   log: Log;
   /** Rebuild every job reached, ignoring cached entries. */
   force: boolean;
-  /** Worker threads for the heavy stages; without one, every job runs on this thread. */
-  pool?: { run(key: string): Promise<void> };
+  /** Worker threads for heavy jobs; without one, every job runs on this thread. */
+  pool?: { run(job: JobDescription): Promise<void> };
 }
-
-/** Stages worth a worker thread: long, CPU-bound, and independent across models. */
-const OFFLOADED = new Set(['train', 'analysis']);
 
 export interface RunStats {
   built: number;
@@ -59,11 +53,20 @@ export class JobRunner {
   key(job: Job): string {
     let key = this.keys.get(job);
     if (key === undefined) {
-      const deps = Object.fromEntries(Object.entries(job.deps).map(([name, dep]) => [name, this.key(dep)]));
-      key = hashJson({ stage: job.stage, code: codeVersion(job.stage), config: job.config, deps });
+      key = hashJson({ kind: job.kind, stage: job.stage, code: codeVersion(job.modules), params: job.params, deps: this.depKeys(job) });
       this.keys.set(job, key);
     }
     return key;
+  }
+
+  /** The keys of a job's inputs, by name. */
+  depKeys(job: Job): Record<string, string> {
+    return Object.fromEntries(Object.entries(job.deps).map(([name, dep]) => [name, this.key(dep)]));
+  }
+
+  describe(job: Job): JobDescription {
+    const deps = Object.fromEntries(Object.entries(job.deps).map(([name, dep]) => [name, { stage: dep.stage, key: this.key(dep) }]));
+    return { key: this.key(job), kind: job.kind, stage: job.stage, label: job.label, params: job.params, locations: job.locations ?? null, modules: job.modules, deps };
   }
 
   /**
@@ -86,67 +89,62 @@ export class JobRunner {
   }
 
   /** The job's artifact: from the cache when present (and not forced), else built and stored. */
-  get(job: Job): Promise<Artifact> {
+  get<M>(job: Job<M>): Promise<Artifact<M>> {
     const key = this.key(job);
     let result = this.results.get(key);
     if (!result) {
       result = this.resolve(job, key);
       this.results.set(key, result);
     }
-    return result;
+    return result as Promise<Artifact<M>>;
   }
 
   private async resolve(job: Job, key: string): Promise<Artifact> {
     const { cache, log, force } = this.options;
+    const name = `${job.stage} ${job.label}`;
     if (!force && cache.has(job.stage, key)) {
       this.stats.cached++;
-      log.job('cached', `${job.stage} ${job.label}`, `${key.slice(0, 12)} ${formatBytes(cache.sizeOf(job.stage, key))}`);
+      log.job('cached', name, `${key.slice(0, 12)} ${formatBytes(cache.sizeOf(job.stage, key))}`);
       return cache.read(job.stage, key);
     }
     // Upstream jobs are independent of each other: resolve them concurrently.
-    const entries = await Promise.all(Object.entries(job.deps).map(async ([name, dep]) => [name, await this.get(dep)] as const));
+    const entries = await Promise.all(Object.entries(job.deps).map(async ([dep, upstream]) => [dep, await this.get(upstream)] as const));
     const started = performance.now();
+    const pool = job.heavy ? this.options.pool : undefined;
     let value: Artifact;
-    const offload = this.options.pool && OFFLOADED.has(job.stage);
-    if (offload) {
+    if (pool) {
       try {
-        await this.options.pool!.run(key); // the worker reads the inputs from the cache and stores the result
+        await pool.run(this.describe(job)); // the worker reads the inputs from the cache and stores the result
       } catch (error) {
-        log.job('failed', `${job.stage} ${job.label}`, error instanceof Error ? error.message : String(error));
-        throw error instanceof PipelineError ? error : new PipelineError(`${job.stage} ${job.label} failed: ${error instanceof Error ? error.message : error}`);
+        log.job('failed', name, messageOf(error));
+        throw error instanceof PipelineError ? error : new PipelineError(`${name} failed: ${messageOf(error)}`);
       }
       value = cache.read(job.stage, key);
     } else {
-      value = await executeJob(job, key, Object.fromEntries(entries), this.depKeys(job), cache, log);
+      value = await executeJob(this.describe(job), Object.fromEntries(entries), cache, log);
     }
     this.stats.built++;
-    log.job('built', `${job.stage} ${job.label}`, `${key.slice(0, 12)} ${((performance.now() - started) / 1000).toFixed(1)} s${offload ? ' (worker)' : ''}`);
+    log.job('built', name, `${key.slice(0, 12)} ${((performance.now() - started) / 1000).toFixed(1)} s${pool ? ' (worker)' : ''}`);
     return value;
-  }
-
-  /** The keys of a job's inputs, by name. */
-  depKeys(job: Job): Record<string, string> {
-    return Object.fromEntries(Object.entries(job.deps).map(([name, dep]) => [name, this.key(dep)]));
   }
 }
 
-/** Runs one job on its inputs and stores the result; a failure stores nothing. */
-export async function executeJob(job: Job, key: string, inputs: Record<string, Artifact>, deps: Record<string, string>, cache: CacheStore, log: Log): Promise<Artifact> {
+/** Runs one described job on its inputs and stores the result; a failure stores nothing. */
+export async function executeJob(job: JobDescription, inputs: Record<string, Artifact>, cache: CacheStore, log: Log): Promise<Artifact> {
   const started = performance.now();
+  const deps = Object.fromEntries(Object.entries(job.deps).map(([name, d]) => [name, d.key]));
   let value: Artifact;
   try {
-    value = await job.run({ log, key }, inputs);
+    value = { ...(await jobKind(job.kind).run({ log, key: job.key, locations: job.locations, deps }, inputs, job.params)), kind: job.kind };
   } catch (error) {
-    log.job('failed', `${job.stage} ${job.label}`, error instanceof Error ? error.message : String(error));
-    throw error instanceof PipelineError
-      ? error
-      : new PipelineError(`${job.stage} ${job.label} failed: ${error instanceof Error ? error.message : error}`, { cause: error });
+    log.job('failed', `${job.stage} ${job.label}`, messageOf(error));
+    throw error instanceof PipelineError ? error : new PipelineError(`${job.stage} ${job.label} failed: ${messageOf(error)}`, { cause: error });
   }
-  const seconds = (performance.now() - started) / 1000;
-  cache.write({ stage: job.stage, label: job.label, key, seconds: round(seconds), inputs: { config: job.config, deps } }, value);
+  const seconds = Math.round(performance.now() - started) / 1000;
+  cache.write({ stage: job.stage, kind: job.kind, label: job.label, key: job.key, seconds, inputs: { params: job.params, deps } }, value);
   return value;
 }
 
-function round(x: number): number {
-  return Math.round(x * 1000) / 1000;
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

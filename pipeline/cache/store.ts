@@ -11,12 +11,14 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeSafetensors, encodeSafetensors } from '../emit/safetensors.ts';
+import { decodeSafetensors, encodeSafetensors } from '../tensors/safetensors.ts';
 import { makeStagingDirectory, replaceDirectory } from '../util/fs.ts';
 import type { Artifact, Json } from './artifact.ts';
 
 export interface EntryInfo {
   stage: string;
+  /** The job kind that made it (job.ts); read back as the artifact's `kind`. */
+  kind: string;
   label: string;
   key: string;
   seconds: number;
@@ -40,7 +42,8 @@ export class CacheStore {
 
   read(stage: string, key: string): Artifact {
     const dir = this.entryDir(stage, key);
-    const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
+    const info = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8')) as EntryInfo;
+    const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as unknown;
     const tensorPath = join(dir, 'tensors.safetensors');
     const tensors = existsSync(tensorPath) ? decodeSafetensors(readFileSync(tensorPath), tensorPath).tensors : {};
     const files: Record<string, Uint8Array> = {};
@@ -48,7 +51,7 @@ export class CacheStore {
     if (existsSync(filesDir)) {
       for (const name of readdirSync(filesDir).sort()) files[name] = readFileSync(join(filesDir, name));
     }
-    return { meta, tensors, files };
+    return { kind: info.kind, meta, tensors, files };
   }
 
   /** Stores an artifact under its key; the entry appears whole or not at all. */

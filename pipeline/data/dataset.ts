@@ -85,16 +85,29 @@ export function stratifiedSplit(
  * keeps its share (largest remainder), drawn at random within the class.
  */
 export function stratifiedSample(set: ImageSet, limit: number | undefined, seed: number): ImageSet {
-  if (limit === undefined || limit >= set.n) return set;
+  const indices = stratifiedIndices(set.labels, limit, seed);
+  return indices ? subset(set, indices) : set;
+}
+
+/** The indices stratifiedSample keeps, in its order; null when it keeps everything as it is. */
+export function stratifiedIndices(labels: Uint8Array, limit: number | undefined, seed: number): number[] | null {
+  if (limit === undefined || limit >= labels.length) return null;
   const rng = new Rng(seed);
   const byClass = new Map<number, number[]>();
-  for (let i = 0; i < set.n; i++) {
-    const label = set.labels[i]!;
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[i]!;
     if (!byClass.has(label)) byClass.set(label, []);
     byClass.get(label)!.push(i);
   }
   const shares = [...byClass.keys()].sort((a, b) => a - b).map((label) => rng.shuffle(byClass.get(label)!));
-  return subset(set, rng.shuffle(cap(shares, limit).flat()));
+  return rng.shuffle(cap(shares, limit).flat());
+}
+
+/** Pixel bytes (0 … 255) as floats in [0, 1]. A plain loop: several times faster than a mapped `from`. */
+export function unitPixels(bytes: Uint8Array): Float32Array {
+  const out = new Float32Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) out[i] = bytes[i]! / 255;
+  return out;
 }
 
 /** Keeps `limit` members in all, each class in proportion to its size (largest remainder). */

@@ -1,57 +1,36 @@
 /**
- * The data job: loads a data set and makes its seeded stratified split. Cached like every job,
- * so later builds read a binary file instead of parsing the package's JSON.
+ * The data job: reads an IDX data set (its official train/test split, optionally capped by
+ * stratified samples) into one cached artifact, so later builds read a binary file instead of
+ * parsing the IDX files again. Its key holds each file's SHA-256, never its path: the same bytes
+ * anywhere are the same data set.
  */
-import type { Artifact } from '../cache/artifact.ts';
-import { artifact, requireTensor } from '../cache/artifact.ts';
-import type { Job } from '../cache/runner.ts';
-import { tensor } from '../emit/safetensors.ts';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { artifact, requireTensor, type Artifact } from '../cache/artifact.ts';
+import { artifactOf, defineJob, type Job } from '../cache/job.ts';
 import { PipelineError } from '../errors.ts';
-import { imageSet, stratifiedSample, stratifiedSplit, type ImageDataset, type ImageSet } from './dataset.ts';
+import { tensor } from '../tensors/safetensors.ts';
+import { imageSet, stratifiedIndices, unitPixels, type ImageSet } from './dataset.ts';
+import { fileFingerprint } from './fingerprint.ts';
 import { readIdx } from './idx.ts';
-import { loadMnistPackage, mnistPackageVersion } from './mnist-package.ts';
 import type { IdxPart, IdxSource, LocatedDataset } from './sources.ts';
 
-export interface SplitSettings {
-  testFraction: number;
-  seed: number;
-  /** Caps on the split sizes (stratified), for small profiles. */
-  trainLimit?: number;
-  testLimit?: number;
-}
+/** What every data artifact says of its data set, whatever the task: provenance. */
+export type DataInfo = {
+  name: string;
+  /** Where the data came from (package and version, or directory). */
+  source: string;
+  /** SHA-256 identifying the data as read. */
+  hash: string;
+};
 
-export function mnistPackageJob(split: SplitSettings): Job {
-  return {
-    stage: 'data',
-    label: 'mnist',
-    config: { dataset: 'mnist-package', version: mnistPackageVersion(), split: { ...split } },
-    deps: {},
-    run: async () => {
-      const data = loadMnistPackage();
-      const { train, test } = stratifiedSplit(data.all, split);
-      return artifact({
-        meta: {
-          name: data.name,
-          source: data.source,
-          classNames: data.classNames,
-          height: data.height,
-          width: data.width,
-          hash: data.hash,
-          trainSize: train.n,
-          testSize: test.n,
-        },
-        tensors: {
-          'train.images': tensor(train.images, [train.n, train.dim]),
-          'train.labels': tensor(train.labels, [train.n]),
-          'test.images': tensor(test.images, [test.n, test.dim]),
-          'test.labels': tensor(test.labels, [test.n]),
-        },
-      });
-    },
-  };
-}
+/** An image data set's metadata: everything but the pixels. */
+export type DataMeta = DataInfo & {
+  classNames: string[];
+  height: number;
+  width: number;
+  trainSize: number;
+  testSize: number;
+};
 
 export interface OfficialSplitSettings {
   /** Caps on the official train and test sets (stratified samples), for smaller profiles. */
@@ -60,67 +39,85 @@ export interface OfficialSplitSettings {
   seed: number;
 }
 
+type IdxParams = {
+  dataset: { name: string; title: string; classNames: string[] };
+  /** SHA-256 of each file, by part. */
+  files: Record<IdxPart, string>;
+  split: { trainLimit?: number; testLimit?: number; seed: number };
+};
+type IdxLocations = { dir: string; how: string; paths: Record<IdxPart, string> };
+
+const idxData = defineJob<DataMeta, Record<string, never>, IdxParams>({
+  name: 'data/idx',
+  stage: 'data',
+  module: import.meta.url,
+  run: async (ctx, _inputs, params) => {
+    const located = ctx.locations as IdxLocations;
+    ctx.log.info(`  reading ${params.dataset.title} from ${located.dir} (${located.how})`);
+    const classes = params.dataset.classNames.length;
+    // Kept as bytes throughout (as in the files): 60,000 images are 47 MB, four times that as floats.
+    const read = (images: IdxPart, labels: IdxPart, limit: number | undefined, seed: number) => sampleBytes(idxBytes(located.paths[images], located.paths[labels], classes), limit, seed);
+    const train = read('trainImages', 'trainLabels', params.split.trainLimit, params.split.seed);
+    const test = read('testImages', 'testLabels', params.split.testLimit, params.split.seed + 1);
+    const meta: DataMeta = {
+      name: params.dataset.name,
+      source: `IDX files (${located.how})`,
+      classNames: params.dataset.classNames,
+      height: 28,
+      width: 28,
+      hash: createHash('sha256').update(Object.values(params.files).join('')).digest('hex'),
+      trainSize: train.n,
+      testSize: test.n,
+    };
+    return artifact({
+      meta,
+      tensors: {
+        'train.images': tensor(train.images, [train.n, train.dim]),
+        'train.labels': tensor(train.labels, [train.n]),
+        'test.images': tensor(test.images, [test.n, test.dim]),
+        'test.labels': tensor(test.labels, [test.n]),
+      },
+    });
+  },
+});
+
 /**
- * An IDX data set with its official train/test split. The key holds each file's SHA-256, so a
- * changed file is a new data set. Images are stored as bytes (as in the files) and scaled to
- * [0, 1] when read.
+ * An IDX data set with its official train/test split. Images are stored as bytes (as in the
+ * files) and scaled to [0, 1] when read.
  */
-export function idxDataJob(source: IdxSource, located: LocatedDataset, split: OfficialSplitSettings): Job {
-  const fingerprints = Object.fromEntries(Object.entries(located.paths).map(([part, path]) => [part, fileFingerprint(path)]));
-  return {
-    stage: 'data',
-    label: source.name,
-    config: { dataset: source.name, files: fingerprints, split: { ...split } },
-    deps: {},
-    run: async (ctx) => {
-      ctx.log.info(`  reading ${source.title} from ${located.dir} (${located.how})`);
-      const read = (images: IdxPart, labels: IdxPart) => idxSet(located.paths[images], located.paths[labels], source.classNames.length);
-      const fullTrain = read('trainImages', 'trainLabels');
-      const fullTest = read('testImages', 'testLabels');
-      const train = stratifiedSample(fullTrain, split.trainLimit, split.seed);
-      const test = stratifiedSample(fullTest, split.testLimit, split.seed + 1);
-      const bytes = (set: ImageSet) => Uint8Array.from(set.images, (x) => Math.round(x * 255));
-      return artifact({
-        meta: {
-          name: source.name,
-          source: `IDX files (${located.how})`,
-          classNames: source.classNames,
-          height: 28,
-          width: 28,
-          hash: createHash('sha256').update(Object.values(fingerprints).join('')).digest('hex'),
-          trainSize: train.n,
-          testSize: test.n,
-        },
-        tensors: {
-          'train.images': tensor(bytes(train), [train.n, train.dim]),
-          'train.labels': tensor(train.labels, [train.n]),
-          'test.images': tensor(bytes(test), [test.n, test.dim]),
-          'test.labels': tensor(test.labels, [test.n]),
-        },
-      });
-    },
+export function idxDataJob(source: IdxSource, located: LocatedDataset, split: OfficialSplitSettings): Job<DataMeta> {
+  const files = Object.fromEntries(Object.entries(located.paths).map(([part, path]) => [part, fileFingerprint(path)])) as Record<IdxPart, string>;
+  const params: IdxParams = {
+    dataset: { name: source.name, title: source.title, classNames: source.classNames },
+    files,
+    split: { ...(split.trainLimit ? { trainLimit: split.trainLimit } : {}), ...(split.testLimit ? { testLimit: split.testLimit } : {}), seed: split.seed },
   };
+  return idxData.create(source.name, {}, params, { locations: { dir: located.dir, how: located.how, paths: { ...located.paths } } });
 }
 
-const fingerprintMemo = new Map<string, string>();
+type ByteSet = { images: Uint8Array; labels: Uint8Array; n: number; dim: number };
 
-/**
- * SHA-256 of a file, remembered for this process by path, size and modification time: several
- * reports plan with the same 30 MB of IDX files, and a rebuild should hash them once, not per plan.
- */
-function fileFingerprint(path: string): string {
-  const { size, mtimeMs } = statSync(path);
-  const id = `${path}\0${size}\0${mtimeMs}`;
-  let digest = fingerprintMemo.get(id);
-  if (!digest) {
-    digest = createHash('sha256').update(readFileSync(path)).digest('hex');
-    fingerprintMemo.set(id, digest);
-  }
-  return digest;
+/** A stratified sample (stratifiedIndices) of a byte set, copied; the set itself when all is kept. */
+function sampleBytes(set: ByteSet, limit: number | undefined, seed: number): ByteSet {
+  const indices = stratifiedIndices(set.labels, limit, seed);
+  if (!indices) return set;
+  const images = new Uint8Array(indices.length * set.dim);
+  const labels = new Uint8Array(indices.length);
+  indices.forEach((i, r) => {
+    images.set(set.images.subarray(i * set.dim, (i + 1) * set.dim), r * set.dim);
+    labels[r] = set.labels[i]!;
+  });
+  return { images, labels, n: indices.length, dim: set.dim };
 }
 
-/** Images and labels from two IDX files, checked against each other. */
-function idxSet(imagesPath: string, labelsPath: string, classes: number): ImageSet {
+/** Images (pixels in [0, 1]) and labels from two IDX files, checked against each other. */
+export function idxSet(imagesPath: string, labelsPath: string, classes: number): ImageSet {
+  const set = idxBytes(imagesPath, labelsPath, classes);
+  return imageSet(unitPixels(set.images), set.labels, set.dim);
+}
+
+/** Images (bytes) and labels from two IDX files, checked against each other. */
+function idxBytes(imagesPath: string, labelsPath: string, classes: number): ByteSet {
   const images = readIdx(imagesPath);
   const labels = readIdx(labelsPath);
   if (images.dims.length !== 3) throw new PipelineError(`${imagesPath}: expected 3 dimensions (n, rows, cols), found ${images.dims.length}`, { exitCode: 2 });
@@ -131,23 +128,25 @@ function idxSet(imagesPath: string, labelsPath: string, classes: number): ImageS
   const dim = images.dims[1]! * images.dims[2]!;
   const bad = labels.data.findIndex((l) => l >= classes);
   if (bad >= 0) throw new PipelineError(`${labelsPath}: label ${labels.data[bad]} at index ${bad} is not a class (0 … ${classes - 1})`, { exitCode: 2 });
-  return imageSet(Float32Array.from(images.data, (x) => x / 255), Uint8Array.from(labels.data), dim);
+  return { images: images.data, labels: Uint8Array.from(labels.data), n: labels.dims[0]!, dim };
 }
 
-/** The train and test sets of a data artifact (byte images scaled to [0, 1]). */
+/** The image data artifact of an input known only by name, checked. */
+export function asImageData(a: Artifact | undefined, what = 'data'): Artifact<DataMeta> {
+  return artifactOf(a, idxData, what);
+}
+
+/** The train and test sets of an image data artifact (byte images scaled to [0, 1]). */
 export function splitOf(data: Artifact): { train: ImageSet; test: ImageSet } {
   const part = (name: 'train' | 'test') => {
     const images = requireTensor(data, `${name}.images`, 'data job');
-    const pixels = images.dtype === 'U8' ? Float32Array.from(images.data, (x) => x / 255) : (images.data as Float32Array);
+    const pixels = images.dtype === 'U8' ? unitPixels(images.data as Uint8Array) : (images.data as Float32Array);
     return imageSet(pixels, requireTensor(data, `${name}.labels`, 'data job').data as Uint8Array, images.shape[1]!);
   };
   return { train: part('train'), test: part('test') };
 }
 
-/** What a data artifact says of its data set: everything but the pixels. */
-export type DataMeta = Omit<ImageDataset, 'all'>;
-
+/** What an image data artifact says of its data set. */
 export function dataMeta(data: Artifact): DataMeta {
-  const { name, source, classNames, height, width, hash } = data.meta as unknown as DataMeta;
-  return { name, source, classNames, height, width, hash };
+  return asImageData(data).meta;
 }

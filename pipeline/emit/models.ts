@@ -5,25 +5,22 @@
  * so any figure can be checked against the exact weights it came from.
  */
 import type { Artifact } from '../cache/artifact.ts';
-import type { Job, JobRunner } from '../cache/runner.ts';
+import { walkJobs, type Job } from '../cache/job.ts';
+import type { JobRunner } from '../cache/runner.ts';
 import type { ReportPlan } from '../reports/spec.ts';
-import { modelMeta } from '../train/job.ts';
+import { trainModel, type ModelMeta } from '../train/job.ts';
 
 /** A model the report publishes: its id (the weights file is `<id>.safetensors`) and its job. */
 export interface PublishedModel {
   id: string;
   description: string;
-  job: Job;
+  job: Job<ModelMeta>;
 }
 
 /** Every training job upstream of `job` (itself included), each once, in a stable order. */
-export function trainJobsOf(job: Job, runner: JobRunner): Job[] {
-  const found = new Map<string, Job>();
-  const visit = (j: Job) => {
-    if (j.stage === 'train') found.set(runner.key(j), j);
-    Object.values(j.deps).forEach(visit);
-  };
-  visit(job);
+export function trainJobsOf(job: Job, runner: JobRunner): Job<ModelMeta>[] {
+  const found = new Map<string, Job<ModelMeta>>();
+  for (const j of walkJobs([job])) if (j.kind === trainModel.name) found.set(runner.key(j), j as Job<ModelMeta>);
   return [...found.values()].sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
 }
 
@@ -51,9 +48,10 @@ export function publishedModels(reportId: string, plan: ReportPlan, runner: JobR
 }
 
 /** A description for a model that the plan did not describe, from its own metadata. */
-export function describeModel(model: Artifact): string {
-  const m = modelMeta(model);
-  return `${m.provenance.dataName}, hidden size ${m.shape.hidden}, seed ${m.settings.seed}: test accuracy ${(m.testAccuracy * 100).toFixed(2)}%`;
+export function describeModel(model: Artifact<ModelMeta>): string {
+  const m = model.meta;
+  const test = Object.entries(m.final.test).filter(([name]) => name !== 'loss').map(([name, v]) => `test ${name} ${(v * 100).toFixed(2)}%`);
+  return [`${m.provenance.dataName}, ${m.model.description}, seed ${m.settings.seed}`, ...test].join(': ');
 }
 
 /** The models a figure was made from, by the ids under which the report publishes them. */

@@ -12,14 +12,16 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Artifact } from '../cache/artifact.ts';
 import { codeVersion } from '../cache/code-version.ts';
-import type { Job, JobRunner } from '../cache/runner.ts';
+import { walkJobs, type Job } from '../cache/job.ts';
+import type { JobRunner } from '../cache/runner.ts';
 import type { ProfileName } from '../profiles.ts';
 import type { FigurePlan, Metric, ReportPlan, ReportSpec } from '../reports/spec.ts';
-import { modelMeta } from '../train/job.ts';
-import { sha256 } from '../util/hash.ts';
+import { modelKind } from '../models/kind.ts';
+import type { ModelMeta } from '../train/job.ts';
+import { hashJson, sha256 } from '../util/hash.ts';
 import { makeStagingDirectory, replaceDirectory } from '../util/fs.ts';
-import { FIGURE_FILES } from '../figures/job.ts';
-import { encodeSafetensors } from './safetensors.ts';
+import { FIGURE_FILES, type FigureMeta as FigureArtifactMeta } from '../figures/job.ts';
+import { encodeSafetensors } from '../tensors/safetensors.ts';
 import { describeModel, figureModelIds, publishedModels, type PublishedModel } from './models.ts';
 import { previewJob } from './preview.ts';
 import {
@@ -56,17 +58,20 @@ export async function emitReport(ctx: EmitContext, report: ReportSpec, plan: Rep
   // Every job runs before anything is written, so an interrupted build leaves reports/ as it was.
   // All are requested at once: independent jobs then run concurrently (in worker threads, if any).
   const published = publishedModels(report.id, plan, ctx.runner);
-  const get = async <T extends { id: string; job: Job }>(items: T[]) => Promise.all(items.map(async (item) => [item, await ctx.runner.get(item.job)] as const));
-  const [modelList, analysisList, figures] = await Promise.all([get(published), get(plan.analyses ?? []), Promise.all(plan.figures.map((f) => renderFigure(ctx, f)))]);
+  const [modelList, analysisList, figures] = await Promise.all([
+    Promise.all(published.map(async (m) => [m, await ctx.runner.get(m.job)] as const)),
+    Promise.all((plan.analyses ?? []).map(async (a) => [a, await ctx.runner.get(a.job)] as const)),
+    Promise.all(plan.figures.map((f) => renderFigure(ctx, report.id, f))),
+  ]);
   const models = Object.fromEntries(modelList.map(([m, a]) => [m.id, a]));
-  const analyses = Object.fromEntries(analysisList.map(([m, a]) => [m.id, a]));
+  const read = reader(ctx.runner, [...modelList, ...analysisList]);
   const weights = Object.fromEntries(published.map((m) => [m.id, weightsFile(report, m.id, models[m.id]!)]));
   const described = published.map((m) => ({ ...m, description: m.description || describeModel(models[m.id]!) }));
-  const meta = reportMetaSchema.parse(reportMeta(ctx, report, plan, described, models, weights, analyses, figures[0]?.[1]));
+  const meta = reportMetaSchema.parse(await reportMeta(ctx, report, plan, described, models, weights, read));
   const staging = makeStagingDirectory(ctx.outDir, report.id);
   try {
-    for (const [figure, result] of figures) {
-      writeFigure(ctx, report, figure, result, join(staging, 'figures', figure.id), figureModels(ctx, figure, published, models, weights));
+    for (const [figure, result, figureProvenance] of figures) {
+      writeFigure(report, figure, result, join(staging, 'figures', figure.id), figureModels(ctx, figure, published, models, weights), figureProvenance);
     }
     mkdirSync(join(staging, 'models'), { recursive: true });
     for (const m of published) {
@@ -86,13 +91,13 @@ export async function emitReport(ctx: EmitContext, report: ReportSpec, plan: Rep
  * listed by id; their weights files are those of the last whole-report build.
  */
 export async function emitFigure(ctx: EmitContext, report: ReportSpec, figure: FigurePlan, plan: ReportPlan): Promise<void> {
-  const [, result] = await renderFigure(ctx, figure);
+  const [, result, figureProvenance] = await renderFigure(ctx, report.id, figure);
   const published = publishedModels(report.id, plan, ctx.runner).filter((m) => figureModelIds(figure.job, [m], ctx.runner).length > 0);
   const models = Object.fromEntries(await Promise.all(published.map(async (m) => [m.id, await ctx.runner.get(m.job)] as const)));
   const weights = Object.fromEntries(published.map((m) => [m.id, weightsFile(report, m.id, models[m.id]!)]));
   const staging = makeStagingDirectory(ctx.outDir, `${report.id}-${figure.id}`);
   try {
-    writeFigure(ctx, report, figure, result, staging, figureModels(ctx, figure, published, models, weights));
+    writeFigure(report, figure, result, staging, figureModels(ctx, figure, published, models, weights), figureProvenance);
     replaceDirectory(staging, join(ctx.outDir, report.id, 'figures', figure.id));
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
@@ -101,11 +106,21 @@ export async function emitFigure(ctx: EmitContext, report: ReportSpec, figure: F
 }
 
 /** A figure's artifact, with figure.png added (rasterised from its SVG) when it has none. */
-async function renderFigure(ctx: EmitContext, figure: FigurePlan): Promise<readonly [FigurePlan, Artifact]> {
-  const result = await ctx.runner.get(figure.job);
-  if (result.files[FIGURE_FILES.png]) return [figure, result] as const;
+async function renderFigure(ctx: EmitContext, reportId: string, figure: FigurePlan): Promise<readonly [FigurePlan, Artifact<FigureArtifactMeta>, Provenance]> {
+  const [result, figureProvenance] = await Promise.all([ctx.runner.get(figure.job), provenance(ctx, [figure.job], ctx.runner.key(figure.job), `${reportId}/${figure.id}`)]);
+  if (result.files[FIGURE_FILES.png]) return [figure, result, figureProvenance] as const;
   const preview = await ctx.runner.get(previewJob(figure.job));
-  return [figure, { ...result, files: { ...result.files, ...preview.files } }] as const;
+  return [figure, { ...result, files: { ...result.files, ...preview.files } }, figureProvenance] as const;
+}
+
+/** Reads the artifact of a job the plan lists (its models and analyses), for the headline metrics. */
+function reader(runner: JobRunner, resolved: (readonly [{ job: Job }, Artifact])[]): <M>(job: Job<M>) => Artifact<M> {
+  const byKey = new Map(resolved.map(([item, a]) => [runner.key(item.job), a]));
+  return <M>(job: Job<M>) => {
+    const a = byKey.get(runner.key(job));
+    if (!a) throw new Error(`a metric reads ${job.stage} ${job.label}, which the plan lists neither as a model nor as an analysis`);
+    return a as Artifact<M>;
+  };
 }
 
 /** The published models a figure was made from, as its meta.json lists them. */
@@ -113,7 +128,7 @@ function figureModels(
   ctx: EmitContext,
   figure: FigurePlan,
   published: PublishedModel[],
-  models: Record<string, Artifact>,
+  models: Record<string, Artifact<ModelMeta>>,
   weights: Record<string, Uint8Array>,
 ): FigureMeta['models'] {
   return figureModelIds(figure.job, published, ctx.runner).map((id) => ({
@@ -121,13 +136,13 @@ function figureModels(
     file: `${id}.safetensors`,
     sha256: sha256(weights[id]!),
     configHash: ctx.runner.key(published.find((m) => m.id === id)!.job),
-    seed: modelMeta(models[id]!).settings.seed,
-    dataName: modelMeta(models[id]!).provenance.dataName,
-    dataHash: modelMeta(models[id]!).provenance.dataHash,
+    seed: models[id]!.meta.settings.seed,
+    dataName: models[id]!.meta.provenance.dataName,
+    dataHash: models[id]!.meta.provenance.dataHash,
   }));
 }
 
-function writeFigure(ctx: EmitContext, report: ReportSpec, figure: FigurePlan, result: Artifact, dir: string, models: FigureMeta['models']): void {
+function writeFigure(report: ReportSpec, figure: FigurePlan, result: Artifact<FigureArtifactMeta>, dir: string, models: FigureMeta['models'], figureProvenance: Provenance): void {
   mkdirSync(dir, { recursive: true });
   // Name order: the same files list whether the artifact was just built or read from the cache.
   const files: FileEntry[] = Object.entries(result.files).sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, bytes]) => {
@@ -141,31 +156,29 @@ function writeFigure(ctx: EmitContext, report: ReportSpec, figure: FigurePlan, r
     report: report.id,
     title: figure.title,
     caption: figure.caption,
-    kind: result.meta['kind'] as FigureMeta['kind'],
-    alt: String(result.meta['alt']),
+    kind: result.meta.kind,
+    alt: result.meta.alt,
     ...svgSize(svg, `${report.id}/${figure.id}`),
     files,
-    pages: (result.meta['pages'] as FigureMeta['pages'] | undefined) ?? [],
+    pages: result.meta.pages,
     models,
-    provenance: provenance(ctx, result.meta['provenance'], ctx.runner.key(figure.job), `${report.id}/${figure.id}`),
+    provenance: figureProvenance,
   };
   writeFileSync(join(dir, 'meta.json'), `${JSON.stringify(figureMetaSchema.parse(meta), null, 2)}\n`);
 }
 
-function reportMeta(
+async function reportMeta(
   ctx: EmitContext,
   report: ReportSpec,
   plan: ReportPlan,
   published: PublishedModel[],
-  models: Record<string, Artifact>,
+  models: Record<string, Artifact<ModelMeta>>,
   weights: Record<string, Uint8Array>,
-  analyses: Record<string, Artifact>,
-  firstFigure?: Artifact,
-): ReportMeta {
-  // The report's provenance is its first model's; a report without models takes its first figure's.
-  const first = plan.models[0];
-  const upstream = first ? modelMeta(models[first.id]!).provenance : firstFigure?.meta['provenance'];
-  const key = first ? ctx.runner.key(first.job) : ctx.runner.key(plan.figures[0]!.job);
+  read: <M>(job: Job<M>) => Artifact<M>,
+): Promise<ReportMeta> {
+  // The report's provenance covers every job it publishes: its models, analyses and figures.
+  const jobs = [...plan.models.map((m) => m.job), ...(plan.analyses ?? []).map((a) => a.job), ...plan.figures.map((f) => f.job)];
+  const key = hashJson(jobs.map((j) => ctx.runner.key(j)));
   return {
     id: report.id,
     order: Math.max(0, ctx.reportOrder.indexOf(report.id)),
@@ -174,8 +187,7 @@ function reportMeta(
     profile: ctx.profile,
     settings: plan.settings,
     metrics: Object.fromEntries(
-      // The plan's metrics see its own models and analyses (a published sweep model may share an analysis id).
-      Object.entries(plan.metrics({ ...Object.fromEntries(plan.models.map((m) => [m.id, models[m.id]!])), ...analyses })).map(([name, m]) => [name, { label: m.label, value: m.value, format: m.format, digits: m.digits, display: displayMetric(m) }]),
+      Object.entries(plan.metrics(read)).map(([name, m]) => [name, { label: m.label, value: m.value, format: m.format, digits: m.digits, display: displayMetric(m) }]),
     ),
     figures: plan.figures.map((f) => f.id),
     models: published.map((m) => {
@@ -189,42 +201,56 @@ function reportMeta(
           .map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })),
       };
     }),
-    provenance: provenance(ctx, upstream, key, report.id),
+    provenance: await provenance(ctx, jobs, key, report.id),
   };
 }
 
-function weightsFile(report: ReportSpec, id: string, model: Artifact): Uint8Array {
-  const m = modelMeta(model);
+/** The published weights file: the model's tensors, and what its kind says of them. */
+function weightsFile(report: ReportSpec, id: string, model: Artifact<ModelMeta>): Uint8Array {
+  const m = model.meta;
   return encodeSafetensors(model.tensors, {
-    format: 'bilinear-reports/bilinear-classifier',
+    format: `bilinear-reports/${m.model.kind}`,
     report: report.id,
     model: id,
-    layout: 'e = E x (E: d×in, optional); h = (W e) * (V e) (W, V: m×d); logits = P h (P: c×m); no biases',
-    shape: JSON.stringify(m.shape),
+    layout: modelKind(m.model.kind).layoutText,
+    shape: JSON.stringify(m.model.shape),
+    task: m.task,
     settings: JSON.stringify(m.settings),
-    testAccuracy: String(m.testAccuracy),
+    testMetrics: JSON.stringify(m.final.test),
     dataHash: m.provenance.dataHash,
     backend: m.provenance.backend,
   });
 }
 
-function provenance(ctx: EmitContext, upstream: unknown, configHash: string, only: string): Provenance {
-  const p = upstream as Omit<Provenance, 'configHash' | 'codeVersion' | 'profile' | 'command'> & { figureCode?: string };
+/**
+ * Provenance of what `jobs` made, from the job graph itself: every training run upstream (its
+ * data set, seed and backend; several for a sweep), or, with no training upstream, every data
+ * job; the code version of each stage's jobs upstream; the command that regenerates it.
+ */
+async function provenance(ctx: EmitContext, jobs: Job[], configHash: string, only: string): Promise<Provenance> {
+  const upstream = walkJobs(jobs);
+  const trained = upstream.filter((j) => j.stage === 'train') as Job<ModelMeta>[];
+  const runs = (await Promise.all(trained.map((j) => ctx.runner.get(j)))).map((a) => a.meta.provenance);
+  const data = runs.length > 0
+    ? runs.map((r) => ({ name: r.dataName, source: r.dataSource, hash: r.dataHash }))
+    : (await Promise.all(upstream.filter((j) => j.stage === 'data').map((j) => ctx.runner.get(j as Job<{ name: string; source: string; hash: string }>)))).map((a) => ({ name: a.meta.name, source: a.meta.source, hash: a.meta.hash }));
+  if (data.length === 0) throw new Error(`${only}: nothing upstream of it is trained or loaded from data; it has no provenance to publish`);
+  const datasets = [...new Map(data.map((d) => [d.hash, d])).values()];
+  const seeds = [...new Set(runs.map((r) => r.seed))].sort((a, b) => a - b);
+  const stages = [...new Set(upstream.map((j) => j.stage))].sort();
+  const first = runs[0];
   return {
     configHash,
-    dataName: p.dataName,
-    dataSource: p.dataSource,
-    dataHash: p.dataHash,
-    seed: p.seed,
-    backend: p.backend,
-    backendDetail: p.backendDetail,
-    tfjsVersion: p.tfjsVersion,
-    codeVersion: {
-      data: codeVersion('data'),
-      train: codeVersion('train'),
-      decompose: codeVersion('decompose'),
-      ...(p.figureCode ? { figure: p.figureCode } : {}),
-    },
+    dataName: datasets[0]!.name,
+    dataSource: datasets[0]!.source,
+    dataHash: datasets[0]!.hash,
+    datasets,
+    seed: seeds[0] ?? 0,
+    seeds,
+    backend: first?.backend ?? 'none',
+    backendDetail: first?.backendDetail ?? 'no training upstream',
+    tfjsVersion: first?.tfjsVersion ?? 'none',
+    codeVersion: Object.fromEntries(stages.map((stage) => [stage, codeVersion([...new Set(upstream.filter((j) => j.stage === stage).flatMap((j) => j.modules))])])),
     profile: ctx.profile,
     command: regenerateCommand(ctx.profile, only),
   };

@@ -22,7 +22,11 @@ export const provenanceSchema = z.object({
   dataName: z.string(),
   dataSource: z.string(),
   dataHash: sha256,
+  /** Every data set upstream (a study over two data sets names both); the first is dataName's. */
+  datasets: z.array(z.object({ name: z.string(), source: z.string(), hash: sha256 })).min(1),
   seed: z.number().int(),
+  /** Every training seed upstream, ascending (empty when nothing upstream is trained). */
+  seeds: z.array(z.number().int()),
   backend: z.string(),
   backendDetail: z.string(),
   tfjsVersion: z.string(),

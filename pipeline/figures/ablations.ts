@@ -11,13 +11,12 @@ import { interval } from '../analysis/stats.ts';
 import { runSimilarity } from '../decompose/metrics.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
 import { gallerySvg, svgToPng, type GalleryRow } from './images.ts';
-import type { FigureOutput } from './job.ts';
-import { round7 } from './job.ts';
+import { defineFigure, round7, type FigureOutput } from './job.ts';
 import { formatValue } from './svg.ts';
 import { tableSvg } from './table.ts';
 
 /** A training regime: one cell of the grid, or a comparator. */
-export interface Regime {
+export type Regime = {
   id: string;
   /** Short text for rows and legends. */
   label: string;
@@ -27,15 +26,15 @@ export interface Regime {
   inputNoise: number;
   l1: number;
   dropout: number;
-}
+};
 
 /** A trained run of the study, and the input name of its ablation artifact. */
-export interface AblationRun {
+export type AblationRun = {
   dataset: string;
   regime: string;
   seed: number;
   analysis: string;
-}
+};
 
 export interface CellValue {
   mean: number;
@@ -61,7 +60,7 @@ export interface RunPoint {
   crossSeedSimilarity: number;
 }
 
-type Lookup = (name: string) => Artifact;
+type Lookup = (name: string) => Artifact | undefined;
 
 /** Scores of every run, with per-run cross-seed similarity (mean over the cell's other seeds and over classes). */
 export function runPoints(runs: AblationRun[], regimes: Regime[], lookup: Lookup): RunPoint[] {
@@ -203,7 +202,7 @@ export function sharedLimit(tiles: ArrayLike<number>[]): number {
   return magnitudes[Math.min(magnitudes.length - 1, Math.floor(0.995 * magnitudes.length))] || 1;
 }
 
-export interface GridGalleryParams {
+export type GridGalleryParams = {
   dataset: string;
   classIndex: number;
   className: string;
@@ -213,7 +212,7 @@ export interface GridGalleryParams {
   width: number;
   /** The regime every tile's sign is aligned to. */
   reference: string;
-}
+};
 
 /** The same class's top positive eigenvector in every cell of the grid: rows latent noise, columns weight decay. */
 export async function renderGridGallery(runs: AblationRun[], regimes: Regime[], lookup: Lookup, p: GridGalleryParams): Promise<FigureOutput> {
@@ -253,7 +252,7 @@ export async function renderGridGallery(runs: AblationRun[], regimes: Regime[], 
   };
 }
 
-export interface ComparatorGalleryParams {
+export type ComparatorGalleryParams = {
   dataset: string;
   classNames: string[];
   seed: number;
@@ -261,7 +260,7 @@ export interface ComparatorGalleryParams {
   width: number;
   /** Regimes shown, in row order (the grid's middle cell first). */
   shown: string[];
-}
+};
 
 /** Each class's top positive eigenvector under the middle cell's regime and under each comparator. */
 export async function renderComparatorGallery(runs: AblationRun[], regimes: Regime[], lookup: Lookup, p: ComparatorGalleryParams): Promise<FigureOutput> {
@@ -375,3 +374,37 @@ export function correlation(xs: number[], ys: number[]): number {
   }
   return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : Number.NaN;
 }
+
+/** What every ablation figure is drawn from: the study's runs (by input name) and regimes. */
+type Study = { runs: AblationRun[]; regimes: Regime[] };
+type ByName = Record<string, unknown>;
+
+export const ablationHeatmap = defineFigure<ByName, Study & { metric: MetricName; maxK: number }>({
+  name: 'ablation-heatmap',
+  module: import.meta.url,
+  render: (inputs, p) => renderHeatmap(summarizeCells(runPoints(p.runs, p.regimes, (name) => inputs[name]), p.maxK), p.metric),
+});
+
+export const ablationGridGallery = defineFigure<ByName, Study & GridGalleryParams>({
+  name: 'ablation-grid-gallery',
+  module: import.meta.url,
+  render: (inputs, { runs, regimes, ...p }) => renderGridGallery(runs, regimes, (name) => inputs[name], p),
+});
+
+export const ablationComparatorGallery = defineFigure<ByName, Study & ComparatorGalleryParams>({
+  name: 'ablation-comparator-gallery',
+  module: import.meta.url,
+  render: (inputs, { runs, regimes, ...p }) => renderComparatorGallery(runs, regimes, (name) => inputs[name], p),
+});
+
+export const ablationComparatorTable = defineFigure<ByName, Study & { shown: string[]; maxK: number }>({
+  name: 'ablation-comparator-table',
+  module: import.meta.url,
+  render: (inputs, p) => renderComparatorTable(summarizeCells(runPoints(p.runs, p.regimes, (name) => inputs[name]), p.maxK), p.shown),
+});
+
+export const ablationAccuracyScatter = defineFigure<ByName, Study>({
+  name: 'ablation-accuracy-scatter',
+  module: import.meta.url,
+  render: (inputs, p) => renderAccuracyScatter(runPoints(p.runs, p.regimes, (name) => inputs[name])),
+});

@@ -4,20 +4,21 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { Artifact } from '../cache/artifact.ts';
-import type { MethodCurve, TruncationResult } from '../analysis/truncation-study.ts';
+import { asTruncation } from '../analysis/job.ts';
+import type { MethodCurve } from '../analysis/truncation-study.ts';
 import { interval } from '../analysis/stats.ts';
-import { classEigen, layerOf } from '../decompose/job.ts';
+import { asEigen, classEigen, layerOf } from '../decompose/job.ts';
 import { eigenvector } from '../decompose/eigen.ts';
 import { inputFeature } from '../decompose/features.ts';
 import { matchedSimilarity, runSimilarity } from '../decompose/metrics.ts';
 import { Rng } from '../util/random.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
-import type { FigureOutput } from './job.ts';
-import { round7 } from './job.ts';
+import { asModel } from '../train/job.ts';
+import { defineFigure, round7, type FigureOutput } from './job.ts';
 import { tableSvg } from './table.ts';
 
 /** A trained model of the study: its truncation results and where its artifacts are in the inputs. */
-export interface StudyRun {
+export type StudyRun = {
   dataset: string;
   size: number;
   seed: number;
@@ -25,7 +26,7 @@ export interface StudyRun {
   truncation: string;
   model: string;
   eigen: string;
-}
+};
 
 const METHODS = { eigen: 'top-k eigenvectors', random: 'k random directions', pca: 'k principal directions of the data', full: 'full model' } as const;
 
@@ -41,7 +42,7 @@ export type CurveRow = {
 
 /** Mean and 95% interval per (size, method, k): over seeds, and for random bases over seeds × draws. */
 export function curveRows(runs: StudyRun[], inputs: Record<string, Artifact>, measure: keyof MethodCurve | 'fullAccuracy'): CurveRow[] {
-  const results = runs.map((r) => ({ run: r, result: inputs[r.truncation]!.meta as unknown as TruncationResult }));
+  const results = runs.map((r) => ({ run: r, result: asTruncation(inputs[r.truncation], r.truncation).meta }));
   const sizes = [...new Set(runs.map((r) => r.size))].sort((a, b) => a - b);
   return sizes.flatMap((size) => {
     const mine = results.filter((x) => x.run.size === size);
@@ -135,9 +136,10 @@ function pct(x: number): string {
 
 /** The top-r input-space features of each class of a run (unit norm not needed: similarity normalises). */
 function features(run: StudyRun, inputs: Record<string, Artifact>, r: number): Float64Array[][] {
-  const layer = layerOf(inputs[run.model]!);
+  const layer = layerOf(asModel(inputs[run.model], run.model));
+  const eigen = asEigen(inputs[run.eigen], run.eigen);
   return Array.from({ length: layer.c }, (_, a) => {
-    const eig = classEigen(inputs[run.eigen]!, a);
+    const eig = classEigen(eigen, a);
     return Array.from({ length: r }, (_, i) => inputFeature(layer, eigenvector(eig, i)));
   });
 }
@@ -251,3 +253,29 @@ export async function renderStabilityAcrossSizes(runs: StudyRun[], inputs: Recor
     table: { columns: ['dataset', 'size_a', 'size_b', 'mean', 'pairs'], rows: rows.map((r) => [r.dataset, r.sizeA, r.sizeB, r.mean, r.pairs]) },
   };
 }
+
+type Runs = { runs: StudyRun[] };
+
+export const truncationCurves = defineFigure<Record<string, unknown>, Runs & { dataset: string; measure: 'accuracy' | 'r2' | 'relativeError' }>({
+  name: 'truncation-curves',
+  module: import.meta.url,
+  render: (inputs, { runs, ...params }) => renderTruncationChart(runs, inputs, params),
+});
+
+export const baselinesSummary = defineFigure<Record<string, unknown>, { datasets: { title: string; runs: StudyRun[] }[]; atK: number[] }>({
+  name: 'baselines-summary-table',
+  module: import.meta.url,
+  render: (inputs, { datasets, atK }) => renderSummaryTable(datasets.flatMap((d) => summaryRows(d.title, d.runs, inputs, atK)), atK),
+});
+
+export const stabilityByRank = defineFigure<Record<string, unknown>, Runs & { maxRank: number; seed: number }>({
+  name: 'stability-by-rank',
+  module: import.meta.url,
+  render: (inputs, { runs, ...params }) => renderStabilityByRank(runs, inputs, params),
+});
+
+export const stabilityAcrossSizes = defineFigure<Record<string, unknown>, Runs & { rank: number }>({
+  name: 'stability-across-sizes',
+  module: import.meta.url,
+  render: (inputs, { runs, ...params }) => renderStabilityAcrossSizes(runs, inputs, params),
+});

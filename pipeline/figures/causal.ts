@@ -4,17 +4,15 @@
  * the other classes stay correct (right), with 95% intervals over target classes and draws.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { Artifact } from '../cache/artifact.ts';
+import type { PerturbationMeta } from '../analysis/job.ts';
 import type { SummaryRow } from '../analysis/perturb.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
-import type { FigureOutput } from './job.ts';
-import { round7 } from './job.ts';
+import { defineFigure, round7, type FigureOutput } from './job.ts';
 
 const LABELS = { eigen: 'top eigenvectors of the class', random: 'random directions', pca: 'principal directions of the data' } as const;
 const MEASURES = ['target class misclassified', 'other classes still correct'];
 
-export async function renderPerturbation(inputs: Record<string, Artifact>): Promise<FigureOutput> {
-  const summary = inputs['perturbation']!.meta['summary'] as unknown as SummaryRow[];
+export async function renderPerturbation(summary: SummaryRow[]): Promise<FigureOutput> {
   const rows = summary.flatMap((r) => [
     { method: LABELS[r.method], epsilon: r.epsilon, measure: MEASURES[0]!, mean: round7(r.targetMisclassification.mean), lo: round7(Math.max(0, r.targetMisclassification.lo)), hi: round7(Math.min(1, r.targetMisclassification.hi)), units: r.targetMisclassification.n },
     { method: LABELS[r.method], epsilon: r.epsilon, measure: MEASURES[1]!, mean: round7(r.offTargetAccuracy.mean), lo: round7(Math.max(0, r.offTargetAccuracy.lo)), hi: round7(Math.min(1, r.offTargetAccuracy.hi)), units: r.offTargetAccuracy.n },
@@ -45,3 +43,9 @@ export async function renderPerturbation(inputs: Record<string, Artifact>): Prom
     table: { columns: ['method', 'epsilon', 'measure', 'mean', 'lo', 'hi', 'units'], rows: rows.map((r) => [r.method, r.epsilon, r.measure, r.mean, r.lo, r.hi, r.units]) },
   };
 }
+
+export const perturbationChart = defineFigure<{ perturbation: PerturbationMeta }, Record<string, never>>({
+  name: 'perturbation-check',
+  module: import.meta.url,
+  render: (inputs) => renderPerturbation(inputs.perturbation.meta.summary),
+});

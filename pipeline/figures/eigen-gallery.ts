@@ -5,12 +5,12 @@
  * negative ones lower it.
  */
 import type { Artifact } from '../cache/artifact.ts';
-import { classEigen, layerOf } from '../decompose/job.ts';
+import { classEigen, layerOf, type EigenMeta } from '../decompose/job.ts';
 import { eigenvector, type Eigen } from '../decompose/eigen.ts';
 import { inputFeature } from '../decompose/features.ts';
 import type { BilinearLayer } from '../decompose/layer.ts';
-import type { FigureOutput } from './job.ts';
-import { round7 } from './job.ts';
+import type { ModelMeta } from '../train/job.ts';
+import { defineFigure, round7, type FigureOutput } from './job.ts';
 import { gallerySvg, svgToPng } from './images.ts';
 import { formatValue } from './svg.ts';
 
@@ -81,18 +81,25 @@ export async function renderFeatureGallery(rows: { label: string; picks: Shown[]
   };
 }
 
-export interface GalleryParams {
+export type GalleryParams = {
   /** How many eigenvectors of each sign to show per class. */
   perSign: number;
   height: number;
   width: number;
   classNames: string[];
-}
+};
 
 /** Each class's top positive and negative eigenvectors. */
-export async function renderEigenGallery(inputs: Record<string, Artifact>, params: GalleryParams): Promise<FigureOutput> {
-  const layer = layerOf(inputs['model']!);
-  const rows = params.classNames.map((name, a) => ({ label: name, picks: pickBySign(classEigen(inputs['eigen']!, a), layer, params.perSign) }));
+export const eigenGallery = defineFigure<{ model: ModelMeta; eigen: EigenMeta }, GalleryParams>({
+  name: 'eigenvector-gallery',
+  module: import.meta.url,
+  render: async (inputs, params) => {
+    const layer = layerOf(inputs.model);
+    return renderClassGallery(params.classNames.map((name, a) => ({ label: name, picks: pickBySign(classEigen(inputs.eigen, a), layer, params.perSign) })), params);
+  },
+});
+
+function renderClassGallery(rows: { label: string; picks: Shown[] }[], params: GalleryParams): Promise<FigureOutput> {
   return renderFeatureGallery(rows, {
     title: 'Top positive and negative eigenvectors of each class',
     perSign: params.perSign,
@@ -107,12 +114,21 @@ export async function renderEigenGallery(inputs: Record<string, Artifact>, param
  * The same classes' top positive eigenvectors in two models side by side: one trained with the
  * report's regularisation (`model`, `eigen`), one without (`plainModel`, `plainEigen`).
  */
-export async function renderRegularizationComparison(inputs: Record<string, Artifact>, params: GalleryParams & { regularization: string }): Promise<FigureOutput> {
-  const regularized = layerOf(inputs['model']!);
-  const plain = layerOf(inputs['plainModel']!);
+export const regularizationComparison = defineFigure<{ model: ModelMeta; eigen: EigenMeta; plainModel: ModelMeta; plainEigen: EigenMeta }, GalleryParams & { regularization: string }>({
+  name: 'regularization-comparison',
+  module: import.meta.url,
+  render: (inputs, params) => renderRegularizationComparison(inputs, params),
+});
+
+async function renderRegularizationComparison(
+  inputs: { model: Artifact<ModelMeta>; eigen: Artifact<EigenMeta>; plainModel: Artifact<ModelMeta>; plainEigen: Artifact<EigenMeta> },
+  params: GalleryParams & { regularization: string },
+): Promise<FigureOutput> {
+  const regularized = layerOf(inputs.model);
+  const plain = layerOf(inputs.plainModel);
   const rows = params.classNames.map((name, a) => ({
     label: name,
-    picks: [...pickSign(classEigen(inputs['eigen']!, a), regularized, 1, params.perSign), ...pickSign(classEigen(inputs['plainEigen']!, a), plain, 1, params.perSign)],
+    picks: [...pickSign(classEigen(inputs.eigen, a), regularized, 1, params.perSign), ...pickSign(classEigen(inputs.plainEigen, a), plain, 1, params.perSign)],
   }));
   const headers = [
     ...Array.from({ length: params.perSign }, (_, i) => `regularized +${i + 1}`),

@@ -3,19 +3,19 @@
  * the eigenvectors that contribute most, λ_i (f_i · x)², with the sum of all the others. The
  * figure itself is an overview of the explained inputs.
  */
-import type { Artifact } from '../cache/artifact.ts';
 import { explain } from '../analysis/explain.ts';
-import { splitOf } from '../data/job.ts';
-import { classEigen, layerOf } from '../decompose/job.ts';
+import type { Inputs } from '../cache/job.ts';
+import { splitOf, type DataMeta } from '../data/job.ts';
+import { classEigen, layerOf, type EigenMeta } from '../decompose/job.ts';
 import { eigenvector } from '../decompose/eigen.ts';
 import { inputFeature } from '../decompose/features.ts';
 import { maxAbs } from './colormap.ts';
 import { featurePng, grayPng, pngImage } from './images.ts';
-import type { FigureOutput, FigurePage } from './job.ts';
-import { round7 } from './job.ts';
+import type { ModelMeta } from '../train/job.ts';
+import { defineFigure, round7, type FigureOutput, type FigurePage } from './job.ts';
 import { escapeXml, formatValue, svgDocument } from './svg.ts';
 
-export interface ExplanationParams {
+export type ExplanationParams = {
   classNames: string[];
   height: number;
   width: number;
@@ -23,14 +23,20 @@ export interface ExplanationParams {
   misclassified: number;
   topClasses: number;
   topFeatures: number;
-}
+};
 
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${formatValue(x)}`;
 
-export async function renderExplanations(inputs: Record<string, Artifact>, params: ExplanationParams): Promise<FigureOutput> {
-  const layer = layerOf(inputs['model']!);
-  const eigs = params.classNames.map((_, a) => classEigen(inputs['eigen']!, a));
-  const { test } = splitOf(inputs['data']!);
+export const inputExplanations = defineFigure<{ model: ModelMeta; eigen: EigenMeta; data: DataMeta }, ExplanationParams>({
+  name: 'input-explanations',
+  module: import.meta.url,
+  render: (inputs, params) => renderExplanations(inputs, params),
+});
+
+async function renderExplanations(inputs: Inputs<{ model: ModelMeta; eigen: EigenMeta; data: DataMeta }>, params: ExplanationParams): Promise<FigureOutput> {
+  const layer = layerOf(inputs.model);
+  const eigs = params.classNames.map((_, a) => classEigen(inputs.eigen, a));
+  const { test } = splitOf(inputs.data);
   const pixels = (i: number) => test.images.subarray(i * test.dim, (i + 1) * test.dim);
   const chosen = chooseInputs(test.labels, params.classNames.length, (i) => explain(layer, eigs, pixels(i), 1, 0).classes[0]!.class, params.misclassified);
   const explained = chosen.map((i) => ({ i, id: `test-${String(i).padStart(5, '0')}`, label: test.labels[i]!, ...explain(layer, eigs, pixels(i), params.topClasses, params.topFeatures) }));

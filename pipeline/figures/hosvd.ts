@@ -5,14 +5,28 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { requireTensor, type Artifact } from '../cache/artifact.ts';
-import { hosvdComponentEigen, layerOf } from '../decompose/job.ts';
+import { hosvdComponentEigen, layerOf, type HosvdMeta } from '../decompose/job.ts';
+import type { ModelMeta } from '../train/job.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
 import { pickBySign, renderFeatureGallery } from './eigen-gallery.ts';
-import type { FigureOutput } from './job.ts';
-import { round7 } from './job.ts';
+import { defineFigure, round7, type FigureOutput } from './job.ts';
 
-export async function renderHosvdSpectrum(inputs: Record<string, Artifact>, params: { classNames: string[]; components: number }): Promise<FigureOutput> {
-  const h = inputs['hosvd']!;
+type SpectrumParams = { classNames: string[]; components: number };
+type ComponentParams = { components: number; perSign: number; height: number; width: number };
+
+export const hosvdSpectrum = defineFigure<{ hosvd: HosvdMeta }, SpectrumParams>({
+  name: 'hosvd-spectrum',
+  module: import.meta.url,
+  render: (inputs, params) => renderHosvdSpectrum(inputs.hosvd, params),
+});
+
+export const hosvdComponents = defineFigure<{ model: ModelMeta; hosvd: HosvdMeta }, ComponentParams>({
+  name: 'hosvd-components',
+  module: import.meta.url,
+  render: (inputs, params) => renderHosvdComponents(inputs.model, inputs.hosvd, params),
+});
+
+async function renderHosvdSpectrum(h: Artifact<HosvdMeta>, params: SpectrumParams): Promise<FigureOutput> {
   const sigma = requireTensor(h, 'sigma', 'HOSVD').data as Float64Array;
   const weights = requireTensor(h, 'weights', 'HOSVD').data as Float64Array;
   const rank = sigma.length;
@@ -64,13 +78,9 @@ export async function renderHosvdSpectrum(inputs: Record<string, Artifact>, para
   };
 }
 
-export async function renderHosvdComponents(
-  inputs: Record<string, Artifact>,
-  params: { components: number; perSign: number; height: number; width: number },
-): Promise<FigureOutput> {
-  const layer = layerOf(inputs['model']!);
-  const h = inputs['hosvd']!;
-  const shown = Math.min(params.components, Number(h.meta['components']));
+async function renderHosvdComponents(model: Artifact<ModelMeta>, h: Artifact<HosvdMeta>, params: ComponentParams): Promise<FigureOutput> {
+  const layer = layerOf(model);
+  const shown = Math.min(params.components, h.meta.components);
   const rows = Array.from({ length: shown }, (_, t) => ({ label: `t = ${t + 1}`, picks: pickBySign(hosvdComponentEigen(h, t), layer, params.perSign) }));
   return renderFeatureGallery(rows, {
     title: 'Top eigenvectors of the top HOSVD components',

@@ -1,13 +1,18 @@
 /**
- * The figure job: renders one figure from upstream artifacts into the files of its permalink
- * page: the figure itself (SVG, and PNG for images), its data as JSON and CSV, and for charts
- * the Vega-Lite spec.
+ * Figures as jobs. A renderer is defined once, in its own module, with a name and a render
+ * function of the figure's inputs and its plain parameters; a figure job names the renderer,
+ * holds the parameters, and lists the renderer's module, so that:
+ * - the parameters a figure is drawn with are exactly those its key hashes (no second copy in a
+ *   closure);
+ * - its key hashes its own renderer's code and what that imports (cache/code-version.ts), so
+ *   editing one renderer re-renders its figures only, and editing a caption (written by the
+ *   emitter, from the report spec) re-renders nothing.
+ * A rendered figure is the files of its permalink page: the figure (SVG, and PNG for images),
+ * its data as JSON and CSV, and for charts the Vega-Lite spec.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { artifact, type Artifact, type Json } from '../cache/artifact.ts';
-import { codeVersion } from '../cache/code-version.ts';
-import type { Job } from '../cache/runner.ts';
-import { modelMeta } from '../train/job.ts';
+import type { Json } from '../cache/artifact.ts';
+import { defineJob, type Deps, type Inputs, type Job } from '../cache/job.ts';
 import { toCsv, type Table } from './table.ts';
 
 export type FigureKind = 'image' | 'chart';
@@ -37,7 +42,21 @@ export interface FigurePage {
   table: Table;
 }
 
-export type FigureRenderer = (inputs: Record<string, Artifact>) => Promise<FigureOutput>;
+export interface FigureRenderer<D, P> {
+  /** Unique across the pipeline, kebab-case. */
+  name: string;
+  /** `import.meta.url` of the defining module: its code is part of the key of every figure it draws. */
+  module: string;
+  render(inputs: Inputs<D>, params: P): Promise<FigureOutput>;
+}
+
+/** What a figure job's artifact says besides its files. */
+export type FigureMeta = {
+  kind: FigureKind;
+  alt: string;
+  renderer: string;
+  pages: { id: string; title: string; caption: string; alt: string; file: string; table: Table }[];
+};
 
 export const FIGURE_FILES = {
   svg: 'figure.svg',
@@ -47,38 +66,41 @@ export const FIGURE_FILES = {
   csv: 'data.csv',
 } as const;
 
-/**
- * `deps` must include `model` (a training job): the figure's provenance is that model's.
- * `config` holds the figure's own parameters; the renderer must depend on nothing else.
- */
-export function figureJob(label: string, deps: Record<string, Job> & { model: Job }, config: Json, render: FigureRenderer): Job {
-  return {
-    stage: 'figure',
-    label,
-    config,
-    deps,
-    run: async (_ctx, inputs) => {
-      const out = await render(inputs);
-      const files: Record<string, Uint8Array> = {
-        [FIGURE_FILES.svg]: Buffer.from(out.svg),
-        [FIGURE_FILES.data]: Buffer.from(`${JSON.stringify(out.data)}\n`),
-        [FIGURE_FILES.csv]: Buffer.from(toCsv(out.table)),
-      };
-      if (out.png) files[FIGURE_FILES.png] = out.png;
-      for (const page of out.pages ?? []) files[`${page.id}.svg`] = Buffer.from(page.svg);
-      if (out.vegaLite) files[FIGURE_FILES.vegaLite] = Buffer.from(`${JSON.stringify(out.vegaLite, null, 2)}\n`);
-      const model = modelMeta(inputs['model']!);
-      return artifact({
-        meta: {
-          kind: out.kind,
-          alt: out.alt,
-          pages: (out.pages ?? []).map(({ svg: _svg, table, ...page }) => ({ ...page, file: `${page.id}.svg`, table: { columns: table.columns, rows: table.rows } })),
-          provenance: { ...model.provenance, figureCode: codeVersion('figure') },
-        },
-        files,
-      });
-    },
-  };
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const RENDERERS = new Map<string, FigureRenderer<any, any>>();
+
+/** Registers a renderer (done by its own module when imported). */
+export function defineFigure<D, P>(renderer: FigureRenderer<D, P>): FigureRenderer<D, P> {
+  const known = RENDERERS.get(renderer.name);
+  if (known && known.module !== renderer.module) throw new Error(`figure renderer '${renderer.name}' is defined in both ${known.module} and ${renderer.module}`);
+  RENDERERS.set(renderer.name, renderer);
+  return renderer;
+}
+
+const renderFigure = defineJob<FigureMeta, Record<string, unknown>, { renderer: string; params: Json }>({
+  name: 'figure/render',
+  stage: 'figure',
+  module: import.meta.url,
+  run: async (_ctx, inputs, { renderer, params }) => {
+    const r = RENDERERS.get(renderer);
+    if (!r) throw new Error(`no figure renderer '${renderer}' (known: ${[...RENDERERS.keys()].sort().join(', ')})`);
+    const out = await r.render(inputs, params);
+    const files: Record<string, Uint8Array> = {
+      [FIGURE_FILES.svg]: Buffer.from(out.svg),
+      [FIGURE_FILES.data]: Buffer.from(`${JSON.stringify(out.data)}\n`),
+      [FIGURE_FILES.csv]: Buffer.from(toCsv(out.table)),
+    };
+    if (out.png) files[FIGURE_FILES.png] = out.png;
+    for (const page of out.pages ?? []) files[`${page.id}.svg`] = Buffer.from(page.svg);
+    if (out.vegaLite) files[FIGURE_FILES.vegaLite] = Buffer.from(`${JSON.stringify(out.vegaLite, null, 2)}\n`);
+    const pages = (out.pages ?? []).map(({ svg: _svg, table, ...page }) => ({ ...page, file: `${page.id}.svg`, table: { columns: table.columns, rows: table.rows } }));
+    return { meta: { kind: out.kind, alt: out.alt, renderer, pages }, tensors: {}, files };
+  },
+});
+
+/** A figure drawn by `renderer` from `deps`' artifacts with `params`. */
+export function figureJob<D, P>(label: string, renderer: FigureRenderer<D, P>, deps: Deps<D>, params: P): Job<FigureMeta> {
+  return renderFigure.create(label, deps as Deps<Record<string, unknown>>, { renderer: renderer.name, params: params as Json }, { modules: [renderer.module] });
 }
 
 /** Rounds to 7 significant digits (float32 precision) so data files stay small and stable. */

@@ -5,20 +5,19 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { Artifact } from '../cache/artifact.ts';
-import { classEigen } from '../decompose/job.ts';
+import { classEigen, type EigenMeta } from '../decompose/job.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
-import type { FigureOutput } from './job.ts';
-import { round7 } from './job.ts';
+import { defineFigure, round7, type FigureOutput } from './job.ts';
 
-export interface SpectraParams {
+export type SpectraParams = {
   /** How many eigenvalues (by |λ|) to plot per class. */
   top: number;
   classNames: string[];
-}
+};
 
-export async function renderSpectra(inputs: Record<string, Artifact>, params: SpectraParams): Promise<FigureOutput> {
+export async function renderSpectra(eigen: Artifact<EigenMeta>, params: SpectraParams): Promise<FigureOutput> {
   const rows = params.classNames.flatMap((name, a) => {
-    const { values } = classEigen(inputs['eigen']!, a);
+    const { values } = classEigen(eigen, a);
     return Array.from(values.subarray(0, params.top), (value, i) => ({
       class: name,
       rank: i + 1,
@@ -59,3 +58,9 @@ export async function renderSpectra(inputs: Record<string, Artifact>, params: Sp
     table: { columns: ['class', 'rank', 'eigenvalue', 'sign'], rows: rows.map((r) => [r.class, r.rank, r.eigenvalue, r.sign]) },
   };
 }
+
+export const eigenvalueSpectra = defineFigure<{ eigen: EigenMeta }, SpectraParams>({
+  name: 'eigenvalue-spectra',
+  module: import.meta.url,
+  render: (inputs, params) => renderSpectra(inputs.eigen, params),
+});

@@ -1,24 +1,27 @@
-/** Loss and accuracy per epoch on the training and test sets, to show the fit and any over-fit. */
+/**
+ * Every task metric per epoch on the training and held-out splits (loss and accuracy for
+ * classification), to show the fit and any over-fit. Works for any task: the metrics to draw and
+ * their labels are parameters.
+ */
 import type { TopLevelSpec } from 'vega-lite';
-import type { Artifact } from '../cache/artifact.ts';
-import { modelMeta } from '../train/job.ts';
+import type { TaskMetric } from '../tasks/kind.ts';
+import type { ModelMeta } from '../train/job.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
-import type { FigureOutput } from './job.ts';
-import { round7 } from './job.ts';
+import { defineFigure, round7, type FigureOutput } from './job.ts';
 
-export async function renderTrainingCurves(inputs: Record<string, Artifact>): Promise<FigureOutput> {
-  const { history } = modelMeta(inputs['model']!);
-  const rows = history.flatMap((h) => [
-    { epoch: h.epoch, split: 'train', metric: 'cross-entropy loss', value: round7(h.trainLoss) },
-    { epoch: h.epoch, split: 'test', metric: 'cross-entropy loss', value: round7(h.testLoss) },
-    { epoch: h.epoch, split: 'train', metric: 'accuracy', value: round7(h.trainAccuracy) },
-    { epoch: h.epoch, split: 'test', metric: 'accuracy', value: round7(h.testAccuracy) },
-  ]);
+export type TrainingCurveParams = { metrics: TaskMetric[] };
+
+export async function renderTrainingCurves(model: ModelMeta, params: TrainingCurveParams): Promise<FigureOutput> {
+  const { history } = model;
+  const labels = params.metrics.map((m) => m.label);
+  const rows = history.flatMap((h) =>
+    params.metrics.flatMap((m) => (['train', 'test'] as const).map((split) => ({ epoch: h.epoch, split, metric: m.label, value: round7(h[split][m.name]!) }))),
+  );
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description: 'Training and test loss and accuracy per epoch',
     data: { values: rows },
-    facet: { column: { field: 'metric', type: 'nominal', title: null, sort: ['cross-entropy loss', 'accuracy'] } },
+    facet: { column: { field: 'metric', type: 'nominal', title: null, sort: labels } },
     resolve: { scale: { y: 'independent' } },
     spec: {
       width: 280,
@@ -34,12 +37,19 @@ export async function renderTrainingCurves(inputs: Record<string, Artifact>): Pr
     config: CHART_CONFIG,
   };
   const last = history.at(-1)!;
+  const finals = params.metrics.filter((m) => m.name !== 'loss').map((m) => `final test ${m.label} ${m.format === 'percent' ? `${(last.test[m.name]! * 100).toFixed(2)}%` : last.test[m.name]!.toFixed(4)}`);
   return {
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `Line charts of cross-entropy loss and accuracy over ${history.length} epochs for the training and test sets; final test accuracy ${(last.testAccuracy * 100).toFixed(2)}%.`,
+    alt: `Line charts of ${labels.join(' and ')} over ${history.length} epochs for the training and test sets${finals.length > 0 ? `; ${finals.join(', ')}` : ''}.`,
     data: { rows },
     table: { columns: ['epoch', 'split', 'metric', 'value'], rows: rows.map((r) => [r.epoch, r.split, r.metric, r.value]) },
   };
 }
+
+export const trainingCurves = defineFigure<{ model: ModelMeta }, TrainingCurveParams>({
+  name: 'training-curves',
+  module: import.meta.url,
+  render: (inputs, params) => renderTrainingCurves(inputs.model.meta, params),
+});

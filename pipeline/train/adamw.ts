@@ -7,6 +7,9 @@
  *
  * The decay λθ is added outside the adaptive scaling (that is what "decoupled" means) and scales
  * with the learning rate, as in PyTorch's AdamW, so the paper's decay values carry over.
+ *
+ * Parameter groups: `decayed[i]` says whether the decay applies to parameter i (a model exempts,
+ * say, its norms' gains); every parameter is decayed when it is not given.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -18,6 +21,8 @@ export interface AdamWOptions {
   beta2: number;
   epsilon: number;
   weightDecay: number;
+  /** Per parameter (constructor order): whether weight decay applies to it. Default: all. */
+  decayed?: boolean[];
 }
 
 /** PyTorch's AdamW defaults, so settings from the paper's code mean the same here. */
@@ -27,17 +32,21 @@ export class AdamW {
   private readonly options: AdamWOptions;
   private readonly moments: { m: tf.Variable; v: tf.Variable }[];
   private readonly params: tf.Variable[];
+  private readonly decay: number[];
   private t = 0;
 
   constructor(params: tf.Variable[], options: Partial<AdamWOptions> = {}) {
     this.options = { ...ADAMW_DEFAULTS, ...options };
     this.params = params;
+    const decayed = this.options.decayed ?? params.map(() => true);
+    if (decayed.length !== params.length) throw new Error(`AdamW: ${decayed.length} decay flags for ${params.length} parameters`);
+    this.decay = decayed.map((on) => (on ? this.options.weightDecay : 0));
     this.moments = tf.tidy(() => params.map((p) => ({ m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) })));
   }
 
   /** One update with learning rate `lr`; `grads` in the order of the constructor's params. */
   step(grads: tf.Tensor[], lr: number): void {
-    const { beta1, beta2, epsilon, weightDecay } = this.options;
+    const { beta1, beta2, epsilon } = this.options;
     this.t++;
     const c1 = 1 - beta1 ** this.t;
     const c2 = 1 - beta2 ** this.t;
@@ -50,6 +59,7 @@ export class AdamW {
         m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
         v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
         const update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), epsilon));
+        const weightDecay = this.decay[i]!;
         const decayed = weightDecay > 0 ? tf.mul(p, 1 - lr * weightDecay) : p;
         p.assign(tf.sub(decayed, tf.mul(update, lr)));
       });
@@ -65,11 +75,11 @@ export class AdamW {
     const backend = tf.backend() as BackendWasm;
     const owned = (t: tf.Tensor) => backend.dataIdMap.get(t.dataId)?.refCount === 1;
     if (!this.params.every((p, i) => owned(p) && owned(this.moments[i]!.m) && owned(this.moments[i]!.v))) return false;
-    const { beta1, beta2, epsilon, weightDecay } = this.options;
+    const { beta1, beta2, epsilon } = this.options;
     const view = (t: tf.Tensor) => backend.typedArrayFromHeap(t) as Float32Array;
     this.params.forEach((p, i) => {
       const { m, v } = this.moments[i]!;
-      addon.adamw(view(p), view(grads[i]!), view(m), view(v), lr, beta1, beta2, epsilon, weightDecay, c1, c2);
+      addon.adamw(view(p), view(grads[i]!), view(m), view(v), lr, beta1, beta2, epsilon, this.decay[i]!, c1, c2);
     });
     return true;
   }

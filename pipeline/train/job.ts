@@ -1,23 +1,30 @@
 /**
- * The training job: one bilinear classifier, trained from a data artifact with the active
- * backend. Its artifact holds the weights (float32, math layout, as exported) and the history.
+ * The training job: one model of any kind, trained on a task from a data artifact with the active
+ * backend, optionally starting from another training job's weights (finetuning; that job is then
+ * an input, so its key is part of this one's). Its artifact holds the weights (float32, math
+ * layout, as published) and the training history.
  */
+import type { Json } from '../cache/artifact.ts';
+import { artifactOf, defineJob, type Job } from '../cache/job.ts';
 import type { Artifact } from '../cache/artifact.ts';
-import { artifact, requireTensor } from '../cache/artifact.ts';
-import type { Job } from '../cache/runner.ts';
-import { dataMeta, splitOf } from '../data/job.ts';
-import { tensor, type NamedTensor } from '../emit/safetensors.ts';
-import { embedDim, type BilinearShape, type BilinearWeights } from '../models/bilinear.ts';
+import type { DataInfo } from '../data/job.ts';
+import { checkWeights, modelKind, type BilinearLayerParts, type ModelKind, type Weights } from '../models/kind.ts';
+import { taskOf, type Task } from '../tasks/kind.ts';
+import { tensor, type NamedTensor } from '../tensors/safetensors.ts';
 import type { BackendInfo } from './backend.ts';
-import { trainClassifier, type EpochRecord, type TrainSettings } from './trainer.ts';
+import { train, type EpochRecord, type TrainSettings } from './trainer.ts';
 
-export interface ModelMeta {
-  shape: BilinearShape;
+export type ModelMeta = {
+  model: { kind: string; shape: Json; description: string };
+  task: string;
   settings: TrainSettings;
   history: EpochRecord[];
-  trainAccuracy: number;
-  testAccuracy: number;
-  testLoss: number;
+  /** Every task metric after the last epoch, on the whole of each split. */
+  final: { train: Record<string, number>; test: Record<string, number> };
+  /** How many training examples each epoch's `history[].train` is over (a fixed sample of large sets). */
+  monitored: number;
+  /** The training job this run started from, by key, when finetuned. */
+  startedFrom: string | null;
   steps: number;
   msPerStep: number;
   provenance: {
@@ -29,66 +36,110 @@ export interface ModelMeta {
     backendDetail: string;
     tfjsVersion: string;
   };
+};
+
+type TrainParams = {
+  model: { kind: string; shape: Json };
+  task: string;
+  settings: TrainSettings;
+  // The backend is part of the key: backends round differently, so results differ in the last bits.
+  backend: { name: string; detail: string; tfjs: string };
+};
+
+const trainModel = defineJob<ModelMeta, { data: DataInfo; init?: ModelMeta }, TrainParams>({
+  name: 'train/model',
+  stage: 'train',
+  module: import.meta.url,
+  heavy: true,
+  run: async (ctx, inputs, params) => {
+    const kind = modelKind(params.model.kind);
+    const task = taskOf(params.task);
+    const start = inputs.init ? startingWeights(kind, params.model.shape, inputs.init) : undefined;
+    const result = await train({ kind, shape: params.model.shape, task, data: task.prepare(inputs.data), settings: params.settings, ...(start ? { start } : {}) }, ctx.log);
+    const last = result.history.at(-1)!;
+    const data = inputs.data.meta;
+    const meta: ModelMeta = {
+      model: { ...params.model, description: kind.describe(params.model.shape) },
+      task: task.name,
+      settings: params.settings,
+      history: result.history,
+      final: result.final,
+      monitored: result.monitored,
+      startedFrom: inputs.init ? ctx.deps['init']! : null,
+      steps: result.steps,
+      msPerStep: Math.round(result.msPerStep * 100) / 100,
+      provenance: {
+        dataName: data.name,
+        dataSource: data.source,
+        dataHash: data.hash,
+        seed: params.settings.seed,
+        backend: params.backend.name,
+        backendDetail: params.backend.detail,
+        tfjsVersion: params.backend.tfjs,
+      },
+    };
+    const headline = Object.entries(last.test).map(([name, value]) => `${name} ${value.toFixed(4)}`).join(', ');
+    ctx.log.info(`  test ${headline}; ${meta.msPerStep} ms/step on ${params.backend.name}`);
+    return { meta, tensors: weightTensors(kind, params.model.shape, result.weights), files: {} };
+  },
+});
+
+export interface ModelSpec<S extends Json = Json> {
+  kind: ModelKind<S>;
+  shape: S;
 }
 
-export function trainJob(label: string, data: Job, shape: BilinearShape, settings: TrainSettings, backend: BackendInfo): Job {
-  return {
-    stage: 'train',
-    label,
-    // The backend is part of the key: backends round differently, so results differ in the last bits.
-    config: { shape: { ...shape }, settings: { ...settings }, backend: backend.name, backendDetail: backend.detail, tfjs: backend.tfjsVersion },
-    deps: { data },
-    run: async (ctx, inputs) => {
-      const dataArtifact = inputs['data']!;
-      const result = await trainClassifier(shape, settings, splitOf(dataArtifact), ctx.log);
-      const last = result.history.at(-1)!;
-      const source = dataMeta(dataArtifact);
-      const meta: ModelMeta = {
-        shape,
-        settings,
-        history: result.history,
-        trainAccuracy: last.trainAccuracy,
-        testAccuracy: last.testAccuracy,
-        testLoss: last.testLoss,
-        steps: result.steps,
-        msPerStep: Math.round(result.msPerStep * 100) / 100,
-        provenance: {
-          dataName: source.name,
-          dataSource: source.source,
-          dataHash: source.hash,
-          seed: settings.seed,
-          backend: backend.name,
-          backendDetail: backend.detail,
-          tfjsVersion: backend.tfjsVersion,
-        },
-      };
-      ctx.log.info(`  test accuracy ${(last.testAccuracy * 100).toFixed(2)}%, ${meta.msPerStep} ms/step on ${backend.name}`);
-      return artifact({ meta: meta as unknown as Artifact['meta'], tensors: weightTensors(result.weights) });
-    },
+export interface TrainJobOptions {
+  /** Start from this training job's weights instead of the kind's initialisation. */
+  init?: Job<ModelMeta>;
+}
+
+/** A training job: `model` (kind and shape) on `task`, from `data`'s artifact. */
+export function trainJob<S extends Json>(label: string, data: Job<DataInfo>, model: ModelSpec<S>, task: Pick<Task, 'name' | 'module'>, settings: TrainSettings, backend: BackendInfo, options: TrainJobOptions = {}): Job<ModelMeta> {
+  const shape = model.kind.checkShape(model.shape) as Json;
+  const params: TrainParams = {
+    model: { kind: model.kind.name, shape },
+    task: task.name,
+    settings: { ...settings },
+    backend: { name: backend.name, detail: backend.detail, tfjs: backend.tfjsVersion },
   };
+  return trainModel.create(label, { data, ...(options.init ? { init: options.init } : {}) }, params, { modules: [model.kind.module, task.module] });
 }
 
-/** Weights as named tensors: the names and layout of the published safetensors files. */
-export function weightTensors(w: BilinearWeights): Record<string, NamedTensor> {
-  const d = embedDim(w.shape);
-  const out: Record<string, NamedTensor> = {
-    W: tensor(w.W, [w.shape.hidden, d]),
-    V: tensor(w.V, [w.shape.hidden, d]),
-    P: tensor(w.P, [w.shape.classes, w.shape.hidden]),
-  };
-  if (w.E) out['E'] = tensor(w.E, [d, w.shape.input]);
-  return out;
+/** The model artifact of an input known only by name (e.g. one run of a sweep), checked. */
+export function asModel(a: Artifact | undefined, what = 'model'): Artifact<ModelMeta> {
+  return artifactOf(a, trainModel, what);
 }
 
-export function modelMeta(model: Artifact): ModelMeta {
-  return model.meta as unknown as ModelMeta;
+/** Weights as named tensors in the kind's layout: the names and shapes of the published files. */
+export function weightTensors(kind: ModelKind, shape: Json, weights: Weights): Record<string, NamedTensor> {
+  const layout = kind.layout(shape);
+  return Object.fromEntries(Object.keys(layout).map((name) => [name, tensor(weights[name]!, layout[name]!)]));
 }
 
-/** A model artifact's matrices with their shapes, for the decomposition engine. */
-export function modelMatrices(model: Artifact) {
-  const m = (name: string) => {
-    const t = requireTensor(model, name, 'model');
-    return { data: t.data, rows: t.shape[0]!, cols: t.shape[1]! };
-  };
-  return { W: m('W'), V: m('V'), P: m('P'), E: 'E' in model.tensors ? m('E') : null };
+/** A model artifact's weights, checked against its kind's layout. */
+export function modelWeights(model: Artifact<ModelMeta>): Weights {
+  const kind = modelKind(model.meta.model.kind);
+  const weights = Object.fromEntries(Object.entries(model.tensors).map(([name, t]) => [name, t.data as Float32Array]));
+  checkWeights(kind, model.meta.model.shape, weights, `model ${model.meta.model.description}`);
+  return weights;
 }
+
+/** The bilinear layers of a trained model, as its kind defines them. */
+export function bilinearLayersOf(model: Artifact<ModelMeta>): BilinearLayerParts[] {
+  return modelKind(model.meta.model.kind).bilinearLayers(model.meta.model.shape, modelWeights(model));
+}
+
+/** The weights another run starts from, checked against this run's layout. */
+function startingWeights(kind: ModelKind, shape: Json, init: Artifact<ModelMeta>): Weights {
+  const weights = Object.fromEntries(Object.entries(init.tensors).map(([name, t]) => [name, t.data as Float32Array]));
+  checkWeights(kind, shape, weights, `the weights of ${init.meta.model.description} (to finetune from)`);
+  return weights;
+}
+
+/** The modules a job must import to read a model job's artifact (its kind's, its task's). */
+export function modelModules(model: Job<ModelMeta>): string[] {
+  return model.modules;
+}
+
+export { trainModel };

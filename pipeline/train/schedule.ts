@@ -1,5 +1,8 @@
 /**
- * Learning-rate schedule: 1) linear warm-up from 0 to the peak over `warmupSteps`,
+ * Schedules of named scalars over the training steps: the learning rate, and any scalar a model
+ * reads in its forward pass (a gate's β annealed from 1 to 0 while finetuning).
+ *
+ * The learning rate's default: 1) linear warm-up from 0 to the peak over `warmupSteps`,
  * 2) cosine decay from the peak to `finalFraction` · peak at the last step.
  * Warm-up keeps Adam's first, noisy moment estimates from taking large steps.
  */
@@ -16,4 +19,47 @@ export function learningRate(s: Schedule, step: number): number {
   const progress = Math.min(1, (step - s.warmupSteps) / decaySteps);
   const cosine = 0.5 * (1 + Math.cos(Math.PI * progress));
   return s.peak * (s.finalFraction + (1 - s.finalFraction) * cosine);
+}
+
+/**
+ * A named scalar's schedule, in shares of all steps (so it means the same at any epoch count):
+ * - constant: `value` throughout;
+ * - linear: `from` until `start`, then linearly to `to` at `end`, then `to`;
+ * - warmup-cosine: the learning-rate shape above, `peak` after a `warmup` share of steps, cosine to
+ *   `final` · peak.
+ */
+export type ScalarSchedule =
+  | { kind: 'constant'; value: number }
+  | { kind: 'linear'; from: number; to: number; start: number; end: number }
+  | { kind: 'warmup-cosine'; peak: number; warmup: number; final: number };
+
+/** The scalar's value at `step` (0-based) of `totalSteps`. */
+export function scheduleValue(s: ScalarSchedule, step: number, totalSteps: number): number {
+  switch (s.kind) {
+    case 'constant':
+      return s.value;
+    case 'linear': {
+      const at = totalSteps <= 1 ? 1 : step / (totalSteps - 1);
+      if (at <= s.start) return s.from;
+      if (at >= s.end) return s.to;
+      return s.from + ((s.to - s.from) * (at - s.start)) / (s.end - s.start);
+    }
+    case 'warmup-cosine':
+      return learningRate({ peak: s.peak, warmupSteps: Math.round(s.warmup * totalSteps), totalSteps, finalFraction: s.final }, step);
+  }
+}
+
+/** Refuses a schedule that cannot mean what it says, naming it. */
+export function checkSchedule(name: string, s: ScalarSchedule): void {
+  const finite = (what: string, x: number) => {
+    if (!Number.isFinite(x)) throw new Error(`schedule '${name}': ${what} must be a finite number, got ${x}`);
+  };
+  if (s.kind === 'constant') finite('value', s.value);
+  else if (s.kind === 'linear') {
+    [['from', s.from], ['to', s.to], ['start', s.start], ['end', s.end]].forEach(([w, x]) => finite(w as string, x as number));
+    if (!(s.start >= 0 && s.end <= 1 && s.start < s.end)) throw new Error(`schedule '${name}': needs 0 ≤ start < end ≤ 1 (shares of all steps), got start ${s.start}, end ${s.end}`);
+  } else {
+    [['peak', s.peak], ['warmup', s.warmup], ['final', s.final]].forEach(([w, x]) => finite(w as string, x as number));
+    if (!(s.warmup >= 0 && s.warmup < 1)) throw new Error(`schedule '${name}': warmup must be a share of steps in [0, 1), got ${s.warmup}`);
+  }
 }

@@ -1,5 +1,5 @@
 /** Small IDX data sets written on the fly: tiny MNIST-format files, good and broken. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { encodeIdx } from '../../pipeline/data/idx.ts';
@@ -26,4 +26,24 @@ export function writeIdxDirectory(dir: string, n = 40, m = 20): Record<string, U
   };
   for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
   return files;
+}
+
+/** A directory `to` (created) of symbolic links to the files of `from`, but for those in `except`. */
+export function linkDirectory(from: string, to: string, except: string[] = []): void {
+  mkdirSync(to, { recursive: true });
+  for (const name of readdirSync(from)) if (!except.includes(name)) symlinkSync(join(from, name), join(to, name));
+}
+
+/**
+ * A copy of the directory `from` in `to` in which `file` has the byte at `offset` flipped
+ * (XOR 0xff); the other files are symbolic links to the originals (no 55 MB copies). Returns the
+ * corrupted file's bytes.
+ */
+export function copyWithFlippedByte(from: string, to: string, file: string, offset: number): Uint8Array {
+  linkDirectory(from, to, [file]);
+  const bytes = new Uint8Array(readFileSync(join(from, file)));
+  if (offset >= bytes.length) throw new Error(`${file} has ${bytes.length} bytes; cannot flip byte ${offset}`);
+  bytes[offset] = bytes[offset]! ^ 0xff;
+  writeFileSync(join(to, file), bytes);
+  return bytes;
 }

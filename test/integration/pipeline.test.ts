@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
-import { decodeSafetensors } from '../../pipeline/emit/safetensors.ts';
+import { decodeSafetensors } from '../../pipeline/tensors/safetensors.ts';
 import { figureMetaSchema, reportMetaSchema } from '../../pipeline/emit/schema.ts';
 
 const CLI = new URL('../../pipeline/cli.ts', import.meta.url).pathname;

@@ -19,7 +19,7 @@ const out = join(root, 'dist');
 
 const hash = (c: string) => c.repeat(64);
 const provenance = {
-  configHash: hash('a'), dataName: 'toy', dataSource: 'fixture', dataHash: hash('b'), seed: 0, backend: 'cpu', backendDetail: 'fixture',
+  configHash: hash('a'), dataName: 'toy', dataSource: 'fixture', dataHash: hash('b'), datasets: [{ name: 'toy', source: 'fixture', hash: hash('b') }], seed: 0, seeds: [0], backend: 'cpu', backendDetail: 'fixture',
   tfjsVersion: '0', codeVersion: { figure: '0' }, profile: 'default', command: 'npm run pipeline -- --only toy',
 };
 

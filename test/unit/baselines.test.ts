@@ -10,12 +10,12 @@ import { artifact } from '../../pipeline/cache/artifact.ts';
 import { imageSet } from '../../pipeline/data/dataset.ts';
 import { symmetricEigen } from '../../pipeline/decompose/eigen.ts';
 import { interactionMatrix, oneHot } from '../../pipeline/decompose/interaction.ts';
-import { layerOf } from '../../pipeline/decompose/job.ts';
+import { bilinearLayer } from '../../pipeline/decompose/layer.ts';
+import { bilinearClassifier } from '../../pipeline/models/bilinear-classifier.ts';
 import { curveRows, type StudyRun } from '../../pipeline/figures/baselines.ts';
 import { checkStudy } from '../../pipeline/reports/baselines.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
-import { weightTensors } from '../../pipeline/train/job.ts';
-import { trainClassifier } from '../../pipeline/train/trainer.ts';
+import { trainClassifier } from '../helpers/train.ts';
 import { memoryLog } from '../../pipeline/util/log.ts';
 import { Rng } from '../../pipeline/util/random.ts';
 import { assertClose } from '../helpers/close.ts';
@@ -31,8 +31,9 @@ test('on a trained tiny model, eigen, random and PCA truncation at k = d all equ
   await selectBackend('auto');
   const d = 6;
   const data = { train: toyData(128, 1), test: toyData(64, 2) };
-  const { weights } = await trainClassifier({ input: 16, embed: d, hidden: 8, classes: 4 }, { epochs: 15, batchSize: 32, lr: 0.02, weightDecay: 0.1, warmupFraction: 0.1, latentNoise: 0, seed: 2 }, data, memoryLog());
-  const layer = layerOf(artifact({ tensors: weightTensors(weights) }));
+  const shape = { input: 16, embed: d, hidden: 8, classes: 4 };
+  const { weights } = await trainClassifier(shape, { epochs: 15, batchSize: 32, lr: 0.02, weightDecay: 0.1, warmupFraction: 0.1, latentNoise: 0, seed: 2 }, data, memoryLog());
+  const layer = bilinearLayer(bilinearClassifier.bilinearLayers(shape, weights)[0]!);
   const eigs = Array.from({ length: 4 }, (_, a) => symmetricEigen(interactionMatrix(layer, oneHot(4, a)), d));
   const result = truncationStudy(layer, eigs, data, { ks: [1, 3, d], randomDraws: 3, pcaSample: 128, seed: 5 });
   assert.ok(result.fullAccuracy > 0.5, `the tiny model learned nothing (${result.fullAccuracy})`);
@@ -53,7 +54,7 @@ test('curve intervals are computed from the per-seed values, and from seeds × d
     { ks: [1, 2], fullAccuracy: 0.8, eigen: curve([0.7, 0.9]), random: [curve([0.15, 0.25]), curve([0.05, 0.35])], pca: curve([0.2, 0.6]) },
   ];
   const runs: StudyRun[] = results.map((_, i) => ({ dataset: 'toy', size: 2, seed: i, truncation: `t${i}`, model: `m${i}`, eigen: `e${i}` }));
-  const inputs = Object.fromEntries(results.map((r, i) => [`t${i}`, artifact({ meta: r as never })]));
+  const inputs = Object.fromEntries(results.map((r, i) => [`t${i}`, { ...artifact({ meta: r }), kind: 'analysis/truncation' }]));
   const rows = curveRows(runs, inputs, 'accuracy');
   const row = (method: RegExp, k: number) => rows.find((r) => method.test(r.method) && r.k === k)!;
   const check = (method: RegExp, k: number, values: number[]) => {
@@ -70,7 +71,7 @@ test('curve intervals are computed from the per-seed values, and from seeds × d
 });
 
 test('an impossible study fails at plan time, naming what is wrong', () => {
-  const base = { sizes: [8], seeds: [0, 1], randomDraws: 2, ks: [1, 2], epochs: {}, pcaSample: 10 };
+  const base = { sizes: [8], seeds: [0, 1], randomDraws: 2, ks: [1, 2], epochs: {}, caps: { mnist: {}, 'fashion-mnist': {} }, pcaSample: 10 };
   assert.throws(() => checkStudy({ ...base, seeds: [0] }), /at least 2 seeds/);
   assert.throws(() => checkStudy({ ...base, randomDraws: 0 }), /randomDraws must be at least 1, got 0/);
   assert.throws(() => checkStudy({ ...base, ks: [] }), /hidden size 8: the k grid is empty/);

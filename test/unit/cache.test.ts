@@ -8,29 +8,44 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { artifact } from '../../pipeline/cache/artifact.ts';
-import { JobRunner, type Job } from '../../pipeline/cache/runner.ts';
+import { defineJob, type Job } from '../../pipeline/cache/job.ts';
+import { JobRunner } from '../../pipeline/cache/runner.ts';
 import { CacheStore } from '../../pipeline/cache/store.ts';
-import { tensor } from '../../pipeline/emit/safetensors.ts';
+import { tensor } from '../../pipeline/tensors/safetensors.ts';
 import { canonicalJson, hashJson } from '../../pipeline/util/hash.ts';
 import { memoryLog } from '../../pipeline/util/log.ts';
 
+type Value = { value: number };
+const runs: string[] = [];
+
+/** A job kind that records that it ran and adds 1 to the sum of its inputs' values. */
+const counterKind = defineJob<Value, Record<string, Value>, { label: string; n?: number }>({
+  name: 'test/counter',
+  stage: 'data',
+  module: import.meta.url,
+  run: async (_ctx, inputs, params) => {
+    runs.push(params.label);
+    const upstream = Object.values(inputs).map((a) => a.meta.value);
+    return artifact({
+      meta: { value: upstream.reduce((s, x) => s + x, 1) },
+      tensors: { x: tensor(Float32Array.from([1, 2]), [2]) },
+      files: { 'out.txt': Buffer.from(params.label) },
+    });
+  },
+});
+
+const failing = defineJob<Value, Record<string, never>, null>({
+  name: 'test/failing',
+  stage: 'data',
+  module: import.meta.url,
+  run: async () => {
+    throw new Error('kaput');
+  },
+});
+
 function counter() {
-  const runs: string[] = [];
-  const job = (label: string, config: Job['config'], deps: Record<string, Job> = {}): Job => ({
-    stage: 'data',
-    label,
-    config,
-    deps,
-    run: async (_ctx, inputs) => {
-      runs.push(label);
-      const upstream = Object.values(inputs).map((a) => a.meta['value'] as number);
-      return artifact({
-        meta: { value: upstream.reduce((s, x) => s + x, 1) },
-        tensors: { x: tensor(Float32Array.from([1, 2]), [2]) },
-        files: { 'out.txt': Buffer.from(label) },
-      });
-    },
-  });
+  runs.length = 0;
+  const job = (label: string, config: { n?: number }, deps: Record<string, Job<Value>> = {}): Job<Value> => counterKind.create(label, deps, { label, ...config });
   return { runs, job };
 }
 
@@ -74,10 +89,10 @@ test('changing a config rebuilds that job and everything downstream, nothing ups
 
 test('a failing job leaves no cache entry and no staging folder', async () => {
   const cache = tempCache();
-  const failing: Job = { stage: 'data', label: 'boom', config: {}, deps: {}, run: async () => { throw new Error('kaput'); } };
+  const boom = failing.create('boom', {}, null);
   const runner = new JobRunner({ cache, log: memoryLog(), force: false });
-  await assert.rejects(runner.get(failing), /data boom failed: kaput/);
-  assert.equal(cache.has('data', runner.key(failing)), false);
+  await assert.rejects(runner.get(boom), /data boom failed: kaput/);
+  assert.equal(cache.has('data', runner.key(boom)), false);
   assert.deepEqual(existsSync(cache.root) ? readdirSync(cache.root) : [], []);
 });
 

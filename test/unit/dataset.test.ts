@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { imageSet, stratifiedSplit } from '../../pipeline/data/dataset.ts';
-import { loadMnistPackage } from '../../pipeline/data/mnist-package.ts';
+import { imageSet, stratifiedIndices, stratifiedSample, stratifiedSplit, unitPixels } from '../../pipeline/data/dataset.ts';
 
 function labelled(counts: number[]) {
   const labels = Uint8Array.from(counts.flatMap((n, c) => new Array(n).fill(c)));
@@ -35,17 +34,14 @@ test('a set whose pixel count does not match its labels is refused', () => {
   assert.throws(() => imageSet(new Float32Array(10), new Uint8Array(3), 4), /expected 3 labels × 4 pixels = 12/);
 });
 
-test('the mnist package loads 10,000 labelled 28×28 digits in [0, 1]', () => {
-  const data = loadMnistPackage();
-  assert.equal(data.all.n, 10_000);
-  assert.equal(data.all.dim, 784);
-  assert.equal(new Set(data.all.labels).size, 10);
-  let min = Infinity;
-  let max = -Infinity;
-  for (const x of data.all.images) {
-    min = Math.min(min, x);
-    max = Math.max(max, x);
-  }
-  assert.ok(min >= 0 && max <= 1 && max > 0.9, `pixel range [${min}, ${max}]`);
-  assert.match(data.hash, /^[0-9a-f]{64}$/);
+test('unitPixels maps bytes to x / 255 exactly, and a byte sample keeps stratifiedSample\'s order', () => {
+  const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+  const unit = unitPixels(bytes);
+  for (let i = 0; i < 256; i++) assert.equal(unit[i], Math.fround(i / 255), `byte ${i}`);
+  const labels = Uint8Array.from({ length: 40 }, (_, i) => (i * 7) % 3);
+  const set = imageSet(Float32Array.from({ length: 40 * 2 }, (_, k) => k), labels, 2);
+  const sample = stratifiedSample(set, 12, 5);
+  const indices = stratifiedIndices(labels, 12, 5)!;
+  assert.deepEqual(Array.from(sample.images), indices.flatMap((i) => [2 * i, 2 * i + 1]));
+  assert.equal(stratifiedIndices(labels, 40, 5), null, 'a limit of n keeps the set as it is');
 });

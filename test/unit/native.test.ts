@@ -15,7 +15,7 @@ import { eigenvector, symmetricEigen } from '../../pipeline/decompose/eigen.ts';
 import { imageSet } from '../../pipeline/data/dataset.ts';
 import { blasThreads, loadNative, nativeUnavailableReason } from '../../pipeline/native/addon.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
-import { trainClassifier } from '../../pipeline/train/trainer.ts';
+import { trainClassifier } from '../helpers/train.ts';
 import { memoryLog } from '../../pipeline/util/log.ts';
 import { Rng } from '../../pipeline/util/random.ts';
 import { assertClose, maxAbsDiff } from '../helpers/close.ts';
@@ -174,7 +174,7 @@ test('20 training steps on the native path match the stock path\'s losses to 1e-
   const [s, nat] = [await stock, await native];
   assert.equal(s.stepLosses.length, 20);
   assert.ok(maxAbsDiff(s.stepLosses, nat.stepLosses) <= 1e-5, `losses differ by ${maxAbsDiff(s.stepLosses, nat.stepLosses)}`);
-  assert.ok(maxAbsDiff(s.weights.W, nat.weights.W) <= 1e-4, `weights differ by ${maxAbsDiff(s.weights.W, nat.weights.W)}`);
+  assert.ok(maxAbsDiff(s.weights['W']!, nat.weights['W']!) <= 1e-4, `weights differ by ${maxAbsDiff(s.weights['W']!, nat.weights['W']!)}`);
 });
 
 test('the native AdamW update is bit-identical to the TensorFlow.js one', { skip }, async () => {
@@ -216,4 +216,24 @@ test('one OpenBLAS thread unless BILINEAR_BLAS_THREADS says otherwise; bad value
   assert.throws(() => blasThreads({ BILINEAR_BLAS_THREADS: '0' }), /BILINEAR_BLAS_THREADS must be a whole number ≥ 1, got '0'/);
   assert.throws(() => blasThreads({ BILINEAR_BLAS_THREADS: 'two' }), /got 'two'/);
   if (process.env['BILINEAR_BLAS_THREADS'] === undefined) assert.equal(loadNative()!.info().threads, 1);
+});
+
+test('native Gaussian noise is the Rng stream (to double-rounding of ln, sin, cos), and is N(0, std²)', { skip }, () => {
+  const addon = loadNative()!;
+  for (const [n, seed, std] of [[100_001, 7, 0.3], [2, 0, 1], [1, 4294967295, 2.5]] as const) {
+    const out = new Float32Array(n);
+    addon.normals(out, seed, std);
+    const reference = new Rng(seed).normalArray(n, std);
+    // libm and V8 may round a transcendental differently in a double's last bit: at most one
+    // float32 ulp apart (~1e-7 relative), never another draw.
+    assertClose(out, reference, { atol: 1e-6 * std, rtol: 1e-6, label: `normals(n = ${n}, seed ${seed})` });
+  }
+  const big = new Float32Array(1_000_000);
+  addon.normals(big, 3, 2);
+  const mean = big.reduce((s, x) => s + x, 0) / big.length;
+  const variance = big.reduce((s, x) => s + (x - mean) ** 2, 0) / big.length;
+  // standard errors at n = 1e6: mean 2/1000 = 0.002, variance 8/1000·√2 ≈ 0.0057; 5 of them
+  assert.ok(Math.abs(mean) < 0.01, `mean ${mean}`);
+  assert.ok(Math.abs(variance - 4) < 0.03, `variance ${variance}`);
+  assert.throws(() => addon.normals(new Float32Array(2), -1, 1), /seed must be a whole number in \[0, 4294967295\]/);
 });

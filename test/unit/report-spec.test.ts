@@ -4,10 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Job } from '../../pipeline/cache/runner.ts';
+import type { Job } from '../../pipeline/cache/job.ts';
+import type { FigureMeta } from '../../pipeline/figures/job.ts';
 import { validatePlan, type ReportPlan, type ReportSpec } from '../../pipeline/reports/spec.ts';
+import type { ModelMeta } from '../../pipeline/train/job.ts';
 
-const job: Job = { stage: 'figure', label: 'x', config: null, deps: {}, run: async () => ({ meta: {}, tensors: {}, files: {} }) };
+const job: Job<ModelMeta & FigureMeta> = { kind: 'figure/render', stage: 'figure', label: 'x', params: null, deps: {}, modules: [], heavy: false };
 
 function spec(figureIds: string[], id = 'toy'): [ReportSpec, ReportPlan] {
   const plan: ReportPlan = {

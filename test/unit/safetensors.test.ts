@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeSafetensors, encodeSafetensors, tensor } from '../../pipeline/emit/safetensors.ts';
+import { decodeSafetensors, encodeSafetensors, tensor } from '../../pipeline/tensors/safetensors.ts';
 
 const sample = () => ({
   W: tensor(Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3]),

@@ -5,14 +5,11 @@
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { imageSet } from '../../pipeline/data/dataset.ts';
-import { embed } from '../../pipeline/decompose/layer.ts';
+import { bilinearLayer, embed } from '../../pipeline/decompose/layer.ts';
 import { interactionMatrix, oneHot, quadraticForm } from '../../pipeline/decompose/interaction.ts';
-import { layerOf } from '../../pipeline/decompose/job.ts';
-import { artifact } from '../../pipeline/cache/artifact.ts';
-import { forward, toVariables, disposeVariables } from '../../pipeline/models/bilinear.ts';
+import { bilinearClassifier } from '../../pipeline/models/bilinear-classifier.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
-import { weightTensors } from '../../pipeline/train/job.ts';
-import { trainClassifier } from '../../pipeline/train/trainer.ts';
+import { trainClassifier } from '../helpers/train.ts';
 import { memoryLog } from '../../pipeline/util/log.ts';
 import { Rng } from '../../pipeline/util/random.ts';
 import { assertClose } from '../helpers/close.ts';
@@ -31,11 +28,13 @@ test('uᵀ logits(x) = eᵀ Q_u e on a trained model (TensorFlow.js float32 vs f
   const data = { train: toyData(96, 16, 1), test: toyData(30, 16, 2) };
   const settings = { epochs: 3, batchSize: 32, lr: 0.01, weightDecay: 0.1, warmupFraction: 0.1, latentNoise: 0.2, seed: 7 };
   const { weights } = await trainClassifier(shape, settings, data, memoryLog());
-  const layer = layerOf(artifact({ tensors: weightTensors(weights) }));
-  const vars = toVariables(weights);
+  const layer = bilinearLayer(bilinearClassifier.bilinearLayers(shape, weights)[0]!);
+  const layout = bilinearClassifier.layout(shape);
   const x = data.test.images.subarray(0, 5 * 16);
-  const logits = tf.tidy(() => forward(vars, tf.tensor2d(x, [5, 16])).arraySync());
-  disposeVariables(vars);
+  const logits = tf.tidy(() => {
+    const params = Object.fromEntries(Object.entries(weights).map(([name, w]) => [name, tf.tensor(w, layout[name]!)]));
+    return bilinearClassifier.forward(params, tf.tensor2d(x, [5, 16])).output.arraySync() as number[][];
+  });
   const u = Float64Array.from([0.5, -1, 2]);
   for (let r = 0; r < 5; r++) {
     const e = embed(layer, x.subarray(r * 16, (r + 1) * 16));

@@ -10,7 +10,7 @@ import { imageSet } from '../../pipeline/data/dataset.ts';
 import { AdamW } from '../../pipeline/train/adamw.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
 import { learningRate } from '../../pipeline/train/schedule.ts';
-import { trainClassifier } from '../../pipeline/train/trainer.ts';
+import { trainClassifier } from '../helpers/train.ts';
 import { memoryLog } from '../../pipeline/util/log.ts';
 import { Rng } from '../../pipeline/util/random.ts';
 import { assertClose } from '../helpers/close.ts';
@@ -93,8 +93,8 @@ test('a diverging run stops with a message instead of producing NaN weights', as
 });
 
 /** Σ|w| over every weight matrix of a trained model. */
-function l1Norm(w: { E: Float32Array | null; W: Float32Array; V: Float32Array; P: Float32Array }): number {
-  return [w.E, w.W, w.V, w.P].reduce((s, m) => s + (m ? m.reduce((t, x) => t + Math.abs(x), 0) : 0), 0);
+function l1Norm(w: Record<string, Float32Array>): number {
+  return [w['E'], w['W'], w['V'], w['P']].reduce((s, m) => s + (m ? m.reduce((t, x) => t + Math.abs(x), 0) : 0), 0);
 }
 
 test('an L1 penalty shrinks Σ|w|, is reproducible, and the recorded loss stays the cross-entropy', async () => {

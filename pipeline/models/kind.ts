@@ -1,0 +1,121 @@
+/**
+ * What a kind of model is, to the pipeline. Each kind is one file in models/ that owns its shape
+ * type, seeded initialisation, forward pass (with named hook points exposing intermediate
+ * activations), tensor layout, the metadata written into its safetensors file, and the bilinear
+ * layers it holds, in the decomposition's terms. Nothing outside models/ knows a kind's tensors:
+ * the trainer, the decomposition and the emitter see only this interface.
+ *
+ * Weights are named float32 arrays in math layout (output dimension first), the layout of the
+ * published safetensors files.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { Json } from '../cache/artifact.ts';
+import type { Rng } from '../util/random.ts';
+
+export type Weights = Record<string, Float32Array>;
+
+/** Regularisation applied during training only, seeded per step. */
+export interface TrainingNoise {
+  /** Gaussian on each bilinear layer's input, std relative to the batch's own std (0 = off). */
+  latent: number;
+  /** Absolute std of Gaussian noise on continuous inputs such as pixels (0 = off). */
+  input: number;
+  /** Dropout rate on each bilinear layer's output (0 = off). */
+  dropout: number;
+  seed: number;
+}
+
+export interface ForwardOptions {
+  /** Present while training: the noise of this step. */
+  noise?: TrainingNoise;
+  /** Named scalars of the schedule at this step (e.g. a gate's β); a kind reads those it knows. */
+  scalars?: Record<string, number>;
+  /** Hook points whose activations to return (names from `hookPoints`). */
+  hooks?: string[];
+}
+
+export interface ForwardResult {
+  /** The model's output, e.g. logits (n, c), or (n, T, vocab) for a language model. */
+  output: tf.Tensor;
+  /** The activations asked for in ForwardOptions.hooks, by hook name. */
+  hooks: Record<string, tf.Tensor>;
+}
+
+/** A matrix in row-major math layout, as the decomposition engine takes it. */
+export interface LayerMatrix {
+  data: Float32Array;
+  rows: number;
+  cols: number;
+}
+
+/**
+ * One bilinear layer, in the decomposition's terms (decompose/layer.ts):
+ *   e = E x,   out = P ((W e) ⊙ (V e))   (+ optional biases)
+ * `input` names the space x lives in (pixels, the residual stream), `output` the space `out` is
+ * in (class logits, the residual stream), so that output directions can be chosen in it.
+ */
+export interface BilinearLayerParts {
+  name: string;
+  input: string;
+  output: string;
+  E: LayerMatrix | null;
+  W: LayerMatrix;
+  V: LayerMatrix;
+  P: LayerMatrix;
+  biases?: { E?: Float32Array; W?: Float32Array; V?: Float32Array; P?: Float32Array };
+}
+
+export interface ModelKind<S extends Json = Json> {
+  /** Kebab-case, stable: recorded in every weights file as its format. */
+  name: string;
+  /** `import.meta.url` of the defining module (its code is part of every training job's key). */
+  module: string;
+  /** The shape checked, or an error naming the field; called at plan time. */
+  checkShape(shape: unknown): S;
+  /** Tensor names and shapes, in math layout. */
+  layout(shape: S): Record<string, number[]>;
+  /** Seeded initial weights (every tensor of the layout). */
+  init(shape: S, rng: Rng): Weights;
+  /** Hook points the forward pass can expose. */
+  hookPoints: readonly string[];
+  forward(params: Record<string, tf.Tensor>, x: tf.Tensor, options?: ForwardOptions): ForwardResult;
+  /** Whether decoupled weight decay applies to a tensor (its parameter group). */
+  decays(tensor: string): boolean;
+  /** A one-line description of a model of this shape, for pages and weights files. */
+  describe(shape: S): string;
+  /** The forward pass in words, as written into the weights file's metadata (`layout`). */
+  layoutText: string;
+  /** The model's bilinear layers, from its weights. */
+  bilinearLayers(shape: S, weights: Weights): BilinearLayerParts[];
+}
+
+// Any shape: a kind's shape type is known only to its own module.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const KINDS = new Map<string, ModelKind<any>>();
+
+/** Registers a kind (done by its own module, once, when imported). */
+export function defineModel<S extends Json>(kind: ModelKind<S>): ModelKind<S> {
+  const known = KINDS.get(kind.name);
+  if (known && known.module !== kind.module) throw new Error(`model kind '${kind.name}' is defined in both ${known.module} and ${kind.module}`);
+  KINDS.set(kind.name, kind);
+  return kind;
+}
+
+export function modelKind(name: string): ModelKind {
+  const kind = KINDS.get(name);
+  if (!kind) throw new Error(`unknown model kind '${name}' (known: ${[...KINDS.keys()].sort().join(', ')}); import its module from pipeline/models/`);
+  return kind;
+}
+
+/** Checks that weights have exactly the kind's layout: every tensor, every shape, only finite values. */
+export function checkWeights(kind: ModelKind, shape: Json, weights: Weights, where: string): void {
+  const layout = kind.layout(shape);
+  for (const [name, dims] of Object.entries(layout)) {
+    const w = weights[name];
+    const size = dims.reduce((a, b) => a * b, 1);
+    if (!w) throw new Error(`${where}: ${kind.name} needs tensor '${name}' [${dims.join(', ')}], which is missing (has: ${Object.keys(weights).join(', ') || 'none'})`);
+    if (w.length !== size) throw new Error(`${where}: tensor '${name}' holds ${w.length} values; ${kind.name} expects [${dims.join(', ')}] = ${size}`);
+  }
+  const extra = Object.keys(weights).filter((name) => !(name in layout));
+  if (extra.length > 0) throw new Error(`${where}: tensors ${extra.join(', ')} are not part of ${kind.name}'s layout`);
+}

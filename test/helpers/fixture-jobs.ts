@@ -1,0 +1,37 @@
+/**
+ * Job kinds for tests, in a module of their own so a worker thread can import it (a test file
+ * would run its tests when imported).
+ */
+import { artifact } from '../../pipeline/cache/artifact.ts';
+import { defineJob } from '../../pipeline/cache/job.ts';
+import { tensor } from '../../pipeline/tensors/safetensors.ts';
+
+/** Squares its parameter, plus its input's value: a heavy job, so a pool runs it. */
+export const squareKind = defineJob<{ value: number; thread: string }, { base?: { value: number } }, { x: number }>({
+  name: 'test/square',
+  stage: 'analysis',
+  module: import.meta.url,
+  heavy: true,
+  run: async (_ctx, inputs, { x }) => {
+    const { isMainThread } = await import('node:worker_threads');
+    return artifact({ meta: { value: x * x + (inputs.base?.meta.value ?? 0), thread: isMainThread ? 'main' : 'worker' } });
+  },
+});
+
+/** Token windows for next-token tests: a fixed chain t → (t + step) mod vocab, from seeded starts. */
+export const tokenChainKind = defineJob<{ name: string; source: string; hash: string; vocabSize: number }, Record<string, never>, { vocab: number; step: number; windows: number; context: number }>({
+  name: 'test/token-chain',
+  stage: 'data',
+  module: import.meta.url,
+  run: async (_ctx, _inputs, p) => {
+    const make = (n: number, offset: number) => {
+      const tokens = new Int32Array(n * (p.context + 1));
+      for (let w = 0; w < n; w++) for (let i = 0; i <= p.context; i++) tokens[w * (p.context + 1) + i] = (w * 3 + offset + i * p.step) % p.vocab;
+      return tensor(tokens, [n, p.context + 1]);
+    };
+    return artifact({
+      meta: { name: 'token-chain', source: 'test fixture', hash: '0'.repeat(64), vocabSize: p.vocab },
+      tensors: { 'train.tokens': make(p.windows, 0), 'test.tokens': make(Math.max(2, p.windows / 4), 1) },
+    });
+  },
+});
