@@ -177,7 +177,7 @@ function planImageReport(config: ImageReportConfig, ctx: PlanContext): ReportPla
       figure(
         'regularization-comparison',
         'With and without regularization',
-        `Each class's top three positive eigenvectors in the model trained with ${regularization} (left) and in the same model trained without either (right), from the same initial weights and data order.`,
+        `Each class's top three positive eigenvectors in the model trained with ${regularization} (left) and in the same model trained without any of them (right), from the same initial weights and data order.`,
         (label) => figureJob(label, regularizationComparison, { model, eigen, plainModel, plainEigen }, { ...gallery, regularization }),
       ),
       figure(
