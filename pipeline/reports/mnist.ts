@@ -22,9 +22,13 @@ export const mnistReport = imageReport({
   profiles: {
     // Seconds: enough to exercise every stage, not to learn good features.
     smoke: { shape: { ...SHAPE, embed: 32, hidden: 32 }, train: { ...TRAIN, epochs: 2, lr: 0.005 } },
-    // The published site: the paper's d = 300 embedding on all 60,000 training digits. Measured:
-    // 15 epochs 98.18% test accuracy, 20 epochs 98.31%; 12 (5,628 steps) keep the build budget.
-    default: { shape: { ...SHAPE, embed: 300, hidden: 300 }, train: { ...TRAIN, epochs: 12 } },
+    // The published site: the paper's d = 300 embedding on all 60,000 training digits, 12 epochs
+    // (5,628 steps) to keep the build budget. Weight decay 1.0 rather than the shared 0.5, chosen
+    // on the ablations' evidence (decay lowers effective rank and total variation most) and
+    // measured at 12 epochs: decay 0.5 gave 98.14% test accuracy, effective rank 24.3, periphery
+    // mass 0.079; decay 1.0 97.87%, 17.8, 0.061 and visibly smoother strokes; decay 1.0 with
+    // latent noise 0.66 97.67%, 19.4, 0.050.
+    default: { shape: { ...SHAPE, embed: 300, hidden: 300 }, train: { ...TRAIN, epochs: 12, weightDecay: 1.0 } },
     // The paper's MNIST model: wider hidden layer, longer training.
     paper: { shape: { ...SHAPE, embed: 300, hidden: 1000 }, train: { ...TRAIN, epochs: 100, lr: 0.001 } },
   },
