@@ -4,7 +4,7 @@ import { artifactOf, defineJob, type Job } from '../cache/job.ts';
 import { splitOf, type DataMeta } from '../data/job.ts';
 import { allEigens, layerOf, type EigenMeta } from '../decompose/job.ts';
 import { tensor } from '../tensors/safetensors.ts';
-import { modelModules, type ModelMeta } from '../train/job.ts';
+import { type ModelMeta } from '../train/job.ts';
 import { analyseRun, type AblationSettings, type RunScores } from './ablation.ts';
 import { perturbationCheck, type PerturbationSettings, type SummaryRow, type UnitResult } from './perturb.ts';
 import { truncationStudy, type TruncationResult, type TruncationSettings } from './truncation-study.ts';
@@ -28,7 +28,7 @@ const perturbationKind = defineJob<PerturbationMeta, ModelInputs, PerturbationSe
 });
 
 export function perturbationJob(label: string, deps: ModelJobs, settings: PerturbationSettings): Job<PerturbationMeta> {
-  return perturbationKind.create(`${label} (perturbation check)`, deps, settings, { modules: modelModules(deps.model) });
+  return perturbationKind.create(`${label} (perturbation check)`, deps, settings, { modules: deps.model.modules });
 }
 
 const truncationKind = defineJob<TruncationResult, ModelInputs, TruncationSettings>({
@@ -44,7 +44,7 @@ const truncationKind = defineJob<TruncationResult, ModelInputs, TruncationSettin
 });
 
 export function truncationJob(label: string, deps: ModelJobs, settings: TruncationSettings): Job<TruncationResult> {
-  return truncationKind.create(`${label} (truncation)`, deps, settings, { modules: modelModules(deps.model) });
+  return truncationKind.create(`${label} (truncation)`, deps, settings, { modules: deps.model.modules });
 }
 
 /** The truncation artifact of an input known only by name, checked. */
@@ -82,7 +82,7 @@ const ablationKind = defineJob<AblationMeta, ModelInputs, AblationSettings>({
 });
 
 export function ablationJob(label: string, deps: ModelJobs, settings: AblationSettings): Job<AblationMeta> {
-  return ablationKind.create(`${label} (ablation metrics)`, deps, settings, { modules: modelModules(deps.model) });
+  return ablationKind.create(`${label} (ablation metrics)`, deps, settings, { modules: deps.model.modules });
 }
 
 /** An ablation artifact read back: scores, features [class][rank], top positive eigenvectors [class]. */

@@ -28,8 +28,3 @@ export function requireTensor(a: Artifact, name: string, owner: string): NamedTe
   if (!t) throw new Error(`${owner} has no tensor '${name}' (has: ${Object.keys(a.tensors).join(', ') || 'none'})`);
   return t;
 }
-
-/** A plain JSON copy of a value (drops undefined fields; typed objects become Json). */
-export function toJson(value: unknown): Json {
-  return JSON.parse(JSON.stringify(value)) as Json;
-}

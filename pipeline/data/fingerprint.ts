@@ -19,7 +19,19 @@ export function memoisedByFile<T>(kind: string, path: string, compute: (bytes: B
   return value;
 }
 
+/**
+ * A file's SHA-256 (its identity in cache keys) and MD5 (what data sets publish), from one read,
+ * and whether it is gzipped (by its first two bytes); memoised as above.
+ */
+export function fileDigests(path: string): { sha256: string; md5: string; gzipped: boolean } {
+  return memoisedByFile('digests', path, (bytes) => ({
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    md5: createHash('md5').update(bytes).digest('hex'),
+    gzipped: bytes[0] === 0x1f && bytes[1] === 0x8b,
+  }));
+}
+
 /** SHA-256 of a file (hex), memoised as above. */
 export function fileFingerprint(path: string): string {
-  return memoisedByFile('sha256', path, (bytes) => createHash('sha256').update(bytes).digest('hex'));
+  return fileDigests(path).sha256;
 }

@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { PipelineError } from '../errors.ts';
 import type { Log } from '../util/log.ts';
-import { memoisedByFile } from './fingerprint.ts';
+import { fileDigests, memoisedByFile } from './fingerprint.ts';
 
 export type IdxPart = 'trainImages' | 'trainLabels' | 'testImages' | 'testLabels';
 
@@ -273,7 +273,7 @@ export function verifyDataset(source: IdxSource, located: LocatedDataset): strin
 
 /** Why the file differs from the published one, or null when it does not. */
 function checkFile(path: string, gzMd5: string, contentMd5: string): string | null {
-  const { digest, gzipped } = memoisedByFile('md5', path, (bytes) => ({ digest: md5(bytes), gzipped: bytes[0] === 0x1f && bytes[1] === 0x8b }));
+  const { md5: digest, gzipped } = fileDigests(path);
   if (!gzipped) return digest === contentMd5 ? null : `${path} has MD5 ${digest}, expected ${contentMd5}`;
   if (digest === gzMd5) return null;
   const content = memoisedByFile('md5-gunzipped', path, (bytes) => {

@@ -14,7 +14,7 @@ import { requireTensor } from '../cache/artifact.ts';
 import { artifactOf, defineJob, type Job } from '../cache/job.ts';
 import { PipelineError } from '../errors.ts';
 import { tensor } from '../tensors/safetensors.ts';
-import { bilinearLayersOf, modelModules, modelWeights, type ModelMeta } from '../train/job.ts';
+import { bilinearLayersOf, modelWeights, type ModelMeta } from '../train/job.ts';
 import { defaultSolver, symmetricEigen, type Eigen, type EigenSolver } from './eigen.ts';
 import { hosvd } from './hosvd.ts';
 import { interactionMatrix, interactionTensor } from './interaction.ts';
@@ -27,11 +27,6 @@ export type Directions =
 /** One direction per output: the one-hot of each class's logit, named by the class. */
 export function oneHotDirections(names: string[]): Directions {
   return { names, vectors: names.map((_, a) => names.map((__, b) => (a === b ? 1 : 0))) };
-}
-
-/** The logit differences u = e_a − e_b for the given pairs of outputs, of c. */
-export function differenceDirections(c: number, pairs: [number, number][], names: string[]): Directions {
-  return { names, vectors: pairs.map(([a, b]) => Array.from({ length: c }, (_, i) => (i === a ? 1 : 0) - (i === b ? 1 : 0))) };
 }
 
 export type EigenMeta = {
@@ -64,8 +59,9 @@ const eigenKind = defineJob<EigenMeta, { model: ModelMeta }, EigenParams>({
 
 /** The eigendecomposition of Q_u for each direction, for one bilinear layer of a model. */
 export function eigenJob(label: string, model: Job<ModelMeta>, directions: Directions, layer = 'layer'): Job<EigenMeta> {
-  // The solver is part of the key: LAPACK and ml-matrix agree only to rounding.
-  return eigenKind.create(label, { model }, { layer, directions, solver: defaultSolver() }, { modules: modelModules(model) });
+  // The solver is part of the key: LAPACK and ml-matrix agree only to rounding. The model job's
+  // modules (its kind's) are this job's too: a worker must know the kind to read its layers.
+  return eigenKind.create(label, { model }, { layer, directions, solver: defaultSolver() }, { modules: model.modules });
 }
 
 /** Each class's interaction matrix: the decomposition the image reports read. */
@@ -148,7 +144,7 @@ const hosvdKind = defineJob<HosvdMeta, { model: ModelMeta }, HosvdParams>({
  * canonical eigendecomposition of the top `components` components (paper §3.3).
  */
 export function hosvdJob(label: string, model: Job<ModelMeta>, components: number, layer = 'layer'): Job<HosvdMeta> {
-  return hosvdKind.create(`${label} (HOSVD)`, { model }, { layer, components, solver: defaultSolver() }, { modules: modelModules(model) });
+  return hosvdKind.create(`${label} (HOSVD)`, { model }, { layer, components, solver: defaultSolver() }, { modules: model.modules });
 }
 
 /** Component t's canonical eigendecomposition from a HOSVD artifact. */

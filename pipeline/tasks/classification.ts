@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Artifact } from '../cache/artifact.ts';
 import type { ImageSet } from '../data/dataset.ts';
 import { dataMeta, splitOf } from '../data/job.ts';
-import { defineTask, evaluateInChunks, type Batch, type Split } from './kind.ts';
+import { defineTask, sumOverBatches, type Batch, type Split } from './kind.ts';
 
 export interface ClassificationData {
   train: ImageSet;
@@ -38,17 +38,10 @@ export const classification = defineTask<ClassificationData>({
   evaluate(predict, data, split, subset) {
     const set = data[split];
     const n = subset?.length ?? set.n;
-    const [lossSum, correct] = evaluateInChunks(set.n, EVAL_CHUNK, (indices) => {
-      const b = classificationBatch(set, indices, data.classes);
-      const totals = tf.tidy(() => {
-        const logits = predict(b.inputs);
-        const total = tf.mul(tf.losses.softmaxCrossEntropy(b.targets, logits), indices.length);
-        const right = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(b.targets, 1)), 'float32'));
-        return [total.dataSync()[0]!, right.dataSync()[0]!];
-      });
-      tf.dispose([b.inputs, b.targets]);
-      return totals;
-    }, subset);
+    const [lossSum, correct] = sumOverBatches(set.n, EVAL_CHUNK, subset, (indices) => classificationBatch(set, indices, data.classes), predict, (logits, b, count) => [
+      tf.mul(tf.losses.softmaxCrossEntropy(b.targets, logits), count) as tf.Scalar,
+      tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(b.targets, 1)), 'float32')),
+    ]);
     return { loss: lossSum! / n, accuracy: correct! / n };
   },
   metrics: [

@@ -3,7 +3,7 @@
  * and what an evaluation measures (which is what a training curve records, per split and epoch).
  * Each task is one file in tasks/; the trainer knows none of them by name.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { Artifact } from '../cache/artifact.ts';
 
 export type Split = 'train' | 'test';
@@ -60,13 +60,27 @@ export function taskOf(name: string): Task {
   return task;
 }
 
-/** Sums of per-chunk totals over examples (all n, or those at `indices`): the helper every task's evaluate() uses. */
-export function evaluateInChunks(n: number, chunk: number, measure: (indices: number[]) => number[], indices?: number[]): number[] {
+/**
+ * The loop every task's evaluate() runs: over the examples (all n, or those at `indices`) in
+ * chunks of `chunk` (memory, not results), a batch, the model's output, and per-batch totals
+ * (scalars) summed over the chunks; every tensor is disposed.
+ */
+export function sumOverBatches(
+  n: number,
+  chunk: number,
+  indices: number[] | undefined,
+  batchOf: (indices: number[]) => Batch,
+  predict: (inputs: tf.Tensor) => tf.Tensor,
+  totals: (output: tf.Tensor, batch: Batch, count: number) => tf.Scalar[],
+): number[] {
   const all = indices ?? Array.from({ length: n }, (_, i) => i);
   let sums: number[] = [];
   for (let start = 0; start < all.length; start += chunk) {
-    const totals = measure(all.slice(start, start + chunk));
-    sums = sums.length === 0 ? totals : sums.map((s, i) => s + totals[i]!);
+    const slice = all.slice(start, start + chunk);
+    const b = batchOf(slice);
+    const values = tf.tidy(() => totals(predict(b.inputs), b, slice.length).map((t) => t.dataSync()[0]!));
+    tf.dispose([b.inputs, b.targets]);
+    sums = sums.length === 0 ? values : sums.map((s, i) => s + values[i]!);
   }
   return sums;
 }

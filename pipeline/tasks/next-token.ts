@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Artifact } from '../cache/artifact.ts';
 import { tokenSplitsOf, type TokenSplits, type TokenWindows } from '../data/tokens.ts';
-import { defineTask, evaluateInChunks, type Batch, type Split } from './kind.ts';
+import { defineTask, sumOverBatches, type Batch, type Split } from './kind.ts';
 
 /** One batch: inputs (n, T) int32 token ids, targets (n, T) the next token of each position. */
 export function nextTokenBatch(set: TokenWindows, indices: number[]): Batch {
@@ -41,18 +41,10 @@ export const nextToken = defineTask<TokenSplits>({
   evaluate(predict, data, split, subset) {
     const set = data[split];
     const positions = (subset?.length ?? set.n) * set.context;
-    const [lossSum, correct] = evaluateInChunks(set.n, EVAL_CHUNK, (indices) => {
-      const b = nextTokenBatch(set, indices);
-      const totals = tf.tidy(() => {
-        const logits = predict(b.inputs);
-        const count = indices.length * set.context;
-        const total = tf.mul(crossEntropy(logits, b.targets), count);
-        const right = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), b.targets), 'float32'));
-        return [total.dataSync()[0]!, right.dataSync()[0]!];
-      });
-      tf.dispose([b.inputs, b.targets]);
-      return totals;
-    }, subset);
+    const [lossSum, correct] = sumOverBatches(set.n, EVAL_CHUNK, subset, (indices) => nextTokenBatch(set, indices), predict, (logits, b, windows) => [
+      tf.mul(crossEntropy(logits, b.targets), windows * set.context) as tf.Scalar,
+      tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), b.targets), 'float32')),
+    ]);
     return { loss: lossSum! / positions, accuracy: correct! / positions };
   },
   metrics: [

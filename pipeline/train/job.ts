@@ -54,7 +54,8 @@ const trainModel = defineJob<ModelMeta, { data: DataInfo; init?: ModelMeta }, Tr
   run: async (ctx, inputs, params) => {
     const kind = modelKind(params.model.kind);
     const task = taskOf(params.task);
-    const start = inputs.init ? startingWeights(kind, params.model.shape, inputs.init) : undefined;
+    // The run to finetune from must fit this run's layout exactly.
+    const start = inputs.init ? modelWeights(inputs.init, kind, params.model.shape, 'the weights to finetune from, of') : undefined;
     const result = await train({ kind, shape: params.model.shape, task, data: task.prepare(inputs.data), settings: params.settings, ...(start ? { start } : {}) }, ctx.log);
     const last = result.history.at(-1)!;
     const data = inputs.data.meta;
@@ -117,29 +118,16 @@ export function weightTensors(kind: ModelKind, shape: Json, weights: Weights): R
   return Object.fromEntries(Object.keys(layout).map((name) => [name, tensor(weights[name]!, layout[name]!)]));
 }
 
-/** A model artifact's weights, checked against its kind's layout. */
-export function modelWeights(model: Artifact<ModelMeta>): Weights {
-  const kind = modelKind(model.meta.model.kind);
+/** A model artifact's weights, checked against `kind`'s layout for `shape` (by default its own). */
+export function modelWeights(model: Artifact<ModelMeta>, kind = modelKind(model.meta.model.kind), shape = model.meta.model.shape, role = 'model'): Weights {
   const weights = Object.fromEntries(Object.entries(model.tensors).map(([name, t]) => [name, t.data as Float32Array]));
-  checkWeights(kind, model.meta.model.shape, weights, `model ${model.meta.model.description}`);
+  checkWeights(kind, shape, weights, `${role} ${model.meta.model.description}`);
   return weights;
 }
 
 /** The bilinear layers of a trained model, as its kind defines them. */
 export function bilinearLayersOf(model: Artifact<ModelMeta>): BilinearLayerParts[] {
   return modelKind(model.meta.model.kind).bilinearLayers(model.meta.model.shape, modelWeights(model));
-}
-
-/** The weights another run starts from, checked against this run's layout. */
-function startingWeights(kind: ModelKind, shape: Json, init: Artifact<ModelMeta>): Weights {
-  const weights = Object.fromEntries(Object.entries(init.tensors).map(([name, t]) => [name, t.data as Float32Array]));
-  checkWeights(kind, shape, weights, `the weights of ${init.meta.model.description} (to finetune from)`);
-  return weights;
-}
-
-/** The modules a job must import to read a model job's artifact (its kind's, its task's). */
-export function modelModules(model: Job<ModelMeta>): string[] {
-  return model.modules;
 }
 
 export { trainModel };

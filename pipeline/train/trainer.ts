@@ -97,8 +97,8 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
   const { kind, shape, task, data, settings } = run;
   const rng = new Rng(settings.seed);
   // The init seed is drawn even when starting from given weights, so the data order is the same.
-  const initial = kind.init(shape, new Rng(rng.nextUint32()));
-  const start = run.start ?? initial;
+  const initSeed = rng.nextUint32();
+  const start = run.start ?? kind.init(shape, new Rng(initSeed));
   const trainee = makeTrainee(kind, shape, task, start, settings.weightDecay);
   const { params, names } = trainee;
   const trainSize = task.size(data, 'train');

@@ -63,19 +63,21 @@ test('for unembedding rows as directions, uᵀ MLP(x) = xᵀ Q_u x, and the eige
   const model = await r.get(modelJob);
   const layer = layerOf(model, 'mlp');
   const w = modelWeights(model);
-  const rng = new Rng(9);
-  const x = rng.normalArray(SHAPE.d);
-  // the MLP's output from the model's own forward pass (its hook), in float32
-  const mlp = tf.tidy(() => {
+  // The residual input x and the MLP's output for every input token, from the model's own forward
+  // pass through its hook points (float32).
+  const inputs = [0, 1, 5, 11];
+  const { resid, mlp } = tf.tidy(() => {
     const params = Object.fromEntries(Object.entries(w).map(([name, data]) => [name, tf.tensor(data, bilinearBigram.layout(SHAPE)[name]!)]));
-    const h = tf.mul(tf.matMul(tf.tensor2d(x, [1, SHAPE.d]), params['W'] as tf.Tensor2D, false, true), tf.matMul(tf.tensor2d(x, [1, SHAPE.d]), params['V'] as tf.Tensor2D, false, true));
-    return Array.from(tf.matMul(h as tf.Tensor2D, params['O'] as tf.Tensor2D, false, true).dataSync());
+    const { hooks } = bilinearBigram.forward(params, tf.tensor2d([inputs], [1, inputs.length], 'int32'), { hooks: ['resid-pre', 'mlp-out'] });
+    return { resid: hooks['resid-pre']!.arraySync() as number[][][], mlp: hooks['mlp-out']!.arraySync() as number[][][] };
   });
   tokens.forEach((t, i) => {
     const u = Float64Array.from(w['U']!.subarray(t * SHAPE.d, (t + 1) * SHAPE.d));
     const q = interactionMatrix(layer, u);
-    const direct = u.reduce((s, ui, j) => s + ui * mlp[j]!, 0);
-    assertClose(quadraticForm(q, x), direct, { atol: 1e-4, rtol: 1e-4, label: `token ${t}: xᵀQx vs uᵀMLP(x)` });
+    inputs.forEach((s, pos) => {
+      const direct = u.reduce((sum, ui, j) => sum + ui * mlp[0]![pos]![j]!, 0);
+      assertClose(quadraticForm(q, resid[0]![pos]!), direct, { atol: 1e-4, rtol: 1e-4, label: `input ${s}, output ${t}: xᵀQx vs uᵀMLP(x)` });
+    });
     const values = eigen.tensors[`direction${i}.values`]!.data as Float64Array;
     const trace = Array.from({ length: SHAPE.d }, (_, j) => q[j * SHAPE.d + j]!).reduce((a, b) => a + b, 0);
     assertClose(values.reduce((a, b) => a + b, 0), trace, { atol: 1e-9, rtol: 1e-9, label: `token ${t}: Σλ vs trace` });
