@@ -12,7 +12,6 @@ import { symmetricEigen, type EigenSolver } from '../pipeline/decompose/eigen.ts
 import { imageSet } from '../pipeline/data/dataset.ts';
 import { bilinearClassifier, type BilinearShape } from '../pipeline/models/bilinear-classifier.ts';
 import { describeBlas, loadNative, nativeUnavailableReason } from '../pipeline/native/addon.ts';
-import { gaussian } from '../pipeline/native/noise.ts';
 import { classification, classificationBatch } from '../pipeline/tasks/classification.ts';
 import { BACKENDS, selectBackend, type BackendName } from '../pipeline/train/backend.ts';
 import { disposeTrainee, makeTrainee, trainStep } from '../pipeline/train/trainer.ts';
@@ -110,7 +109,7 @@ async function main() {
   console.log(`\nGaussian noise, ${draws} draws (median ms)`);
   console.log(`  ${pad('TensorFlow.js randomNormal', 34)}${num(timeNoise(() => tf.tidy(() => tf.randomNormal([BATCH, 784], 0, 0.3, 'float32', 1).dataSync())), 2)}`);
   console.log(`  ${pad('Rng.normalArray (JavaScript)', 34)}${num(timeNoise(() => new Rng(1).normalArray(draws, 0.3)), 2)}`);
-  if (native) console.log(`  ${pad('native normals (C, the same stream)', 34)}${num(timeNoise(() => gaussian(draws, 0.3, 1)), 2)}`);
+  if (native) console.log(`  ${pad('native normals (C, the same stream)', 34)}${num(timeNoise(() => native.normals(new Float32Array(draws), 1, 0.3)), 2)}`);
 
   console.log('\nSymmetric eigendecomposition, values and vectors, canonical order and signs (median ms)');
   console.log(`  ${pad('n', 6)}${'ml-matrix'.padStart(11)}${'LAPACK'.padStart(11)}${'speed-up'.padStart(10)}`);

@@ -83,13 +83,17 @@ export function codeVersion(modules: string[]): string {
   return version;
 }
 
+/** The project's optional dependencies: absent ones are recorded as such, not an error. */
+const OPTIONAL = new Set(Object.keys((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { optionalDependencies?: Record<string, string> }).optionalDependencies ?? {}));
+
 /** The installed version of a package (read from its package.json, which `exports` may hide); 'absent' for an optional one that is not installed. */
 export function libraryVersion(name: string): string {
   for (const dir of require.resolve.paths(name) ?? []) {
     const manifest = join(dir, name, 'package.json');
     if (existsSync(manifest)) return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
   }
-  return 'absent';
+  if (OPTIONAL.has(name)) return 'absent';
+  throw new Error(`package '${name}' is imported but not installed; run npm ci`);
 }
 
 /** Forgets the memoised code versions (a process that outlives an edit, such as a test, recomputes them). */

@@ -6,6 +6,7 @@
  * thread (tested): the work inside a job does not change, only which thread does it.
  */
 import { Worker } from 'node:worker_threads';
+import { PipelineError } from '../errors.ts';
 import type { Json } from './artifact.ts';
 import type { JobDescription } from './runner.ts';
 
@@ -16,6 +17,14 @@ export interface WorkerSetup {
    * main thread selected: a module URL, the name of an exported async function, its argument.
    */
   init?: { module: string; name: string; argument: Json };
+}
+
+/** What a worker answers: success, or the failure with a PipelineError's exit code and hint when it was one. */
+interface Reply {
+  ok: boolean;
+  error?: string;
+  exitCode?: number;
+  hint?: string;
 }
 
 interface Task {
@@ -33,7 +42,7 @@ export class WorkerPool {
   constructor(size: number, setup: WorkerSetup) {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData: setup });
-      worker.on('message', (message: { ok: boolean; error?: string }) => this.finish(worker, message));
+      worker.on('message', (message: Reply) => this.finish(worker, message));
       worker.on('error', (error) => this.finish(worker, { ok: false, error: error.message }));
       this.all.push(worker);
       this.idle.push(worker);
@@ -56,12 +65,13 @@ export class WorkerPool {
     }
   }
 
-  private finish(worker: Worker, message: { ok: boolean; error?: string }): void {
+  private finish(worker: Worker, message: Reply): void {
     const task = this.busy.get(worker);
     if (!task) return;
     this.busy.delete(worker);
     this.idle.push(worker);
     if (message.ok) task.resolve();
+    else if (message.exitCode !== undefined) task.reject(new PipelineError(message.error ?? 'worker failed', { exitCode: message.exitCode, ...(message.hint ? { hint: message.hint } : {}) }));
     else task.reject(new Error(message.error ?? 'worker failed'));
     this.dispatch();
   }

@@ -4,6 +4,7 @@
  * it and stores the result. It plans nothing: the description is the whole job.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { PipelineError } from '../errors.ts';
 import { memoryLog } from '../util/log.ts';
 import type { WorkerSetup } from './pool.ts';
 import { executeJob, type JobDescription } from './runner.ts';
@@ -30,6 +31,8 @@ parentPort!.on('message', async (job: JobDescription) => {
     await executeJob(job, inputs, cache, log);
     parentPort!.postMessage({ ok: true });
   } catch (error) {
-    parentPort!.postMessage({ ok: false, error: error instanceof Error ? error.message : String(error) });
+    // A PipelineError's exit code and hint cross the thread too, so a failure reads and exits the same with workers or without.
+    const pipeline = error instanceof PipelineError ? { exitCode: error.exitCode, hint: error.hint } : {};
+    parentPort!.postMessage({ ok: false, error: error instanceof Error ? error.message : String(error), ...pipeline });
   }
 });

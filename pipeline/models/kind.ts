@@ -107,7 +107,11 @@ export function modelKind(name: string): ModelKind {
   return kind;
 }
 
-/** Checks that weights have exactly the kind's layout: every tensor, every shape, only finite values. */
+/**
+ * Checks that weights have exactly the kind's layout: every tensor and every size, nothing else.
+ * (Finiteness is checked where weights are decomposed, decompose/layer.ts, and training stops on a
+ * non-finite loss.)
+ */
 export function checkWeights(kind: ModelKind, shape: Json, weights: Weights, where: string): void {
   const layout = kind.layout(shape);
   for (const [name, dims] of Object.entries(layout)) {
@@ -118,4 +122,11 @@ export function checkWeights(kind: ModelKind, shape: Json, weights: Weights, whe
   }
   const extra = Object.keys(weights).filter((name) => !(name in layout));
   if (extra.length > 0) throw new Error(`${where}: tensors ${extra.join(', ')} are not part of ${kind.name}'s layout`);
+}
+
+/** The forward pass without training noise, returning the activations at `hooks` (names the kind declares). */
+export function forwardWithHooks(kind: ModelKind, params: Record<string, tf.Tensor>, x: tf.Tensor, hooks: string[]): ForwardResult {
+  const unknown = hooks.filter((h) => !kind.hookPoints.includes(h));
+  if (unknown.length > 0) throw new Error(`${kind.name} has no hook point ${unknown.map((h) => `'${h}'`).join(', ')} (has: ${kind.hookPoints.join(', ')})`);
+  return kind.forward(params, x, { hooks });
 }

@@ -66,7 +66,7 @@ const trainModel = defineJob<ModelMeta, { data: DataInfo; init?: ModelMeta }, Tr
       history: result.history,
       final: result.final,
       monitored: result.monitored,
-      startedFrom: inputs.init ? ctx.deps['init']! : null,
+      startedFrom: inputs.init ? keyOf(ctx.deps, 'init') : null,
       steps: result.steps,
       msPerStep: Math.round(result.msPerStep * 100) / 100,
       provenance: {
@@ -107,6 +107,12 @@ export function trainJob<S extends Json>(label: string, data: Job<DataInfo>, mod
   return trainModel.create(label, { data, ...(options.init ? { init: options.init } : {}) }, params, { modules: [model.kind.module, task.module] });
 }
 
+function keyOf(deps: Record<string, string>, name: string): string {
+  const key = deps[name];
+  if (!key) throw new Error(`the job context names no key for its input '${name}'`);
+  return key;
+}
+
 /** The model artifact of an input known only by name (e.g. one run of a sweep), checked. */
 export function asModel(a: Artifact | undefined, what = 'model'): Artifact<ModelMeta> {
   return artifactOf(a, trainModel, what);
@@ -120,7 +126,10 @@ export function weightTensors(kind: ModelKind, shape: Json, weights: Weights): R
 
 /** A model artifact's weights, checked against `kind`'s layout for `shape` (by default its own). */
 export function modelWeights(model: Artifact<ModelMeta>, kind = modelKind(model.meta.model.kind), shape = model.meta.model.shape, role = 'model'): Weights {
-  const weights = Object.fromEntries(Object.entries(model.tensors).map(([name, t]) => [name, t.data as Float32Array]));
+  const weights = Object.fromEntries(Object.entries(model.tensors).map(([name, t]) => {
+    if (!(t.data instanceof Float32Array)) throw new Error(`${role} ${model.meta.model.description}: tensor '${name}' is ${t.dtype}; weights are F32`);
+    return [name, t.data];
+  }));
   checkWeights(kind, shape, weights, `${role} ${model.meta.model.description}`);
   return weights;
 }

@@ -4,6 +4,7 @@
  */
 import { artifact } from '../../pipeline/cache/artifact.ts';
 import { defineJob } from '../../pipeline/cache/job.ts';
+import { PipelineError } from '../../pipeline/errors.ts';
 import { tensor } from '../../pipeline/tensors/safetensors.ts';
 
 /** Squares its parameter, plus its input's value: a heavy job, so a pool runs it. */
@@ -33,5 +34,16 @@ export const tokenChainKind = defineJob<{ name: string; source: string; hash: st
       meta: { name: 'token-chain', source: 'test fixture', hash: '0'.repeat(64), vocabSize: p.vocab },
       tensors: { 'train.tokens': make(p.windows, 0), 'test.tokens': make(Math.max(2, p.windows / 4), 1) },
     });
+  },
+});
+
+/** Always fails with a PipelineError (exit code 3 and a hint), to see both cross a worker thread. */
+export const refusingKind = defineJob<{ value: number }, Record<string, never>, null>({
+  name: 'test/refusing',
+  stage: 'analysis',
+  module: import.meta.url,
+  heavy: true,
+  run: async () => {
+    throw new PipelineError('the data are missing', { exitCode: 3, hint: 'install them' });
   },
 });

@@ -13,7 +13,8 @@ import { WorkerPool } from '../../pipeline/cache/pool.ts';
 import { JobRunner } from '../../pipeline/cache/runner.ts';
 import { CacheStore } from '../../pipeline/cache/store.ts';
 import { memoryLog } from '../../pipeline/util/log.ts';
-import { squareKind } from '../helpers/fixture-jobs.ts';
+import { PipelineError } from '../../pipeline/errors.ts';
+import { refusingKind, squareKind } from '../helpers/fixture-jobs.ts';
 
 function tree(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'closure-'));
@@ -73,6 +74,9 @@ test('a worker thread runs a job from its description and stores it; the main th
     assert.equal(cache.has('analysis', runner.key(base)), true);
     const again = await new JobRunner({ cache, log: memoryLog(), force: false }).get(top);
     assert.deepEqual(again.meta, result.meta, 'read back from the cache, not recomputed');
+    // a PipelineError keeps its exit code and hint across the thread
+    await assert.rejects(runner.get(refusingKind.create('refuse', {}, null)), (error: unknown) =>
+      error instanceof PipelineError && error.exitCode === 3 && error.hint === 'install them' && /the data are missing/.test(error.message));
   } finally {
     await pool.close();
   }

@@ -23,7 +23,7 @@ import { eigenJob, layerOf } from '../../pipeline/decompose/job.ts';
 import { interactionMatrix, quadraticForm } from '../../pipeline/decompose/interaction.ts';
 import { bilinearBigram, type BigramShape } from '../../pipeline/models/bilinear-bigram.ts';
 import { bilinearClassifier } from '../../pipeline/models/bilinear-classifier.ts';
-import { defineModel } from '../../pipeline/models/kind.ts';
+import { defineModel, forwardWithHooks } from '../../pipeline/models/kind.ts';
 import { classification } from '../../pipeline/tasks/classification.ts';
 import { nextToken } from '../../pipeline/tasks/next-token.ts';
 import { AdamW } from '../../pipeline/train/adamw.ts';
@@ -68,7 +68,9 @@ test('for unembedding rows as directions, uᵀ MLP(x) = xᵀ Q_u x, and the eige
   const inputs = [0, 1, 5, 11];
   const { resid, mlp } = tf.tidy(() => {
     const params = Object.fromEntries(Object.entries(w).map(([name, data]) => [name, tf.tensor(data, bilinearBigram.layout(SHAPE)[name]!)]));
-    const { hooks } = bilinearBigram.forward(params, tf.tensor2d([inputs], [1, inputs.length], 'int32'), { hooks: ['resid-pre', 'mlp-out'] });
+    const tokensIn = tf.tensor2d([inputs], [1, inputs.length], 'int32');
+    assert.throws(() => forwardWithHooks(bilinearBigram, params, tokensIn, ['attention']), /bilinear-bigram has no hook point 'attention' \(has: resid-pre, mlp-hidden, mlp-out\)/);
+    const { hooks } = forwardWithHooks(bilinearBigram, params, tokensIn, ['resid-pre', 'mlp-out']);
     return { resid: hooks['resid-pre']!.arraySync() as number[][][], mlp: hooks['mlp-out']!.arraySync() as number[][][] };
   });
   tokens.forEach((t, i) => {
