@@ -13,11 +13,14 @@ import { inputFeature } from '../pipeline/decompose/features.ts';
 import { hosvd } from '../pipeline/decompose/hosvd.ts';
 import { interactionMatrix, interactionTensor, oneHot, quadraticForm } from '../pipeline/decompose/interaction.ts';
 import { bilinearLayer, embed, type BilinearLayer } from '../pipeline/decompose/layer.ts';
-import { eigenBasis, pcaBasis, projectedBasis, randomOrthonormalBasis, truncationCurve } from '../pipeline/decompose/truncation.ts';
+import { cumulativeForms, eigenBasis, pcaBasis, projectedBasis, randomOrthonormalBasis, truncationCurve } from '../pipeline/decompose/truncation.ts';
+import { exactModel } from '../pipeline/analysis/truncation-study.ts';
+import { loadNative } from '../pipeline/native/addon.ts';
 import { decodeSafetensors } from '../pipeline/tensors/safetensors.ts';
 import { Rng } from '../pipeline/util/random.ts';
 
 const MODEL = 'reports/mnist/models/model.safetensors';
+const nativeMatmul = loadNative() !== null;
 const K = 50;
 
 function loadLayer(): { layer: BilinearLayer; source: string } {
@@ -57,10 +60,19 @@ for (const solver of solvers) eigs = time(`eigendecomposition, ${layer.c} classe
 time(`features f = Eᵀv, top 6 per class`, () => eigs.map((eig) => Array.from({ length: 6 }, (_, i) => inputFeature(layer, eigenvector(eig, i)))), rows);
 time('HOSVD across classes (Gram + components)', () => hosvd(B, layer.d), rows);
 const embeddedTrain = time(`embed ${train.n} training images`, () => embedAll(train), rows);
-const embeddedTest = embedAll(test);
-const full = new Float64Array(test.n * layer.c);
-for (let r = 0; r < test.n; r++) for (let a = 0; a < layer.c; a++) full[r * layer.c + a] = quadraticForm(B[a]!, embeddedTest.subarray(r * layer.d, (r + 1) * layer.d));
-time(`eigen truncation curve, k ≤ ${K}, ${test.n} test images`, () => truncationCurve(eigs.map((e) => eigenBasis(e, K)), embeddedTest, full, test.labels), rows);
+// The exact model on the test images two ways: input by input (loops), and batched (matmul64).
+const { embeddedTest, full } = time(`exact logits of ${test.n} test images, input by input (loops)`, () => {
+  const embeddedTest = embedAll(test);
+  const full = new Float64Array(test.n * layer.c);
+  for (let r = 0; r < test.n; r++) for (let a = 0; a < layer.c; a++) full[r * layer.c + a] = quadraticForm(B[a]!, embeddedTest.subarray(r * layer.d, (r + 1) * layer.d));
+  return { embeddedTest, full };
+}, rows);
+time(`exact logits of ${test.n} test images, batched (${nativeMatmul ? 'dgemm' : 'portable'})`, () => exactModel(layer, test), rows);
+time(`eigen truncation curve, k ≤ ${K}, input by input (cumulativeForms)`, () => {
+  const bases = eigs.map((e) => eigenBasis(e, K));
+  for (let r = 0; r < test.n; r++) for (const b of bases) cumulativeForms(b, embeddedTest.subarray(r * layer.d, (r + 1) * layer.d));
+}, rows);
+time(`eigen truncation curve, k ≤ ${K}, batched (${nativeMatmul ? 'dgemm' : 'portable'})`, () => truncationCurve(eigs.map((e) => eigenBasis(e, K)), embeddedTest, full, test.labels), rows);
 time(`random projection: draw + project + curve, k ≤ ${K}`, () => {
   const rng = new Rng(2);
   return truncationCurve(B.map((q) => projectedBasis(q, layer.d, randomOrthonormalBasis(layer.d, K, rng))), embeddedTest, full, test.labels);

@@ -135,11 +135,11 @@ static bool fits(size_t length, int64_t rows, int64_t cols, int64_t ld) {
 }
 
 /*
- * sgemm(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc):
- * C ← alpha · op(A) · op(B) + beta · C, with op(A): m×k, op(B): k×n, C: m×n, all row-major.
+ * sgemm / dgemm(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc):
+ * C ← alpha · op(A) · op(B) + beta · C, with op(A): m×k, op(B): k×n, C: m×n, all row-major;
+ * float32 arrays for sgemm (training), float64 for dgemm (the exact float64 analyses).
  */
-static napi_value sgemm(napi_env env, napi_callback_info info) {
-  const char* fn = "sgemm";
+static napi_value gemm(napi_env env, napi_callback_info info, const char* fn, napi_typedarray_type type) {
   napi_value argv[MAX_ARGS];
   if (!get_args(env, info, 13, argv, fn)) return NULL;
   bool ta, tb;
@@ -149,9 +149,9 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   if (!get_bool(env, argv[0], fn, "transA", &ta) || !get_bool(env, argv[1], fn, "transB", &tb) ||
       !get_int(env, argv[2], 0, INT_MAX, fn, "m", &m) || !get_int(env, argv[3], 0, INT_MAX, fn, "n", &n) ||
       !get_int(env, argv[4], 0, INT_MAX, fn, "k", &k) || !get_double(env, argv[5], fn, "alpha", &alpha) ||
-      !get_array(env, argv[6], napi_float32_array, fn, "A", &A) || !get_int(env, argv[7], 1, INT_MAX, fn, "lda", &lda) ||
-      !get_array(env, argv[8], napi_float32_array, fn, "B", &B) || !get_int(env, argv[9], 1, INT_MAX, fn, "ldb", &ldb) ||
-      !get_double(env, argv[10], fn, "beta", &beta) || !get_array(env, argv[11], napi_float32_array, fn, "C", &C) ||
+      !get_array(env, argv[6], type, fn, "A", &A) || !get_int(env, argv[7], 1, INT_MAX, fn, "lda", &lda) ||
+      !get_array(env, argv[8], type, fn, "B", &B) || !get_int(env, argv[9], 1, INT_MAX, fn, "ldb", &ldb) ||
+      !get_double(env, argv[10], fn, "beta", &beta) || !get_array(env, argv[11], type, fn, "C", &C) ||
       !get_int(env, argv[12], 1, INT_MAX, fn, "ldc", &ldc))
     return NULL;
   const int64_t a_rows = ta ? k : m, a_cols = ta ? m : k;
@@ -175,11 +175,19 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
     return fail_range(env, fn, message);
   }
   if (m > 0 && n > 0) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
-                (float)alpha, (const float*)A.data, (int)lda, (const float*)B.data, (int)ldb, (float)beta, (float*)C.data, (int)ldc);
+    const CBLAS_TRANSPOSE opa = ta ? CblasTrans : CblasNoTrans, opb = tb ? CblasTrans : CblasNoTrans;
+    if (type == napi_float32_array)
+      cblas_sgemm(CblasRowMajor, opa, opb, (int)m, (int)n, (int)k, (float)alpha, (const float*)A.data, (int)lda, (const float*)B.data, (int)ldb,
+                  (float)beta, (float*)C.data, (int)ldc);
+    else
+      cblas_dgemm(CblasRowMajor, opa, opb, (int)m, (int)n, (int)k, alpha, (const double*)A.data, (int)lda, (const double*)B.data, (int)ldb, beta,
+                  (double*)C.data, (int)ldc);
   }
   return NULL;
 }
+
+static napi_value sgemm(napi_env env, napi_callback_info info) { return gemm(env, info, "sgemm", napi_float32_array); }
+static napi_value dgemm(napi_env env, napi_callback_info info) { return gemm(env, info, "dgemm", napi_float64_array); }
 
 /*
  * syevd(A, n, w): eigendecomposition of the symmetric n×n matrix A.
@@ -351,6 +359,7 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"dgemm", NULL, dgemm, NULL, NULL, NULL, napi_enumerable, NULL},
     {"syevd", NULL, syevd, NULL, NULL, NULL, napi_enumerable, NULL},
     {"adamw", NULL, adamw, NULL, NULL, NULL, napi_enumerable, NULL},
     {"normals", NULL, normals, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -12,6 +12,7 @@
  * constant 1, and the output bias enters as Q_u[d−1, d−1] += u·b_P, so the identity still holds.
  */
 import { PipelineError } from '../errors.ts';
+import { matmul64 } from '../native/matmul64.ts';
 import type { BilinearLayer } from './layer.ts';
 
 /** Q_u as a dense, exactly symmetric d×d row-major matrix. */
@@ -24,19 +25,10 @@ export function interactionMatrix(layer: BilinearLayer, u: ArrayLike<number>): F
     if (ua === 0) continue;
     for (let k = 0; k < m; k++) coef[k]! += ua * layer.P[a * m + k]!;
   }
-  const q = new Float64Array(d * d); // Wᵀ diag(coef) V, then symmetrised
-  const scaledW = new Float64Array(d);
-  for (let k = 0; k < m; k++) {
-    const ck = coef[k]!;
-    if (ck === 0) continue;
-    for (let i = 0; i < d; i++) scaledW[i] = ck * layer.W[k * d + i]!;
-    const vRow = k * d;
-    for (let i = 0; i < d; i++) {
-      const wi = scaledW[i]!;
-      const row = i * d;
-      for (let j = 0; j < d; j++) q[row + j]! += wi * layer.V[vRow + j]!;
-    }
-  }
+  // Wᵀ diag(coef) V as one float64 product (diag(coef) W)ᵀ · V, then symmetrised
+  const scaledW = new Float64Array(m * d);
+  for (let k = 0; k < m; k++) for (let i = 0; i < d; i++) scaledW[k * d + i] = coef[k]! * layer.W[k * d + i]!;
+  const q = matmul64({ data: scaledW, rows: m, cols: d, transpose: true }, { data: layer.V, rows: m, cols: d });
   if (layer.outBias) {
     let ub = 0;
     for (let a = 0; a < c; a++) ub += u[a]! * layer.outBias[a]!;

@@ -1,5 +1,5 @@
 /**
- * The native addon (native/bilinear_native.c): OpenBLAS sgemm, LAPACKE syevd and a fused AdamW
+ * The native addon (native/bilinear_native.c): OpenBLAS sgemm and dgemm, LAPACKE syevd and a fused AdamW
  * update. Optional: where it was not built (no compiler, no OpenBLAS), or when
  * BILINEAR_NO_NATIVE=1, loadNative() returns null and callers take the portable path.
  * @code-depends ../../native/bilinear_native.c
@@ -16,6 +16,8 @@ export interface BlasInfo {
 export interface NativeAddon {
   /** C ← alpha·op(A)·op(B) + beta·C, row-major; op(A): m×k, op(B): k×n. */
   sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number): void;
+  /** The same in float64 (the exact analyses). */
+  dgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float64Array, lda: number, b: Float64Array, ldb: number, beta: number, c: Float64Array, ldc: number): void;
   /** Symmetric eigendecomposition in place: w ← ascending eigenvalues, row j of a (n×n) ← eigenvector j. */
   syevd(a: Float64Array, n: number, w: Float64Array): void;
   syevd(a: Float32Array, n: number, w: Float32Array): void;
