@@ -10,6 +10,7 @@
  * A rendered figure is the files of its permalink page: the figure (SVG, and PNG for images),
  * its data as JSON and CSV, and for charts the Vega-Lite spec.
  */
+import type { Interval, IntervalMethod } from '../analysis/stats.ts';
 import type { TopLevelSpec } from 'vega-lite';
 import type { Json } from '../cache/artifact.ts';
 import { defineJob, type Deps, type Inputs, type Job } from '../cache/job.ts';
@@ -106,4 +107,10 @@ export function figureJob<D, P>(label: string, renderer: FigureRenderer<D, P>, d
 /** Rounds to 7 significant digits (float32 precision) so data files stay small and stable. */
 export function round7(x: number): number {
   return Number(x.toPrecision(7));
+}
+
+/** An interval as a figure's data row holds it: rounded, with its method and n; null bounds stay null (no band). */
+export function intervalFields(iv: Interval): { mean: number; lo: number | null; hi: number | null; n: number; interval: IntervalMethod } {
+  const r = (x: number | null) => (x === null ? null : round7(x));
+  return { mean: round7(iv.mean), lo: r(iv.lo), hi: r(iv.hi), n: iv.n, interval: iv.method };
 }
