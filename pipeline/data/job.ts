@@ -1,6 +1,7 @@
 /**
- * The data job: reads an IDX data set (its official train/test split, optionally capped by
- * stratified samples) into one cached artifact, so later builds read a binary file instead of
+ * The data job: reads an IDX data set (its official train/test split, with a validation split
+ * carved from the training images, optionally capped by stratified samples) into one cached
+ * artifact, so later builds read a binary file instead of
  * parsing the IDX files again. Its key holds each file's SHA-256, never its path: the same bytes
  * anywhere are the same data set.
  */
@@ -29,11 +30,18 @@ export type DataMeta = DataInfo & {
   height: number;
   width: number;
   trainSize: number;
+  validationSize: number;
   testSize: number;
 };
 
 export interface OfficialSplitSettings {
-  /** Caps on the official train and test sets (stratified samples), for smaller profiles. */
+  /**
+   * Images carved from the official training set (a seeded, class-stratified sample) as the
+   * validation split: settings are chosen and training curves drawn on it, and the test set is
+   * used once, for the final numbers. The training split is the rest.
+   */
+  validation: number;
+  /** Caps on the training split (after the validation images are taken out) and the official test set (stratified samples), for smaller profiles. */
   trainLimit?: number;
   testLimit?: number;
   seed: number;
@@ -43,7 +51,7 @@ type IdxParams = {
   dataset: { name: string; title: string; classNames: string[] };
   /** SHA-256 of each file, by part. */
   files: Record<IdxPart, string>;
-  split: { trainLimit?: number; testLimit?: number; seed: number };
+  split: { validation: number; trainLimit?: number; testLimit?: number; seed: number };
 };
 type IdxLocations = { dir: string; how: string; paths: Record<IdxPart, string> };
 
@@ -56,9 +64,10 @@ const idxData = defineJob<DataMeta, Record<string, never>, IdxParams>({
     ctx.log.info(`  reading ${params.dataset.title} from ${located.dir} (${located.how})`);
     const classes = params.dataset.classNames.length;
     // Kept as bytes throughout (as in the files): 60,000 images are 47 MB, four times that as floats.
-    const read = (images: IdxPart, labels: IdxPart, limit: number | undefined, seed: number) => sampleBytes(idxBytes(located.paths[images], located.paths[labels], classes), limit, seed);
-    const train = read('trainImages', 'trainLabels', params.split.trainLimit, params.split.seed);
-    const test = read('testImages', 'testLabels', params.split.testLimit, params.split.seed + 1);
+    const official = idxBytes(located.paths.trainImages, located.paths.trainLabels, classes);
+    const { validation, rest } = carveValidation(official, params.split.validation, params.split.seed + 2);
+    const train = sampleBytes(rest, params.split.trainLimit, params.split.seed);
+    const test = sampleBytes(idxBytes(located.paths.testImages, located.paths.testLabels, classes), params.split.testLimit, params.split.seed + 1);
     const meta: DataMeta = {
       name: params.dataset.name,
       source: `IDX files (${located.how})`,
@@ -67,6 +76,7 @@ const idxData = defineJob<DataMeta, Record<string, never>, IdxParams>({
       width: 28,
       hash: createHash('sha256').update(Object.values(params.files).join('')).digest('hex'),
       trainSize: train.n,
+      validationSize: validation.n,
       testSize: test.n,
     };
     return artifact({
@@ -74,6 +84,8 @@ const idxData = defineJob<DataMeta, Record<string, never>, IdxParams>({
       tensors: {
         'train.images': tensor(train.images, [train.n, train.dim]),
         'train.labels': tensor(train.labels, [train.n]),
+        'validation.images': tensor(validation.images, [validation.n, validation.dim]),
+        'validation.labels': tensor(validation.labels, [validation.n]),
         'test.images': tensor(test.images, [test.n, test.dim]),
         'test.labels': tensor(test.labels, [test.n]),
       },
@@ -82,25 +94,26 @@ const idxData = defineJob<DataMeta, Record<string, never>, IdxParams>({
 });
 
 /**
- * An IDX data set with its official train/test split. Images are stored as bytes (as in the
- * files) and scaled to [0, 1] when read.
+ * An IDX data set with its official train/test split and a validation split carved from the
+ * training images. Images are stored as bytes (as in the files) and scaled to [0, 1] when read.
  */
 export function idxDataJob(source: IdxSource, located: LocatedDataset, split: OfficialSplitSettings): Job<DataMeta> {
   const files = Object.fromEntries(Object.entries(located.paths).map(([part, path]) => [part, fileFingerprint(path)])) as Record<IdxPart, string>;
   const params: IdxParams = {
     dataset: { name: source.name, title: source.title, classNames: source.classNames },
     files,
-    split: { ...(split.trainLimit ? { trainLimit: split.trainLimit } : {}), ...(split.testLimit ? { testLimit: split.testLimit } : {}), seed: split.seed },
+    split: { validation: split.validation, ...(split.trainLimit ? { trainLimit: split.trainLimit } : {}), ...(split.testLimit ? { testLimit: split.testLimit } : {}), seed: split.seed },
   };
+  if (!Number.isInteger(split.validation) || split.validation < source.classNames.length) {
+    throw new PipelineError(`${source.title}: the validation split must be a whole number of at least ${source.classNames.length} images (one per class), got ${split.validation}`, { exitCode: 2 });
+  }
   return idxData.create(source.name, {}, params, { locations: { dir: located.dir, how: located.how, paths: { ...located.paths } } });
 }
 
 type ByteSet = { images: Uint8Array; labels: Uint8Array; n: number; dim: number };
 
-/** A stratified sample (stratifiedIndices) of a byte set, copied; the set itself when all is kept. */
-function sampleBytes(set: ByteSet, limit: number | undefined, seed: number): ByteSet {
-  const indices = stratifiedIndices(set.labels, limit, seed);
-  if (!indices) return set;
+/** The rows of a byte set at `indices`, in that order, copied. */
+function take(set: ByteSet, indices: number[]): ByteSet {
   const images = new Uint8Array(indices.length * set.dim);
   const labels = new Uint8Array(indices.length);
   indices.forEach((i, r) => {
@@ -108,6 +121,23 @@ function sampleBytes(set: ByteSet, limit: number | undefined, seed: number): Byt
     labels[r] = set.labels[i]!;
   });
   return { images, labels, n: indices.length, dim: set.dim };
+}
+
+/** A stratified sample of `count` images as the validation split, and the rest in their original order. */
+export function carveValidation(set: ByteSet, count: number, seed: number): { validation: ByteSet; rest: ByteSet } {
+  const chosen = stratifiedIndices(set.labels, count, seed);
+  if (!chosen || chosen.length >= set.n) throw new PipelineError(`a validation split of ${count} images leaves no training images (the set has ${set.n})`, { exitCode: 2 });
+  const taken = new Uint8Array(set.n);
+  for (const i of chosen) taken[i] = 1;
+  const rest: number[] = [];
+  for (let i = 0; i < set.n; i++) if (!taken[i]) rest.push(i);
+  return { validation: take(set, chosen), rest: take(set, rest) };
+}
+
+/** A stratified sample (stratifiedIndices) of a byte set, copied; the set itself when all is kept. */
+function sampleBytes(set: ByteSet, limit: number | undefined, seed: number): ByteSet {
+  const indices = stratifiedIndices(set.labels, limit, seed);
+  return indices ? take(set, indices) : set;
 }
 
 /** Images (pixels in [0, 1]) and labels from two IDX files, checked against each other. */
@@ -136,14 +166,14 @@ export function asImageData(a: Artifact | undefined, what = 'data'): Artifact<Da
   return artifactOf(a, idxData, what);
 }
 
-/** The train and test sets of an image data artifact (byte images scaled to [0, 1]). */
-export function splitOf(data: Artifact): { train: ImageSet; test: ImageSet } {
-  const part = (name: 'train' | 'test') => {
+/** The train, validation and test sets of an image data artifact (byte images scaled to [0, 1]). */
+export function splitOf(data: Artifact): { train: ImageSet; validation: ImageSet; test: ImageSet } {
+  const part = (name: 'train' | 'validation' | 'test') => {
     const images = requireTensor(data, `${name}.images`, 'data job');
     const pixels = images.dtype === 'U8' ? unitPixels(images.data as Uint8Array) : (images.data as Float32Array);
     return imageSet(pixels, requireTensor(data, `${name}.labels`, 'data job').data as Uint8Array, images.shape[1]!);
   };
-  return { train: part('train'), test: part('test') };
+  return { train: part('train'), validation: part('validation'), test: part('test') };
 }
 
 /** What an image data artifact says of its data set. */

@@ -1,7 +1,7 @@
 /**
  * Token data for next-token prediction: each split is a set of windows of T + 1 token ids (the
  * model reads the first T, and learns to predict each next one). A data artifact holds them as
- * `train.tokens` and `test.tokens`, int32 (n, T + 1), and the vocabulary size in its metadata.
+ * `train.tokens`, `validation.tokens` and `test.tokens`, int32 (n, T + 1), and the vocabulary size in its metadata.
  */
 import { requireTensor, type Artifact } from '../cache/artifact.ts';
 
@@ -15,6 +15,7 @@ export interface TokenWindows {
 
 export interface TokenSplits {
   train: TokenWindows;
+  validation: TokenWindows;
   test: TokenWindows;
   vocabSize: number;
 }
@@ -26,14 +27,14 @@ export function tokenWindows(tokens: Int32Array, n: number, context: number, voc
   return { tokens, n, context };
 }
 
-/** The train and test windows of a token data artifact. */
+/** The train, validation and test windows of a token data artifact. */
 export function tokenSplitsOf(data: Artifact): TokenSplits {
   const vocabSize = (data.meta as { vocabSize?: unknown }).vocabSize;
   if (!Number.isInteger(vocabSize)) throw new Error('token data: its metadata has no whole-number vocabSize');
-  const part = (name: 'train' | 'test') => {
+  const part = (name: 'train' | 'validation' | 'test') => {
     const t = requireTensor(data, `${name}.tokens`, 'token data');
     if (t.dtype !== 'I32' || t.shape.length !== 2) throw new Error(`token data: ${name}.tokens must be int32 (n, T + 1), is ${t.dtype} [${t.shape.join(', ')}]`);
     return tokenWindows(t.data as Int32Array, t.shape[0]!, t.shape[1]! - 1, vocabSize as number, `token data ${name}`);
   };
-  return { train: part('train'), test: part('test'), vocabSize: vocabSize as number };
+  return { train: part('train'), validation: part('validation'), test: part('test'), vocabSize: vocabSize as number };
 }

@@ -1,6 +1,7 @@
 /**
- * Every task metric per epoch on the training and held-out splits (loss and accuracy for
- * classification), to show the fit and any over-fit. Works for any task: the metrics to draw and
+ * Every task metric per epoch on the training split (a fixed sample) and the validation split
+ * (loss and accuracy for classification), to show the fit and any over-fit. The test split is not
+ * drawn: it is evaluated once, after the last epoch. Works for any task: the metrics to draw and
  * their labels are parameters.
  */
 import type { TopLevelSpec } from 'vega-lite';
@@ -15,11 +16,11 @@ export async function renderTrainingCurves(model: ModelMeta, params: TrainingCur
   const { history } = model;
   const labels = params.metrics.map((m) => m.label);
   const rows = history.flatMap((h) =>
-    params.metrics.flatMap((m) => (['train', 'test'] as const).map((split) => ({ epoch: h.epoch, split, metric: m.label, value: round7(h[split][m.name]!) }))),
+    params.metrics.flatMap((m) => (['train', 'validation'] as const).map((split) => ({ epoch: h.epoch, split, metric: m.label, value: round7(h[split][m.name]!) }))),
   );
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    description: 'Training and test loss and accuracy per epoch',
+    description: 'Training and validation metrics per epoch',
     data: { values: rows },
     facet: { column: { field: 'metric', type: 'nominal', title: null, sort: labels } },
     resolve: { scale: { y: 'independent' } },
@@ -30,19 +31,19 @@ export async function renderTrainingCurves(model: ModelMeta, params: TrainingCur
       encoding: {
         x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } },
         y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
-        color: { field: 'split', type: 'nominal', scale: { domain: ['train', 'test'], range: ['#4c78a8', '#e45756'] }, legend: { orient: 'bottom' } },
+        color: { field: 'split', type: 'nominal', scale: { domain: ['train', 'validation'], range: ['#4c78a8', '#e45756'] }, legend: { orient: 'bottom' } },
         tooltip: [{ field: 'epoch' }, { field: 'split' }, { field: 'metric' }, { field: 'value', format: '.4f' }],
       },
     },
     config: CHART_CONFIG,
   };
   const last = history.at(-1)!;
-  const finals = params.metrics.filter((m) => m.name !== 'loss').map((m) => `final test ${m.label} ${m.format === 'percent' ? `${(last.test[m.name]! * 100).toFixed(2)}%` : last.test[m.name]!.toFixed(4)}`);
+  const finals = params.metrics.filter((m) => m.name !== 'loss').map((m) => `final validation ${m.label} ${m.format === 'percent' ? `${(last.validation[m.name]! * 100).toFixed(2)}%` : last.validation[m.name]!.toFixed(4)}`);
   return {
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `Line charts of ${labels.join(' and ')} over ${history.length} epochs for the training and test sets${finals.length > 0 ? `; ${finals.join(', ')}` : ''}.`,
+    alt: `Line charts of ${labels.join(' and ')} over ${history.length} epochs for the training and validation splits${finals.length > 0 ? `; ${finals.join(', ')}` : ''}.`,
     data: { rows },
     table: { columns: ['epoch', 'split', 'metric', 'value'], rows: rows.map((r) => [r.epoch, r.split, r.metric, r.value]) },
   };

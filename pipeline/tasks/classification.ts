@@ -10,6 +10,7 @@ import { defineTask, sumOverBatches, type Batch, type Split } from './kind.ts';
 
 export interface ClassificationData {
   train: ImageSet;
+  validation: ImageSet;
   test: ImageSet;
   classes: number;
 }

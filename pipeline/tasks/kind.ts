@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Artifact } from '../cache/artifact.ts';
 
-export type Split = 'train' | 'test';
+/** The training split, the validation split (curves, choices) and the test split (final numbers only). */
+export type Split = 'train' | 'validation' | 'test';
 
 export interface Batch {
   /** What the model's forward pass takes, e.g. pixels (n, dim) or token ids (n, T). */

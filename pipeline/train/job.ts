@@ -12,7 +12,7 @@ import { checkWeights, modelKind, type BilinearLayerParts, type ModelKind, type 
 import { taskOf, type Task } from '../tasks/kind.ts';
 import { tensor, type NamedTensor } from '../tensors/safetensors.ts';
 import type { BackendInfo } from './backend.ts';
-import { train, type EpochRecord, type TrainSettings } from './trainer.ts';
+import { train, type EpochRecord, type TrainResult, type TrainSettings } from './trainer.ts';
 
 export type ModelMeta = {
   model: { kind: string; shape: Json; description: string };
@@ -20,7 +20,7 @@ export type ModelMeta = {
   settings: TrainSettings;
   history: EpochRecord[];
   /** Every task metric after the last epoch, on the whole of each split. */
-  final: { train: Record<string, number>; test: Record<string, number> };
+  final: TrainResult['final'];
   /** How many training examples each epoch's `history[].train` is over (a fixed sample of large sets). */
   monitored: number;
   /** The training job this run started from, by key, when finetuned. */
@@ -57,7 +57,6 @@ const trainModel = defineJob<ModelMeta, { data: DataInfo; init?: ModelMeta }, Tr
     // The run to finetune from must fit this run's layout exactly.
     const start = inputs.init ? modelWeights(inputs.init, kind, params.model.shape, 'the weights to finetune from, of') : undefined;
     const result = await train({ kind, shape: params.model.shape, task, data: task.prepare(inputs.data), settings: params.settings, ...(start ? { start } : {}) }, ctx.log);
-    const last = result.history.at(-1)!;
     const data = inputs.data.meta;
     const meta: ModelMeta = {
       model: { ...params.model, description: kind.describe(params.model.shape) },
@@ -79,8 +78,8 @@ const trainModel = defineJob<ModelMeta, { data: DataInfo; init?: ModelMeta }, Tr
         tfjsVersion: params.backend.tfjs,
       },
     };
-    const headline = Object.entries(last.test).map(([name, value]) => `${name} ${value.toFixed(4)}`).join(', ');
-    ctx.log.info(`  test ${headline}; ${meta.msPerStep} ms/step on ${params.backend.name}`);
+    const headline = Object.entries(result.final.validation).map(([name, value]) => `${name} ${value.toFixed(4)}`).join(', ');
+    ctx.log.info(`  validation ${headline}; ${meta.msPerStep} ms/step on ${params.backend.name}`);
     return { meta, tensors: weightTensors(kind, params.model.shape, result.weights), files: {} };
   },
 });

@@ -63,18 +63,21 @@ export type TrainSettings = {
  */
 export const TRAIN_MONITOR = 10_000;
 
-/** One epoch's evaluation: every task metric on the held-out split and on the training sample. */
+/** One epoch's evaluation: every task metric on the validation split and on the training sample. */
 export interface EpochRecord {
   epoch: number;
   train: Record<string, number>;
-  test: Record<string, number>;
+  validation: Record<string, number>;
 }
 
 export interface TrainResult {
   weights: Weights;
   history: EpochRecord[];
-  /** Every task metric after the last epoch: on the whole training split, and on the held-out split. */
-  final: { train: Record<string, number>; test: Record<string, number> };
+  /**
+   * Every task metric after the last epoch: on the whole training split, the validation split,
+   * and the test split, which nothing else in training reads (it is evaluated once, here).
+   */
+  final: { train: Record<string, number>; validation: Record<string, number>; test: Record<string, number> };
   /** How many training examples each epoch's `train` metrics are over. */
   monitored: number;
   /** The mean batch loss of every step, before that step's update. */
@@ -130,8 +133,8 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
       if (settings.evaluate === 'last-epoch' && epoch < settings.epochs) continue;
       const scalars = Object.fromEntries(Object.entries(schedules).map(([name, s]) => [name, scheduleValue(s, Math.max(0, step - 1), totalSteps)]));
       const predict = (x: tf.Tensor) => kind.forward(params, x, { scalars }).output;
-      history.push({ epoch, train: task.evaluate(predict, data, 'train', monitor), test: task.evaluate(predict, data, 'test') });
-      if (epoch === settings.epochs) final = { train: monitor ? task.evaluate(predict, data, 'train') : history.at(-1)!.train, test: history.at(-1)!.test };
+      history.push({ epoch, train: task.evaluate(predict, data, 'train', monitor), validation: task.evaluate(predict, data, 'validation') });
+      if (epoch === settings.epochs) final = { train: monitor ? task.evaluate(predict, data, 'train') : history.at(-1)!.train, validation: history.at(-1)!.validation, test: task.evaluate(predict, data, 'test') };
     }
     const weights = Object.fromEntries(names.map((n) => [n, new Float32Array(params[n]!.dataSync())]));
     return { weights, history, final: final!, monitored: monitor?.length ?? trainSize, stepLosses, steps: step, msPerStep: trainMs / Math.max(step, 1) };

@@ -32,7 +32,7 @@ export const tokenChainKind = defineJob<{ name: string; source: string; hash: st
     };
     return artifact({
       meta: { name: 'token-chain', source: 'test fixture', hash: '0'.repeat(64), vocabSize: p.vocab },
-      tensors: { 'train.tokens': make(p.windows, 0), 'test.tokens': make(Math.max(2, p.windows / 4), 1) },
+      tensors: { 'train.tokens': make(p.windows, 0), 'validation.tokens': make(Math.max(2, p.windows / 4), 2), 'test.tokens': make(Math.max(2, p.windows / 4), 1) },
     });
   },
 });

@@ -123,9 +123,10 @@ test('download: fetched from a local server into the cache, verified, then found
   const before = requests.length;
   await downloadDataset(source, cacheDir, memoryLog(), {});
   assert.equal(requests.length, before, 'verified files are not fetched again');
-  const job = idxDataJob(source, located, { seed: 1 });
-  const { train, test: held } = splitOf(await runJob(job));
-  assert.equal(train.n, 40);
+  const job = idxDataJob(source, located, { validation: 10, seed: 1 });
+  const { train, validation, test: held } = splitOf(await runJob(job));
+  assert.equal(train.n, 30, 'the 40 training images less the 10 of the validation split');
+  assert.equal(validation.n, 10);
   assert.equal(held.n, 20);
   assert.ok(train.images.every((x) => x >= 0 && x <= 1));
 });
@@ -146,10 +147,10 @@ test('image and label files that disagree, or labels out of range, fail naming t
   writeIdxDirectory(dir);
   writeFileSync(join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(encodeIdx([19], new Uint8Array(19))));
   const source = fixtureSource('http://127.0.0.1:9/', {});
-  const job = idxDataJob(source, locateDataset(source, { dir, cacheDir: tmp(), env: {} }), { seed: 1 });
+  const job = idxDataJob(source, locateDataset(source, { dir, cacheDir: tmp(), env: {} }), { validation: 10, seed: 1 });
   await assert.rejects(runJob(job), /t10k-images-idx3-ubyte\.gz holds 20 images but .*t10k-labels-idx1-ubyte\.gz holds 19 labels/);
   writeFileSync(join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(encodeIdx([20], new Uint8Array(20).fill(12))));
-  const again = idxDataJob(source, locateDataset(source, { dir, cacheDir: tmp(), env: {} }), { seed: 1 });
+  const again = idxDataJob(source, locateDataset(source, { dir, cacheDir: tmp(), env: {} }), { validation: 10, seed: 1 });
   await assert.rejects(runJob(again), /label 12 at index 0 is not a class \(0 … 9\)/);
 });
 

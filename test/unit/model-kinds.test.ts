@@ -121,7 +121,7 @@ test('named scalar schedules reach the forward pass at every step', async () => 
   const rng = new Rng(1);
   const set = imageSet(rng.normalArray(40 * 4), Uint8Array.from({ length: 40 }, (_, i) => i % 2), 4);
   const schedules = { beta: { kind: 'linear' as const, from: 1, to: 0, start: 0.25, end: 0.75 } };
-  await train({ kind: recorder, shape: { input: 4, embed: null, hidden: 3, classes: 2 }, task: classification, data: { train: set, test: set, classes: 2 }, settings: { ...SETTINGS, epochs: 1, batchSize: 4, schedules } }, memoryLog());
+  await train({ kind: recorder, shape: { input: 4, embed: null, hidden: 3, classes: 2 }, task: classification, data: { train: set, validation: set, test: set, classes: 2 }, settings: { ...SETTINGS, epochs: 1, batchSize: 4, schedules } }, memoryLog());
   assert.equal(seen.length, 10);
   assert.deepEqual(seen, Array.from({ length: 10 }, (_, step) => scheduleValue(schedules.beta, step, 10)));
   assert.equal(seen[0], 1);
