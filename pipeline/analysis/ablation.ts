@@ -8,7 +8,7 @@ import { stratifiedSample, type ImageSet } from '../data/dataset.ts';
 import { eigenvector, type Eigen } from '../decompose/eigen.ts';
 import { inputFeature } from '../decompose/features.ts';
 import type { BilinearLayer } from '../decompose/layer.ts';
-import { effectiveRank, featureSupport, kWithinOnePoint, peripheryMask, peripheryMass, totalVariation } from '../decompose/metrics.ts';
+import { effectiveRank, featureSupport, eigenvectorsNeeded, peripheryMask, peripheryMass, totalVariation } from '../decompose/metrics.ts';
 import { eigenBasis, truncationCurve } from '../decompose/truncation.ts';
 import { PipelineError } from '../errors.ts';
 import { exactModel } from './truncation-study.ts';
@@ -16,28 +16,29 @@ import { exactModel } from './truncation-study.ts';
 export interface AblationSettings {
   /** Eigenvectors per class (the top ones by |λ|) scored by the feature metrics and compared across seeds. */
   topFeatures: number;
-  /** The largest k tried for "k within one point" (capped at d). */
+  /** The largest k tried for "eigenvectors needed" (capped at d). */
   maxK: number;
   /** Features are drawn as height × width images (total variation). */
   height: number;
   width: number;
   /**
-   * Test images that accuracy and "k within one point" are measured on: a seeded, class-stratified
-   * sample of this many (absent: the whole test split). The feature metrics need no test data.
+   * Validation images that accuracy and "eigenvectors needed" are measured on: a seeded,
+   * class-stratified sample of this many (absent: the whole validation split). The scores choose
+   * settings, so they never read the test split; the feature metrics need no data.
    */
-  testSample?: number;
+  validationSample?: number;
 }
 
 /** One run's scores; the feature metrics are means over classes and their top features. */
 export interface RunScores {
-  /** Test accuracy of the layer evaluated exactly (float64 quadratic forms). */
+  /** Validation accuracy of the layer evaluated exactly (float64 quadratic forms). */
   accuracy: number;
   effectiveRank: number;
   featureSupport: number;
   peripheryMass: number;
   totalVariation: number;
   /** null when even k = maxK is more than one point below the full model. */
-  kWithinOnePoint: number | null;
+  eigenvectorsNeeded: number | null;
 }
 
 export interface RunAnalysis {
@@ -50,14 +51,19 @@ export interface RunAnalysis {
 
 /** The metrics' names as the report, its figures and its data files spell them. */
 export const METRICS = {
-  accuracy: { label: 'test accuracy', better: 'higher' },
+  accuracy: { label: 'validation accuracy', better: 'higher' },
   effectiveRank: { label: 'eigenvalue effective rank', better: 'lower' },
   featureSupport: { label: 'feature support', better: 'lower' },
   peripheryMass: { label: 'periphery mass', better: 'lower' },
   totalVariation: { label: 'total variation', better: 'lower' },
-  kWithinOnePoint: { label: 'k within one point', better: 'lower' },
+  eigenvectorsNeeded: { label: 'eigenvectors needed', better: 'lower' },
   crossSeedSimilarity: { label: 'cross-seed similarity', better: 'higher' },
+  crossSeedNull: { label: 'cross-seed similarity, different classes (null)', better: 'lower' },
+  crossSeedGain: { label: 'cross-seed similarity above the null', better: 'higher' },
 } as const;
+
+/** The metrics of pairs of runs (computed over a cell's seed pairs, not per run). */
+export const PAIR_METRICS = ['crossSeedSimilarity', 'crossSeedNull', 'crossSeedGain'] as const;
 
 export type MetricName = keyof typeof METRICS;
 
@@ -71,7 +77,7 @@ function mean(values: number[]): number {
   return values.reduce((s, x) => s + x, 0) / values.length;
 }
 
-export function analyseRun(layer: BilinearLayer, eigs: Eigen[], data: { train: ImageSet; test: ImageSet }, s: AblationSettings): RunAnalysis {
+export function analyseRun(layer: BilinearLayer, eigs: Eigen[], data: { train: ImageSet; validation: ImageSet }, s: AblationSettings): RunAnalysis {
   checkAblationSettings(s, 'ablation metrics');
   const { c, d } = layer;
   if (eigs.length !== c) throw new PipelineError(`ablation metrics: ${eigs.length} eigendecompositions for ${c} classes`);
@@ -85,8 +91,8 @@ export function analyseRun(layer: BilinearLayer, eigs: Eigen[], data: { train: I
   });
   const mask = peripheryMask(data.train.images, data.train.n, data.train.dim);
   const all = features.flat();
-  const test = stratifiedSample(data.test, s.testSample, 1);
-  const { accuracy, k } = accuracyAndK(layer, eigs, test, Math.min(s.maxK, d));
+  const sample = stratifiedSample(data.validation, s.validationSample, 1);
+  const { accuracy, k } = accuracyAndK(layer, eigs, sample, Math.min(s.maxK, d));
   return {
     scores: {
       accuracy,
@@ -94,16 +100,16 @@ export function analyseRun(layer: BilinearLayer, eigs: Eigen[], data: { train: I
       featureSupport: mean(all.map((f) => featureSupport(f))),
       peripheryMass: mean(all.map((f) => peripheryMass(f, mask))),
       totalVariation: mean(all.map((f) => totalVariation(f, s.height, s.width))),
-      kWithinOnePoint: k,
+      eigenvectorsNeeded: k,
     },
     features,
     topPositive,
   };
 }
 
-/** The exact test accuracy, and the smallest k whose top-k truncation keeps it within one point. */
-function accuracyAndK(layer: BilinearLayer, eigs: Eigen[], test: ImageSet, K: number): { accuracy: number; k: number | null } {
-  const { embedded, full, labels, accuracy } = exactModel(layer, test);
+/** The exact accuracy on a set, and the eigenvectors needed to keep it within one point. */
+function accuracyAndK(layer: BilinearLayer, eigs: Eigen[], set: ImageSet, K: number): { accuracy: number; k: number | null } {
+  const { embedded, full, labels, accuracy } = exactModel(layer, set);
   const curve = truncationCurve(eigs.map((eig) => eigenBasis(eig, K)), embedded, full, labels);
-  return { accuracy, k: kWithinOnePoint(curve, accuracy) };
+  return { accuracy, k: eigenvectorsNeeded(curve, accuracy) };
 }

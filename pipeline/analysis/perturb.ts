@@ -5,12 +5,18 @@
  * along them should break that class's predictions and leave the other classes alone, far more
  * than moving the same distance along random directions or along the data's principal directions.
  *
- * Each check takes a set S of k unit directions in input space and moves every image x a distance
- * ε towards removing its component in span(S): x' = x − ε δ/‖δ‖ with δ = Σ_{s∈S} (s·x) s. The same
- * rule applies to every kind of set, so only the directions differ:
- * 1) eigen: the class's top k positive eigenvectors, as input-space features f = Eᵀv, normalised;
- * 2) random: k Gaussian directions, normalised (several independent draws per target class);
- * 3) PCA: the top k principal directions of the training images.
+ * Each check takes a set S of k directions in input space and moves every image x a distance ε
+ * towards removing its component in span(S): x' = x − ε δ/‖δ‖ with δ the orthogonal projection of
+ * x onto span(S). The features Eᵀv of one class are not orthogonal to each other (the v are; E
+ * mixes them), so each set is first orthonormalised (QR) and δ = Σ_j (q_j·x) q_j is exact.
+ * The same rule applies to every kind of set, so only the directions differ:
+ * 1) eigen: the target class's top k positive eigenvectors, as input-space features f = Eᵀv;
+ * 2) other class: the top k positive eigenvectors of another class b ≠ a, for every b (the control
+ *    for class specificity: features of the model, but not of this class);
+ * 3) random: k Gaussian directions (several independent draws per target class);
+ * 4) PCA: the top k principal directions of the training images (centred).
+ * Intervals are over target classes: a class's draws (random) and other classes are averaged
+ * within the class first (analysis/stats.ts, nestedInterval).
  * Perturbed images are not clipped to [0, 1]: that would change their distance from the
  * original. Beyond ε = ‖δ‖ (the image's whole component in the span) the move overshoots.
  *
@@ -26,7 +32,8 @@ import type { BilinearLayer } from '../decompose/layer.ts';
 import { PipelineError } from '../errors.ts';
 import { Rng } from '../util/random.ts';
 import { pcaBasis } from '../decompose/truncation.ts';
-import { interval, type Interval } from './stats.ts';
+import { QrDecomposition, Matrix } from 'ml-matrix';
+import { nestedInterval, type Interval } from './stats.ts';
 
 export interface PerturbationSettings {
   /** Distances ‖x' − x‖₂ in pixel units (pixels in [0, 1]). */
@@ -42,13 +49,14 @@ export interface PerturbationSettings {
   seed: number;
 }
 
-export type Method = 'eigen' | 'random' | 'pca';
+export const METHODS = ['eigen', 'other-class', 'random', 'pca'] as const;
+export type Method = (typeof METHODS)[number];
 
 /** One (target class, direction set) unit's outcome at each ε. */
 export interface UnitResult {
   method: Method;
   target: number;
-  /** Which draw, for random sets (0 otherwise). */
+  /** Which draw, for random sets; which other class, for other-class sets (0 otherwise). */
   draw: number;
   /** Share of the target class's images no longer classified as the target, per ε. */
   targetMisclassification: number[];
@@ -87,12 +95,6 @@ function matVec(M: Float64Array, rows: number, cols: number, x: ArrayLike<number
   return out;
 }
 
-function unit(v: Float64Array): Float64Array {
-  const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
-  if (!(norm > 0)) throw new PipelineError('cannot perturb along a zero direction');
-  return v.map((x) => x / norm);
-}
-
 /** Top principal directions of images (centred covariance), as unit input-space vectors. */
 export function principalDirections(images: ImageSet, count: number, sample: number): Float64Array[] {
   const n = Math.min(sample, images.n);
@@ -110,12 +112,13 @@ export function perturbationCheck(layer: BilinearLayer, eigs: Eigen[], test: Ima
   });
   const rng = new Rng(s.seed);
   const pca = directionSet(layer, principalDirections(train, s.directions, s.pcaSample));
+  const classSets = eigs.map((eig) => directionSet(layer, positiveEigenvectors(eig, s.directions).map((i) => inputFeature(layer, eigenvector(eig, i)))));
   const units: UnitResult[] = [];
   for (let a = 0; a < c; a++) {
-    const eigen = positiveEigenvectors(eigs[a]!, s.directions).map((i) => unit(inputFeature(layer, eigenvector(eigs[a]!, i))));
-    units.push({ method: 'eigen', target: a, draw: 0, ...moveTowardRemoval(layer, pool, a, directionSet(layer, eigen), s.epsilons) });
+    units.push({ method: 'eigen', target: a, draw: 0, ...moveTowardRemoval(layer, pool, a, classSets[a]!, s.epsilons) });
+    for (let b = 0; b < c; b++) if (b !== a) units.push({ method: 'other-class', target: a, draw: b, ...moveTowardRemoval(layer, pool, a, classSets[b]!, s.epsilons) });
     for (let draw = 0; draw < s.randomDraws; draw++) {
-      const random = Array.from({ length: s.directions }, () => unit(Float64Array.from({ length: layer.input }, () => rng.normal())));
+      const random = Array.from({ length: s.directions }, () => Float64Array.from({ length: layer.input }, () => rng.normal()));
       units.push({ method: 'random', target: a, draw, ...moveTowardRemoval(layer, pool, a, directionSet(layer, random), s.epsilons) });
     }
     units.push({ method: 'pca', target: a, draw: 0, ...moveTowardRemoval(layer, pool, a, pca, s.epsilons) });
@@ -130,22 +133,31 @@ function positiveEigenvectors(eig: Eigen, count: number): number[] {
 }
 
 interface DirectionSet {
-  /** The unit directions s_j in input space. */
+  /** An orthonormal basis q_j of span(S) in input space. */
   dirs: Float64Array[];
-  /** W E s_j and V E s_j, (m) each. */
+  /** W E q_j and V E q_j, (m) each. */
   W: Float64Array[];
   V: Float64Array[];
-  /** Gram matrix s_i · s_j, (k, k): ‖δ‖² = cᵀ G c. */
-  gram: Float64Array;
 }
 
-function directionSet(layer: BilinearLayer, dirs: Float64Array[]): DirectionSet {
+/** An orthonormal basis of the span of `vectors` (QR of the vectors as columns); refuses a degenerate set. */
+export function orthonormalBasis(vectors: Float64Array[]): Float64Array[] {
+  const dim = vectors[0]!.length;
+  const A = new Matrix(dim, vectors.length);
+  vectors.forEach((v, j) => v.forEach((x, i) => A.set(i, j, x)));
+  const qr = new QrDecomposition(A);
+  const R = qr.upperTriangularMatrix;
+  const scale = Math.max(...vectors.map((v) => Math.sqrt(v.reduce((s, x) => s + x * x, 0))));
+  for (let j = 0; j < vectors.length; j++) if (!(Math.abs(R.get(j, j)) > 1e-10 * scale)) throw new PipelineError('cannot perturb along a set of directions that are linearly dependent (or zero)');
+  const Q = qr.orthogonalMatrix;
+  return vectors.map((_, j) => Float64Array.from({ length: dim }, (_, i) => Q.get(i, j)));
+}
+
+function directionSet(layer: BilinearLayer, vectors: Float64Array[]): DirectionSet {
   const { d, m } = layer;
+  const dirs = orthonormalBasis(vectors);
   const embedded = dirs.map((s) => (layer.E ? matVec(layer.E, d, layer.input, s) : s));
-  const k = dirs.length;
-  const gram = new Float64Array(k * k);
-  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) gram[i * k + j] = dirs[i]!.reduce((acc, x, p) => acc + x * dirs[j]![p]!, 0);
-  return { dirs, W: embedded.map((u) => matVec(layer.W, m, d, u)), V: embedded.map((u) => matVec(layer.V, m, d, u)), gram };
+  return { dirs, W: embedded.map((u) => matVec(layer.W, m, d, u)), V: embedded.map((u) => matVec(layer.V, m, d, u)) };
 }
 
 function moveTowardRemoval(layer: BilinearLayer, pool: { x: Float32Array; label: number; We: Float64Array; Ve: Float64Array }[], a: number, set: DirectionSet, epsilons: number[]) {
@@ -156,10 +168,9 @@ function moveTowardRemoval(layer: BilinearLayer, pool: { x: Float32Array; label:
   let nTarget = 0;
   const [Wu, Vu, h] = [new Float64Array(m), new Float64Array(m), new Float64Array(m)];
   for (const img of pool) {
-    // δ = Σ_j (s_j · x) s_j; u = E δ / ‖δ‖ enters h through W u and V u.
+    // δ = Σ_j (q_j · x) q_j (orthonormal q_j, so ‖δ‖² = Σ_j (q_j · x)²); u = E δ / ‖δ‖ enters h through W u and V u.
     const coef = set.dirs.map((s) => s.reduce((acc, sv, p) => acc + sv * img.x[p]!, 0));
-    let norm2 = 0;
-    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) norm2 += coef[i]! * coef[j]! * set.gram[i * k + j]!;
+    const norm2 = coef.reduce((acc, x) => acc + x * x, 0);
     const scale = norm2 > 0 ? 1 / Math.sqrt(norm2) : 0;
     Wu.fill(0);
     Vu.fill(0);
@@ -191,14 +202,17 @@ function moveTowardRemoval(layer: BilinearLayer, pool: { x: Float32Array; label:
   return { targetMisclassification: targetWrong.map((x) => x / nTarget), offTargetAccuracy: offRight.map((x) => x / nOff) };
 }
 
+/** Per method and ε: intervals over target classes, each class's random draws or other classes averaged first. */
 function summarise(units: UnitResult[], epsilons: number[]): SummaryRow[] {
-  return (['eigen', 'random', 'pca'] as Method[]).flatMap((method) => {
+  return METHODS.flatMap((method) => {
     const mine = units.filter((u) => u.method === method);
+    const targets = [...new Set(mine.map((u) => u.target))];
+    const byTarget = (j: number, field: 'targetMisclassification' | 'offTargetAccuracy') => targets.map((t) => mine.filter((u) => u.target === t).map((u) => u[field][j]!));
     return epsilons.map((epsilon, j) => ({
       method,
       epsilon,
-      targetMisclassification: interval(mine.map((u) => u.targetMisclassification[j]!)),
-      offTargetAccuracy: interval(mine.map((u) => u.offTargetAccuracy[j]!)),
+      targetMisclassification: nestedInterval(byTarget(j, 'targetMisclassification')),
+      offTargetAccuracy: nestedInterval(byTarget(j, 'offTargetAccuracy')),
     }));
   });
 }

@@ -77,12 +77,19 @@ export function totalVariation(f: ArrayLike<number>, height: number, width: numb
 }
 
 /**
- * The smallest k whose truncated accuracy is within `tolerance` (default one percentage point)
- * of the full model's, or null if no k in the curve gets there.
+ * Eigenvectors needed, the one definition every report uses (methods page "Interpretability
+ * metrics"): the smallest k whose top-k truncation has test accuracy within `tolerance` (default
+ * one percentage point) of the full model's, searched over every k of the curve (k counts
+ * eigenvectors from 1); null when no k of the curve gets there. The same rule applied to another
+ * method's curve gives that method's "directions needed".
  */
-export function kWithinOnePoint(curve: { k: number; accuracy: number }[], fullAccuracy: number, tolerance = 0.01): number | null {
+export function eigenvectorsNeeded(curve: { k: number; accuracy: number }[], fullAccuracy: number, tolerance = 0.01): number | null {
+  const sorted = [...curve].sort((a, b) => a.k - b.k);
+  sorted.forEach((point, i) => {
+    if (point.k !== i + 1) throw new PipelineError(`eigenvectors needed is defined on every k from 1, but the curve has k = ${sorted.map((p) => p.k).join(', ')}`);
+  });
   // 1e-9 of slack so that "exactly one point below" is not lost to rounding in fullAccuracy − tolerance
-  for (const point of [...curve].sort((a, b) => a.k - b.k)) if (point.accuracy >= fullAccuracy - tolerance - 1e-9) return point.k;
+  for (const point of sorted) if (point.accuracy >= fullAccuracy - tolerance - 1e-9) return point.k;
   return null;
 }
 
@@ -113,6 +120,58 @@ export function matchedSimilarity(a: ArrayLike<number>[], b: ArrayLike<number>[]
 export function runSimilarity(a: ArrayLike<number>[][], b: ArrayLike<number>[][]): number {
   if (a.length !== b.length || a.length === 0) throw new PipelineError(`run similarity needs the same, non-zero number of outputs in both runs (got ${a.length} and ${b.length})`);
   return a.reduce((s, fa, k) => s + matchedSimilarity(fa, b[k]!).mean, 0) / a.length;
+}
+
+/**
+ * The class-mismatched null of runSimilarity: matchedSimilarity of output a's features in one run
+ * with output b's in the other, averaged over every a ≠ b. It keeps everything two trained runs
+ * share (the data's statistics, smooth strokes, the same rank) except the output, so the part of
+ * runSimilarity above it is what is specific to the output. Symmetric in the two runs.
+ */
+export function mismatchedSimilarity(a: ArrayLike<number>[][], b: ArrayLike<number>[][]): number {
+  if (a.length !== b.length || a.length < 2) throw new PipelineError(`the class-mismatched null needs the same number (at least 2) of outputs in both runs (got ${a.length} and ${b.length})`);
+  let total = 0;
+  for (let i = 0; i < a.length; i++) for (let j = 0; j < b.length; j++) if (i !== j) total += matchedSimilarity(a[i]!, b[j]!).mean;
+  return total / (a.length * (a.length - 1));
+}
+
+/**
+ * Both statistics of one pair of runs at once, for the top r features of each output (all when r
+ * is absent): runSimilarity (same output) and mismatchedSimilarity (different outputs). Each
+ * feature is normalised once and every |cos| between the two runs' features computed once, so a
+ * figure that needs both over many pairs does c²·r² dot products per pair, not c² matchings'
+ * worth of renormalising. Equal to the two functions (tested).
+ */
+export function pairSimilarities(a: ArrayLike<number>[][], b: ArrayLike<number>[][], r?: number): { matched: number; mismatched: number } {
+  const c = a.length;
+  if (b.length !== c || c < 2) throw new PipelineError(`pair similarities need the same number (at least 2) of outputs in both runs (got ${a.length} and ${b.length})`);
+  const top = r ?? a[0]!.length;
+  const unitSets = (run: ArrayLike<number>[][]) =>
+    run.map((fs) => {
+      if (fs.length < top) throw new PipelineError(`an output has ${fs.length} features, fewer than the ${top} compared`);
+      return fs.slice(0, top).map((f) => {
+        const norm = Math.sqrt(requireNonZero(f, 'similarity'));
+        return Float64Array.from(f, (x) => x / norm);
+      });
+    });
+  const [ua, ub] = [unitSets(a), unitSets(b)];
+  const dot = (x: Float64Array, y: Float64Array) => {
+    let s = 0;
+    for (let i = 0; i < x.length; i++) s += x[i]! * y[i]!;
+    return s;
+  };
+  let matched = 0;
+  let mismatched = 0;
+  for (let i = 0; i < c; i++) {
+    for (let j = 0; j < c; j++) {
+      const cos = ua[i]!.map((x) => ub[j]!.map((y) => Math.abs(dot(x, y))));
+      const assignment = maxWeightMatching(cos);
+      const value = assignment.reduce((s, col, row) => s + cos[row]![col]!, 0) / top;
+      if (i === j) matched += value / c;
+      else mismatched += value / (c * (c - 1));
+    }
+  }
+  return { matched, mismatched };
 }
 
 /**

@@ -8,7 +8,8 @@
  * 1) eigen truncation: R = the top-k eigenvectors of Q by |λ|, M = diag(λ_1 … λ_k), so
  *    logit_k = Σ_{i≤k} λ_i (v_i·e)²;
  * 2) random projection: R from the QR decomposition of a Gaussian d×k matrix, M = R Q Rᵀ;
- * 3) data PCA: R = the top-k principal directions of the embedded training inputs, M = R Q Rᵀ.
+ * 3) data PCA: R = the top-k principal directions of the embedded training inputs (those of the
+ *    output's own class, or one basis shared by all outputs), M = R Q Rᵀ.
  *
  * Bases are nested (the first k rows of a K-row basis are the k-row basis), so one pass gives the
  * value at every k ≤ K: logit_k = logit_{k−1} + M_kk z_k² + 2 z_k Σ_{j<k} M_kj z_j, z = R e.
@@ -16,6 +17,7 @@
  */
 import { Matrix, QrDecomposition } from 'ml-matrix';
 import { PipelineError } from '../errors.ts';
+import { matmul64 } from '../native/matmul64.ts';
 import { Rng } from '../util/random.ts';
 import { symmetricEigen, type Eigen } from './eigen.ts';
 
@@ -45,22 +47,10 @@ export function eigenBasis(eig: Eigen, k: number): QuadraticBasis {
 export function projectedBasis(q: Float64Array, d: number, basis: Float64Array): QuadraticBasis {
   const k = basis.length / d;
   checkK(k, d, 'projection');
-  const RQ = new Float64Array(k * d); // (k, d)
-  for (let i = 0; i < k; i++) {
-    for (let t = 0; t < d; t++) {
-      const r = basis[i * d + t]!;
-      if (r === 0) continue;
-      for (let j = 0; j < d; j++) RQ[i * d + j]! += r * q[t * d + j]!;
-    }
-  }
-  const M = new Float64Array(k * k);
-  for (let i = 0; i < k; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let t = 0; t < d; t++) s += RQ[i * d + t]! * basis[j * d + t]!;
-      M[i * k + j] = M[j * k + i] = s;
-    }
-  }
+  const RQ = matmul64({ data: basis, rows: k, cols: d }, { data: q, rows: d, cols: d }); // (k, d)
+  const M = matmul64({ data: RQ, rows: k, cols: d }, { data: basis, rows: k, cols: d, transpose: true }); // (k, k)
+  // exactly symmetric, as Q is
+  for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) M[i * k + j] = M[j * k + i] = (M[i * k + j]! + M[j * k + i]!) / 2;
   return { k, d, basis, M };
 }
 
@@ -84,25 +74,28 @@ export function randomOrthonormalBasis(d: number, k: number, rng: Rng): Float64A
 }
 
 /**
- * The top-k principal directions of embedded inputs (n, d): eigenvectors of their covariance
- * (centred), by variance. Rows of the result, in the canonical sign of eigen.ts.
+ * The top-k principal directions of embedded inputs (n, d), in the canonical sign of eigen.ts:
+ * eigenvectors of their covariance (centred on the mean), or with `centred: false` of their
+ * second moment (1/n) Σ e eᵀ, i.e. the top right singular vectors of the data matrix, the k
+ * directions that reconstruct the inputs best in mean square. A quadratic form also sees the
+ * inputs' mean, so the truncation baselines use the uncentred form.
  */
-export function pcaBasis(embedded: Float64Array, n: number, d: number, k: number): Float64Array {
+export function pcaBasis(embedded: Float64Array, n: number, d: number, k: number, options: { centred?: boolean } = {}): Float64Array {
   checkK(k, d, 'PCA baseline');
   if (n < 2) throw new PipelineError(`PCA needs at least 2 inputs, got ${n}`);
+  const centred = options.centred ?? true;
   const mean = new Float64Array(d);
-  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) mean[j]! += embedded[r * d + j]! / n;
-  const cov = new Float64Array(d * d);
-  const centred = new Float64Array(d);
-  for (let r = 0; r < n; r++) {
-    for (let j = 0; j < d; j++) centred[j] = embedded[r * d + j]! - mean[j]!;
-    for (let i = 0; i < d; i++) {
-      const ci = centred[i]! / (n - 1);
-      if (ci === 0) continue;
-      for (let j = i; j < d; j++) cov[i * d + j]! += ci * centred[j]!;
+  if (centred) for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) mean[j]! += embedded[r * d + j]! / n;
+  const X = centred ? embedded.map((x, i) => x - mean[i % d]!) : embedded;
+  const cov = matmul64({ data: X, rows: n, cols: d, transpose: true }, { data: X, rows: n, cols: d }); // Xᵀ X, (d, d)
+  const scale = centred ? n - 1 : n;
+  for (let i = 0; i < d; i++) {
+    for (let j = i; j < d; j++) {
+      // exactly symmetric, as the eigensolver expects
+      const v = (cov[i * d + j]! + cov[j * d + i]!) / (2 * scale);
+      cov[i * d + j] = cov[j * d + i] = v;
     }
   }
-  for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) cov[i * d + j] = cov[j * d + i]!;
   return symmetricEigen(cov, d).vectors.slice(0, k * d);
 }
 
@@ -188,10 +181,34 @@ export interface TruncationPoint {
 }
 
 /**
- * Accuracy and logit R² at every k ≤ K, given one basis per output (class), the full logits
- * (n, c) and the embedded inputs (n, d).
+ * The truncated logits of every input at the basis sizes `at` (ascending, each ≤ K), as (n, |at|):
+ * with Z = E Rᵀ (n, K) and Y = Z Lᵀ for L the strictly lower triangle of M, the k-th increment of
+ * cumulativeForms is M_kk z_k² + 2 z_k y_k. Two float64 matrix products instead of n passes.
  */
-export function truncationCurve(bases: QuadraticBasis[], embedded: Float64Array, fullLogits: Float64Array, labels: ArrayLike<number>): TruncationPoint[] {
+export function truncatedLogits(qb: QuadraticBasis, embedded: Float64Array, n: number, at: number[]): Float64Array {
+  const { k: K, d, basis, M } = qb;
+  const Z = matmul64({ data: embedded, rows: n, cols: d }, { data: basis, rows: K, cols: d, transpose: true }); // (n, K)
+  const lower = new Float64Array(K * K);
+  for (let i = 0; i < K; i++) for (let j = 0; j < i; j++) lower[i * K + j] = M[i * K + j]!;
+  const Y = matmul64({ data: Z, rows: n, cols: K }, { data: lower, rows: K, cols: K, transpose: true }); // (n, K)
+  const out = new Float64Array(n * at.length);
+  for (let r = 0; r < n; r++) {
+    let total = 0;
+    let next = 0;
+    for (let i = 0; i < K && next < at.length; i++) {
+      const z = Z[r * K + i]!;
+      total += M[i * K + i]! * z * z + 2 * z * Y[r * K + i]!;
+      if (i + 1 === at[next]) out[r * at.length + next++] = total;
+    }
+  }
+  return out;
+}
+
+/**
+ * Accuracy and logit R² at every k ≤ K (or at the basis sizes `at`, ascending), given one basis per
+ * output (class), the full logits (n, c) and the embedded inputs (n, d).
+ */
+export function truncationCurve(bases: QuadraticBasis[], embedded: Float64Array, fullLogits: Float64Array, labels: ArrayLike<number>, at?: number[]): TruncationPoint[] {
   const c = bases.length;
   const { d } = bases[0]!;
   const K = Math.min(...bases.map((b) => b.k));
@@ -199,22 +216,27 @@ export function truncationCurve(bases: QuadraticBasis[], embedded: Float64Array,
   if (fullLogits.length !== n * c || embedded.length !== n * d) {
     throw new PipelineError(`truncation: ${n} labels, but logits hold ${fullLogits.length} (expected ${n}×${c}) and inputs ${embedded.length} (expected ${n}×${d})`);
   }
-  const truncated = bases.map((b) => Array.from({ length: n }, (_, r) => cumulativeForms(b, embedded.subarray(r * d, (r + 1) * d)))); // [c][n][K]
+  const ks = at ?? Array.from({ length: K }, (_, i) => i + 1);
+  ks.forEach((k, i) => {
+    if (!Number.isInteger(k) || k < 1 || k > K || (i > 0 && k <= ks[i - 1]!)) throw new PipelineError(`truncation: basis sizes must ascend within [1, ${K}], got ${ks.join(', ')}`);
+  });
+  const truncated = bases.map((b) => truncatedLogits(b, embedded, n, ks)); // [c] (n, |ks|)
+  const width = ks.length;
   const means = Array.from({ length: c }, (_, a) => Array.from({ length: n }, (_, r) => fullLogits[r * c + a]!).reduce((s, x) => s + x, 0) / n);
   let ssTot = 0;
   for (let r = 0; r < n; r++) for (let a = 0; a < c; a++) ssTot += (fullLogits[r * c + a]! - means[a]!) ** 2;
-  return Array.from({ length: K }, (_, i) => {
+  return ks.map((k, i) => {
     let correct = 0;
     let ssRes = 0;
     for (let r = 0; r < n; r++) {
       let best = 0;
       for (let a = 0; a < c; a++) {
-        const value = truncated[a]![r]![i]!;
+        const value = truncated[a]![r * width + i]!;
         ssRes += (value - fullLogits[r * c + a]!) ** 2;
-        if (value > truncated[best]![r]![i]!) best = a;
+        if (value > truncated[best]![r * width + i]!) best = a;
       }
       if (best === labels[r]) correct++;
     }
-    return { k: i + 1, accuracy: correct / n, r2: ssTot > 0 ? 1 - ssRes / ssTot : Number.NaN };
+    return { k, accuracy: correct / n, r2: ssTot > 0 ? 1 - ssRes / ssTot : Number.NaN };
   });
 }

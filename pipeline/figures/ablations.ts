@@ -7,11 +7,11 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { Artifact } from '../cache/artifact.ts';
 import { METRICS, type MetricName, type RunScores } from '../analysis/ablation.ts';
 import { ablationOf } from '../analysis/job.ts';
-import { interval } from '../analysis/stats.ts';
-import { runSimilarity } from '../decompose/metrics.ts';
+import { pairInterval, tInterval, type Interval } from '../analysis/stats.ts';
+import { pairSimilarities } from '../decompose/metrics.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
 import { gallerySvg, svgToPng, type GalleryRow } from './images.ts';
-import { defineFigure, round7, type FigureOutput } from './job.ts';
+import { defineFigure, intervalFields, round7, type FigureOutput } from './job.ts';
 import { formatValue } from './svg.ts';
 import { tableSvg } from './table.ts';
 
@@ -36,12 +36,8 @@ export type AblationRun = {
   analysis: string;
 };
 
-export interface CellValue {
-  mean: number;
-  lo: number;
-  hi: number;
-  n: number;
-  /** For k within one point: some seed never got within one point by maxK (counted as maxK). */
+export interface CellValue extends Interval {
+  /** For eigenvectors needed: some seed never got within one point by maxK (counted as maxK). */
   censored: boolean;
 }
 
@@ -51,26 +47,43 @@ export interface Cell {
   values: Record<MetricName, CellValue>;
 }
 
-/** One point per run: its scores, and its mean similarity to the other seeds of its cell. */
+/** One point per run: its scores, its features, and its mean similarity to the other seeds of its cell. */
 export interface RunPoint {
   dataset: string;
   regime: Regime;
   seed: number;
   scores: RunScores;
+  /** [class][rank] its top features in input space. */
+  features: Float64Array[][];
   crossSeedSimilarity: number;
+  /** Its analysis's input name, and the pair statistics shared by the study's points (filled as first needed). */
+  id: string;
+  pairs: PairCache;
 }
 
 type Lookup = (name: string) => Artifact | undefined;
 
 /** Scores of every run, with per-run cross-seed similarity (mean over the cell's other seeds and over classes). */
 export function runPoints(runs: AblationRun[], regimes: Regime[], lookup: Lookup): RunPoint[] {
-  const read = new Map(runs.map((r) => [r.analysis, ablationOf(lookup(r.analysis))]));
-  return runs.map((run) => {
-    const mine = read.get(run.analysis)!;
-    const others = runs.filter((o) => o.dataset === run.dataset && o.regime === run.regime && o.seed !== run.seed);
-    const similarity = others.length === 0 ? Number.NaN : others.reduce((s, o) => s + runSimilarity(mine.features, read.get(o.analysis)!.features), 0) / others.length;
-    return { dataset: run.dataset, regime: regimes.find((g) => g.id === run.regime)!, seed: run.seed, scores: mine.scores, crossSeedSimilarity: similarity };
+  const pairs: PairCache = new Map();
+  const points = runs.map((run) => {
+    const mine = ablationOf(lookup(run.analysis));
+    return { id: run.analysis, dataset: run.dataset, regime: regimes.find((g) => g.id === run.regime)!, seed: run.seed, scores: mine.scores, features: mine.features, crossSeedSimilarity: Number.NaN, pairs };
   });
+  for (const point of points) {
+    const others = points.filter((o) => o.dataset === point.dataset && o.regime.id === point.regime.id && o.seed !== point.seed);
+    if (others.length > 0) point.crossSeedSimilarity = others.reduce((s, o) => s + pairOf(point, o).matched, 0) / others.length;
+  }
+  return points;
+}
+
+type PairCache = Map<string, { matched: number; mismatched: number }>;
+
+/** Both cross-seed statistics of two runs' features, computed once per unordered pair. */
+function pairOf(a: RunPoint, b: RunPoint): { matched: number; mismatched: number } {
+  const key = [a.id, b.id].sort().join('\0');
+  if (!a.pairs.has(key)) a.pairs.set(key, pairSimilarities(a.features, b.features));
+  return a.pairs.get(key)!;
 }
 
 /**
@@ -83,17 +96,27 @@ export function distinctRuns(points: RunPoint[]): RunPoint[] {
   return points.filter((p) => !(gridHasCorner && p.regime.kind === 'comparator' && off(p.regime)));
 }
 
-/** Mean and 95% interval over seeds of every metric, per data set and regime. */
+/**
+ * Mean and 95% interval over seeds of every metric, per data set and regime: t intervals for the
+ * per-run scores; for the cross-seed statistics (same class, the class-mismatched null, and their
+ * difference), the mean over every pair of the cell's seeds with a leave-one-seed-out jackknife
+ * interval (none with 2 seeds: one pair).
+ */
 export function summarizeCells(points: RunPoint[], maxK: number): Cell[] {
   const keys = [...new Set(points.map((p) => `${p.dataset}\0${p.regime.id}`))];
   return keys.map((key) => {
-    const mine = points.filter((p) => `${p.dataset}\0${p.regime.id}` === key);
+    const mine = points.filter((p) => `${p.dataset}\0${p.regime.id}` === key).sort((a, b) => a.seed - b.seed);
+    const pair = (i: number, j: number) => pairOf(mine[i]!, mine[j]!);
+    const crossSeed = {
+      crossSeedSimilarity: pairInterval(mine.length, (i, j) => pair(i, j).matched),
+      crossSeedNull: pairInterval(mine.length, (i, j) => pair(i, j).mismatched),
+      crossSeedGain: pairInterval(mine.length, (i, j) => pair(i, j).matched - pair(i, j).mismatched),
+    };
     const values = Object.fromEntries(
       (Object.keys(METRICS) as MetricName[]).map((name) => {
-        const raw = mine.map((p) => (name === 'crossSeedSimilarity' ? p.crossSeedSimilarity : p.scores[name]));
-        const censored = raw.some((x) => x === null);
-        const iv = interval(raw.map((x) => x ?? maxK));
-        return [name, { ...iv, censored }];
+        if (name in crossSeed) return [name, { ...crossSeed[name as keyof typeof crossSeed], censored: false }];
+        const raw = mine.map((p) => p.scores[name as keyof RunScores]);
+        return [name, { ...tInterval(raw.map((x) => x ?? maxK)), censored: raw.some((x) => x === null) }];
       }),
     ) as Record<MetricName, CellValue>;
     return { dataset: mine[0]!.dataset, regime: mine[0]!.regime, values };
@@ -102,7 +125,7 @@ export function summarizeCells(points: RunPoint[], maxK: number): Cell[] {
 
 function display(name: MetricName, v: CellValue): string {
   if (name === 'accuracy') return `${(v.mean * 100).toFixed(1)}%`;
-  if (name === 'kWithinOnePoint') return v.censored ? `> ${Math.round(v.mean)}` : v.mean.toFixed(1);
+  if (name === 'eigenvectorsNeeded') return v.censored ? `≥ ${v.mean.toFixed(1)}` : v.mean.toFixed(1);
   return formatValue(v.mean);
 }
 
@@ -121,9 +144,7 @@ export async function renderHeatmap(cells: Cell[], metric: MetricName): Promise<
       dataset: DATASET_TITLES[c.dataset] ?? c.dataset,
       latentNoise: c.regime.latentNoise,
       weightDecay: c.regime.weightDecay,
-      mean: round7(v.mean),
-      lo: round7(v.lo),
-      hi: round7(v.hi),
+      ...intervalFields(v),
       seeds: v.n,
       censored: v.censored,
       label: display(metric, v),
@@ -172,11 +193,11 @@ export async function renderHeatmap(cells: Cell[], metric: MetricName): Promise<
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `Heatmaps of ${label} (${direction}) for each combination of latent noise (rows) and weight decay (columns), one panel per data set, each cell labelled with its mean over seeds${metric === 'accuracy' ? '' : ' and its test accuracy'}.`,
+    alt: `Heatmaps of ${label} (${direction}) for each combination of latent noise (rows) and weight decay (columns), one panel per data set, each cell labelled with its mean over seeds${metric === 'accuracy' ? '' : ' and its validation accuracy'}.`,
     data: { metric, label, better: METRICS[metric].better, rows: values.map(({ textColor: _t, ...r }) => r) },
     table: {
       columns: ['dataset', 'latent_noise', 'weight_decay', `${metric}_mean`, `${metric}_lo`, `${metric}_hi`, 'seeds', 'censored', 'accuracy_mean'],
-      rows: rows.map((r) => [r.dataset, r.latentNoise, r.weightDecay, r.mean, r.lo, r.hi, r.seeds, r.censored ? 'yes' : 'no', r.accuracy]),
+      rows: rows.map((r) => [r.dataset, r.latentNoise, r.weightDecay, r.mean, r.lo ?? '', r.hi ?? '', r.seeds, r.censored ? 'yes' : 'no', r.accuracy]),
     },
   };
 }
@@ -305,10 +326,10 @@ export async function renderComparatorTable(cells: Cell[], shown: string[]): Pro
     kind: 'image',
     svg: tableSvg({ title: 'Comparators beside the grid\'s middle cell: every metric, mean over seeds', columns, rows, widths: [110, 190, ...metrics.map(() => 90)], groupEvery: shown.length }),
     alt: `A table with one row per data set and regime (the grid's middle cell and each comparator), giving the mean over seeds of ${columns.slice(2).join(', ')}.`,
-    data: { rows: chosen.map((c) => ({ dataset: c.dataset, regime: c.regime.id, label: c.regime.label, ...Object.fromEntries(metrics.map((m) => [m, { mean: round7(c.values[m].mean), lo: round7(c.values[m].lo), hi: round7(c.values[m].hi), n: c.values[m].n, censored: c.values[m].censored }])) })) },
+    data: { rows: chosen.map((c) => ({ dataset: c.dataset, regime: c.regime.id, label: c.regime.label, ...Object.fromEntries(metrics.map((m) => [m, { ...intervalFields(c.values[m]), censored: c.values[m].censored }])) })) },
     table: {
       columns: ['dataset', 'regime', ...metrics.flatMap((m) => [`${m}_mean`, `${m}_lo`, `${m}_hi`])],
-      rows: chosen.map((c) => [c.dataset, c.regime.id, ...metrics.flatMap((m) => [round7(c.values[m].mean), round7(c.values[m].lo), round7(c.values[m].hi)])]),
+      rows: chosen.map((c) => [c.dataset, c.regime.id, ...metrics.flatMap((m) => [intervalFields(c.values[m]).mean, intervalFields(c.values[m]).lo ?? '', intervalFields(c.values[m]).hi ?? ''])]),
     },
   };
 }
@@ -318,17 +339,17 @@ export async function renderComparatorTable(cells: Cell[], shown: string[]): Pro
  * the grid's (0, 0) cell); runs whose k never got within one point are left out of that panel.
  */
 export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureOutput> {
-  const metrics = (Object.keys(METRICS) as MetricName[]).filter((m) => m !== 'accuracy');
+  const metrics = (Object.keys(METRICS) as MetricName[]).filter((m) => m !== 'accuracy' && m !== 'crossSeedNull' && m !== 'crossSeedGain');
   const rows = distinctRuns(points).flatMap((p) =>
     metrics.flatMap((m) => {
-      const value = m === 'crossSeedSimilarity' ? p.crossSeedSimilarity : p.scores[m];
+      const value = m === 'crossSeedSimilarity' ? p.crossSeedSimilarity : p.scores[m as keyof RunScores];
       if (value === null || !Number.isFinite(value)) return [];
       return [{ dataset: DATASET_TITLES[p.dataset] ?? p.dataset, metric: METRICS[m].label, value: round7(value), accuracy: round7(p.scores.accuracy), regime: p.regime.label, group: p.regime.kind === 'grid' ? `grid, σ = ${p.regime.latentNoise}` : p.regime.label, seed: p.seed }];
     }),
   );
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    description: 'Test accuracy against each interpretability metric, one point per trained run',
+    description: 'Validation accuracy against each interpretability metric, one point per trained run',
     data: { values: rows },
     facet: {
       row: { field: 'dataset', type: 'nominal', title: null, sort: Object.values(DATASET_TITLES) },
@@ -340,7 +361,7 @@ export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureO
       mark: { type: 'point', filled: true, opacity: 0.8, size: 40 },
       encoding: {
         x: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
-        y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy', scale: { zero: false }, axis: { format: '.1%' } },
+        y: { field: 'accuracy', type: 'quantitative', title: 'validation accuracy', scale: { zero: false }, axis: { format: '.1%' } },
         color: { field: 'group', type: 'nominal', title: 'regime' },
         shape: { field: 'group', type: 'nominal', title: 'regime' },
         tooltip: [{ field: 'regime' }, { field: 'seed' }, { field: 'metric' }, { field: 'value', format: '.4~g' }, { field: 'accuracy', format: '.2%' }],
@@ -353,7 +374,7 @@ export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureO
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `Scatter plots of test accuracy against ${metrics.map((m) => METRICS[m].label).join(', ')}, one panel per data set and metric, one point per trained run, coloured by regime.`,
+    alt: `Scatter plots of validation accuracy against ${metrics.map((m) => METRICS[m].label).join(', ')}, one panel per data set and metric, one point per trained run, coloured by regime.`,
     data: { rows },
     table: { columns: ['dataset', 'metric', 'value', 'accuracy', 'regime', 'seed'], rows: rows.map((r) => [r.dataset, r.metric, r.value, r.accuracy, r.regime, r.seed]) },
   };

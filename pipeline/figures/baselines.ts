@@ -1,26 +1,30 @@
 /**
- * Figures of the baselines report: truncation curves with intervals (eigen, random, PCA), the
- * summary table, and the stability of eigenvectors across seeds and sizes.
+ * Figures of the baselines report: truncation curves with intervals (eigenvectors, random
+ * directions, class-conditional and shared principal directions), the eigenvectors needed at each
+ * hidden size and training length, the summary table, and the stability of eigenvectors across
+ * seeds and sizes beside a class-mismatched null.
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { Artifact } from '../cache/artifact.ts';
 import { asTruncation } from '../analysis/job.ts';
-import type { MethodCurve } from '../analysis/truncation-study.ts';
-import { interval } from '../analysis/stats.ts';
+import type { MethodCurve, TruncationResult } from '../analysis/truncation-study.ts';
+import { clamped, nestedInterval, pairInterval, tInterval, type Interval } from '../analysis/stats.ts';
 import { asEigen, classEigen, layerOf } from '../decompose/job.ts';
 import { eigenvector } from '../decompose/eigen.ts';
 import { inputFeature } from '../decompose/features.ts';
-import { matchedSimilarity, runSimilarity } from '../decompose/metrics.ts';
+import { eigenvectorsNeeded, matchedSimilarity, pairSimilarities } from '../decompose/metrics.ts';
 import { Rng } from '../util/random.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
 import { asModel } from '../train/job.ts';
-import { defineFigure, round7, type FigureOutput } from './job.ts';
+import { defineFigure, intervalFields, round7, type FigureOutput } from './job.ts';
 import { tableSvg } from './table.ts';
 
-/** A trained model of the study: its truncation results and where its artifacts are in the inputs. */
+/** A trained model of the study: where its artifacts are in the inputs. */
 export type StudyRun = {
   dataset: string;
   size: number;
+  /** Training length; the study trains every size at a short and a long length. */
+  epochs: number;
   seed: number;
   /** Input names of its truncation, model and eigen artifacts. */
   truncation: string;
@@ -28,58 +32,84 @@ export type StudyRun = {
   eigen: string;
 };
 
-const METHODS = { eigen: 'top-k eigenvectors', random: 'k random directions', pca: 'k principal directions of the data', full: 'full model' } as const;
+export const METHODS = {
+  eigen: 'top-k eigenvectors of the class',
+  random: 'k random directions',
+  pcaClass: "the class's top-k principal directions",
+  pcaShared: 'c·k principal directions shared by all classes',
+  full: 'full model',
+} as const;
 
-export type CurveRow = {
-  size: number;
-  method: string;
-  k: number;
-  mean: number;
-  lo: number;
-  hi: number;
-  n: number;
-};
+type Method = Exclude<keyof typeof METHODS, 'full'>;
+const BASIS_METHODS: Method[] = ['eigen', 'random', 'pcaClass', 'pcaShared'];
+const COLORS = ['#b2182b', '#7f7f7f', '#2166ac', '#92c5de', '#000000'];
 
-/** Mean and 95% interval per (size, method, k): over seeds, and for random bases over seeds × draws. */
-export function curveRows(runs: StudyRun[], inputs: Record<string, Artifact>, measure: keyof MethodCurve | 'fullAccuracy'): CurveRow[] {
-  const results = runs.map((r) => ({ run: r, result: asTruncation(inputs[r.truncation], r.truncation).meta }));
+/** The data files' note on counting: k and r count directions from 1 (k = 1 is the top one). */
+export const COUNTING = 'k (directions per class) and r (eigenvectors per class) count from 1: k = 1 keeps the top eigenvector by |λ|.';
+
+export type Measure = keyof MethodCurve | 'error';
+
+export type CurveRow = { size: number; method: string; k: number } & ReturnType<typeof intervalFields>;
+
+function results(runs: StudyRun[], inputs: Record<string, Artifact>): { run: StudyRun; result: TruncationResult }[] {
+  return runs.map((r) => ({ run: r, result: asTruncation(inputs[r.truncation], r.truncation).meta }));
+}
+
+function pick(curve: MethodCurve, measure: Measure, i: number): number {
+  return measure === 'error' ? 1 - curve.accuracy[i]! : curve[measure][i]!;
+}
+
+/** A method's values over one size's seeds at index i: t over seeds; random draws nested in seeds. */
+function methodInterval(mine: { result: TruncationResult }[], method: Method, measure: Measure, i: number): Interval {
+  if (method === 'random') return nestedInterval(mine.map((x) => x.result.random.map((c) => pick(c, measure, i))));
+  return tInterval(mine.map((x) => pick(x.result[method], measure, i)));
+}
+
+/** Mean and 95% interval per (size, method, k), over seeds; random draws are averaged within each seed first. */
+export function curveRows(runs: StudyRun[], inputs: Record<string, Artifact>, measure: Measure): CurveRow[] {
+  const all = results(runs, inputs);
   const sizes = [...new Set(runs.map((r) => r.size))].sort((a, b) => a - b);
   return sizes.flatMap((size) => {
-    const mine = results.filter((x) => x.run.size === size);
-    const ks = mine[0]!.result.ks;
-    const pick = (curve: MethodCurve, i: number) => (measure === 'fullAccuracy' ? Number.NaN : curve[measure][i]!);
+    const mine = all.filter((x) => x.run.size === size);
     const rows: CurveRow[] = [];
-    ks.forEach((k, i) => {
-      const groups: [string, number[]][] = [
-        [METHODS.eigen, mine.map((x) => pick(x.result.eigen, i))],
-        [METHODS.random, mine.flatMap((x) => x.result.random.map((c) => pick(c, i)))],
-        [METHODS.pca, mine.map((x) => pick(x.result.pca, i))],
-      ];
-      if (measure === 'accuracy') groups.push([METHODS.full, mine.map((x) => x.result.fullAccuracy)]);
-      for (const [method, values] of groups) {
-        const iv = interval(values);
-        rows.push({ size, method, k, mean: round7(iv.mean), lo: round7(iv.lo), hi: round7(iv.hi), n: iv.n });
+    mine[0]!.result.ks.forEach((k, i) => {
+      for (const method of BASIS_METHODS) {
+        const iv = methodInterval(mine, method, measure, i);
+        rows.push({ size, method: METHODS[method], k, ...intervalFields(measure === 'r2' ? iv : clamped(iv, 0, 1)) });
+      }
+      if (measure === 'accuracy' || measure === 'error') {
+        const iv = tInterval(mine.map((x) => (measure === 'error' ? 1 - x.result.fullAccuracy : x.result.fullAccuracy)));
+        rows.push({ size, method: METHODS.full, k, ...intervalFields(clamped(iv, 0, 1)) });
       }
     });
     return rows;
   });
 }
 
-export async function renderTruncationChart(runs: StudyRun[], inputs: Record<string, Artifact>, params: { dataset: string; measure: 'accuracy' | 'r2' | 'relativeError' }): Promise<FigureOutput> {
+const MEASURE_LABELS: Record<Measure, string> = { accuracy: 'test accuracy', error: 'test error (log scale)', r2: 'logit R²', relativeError: '‖Q − Q_k‖_F / ‖Q‖_F' };
+
+export async function renderTruncationChart(runs: StudyRun[], inputs: Record<string, Artifact>, params: { dataset: string; measure: Measure }): Promise<FigureOutput> {
   const rows = curveRows(runs, inputs, params.measure);
-  const label = { accuracy: 'test accuracy', r2: 'logit R²', relativeError: '‖Q − Q_k‖_F / ‖Q‖_F' }[params.measure];
-  const color = { field: 'method', type: 'nominal' as const, title: null, scale: { domain: Object.values(METHODS), range: ['#b2182b', '#7f7f7f', '#2166ac', '#000000'] }, legend: { orient: 'bottom' as const, columns: 2, labelLimit: 400 } };
+  // A log axis cannot show 0, nor an interval reaching below it: the error axis starts at half the
+  // smallest mean error drawn, and bands are clamped there for drawing (the data keep them whole).
+  const floor = Math.max(1e-4, Math.min(...rows.map((r) => r.mean).filter((x) => x > 0)) / 2);
+  const drawn = params.measure === 'error' ? rows.map((r) => ({ ...r, mean: Math.max(r.mean, floor), lo: r.lo === null ? null : Math.max(r.lo, floor), hi: r.hi === null ? null : Math.max(r.hi, floor) })) : rows;
+  const label = MEASURE_LABELS[params.measure];
+  const yScale = params.measure === 'error' ? { type: 'log' as const, domain: [floor, 1], clamp: true } : { domain: params.measure === 'r2' ? [-0.5, 1] : [0, 1], clamp: true };
+  const maxK = Math.max(...rows.map((r) => r.k));
+  const color = { field: 'method', type: 'nominal' as const, title: null, scale: { domain: Object.values(METHODS), range: COLORS }, legend: { orient: 'bottom' as const, columns: 2, labelLimit: 400 } };
+  const seeds = new Set(runs.map((r) => r.seed)).size;
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description: `${label} of the model kept to k directions per class, ${params.dataset}`,
-    data: { values: rows },
+    data: { values: drawn },
     facet: { column: { field: 'size', type: 'ordinal', title: 'hidden size (d = m)' } },
     spec: {
-      width: 170,
+      width: 150,
       height: 180,
       layer: [
-        { mark: { type: 'errorband', opacity: 0.25 }, encoding: { x: { field: 'k', type: 'quantitative', scale: { type: 'log' }, title: 'k (log scale)' }, y: { field: 'lo', type: 'quantitative', title: label, scale: { domain: params.measure === 'r2' ? [-0.5, 1] : [0, 1], clamp: true } }, y2: { field: 'hi' }, color } },
-        { mark: { type: 'line', point: { size: 18 } }, encoding: { x: { field: 'k', type: 'quantitative' }, y: { field: 'mean', type: 'quantitative' }, color, strokeDash: { condition: { test: `datum.method === '${METHODS.full}'`, value: [4, 3] }, value: [1, 0] }, tooltip: [{ field: 'size' }, { field: 'method' }, { field: 'k' }, { field: 'mean', format: '.3f' }, { field: 'lo', format: '.3f' }, { field: 'hi', format: '.3f' }, { field: 'n' }] } },
+        { mark: { type: 'errorband', opacity: 0.25 }, transform: [{ filter: 'datum.lo !== null' }], encoding: { x: { field: 'k', type: 'quantitative', scale: { type: 'log', domain: [1, maxK], nice: false }, title: 'k (log scale)' }, y: { field: 'lo', type: 'quantitative', title: label, scale: yScale }, y2: { field: 'hi' }, color } },
+        { mark: { type: 'line', point: { size: 10 } }, encoding: { x: { field: 'k', type: 'quantitative' }, y: { field: 'mean', type: 'quantitative' }, color, strokeDash: { condition: { test: `datum.method === '${METHODS.full}'`, value: [4, 3] }, value: [1, 0] }, tooltip: [{ field: 'size' }, { field: 'method' }, { field: 'k' }, { field: 'mean', format: '.4f' }, { field: 'lo', format: '.4f' }, { field: 'hi', format: '.4f' }, { field: 'n', title: 'seeds' }] } },
       ],
     },
     config: CHART_CONFIG,
@@ -88,45 +118,118 @@ export async function renderTruncationChart(runs: StudyRun[], inputs: Record<str
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `${label} of ${params.dataset} models against k, one panel per hidden size, for the top-k eigenvectors, k random directions and k principal directions, with 95% intervals over seeds (and random draws).`,
-    data: { rows },
-    table: { columns: ['size', 'method', 'k', 'mean', 'lo', 'hi', 'n'], rows: rows.map((r) => [r.size, r.method, r.k, r.mean, r.lo, r.hi, r.n]) },
+    alt: `${label} of ${params.dataset} models against k, one panel per hidden size, for the top-k eigenvectors, k random directions, each class's k principal directions and c·k shared principal directions, with 95% t intervals over ${seeds} seeds.`,
+    data: { counting: COUNTING, intervals: `95% t intervals over n seeds; random directions: over the seeds' means of their draws${params.measure === 'error' ? `; drawn clamped at ${round7(floor)} on the log axis, data unclamped` : ''}`, rows },
+    table: { columns: ['size', 'method', 'k', 'mean', 'lo', 'hi', 'n', 'interval'], rows: rows.map((r) => [r.size, r.method, r.k, r.mean, r.lo ?? '', r.hi ?? '', r.n, r.interval]) },
+  };
+}
+
+/** Per model, the directions each method needs (eigenvectorsNeeded on its curve; random: on the mean curve of its draws). */
+export function neededOf(result: TruncationResult, method: Method): number | null {
+  const accuracy = method === 'random' ? result.ks.map((_, i) => result.random.reduce((s, c) => s + c.accuracy[i]!, 0) / result.random.length) : result[method].accuracy;
+  return eigenvectorsNeeded(result.ks.map((k, i) => ({ k, accuracy: accuracy[i]! })), result.fullAccuracy);
+}
+
+export interface NeededRow {
+  dataset: string;
+  size: number;
+  epochs: number;
+  method: string;
+  /** Per seed, null where the method never got within one point by the largest k. */
+  perSeed: (number | null)[];
+  /** Over seeds (a censored seed counts as the largest k, so the mean is a lower bound). */
+  interval: Interval;
+  censored: boolean;
+  maxK: number;
+  fullAccuracy: Interval;
+}
+
+/** Directions needed per data set, size, training length and method, over seeds. */
+export function neededRows(dataset: string, runs: StudyRun[], inputs: Record<string, Artifact>): NeededRow[] {
+  const all = results(runs, inputs);
+  const groups = [...new Set(runs.map((r) => `${r.size}|${r.epochs}`))].map((g) => g.split('|').map(Number) as [number, number]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  return groups.flatMap(([size, epochs]) => {
+    const mine = all.filter((x) => x.run.size === size && x.run.epochs === epochs);
+    const maxK = mine[0]!.result.ks.length;
+    const fullAccuracy = tInterval(mine.map((x) => x.result.fullAccuracy));
+    return BASIS_METHODS.map((method) => {
+      const perSeed = mine.map((x) => neededOf(x.result, method));
+      return { dataset, size, epochs, method: METHODS[method], perSeed, interval: tInterval(perSeed.map((k) => k ?? maxK)), censored: perSeed.some((k) => k === null), maxK, fullAccuracy };
+    });
+  });
+}
+
+export async function renderNeededChart(rows: NeededRow[]): Promise<FigureOutput> {
+  // k is at least 1 and at most maxK: intervals are clamped there (a t interval of a count can reach past both)
+  const values = rows.map((r) => ({ dataset: r.dataset, size: r.size, epochs: `${r.epochs} epochs`, method: r.method, ...intervalFields(clamped(r.interval, 1, r.maxK)), censored: r.censored, maxK: r.maxK, perSeed: r.perSeed.map((k) => (k === null ? `>${r.maxK}` : String(k))).join(', ') }));
+  const sizes = [...new Set(values.map((v) => v.size))];
+  const color = { field: 'method', type: 'nominal' as const, title: null, scale: { domain: Object.values(METHODS).slice(0, 4), range: COLORS.slice(0, 4) }, legend: { orient: 'bottom' as const, columns: 2, labelLimit: 400 } };
+  const lengths = [...new Set(values.map((v) => v.epochs))];
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    description: 'Directions per class needed to keep test accuracy within one point of the full model, against hidden size',
+    data: { values },
+    facet: { column: { field: 'dataset', type: 'nominal', title: null }, row: { field: 'epochs', type: 'nominal', title: 'training length', sort: lengths } },
+    spec: {
+      width: 240,
+      height: 170,
+      layer: [
+        { mark: { type: 'errorbar', ticks: true }, transform: [{ filter: 'datum.lo !== null' }], encoding: { x: { field: 'size', type: 'quantitative', scale: { type: 'log', domain: [Math.min(...sizes), Math.max(...sizes)], nice: false, padding: 12 }, axis: { values: sizes }, title: 'hidden size d = m (log scale)' }, y: { field: 'lo', type: 'quantitative', title: 'k needed (log scale)', scale: { type: 'log', domain: [1, Math.max(...values.map((v) => v.maxK))], nice: false } }, y2: { field: 'hi' }, color } },
+        { mark: { type: 'line', point: { size: 40, filled: true } }, encoding: { x: { field: 'size', type: 'quantitative' }, y: { field: 'mean', type: 'quantitative' }, color, shape: { field: 'censored', type: 'nominal', title: 'a seed never got there', scale: { domain: [false, true], range: ['circle', 'triangle-up'] }, legend: { orient: 'bottom' } }, tooltip: [{ field: 'method' }, { field: 'size' }, { field: 'epochs' }, { field: 'mean', format: '.1f' }, { field: 'perSeed', title: 'per seed' }, { field: 'n', title: 'seeds' }] } },
+      ],
+    },
+    config: CHART_CONFIG,
+  };
+  return {
+    kind: 'chart',
+    svg: await renderChart(spec),
+    vegaLite: spec,
+    alt: 'Line charts per data set and training length: for each method, how many directions per class keep test accuracy within one point of the full model, against hidden size, with 95% t intervals over seeds.',
+    data: { counting: COUNTING, intervals: '95% t intervals over n seeds; a seed that never got within one point counts as the largest k (censored: the mean is then a lower bound)', rows: values },
+    table: { columns: ['dataset', 'size', 'epochs', 'method', 'mean', 'lo', 'hi', 'n', 'censored', 'per_seed'], rows: values.map((r) => [r.dataset, r.size, r.epochs, r.method, r.mean, r.lo ?? '', r.hi ?? '', r.n, r.censored ? 'yes' : 'no', r.perSeed]) },
   };
 }
 
 export interface SummaryRow {
   dataset: string;
   size: number;
+  epochs: number;
   method: string;
   fullAccuracy: number;
-  /** The smallest k of the grid whose mean accuracy reaches 99% of the full model's, or null. */
-  k99: number | null;
+  needed: NeededRow;
   at: Record<string, number>;
 }
 
+/** Per size (at one training length) and method: directions needed, and mean accuracy at the given ks. */
 export function summaryRows(dataset: string, runs: StudyRun[], inputs: Record<string, Artifact>, atK: number[]): SummaryRow[] {
-  const rows = curveRows(runs, inputs, 'accuracy');
-  const sizes = [...new Set(rows.map((r) => r.size))];
-  return sizes.flatMap((size) => {
-    const full = rows.find((r) => r.size === size && r.method === METHODS.full)!.mean;
-    return [METHODS.eigen, METHODS.random, METHODS.pca].map((method) => {
-      const curve = rows.filter((r) => r.size === size && r.method === method).sort((a, b) => a.k - b.k);
-      const reach = curve.find((r) => r.mean >= 0.99 * full);
-      return { dataset, size, method, fullAccuracy: full, k99: reach ? reach.k : null, at: Object.fromEntries(atK.map((k) => [String(k), curve.find((r) => r.k === k)?.mean ?? Number.NaN])) };
-    });
+  const curves = curveRows(runs, inputs, 'accuracy');
+  return neededRows(dataset, runs, inputs).map((needed) => {
+    const curve = curves.filter((r) => r.size === needed.size && r.method === needed.method);
+    return { dataset, size: needed.size, epochs: needed.epochs, method: needed.method, fullAccuracy: needed.fullAccuracy.mean, needed, at: Object.fromEntries(atK.map((k) => [String(k), curve.find((r) => r.k === k)?.mean ?? Number.NaN])) };
   });
 }
 
+function neededText(n: NeededRow): string {
+  const seeds = n.perSeed.map((k) => (k === null ? `>${n.maxK}` : String(k))).join(', ');
+  return `${n.censored ? '≥ ' : ''}${n.interval.mean.toFixed(1)} (${seeds})`;
+}
+
 export async function renderSummaryTable(rows: SummaryRow[], atK: number[]): Promise<FigureOutput> {
-  const columns = ['data set', 'size', 'method', 'full acc.', 'k for 99%', ...atK.map((k) => `acc. k=${k}`)];
-  const cells = rows.map((r) => [r.dataset, String(r.size), r.method, pct(r.fullAccuracy), r.k99 === null ? '> grid' : String(r.k99), ...atK.map((k) => pct(r.at[String(k)]!))]);
-  const widths = [110, 50, 230, 80, 80, ...atK.map(() => 80)];
+  const columns = ['data set', 'size', 'method', 'full acc.', 'k needed (per seed)', ...atK.map((k) => `acc. k=${k}`)];
+  const cells = rows.map((r) => [r.dataset, String(r.size), r.method, pct(r.fullAccuracy), neededText(r.needed), ...atK.map((k) => pct(r.at[String(k)]!))]);
+  const widths = [110, 45, 300, 70, 150, ...atK.map(() => 70)];
   return {
     kind: 'image',
-    svg: tableSvg({ title: 'Summary: the k needed for 99% of full accuracy, and accuracy at small k', columns, rows: cells, widths, groupEvery: 3 }),
-    alt: `A table with one row per data set, hidden size and method: the full model's accuracy, the smallest k at which the method keeps 99% of it, and the accuracy at k = ${atK.join(', ')}.`,
-    data: { rows: rows.map((r) => ({ dataset: r.dataset, size: r.size, method: r.method, k99: r.k99, fullAccuracy: round7(r.fullAccuracy), at: Object.fromEntries(Object.entries(r.at).map(([k, v]) => [k, Number.isFinite(v) ? round7(v) : null])) })) },
-    table: { columns: ['dataset', 'size', 'method', 'full_accuracy', 'k_for_99_percent', ...atK.map((k) => `accuracy_at_k${k}`)], rows: rows.map((r) => [r.dataset, r.size, r.method, round7(r.fullAccuracy), r.k99 ?? '', ...atK.map((k) => (Number.isFinite(r.at[String(k)]) ? round7(r.at[String(k)]!) : ''))]) },
+    svg: tableSvg({ title: 'Summary: directions per class needed to keep accuracy within one point, and accuracy at small k', columns, rows: cells, widths, groupEvery: BASIS_METHODS.length }),
+    alt: `A table with one row per data set, hidden size and method: the full model's accuracy, the directions per class each method needs to stay within one point of it (mean over seeds and each seed's value), and the accuracy at k = ${atK.join(', ')}.`,
+    data: {
+      counting: COUNTING,
+      rows: rows.map((r) => ({ dataset: r.dataset, size: r.size, epochs: r.epochs, method: r.method, fullAccuracy: round7(r.fullAccuracy), needed: { ...intervalFields(r.needed.interval), perSeed: r.needed.perSeed, censored: r.needed.censored, maxK: r.needed.maxK }, at: Object.fromEntries(Object.entries(r.at).map(([k, v]) => [k, Number.isFinite(v) ? round7(v) : null])) })),
+    },
+    table: {
+      columns: ['dataset', 'size', 'epochs', 'method', 'full_accuracy', 'needed_mean', 'needed_per_seed', 'needed_censored', ...atK.map((k) => `accuracy_at_k${k}`)],
+      rows: rows.map((r) => [r.dataset, r.size, r.epochs, r.method, round7(r.fullAccuracy), round7(r.needed.interval.mean), r.needed.perSeed.map((k) => k ?? `>${r.needed.maxK}`).join(' '), r.needed.censored ? 'yes' : 'no', ...atK.map((k) => (Number.isFinite(r.at[String(k)]) ? round7(r.at[String(k)]!) : ''))]),
+    },
   };
 }
 
@@ -144,34 +247,50 @@ function features(run: StudyRun, inputs: Record<string, Artifact>, r: number): F
   });
 }
 
-/** Mean over classes of the matched similarity of two runs' top-r features. */
-function topSimilarity(a: Float64Array[][], b: Float64Array[][], r: number): number {
-  return runSimilarity(a.map((fs) => fs.slice(0, r)), b.map((fs) => fs.slice(0, r)));
+/** Matched similarity of two runs' top-r features: same class, and the class-mismatched null. */
+function similarities(a: Float64Array[][], b: Float64Array[][], r: number): { matched: number; mismatched: number } {
+  return pairSimilarities(a, b, r);
 }
 
+/** Cross-seed similarity of the top-r eigenvectors of one group of seeds (same data set and size): same class, the null, their difference. */
+export function stabilityAt(runs: StudyRun[], inputs: Record<string, Artifact>, r: number, feats = runs.map((run) => features(run, inputs, Math.min(r, run.size)))): { matched: Interval; mismatched: Interval; gain: Interval } {
+  const table = new Map<string, { matched: number; mismatched: number }>();
+  const pair = (i: number, j: number) => {
+    const key = `${i},${j}`;
+    if (!table.has(key)) table.set(key, similarities(feats[i]!, feats[j]!, Math.min(r, runs[i]!.size)));
+    return table.get(key)!;
+  };
+  return {
+    matched: pairInterval(runs.length, (i, j) => pair(i, j).matched),
+    mismatched: pairInterval(runs.length, (i, j) => pair(i, j).mismatched),
+    gain: pairInterval(runs.length, (i, j) => pair(i, j).matched - pair(i, j).mismatched),
+  };
+}
+
+const STABILITY_SERIES = { matched: 'same class', mismatched: 'different classes (null)', gain: 'same minus different', chance: 'random vectors (chance)' } as const;
+
 /**
- * Similarity of the top-r eigenvectors across seeds, for r = 1 … R, per data set and size: every
- * pair of distinct seeds (never a run with itself), averaged over classes; 95% intervals over
- * pairs. "chance" is the same statistic for random Gaussian features.
+ * Similarity of the top-r eigenvectors across seeds, r = 1 … R, per data set and size: every pair
+ * of distinct seeds, for the same class (averaged over classes) and for different classes (the
+ * null, averaged over class pairs a ≠ b), and their difference; 95% jackknife intervals over seeds.
+ * "chance" is the same statistic for random Gaussian vectors.
  */
 export async function renderStabilityByRank(runs: StudyRun[], inputs: Record<string, Artifact>, params: { maxRank: number; seed: number }): Promise<FigureOutput> {
-  const rows: { dataset: string; size: string; rank: number; mean: number; lo: number; hi: number; pairs: number }[] = [];
+  const rows: ({ dataset: string; size: string; series: string; rank: number } & ReturnType<typeof intervalFields>)[] = [];
   const groups = [...new Set(runs.map((r) => `${r.dataset}|${r.size}`))];
   const dims = new Map<string, number>();
   for (const group of groups) {
     const [dataset, size] = group.split('|') as [string, string];
     const mine = runs.filter((r) => r.dataset === dataset && String(r.size) === size);
     const R = Math.min(params.maxRank, Number(size));
+    dims.set(dataset, layerOf(asModel(inputs[mine[0]!.model], mine[0]!.model)).input);
     const feats = mine.map((run) => features(run, inputs, R));
-    dims.set(dataset, feats[0]![0]![0]!.length);
     for (let r = 1; r <= R; r++) {
-      const values: number[] = [];
-      for (let i = 0; i < feats.length; i++) for (let j = i + 1; j < feats.length; j++) values.push(topSimilarity(feats[i]!, feats[j]!, r));
-      const iv = interval(values);
-      rows.push({ dataset, size, rank: r, mean: round7(iv.mean), lo: round7(iv.lo), hi: round7(iv.hi), pairs: iv.n });
+      const series = stabilityAt(mine, inputs, r, feats);
+      for (const [name, iv] of Object.entries(series) as [keyof typeof series, Interval][]) rows.push({ dataset, size, series: STABILITY_SERIES[name], rank: r, ...intervalFields(iv) });
     }
   }
-  // Chance: matched |cos| of random Gaussian features in the same input dimension.
+  // Chance: matched |cos| of independent random Gaussian vectors in the same input dimension.
   const rng = new Rng(params.seed);
   for (const [dataset, dim] of dims) {
     for (let r = 1; r <= params.maxRank; r++) {
@@ -179,21 +298,20 @@ export async function renderStabilityByRank(runs: StudyRun[], inputs: Record<str
         const set = () => Array.from({ length: r }, () => Float64Array.from({ length: dim }, () => rng.normal()));
         return matchedSimilarity(set(), set()).mean;
       });
-      const iv = interval(draws);
-      rows.push({ dataset, size: 'chance', rank: r, mean: round7(iv.mean), lo: round7(iv.lo), hi: round7(iv.hi), pairs: iv.n });
+      rows.push({ dataset, size: 'any', series: STABILITY_SERIES.chance, rank: r, ...intervalFields(tInterval(draws)) });
     }
   }
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    description: 'Matched similarity of the top-r eigenvectors between models trained from different seeds',
-    data: { values: rows },
-    facet: { column: { field: 'dataset', type: 'nominal', title: null } },
+    description: 'Matched similarity of the top-r eigenvectors between models trained from different seeds, for the same class and for different classes',
+    data: { values: rows.filter((r) => r.series !== STABILITY_SERIES.gain) },
+    facet: { column: { field: 'dataset', type: 'nominal', title: null }, row: { field: 'size', type: 'nominal', title: 'hidden size', sort: [...new Set(runs.map((r) => String(r.size)))].sort((a, b) => Number(a) - Number(b)).concat('any') } },
     spec: {
-      width: 260,
-      height: 200,
+      width: 240,
+      height: 120,
       layer: [
-        { mark: { type: 'errorband', opacity: 0.2 }, encoding: { x: { field: 'rank', type: 'quantitative', title: 'top r eigenvectors per class' }, y: { field: 'lo', type: 'quantitative', title: 'matched |cos| across seeds', scale: { domain: [0, 1] } }, y2: { field: 'hi' }, color: { field: 'size', type: 'nominal', title: 'hidden size' } } },
-        { mark: { type: 'line', point: true }, encoding: { x: { field: 'rank', type: 'quantitative' }, y: { field: 'mean', type: 'quantitative' }, color: { field: 'size', type: 'nominal' }, tooltip: [{ field: 'size' }, { field: 'rank' }, { field: 'mean', format: '.3f' }, { field: 'pairs' }] } },
+        { mark: { type: 'errorband', opacity: 0.25 }, transform: [{ filter: 'datum.lo !== null' }], encoding: { x: { field: 'rank', type: 'quantitative', title: 'top r eigenvectors per class' }, y: { field: 'lo', type: 'quantitative', title: 'matched |cos|', scale: { domain: [0, 1] } }, y2: { field: 'hi' }, color: { field: 'series', type: 'nominal', title: null, scale: { domain: [STABILITY_SERIES.matched, STABILITY_SERIES.mismatched, STABILITY_SERIES.chance], range: ['#b2182b', '#2166ac', '#7f7f7f'] }, legend: { orient: 'bottom', labelLimit: 300 } } } },
+        { mark: { type: 'line', point: true }, encoding: { x: { field: 'rank', type: 'quantitative' }, y: { field: 'mean', type: 'quantitative' }, color: { field: 'series', type: 'nominal' }, tooltip: [{ field: 'size' }, { field: 'series' }, { field: 'rank' }, { field: 'mean', format: '.3f' }, { field: 'lo', format: '.3f' }, { field: 'hi', format: '.3f' }, { field: 'n', title: 'seeds' }] } },
       ],
     },
     config: CHART_CONFIG,
@@ -202,43 +320,42 @@ export async function renderStabilityByRank(runs: StudyRun[], inputs: Record<str
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: 'Line charts per data set of the matched similarity of the top-r eigenvectors between models trained from different seeds, for each hidden size and for random features (chance).',
-    data: { rows },
-    table: { columns: ['dataset', 'size', 'rank', 'mean', 'lo', 'hi', 'pairs'], rows: rows.map((r) => [r.dataset, r.size, r.rank, r.mean, r.lo, r.hi, r.pairs]) },
+    alt: 'Line charts per data set and hidden size of the matched similarity of the top-r eigenvectors between models trained from different seeds: for the same class, for different classes (the null), and for random vectors.',
+    data: { counting: COUNTING, intervals: '95% leave-one-seed-out jackknife intervals over all pairs of distinct seeds (t with n − 1 degrees of freedom, n seeds); none with 2 seeds; chance: t interval over 5 independent draws', rows },
+    table: { columns: ['dataset', 'size', 'series', 'rank', 'mean', 'lo', 'hi', 'n', 'interval'], rows: rows.map((r) => [r.dataset, r.size, r.series, r.rank, r.mean, r.lo ?? '', r.hi ?? '', r.n, r.interval]) },
   };
 }
 
-/** size × size: matched similarity of the top-r eigenvectors between models of two sizes (distinct models only). */
+/** size × size: matched similarity of the top-r eigenvectors between models of two sizes (distinct models only), same class and different classes. */
 export async function renderStabilityAcrossSizes(runs: StudyRun[], inputs: Record<string, Artifact>, params: { rank: number }): Promise<FigureOutput> {
-  const rows: { dataset: string; sizeA: number; sizeB: number; mean: number; pairs: number }[] = [];
+  const rows: { dataset: string; series: string; sizeA: number; sizeB: number; mean: number; pairs: number }[] = [];
   for (const dataset of [...new Set(runs.map((r) => r.dataset))]) {
     const mine = runs.filter((r) => r.dataset === dataset);
     const feats = new Map(mine.map((run) => [run, features(run, inputs, Math.min(params.rank, run.size))]));
     const sizes = [...new Set(mine.map((r) => r.size))].sort((a, b) => a - b);
     for (const sa of sizes) {
       for (const sb of sizes) {
-        const values: number[] = [];
+        const values: { matched: number; mismatched: number }[] = [];
         for (const a of mine.filter((r) => r.size === sa)) {
           for (const b of mine.filter((r) => r.size === sb)) {
-            if (a === b) continue; // never a run with itself
-            values.push(topSimilarity(feats.get(a)!, feats.get(b)!, Math.min(params.rank, sa, sb)));
+            if (a.seed === b.seed) continue; // different seeds only: never a run with itself, nor with its own initialisation stream
+            values.push(similarities(feats.get(a)!, feats.get(b)!, Math.min(params.rank, sa, sb)));
           }
         }
-        const iv = interval(values);
-        rows.push({ dataset, sizeA: sa, sizeB: sb, mean: round7(iv.mean), pairs: iv.n });
+        for (const series of ['matched', 'mismatched'] as const) rows.push({ dataset, series: STABILITY_SERIES[series], sizeA: sa, sizeB: sb, mean: round7(values.reduce((s, v) => s + v[series], 0) / values.length), pairs: values.length });
       }
     }
   }
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    description: `Matched similarity of the top ${params.rank} eigenvectors between models of two hidden sizes`,
+    description: `Matched similarity of the top ${params.rank} eigenvectors between models of two hidden sizes, same class and different classes`,
     data: { values: rows },
-    facet: { column: { field: 'dataset', type: 'nominal', title: null } },
+    facet: { column: { field: 'dataset', type: 'nominal', title: null }, row: { field: 'series', type: 'nominal', title: null, sort: [STABILITY_SERIES.matched, STABILITY_SERIES.mismatched] } },
     spec: {
-      width: 200,
-      height: 200,
+      width: 180,
+      height: 180,
       layer: [
-        { mark: 'rect', encoding: { x: { field: 'sizeA', type: 'ordinal', title: 'hidden size' }, y: { field: 'sizeB', type: 'ordinal', title: 'hidden size', sort: 'descending' }, color: { field: 'mean', type: 'quantitative', title: 'matched |cos|', scale: { domain: [0, 1], scheme: 'viridis' } }, tooltip: [{ field: 'sizeA' }, { field: 'sizeB' }, { field: 'mean', format: '.3f' }, { field: 'pairs' }] } },
+        { mark: 'rect', encoding: { x: { field: 'sizeA', type: 'ordinal', title: 'hidden size' }, y: { field: 'sizeB', type: 'ordinal', title: 'hidden size', sort: 'descending' }, color: { field: 'mean', type: 'quantitative', title: 'matched |cos|', scale: { domain: [0, 1], scheme: 'viridis' } }, tooltip: [{ field: 'series' }, { field: 'sizeA' }, { field: 'sizeB' }, { field: 'mean', format: '.3f' }, { field: 'pairs' }] } },
         { mark: { type: 'text', fontSize: 11 }, encoding: { x: { field: 'sizeA', type: 'ordinal' }, y: { field: 'sizeB', type: 'ordinal', sort: 'descending' }, text: { field: 'mean', format: '.2f' }, color: { condition: { test: 'datum.mean > 0.6', value: 'black' }, value: 'white' } } },
       ],
     },
@@ -248,18 +365,24 @@ export async function renderStabilityAcrossSizes(runs: StudyRun[], inputs: Recor
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `Heat maps per data set: for each pair of hidden sizes, the matched similarity of the top ${params.rank} eigenvectors between distinct models (the diagonal compares different seeds of one size).`,
-    data: { rows },
-    table: { columns: ['dataset', 'size_a', 'size_b', 'mean', 'pairs'], rows: rows.map((r) => [r.dataset, r.sizeA, r.sizeB, r.mean, r.pairs]) },
+    alt: `Heat maps per data set: for each pair of hidden sizes, the matched similarity of the top ${params.rank} eigenvectors between models of different seeds, for the same class (top row) and for different classes (bottom row, the null).`,
+    data: { counting: COUNTING, rows },
+    table: { columns: ['dataset', 'series', 'size_a', 'size_b', 'mean', 'pairs'], rows: rows.map((r) => [r.dataset, r.series, r.sizeA, r.sizeB, r.mean, r.pairs]) },
   };
 }
 
 type Runs = { runs: StudyRun[] };
 
-export const truncationCurves = defineFigure<Record<string, unknown>, Runs & { dataset: string; measure: 'accuracy' | 'r2' | 'relativeError' }>({
+export const truncationCurves = defineFigure<Record<string, unknown>, Runs & { dataset: string; measure: Measure }>({
   name: 'truncation-curves',
   module: import.meta.url,
   render: (inputs, { runs, ...params }) => renderTruncationChart(runs, inputs, params),
+});
+
+export const neededBySize = defineFigure<Record<string, unknown>, { datasets: { title: string; runs: StudyRun[] }[] }>({
+  name: 'eigenvectors-needed-by-size',
+  module: import.meta.url,
+  render: (inputs, { datasets }) => renderNeededChart(datasets.flatMap((d) => neededRows(d.title, d.runs, inputs))),
 });
 
 export const baselinesSummary = defineFigure<Record<string, unknown>, { datasets: { title: string; runs: StudyRun[] }[]; atK: number[] }>({

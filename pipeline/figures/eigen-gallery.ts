@@ -5,11 +5,11 @@
  * negative ones lower it.
  */
 import type { Artifact } from '../cache/artifact.ts';
-import { classEigen, layerOf, type EigenMeta } from '../decompose/job.ts';
+import { asEigen, classEigen, layerOf, type EigenMeta } from '../decompose/job.ts';
 import { eigenvector, type Eigen } from '../decompose/eigen.ts';
 import { inputFeature } from '../decompose/features.ts';
 import type { BilinearLayer } from '../decompose/layer.ts';
-import type { ModelMeta } from '../train/job.ts';
+import { asModel, type ModelMeta } from '../train/job.ts';
 import { defineFigure, round7, type FigureOutput } from './job.ts';
 import { gallerySvg, svgToPng } from './images.ts';
 import { formatValue } from './svg.ts';
@@ -110,37 +110,30 @@ function renderClassGallery(rows: { label: string; picks: Shown[] }[], params: G
   });
 }
 
+/** One model of a comparison: its column label and the input names of its model and eigen artifacts. */
+export type ComparedModel = { label: string; model: string; eigen: string };
+
 /**
- * The same classes' top positive eigenvectors in two models side by side: one trained with the
- * report's regularisation (`model`, `eigen`), one without (`plainModel`, `plainEigen`).
+ * The same classes' top positive eigenvectors in several models side by side (the report's
+ * regularisation steps: none, the paper's recipe, the recipe with input noise), in the order given.
  */
-export const regularizationComparison = defineFigure<{ model: ModelMeta; eigen: EigenMeta; plainModel: ModelMeta; plainEigen: EigenMeta }, GalleryParams & { regularization: string }>({
+export const regularizationComparison = defineFigure<Record<string, unknown>, GalleryParams & { models: ComparedModel[] }>({
   name: 'regularization-comparison',
   module: import.meta.url,
   render: (inputs, params) => renderRegularizationComparison(inputs, params),
 });
 
-async function renderRegularizationComparison(
-  inputs: { model: Artifact<ModelMeta>; eigen: Artifact<EigenMeta>; plainModel: Artifact<ModelMeta>; plainEigen: Artifact<EigenMeta> },
-  params: GalleryParams & { regularization: string },
-): Promise<FigureOutput> {
-  const regularized = layerOf(inputs.model);
-  const plain = layerOf(inputs.plainModel);
-  const rows = params.classNames.map((name, a) => ({
-    label: name,
-    picks: [...pickSign(classEigen(inputs.eigen, a), regularized, 1, params.perSign), ...pickSign(classEigen(inputs.plainEigen, a), plain, 1, params.perSign)],
-  }));
-  const headers = [
-    ...Array.from({ length: params.perSign }, (_, i) => `regularized +${i + 1}`),
-    ...Array.from({ length: params.perSign }, (_, i) => `none +${i + 1}`),
-  ];
+async function renderRegularizationComparison(inputs: Record<string, unknown>, params: GalleryParams & { models: ComparedModel[] }): Promise<FigureOutput> {
+  const compared = params.models.map((m) => ({ ...m, layer: layerOf(asModel(inputs[m.model] as Artifact, m.model)), eigen: asEigen(inputs[m.eigen] as Artifact, m.eigen) }));
+  const rows = params.classNames.map((name, a) => ({ label: name, picks: compared.flatMap((m) => pickSign(classEigen(m.eigen, a), m.layer, 1, params.perSign)) }));
+  const headers = compared.flatMap((m) => Array.from({ length: params.perSign }, (_, i) => `${m.label} +${i + 1}`));
   return renderFeatureGallery(rows, {
-    title: 'Top positive eigenvectors with and without regularization',
+    title: `Top positive eigenvectors: ${compared.map((m) => m.label).join(' | ')}`,
     perSign: params.perSign,
     height: params.height,
     width: params.width,
     rowKind: 'class',
     headers,
-    alt: `A grid with one row per class; on the left the ${params.perSign} top positive eigenvectors of the model trained with ${params.regularization}, on the right those of the same model trained without regularization.`,
+    alt: `A grid with one row per class and, left to right, the ${params.perSign} top positive eigenvectors of each model: ${compared.map((m) => m.label).join('; ')}.`,
   });
 }

@@ -1,66 +1,72 @@
 /**
- * Eigenvectors against baselines: for MNIST and Fashion-MNIST, models of several hidden sizes,
- * each trained from several seeds, truncated to their top-k eigenvectors per class and compared
- * at equal k with k random directions and the top-k principal directions of the data; and the
- * stability of the top eigenvectors across seeds and sizes.
+ * Eigenvectors against baselines: for MNIST and Fashion-MNIST, models of several hidden sizes and
+ * two training lengths, each trained from several seeds, truncated to their top-k eigenvectors
+ * per class and compared at equal budget with k random directions, the class's own top-k
+ * principal directions, and c·k principal directions shared by all classes; and the stability of
+ * the top eigenvectors across seeds and sizes beside a class-mismatched null.
  */
 import { truncationJob } from '../analysis/job.ts';
 import { checkTruncationSettings, type TruncationSettings } from '../analysis/truncation-study.ts';
 import type { Artifact } from '../cache/artifact.ts';
 import type { Job } from '../cache/job.ts';
+import type { DataMeta } from '../data/job.ts';
 import { FASHION_MNIST, MNIST_IDX } from '../data/sources.ts';
 import { classEigenJob } from '../decompose/job.ts';
 import { PipelineError } from '../errors.ts';
-import { baselinesSummary, stabilityAcrossSizes, stabilityByRank, summaryRows, truncationCurves, type StudyRun } from '../figures/baselines.ts';
+import { baselinesSummary, curveRows, METHODS, neededBySize, neededRows, stabilityAcrossSizes, stabilityAt, stabilityByRank, truncationCurves, type StudyRun } from '../figures/baselines.ts';
 import { figureJob } from '../figures/job.ts';
 import { bilinearClassifier } from '../models/bilinear-classifier.ts';
 import type { ProfileName } from '../profiles.ts';
 import { classification } from '../tasks/classification.ts';
 import { trainJob } from '../train/job.ts';
-import { IMAGE_SHAPE, IMAGE_TRAINING, studyData } from './image-report.ts';
+import { IMAGE_SHAPE, IMAGE_TRAINING, studyData, validationSize } from './image-report.ts';
 import type { FigurePlan, Metric, PlanContext, ReportPlan, ReportSpec } from './spec.ts';
 
 interface StudyProfile {
   sizes: number[];
   seeds: number[];
   randomDraws: number;
-  /** k grid (denser at small k); each model uses the ks up to its size. */
-  ks: number[];
-  epochs: Record<string, number>;
-  /** Training and test set caps per data set (the study trains many models). */
+  /** Curves run over every k from 1 to maxK (capped at each model's size). */
+  maxK: number;
+  /** Training lengths per data set: every size and seed is trained at each; the last is the main one. */
+  epochs: Record<'mnist' | 'fashion-mnist', number[]>;
+  /** Training and test set caps per data set (absent: the whole split). */
   caps: Record<'mnist' | 'fashion-mnist', { trainLimit?: number; testLimit?: number }>;
   pcaSample: number;
 }
 
-const KS = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50];
 const AT_K = [1, 3, 10];
 
 const PROFILES: Record<ProfileName, StudyProfile> = {
-  smoke: { sizes: [8, 16], seeds: [0, 1], randomDraws: 2, ks: [1, 2, 3, 4, 8, 10, 16], epochs: { mnist: 2, 'fashion-mnist': 2 }, caps: { mnist: {}, 'fashion-mnist': {} }, pcaSample: 500 },
-  // 24 models; sized to fit the site's build budget (DESIGN.md) on the native path.
+  smoke: { sizes: [8, 16], seeds: [0, 1, 2], randomDraws: 2, maxK: 16, epochs: { mnist: [1, 2], 'fashion-mnist': [1, 2] }, caps: { mnist: {}, 'fashion-mnist': {} }, pcaSample: 500 },
+  // The paper's study (sizes 30 … 1000, 5 seeds, full data) cut to the site's build budget
+  // (DESIGN.md): four sizes, three seeds, the full 55,000 training images of each data set, at a
+  // short and a longer training length, so the report can say how the answer moves with both;
+  // 5,000 test images each (the truncation analyses are exact float64 quadratic forms).
   default: {
     sizes: [30, 50, 100, 300],
     seeds: [0, 1, 2],
     randomDraws: 10,
-    ks: KS,
-    epochs: { mnist: 10, 'fashion-mnist': 10 },
-    // A 10,000-image sample of each training set (stratified, seeded) and 2,000 test images:
-    // 24 models must fit the site's budget; the image reports train on the full sets.
-    caps: { mnist: { trainLimit: 10_000, testLimit: 2_000 }, 'fashion-mnist': { trainLimit: 10_000, testLimit: 2_000 } },
-    pcaSample: 2_000,
+    maxK: 50,
+    epochs: { mnist: [1, 4], 'fashion-mnist': [1, 4] },
+    caps: { mnist: { testLimit: 5_000 }, 'fashion-mnist': { testLimit: 5_000 } },
+    pcaSample: 10_000,
   },
-  paper: { sizes: [30, 50, 100, 300, 500, 1000], seeds: [0, 1, 2, 3, 4], randomDraws: 20, ks: KS, epochs: { mnist: 40, 'fashion-mnist': 40 }, caps: { mnist: {}, 'fashion-mnist': {} }, pcaSample: 5_000 },
+  paper: { sizes: [30, 50, 100, 300, 500, 1000], seeds: [0, 1, 2, 3, 4], randomDraws: 20, maxK: 100, epochs: { mnist: [5, 40], 'fashion-mnist': [5, 40] }, caps: { mnist: {}, 'fashion-mnist': {} }, pcaSample: 20_000 },
 };
 
 /** Refuses an impossible study before anything trains. */
 export function checkStudy(p: StudyProfile): void {
-  if (p.seeds.length < 2) throw new PipelineError(`baselines: at least 2 seeds are needed for intervals and cross-seed similarity, got ${p.seeds.length}`, { exitCode: 2 });
+  if (p.seeds.length < 3) throw new PipelineError(`baselines: at least 3 seeds are needed for intervals over seed pairs (cross-seed similarity), got ${p.seeds.length}`, { exitCode: 2 });
   if (p.sizes.length === 0) throw new PipelineError('baselines: no hidden sizes', { exitCode: 2 });
+  for (const [dataset, lengths] of Object.entries(p.epochs)) {
+    if (lengths.length === 0 || lengths.some((e, i) => !Number.isInteger(e) || e < 1 || (i > 0 && e <= lengths[i - 1]!))) throw new PipelineError(`baselines: the training lengths of ${dataset} must be whole numbers of epochs in ascending order, got ${lengths.join(', ')}`, { exitCode: 2 });
+  }
   for (const size of p.sizes) checkTruncationSettings(settingsFor(p, size), size, `baselines, hidden size ${size}`);
 }
 
 function settingsFor(p: StudyProfile, size: number): TruncationSettings {
-  return { ks: p.ks.filter((k) => k <= size), randomDraws: p.randomDraws, pcaSample: p.pcaSample, seed: 11 };
+  return { maxK: Math.min(p.maxK, size), randomDraws: p.randomDraws, pcaSample: p.pcaSample, seed: 11 };
 }
 
 function plan(ctx: PlanContext): ReportPlan {
@@ -70,73 +76,131 @@ function plan(ctx: PlanContext): ReportPlan {
   const deps: Record<string, Job> = {};
   const analyses: { id: string; job: Job }[] = [];
   for (const { dataset, classNames, job: data } of studyData(ctx, p.caps)) {
-    for (const size of p.sizes) {
-      for (const seed of p.seeds) {
-        const id = `${dataset}-${size}-${seed}`;
-        const shape = { ...IMAGE_SHAPE, embed: size, hidden: size };
-        const model = trainJob(`baselines/${id}`, data, { kind: bilinearClassifier, shape }, classification, { ...IMAGE_TRAINING, epochs: p.epochs[dataset]!, seed, evaluate: 'last-epoch' }, ctx.backend);
-        const eigen = classEigenJob(`baselines/${id}`, model, classNames);
-        const truncation = truncationJob(`baselines/${id}`, { data, model, eigen }, settingsFor(p, size));
-        Object.assign(deps, { [`${id}.model`]: model, [`${id}.eigen`]: eigen, [`${id}.truncation`]: truncation });
-        analyses.push({ id, job: truncation });
-        runs.push({ dataset, size, seed, truncation: `${id}.truncation`, model: `${id}.model`, eigen: `${id}.eigen` });
+    deps[`${dataset}.data`] = data;
+    analyses.push({ id: `${dataset}.data`, job: data });
+    const lengths = p.epochs[dataset as 'mnist' | 'fashion-mnist'];
+    for (const epochs of lengths) {
+      for (const size of p.sizes) {
+        for (const seed of p.seeds) {
+          // The main (longest) length keeps the ids of the published figures' runs.
+          const id = epochs === lengths.at(-1) ? `${dataset}-${size}-${seed}` : `${dataset}-${size}-${seed}-${epochs}-epochs`;
+          const shape = { ...IMAGE_SHAPE, embed: size, hidden: size };
+          const model = trainJob(`baselines/${id}`, data, { kind: bilinearClassifier, shape }, classification, { ...IMAGE_TRAINING, epochs, seed, evaluate: 'last-epoch' }, ctx.backend);
+          const eigen = classEigenJob(`baselines/${id}`, model, classNames);
+          const truncation = truncationJob(`baselines/${id}`, { data, model, eigen }, settingsFor(p, size));
+          Object.assign(deps, { [`${id}.model`]: model, [`${id}.eigen`]: eigen, [`${id}.truncation`]: truncation });
+          analyses.push({ id, job: truncation });
+          // the largest main-length models also feed the stability numbers of the narrative
+          if (size === Math.max(...p.sizes) && epochs === lengths.at(-1)) analyses.push({ id: `${id}.model`, job: model }, { id: `${id}.eigen`, job: eigen });
+          runs.push({ dataset, size, epochs, seed, truncation: `${id}.truncation`, model: `${id}.model`, eigen: `${id}.eigen` });
+        }
       }
     }
   }
   /** The study's jobs a set of runs reads, by the input names the runs give. */
   const inputsOf = (mine: StudyRun[], parts: ('truncation' | 'model' | 'eigen')[]) => Object.fromEntries(mine.flatMap((r) => parts.map((part) => [r[part], deps[r[part]]!])));
   const figure = (id: string, title: string, caption: string, job: (label: string) => FigurePlan['job']): FigurePlan => ({ id, title, caption, job: job(`baselines/${id}`) });
-  const byDataset = (dataset: string) => runs.filter((r) => r.dataset === dataset);
-  const names = { accuracy: ['accuracy', 'accuracy', 'Test accuracy'], r2: ['r2', 'logit R²', 'R² of the logits against the full model\'s'], relativeError: ['relative-error', 'relative error of Q', 'Relative Frobenius error ‖Q − Q_k‖_F / ‖Q‖_F of each class\'s interaction matrix (mean over classes)'] } as const;
-  const curves = (dataset: string, title: string, measure: 'accuracy' | 'r2' | 'relativeError') =>
+  const main = (dataset: string) => p.epochs[dataset as 'mnist' | 'fashion-mnist'].at(-1)!;
+  const byDataset = (dataset: string) => runs.filter((r) => r.dataset === dataset && r.epochs === main(dataset));
+  const seedsText = `${p.seeds.length} seeds`;
+  const methodsText = `its top-k eigenvectors (red), k random orthonormal directions (grey; ${p.randomDraws} draws per model), its own class's top-k principal directions (dark blue), or c·k principal directions shared by all classes, the same total budget (light blue; all d once c·k ≥ d)`;
+  const names = {
+    accuracy: ['accuracy', 'accuracy', 'Test accuracy'],
+    error: ['error', 'test error', 'Test error (1 − accuracy, log scale, as in the paper)'],
+    r2: ['r2', 'logit R²', "R² of the logits against the full model's"],
+    relativeError: ['relative-error', 'relative error of Q', "Relative Frobenius error ‖Q − Q_k‖_F / ‖Q‖_F of each class's interaction matrix (mean over classes)"],
+  } as const;
+  const curves = (dataset: string, title: string, measure: keyof typeof names) =>
     figure(
       `${dataset}-${names[measure][0]}-vs-k`,
       `${title}: ${names[measure][1]} against k`,
-      `${names[measure][2]} when each class keeps only k directions: its top-k eigenvectors (red), k random orthonormal directions (grey; ${p.randomDraws} draws per model), or the top-k principal directions of the training data (blue)${measure === 'accuracy' ? '; dashed: the full model' : ''}. One panel per hidden size; bands are 95% intervals over ${p.seeds.length} seeds (and draws).`,
+      `${names[measure][2]} when each class keeps only k directions: ${methodsText}${measure === 'accuracy' || measure === 'error' ? '; dashed: the full model' : ''}. Models trained ${main(dataset)} epochs; one panel per hidden size; bands are 95% t intervals over ${seedsText} (random directions: over the seeds' means of their draws).`,
       (label) => figureJob(label, truncationCurves, inputsOf(byDataset(dataset), ['truncation']), { runs: byDataset(dataset), dataset: title, measure }),
     );
+  const everyLength = (dataset: string) => runs.filter((r) => r.dataset === dataset);
+  const mainRuns = [MNIST_IDX, FASHION_MNIST].flatMap((s) => byDataset(s.name));
   return {
-    settings: { sizes: p.sizes, seeds: p.seeds, randomDraws: p.randomDraws, ks: p.ks, epochs: p.epochs, training: { ...IMAGE_TRAINING }, caps: JSON.parse(JSON.stringify(p.caps)), pcaSample: p.pcaSample, backend: `${ctx.backend.name} (${ctx.backend.detail})` },
+    settings: { sizes: p.sizes, seeds: p.seeds, randomDraws: p.randomDraws, maxK: p.maxK, epochs: p.epochs, training: { ...IMAGE_TRAINING }, caps: JSON.parse(JSON.stringify(p.caps)), validation: validationSize(ctx.profile), pcaSample: p.pcaSample, backend: `${ctx.backend.name} (${ctx.backend.detail})` },
     models: [],
     analyses,
     figures: [
       curves('mnist', 'MNIST', 'accuracy'),
+      curves('mnist', 'MNIST', 'error'),
       curves('mnist', 'MNIST', 'r2'),
       curves('fashion-mnist', 'Fashion-MNIST', 'accuracy'),
+      curves('fashion-mnist', 'Fashion-MNIST', 'error'),
       curves('fashion-mnist', 'Fashion-MNIST', 'r2'),
       curves('mnist', 'MNIST', 'relativeError'),
       curves('fashion-mnist', 'Fashion-MNIST', 'relativeError'),
-      figure('summary-table', 'Summary', `For each data set, hidden size and method: the smallest k of the grid at which mean test accuracy reaches 99% of the full model's, and the accuracy at k = ${AT_K.join(', ')}.`, (label) =>
-        figureJob(label, baselinesSummary, inputsOf(runs, ['truncation']), { datasets: [MNIST_IDX, FASHION_MNIST].map((s) => ({ title: s.title, runs: byDataset(s.name) })), atK: AT_K }),
+      figure('eigenvectors-needed', 'Eigenvectors needed, by size and training length', `For each method, the directions per class it needs to keep test accuracy within one point of the full model (the smallest such k, over every k up to ${p.maxK}), against hidden size, at each training length. Points are means over ${seedsText} with 95% t intervals; a triangle marks a mean where some seed never got there (counted as the largest k, so the mean is a lower bound).`, (label) =>
+        figureJob(label, neededBySize, inputsOf(runs, ['truncation']), { datasets: [MNIST_IDX, FASHION_MNIST].map((s) => ({ title: s.title, runs: everyLength(s.name) })) }),
       ),
-      figure('stability-by-rank', 'Stability across seeds', 'How similar the top-r eigenvectors of each class are between models trained from different seeds: the eigenvectors of two models are paired one to one to maximise |cos| (input space), averaged over classes and over every pair of distinct seeds; bands are 95% intervals over seed pairs. "chance" is the same statistic for random Gaussian directions.', (label) =>
-        figureJob(label, stabilityByRank, inputsOf(runs, ['model', 'eigen']), { runs, maxRank: 10, seed: 3 }),
+      figure('summary-table', 'Summary', `For each data set, hidden size and method, at the main training length: the directions per class needed to keep test accuracy within one point of the full model (mean over seeds, then each seed's value), and the mean accuracy at k = ${AT_K.join(', ')}.`, (label) =>
+        figureJob(label, baselinesSummary, inputsOf(mainRuns, ['truncation']), { datasets: [MNIST_IDX, FASHION_MNIST].map((s) => ({ title: s.title, runs: byDataset(s.name) })), atK: AT_K }),
       ),
-      figure('stability-across-sizes', 'Stability across sizes', 'Matched similarity of the top 5 eigenvectors per class between models of two hidden sizes, averaged over classes and over all pairs of distinct models (on the diagonal: different seeds of the same size).', (label) =>
-        figureJob(label, stabilityAcrossSizes, inputsOf(runs, ['model', 'eigen']), { runs, rank: 5 }),
+      figure('stability-by-rank', 'Stability across seeds', `How similar the top-r eigenvectors are between models trained from different seeds: the eigenvectors of two models are paired one to one to maximise |cos| (input space), for the same class (averaged over classes) and, as the null, for different classes (averaged over every pair of classes a ≠ b), over every pair of distinct seeds. Bands are 95% leave-one-seed-out jackknife intervals (n = ${p.seeds.length} seeds). "Chance" is the same statistic for independent random Gaussian vectors.`, (label) =>
+        figureJob(label, stabilityByRank, inputsOf(mainRuns, ['model', 'eigen']), { runs: mainRuns, maxRank: 10, seed: 3 }),
+      ),
+      figure('stability-across-sizes', 'Stability across sizes', 'Matched similarity of the top 5 eigenvectors per class between models of two hidden sizes trained from different seeds, for the same class (top) and for different classes (bottom, the null), averaged over classes or class pairs and over all such pairs of models (on the diagonal: different seeds of one size).', (label) =>
+        figureJob(label, stabilityAcrossSizes, inputsOf(mainRuns, ['model', 'eigen']), { runs: mainRuns, rank: 5 }),
       ),
     ],
-    metrics: (read) => studyMetrics(runs, Object.fromEntries(runs.map((r) => [r.truncation, read(deps[r.truncation]!)])), p),
+    metrics: (read) => studyMetrics(runs, read, deps, p, main),
   };
 }
 
-/** Headline numbers at the largest hidden size of each data set. */
-function studyMetrics(runs: StudyRun[], inputs: Record<string, Artifact>, p: StudyProfile): Record<string, Metric> {
+const METHOD_KEYS = ['eigen', 'random', 'pcaClass', 'pcaShared'] as const;
+const METHOD_IDS = { eigen: 'eigen', random: 'random', pcaClass: 'pca-class', pcaShared: 'pca-shared' } as const;
+
+/**
+ * The numbers the narrative quotes: for every data set, size and training length, each method's
+ * directions needed; at the largest size and main length, accuracy and R² at small k and the
+ * cross-seed stability of the top eigenvectors beside the class-mismatched null.
+ */
+function studyMetrics(runs: StudyRun[], read: (job: Job) => Artifact, deps: Record<string, Job>, p: StudyProfile, main: (dataset: string) => number): Record<string, Metric> {
   const size = Math.max(...p.sizes);
+  const stable = (r: StudyRun) => r.size === size && r.epochs === main(r.dataset);
+  const inputs = Object.fromEntries(runs.flatMap((r) => (stable(r) ? [r.truncation, r.model, r.eigen] : [r.truncation]).map((name) => [name, read(deps[name]!)])));
   const out: Record<string, Metric> = {
     'largest-size': { label: 'largest hidden size', value: size, format: 'number', digits: 0 },
+    'smallest-size': { label: 'smallest hidden size', value: Math.min(...p.sizes), format: 'number', digits: 0 },
     seeds: { label: 'seeds per model', value: p.seeds.length, format: 'number', digits: 0 },
     draws: { label: 'random draws per model', value: p.randomDraws, format: 'number', digits: 0 },
+    'max-k': { label: 'largest k', value: p.maxK, format: 'number', digits: 0 },
   };
-  for (const dataset of ['mnist', 'fashion-mnist']) {
-    const rows = summaryRows(dataset, runs.filter((r) => r.dataset === dataset && r.size === size), inputs, AT_K);
-    const maxK = Math.max(...p.ks.filter((k) => k <= size));
-    out[`${dataset}-full-accuracy`] = { label: `${dataset} full accuracy`, value: rows[0]!.fullAccuracy, format: 'percent', digits: 1 };
-    for (const [method, row] of [['eigen', rows[0]!], ['random', rows[1]!], ['pca', rows[2]!]] as const) {
-      out[`${dataset}-k99-${method}`] = row.k99 === null
-        ? { label: `${dataset} k for 99% (${method})`, value: maxK, format: 'number', digits: 0, text: `more than ${maxK}` }
-        : { label: `${dataset} k for 99% (${method})`, value: row.k99, format: 'number', digits: 0 };
-      for (const k of AT_K) out[`${dataset}-acc${k}-${method}`] = { label: `${dataset} accuracy at k = ${k} (${method})`, value: row.at[String(k)]!, format: 'percent', digits: 1 };
+  const data = read(deps['mnist.data']!).meta as DataMeta;
+  out['train-images'] = { label: 'training images per data set', value: data.trainSize, format: 'number', digits: 0 };
+  out['test-images'] = { label: 'test images per data set', value: data.testSize, format: 'number', digits: 0 };
+  for (const dataset of ['mnist', 'fashion-mnist'] as const) {
+    const lengths = p.epochs[dataset];
+    out[`${dataset}-short-epochs`] = { label: `${dataset} short training length`, value: lengths[0]!, format: 'number', digits: 0 };
+    out[`${dataset}-epochs`] = { label: `${dataset} main training length`, value: lengths.at(-1)!, format: 'number', digits: 0 };
+    for (const row of neededRows(dataset, runs.filter((r) => r.dataset === dataset), inputs)) {
+      // named by the size's place (smallest, largest), so that prose reads the same in every profile
+      const role = row.size === size ? 'largest' : row.size === Math.min(...p.sizes) ? 'smallest' : null;
+      if (role === null) continue;
+      const method = METHOD_KEYS.find((m) => METHODS[m] === row.method)!;
+      const name = `${dataset}-${role}-${row.epochs === lengths.at(-1) ? '' : 'short-'}needed-${METHOD_IDS[method]}`;
+      out[name] = { label: `${dataset} d = ${row.size}, ${row.epochs} epochs: ${row.method}, directions needed`, value: row.interval.mean, format: 'number', digits: 1, ...(row.censored ? { text: `at least ${row.interval.mean.toFixed(1)} (some seed more than ${row.maxK})` } : {}) };
+      if (method === 'eigen') out[name.replace('needed-eigen', 'full-accuracy')] = { label: `${dataset} d = ${row.size}, ${row.epochs} epochs: full test accuracy`, value: row.fullAccuracy.mean, format: 'percent', digits: 1 };
+    }
+    const largest = runs.filter((r) => r.dataset === dataset && r.size === size && r.epochs === main(dataset));
+    for (const measure of ['accuracy', 'r2'] as const) {
+      const rows = curveRows(largest, inputs, measure);
+      for (const method of METHOD_KEYS) {
+        for (const k of AT_K) {
+          const row = rows.find((r) => r.method === METHODS[method] && r.k === k);
+          if (row) out[`${dataset}-${measure === 'accuracy' ? 'acc' : 'r2-'}${k}-${METHOD_IDS[method]}`] = { label: `${dataset} ${measure === 'accuracy' ? 'test accuracy' : 'logit R²'} at k = ${k} (${METHODS[method]})`, value: row.mean, format: measure === 'accuracy' ? 'percent' : 'number', digits: measure === 'accuracy' ? 1 : 2 };
+        }
+      }
+    }
+    const stability = stabilityAt(largest, inputs, 5);
+    for (const [name, iv] of Object.entries(stability)) {
+      out[`${dataset}-stability-${name}`] = { label: `${dataset} cross-seed similarity of the top 5 eigenvectors (${name})`, value: iv.mean, format: 'number', digits: 2 };
+      if (iv.lo !== null && iv.hi !== null) {
+        out[`${dataset}-stability-${name}-lo`] = { label: `${dataset} stability (${name}), interval low`, value: iv.lo, format: 'number', digits: 2 };
+        out[`${dataset}-stability-${name}-hi`] = { label: `${dataset} stability (${name}), interval high`, value: iv.hi, format: 'number', digits: 2 };
+      }
     }
   }
   return out;
@@ -145,7 +209,7 @@ function studyMetrics(runs: StudyRun[], inputs: Record<string, Artifact>, p: Stu
 export const baselinesReport: ReportSpec = {
   id: 'baselines',
   title: 'Eigenvectors against baselines: how much of the model do the top eigenvectors keep?',
-  summary: 'Truncation to the top-k eigenvectors against k random and k principal directions, across hidden sizes and seeds, with the stability of eigenvectors across seeds and sizes.',
+  summary: 'Truncation to the top-k eigenvectors against random and class-conditional and shared principal directions, across hidden sizes, training lengths and seeds, with the stability of eigenvectors across seeds beside a class-mismatched null.',
   datasets: [FASHION_MNIST],
   plan,
 };

@@ -1,12 +1,13 @@
 /**
  * The image classification reports (MNIST, Fashion-MNIST): one factory, so both reports show the
- * same figures computed the same way. For each data set: a regularised bilinear classifier
- * 784 → d → m → c (latent noise and decoupled weight decay, paper §4), the same model trained
- * without regularisation for comparison, their class eigendecompositions, and the HOSVD.
+ * same figures computed the same way. For each data set, three bilinear classifiers
+ * 784 → d → m → c from the same initial weights and data order, one regulariser step apart:
+ * none; the paper's recipe (latent noise and decoupled weight decay, §4); the recipe with input
+ * noise (the report's model). Their class eigendecompositions and scores, and the HOSVD of the last.
  */
-import type { Json } from '../cache/artifact.ts';
+import type { Artifact, Json } from '../cache/artifact.ts';
 import type { Job } from '../cache/job.ts';
-import { classEigenJob, hosvdJob } from '../decompose/job.ts';
+import { classEigen, classEigenJob, hosvdJob, type EigenMeta } from '../decompose/job.ts';
 import { idxDataJob, type DataMeta, type OfficialSplitSettings } from '../data/job.ts';
 import { FASHION_MNIST, locateDataset, MNIST_IDX, verifyDataset, type IdxSource } from '../data/sources.ts';
 import { eigenGallery, regularizationComparison } from '../figures/eigen-gallery.ts';
@@ -16,7 +17,8 @@ import { eigenvalueSpectra } from '../figures/spectra.ts';
 import { trainingCurves } from '../figures/training-curves.ts';
 import { inputExplanations } from '../figures/explanations.ts';
 import { perturbationChart } from '../figures/causal.ts';
-import { ablationJob, perturbationJob } from '../analysis/job.ts';
+import { ablationJob, perturbationJob, truncationJob } from '../analysis/job.ts';
+import type { TruncationResult } from '../analysis/truncation-study.ts';
 import { METRICS, type AblationSettings } from '../analysis/ablation.ts';
 import type { PerturbationSettings, SummaryRow } from '../analysis/perturb.ts';
 import type { RunScores } from '../analysis/ablation.ts';
@@ -61,8 +63,8 @@ export const IMAGE_SHAPE = { input: 784, classes: 10 };
 /**
  * Training shared by the image reports: AdamW with the decay and latent noise that the paper
  * found to give clean features (§4, Fig. 4), and input noise, which cuts the weight left on
- * never-lit border pixels (periphery mass of MNIST's top eigenvectors 0.25 → 0.10, at 97% test
- * accuracy, measured on the default model); warm-up over 5% of steps; batch 128.
+ * never-lit border pixels (each report measures it as its own step: recipe against recipe with
+ * input noise); warm-up over 5% of steps; batch 128.
  */
 export const IMAGE_TRAINING = { batchSize: 128, lr: 0.002, weightDecay: 0.5, warmupFraction: 0.05, latentNoise: 0.33, inputNoise: 0.3, seed: 0 };
 
@@ -84,10 +86,19 @@ export function imageData(ctx: PlanContext, source: IdxSource, split: OfficialSp
   return { job: idxDataJob(source, located, split), dir: located.dir, how: located.how };
 }
 
-/** A data set's caps: the smoke profile's, else the given ones (absent: the whole official split). */
+/**
+ * The validation split every image report and study carves from the official training images
+ * (class-stratified, seeded; the same images everywhere, so the reports share one data job):
+ * 5,000 of MNIST's and Fashion-MNIST's 60,000, leaving 55,000 to train on.
+ */
+export function validationSize(profile: ProfileName): number {
+  return profile === 'smoke' ? 200 : 5_000;
+}
+
+/** A data set's split: the validation images, then the smoke profile's caps, else the given ones (absent: all the rest). */
 export function capped(profile: ProfileName, caps: { trainLimit?: number | undefined; testLimit?: number | undefined } = {}): OfficialSplitSettings {
   const limits = { ...caps, ...smokeLimits(profile) };
-  return { ...(limits.trainLimit ? { trainLimit: limits.trainLimit } : {}), ...(limits.testLimit ? { testLimit: limits.testLimit } : {}), seed: 1 };
+  return { validation: validationSize(profile), ...(limits.trainLimit ? { trainLimit: limits.trainLimit } : {}), ...(limits.testLimit ? { testLimit: limits.testLimit } : {}), seed: 1 };
 }
 
 /**
@@ -118,48 +129,60 @@ export function imageReport(config: ImageReportConfig): ReportSpec {
   };
 }
 
+/** The report's three models, in the order the comparison shows them; the last is the report's model. */
+const STEPS = [
+  { id: 'unregularized', label: 'none', describe: 'the same classifier trained without noise or weight decay' },
+  { id: 'recipe', label: 'latent noise + decay', describe: "the same classifier trained with the paper's recipe only (latent noise and weight decay, no input noise)" },
+  { id: 'model', label: '+ input noise', describe: '' },
+] as const;
+
 function planImageReport(config: ImageReportConfig, ctx: PlanContext): ReportPlan {
   const { shape, train } = config.profiles[ctx.profile];
   const data = config.data(ctx);
-  const plainSettings = { ...train, weightDecay: 0, latentNoise: 0, inputNoise: 0 };
   const classNames = data.classNames;
-  const model = trainJob(`${config.id}/model`, data.job, { kind: bilinearClassifier, shape }, classification, train, ctx.backend);
-  const plainModel = trainJob(`${config.id}/unregularized`, data.job, { kind: bilinearClassifier, shape }, classification, plainSettings, ctx.backend);
-  const eigen = classEigenJob(`${config.id}/model`, model, classNames);
-  const plainEigen = classEigenJob(`${config.id}/unregularized`, plainModel, classNames);
+  const settings: Record<(typeof STEPS)[number]['id'], TrainSettings> = {
+    unregularized: { ...train, weightDecay: 0, latentNoise: 0, inputNoise: 0 },
+    recipe: { ...train, inputNoise: 0 },
+    model: train,
+  };
+  const steps = STEPS.map((step) => {
+    const model = trainJob(`${config.id}/${step.id}`, data.job, { kind: bilinearClassifier, shape }, classification, settings[step.id], ctx.backend);
+    const eigen = classEigenJob(`${config.id}/${step.id}`, model, classNames);
+    return { ...step, model, eigen };
+  });
+  const { model, eigen } = steps.at(-1)!;
   const hosvd = hosvdJob(`${config.id}/model`, model, HOSVD_COMPONENTS);
   const perturbationSettings = PERTURBATION[ctx.profile === 'smoke' ? 'smoke' : 'full'];
   const perturbation = perturbationJob(`${config.id}/model`, { data: data.job, model, eigen }, perturbationSettings);
-  // The ablations' interpretability scores of both models (effective rank, periphery mass, …),
-  // so the page can say in numbers what regularization changes; k within one point on 2,000 test
-  // images, as in the studies (the whole 10,000 took 30 s a model, a tenth of the report's build).
-  const scoring: AblationSettings = { topFeatures: 3, maxK: Math.min(50, embedDim(shape)), height: 28, width: 28, testSample: 2000 };
-  const scores = ablationJob(`${config.id}/model`, { data: data.job, model, eigen }, scoring);
-  const plainScores = ablationJob(`${config.id}/unregularized`, { data: data.job, model: plainModel, eigen: plainEigen }, scoring);
+  // How much of the logits the top eigenvectors keep (logit R² and accuracy at each k on the test
+  // images), so that what the spectra caption would claim is a number in the text instead.
+  const truncation = truncationJob(`${config.id}/model`, { data: data.job, model, eigen }, { maxK: Math.min(20, embedDim(shape)), randomDraws: 1, pcaSample: 2000, seed: 11 });
+  // The ablations' interpretability scores of every step (effective rank, periphery mass, …), on
+  // 2,000 validation images as in the studies, so the page can say in numbers what each step changes.
+  const scoring: AblationSettings = { topFeatures: 3, maxK: Math.min(50, embedDim(shape)), height: 28, width: 28, validationSample: 2000 };
+  const scores = Object.fromEntries(steps.map((s) => [s.id, ablationJob(`${config.id}/${s.id}`, { data: data.job, model: s.model, eigen: s.eigen }, scoring)]));
   const image = { height: 28, width: 28 };
   const gallery = { perSign: PER_SIGN, ...image, classNames };
-  const regularization = `latent noise ${train.latentNoise}, input noise ${train.inputNoise ?? 0} and weight decay ${train.weightDecay}`;
+  const regularization = `latent noise ${train.latentNoise}, weight decay ${train.weightDecay} and input noise ${train.inputNoise ?? 0}`;
   const figure = (id: string, title: string, caption: string, job: (label: string) => FigurePlan['job']): FigurePlan => ({ id, title, caption, job: job(`${config.id}/${id}`) });
   const width = embedDim(shape);
   const classWord = config.id === 'mnist' ? 'digit' : 'class';
+  const compared = Object.fromEntries(steps.flatMap((s) => [[`${s.id}.model`, s.model], [`${s.id}.eigen`, s.eigen]]));
   return {
     settings: {
       data: JSON.parse(JSON.stringify(data.describe)) as Json,
       model: { kind: bilinearClassifier.name, ...shape },
       task: classification.name,
       training: { ...train },
-      comparison: { ...plainSettings },
+      comparison: { recipe: { ...settings.recipe }, unregularized: { ...settings.unregularized } },
       perturbation: { ...perturbationSettings },
       scores: { ...scoring },
       backend: `${ctx.backend.name} (${ctx.backend.detail})`,
     },
-    analyses: [{ id: 'perturbation', job: perturbation }, { id: 'scores', job: scores }, { id: 'unregularized-scores', job: plainScores }],
-    models: [
-      { id: 'model', description: `${bilinearClassifier.describe(shape)}, ${regularization}`, job: model },
-      { id: 'unregularized', description: `the same classifier trained without noise or weight decay`, job: plainModel },
-    ],
+    analyses: [{ id: 'perturbation', job: perturbation }, { id: 'truncation', job: truncation }, { id: 'eigen', job: eigen }, ...steps.map((s) => ({ id: s.id === 'model' ? 'scores' : `${s.id}-scores`, job: scores[s.id]! }))],
+    models: steps.map((s) => ({ id: s.id, description: s.id === 'model' ? `${bilinearClassifier.describe(shape)}, ${regularization}` : s.describe, job: s.model })),
     figures: [
-      figure('training-curves', 'Training curves', `Cross-entropy loss and accuracy of the regularized model after each epoch, on the held-out test images and on the training images (a fixed, seeded sample of at most ${TRAIN_MONITOR.toLocaleString('en-US')} of them).`, (label) =>
+      figure('training-curves', 'Training curves', `Cross-entropy loss and accuracy of the report's model after each epoch, on the validation split (${VALIDATION_TEXT(ctx.profile)}) and on the training images (a fixed, seeded sample of at most ${TRAIN_MONITOR.toLocaleString('en-US')} of them). The test images are not drawn: they are evaluated once, after the last epoch.`, (label) =>
         figureJob(label, trainingCurves, { model }, { metrics: [...classification.metrics] }),
       ),
       figure(
@@ -171,14 +194,14 @@ function planImageReport(config: ImageReportConfig, ctx: PlanContext): ReportPla
       figure(
         'eigenvalue-spectra',
         `Eigenvalue spectra per ${classWord}`,
-        `The ${SPECTRUM_TOP} eigenvalues of largest magnitude of each class's interaction matrix, in order of |λ|. A few eigenvalues dominate each spectrum, so a few eigenvectors carry most of each logit.`,
+        `The ${SPECTRUM_TOP} eigenvalues of largest magnitude of each class's interaction matrix, in order of |λ|. How concentrated each spectrum is, the effective rank, is given in the text.`,
         (label) => figureJob(label, eigenvalueSpectra, { eigen }, { top: SPECTRUM_TOP, classNames }),
       ),
       figure(
         'regularization-comparison',
-        'With and without regularization',
-        `Each class's top three positive eigenvectors in the model trained with ${regularization} (left) and in the same model trained without any of them (right), from the same initial weights and data order.`,
-        (label) => figureJob(label, regularizationComparison, { model, eigen, plainModel, plainEigen }, { ...gallery, regularization }),
+        'One regulariser at a time',
+        `Each class's top three positive eigenvectors in three models trained from the same initial weights and data order: without regularisation (left), with the paper's recipe of latent noise ${train.latentNoise} and weight decay ${train.weightDecay} (middle), and with input noise ${train.inputNoise ?? 0} added to the recipe (right, the report's model).`,
+        (label) => figureJob(label, regularizationComparison, compared, { ...gallery, models: steps.map((s) => ({ label: s.label, model: `${s.id}.model`, eigen: `${s.id}.eigen` })) }),
       ),
       figure(
         'hosvd-spectrum',
@@ -201,42 +224,77 @@ function planImageReport(config: ImageReportConfig, ctx: PlanContext): ReportPla
       figure(
         'perturbation-check',
         'Moving images along eigenvectors',
-        `Test images moved a distance ε towards removing their component in the span of ${perturbationSettings.directions} directions: the target class's top ${perturbationSettings.directions} positive eigenvectors, ${perturbationSettings.directions} random directions (${perturbationSettings.randomDraws} draws per class), or the data's top ${perturbationSettings.directions} principal directions. Left: share of the target class's images (${perturbationSettings.perClass} per class) no longer classified as the target; right: share of the other classes' images still classified correctly. Bands are 95% intervals over target classes and draws.`,
+        `Test images moved a distance ε towards removing their component in the span of ${perturbationSettings.directions} directions (an exact orthogonal projection): the target class's top ${perturbationSettings.directions} positive eigenvectors, another class's (every other class in turn: the control for class specificity), ${perturbationSettings.directions} random directions (${perturbationSettings.randomDraws} draws per class), or the data's top ${perturbationSettings.directions} principal directions. Left: share of the target class's images (${perturbationSettings.perClass} per class) no longer classified as the target; right: share of the other classes' images still classified correctly. Bands are 95% t intervals over the ${classNames.length} target classes, each class's draws or other classes averaged first.`,
         (label) => figureJob(label, perturbationChart, { perturbation }, {}),
       ),
     ],
     metrics(read) {
-      const m: ModelMeta = read(model).meta;
-      const plain: ModelMeta = read(plainModel).meta;
-      return {
+      const meta = (id: string): ModelMeta => read(steps.find((s) => s.id === id)!.model).meta;
+      const m = meta('model');
+      const out: Record<string, Metric> = {
         'test-accuracy': { label: 'test accuracy', value: m.final.test['accuracy']!, format: 'percent', digits: 2 },
+        'validation-accuracy': { label: 'validation accuracy', value: m.final.validation['accuracy']!, format: 'percent', digits: 2 },
         'train-accuracy': { label: 'training accuracy', value: m.final.train['accuracy']!, format: 'percent', digits: 2 },
         'test-loss': { label: 'test loss', value: m.final.test['loss']!, format: 'number', digits: 4 },
-        'unregularized-test-accuracy': { label: 'test accuracy without regularization', value: plain.final.test['accuracy']!, format: 'percent', digits: 2 },
-        'unregularized-train-accuracy': { label: 'training accuracy without regularization', value: plain.final.train['accuracy']!, format: 'percent', digits: 2 },
         'embed-dim': { label: 'embedding dimension d', value: width, format: 'number', digits: 0 },
         'hidden-dim': { label: 'hidden dimension m', value: shape.hidden, format: 'number', digits: 0 },
         epochs: { label: 'epochs', value: train.epochs, format: 'number', digits: 0 },
         ...perturbationMetrics(read(perturbation).meta.summary),
-        ...scoreMetrics('', read(scores).meta.scores, scoring.maxK),
-        ...scoreMetrics('unregularized-', read(plainScores).meta.scores, scoring.maxK),
+        ...concentrationMetrics(read(eigen), read(truncation).meta),
       };
+      for (const step of steps) {
+        const prefix = step.id === 'model' ? '' : `${step.id}-`;
+        const which = step.id === 'model' ? '' : ` (${step.label})`;
+        if (prefix) {
+          out[`${prefix}test-accuracy`] = { label: `test accuracy${which}`, value: meta(step.id).final.test['accuracy']!, format: 'percent', digits: 2 };
+          out[`${prefix}train-accuracy`] = { label: `training accuracy${which}`, value: meta(step.id).final.train['accuracy']!, format: 'percent', digits: 2 };
+        }
+        Object.assign(out, scoreMetrics(prefix, which, read(scores[step.id]!).meta.scores, scoring.maxK));
+      }
+      return out;
     },
   };
 }
 
+/** How the validation split is described on a page. */
+function VALIDATION_TEXT(profile: ProfileName): string {
+  return `${validationSize(profile).toLocaleString('en-US')} images carved from the training set`;
+}
+
 /** The interpretability scores of one model (analysis/ablation.ts), as metrics named `<prefix><metric>`. */
-function scoreMetrics(prefix: string, scores: RunScores, maxK: number): Record<string, Metric> {
-  const which = prefix ? ' without regularization' : '';
+function scoreMetrics(prefix: string, which: string, scores: RunScores, maxK: number): Record<string, Metric> {
   const out: Record<string, Metric> = {
     [`${prefix}effective-rank`]: { label: `${METRICS.effectiveRank.label}${which}`, value: scores.effectiveRank, format: 'number', digits: 1 },
     [`${prefix}periphery-mass`]: { label: `${METRICS.peripheryMass.label}${which}`, value: scores.peripheryMass, format: 'number', digits: 3 },
     [`${prefix}feature-support`]: { label: `${METRICS.featureSupport.label}${which}`, value: scores.featureSupport, format: 'number', digits: 3 },
     [`${prefix}total-variation`]: { label: `${METRICS.totalVariation.label}${which}`, value: scores.totalVariation, format: 'number', digits: 3 },
   };
-  out[`${prefix}k-within-one-point`] = scores.kWithinOnePoint === null
-    ? { label: `${METRICS.kWithinOnePoint.label}${which}`, value: maxK, format: 'number', digits: 0, text: `more than ${maxK}` }
-    : { label: `${METRICS.kWithinOnePoint.label}${which}`, value: scores.kWithinOnePoint, format: 'number', digits: 0 };
+  out[`${prefix}eigenvectors-needed`] = scores.eigenvectorsNeeded === null
+    ? { label: `${METRICS.eigenvectorsNeeded.label}${which}`, value: maxK, format: 'number', digits: 0, text: `more than ${maxK}` }
+    : { label: `${METRICS.eigenvectorsNeeded.label}${which}`, value: scores.eigenvectorsNeeded, format: 'number', digits: 0 };
+  return out;
+}
+
+/** How concentrated the spectra are: the top eigenvalues' share of Σλ², and what the top k keep of the logits. */
+function concentrationMetrics(eigen: Artifact<EigenMeta>, truncation: TruncationResult): Record<string, Metric> {
+  const c = eigen.meta.directions.length;
+  const share = (k: number) => Array.from({ length: c }, (_, a) => {
+    const values = classEigen(eigen, a).values;
+    let top = 0;
+    let all = 0;
+    values.forEach((v, i) => {
+      all += v * v;
+      if (i < k) top += v * v;
+    });
+    return top / all;
+  }).reduce((s, x) => s + x, 0) / c;
+  const out: Record<string, Metric> = {};
+  for (const k of [3, 10]) {
+    if (k > truncation.ks.length) continue;
+    out[`top${k}-share`] = { label: `share of Σλ² in the top ${k} eigenvalues (mean over classes)`, value: share(k), format: 'percent', digits: 0 };
+    out[`r2-${k}`] = { label: `logit R² of the top ${k} eigenvectors per class (test images)`, value: truncation.eigen.r2[k - 1]!, format: 'number', digits: 2 };
+    out[`accuracy-${k}`] = { label: `test accuracy of the top ${k} eigenvectors per class`, value: truncation.eigen.accuracy[k - 1]!, format: 'percent', digits: 1 };
+  }
   return out;
 }
 
@@ -246,7 +304,7 @@ function perturbationMetrics(summary: SummaryRow[]): Record<string, Metric> {
   const out: Record<string, Metric> = {};
   for (const [name, epsilon] of [['max', epsilons.at(-1)!], ['mid', epsilons[Math.floor(epsilons.length / 2)]!]] as const) {
     out[`perturbation-${name}-epsilon`] = { label: 'distance moved ε', value: epsilon, format: 'number', digits: 0 };
-    for (const method of ['eigen', 'random', 'pca'] as const) {
+    for (const method of ['eigen', 'other-class', 'random', 'pca'] as const) {
       const row = summary.find((r) => r.method === method && r.epsilon === epsilon)!;
       out[`perturbation-${name}-${method}-flipped`] = { label: `target images misclassified along ${method} directions at ε = ${epsilon}`, value: row.targetMisclassification.mean, format: 'percent', digits: 0 };
       out[`perturbation-${name}-${method}-others`] = { label: `other images still correct along ${method} directions at ε = ${epsilon}`, value: row.offTargetAccuracy.mean, format: 'percent', digits: 0 };

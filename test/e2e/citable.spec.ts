@@ -23,9 +23,9 @@ test('a figure page: citation, data version, every model, OpenGraph image, neigh
   await expect(page.locator('pre.bibtex')).toContainText(`url          = {http://localhost:4321${path}}`);
   await expect(page.locator('meta[name="citation_public_url"]')).toHaveAttribute('content', `http://localhost:4321${path}`);
   await expect(page.locator('meta[name="citation_author"]')).toHaveAttribute('content', 'Bilinear reports contributors');
-  // an aggregate figure lists every model of the sweep, each with weights that resolve
+  // an aggregate figure lists every model of the sweep (2 data sets × 2 sizes × 3 seeds), each with weights that resolve
   const weights = page.locator('table.models a');
-  await expect(weights).toHaveCount(8);
+  await expect(weights).toHaveCount(12);
   for (const href of await weights.evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href))) {
     expect((await request.get(href)).status(), href).toBe(200);
   }

@@ -73,7 +73,7 @@ test('the methods page states every metric and the weights layout, with the test
   await page.getByRole('link', { name: 'Methods', exact: true }).click();
   await expect(page.locator('h1')).toHaveText('Methods');
   const metricsTable = page.locator('table').filter({ hasText: 'effective rank' });
-  for (const metric of ['eigenvalue effective rank', 'feature support', 'periphery mass', 'total variation', 'k within one point', 'cross-seed similarity']) {
+  for (const metric of ['eigenvalue effective rank', 'feature support', 'periphery mass', 'total variation', 'eigenvectors needed', 'cross-seed similarity']) {
     await expect(metricsTable.getByRole('cell', { name: metric, exact: true })).toBeVisible();
   }
   await expect(page.locator('pre').filter({ hasText: 'def load_safetensors' })).toBeVisible();

@@ -104,11 +104,11 @@ test('every figure has a PNG, and names every model it was made from, each publi
   }
   const mnist = (id: string) => figureMetaSchema.parse(JSON.parse(readFileSync(join(out, 'mnist', 'figures', id, 'meta.json'), 'utf8')));
   assert.deepEqual(mnist('eigenvector-gallery').models.map((m) => m.id), ['model']);
-  assert.deepEqual(mnist('regularization-comparison').models.map((m) => m.id), ['model', 'unregularized']);
-  // an aggregate figure of the sweep (2 data sets × 2 sizes × 2 seeds in smoke) names all 8 runs
+  assert.deepEqual(mnist('regularization-comparison').models.map((m) => m.id), ['model', 'recipe', 'unregularized']);
+  // an aggregate figure of the sweep (2 data sets × 2 sizes × 3 seeds at the main length in smoke) names all 12 runs
   const stability = figureMetaSchema.parse(JSON.parse(readFileSync(join(out, 'baselines', 'figures', 'stability-by-rank', 'meta.json'), 'utf8')));
-  assert.equal(stability.models.length, 8);
-  assert.deepEqual(new Set(stability.models.map((m) => m.seed)), new Set([0, 1]));
+  assert.equal(stability.models.length, 12);
+  assert.deepEqual(new Set(stability.models.map((m) => m.seed)), new Set([0, 1, 2]));
 });
 
 test('a second run builds nothing and writes the same bytes', () => {

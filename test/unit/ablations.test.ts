@@ -15,7 +15,7 @@ import { CacheStore } from '../../pipeline/cache/store.ts';
 import { imageSet } from '../../pipeline/data/dataset.ts';
 import { symmetricEigen } from '../../pipeline/decompose/eigen.ts';
 import { interactionMatrix, oneHot } from '../../pipeline/decompose/interaction.ts';
-import { kWithinOnePoint, runSimilarity } from '../../pipeline/decompose/metrics.ts';
+import { eigenvectorsNeeded, runSimilarity } from '../../pipeline/decompose/metrics.ts';
 import { bilinearLayer } from '../../pipeline/decompose/layer.ts';
 import { alignedTiles, correlation, distinctRuns } from '../../pipeline/figures/ablations.ts';
 import { ABLATION_PROFILES, checkStudy, planStudy, regimesOf, trainSettings, type StudyProfile } from '../../pipeline/reports/ablations.ts';
@@ -76,7 +76,7 @@ function data(n: number, seed: number, classes: Float64Array[]) {
 
 const LEFT = bump(3.5, 2);
 const RIGHT = bump(3.5, 5);
-const DATA = { train: data(200, 1, [LEFT, RIGHT]), test: data(100, 2, [LEFT, RIGHT]) };
+const DATA = { train: data(200, 1, [LEFT, RIGHT]), validation: data(100, 2, [LEFT, RIGHT]) };
 
 function scores(features: { f: Float64Array; s: number }[][], settings = SETTINGS) {
   const { layer, eigs } = layerFrom(features);
@@ -105,7 +105,7 @@ test('weight on never-lit border pixels raises periphery mass; a wider feature h
 test('more features of equal weight raise the effective rank; a slower truncation curve needs a larger k', () => {
   const one = scores([[{ f: LEFT, s: 1 }], [{ f: RIGHT, s: 1 }]]);
   assertClose(one.scores.effectiveRank, 1, { atol: 1e-9, label: 'one feature per class' });
-  assert.equal(one.scores.kWithinOnePoint, 1);
+  assert.equal(one.scores.eigenvectorsNeeded, 1);
   assert.ok(one.scores.accuracy > 0.95, `accuracy ${one.scores.accuracy}`);
   // Each class's logit is now the sum of three nearly disjoint unit-norm parts: three equal eigenvalues.
   const unit = (f: Float64Array) => f.map((x) => x / Math.hypot(...f));
@@ -114,7 +114,7 @@ test('more features of equal weight raise the effective rank; a slower truncatio
   assert.ok(three.scores.effectiveRank > 2.5, `effective rank ${three.scores.effectiveRank}`);
   const fast = [{ k: 1, accuracy: 0.95 }, { k: 2, accuracy: 0.96 }];
   const slow = [{ k: 1, accuracy: 0.5 }, { k: 2, accuracy: 0.8 }, { k: 3, accuracy: 0.955 }];
-  assert.ok(kWithinOnePoint(slow, 0.96)! > kWithinOnePoint(fast, 0.96)!);
+  assert.ok(eigenvectorsNeeded(slow, 0.96)! > eigenvectorsNeeded(fast, 0.96)!);
 });
 
 test('run similarity: identical runs give 1 whatever the signs and scales, unrelated runs much less', () => {
@@ -148,7 +148,7 @@ test('every profile is a valid study; bad settings fail at plan time naming the 
     [{ middle: { latentNoise: 0.2, weightDecay: 0.5 } }, /middle\.latentNoise: 0\.2 is not one of the grid's values/],
     [{ comparators: { ...DEFAULT.comparators, l1: -1 } }, /comparators\.l1: the L1 coefficient must be ≥ 0/],
     [{ comparators: { ...DEFAULT.comparators, dropout: 1 } }, /comparators\.dropout: the dropout rate must be below 1/],
-    [{ seeds: [0] }, /seeds: at least 2 seeds/],
+    [{ seeds: [0, 1] }, /seeds: at least 3 seeds/],
     [{ weightDecay: [0, 0.1, 0.1, 0.5] }, /weightDecay\[2\]: 0\.1 is listed twice/],
   ];
   for (const [change, message] of bad) {
@@ -180,8 +180,8 @@ test('"none" is the grid\'s (0, 0) cell; adding a grid value adds only its cells
 
 test('"none" points are dropped when the grid has a (0, 0) cell, kept when it has none', () => {
   const regimes = regimesOf(DEFAULT);
-  const scores = { accuracy: 0.9, effectiveRank: 2, featureSupport: 0.5, peripheryMass: 0.1, totalVariation: 10, kWithinOnePoint: 3 };
-  const point = (id: string) => ({ dataset: 'mnist', regime: regimes.find((r) => r.id === id)!, seed: 0, scores, crossSeedSimilarity: 0.5 });
+  const scores = { accuracy: 0.9, effectiveRank: 2, featureSupport: 0.5, peripheryMass: 0.1, totalVariation: 10, eigenvectorsNeeded: 3 };
+  const point = (id: string) => ({ dataset: 'mnist', regime: regimes.find((r) => r.id === id)!, seed: 0, scores, features: [], crossSeedSimilarity: 0.5, id, pairs: new Map() });
   assert.deepEqual(distinctRuns([point('latent-0-decay-0'), point('none'), point('l1')]).map((p) => p.regime.id), ['latent-0-decay-0', 'l1']);
   assert.deepEqual(distinctRuns([point('latent-0p1-decay-0'), point('none')]).map((p) => p.regime.id), ['latent-0p1-decay-0', 'none']);
 });

@@ -2,8 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { contributions, explain } from '../../pipeline/analysis/explain.ts';
-import { perturbationCheck } from '../../pipeline/analysis/perturb.ts';
-import { interval } from '../../pipeline/analysis/stats.ts';
+import { orthonormalBasis, perturbationCheck } from '../../pipeline/analysis/perturb.ts';
 import { imageSet } from '../../pipeline/data/dataset.ts';
 import { symmetricEigen } from '../../pipeline/decompose/eigen.ts';
 import { interactionMatrix, oneHot } from '../../pipeline/decompose/interaction.ts';
@@ -25,13 +24,6 @@ test('an explanation splits each logit exactly into eigenvector contributions', 
     assert.ok(Math.abs(c.top[0]!.contribution) >= Math.abs(c.top[1]!.contribution), 'top contributions by magnitude');
     assertClose(c.top.reduce((s, t) => s + t.contribution, c.rest), c.logit, { atol: 1e-10, rtol: 1e-10, label: 'top + rest' });
   }
-});
-
-test('95% intervals: a constant has none; two points have mean ± 1.96 s/√n', () => {
-  assert.deepEqual(interval([0.5, 0.5, 0.5]), { mean: 0.5, lo: 0.5, hi: 0.5, n: 3 });
-  const { mean, lo, hi } = interval([0, 1]);
-  assertClose([mean, hi - mean, mean - lo], [0.5, 0.98, 0.98], { atol: 1e-12, label: 'interval' });
-  assert.throws(() => interval([]), /at least one value/);
 });
 
 test('the perturbation check: moving along a class\'s eigenvectors flips it; random directions do not', () => {
@@ -59,5 +51,24 @@ test('the perturbation check: moving along a class\'s eigenvectors flips it; ran
   assert.ok(at('random', 3).targetMisclassification.mean < 0.3, `random directions flipped ${at('random', 3).targetMisclassification.mean}`);
   assert.ok(at('eigen', 3).offTargetAccuracy.mean > 0.6, `other classes kept ${at('eigen', 3).offTargetAccuracy.mean}`);
   assert.equal(units.filter((u) => u.method === 'random').length, c * 8);
-  assert.equal(at('random', 3).targetMisclassification.n, c * 8);
+  // intervals are over the 3 target classes, each class's 8 draws averaged first
+  assert.equal(at('random', 3).targetMisclassification.n, c);
+  assert.equal(at('random', 3).targetMisclassification.method, 'nested');
+  // another class's eigenvector moves the image along g_b: the target class survives
+  assert.equal(units.filter((u) => u.method === 'other-class').length, c * (c - 1));
+  assert.ok(at('other-class', 3).targetMisclassification.mean < 0.3, `another class's eigenvectors flipped ${at('other-class', 3).targetMisclassification.mean}`);
+});
+
+test('direction sets are orthonormalised: the projection onto a non-orthogonal span is exact', () => {
+  const rng = new Rng(3);
+  const a = Float64Array.from({ length: 12 }, () => rng.normal());
+  const b = Float64Array.from(a, (x, i) => 0.9 * x + (i === 0 ? 1 : 0)); // |cos(a, b)| close to 1
+  const q = orthonormalBasis([a, b]);
+  const dot = (x: ArrayLike<number>, y: ArrayLike<number>) => Array.from(x).reduce((s, v, i) => s + v * y[i]!, 0);
+  assertClose([dot(q[0]!, q[0]!), dot(q[1]!, q[1]!), dot(q[0]!, q[1]!)], [1, 1, 0], { atol: 1e-12, label: 'orthonormal' });
+  // x in span(a, b) is its own projection; Σ (q·x) q recovers it, where Σ (s·x) s/|s|² would not
+  const x = Float64Array.from(a, (v, i) => 2 * v - 3 * b[i]!);
+  const projected = Float64Array.from(x, (_, i) => dot(q[0]!, x) * q[0]![i]! + dot(q[1]!, x) * q[1]![i]!);
+  assertClose(Array.from(projected), Array.from(x), { atol: 1e-10, label: 'exact projection' });
+  assert.throws(() => orthonormalBasis([a, Float64Array.from(a, (v) => 2 * v)]), /linearly dependent/);
 });

@@ -15,7 +15,7 @@ import {
   crossSeedSimilarity,
   effectiveRank,
   featureSupport,
-  kWithinOnePoint,
+  eigenvectorsNeeded,
   matchedSimilarity,
   peripheryMask,
   peripheryMass,
@@ -30,8 +30,10 @@ import {
   projectedRelativeError,
   randomOrthonormalBasis,
   relativeFrobeniusError,
+  truncatedLogits,
   truncationCurve,
 } from '../../pipeline/decompose/truncation.ts';
+import { Matrix as MlMatrix, SingularValueDecomposition } from 'ml-matrix';
 import { Rng } from '../../pipeline/util/random.ts';
 import { assertClose } from '../helpers/close.ts';
 import { randomLayer, randomVector } from '../helpers/random-layer.ts';
@@ -153,6 +155,36 @@ test('random bases are orthonormal; PCA finds the direction of largest variance'
   assert.throws(() => randomOrthonormalBasis(3, 0, rng), /k = 0/);
 });
 
+test('uncentred principal directions are the right singular vectors of the data matrix', () => {
+  // A mean far from the origin: the centred basis ignores it, the uncentred one leads with it.
+  const rng = new Rng(12);
+  const [n, d] = [400, 4];
+  const data = new Float64Array(n * d);
+  for (let r = 0; r < n; r++) data.set([5 + 0.1 * rng.normal(), rng.normal(), 0.3 * rng.normal(), 0.05 * rng.normal()], r * d);
+  const svd = new SingularValueDecomposition(new MlMatrix(Array.from({ length: n }, (_, r) => Array.from(data.subarray(r * d, (r + 1) * d)))));
+  const uncentred = pcaBasis(data, n, d, d, { centred: false });
+  for (let i = 0; i < d; i++) {
+    const v = svd.rightSingularVectors.getColumn(i);
+    const dot = v.reduce((s, x, j) => s + x * uncentred[i * d + j]!, 0);
+    assertClose([Math.abs(dot)], [1], { atol: 1e-9, label: `singular vector ${i}` });
+  }
+  assertClose([Math.abs(uncentred[0]!)], [1], { atol: 1e-3, label: 'mean direction first' });
+  assertClose([Math.abs(pcaBasis(data, n, d, 1)[1]!)], [1], { atol: 1e-3, label: 'centred: largest variance first' });
+});
+
+test('batched truncated logits (two matrix products) equal cumulativeForms input by input', () => {
+  const { embedded, qs, d, n, rng } = setting(9);
+  const bases = [symmetricEigen(qs[0]!, d), symmetricEigen(qs[1]!, d)].map((eig) => eigenBasis(eig, d)).concat([projectedBasis(qs[2]!, d, randomOrthonormalBasis(d, d - 1, rng))]);
+  for (const b of bases) {
+    const at = [1, 2, b.k];
+    const batched = truncatedLogits(b, embedded, n, at);
+    for (let r = 0; r < n; r++) {
+      const one = cumulativeForms(b, embedded.subarray(r * d, (r + 1) * d));
+      assertClose(at.map((_, i) => batched[r * at.length + i]!), at.map((k) => one[k - 1]!), { atol: 1e-10, rtol: 1e-10, label: `input ${r}` });
+    }
+  }
+});
+
 test('HOSVD reconstructs every B[a]; components are symmetric with unit norm; σ descending', () => {
   const layer = randomLayer(21, { d: 7, m: 5, c: 4 });
   const B = interactionTensor(layer);
@@ -208,11 +240,15 @@ test('total variation: constant → 0, interior one-hot → 4, a noisier feature
   assert.ok(totalVariation(noisy, 28, 28) > 2 * totalVariation(smooth, 28, 28), 'noise must raise total variation');
 });
 
-test('k within one point: the first k at most one point below the full accuracy', () => {
+test('eigenvectors needed: the first k at most one point below the full accuracy, on every k', () => {
   const curve = [1, 2, 3, 4, 5].map((k) => ({ k, accuracy: [0.5, 0.9, 0.955, 0.97, 0.965][k - 1]! }));
-  assert.equal(kWithinOnePoint(curve, 0.965), 3);
-  assert.equal(kWithinOnePoint(curve, 0.975), 4);
-  assert.equal(kWithinOnePoint(curve, 0.999), null);
+  assert.equal(eigenvectorsNeeded(curve, 0.965), 3);
+  assert.equal(eigenvectorsNeeded(curve, 0.975), 4);
+  assert.equal(eigenvectorsNeeded(curve, 0.999), null);
+  // exactly one point below counts, despite rounding in 0.975 − 0.01
+  assert.equal(eigenvectorsNeeded([{ k: 1, accuracy: 0.965 }], 0.975), 1);
+  // a grid that skips k cannot give the definition's answer
+  assert.throws(() => eigenvectorsNeeded([{ k: 1, accuracy: 0.5 }, { k: 3, accuracy: 0.97 }], 0.97), /every k from 1, but the curve has k = 1, 3/);
 });
 
 test('Hungarian matching finds the best assignment (checked by brute force)', () => {

@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { eigenvector, symmetricEigen } from '../../pipeline/decompose/eigen.ts';
 import { imageSet } from '../../pipeline/data/dataset.ts';
 import { blasThreads, loadNative, nativeUnavailableReason } from '../../pipeline/native/addon.ts';
+import { matmul64, portableMatmul64 } from '../../pipeline/native/matmul64.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
 import { trainClassifier } from '../helpers/train.ts';
 import { memoryLog } from '../../pipeline/util/log.ts';
@@ -236,4 +237,25 @@ test('native Gaussian noise is the Rng stream (to double-rounding of ln, sin, co
   assert.ok(Math.abs(mean) < 0.01, `mean ${mean}`);
   assert.ok(Math.abs(variance - 4) < 0.03, `variance ${variance}`);
   assert.throws(() => addon.normals(new Float32Array(2), -1, 1), /seed must be a whole number in \[0, 4294967295\]/);
+});
+
+test('dgemm (matmul64) equals the portable float64 product and a plain triple loop, every transpose', { skip }, () => {
+  addon();
+  const rng = new Rng(4);
+  const [m, k, p] = [7, 5, 6];
+  const A = Float64Array.from({ length: m * k }, () => rng.normal());
+  const B = Float64Array.from({ length: k * p }, () => rng.normal());
+  const expected = new Float64Array(m * p);
+  for (let i = 0; i < m; i++) for (let j = 0; j < p; j++) for (let t = 0; t < k; t++) expected[i * p + j]! += A[i * k + t]! * B[t * p + j]!;
+  const transpose = (x: Float64Array, rows: number, cols: number) => Float64Array.from({ length: rows * cols }, (_, idx) => x[(idx % rows) * cols + Math.floor(idx / rows)]!);
+  for (const ta of [false, true]) {
+    for (const tb of [false, true]) {
+      const a = ta ? { data: transpose(A, m, k), rows: k, cols: m, transpose: true } : { data: A, rows: m, cols: k };
+      const b = tb ? { data: transpose(B, k, p), rows: p, cols: k, transpose: true } : { data: B, rows: k, cols: p };
+      assertClose(matmul64(a, b), expected, { atol: 1e-12, rtol: 1e-12, label: `dgemm ta=${ta} tb=${tb}` });
+      assertClose(portableMatmul64(a, b), expected, { atol: 1e-12, rtol: 1e-12, label: `portable ta=${ta} tb=${tb}` });
+    }
+  }
+  assert.throws(() => matmul64({ data: A, rows: m, cols: k }, { data: B, rows: p, cols: k }), /inner dimensions differ/);
+  assert.throws(() => addon().dgemm(false, false, 2, 2, 2, 1, new Float32Array(4) as never, 2, new Float64Array(4), 2, 0, new Float64Array(4), 2), { name: 'TypeError', message: /A must be a Float64Array/ });
 });
