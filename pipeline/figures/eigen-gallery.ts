@@ -66,6 +66,7 @@ export async function renderFeatureGallery(rows: { label: string; picks: Shown[]
     png: await svgToPng(svg),
     alt: options.alt,
     data: {
+      counting: 'rank counts eigenvectors of one sign from 1; index is the 1-based position in the |λ| order of all of them',
       height: options.height,
       width: options.width,
       columns: headers,

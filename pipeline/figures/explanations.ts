@@ -66,6 +66,7 @@ async function renderExplanations(inputs: Inputs<{ model: ModelMeta; eigen: Eige
     svg: overview,
     alt: `${explained.length} test images, each with its true and predicted class; each has its own page with the eigenvector contributions to its top logits.`,
     data: {
+      counting: 'index is the 1-based position of an eigenvector in its class\'s |λ| order',
       inputs: explained.map((ex) => ({
         id: ex.id,
         testIndex: ex.i,

@@ -73,7 +73,7 @@ async function renderHosvdSpectrum(h: Artifact<HosvdMeta>, params: SpectrumParam
     svg: await renderChart(spec),
     vegaLite: spec,
     alt: `Left: bar chart of the share of the interaction tensor's squared norm carried by each of its ${rank} HOSVD components; the first carries ${(spectrum[0]!.share * 100).toFixed(0)}%. Right: heat map of each class's weight on the top ${shown} components.`,
-    data: { spectrum, loadings },
+    data: { counting: 'component counts HOSVD components from 1 in order of σ', spectrum, loadings },
     table: { columns: ['component', 'sigma', 'share', ...params.classNames], rows: spectrum.map((s, t) => [s.component, s.sigma, s.share, ...params.classNames.map((_, a) => round7(weights[a * rank + t]!))]) },
   };
 }

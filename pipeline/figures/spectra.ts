@@ -54,7 +54,7 @@ export async function renderSpectra(eigen: Artifact<EigenMeta>, params: SpectraP
     svg: await renderChart(spec),
     vegaLite: spec,
     alt: `Bar charts, one per class, of the ${params.top} largest-magnitude eigenvalues of the class's interaction matrix against their rank; positive eigenvalues in red, negative in blue.`,
-    data: { top: params.top, rows },
+    data: { counting: 'rank counts eigenvalues from 1 in order of |λ| (rank 1 is the largest)', top: params.top, rows },
     table: { columns: ['class', 'rank', 'eigenvalue', 'sign'], rows: rows.map((r) => [r.class, r.rank, r.eigenvalue, r.sign]) },
   };
 }
