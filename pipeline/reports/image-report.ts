@@ -131,9 +131,9 @@ export function imageReport(config: ImageReportConfig): ReportSpec {
 
 /** The report's three models, in the order the comparison shows them; the last is the report's model. */
 const STEPS = [
-  { id: 'unregularized', label: 'none', describe: 'the same classifier trained without noise or weight decay' },
-  { id: 'recipe', label: 'latent noise + decay', describe: "the same classifier trained with the paper's recipe only (latent noise and weight decay, no input noise)" },
-  { id: 'model', label: '+ input noise', describe: '' },
+  { id: 'unregularized', label: 'none', column: 'none', describe: 'the same classifier trained without noise or weight decay' },
+  { id: 'recipe', label: 'latent noise + decay', column: 'σ + decay', describe: "the same classifier trained with the paper's recipe only (latent noise and weight decay, no input noise)" },
+  { id: 'model', label: '+ input noise', column: '+ input noise', describe: '' },
 ] as const;
 
 function planImageReport(config: ImageReportConfig, ctx: PlanContext): ReportPlan {
@@ -200,8 +200,8 @@ function planImageReport(config: ImageReportConfig, ctx: PlanContext): ReportPla
       figure(
         'regularization-comparison',
         'One regulariser at a time',
-        `Each class's top three positive eigenvectors in three models trained from the same initial weights and data order: without regularisation (left), with the paper's recipe of latent noise ${train.latentNoise} and weight decay ${train.weightDecay} (middle), and with input noise ${train.inputNoise ?? 0} added to the recipe (right, the report's model).`,
-        (label) => figureJob(label, regularizationComparison, compared, { ...gallery, models: steps.map((s) => ({ label: s.label, model: `${s.id}.model`, eigen: `${s.id}.eigen` })) }),
+        `Each class's top three positive eigenvectors in three models trained from the same initial weights and data order: without regularisation (left), with the paper's recipe of latent noise ${train.latentNoise} and weight decay ${train.weightDecay} (middle, headed σ + decay), and with input noise ${train.inputNoise ?? 0} added to the recipe (right, the report's model).`,
+        (label) => figureJob(label, regularizationComparison, compared, { ...gallery, models: steps.map((s) => ({ label: s.column, model: `${s.id}.model`, eigen: `${s.id}.eigen` })) }),
       ),
       figure(
         'hosvd-spectrum',
