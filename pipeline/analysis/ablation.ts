@@ -62,8 +62,8 @@ export const METRICS = {
   crossSeedGain: { label: 'cross-seed similarity above the null', better: 'higher' },
 } as const;
 
-/** The metrics of pairs of runs (computed over a cell's seed pairs, not per run). */
-export const PAIR_METRICS = ['crossSeedSimilarity', 'crossSeedNull', 'crossSeedGain'] as const;
+/** Metrics that exist only per cell, from its seed pairs (cross-seed similarity also has a per-run mean). */
+export const CELL_ONLY_METRICS: readonly MetricName[] = ['crossSeedNull', 'crossSeedGain'];
 
 export type MetricName = keyof typeof METRICS;
 

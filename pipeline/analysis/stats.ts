@@ -19,13 +19,8 @@
 import quantile from '@stdlib/stats-base-dists-t-quantile';
 import { PipelineError } from '../errors.ts';
 
-export const INTERVAL_METHODS = {
-  t: 'Student t interval over independent units (n − 1 degrees of freedom)',
-  nested: 'Student t interval over unit-level means of the draws nested in each unit',
-  jackknife: 'leave-one-seed-out jackknife over all pairs of distinct seeds, Student t with n − 1 degrees of freedom',
-} as const;
-
-export type IntervalMethod = keyof typeof INTERVAL_METHODS;
+/** How an interval was made, as data files record it (the methods page, "Statistics", says each). */
+export type IntervalMethod = 't' | 'nested' | 'jackknife';
 
 export interface Interval {
   mean: number;
@@ -109,9 +104,4 @@ export function pairInterval(n: number, value: (i: number, j: number) => number)
 export function clamped(iv: Interval, lo: number, hi: number): Interval {
   const clamp = (x: number | null) => (x === null ? null : Math.min(hi, Math.max(lo, x)));
   return { ...iv, lo: clamp(iv.lo), hi: clamp(iv.hi) };
-}
-
-/** How a figure states an interval: "95% <method>, n = <units> <what>". */
-export function describeInterval(method: IntervalMethod, n: number, units: string): string {
-  return `95% ${INTERVAL_METHODS[method].replace(/^Student t interval/, 't interval')}; n = ${n} ${units}`;
 }

@@ -5,7 +5,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { Artifact } from '../cache/artifact.ts';
-import { METRICS, type MetricName, type RunScores } from '../analysis/ablation.ts';
+import { CELL_ONLY_METRICS, METRICS, type MetricName, type RunScores } from '../analysis/ablation.ts';
 import { ablationOf } from '../analysis/job.ts';
 import { pairInterval, tInterval, type Interval } from '../analysis/stats.ts';
 import { pairSimilarities } from '../decompose/metrics.ts';
@@ -339,7 +339,7 @@ export async function renderComparatorTable(cells: Cell[], shown: string[]): Pro
  * the grid's (0, 0) cell); runs whose k never got within one point are left out of that panel.
  */
 export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureOutput> {
-  const metrics = (Object.keys(METRICS) as MetricName[]).filter((m) => m !== 'accuracy' && m !== 'crossSeedNull' && m !== 'crossSeedGain');
+  const metrics = (Object.keys(METRICS) as MetricName[]).filter((m) => m !== 'accuracy' && !CELL_ONLY_METRICS.includes(m));
   const rows = distinctRuns(points).flatMap((p) =>
     metrics.flatMap((m) => {
       const value = m === 'crossSeedSimilarity' ? p.crossSeedSimilarity : p.scores[m as keyof RunScores];

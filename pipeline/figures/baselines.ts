@@ -247,17 +247,13 @@ function features(run: StudyRun, inputs: Record<string, Artifact>, r: number): F
   });
 }
 
-/** Matched similarity of two runs' top-r features: same class, and the class-mismatched null. */
-function similarities(a: Float64Array[][], b: Float64Array[][], r: number): { matched: number; mismatched: number } {
-  return pairSimilarities(a, b, r);
-}
 
 /** Cross-seed similarity of the top-r eigenvectors of one group of seeds (same data set and size): same class, the null, their difference. */
 export function stabilityAt(runs: StudyRun[], inputs: Record<string, Artifact>, r: number, feats = runs.map((run) => features(run, inputs, Math.min(r, run.size)))): { matched: Interval; mismatched: Interval; gain: Interval } {
   const table = new Map<string, { matched: number; mismatched: number }>();
   const pair = (i: number, j: number) => {
     const key = `${i},${j}`;
-    if (!table.has(key)) table.set(key, similarities(feats[i]!, feats[j]!, Math.min(r, runs[i]!.size)));
+    if (!table.has(key)) table.set(key, pairSimilarities(feats[i]!, feats[j]!, Math.min(r, runs[i]!.size)));
     return table.get(key)!;
   };
   return {
@@ -339,7 +335,7 @@ export async function renderStabilityAcrossSizes(runs: StudyRun[], inputs: Recor
         for (const a of mine.filter((r) => r.size === sa)) {
           for (const b of mine.filter((r) => r.size === sb)) {
             if (a.seed === b.seed) continue; // different seeds only: never a run with itself, nor with its own initialisation stream
-            values.push(similarities(feats.get(a)!, feats.get(b)!, Math.min(params.rank, sa, sb)));
+            values.push(pairSimilarities(feats.get(a)!, feats.get(b)!, Math.min(params.rank, sa, sb)));
           }
         }
         for (const series of ['matched', 'mismatched'] as const) rows.push({ dataset, series: STABILITY_SERIES[series], sizeA: sa, sizeB: sb, mean: round7(values.reduce((s, v) => s + v[series], 0) / values.length), pairs: values.length });

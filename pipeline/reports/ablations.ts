@@ -6,7 +6,7 @@
  * its own cached job, so adding a cell trains only that cell.
  */
 import { z } from 'zod';
-import { METRICS, type AblationSettings, type MetricName, type RunScores } from '../analysis/ablation.ts';
+import { CELL_ONLY_METRICS, METRICS, type AblationSettings, type MetricName, type RunScores } from '../analysis/ablation.ts';
 import { ablationJob } from '../analysis/job.ts';
 import type { Artifact } from '../cache/artifact.ts';
 import type { Job } from '../cache/job.ts';
@@ -307,7 +307,7 @@ function studyMetrics(p: StudyProfile, runs: AblationRun[], regimes: Regime[], l
     }
     const mine = distinctRuns(points).filter((pt) => pt.dataset === dataset);
     for (const metric of Object.keys(METRICS) as MetricName[]) {
-      if (metric === 'accuracy' || metric === 'crossSeedNull' || metric === 'crossSeedGain') continue;
+      if (metric === 'accuracy' || CELL_ONLY_METRICS.includes(metric)) continue;
       const pairs = mine
         .map((pt) => [pt.scores.accuracy, metric === 'crossSeedSimilarity' ? pt.crossSeedSimilarity : pt.scores[metric as keyof RunScores]] as const)
         .filter((pair): pair is readonly [number, number] => pair[1] !== null && Number.isFinite(pair[1]));

@@ -182,7 +182,7 @@ function planImageReport(config: ImageReportConfig, ctx: PlanContext): ReportPla
     analyses: [{ id: 'perturbation', job: perturbation }, { id: 'truncation', job: truncation }, { id: 'eigen', job: eigen }, ...steps.map((s) => ({ id: s.id === 'model' ? 'scores' : `${s.id}-scores`, job: scores[s.id]! }))],
     models: steps.map((s) => ({ id: s.id, description: s.id === 'model' ? `${bilinearClassifier.describe(shape)}, ${regularization}` : s.describe, job: s.model })),
     figures: [
-      figure('training-curves', 'Training curves', `Cross-entropy loss and accuracy of the report's model after each epoch, on the validation split (${VALIDATION_TEXT(ctx.profile)}) and on the training images (a fixed, seeded sample of at most ${TRAIN_MONITOR.toLocaleString('en-US')} of them). The test images are not drawn: they are evaluated once, after the last epoch.`, (label) =>
+      figure('training-curves', 'Training curves', `Cross-entropy loss and accuracy of the report's model after each epoch, on the validation split (${validationText(ctx.profile)}) and on the training images (a fixed, seeded sample of at most ${TRAIN_MONITOR.toLocaleString('en-US')} of them). The test images are not drawn: they are evaluated once, after the last epoch.`, (label) =>
         figureJob(label, trainingCurves, { model }, { metrics: [...classification.metrics] }),
       ),
       figure(
@@ -257,7 +257,7 @@ function planImageReport(config: ImageReportConfig, ctx: PlanContext): ReportPla
 }
 
 /** How the validation split is described on a page. */
-function VALIDATION_TEXT(profile: ProfileName): string {
+function validationText(profile: ProfileName): string {
   return `${validationSize(profile).toLocaleString('en-US')} images carved from the training set`;
 }
 
