@@ -16,8 +16,23 @@ export const CHART_CONFIG = {
   view: { stroke: '#cccccc' },
 } as const;
 
-export async function renderChart(spec: TopLevelSpec): Promise<string> {
+/**
+ * Vega numbers the ids of SVG definitions (gradient_N, clipN) in counters shared by the whole
+ * process, so a chart's bytes would depend on what was drawn before it. Charts are drawn one at a
+ * time, each with the counters reset: a figure rebuilt alone is byte for byte the one a cold
+ * build drew.
+ */
+let drawing: Promise<unknown> = Promise.resolve();
+
+export function renderChart(spec: TopLevelSpec): Promise<string> {
+  const next = drawing.then(() => drawChart(spec));
+  drawing = next.catch(() => undefined);
+  return next;
+}
+
+async function drawChart(spec: TopLevelSpec): Promise<string> {
   const { spec: vgSpec } = compile(spec);
+  vega.resetSVGDefIds();
   const view = new vega.View(vega.parse(vgSpec), { renderer: 'none' });
   try {
     const svg = await view.toSVG();
