@@ -48,7 +48,7 @@ export interface OfficialSplitSettings {
 }
 
 type IdxParams = {
-  dataset: { name: string; title: string; classNames: string[] };
+  dataset: { name: string; title: string; classNames: string[]; image: { height: number; width: number } };
   /** SHA-256 of each file, by part. */
   files: Record<IdxPart, string>;
   split: { validation: number; trainLimit?: number; testLimit?: number; seed: number };
@@ -62,18 +62,17 @@ const idxData = defineJob<DataMeta, Record<string, never>, IdxParams>({
   run: async (ctx, _inputs, params) => {
     const located = ctx.locations as IdxLocations;
     ctx.log.info(`  reading ${params.dataset.title} from ${located.dir} (${located.how})`);
-    const classes = params.dataset.classNames.length;
+    const expected = { classes: params.dataset.classNames.length, ...params.dataset.image, title: params.dataset.title };
     // Kept as bytes throughout (as in the files): 60,000 images are 47 MB, four times that as floats.
-    const official = idxBytes(located.paths.trainImages, located.paths.trainLabels, classes);
+    const official = idxBytes(located.paths.trainImages, located.paths.trainLabels, expected);
     const { validation, rest } = carveValidation(official, params.split.validation, params.split.seed + 2);
     const train = sampleBytes(rest, params.split.trainLimit, params.split.seed);
-    const test = sampleBytes(idxBytes(located.paths.testImages, located.paths.testLabels, classes), params.split.testLimit, params.split.seed + 1);
+    const test = sampleBytes(idxBytes(located.paths.testImages, located.paths.testLabels, expected), params.split.testLimit, params.split.seed + 1);
     const meta: DataMeta = {
       name: params.dataset.name,
       source: `IDX files (${located.how})`,
       classNames: params.dataset.classNames,
-      height: 28,
-      width: 28,
+      ...params.dataset.image,
       hash: createHash('sha256').update(Object.values(params.files).join('')).digest('hex'),
       trainSize: train.n,
       validationSize: validation.n,
@@ -100,7 +99,7 @@ const idxData = defineJob<DataMeta, Record<string, never>, IdxParams>({
 export function idxDataJob(source: IdxSource, located: LocatedDataset, split: OfficialSplitSettings): Job<DataMeta> {
   const files = Object.fromEntries(Object.entries(located.paths).map(([part, path]) => [part, fileFingerprint(path)])) as Record<IdxPart, string>;
   const params: IdxParams = {
-    dataset: { name: source.name, title: source.title, classNames: source.classNames },
+    dataset: { name: source.name, title: source.title, classNames: source.classNames, image: source.image },
     files,
     split: { validation: split.validation, ...(split.trainLimit ? { trainLimit: split.trainLimit } : {}), ...(split.testLimit ? { testLimit: split.testLimit } : {}), seed: split.seed },
   };
@@ -142,12 +141,17 @@ function sampleBytes(set: ByteSet, limit: number | undefined, seed: number): Byt
 
 /** Images (pixels in [0, 1]) and labels from two IDX files, checked against each other. */
 export function idxSet(imagesPath: string, labelsPath: string, classes: number): ImageSet {
-  const set = idxBytes(imagesPath, labelsPath, classes);
+  const set = idxBytes(imagesPath, labelsPath, { classes });
   return imageSet(unitPixels(set.images), set.labels, set.dim);
 }
 
-/** Images (bytes) and labels from two IDX files, checked against each other. */
-function idxBytes(imagesPath: string, labelsPath: string, classes: number): ByteSet {
+/**
+ * Images (bytes) and labels from two IDX files, checked against each other and, when given,
+ * against the image size the data set is published with (so a train and a test file of
+ * different sizes, or a set the models cannot read, stop here and are never cached).
+ */
+function idxBytes(imagesPath: string, labelsPath: string, expected: { classes: number; height?: number; width?: number; title?: string }): ByteSet {
+  const { classes } = expected;
   const images = readIdx(imagesPath);
   const labels = readIdx(labelsPath);
   if (images.dims.length !== 3) throw new PipelineError(`${imagesPath}: expected 3 dimensions (n, rows, cols), found ${images.dims.length}`, { exitCode: 2 });
@@ -155,7 +159,14 @@ function idxBytes(imagesPath: string, labelsPath: string, classes: number): Byte
   if (images.dims[0] !== labels.dims[0]) {
     throw new PipelineError(`${imagesPath} holds ${images.dims[0]} images but ${labelsPath} holds ${labels.dims[0]} labels`, { exitCode: 2 });
   }
-  const dim = images.dims[1]! * images.dims[2]!;
+  const [, rows, cols] = images.dims as [number, number, number];
+  if (expected.height !== undefined && (rows !== expected.height || cols !== expected.width)) {
+    throw new PipelineError(`${imagesPath} holds ${rows}×${cols} images, but ${expected.title ?? 'this data set'} has ${expected.height}×${expected.width} images`, {
+      exitCode: 2,
+      hint: 'point the data directory at the published files (or delete them and let --download fetch them again)',
+    });
+  }
+  const dim = rows * cols;
   const bad = labels.data.findIndex((l) => l >= classes);
   if (bad >= 0) throw new PipelineError(`${labelsPath}: label ${labels.data[bad]} at index ${bad} is not a class (0 … ${classes - 1})`, { exitCode: 2 });
   return { images: images.data, labels: Uint8Array.from(labels.data), n: labels.dims[0]!, dim };

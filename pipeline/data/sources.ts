@@ -34,6 +34,8 @@ export interface IdxSource {
   name: string;
   title: string;
   classNames: string[];
+  /** The size of every image, as published; files with another size are refused before anything is cached. */
+  image: { height: number; width: number };
   /** File names as published (gzipped); an uncompressed copy without `.gz` is accepted too. */
   files: Record<IdxPart, string>;
   /** The published MD5 of each gzipped file. */
@@ -64,6 +66,7 @@ export const FASHION_MNIST: IdxSource = {
   name: 'fashion-mnist',
   title: 'Fashion-MNIST',
   classNames: ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
+  image: { height: 28, width: 28 },
   files: IDX_FILES,
   md5: {
     trainImages: '8d4fb7e6c68d591d4c3dfef9ec88bf0d',
@@ -91,6 +94,7 @@ export const MNIST_IDX: IdxSource = {
   name: 'mnist',
   title: 'MNIST',
   classNames: Array.from({ length: 10 }, (_, d) => String(d)),
+  image: { height: 28, width: 28 },
   files: IDX_FILES,
   md5: {
     trainImages: 'f68b3c2dcbeaaa9fbdd348bbdeb94873',

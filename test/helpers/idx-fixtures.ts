@@ -5,12 +5,12 @@ import { gzipSync } from 'node:zlib';
 import { encodeIdx } from '../../pipeline/data/idx.ts';
 import { Rng } from '../../pipeline/util/random.ts';
 
-/** n images of 28×28 and their labels (cycling through 10 classes) as IDX bytes. */
-export function idxPair(n: number, seed: number): { images: Uint8Array; labels: Uint8Array } {
+/** n images of side×side (28 unless given) and their labels (cycling through 10 classes) as IDX bytes. */
+export function idxPair(n: number, seed: number, side = 28): { images: Uint8Array; labels: Uint8Array } {
   const rng = new Rng(seed);
-  const pixels = Uint8Array.from({ length: n * 784 }, () => rng.int(256));
+  const pixels = Uint8Array.from({ length: n * side * side }, () => rng.int(256));
   const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
-  return { images: encodeIdx([n, 28, 28], pixels), labels: encodeIdx([n], labels) };
+  return { images: encodeIdx([n, side, side], pixels), labels: encodeIdx([n], labels) };
 }
 
 /** A directory with the four standard files (gzipped), n training and m test images. */

