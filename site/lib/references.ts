@@ -5,19 +5,12 @@
  * line and the id, instead of a page that silently lacks its figure.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readReportFiles } from './report-files.ts';
 import { join, relative } from 'node:path';
 
 /** Figure ids by report id, from the reports folder. */
 export function figureIndex(reportsDir: string): Map<string, string[]> {
-  const index = new Map<string, string[]>();
-  if (!existsSync(reportsDir)) return index;
-  for (const dir of readdirSync(reportsDir)) {
-    const meta = join(reportsDir, dir, 'report.json');
-    if (!existsSync(meta)) continue;
-    const { id, figures } = JSON.parse(readFileSync(meta, 'utf8')) as { id: string; figures: string[] };
-    index.set(id, figures);
-  }
-  return index;
+  return new Map(readReportFiles(reportsDir).map((r) => [r.id, r.figures]));
 }
 
 export interface Reference {

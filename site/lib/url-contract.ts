@@ -6,9 +6,10 @@
  * Pure functions over the reports folder and the built site, shared by the build (the `citable`
  * integration), the list's update script and the tests.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { z } from 'zod';
+import { readReportFiles } from './report-files.ts';
 
 export const CONTRACT_FILE = resolve('site/published-urls.json');
 
@@ -27,7 +28,13 @@ export type Contract = z.infer<typeof contractSchema>;
 
 export function readContract(file = CONTRACT_FILE): Contract {
   if (!existsSync(file)) throw new Error(`${file} is missing: run npm run urls:update after a default build`);
-  const parsed = contractSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = contractSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new Error(`${file}: ${issue.path.join('.')}: ${issue.message}`);
@@ -37,23 +44,12 @@ export function readContract(file = CONTRACT_FILE): Contract {
 
 /** The report and figure pages a reports folder publishes (sorted). */
 export function publishedPaths(reportsDir: string): string[] {
-  if (!existsSync(reportsDir)) return [];
-  const paths: string[] = [];
-  for (const report of readdirSync(reportsDir).sort()) {
-    const meta = join(reportsDir, report, 'report.json');
-    if (!existsSync(meta)) continue;
-    const { id, figures } = JSON.parse(readFileSync(meta, 'utf8')) as { id: string; figures: string[] };
-    paths.push(`reports/${id}/`, ...figures.map((f) => `reports/${id}/figures/${f}/`));
-  }
-  return paths.sort();
+  return readReportFiles(reportsDir).flatMap(({ id, figures }) => [`reports/${id}/`, ...figures.map((f) => `reports/${id}/figures/${f}/`)]).sort();
 }
 
 /** The profiles the reports in a folder were built with. */
 export function reportProfiles(reportsDir: string): string[] {
-  if (!existsSync(reportsDir)) return [];
-  return readdirSync(reportsDir)
-    .filter((r) => existsSync(join(reportsDir, r, 'report.json')))
-    .map((r) => (JSON.parse(readFileSync(join(reportsDir, r, 'report.json'), 'utf8')) as { profile: string }).profile);
+  return readReportFiles(reportsDir).map((r) => r.profile);
 }
 
 export interface ContractCheck {

@@ -30,7 +30,7 @@ test.describe('built under a base path', () => {
     mkdirSync('.smoke/fixtures', { recursive: true });
     const contractFile = '.smoke/fixtures/moved-urls.json';
     writeFileSync(contractFile, JSON.stringify({ urls: [...contract.urls, OLD].sort(), moved: { ...contract.moved, [OLD]: NEW } }));
-    const build = spawnSync(process.execPath, ['node_modules/astro/bin/astro.mjs', 'build'], {
+    const build = spawnSync(process.execPath, ['scripts/build-site.ts'], {
       encoding: 'utf8',
       env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1', REPORTS_DIR: '.smoke/reports', SITE_OUT: OUT, BASE_PATH: BASE, SITE_URL: 'https://example.org', URL_CONTRACT: 'enforce', URL_CONTRACT_FILE: contractFile },
     });

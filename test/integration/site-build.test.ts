@@ -1,15 +1,18 @@
 /**
  * The site build's own guarantees, on a tiny fixture (one report, no pipeline run): a published
  * URL that disappears fails the build naming it; a moved URL gets a redirect page at its old
- * address; a narrative that names an unknown figure fails the build naming the file and the id.
+ * address; a narrative that names an unknown figure fails the build naming the file and the id;
+ * a failed build leaves the previous site whole; an invalid report.json is named. Built with the
+ * project's site script (npm run site), as a user builds it.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { before, test } from 'node:test';
+import { digest } from '../helpers/digest.ts';
 
-const ASTRO = resolve('node_modules/astro/bin/astro.mjs');
+const SITE = resolve('scripts/build-site.ts');
 // Fixed paths (not a fresh temp folder each run): Astro keeps a data store per inputs folder.
 const root = resolve('.smoke/fixtures/site-build');
 const reports = join(root, 'reports');
@@ -29,9 +32,9 @@ function writeContract(name: string, urls: string[], moved: Record<string, strin
   return file;
 }
 
-function build(env: Record<string, string>) {
-  rmSync(out, { recursive: true, force: true });
-  const r = spawnSync(process.execPath, [ASTRO, 'build'], {
+function build(env: Record<string, string>, options: { keep?: boolean } = {}) {
+  if (!options.keep) rmSync(out, { recursive: true, force: true });
+  const r = spawnSync(process.execPath, [SITE], {
     encoding: 'utf8',
     env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1', FORCE_COLOR: '0', REPORTS_DIR: reports, CONTENT_DIR: content, SITE_OUT: out, ...env },
   });
@@ -56,6 +59,7 @@ test('a published URL that is no longer built fails the build, naming it', () =>
   assert.match(r.output, /published URL contract broken/);
   assert.match(r.output, /\/bilinear\/reports\/toy\/figures\/gone\/ is no longer built/);
   assert.equal(existsSync(join(out, 'index.html')), false, 'pages were built before the check');
+  assert.deepEqual(readdirSync(root).filter((name) => name.startsWith('.staging-')), [], 'the failed build left its staging folder');
 });
 
 test('a moved URL gets a redirect page at its old address (under the base path)', () => {
@@ -77,4 +81,26 @@ test('a narrative that references an unknown figure fails the build with the fil
   assert.notEqual(r.code, 0, 'the build passed');
   assert.match(r.output, /unknown figure reference/);
   assert.match(r.output, /bad-content\/toy\.mdx:7: <FigureRef id="no-such-figure">: report 'toy' has no figure 'no-such-figure'/);
+});
+
+
+test('a failed build leaves the previous site whole; an invalid report.json is named', () => {
+  const contract = writeContract('ok.json', ['reports/toy/']);
+  const good = build({ URL_CONTRACT_FILE: contract });
+  assert.equal(good.code, 0, good.output.slice(-3000));
+  const before = digest(out);
+  assert.ok(Object.keys(before).length > 3);
+  const file = join(reports, 'toy', 'report.json');
+  const valid = readFileSync(file, 'utf8');
+  try {
+    writeFileSync(file, valid.slice(0, 40));
+    const r = build({ URL_CONTRACT_FILE: contract }, { keep: true });
+    assert.notEqual(r.code, 0, 'the build passed');
+    assert.match(r.output, /reports\/toy\/report\.json: not valid JSON/);
+    assert.match(r.output, /site build failed; .*dist\/ was left as it was/);
+    assert.deepEqual(digest(out), before, 'the previous site changed');
+    assert.deepEqual(readdirSync(root).filter((name) => name.startsWith('.staging-')), []);
+  } finally {
+    writeFileSync(file, valid);
+  }
 });
