@@ -29,7 +29,12 @@ if (!existsSync(root)) {
 }
 
 createServer((req, res) => {
-  const requested = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+  let requested: string;
+  try {
+    requested = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+  } catch {
+    return void res.writeHead(400, { 'Content-Type': 'text/plain' }).end('bad request: the path is not valid percent-encoding');
+  }
   if (!`${requested}/`.startsWith(base)) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
   const path = normalize(`/${requested.slice(base.length)}`);
   let file = join(root, path);
@@ -39,6 +44,15 @@ createServer((req, res) => {
     file = join(file, 'index.html');
   }
   if (!existsSync(file)) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
-  res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
-  createReadStream(file).pipe(res);
+  const type = Object.hasOwn(TYPES, extname(file)) ? TYPES[extname(file)]! : 'application/octet-stream';
+  const stream = createReadStream(file);
+  // A file that cannot be read (removed since the check, or unreadable) ends this response, not the server.
+  stream.on('error', () => {
+    if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' }).end('could not read the file');
+    else res.destroy();
+  });
+  stream.once('open', () => {
+    res.writeHead(200, { 'Content-Type': type });
+    stream.pipe(res);
+  });
 }).listen(port, '127.0.0.1', () => process.stdout.write(`serving ${root} at http://127.0.0.1:${port}${base}\n`));

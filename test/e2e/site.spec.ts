@@ -95,3 +95,12 @@ test('a per-input explanation page: from the figure to an input, its image and c
   await expect(page).toHaveURL(/test-\d{5}\/$/);
   expect(errors).toEqual([]);
 });
+
+test('the preview server answers a malformed path with 400 and keeps serving', async ({ request }) => {
+  for (const bad of ['/%', '/reports/%E0%A4%A/', '/%zz']) {
+    const response = await request.get(bad);
+    expect(response.status(), bad).toBe(400);
+  }
+  expect((await request.get('/')).status()).toBe(200);
+  expect((await request.get('/constructor')).status()).toBe(404);
+});
