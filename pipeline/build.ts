@@ -2,8 +2,8 @@
  * One pipeline build: choose the backend, plan the selected reports, then emit each report (or
  * the one figure asked for), which pulls every job it needs through the cache.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { JobRunner, type RunStats } from './cache/runner.ts';
 import { WorkerPool } from './cache/pool.ts';
 import { CacheStore } from './cache/store.ts';
@@ -14,6 +14,8 @@ import type { ProfileName } from './profiles.ts';
 import { REPORTS } from './reports/index.ts';
 import { validatePlan, type ReportPlan, type ReportSpec } from './reports/spec.ts';
 import { selectBackend, type BackendInfo, type BackendRequest } from './train/backend.ts';
+import { describeFsError, makeStagingDirectory, sweepTemporary } from './util/fs.ts';
+import { lockDirectory } from './util/lock.ts';
 import type { Log } from './util/log.ts';
 
 export interface BuildOptions {
@@ -54,7 +56,10 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   checkOnly(reports, options.only); // before anything loads or writes
   const backend = await selectBackend(options.backend);
   const context = { profile: options.profile, backend, cacheDir: options.cacheDir, dataDirs: options.dataDirs ?? {}, log: options.log };
-  if (options.download) await provideData(reports, options, context.dataDirs);
+  if (options.download) {
+    requireWritableDirectory(options.cacheDir, '--cache');
+    await provideData(reports, options, context.dataDirs);
+  }
   const skipped: PipelineError[] = [];
   const selections = select(reports, options.only, (r) => r.plan(context), (report, error) => {
     // A report whose data is missing is skipped with the fix; the others still build.
@@ -64,7 +69,28 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   });
   const cache = new CacheStore(options.cacheDir);
   if (options.statusOnly) return reportStatus(new JobRunner({ cache, log: options.log, force: options.force }), selections, options.log, backend, started);
-  const swept = cache.sweepStaging() + sweepStaging(options.outDir);
+  // Every flag is checked; before any job runs, both folders must take writes.
+  requireWritableDirectory(options.outDir, '--out');
+  requireWritableDirectory(options.cacheDir, '--cache');
+  // Another build writing the same reports waits its turn; one on another output folder shares the cache safely.
+  const lock = await lockDirectory(options.outDir, (owner) => options.log.job('waiting', options.outDir, `another build (${owner}) is writing it`));
+  try {
+    return await buildLocked(options, selections, skipped, cache, backend, reports, started);
+  } finally {
+    lock.release();
+  }
+}
+
+async function buildLocked(
+  options: BuildOptions,
+  selections: Selection[],
+  skipped: PipelineError[],
+  cache: CacheStore,
+  backend: BackendInfo,
+  reports: ReportSpec[],
+  started: number,
+): Promise<BuildSummary> {
+  const swept = cache.sweepStaging() + sweepTemporary(options.outDir) + selections.reduce((n, s) => n + sweepTemporary(join(options.outDir, s.report.id, 'figures')), 0);
   if (swept > 0) options.log.info(`removed ${swept} staging folder(s) left by an interrupted build`);
   options.log.info(`profile ${options.profile}, backend ${backend.name} (${backend.detail}), tfjs ${backend.tfjsVersion}`);
   const workers = options.workers ?? 1;
@@ -135,7 +161,7 @@ function reportStatus(runner: JobRunner, selections: Selection[], log: Log, back
     ...(figure ? [] : plan.models.map((m) => m.job)),
     ...plan.figures.filter((f) => !figure || f.id === figure).map((f) => f.job),
   ]);
-  const stats = { built: 0, cached: 0 };
+  const stats = { built: 0, cached: 0, repaired: 0 };
   for (const { job, key, cached } of runner.status(jobs)) {
     log.job(cached ? 'cached' : 'missing', `${job.stage} ${job.label}`, key.slice(0, 12));
     if (cached) stats.cached++;
@@ -180,11 +206,27 @@ function select(
   });
 }
 
-function sweepStaging(outDir: string): number {
-  if (!existsSync(outDir)) return 0;
-  const leftovers = readdirSync(outDir).filter((name) => name.startsWith('.staging-') || name.startsWith('.old-'));
-  for (const name of leftovers) rmSync(join(outDir, name), { recursive: true, force: true });
-  return leftovers.length;
+/**
+ * Checks, before any work is done, that `dir` (given by `flag`) is a directory this process can
+ * write, creating it if needed; otherwise one line naming the flag, the path and what is wrong.
+ */
+function requireWritableDirectory(dir: string, flag: string): void {
+  const fail = (what: string) => usageError(`${flag} ${dir}: ${what}`, `give ${flag} a directory you can write`);
+  const missing: string[] = [];
+  let existing = dir;
+  while (!existsSync(existing) && dirname(existing) !== existing) {
+    missing.unshift(existing);
+    existing = dirname(existing);
+  }
+  if (!statSync(existing).isDirectory()) throw fail(existing === dir ? 'is a file, not a directory' : `${existing} is a file, not a directory`);
+  try {
+    // One level at a time: Node's recursive mkdir never returns on some special file systems (/proc).
+    for (const path of missing) mkdirSync(path);
+    accessSync(dir, constants.W_OK);
+    rmSync(makeStagingDirectory(dir, 'write-check'), { recursive: true }); // what access() cannot see (e.g. a full quota)
+  } catch (error) {
+    throw fail(`${missing.length > 0 && !existsSync(dir) ? 'cannot be created' : 'is not writable'} (${describeFsError(error)})`);
+  }
 }
 
 /** Every figure id, `report/figure`, for --list (reports whose data is missing are listed by name only). */

@@ -100,9 +100,14 @@ function parseOptions(argv: string[]) {
     if (values.accel !== undefined) values.backend = values.accel;
     return values as typeof values & { profile: string; backend: string; out: string; cache: string; force: boolean; workers: string };
   } catch (error) {
-    throw usageError((error as Error).message.split('\n')[0]!, 'see npm run pipeline -- --help');
+    // Node's message can run over several lines (e.g. for '--workers -3'): say all of it on one.
+    throw usageError((error as Error).message.split('\n').map((line) => line.trim()).filter(Boolean).join(' '), 'see npm run pipeline -- --help');
   }
 }
+
+// Ctrl-C or a polite kill: exit (code 128 + signal), so 'exit' handlers release the output lock.
+// Nothing half-written is left where a reader looks: entries and reports are staged and renamed.
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) process.once(signal, () => process.exit(code));
 
 const debug = process.argv.includes('--debug');
 main(process.argv.slice(2)).then(

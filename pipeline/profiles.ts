@@ -13,6 +13,6 @@ export const PROFILES = {
 export type ProfileName = keyof typeof PROFILES;
 
 export function parseProfile(value: string): ProfileName {
-  if (value in PROFILES) return value as ProfileName;
+  if (Object.hasOwn(PROFILES, value)) return value as ProfileName;
   throw unknownChoice('profile', value, Object.keys(PROFILES));
 }

@@ -19,7 +19,7 @@ export interface WorkerSetup {
   init?: { module: string; name: string; argument: Json };
 }
 
-/** What a worker answers: success, or the failure with a PipelineError's exit code and hint when it was one. */
+/** What a worker answers: success, or the failure (what went wrong, its exit code and hint). */
 interface Reply {
   ok: boolean;
   error?: string;
@@ -71,8 +71,8 @@ export class WorkerPool {
     this.busy.delete(worker);
     this.idle.push(worker);
     if (message.ok) task.resolve();
-    else if (message.exitCode !== undefined) task.reject(new PipelineError(message.error ?? 'worker failed', { exitCode: message.exitCode, ...(message.hint ? { hint: message.hint } : {}) }));
-    else task.reject(new Error(message.error ?? 'worker failed'));
+    else if (message.exitCode !== undefined) task.reject(new PipelineError(message.error ?? 'the worker thread failed', { exitCode: message.exitCode, ...(message.hint ? { hint: message.hint } : {}) }));
+    else task.reject(new Error(message.error ?? 'the worker thread failed'));
     this.dispatch();
   }
 

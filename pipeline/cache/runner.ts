@@ -10,7 +10,7 @@ import { hashJson } from '../util/hash.ts';
 import type { Artifact } from './artifact.ts';
 import { codeVersion } from './code-version.ts';
 import { jobKind, type Job } from './job.ts';
-import type { CacheStore } from './store.ts';
+import { DamagedEntryError, type CacheStore } from './store.ts';
 
 export type { Job } from './job.ts';
 
@@ -38,13 +38,21 @@ export interface RunOptions {
 export interface RunStats {
   built: number;
   cached: number;
+  /** Damaged entries found, removed and rebuilt. */
+  repaired: number;
 }
+
+/**
+ * The layout of a cache entry (store.ts), part of every key: entries written before the layout
+ * recorded each file's SHA-256 are never read, since they could not be verified.
+ */
+const ENTRY_FORMAT = 2;
 
 export class JobRunner {
   private readonly options: RunOptions;
   private readonly keys = new Map<Job, string>();
   private readonly results = new Map<string, Promise<Artifact>>();
-  readonly stats: RunStats = { built: 0, cached: 0 };
+  readonly stats: RunStats = { built: 0, cached: 0, repaired: 0 };
 
   constructor(options: RunOptions) {
     this.options = options;
@@ -53,7 +61,7 @@ export class JobRunner {
   key(job: Job): string {
     let key = this.keys.get(job);
     if (key === undefined) {
-      key = hashJson({ kind: job.kind, stage: job.stage, code: codeVersion(job.modules), params: job.params, deps: this.depKeys(job) });
+      key = hashJson({ format: ENTRY_FORMAT, kind: job.kind, stage: job.stage, code: codeVersion(job.modules), params: job.params, deps: this.depKeys(job) });
       this.keys.set(job, key);
     }
     return key;
@@ -103,9 +111,18 @@ export class JobRunner {
     const { cache, log, force } = this.options;
     const name = `${job.stage} ${job.label}`;
     if (!force && cache.has(job.stage, key)) {
-      this.stats.cached++;
-      log.job('cached', name, `${key.slice(0, 12)} ${formatBytes(cache.sizeOf(job.stage, key))}`);
-      return cache.read(job.stage, key);
+      try {
+        const value = cache.read(job.stage, key);
+        this.stats.cached++;
+        log.job('cached', name, `${key.slice(0, 12)} ${formatBytes(cache.sizeOf(job.stage, key))}`);
+        return value;
+      } catch (error) {
+        if (!(error instanceof DamagedEntryError)) throw error;
+        // Never trusted, never published: said in one line, removed, and rebuilt below.
+        log.job('damaged', name, `${error.path}: ${error.reason}; removed, rebuilding`);
+        cache.remove(job.stage, key);
+        this.stats.repaired++;
+      }
     }
     // Upstream jobs are independent of each other: resolve them concurrently.
     const entries = await Promise.all(Object.entries(job.deps).map(async ([dep, upstream]) => [dep, await this.get(upstream)] as const));
@@ -116,8 +133,9 @@ export class JobRunner {
       try {
         await pool.run(this.describe(job)); // the worker reads the inputs from the cache and stores the result
       } catch (error) {
-        log.job('failed', name, messageOf(error));
-        throw error instanceof PipelineError ? error : new PipelineError(`${name} failed: ${messageOf(error)}`);
+        const failure = jobFailure(job, error);
+        log.job('failed', name, failure.detail);
+        throw failure;
       }
       value = cache.read(job.stage, key);
     } else {
@@ -137,14 +155,32 @@ export async function executeJob(job: JobDescription, inputs: Record<string, Art
   try {
     value = { ...(await jobKind(job.kind).run({ log, key: job.key, locations: job.locations, deps }, inputs, job.params)), kind: job.kind };
   } catch (error) {
-    log.job('failed', `${job.stage} ${job.label}`, messageOf(error));
-    throw error instanceof PipelineError ? error : new PipelineError(`${job.stage} ${job.label} failed: ${messageOf(error)}`, { cause: error });
+    const failure = jobFailure(job, error);
+    log.job('failed', `${job.stage} ${job.label}`, failure.detail);
+    throw failure;
   }
   const seconds = Math.round(performance.now() - started) / 1000;
   cache.write({ stage: job.stage, kind: job.kind, label: job.label, key: job.key, seconds, inputs: { params: job.params, deps } }, value);
   return value;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/**
+ * A job's failure: "<stage> <label> failed: <what went wrong>", keeping the exit code and hint of
+ * a PipelineError; said once however many threads it crossed.
+ */
+export class JobFailure extends PipelineError {
+  /** What went wrong, without the job's name (for the job's status line). */
+  readonly detail: string;
+
+  constructor(name: string, detail: string, options: { exitCode?: number; hint?: string; cause?: unknown } = {}) {
+    super(`${name} failed: ${detail}`, options);
+    this.detail = detail;
+  }
+}
+
+export function jobFailure(job: { stage: string; label: string }, error: unknown): JobFailure {
+  if (error instanceof JobFailure) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  const pipeline = error instanceof PipelineError ? { exitCode: error.exitCode, ...(error.hint ? { hint: error.hint } : {}) } : {};
+  return new JobFailure(`${job.stage} ${job.label}`, detail, { ...pipeline, cause: error });
 }

@@ -2,18 +2,28 @@
  * The content-addressed job cache under .cache/. An entry is a directory named by the job's key:
  *
  *   .cache/<stage>/<key>/entry.json          what made it (stage, label, inputs' keys, timings)
+ *                                            and the size and SHA-256 of each file below
  *                        meta.json           Artifact.meta
  *                        tensors.safetensors Artifact.tensors
  *                        files/<name>        Artifact.files
  *
  * An entry is written in a staging directory and renamed into place whole, so an interrupted
- * build leaves no partial entry: only a staging directory, which the next run removes.
+ * build leaves no partial entry: only a staging directory, which a later run removes once the
+ * build that made it is gone. Reading verifies every file against entry.json; an entry that does
+ * not match is damaged (DamagedEntryError) and is never returned.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { PipelineError } from '../errors.ts';
 import { decodeSafetensors, encodeSafetensors } from '../tensors/safetensors.ts';
-import { makeStagingDirectory, replaceDirectory } from '../util/fs.ts';
+import { describeFsError, makeStagingDirectory, placeDirectory, removeDirectory, replaceDirectory, sweepTemporary } from '../util/fs.ts';
+import { sha256 } from '../util/hash.ts';
 import type { Artifact, Json } from './artifact.ts';
+
+export interface FileRecord {
+  bytes: number;
+  sha256: string;
+}
 
 export interface EntryInfo {
   stage: string;
@@ -23,6 +33,27 @@ export interface EntryInfo {
   key: string;
   seconds: number;
   inputs: Json;
+}
+
+interface StoredEntry extends EntryInfo {
+  /** Every file of the entry besides entry.json, by path inside the entry. */
+  files: Record<string, FileRecord>;
+}
+
+const META = 'meta.json';
+const TENSORS = 'tensors.safetensors';
+const FILES = 'files';
+
+/** An entry whose files do not match its entry.json (or that cannot be read): to be removed and rebuilt. */
+export class DamagedEntryError extends PipelineError {
+  readonly path: string;
+  readonly reason: string;
+
+  constructor(path: string, reason: string) {
+    super(`damaged cache entry: ${path}: ${reason}`);
+    this.path = path;
+    this.reason = reason;
+  }
 }
 
 export class CacheStore {
@@ -40,55 +71,131 @@ export class CacheStore {
     return existsSync(join(this.entryDir(stage, key), 'entry.json'));
   }
 
+  /** The entry's label as recorded, for messages about it (null when unreadable). */
+  label(stage: string, key: string): string | null {
+    try {
+      return (JSON.parse(readFileSync(join(this.entryDir(stage, key), 'entry.json'), 'utf8')) as EntryInfo).label;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The artifact, after checking every file's size and SHA-256; DamagedEntryError when one differs. */
   read(stage: string, key: string): Artifact {
     const dir = this.entryDir(stage, key);
-    const info = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8')) as EntryInfo;
-    const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as unknown;
-    const tensorPath = join(dir, 'tensors.safetensors');
-    const tensors = existsSync(tensorPath) ? decodeSafetensors(readFileSync(tensorPath), tensorPath).tensors : {};
+    const info = this.readInfo(dir, stage, key);
+    const bytes: Record<string, Buffer> = {};
+    for (const [path, record] of Object.entries(info.files)) bytes[path] = this.readVerified(dir, path, record);
+    const metaBytes = bytes[META];
+    if (!metaBytes) throw this.damaged(dir, 'entry.json', `lists no ${META}`);
+    const meta = this.parse(dir, META, metaBytes);
+    const tensors = bytes[TENSORS] ? decodeSafetensors(bytes[TENSORS], join(dir, TENSORS)).tensors : {};
     const files: Record<string, Uint8Array> = {};
-    const filesDir = join(dir, 'files');
-    if (existsSync(filesDir)) {
-      for (const name of readdirSync(filesDir).sort()) files[name] = readFileSync(join(filesDir, name));
-    }
+    for (const path of Object.keys(bytes).sort()) if (path.startsWith(`${FILES}/`)) files[path.slice(FILES.length + 1)] = bytes[path]!;
     return { kind: info.kind, meta, tensors, files };
   }
 
-  /** Stores an artifact under its key; the entry appears whole or not at all. */
+  /**
+   * Stores an artifact under its key; the entry appears whole or not at all. When another build
+   * stored the same key first, its entry is kept (the key names the content) and ours dropped.
+   */
   write(info: EntryInfo, value: Artifact): void {
     mkdirSync(this.root, { recursive: true });
     const staging = makeStagingDirectory(this.root, `${info.stage}-${info.key.slice(0, 12)}`);
     try {
-      writeFileSync(join(staging, 'meta.json'), `${JSON.stringify(value.meta, null, 2)}\n`);
-      if (Object.keys(value.tensors).length > 0) {
-        writeFileSync(join(staging, 'tensors.safetensors'), encodeSafetensors(value.tensors));
-      }
-      const names = Object.keys(value.files);
-      if (names.length > 0) mkdirSync(join(staging, 'files'));
-      for (const name of names) writeFileSync(join(staging, 'files', name), value.files[name]!);
+      const files: Record<string, FileRecord> = {};
+      const put = (path: string, data: Uint8Array) => {
+        writeFileSync(join(staging, path), data);
+        files[path] = { bytes: data.length, sha256: sha256(data) };
+      };
+      put(META, Buffer.from(`${JSON.stringify(value.meta, null, 2)}\n`));
+      if (Object.keys(value.tensors).length > 0) put(TENSORS, encodeSafetensors(value.tensors));
+      const names = Object.keys(value.files).sort();
+      if (names.length > 0) mkdirSync(join(staging, FILES));
+      for (const name of names) put(`${FILES}/${name}`, value.files[name]!);
       // entry.json last: its presence is what marks an entry complete.
-      writeFileSync(join(staging, 'entry.json'), `${JSON.stringify(info, null, 2)}\n`);
-      replaceDirectory(staging, this.entryDir(info.stage, info.key));
+      const stored: StoredEntry = { ...info, files };
+      writeFileSync(join(staging, 'entry.json'), `${JSON.stringify(stored, null, 2)}\n`);
+      const target = this.entryDir(info.stage, info.key);
+      if (placeDirectory(staging, target)) return;
+      // Another build stored this key first: keep its entry when it verifies, else put ours in its place.
+      if (this.verifies(info.stage, info.key)) removeDirectory(staging);
+      else replaceDirectory(staging, target);
     } catch (error) {
-      rmSync(staging, { recursive: true, force: true });
+      removeDirectory(staging);
+      if (error instanceof PipelineError) throw error;
+      throw new PipelineError(`cannot store ${info.stage} ${info.label} in the cache ${this.root}: ${describeFsError(error)}`, { cause: error, hint: 'free space there, or give --cache another directory' });
+    }
+  }
+
+  /** Removes an entry (a damaged one, before it is rebuilt). */
+  remove(stage: string, key: string): void {
+    removeDirectory(this.entryDir(stage, key));
+  }
+
+  /** Removes staging folders left by builds that are no longer running; returns how many there were. */
+  sweepStaging(): number {
+    if (!existsSync(this.root)) return 0;
+    return sweepTemporary(this.root) + readdirSync(this.root)
+      .filter((stage) => !stage.startsWith('.') && statSync(join(this.root, stage)).isDirectory())
+      .reduce((n, stage) => n + sweepTemporary(join(this.root, stage)), 0);
+  }
+
+  /** Size in bytes of one entry, as entry.json records it (for the job's status line). */
+  sizeOf(stage: string, key: string): number {
+    try {
+      const info = JSON.parse(readFileSync(join(this.entryDir(stage, key), 'entry.json'), 'utf8')) as StoredEntry;
+      return Object.values(info.files ?? {}).reduce((sum, f) => sum + f.bytes, 0);
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Whether the entry reads back whole (another build's, found in place of ours). */
+  private verifies(stage: string, key: string): boolean {
+    try {
+      this.read(stage, key);
+      return true;
+    } catch (error) {
+      if (error instanceof DamagedEntryError) return false;
       throw error;
     }
   }
 
-  /** Removes staging directories left by interrupted runs; returns how many there were. */
-  sweepStaging(): number {
-    if (!existsSync(this.root)) return 0;
-    const leftovers = readdirSync(this.root).filter((name) => name.startsWith('.staging-'));
-    for (const name of leftovers) rmSync(join(this.root, name), { recursive: true, force: true });
-    return leftovers.length;
+  private readInfo(dir: string, stage: string, key: string): StoredEntry {
+    let text: string;
+    try {
+      text = readFileSync(join(dir, 'entry.json'), 'utf8');
+    } catch (error) {
+      throw this.damaged(dir, 'entry.json', describeFsError(error));
+    }
+    const info = this.parse(dir, 'entry.json', Buffer.from(text)) as Partial<StoredEntry> | null;
+    if (!info || typeof info !== 'object' || !info.files || typeof info.files !== 'object') throw this.damaged(dir, 'entry.json', 'has no file list');
+    if (info.stage !== stage || info.key !== key) throw this.damaged(dir, 'entry.json', `names ${info.stage}/${info.key}, not this entry`);
+    return info as StoredEntry;
   }
 
-  /** Size in bytes of one entry (for the job's status line). */
-  sizeOf(stage: string, key: string): number {
-    const walk = (path: string): number =>
-      statSync(path).isDirectory()
-        ? readdirSync(path).reduce((sum, name) => sum + walk(join(path, name)), 0)
-        : statSync(path).size;
-    return walk(this.entryDir(stage, key));
+  private readVerified(dir: string, path: string, record: FileRecord): Buffer {
+    let data: Buffer;
+    try {
+      data = readFileSync(join(dir, path));
+    } catch (error) {
+      throw this.damaged(dir, path, (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : describeFsError(error));
+    }
+    if (data.length !== record.bytes) throw this.damaged(dir, path, `${data.length} bytes, entry.json records ${record.bytes}`);
+    if (sha256(data) !== record.sha256) throw this.damaged(dir, path, 'contents differ from the SHA-256 in entry.json');
+    return data;
+  }
+
+  private parse(dir: string, path: string, data: Buffer): unknown {
+    try {
+      return JSON.parse(data.toString('utf8'));
+    } catch (error) {
+      throw this.damaged(dir, path, `not valid JSON (${(error as Error).message})`);
+    }
+  }
+
+  private damaged(dir: string, path: string, reason: string): DamagedEntryError {
+    return new DamagedEntryError(relative(process.cwd(), join(dir, path)) || join(dir, path), reason);
   }
 }

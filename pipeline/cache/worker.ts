@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { PipelineError } from '../errors.ts';
 import { memoryLog } from '../util/log.ts';
 import type { WorkerSetup } from './pool.ts';
-import { executeJob, type JobDescription } from './runner.ts';
+import { executeJob, JobFailure, type JobDescription } from './runner.ts';
 import { CacheStore } from './store.ts';
 
 const setup = workerData as WorkerSetup;
@@ -31,8 +31,10 @@ parentPort!.on('message', async (job: JobDescription) => {
     await executeJob(job, inputs, cache, log);
     parentPort!.postMessage({ ok: true });
   } catch (error) {
-    // A PipelineError's exit code and hint cross the thread too, so a failure reads and exits the same with workers or without.
+    // What went wrong crosses the thread with its exit code and hint, so a failure reads and exits
+    // the same with workers or without (the main thread names the job once).
+    const message = error instanceof JobFailure ? error.detail : error instanceof Error ? error.message : String(error);
     const pipeline = error instanceof PipelineError ? { exitCode: error.exitCode, hint: error.hint } : {};
-    parentPort!.postMessage({ ok: false, error: error instanceof Error ? error.message : String(error), ...pipeline });
+    parentPort!.postMessage({ ok: false, error: message, ...pipeline });
   }
 });

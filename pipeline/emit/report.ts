@@ -19,11 +19,13 @@ import type { FigurePlan, Metric, ReportPlan, ReportSpec } from '../reports/spec
 import { modelKind } from '../models/kind.ts';
 import type { ModelMeta } from '../train/job.ts';
 import { hashJson, sha256 } from '../util/hash.ts';
-import { makeStagingDirectory, replaceDirectory } from '../util/fs.ts';
+import { describeFsError, makeStagingDirectory, replaceDirectory } from '../util/fs.ts';
+import { PipelineError } from '../errors.ts';
 import { FIGURE_FILES, type FigureMeta as FigureArtifactMeta } from '../figures/job.ts';
 import { encodeSafetensors } from '../tensors/safetensors.ts';
 import { describeModel, figureModelIds, publishedModels, type PublishedModel } from './models.ts';
 import { previewJob } from './preview.ts';
+import { checkPublishableFigure, checkPublishableWeights } from './verify.ts';
 import {
   figureMetaSchema,
   reportMetaSchema,
@@ -82,7 +84,7 @@ export async function emitReport(ctx: EmitContext, report: ReportSpec, plan: Rep
     return meta;
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
-    throw error;
+    throw writeError(error, `report ${report.id}`, ctx.outDir);
   }
 }
 
@@ -101,8 +103,14 @@ export async function emitFigure(ctx: EmitContext, report: ReportSpec, figure: F
     replaceDirectory(staging, join(ctx.outDir, report.id, 'figures', figure.id));
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
-    throw error;
+    throw writeError(error, `figure ${report.id}/${figure.id}`, ctx.outDir);
   }
+}
+
+/** A file-system error while writing `what` into `outDir`, in one line that names the folder (ENOSPC names none). */
+function writeError(error: unknown, what: string, outDir: string): unknown {
+  if (error instanceof PipelineError || !(error as NodeJS.ErrnoException).code) return error;
+  return new PipelineError(`cannot write ${what} into ${outDir}: ${describeFsError(error)}`, { cause: error, hint: 'free space there, or give --out another directory' });
 }
 
 /** A figure's artifact, with figure.png added (rasterised from its SVG) when it has none. */
@@ -143,11 +151,12 @@ function figureModels(
 }
 
 function writeFigure(report: ReportSpec, figure: FigurePlan, result: Artifact<FigureArtifactMeta>, dir: string, models: FigureMeta['models'], figureProvenance: Provenance): void {
+  checkPublishableFigure(result.files, `${report.id}/figures/${figure.id}`);
   mkdirSync(dir, { recursive: true });
   // Name order: the same files list whether the artifact was just built or read from the cache.
   const files: FileEntry[] = Object.entries(result.files).sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, bytes]) => {
     writeFileSync(join(dir, name), bytes);
-    const role = ROLES[name] ?? (name.endsWith('.svg') ? 'page-figure' : 'data-json');
+    const role = Object.hasOwn(ROLES, name) ? ROLES[name]! : name.endsWith('.svg') ? 'page-figure' : 'data-json';
     return { name, role, bytes: bytes.length, sha256: sha256(bytes) };
   });
   const svg = Buffer.from(result.files[FIGURE_FILES.svg]!).toString('utf8');
@@ -207,6 +216,7 @@ async function reportMeta(
 
 /** The published weights file: the model's tensors, and what its kind says of them. */
 function weightsFile(report: ReportSpec, id: string, model: Artifact<ModelMeta>): Uint8Array {
+  checkPublishableWeights(model, `${report.id}/models/${id}.safetensors`);
   const m = model.meta;
   return encodeSafetensors(model.tensors, {
     format: `bilinear-reports/${m.model.kind}`,

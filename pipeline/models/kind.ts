@@ -120,7 +120,7 @@ export function checkWeights(kind: ModelKind, shape: Json, weights: Weights, whe
     if (!w) throw new Error(`${where}: ${kind.name} needs tensor '${name}' [${dims.join(', ')}], which is missing (has: ${Object.keys(weights).join(', ') || 'none'})`);
     if (w.length !== size) throw new Error(`${where}: tensor '${name}' holds ${w.length} values; ${kind.name} expects [${dims.join(', ')}] = ${size}`);
   }
-  const extra = Object.keys(weights).filter((name) => !(name in layout));
+  const extra = Object.keys(weights).filter((name) => !Object.hasOwn(layout, name));
   if (extra.length > 0) throw new Error(`${where}: tensors ${extra.join(', ')} are not part of ${kind.name}'s layout`);
 }
 

@@ -4,7 +4,7 @@
  */
 import { styleText } from 'node:util';
 
-export type JobStatus = 'cached' | 'missing' | 'built' | 'failed' | 'emitted';
+export type JobStatus = 'cached' | 'missing' | 'built' | 'damaged' | 'failed' | 'emitted' | 'waiting';
 
 export interface Progress {
   /** Reports `done` of `total` units, with a short detail such as the current loss. */
@@ -24,8 +24,10 @@ const STATUS_STYLE: Record<JobStatus, Parameters<typeof styleText>[0]> = {
   cached: 'dim',
   missing: 'yellow',
   built: 'green',
+  damaged: 'magenta',
   failed: 'red',
   emitted: 'cyan',
+  waiting: 'yellow',
 };
 
 /** Logs to stderr; a redrawn bar on a terminal, a line every `intervalMs` otherwise. */

@@ -47,3 +47,14 @@ export const refusingKind = defineJob<{ value: number }, Record<string, never>, 
     throw new PipelineError('the data are missing', { exitCode: 3, hint: 'install them' });
   },
 });
+
+/** Fails with a plain Error (no exit code, no hint), as a bug in a job would. */
+export const crashingKind = defineJob<{ value: number }, Record<string, never>, null>({
+  name: 'test/crashing',
+  stage: 'analysis',
+  module: import.meta.url,
+  heavy: true,
+  run: async () => {
+    throw new Error('the job broke');
+  },
+});

@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { digest } from '../helpers/digest.ts';
 import { decodeSafetensors } from '../../pipeline/tensors/safetensors.ts';
 import { figureMetaSchema, reportMetaSchema } from '../../pipeline/emit/schema.ts';
 
@@ -28,19 +29,6 @@ function smoke(...extra: string[]) {
   return pipeline('--profile', 'smoke', '--workers', '2', '--out', out, '--cache', cache, ...extra);
 }
 
-/** SHA-256 of every file under dir, by relative path. */
-function digest(dir: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const path = join(d, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else files[relative(dir, path)] = createHash('sha256').update(readFileSync(path)).digest('hex');
-    }
-  };
-  walk(dir);
-  return files;
-}
 
 let first: Record<string, string>;
 
@@ -201,6 +189,12 @@ test('bad input: one line naming the valid choices, exit code 2, nothing written
     [['--accel', 'gpu'], /unknown backend 'gpu'/],
     [['--frobnicate'], /Unknown option '--frobnicate'/],
     [['--workers', '0'], /--workers must be a whole number from 1 to 64, got '0'/],
+    [['--workers', '-3'], /Option '--workers' argument is ambiguous\. .* use '--workers=-XYZ'\./],
+    [['--workers=-3'], /--workers must be a whole number from 1 to 64, got '-3'/],
+    // names that every object has are not profiles
+    [['--profile', 'toString'], /unknown profile 'toString'; valid: smoke, default, paper/],
+    [['--profile', '__proto__'], /unknown profile '__proto__'/],
+    [['--profile', 'constructor'], /unknown profile 'constructor'/],
   ];
   for (const [args, message] of cases) {
     const r = pipeline('--profile', 'smoke', '--out', fresh, '--cache', fresh, ...args);
@@ -208,6 +202,28 @@ test('bad input: one line naming the valid choices, exit code 2, nothing written
     assert.match(r.stderr, message);
     assert.equal(r.stderr.trim().split('\n').filter((l) => !l.includes('hint')).length, 1, `${args.join(' ')} printed more than one line:\n${r.stderr}`);
     assert.equal(existsSync(fresh), false, `${args.join(' ')} wrote ${fresh}`);
+  }
+});
+
+test('--out and --cache that cannot take writes: one line naming the flag and the path, before any work', () => {
+  const file = join(root, 'a-file');
+  writeFileSync(file, 'not a folder');
+  const cases: [string[], RegExp][] = [
+    [['--out', file], new RegExp(`--out ${file}: is a file, not a directory`)],
+    [['--cache', join(file, 'cache')], new RegExp(`--cache ${file}/cache: ${file} is a file, not a directory`)],
+    [['--out', '/proc/no-such-folder/reports'], /--out \/proc\/no-such-folder\/reports: cannot be created \(/],
+  ];
+  if (process.getuid?.() !== 0) {
+    const locked = join(root, 'read-only');
+    mkdirSync(locked, { mode: 0o555 });
+    cases.push([['--cache', join(locked, 'cache')], /--cache .*read-only\/cache: cannot be created \(permission denied/]);
+  }
+  for (const [args, message] of cases) {
+    const r = pipeline('--profile', 'smoke', '--out', join(root, 'unused-out'), '--cache', join(root, 'unused-cache'), ...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /\[built\]|    at /, 'work was done, or a stack was printed');
+    assert.equal(r.stderr.trim().split('\n').filter((l) => !l.includes('hint')).length, 1, r.stderr);
   }
 });
 
@@ -232,7 +248,7 @@ test('an interrupted build leaves no partial cache entry; the next run redoes on
   assert.equal(status.code, 0, status.stderr);
   assert.match(status.stderr, /\[cached\]\s+data mnist/);
   assert.match(status.stderr, /\[missing\]\s+train mnist\/model/);
-  assert.equal(existsSync(killOut), false, 'reports were written by an interrupted build');
+  assert.deepEqual(existsSync(killOut) ? readdirSync(killOut) : [], [], 'an interrupted build wrote reports (or kept its lock)');
 });
 
 const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;

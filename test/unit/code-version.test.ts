@@ -14,7 +14,7 @@ import { JobRunner } from '../../pipeline/cache/runner.ts';
 import { CacheStore } from '../../pipeline/cache/store.ts';
 import { memoryLog } from '../../pipeline/util/log.ts';
 import { PipelineError } from '../../pipeline/errors.ts';
-import { refusingKind, squareKind } from '../helpers/fixture-jobs.ts';
+import { crashingKind, refusingKind, squareKind } from '../helpers/fixture-jobs.ts';
 
 function tree(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'closure-'));
@@ -65,7 +65,8 @@ test('a worker thread runs a job from its description and stores it; the main th
   const cache = new CacheStore(mkdtempSync(join(tmpdir(), 'pool-')));
   const pool = new WorkerPool(1, { cacheDir: cache.root });
   try {
-    const runner = new JobRunner({ cache, log: memoryLog(), force: false, pool });
+    const log = memoryLog();
+    const runner = new JobRunner({ cache, log, force: false, pool });
     const base = squareKind.create('base', {}, { x: 3 });
     const top = squareKind.create('top', { base }, { x: 4 });
     const result = await runner.get(top);
@@ -74,9 +75,17 @@ test('a worker thread runs a job from its description and stores it; the main th
     assert.equal(cache.has('analysis', runner.key(base)), true);
     const again = await new JobRunner({ cache, log: memoryLog(), force: false }).get(top);
     assert.deepEqual(again.meta, result.meta, 'read back from the cache, not recomputed');
-    // a PipelineError keeps its exit code and hint across the thread
+    // a PipelineError keeps its exit code and hint across the thread, and the job is named once
     await assert.rejects(runner.get(refusingKind.create('refuse', {}, null)), (error: unknown) =>
-      error instanceof PipelineError && error.exitCode === 3 && error.hint === 'install them' && /the data are missing/.test(error.message));
+      error instanceof PipelineError && error.exitCode === 3 && error.hint === 'install them' && error.message === 'analysis refuse failed: the data are missing');
+    assert.deepEqual(log.lines.filter((l) => l.startsWith('[failed]')), ['[failed] analysis refuse the data are missing']);
+    // and any other error reads the same with a worker as without one
+    const crash = crashingKind.create('crash', {}, null);
+    const viaWorker = await runner.get(crash).catch((error: unknown) => error as PipelineError);
+    const onThread = await new JobRunner({ cache, log: memoryLog(), force: false }).get(crash).catch((error: unknown) => error as PipelineError);
+    assert.equal(viaWorker.message, 'analysis crash failed: the job broke');
+    assert.equal(onThread.message, viaWorker.message);
+    assert.equal(onThread.exitCode, viaWorker.exitCode);
   } finally {
     await pool.close();
   }
