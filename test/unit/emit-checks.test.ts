@@ -1,0 +1,67 @@
+/**
+ * The emitter's last check (emit/verify.ts): weights with no tensors, a missing one or a
+ * non-finite value, and figure files that are missing, empty or do not parse are refused with
+ * one line naming what would have been published; whole, finite ones pass.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Artifact } from '../../pipeline/cache/artifact.ts';
+import { PipelineError } from '../../pipeline/errors.ts';
+import { checkPublishableFigure, checkPublishableWeights } from '../../pipeline/emit/verify.ts';
+import '../../pipeline/models/bilinear-classifier.ts';
+import { tensor, type NamedTensor } from '../../pipeline/tensors/safetensors.ts';
+import type { ModelMeta } from '../../pipeline/train/job.ts';
+
+const shape = { input: 3, embed: null, hidden: 2, classes: 2 };
+
+function model(tensors: Record<string, NamedTensor>): Artifact<ModelMeta> {
+  return { kind: 'train/model', meta: { model: { kind: 'bilinear-classifier', shape, description: 'a 3 → 2 → 2 fixture' } } as ModelMeta, tensors, files: {} };
+}
+
+const whole = () => ({
+  W: tensor(Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3]),
+  V: tensor(Float32Array.from([1, 0, 0, 0, 1, 0]), [2, 3]),
+  P: tensor(Float32Array.from([1, -1, 0.5, 2]), [2, 2]),
+});
+
+const refused = (pattern: RegExp) => (error: unknown) => error instanceof PipelineError && /^refusing to publish m\/models\/x\.safetensors: /.test(error.message) && pattern.test(error.message);
+
+test('weights: whole and finite pass; empty, incomplete or non-finite ones are refused', () => {
+  checkPublishableWeights(model(whole()), 'm/models/x.safetensors');
+  assert.throws(() => checkPublishableWeights(model({}), 'm/models/x.safetensors'), refused(/it has no tensors/));
+  const { P: _p, ...noP } = whole();
+  assert.throws(() => checkPublishableWeights(model(noP), 'm/models/x.safetensors'), refused(/needs tensor 'P'/));
+  for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+    const w = whole();
+    w.V.data[4] = bad;
+    assert.throws(() => checkPublishableWeights(model(w), 'm/models/x.safetensors'), refused(new RegExp(`tensor 'V' holds ${bad} at index 4`)));
+  }
+});
+
+const PNG = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...new Array(40).fill(0)]);
+const files = (): Record<string, Uint8Array> => ({
+  'figure.svg': Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect/></svg>\n'),
+  'figure.png': PNG,
+  'data.json': Buffer.from('{"rows": [1, 2]}\n'),
+  'data.csv': Buffer.from('a,b\n1,2\n'),
+  'figure.vl.json': Buffer.from('{"mark": "bar"}\n'),
+});
+
+test('figure files: complete ones pass; missing, empty or unparsable ones are refused, naming the file', () => {
+  checkPublishableFigure(files(), 'm/figures/f');
+  const cases: [string, (f: Record<string, Uint8Array>) => void, RegExp][] = [
+    ['no SVG', (f) => delete f['figure.svg'], /figure\.svg is missing/],
+    ['a 0-byte PNG', (f) => (f['figure.png'] = new Uint8Array()), /figure\.png is empty/],
+    ['a PNG that is not one', (f) => (f['figure.png'] = Buffer.from('GIF89a'.padEnd(48, ' '))), /figure\.png is not a PNG image/],
+    ['no data.json', (f) => delete f['data.json'], /data\.json is missing/],
+    ['a half data.json', (f) => (f['data.json'] = Buffer.from('{"rows": [1,')), /data\.json is not valid JSON/],
+    ['an unparsable Vega-Lite spec', (f) => (f['figure.vl.json'] = Buffer.from('{"mark"')), /figure\.vl\.json is not valid JSON/],
+    ['a cut-off SVG', (f) => (f['figure.svg'] = Buffer.from('<svg width="10" height="10"><rect/>')), /figure\.svg is not a whole SVG document/],
+    ['a cut-off page SVG', (f) => (f['test-00001.svg'] = Buffer.from('<svg><g>')), /test-00001\.svg is not a whole SVG document/],
+  ];
+  for (const [what, damage, message] of cases) {
+    const f = files();
+    damage(f);
+    assert.throws(() => checkPublishableFigure(f, 'm/figures/f'), (error: unknown) => error instanceof PipelineError && /^refusing to publish m\/figures\/f: /.test(error.message) && message.test(error.message), what);
+  }
+});
