@@ -64,7 +64,8 @@ async function main(argv: string[]): Promise<number> {
     workers: parseWorkers(args.workers),
   });
   if (args.status) return 0;
-  log.info(`done in ${summary.seconds.toFixed(1)} s: ${summary.built} job(s) built, ${summary.cached} cached; emitted ${summary.emitted.join(', ')}`);
+  const repaired = summary.repaired > 0 ? ` (${summary.repaired} of them to replace damaged cache entries)` : '';
+  log.info(`done in ${summary.seconds.toFixed(1)} s: ${summary.built} job(s) built${repaired}, ${summary.cached} cached; emitted ${summary.emitted.join(', ')}`);
   return 0;
 }
 

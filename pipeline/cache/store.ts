@@ -71,15 +71,6 @@ export class CacheStore {
     return existsSync(join(this.entryDir(stage, key), 'entry.json'));
   }
 
-  /** The entry's label as recorded, for messages about it (null when unreadable). */
-  label(stage: string, key: string): string | null {
-    try {
-      return (JSON.parse(readFileSync(join(this.entryDir(stage, key), 'entry.json'), 'utf8')) as EntryInfo).label;
-    } catch {
-      return null;
-    }
-  }
-
   /** The artifact, after checking every file's size and SHA-256; DamagedEntryError when one differs. */
   read(stage: string, key: string): Artifact {
     const dir = this.entryDir(stage, key);
@@ -172,6 +163,8 @@ export class CacheStore {
     const info = this.parse(dir, 'entry.json', Buffer.from(text)) as Partial<StoredEntry> | null;
     if (!info || typeof info !== 'object' || !info.files || typeof info.files !== 'object') throw this.damaged(dir, 'entry.json', 'has no file list');
     if (info.stage !== stage || info.key !== key) throw this.damaged(dir, 'entry.json', `names ${info.stage}/${info.key}, not this entry`);
+    const stray = Object.keys(info.files).find((path) => path !== META && path !== TENSORS && !/^files\/[^/]+$/.test(path));
+    if (stray !== undefined) throw this.damaged(dir, 'entry.json', `lists '${stray}', which is no file of an entry`);
     return info as StoredEntry;
   }
 

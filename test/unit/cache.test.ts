@@ -150,6 +150,11 @@ const DAMAGE: [string, (dir: string) => void, RegExp][] = [
   ['a 0-byte file', (dir) => writeFileSync(join(dir, 'files', 'out.txt'), ''), /files\/out\.txt: 0 bytes, entry\.json records 1/],
   ['invalid entry.json', (dir) => writeFileSync(join(dir, 'entry.json'), '{"stage": "da'), /entry\.json: not valid JSON/],
   ['entry.json without its file list', (dir) => writeFileSync(join(dir, 'entry.json'), '{"stage": "data"}'), /entry\.json: has no file list/],
+  ['entry.json naming a file outside the entry', (dir) => {
+    const info = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8'));
+    info.files['../../elsewhere'] = { bytes: 1, sha256: '0'.repeat(64) };
+    writeFileSync(join(dir, 'entry.json'), JSON.stringify(info));
+  }, /entry\.json: lists '\.\.\/\.\.\/elsewhere', which is no file of an entry/],
 ];
 
 function flip(path: string, count: number): void {

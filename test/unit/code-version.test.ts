@@ -81,8 +81,9 @@ test('a worker thread runs a job from its description and stores it; the main th
     assert.deepEqual(log.lines.filter((l) => l.startsWith('[failed]')), ['[failed] analysis refuse the data are missing']);
     // and any other error reads the same with a worker as without one
     const crash = crashingKind.create('crash', {}, null);
-    const viaWorker = await runner.get(crash).catch((error: unknown) => error as PipelineError);
-    const onThread = await new JobRunner({ cache, log: memoryLog(), force: false }).get(crash).catch((error: unknown) => error as PipelineError);
+    const failure = (promise: Promise<unknown>) => promise.then(() => assert.fail('the job did not fail'), (error: unknown) => error as PipelineError);
+    const viaWorker = await failure(runner.get(crash));
+    const onThread = await failure(new JobRunner({ cache, log: memoryLog(), force: false }).get(crash));
     assert.equal(viaWorker.message, 'analysis crash failed: the job broke');
     assert.equal(onThread.message, viaWorker.message);
     assert.equal(onThread.exitCode, viaWorker.exitCode);

@@ -15,7 +15,7 @@ import type { ModelMeta } from '../../pipeline/train/job.ts';
 const shape = { input: 3, embed: null, hidden: 2, classes: 2 };
 
 function model(tensors: Record<string, NamedTensor>): Artifact<ModelMeta> {
-  return { kind: 'train/model', meta: { model: { kind: 'bilinear-classifier', shape, description: 'a 3 → 2 → 2 fixture' } } as ModelMeta, tensors, files: {} };
+  return { kind: 'train/model', meta: { model: { kind: 'bilinear-classifier', shape, description: 'a 3 → 2 → 2 fixture' } } as unknown as ModelMeta, tensors, files: {} };
 }
 
 const whole = () => ({
