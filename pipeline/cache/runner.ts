@@ -112,7 +112,7 @@ export class JobRunner {
     const name = `${job.stage} ${job.label}`;
     if (!force && cache.has(job.stage, key)) {
       try {
-        const value = cache.read(job.stage, key);
+        const value = cache.read(job.stage, key, job.kind);
         this.stats.cached++;
         log.job('cached', name, `${key.slice(0, 12)} ${formatBytes(cache.sizeOf(job.stage, key))}`);
         return value;

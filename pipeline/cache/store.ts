@@ -71,10 +71,14 @@ export class CacheStore {
     return existsSync(join(this.entryDir(stage, key), 'entry.json'));
   }
 
-  /** The artifact, after checking every file's size and SHA-256; DamagedEntryError when one differs. */
-  read(stage: string, key: string): Artifact {
+  /**
+   * The artifact, after checking every file's size and SHA-256 (and, given `kind`, that the entry
+   * was made by that job kind: the key hashes it); DamagedEntryError when anything differs.
+   */
+  read(stage: string, key: string, kind?: string): Artifact {
     const dir = this.entryDir(stage, key);
     const info = this.readInfo(dir, stage, key);
+    if (kind !== undefined && info.kind !== kind) throw this.damaged(dir, 'entry.json', `names the job kind '${info.kind}', not '${kind}'`);
     const bytes: Record<string, Buffer> = {};
     for (const [path, record] of Object.entries(info.files)) bytes[path] = this.readVerified(dir, path, record);
     const metaBytes = bytes[META];
@@ -111,11 +115,15 @@ export class CacheStore {
       if (placeDirectory(staging, target)) return;
       // Another build stored this key first: keep its entry when it verifies, else put ours in its place.
       if (this.verifies(info.stage, info.key)) removeDirectory(staging);
-      else replaceDirectory(staging, target);
+      else if (!this.replaceDamaged(staging, target)) removeDirectory(staging);
     } catch (error) {
       removeDirectory(staging);
       if (error instanceof PipelineError) throw error;
-      throw new PipelineError(`cannot store ${info.stage} ${info.label} in the cache ${this.root}: ${describeFsError(error)}`, { cause: error, hint: 'free space there, or give --cache another directory' });
+      const full = ['ENOSPC', 'EDQUOT'].includes((error as NodeJS.ErrnoException).code ?? '');
+      throw new PipelineError(`cannot store ${info.stage} ${info.label} in the cache ${this.root}: ${describeFsError(error)}`, {
+        cause: error,
+        hint: full ? 'free space there, or give --cache another directory' : 'give --cache a directory you can write',
+      });
     }
   }
 
@@ -142,6 +150,21 @@ export class CacheStore {
     }
   }
 
+  /**
+   * Puts `staging` in place of a damaged entry; false when another build replaced it first (its
+   * rename leaves the target non-empty), whose entry then stands.
+   */
+  private replaceDamaged(staging: string, target: string): boolean {
+    try {
+      replaceDirectory(staging, target);
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+      throw error;
+    }
+  }
+
   /** Whether the entry reads back whole (another build's, found in place of ours). */
   private verifies(stage: string, key: string): boolean {
     try {
@@ -165,6 +188,10 @@ export class CacheStore {
     if (info.stage !== stage || info.key !== key) throw this.damaged(dir, 'entry.json', `names ${info.stage}/${info.key}, not this entry`);
     const stray = Object.keys(info.files).find((path) => path !== META && path !== TENSORS && !/^files\/[^/]+$/.test(path));
     if (stray !== undefined) throw this.damaged(dir, 'entry.json', `lists '${stray}', which is no file of an entry`);
+    for (const [path, record] of Object.entries(info.files)) {
+      const r = record as Partial<FileRecord> | null;
+      if (!r || !Number.isInteger(r.bytes) || typeof r.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(r.sha256)) throw this.damaged(dir, 'entry.json', `records no size and SHA-256 for ${path}`);
+    }
     return info as StoredEntry;
   }
 

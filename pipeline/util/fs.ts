@@ -91,9 +91,10 @@ export function sweepTemporary(parent: string): number {
   if (!existsSync(parent)) return 0;
   let removed = 0;
   for (const name of readdirSync(parent)) {
-    if (!TEMPORARY.some((prefix) => name.startsWith(prefix))) continue;
+    // Only names this module makes (prefix … -<pid>-<12 hex>): a folder of the user's is never touched.
     const owner = /-(\d+)-[0-9a-f]{12}$/.exec(name);
-    if (owner && processAlive(Number(owner[1]))) continue;
+    if (!owner || !TEMPORARY.some((prefix) => name.startsWith(prefix))) continue;
+    if (processAlive(Number(owner[1]))) continue;
     rmSync(join(parent, name), { recursive: true, force: true });
     removed++;
   }

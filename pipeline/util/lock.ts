@@ -1,11 +1,13 @@
 /**
  * An exclusive lock on a folder, across processes: the build that writes reports/ holds it, so
  * two builds started on one output folder take turns instead of replacing each other's reports
- * mid-write. The lock is a file created with O_EXCL naming its owner (pid, host, a random token);
- * a lock whose owner is no longer running (a build that was killed) is taken over.
+ * mid-write. The lock is a file naming its owner (pid, host, a random token), put in place whole
+ * with link(2), which fails when the file exists: at most one build creates it. A lock whose owner
+ * is no longer running (a build that was killed) is taken over; takeovers go one at a time through
+ * a guard file, and remove the lock only if it is still the stale one they judged.
  */
 import { hostname } from 'node:os';
-import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { processAlive } from './fs.ts';
@@ -23,6 +25,8 @@ export interface Lock {
 
 const LOCK_FILE = '.build.lock';
 const POLL_MS = 200;
+/** A guard (or an unreadable lock) this old was left by a process killed mid-way: a takeover takes microseconds. */
+const STALE_GUARD_MS = 10_000;
 
 /**
  * Takes the lock on `dir` (created if missing), waiting while another running build holds it;
@@ -35,8 +39,7 @@ export async function lockDirectory(dir: string, onWait: (owner: string) => void
   const text = `${JSON.stringify(me)}\n`;
   let told = false;
   for (;;) {
-    try {
-      writeFileSync(path, text, { flag: 'wx' });
+    if (create(path, text)) {
       const release = () => releaseLock(path, text);
       process.once('exit', release); // also when the build is stopped with Ctrl-C (cli.ts exits on SIGINT)
       return {
@@ -45,23 +48,36 @@ export async function lockDirectory(dir: string, onWait: (owner: string) => void
           release();
         },
       };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
-    const held = readOwner(path);
-    if (held && isStale(held.owner)) {
+    const held = readLock(path);
+    if (held && isStale(held, path)) {
       takeOver(path, held.text);
       continue;
     }
-    if (held && !told) {
-      onWait(`pid ${held.owner?.pid ?? '?'} on ${held.owner?.host ?? '?'}, since ${held.owner?.started ?? '?'}`);
+    if (held?.owner && !told) {
+      onWait(`pid ${held.owner.pid} on ${held.owner.host}, since ${held.owner.started}`);
       told = true;
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
 
-function readOwner(path: string): { text: string; owner: Owner | null } | null {
+/** Creates `path` holding `text`, whole, unless it exists (written aside, then linked into place). */
+function create(path: string, text: string): boolean {
+  const temp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}`;
+  writeFileSync(temp, text);
+  try {
+    linkSync(temp, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return false;
+  } finally {
+    unlinkSync(temp);
+  }
+}
+
+function readLock(path: string): { text: string; owner: Owner | null } | null {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -71,40 +87,47 @@ function readOwner(path: string): { text: string; owner: Owner | null } | null {
   try {
     return { text, owner: JSON.parse(text) as Owner };
   } catch {
-    return { text, owner: null }; // being written, or garbage: judged by the next read
+    return { text, owner: null };
   }
-}
-
-/** A lock is stale when its owner ran on this machine and is gone (another host's is never judged). */
-function isStale(owner: Owner | null): boolean {
-  return owner !== null && owner.host === hostname() && !processAlive(owner.pid);
 }
 
 /**
- * Removes the stale lock whose contents were `seen`: it is renamed aside first and compared, so
- * a lock taken by a third build in the meantime is put back instead of removed.
+ * Stale: its owner ran on this machine and is gone (another host's is never judged), or it cannot
+ * be read and is older than a takeover could take (not written by this code, or damaged).
  */
-function takeOver(path: string, seen: string): void {
-  const aside = `${path}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    renameSync(path, aside);
-  } catch {
-    return; // someone else took it over first
-  }
-  if (readFileSync(aside, 'utf8') !== seen) {
-    try {
-      linkSync(aside, path);
-    } catch {
-      // a newer lock is already in place; ours to drop
-    }
-  }
-  unlinkSync(aside);
+function isStale(held: { owner: Owner | null }, path: string): boolean {
+  if (held.owner) return held.owner.host === hostname() && !processAlive(held.owner.pid);
+  return olderThan(path, STALE_GUARD_MS);
 }
 
-function releaseLock(path: string, text: string): void {
+function olderThan(path: string, ms: number): boolean {
   try {
-    if (readFileSync(path, 'utf8') === text) unlinkSync(path);
+    return Date.now() - statSync(path).mtimeMs > ms;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes the stale lock whose contents were `seen`, under the takeover guard; another build's newer lock is never touched. */
+function takeOver(path: string, seen: string): void {
+  const guard = `${path}.takeover`;
+  if (olderThan(guard, STALE_GUARD_MS)) unlinkQuietly(guard); // left by a build killed mid-takeover
+  if (!create(guard, `${process.pid}\n`)) return; // another build is taking over: wait and look again
+  try {
+    if (readLock(path)?.text === seen) unlinkQuietly(path);
+  } finally {
+    unlinkQuietly(guard);
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
   } catch {
     // already gone
   }
+}
+
+function releaseLock(path: string, text: string): void {
+  if (readLock(path)?.text === text) unlinkQuietly(path);
 }

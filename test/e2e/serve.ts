@@ -33,7 +33,7 @@ createServer((req, res) => {
   try {
     requested = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
   } catch {
-    return void res.writeHead(400, { 'Content-Type': 'text/plain' }).end('bad request: the path is not valid percent-encoding');
+    return void res.writeHead(400, { 'Content-Type': 'text/plain' }).end('bad request: the path cannot be decoded');
   }
   if (!`${requested}/`.startsWith(base)) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
   const path = normalize(`/${requested.slice(base.length)}`);

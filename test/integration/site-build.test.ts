@@ -58,7 +58,8 @@ test('a published URL that is no longer built fails the build, naming it', () =>
   assert.notEqual(r.code, 0, 'the build passed');
   assert.match(r.output, /published URL contract broken/);
   assert.match(r.output, /\/bilinear\/reports\/toy\/figures\/gone\/ is no longer built/);
-  assert.equal(existsSync(join(out, 'index.html')), false, 'pages were built before the check');
+  assert.doesNotMatch(r.output, /├─ \//, 'pages were rendered before the check');
+  assert.equal(existsSync(out), false, 'a failed build published a site');
   assert.deepEqual(readdirSync(root).filter((name) => name.startsWith('.staging-')), [], 'the failed build left its staging folder');
 });
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
-import { mkdtempSync, mkdirSync, readdirSync, existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, existsSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -123,10 +123,13 @@ test('staging folders of builds that are gone are swept; those of a running buil
   await runner.get(a);
   const gone = await exitedPid();
   mkdirSync(join(cache.root, `.staging-data-deadbeef-${gone}-0123456789ab`), { recursive: true }); // a killed build's
-  mkdirSync(join(cache.root, '.staging-data-deadbeef-123456'), { recursive: true }); // no owner named: an older build's
+  const foreign = join(cache.root, '.old-settings'); // a name this code does not make: never touched
+  mkdirSync(foreign, { recursive: true });
   mkdirSync(join(cache.root, 'data', `.old-${gone}-0123456789ab`), { recursive: true });
   const mine = makeStagingDirectory(cache.root, 'data-in-progress'); // this process is running
-  assert.equal(cache.sweepStaging(), 3);
+  assert.equal(cache.sweepStaging(), 2);
+  assert.ok(existsSync(foreign), 'a folder the pipeline did not make was removed');
+  rmSync(foreign, { recursive: true });
   assert.equal(cache.has('data', runner.key(a)), true);
   assert.ok(existsSync(mine), "a running build's staging folder is left alone");
   assert.deepEqual(readdirSync(join(cache.root, 'data')), [runner.key(a)]);
@@ -150,6 +153,16 @@ const DAMAGE: [string, (dir: string) => void, RegExp][] = [
   ['a 0-byte file', (dir) => writeFileSync(join(dir, 'files', 'out.txt'), ''), /files\/out\.txt: 0 bytes, entry\.json records 1/],
   ['invalid entry.json', (dir) => writeFileSync(join(dir, 'entry.json'), '{"stage": "da'), /entry\.json: not valid JSON/],
   ['entry.json without its file list', (dir) => writeFileSync(join(dir, 'entry.json'), '{"stage": "data"}'), /entry\.json: has no file list/],
+  ['entry.json with a file record emptied', (dir) => {
+    const info = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8'));
+    info.files['meta.json'] = null;
+    writeFileSync(join(dir, 'entry.json'), JSON.stringify(info));
+  }, /entry\.json: records no size and SHA-256 for meta\.json/],
+  ['entry.json naming another job kind', (dir) => {
+    const info = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8'));
+    info.kind = 'test/failing';
+    writeFileSync(join(dir, 'entry.json'), JSON.stringify(info));
+  }, /entry\.json: names the job kind 'test\/failing', not 'test\/counter'/],
   ['entry.json naming a file outside the entry', (dir) => {
     const info = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8'));
     info.files['../../elsewhere'] = { bytes: 1, sha256: '0'.repeat(64) };
@@ -172,7 +185,7 @@ for (const [what, damage, reason] of DAMAGE) {
     const clean = await new JobRunner({ cache, log: memoryLog(), force: false }).get(b);
     const key = new JobRunner({ cache, log: memoryLog(), force: false }).key(b);
     damage(join(cache.root, 'data', key));
-    assert.throws(() => cache.read('data', key), (error: unknown) => error instanceof DamagedEntryError && reason.test(error.message));
+    assert.throws(() => cache.read('data', key, 'test/counter'), (error: unknown) => error instanceof DamagedEntryError && reason.test(error.message));
     runs.length = 0;
     const log = memoryLog();
     const runner = new JobRunner({ cache, log, force: false });
@@ -223,6 +236,12 @@ test('the output lock: a second holder waits until the first releases; a lock wh
   const taken = await lockDirectory(dir, () => assert.fail('a stale lock is not waited for'));
   assert.equal(JSON.parse(readFileSync(join(dir, '.build.lock'), 'utf8')).pid, process.pid);
   taken.release();
+  assert.deepEqual(readdirSync(dir), []);
+  // an empty lock file (not written by this code, or cut off) is taken over once it is old
+  writeFileSync(join(dir, '.build.lock'), '');
+  const past = new Date(Date.now() - 60_000);
+  utimesSync(join(dir, '.build.lock'), past, past);
+  (await lockDirectory(dir, () => assert.fail('an old unreadable lock is not waited for'))).release();
   assert.deepEqual(readdirSync(dir), []);
 });
 
