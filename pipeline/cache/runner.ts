@@ -112,9 +112,9 @@ export class JobRunner {
     const name = `${job.stage} ${job.label}`;
     if (!force && cache.has(job.stage, key)) {
       try {
-        const value = cache.read(job.stage, key, job.kind);
+        const { value, bytes } = cache.readEntry(job.stage, key, job.kind);
         this.stats.cached++;
-        log.job('cached', name, `${key.slice(0, 12)} ${formatBytes(cache.sizeOf(job.stage, key))}`);
+        log.job('cached', name, `${key.slice(0, 12)} ${formatBytes(bytes)}`);
         return value;
       } catch (error) {
         if (!(error instanceof DamagedEntryError)) throw error;

@@ -76,6 +76,11 @@ export class CacheStore {
    * was made by that job kind: the key hashes it); DamagedEntryError when anything differs.
    */
   read(stage: string, key: string, kind?: string): Artifact {
+    return this.readEntry(stage, key, kind).value;
+  }
+
+  /** read(), with the entry's size in bytes (for the job's status line). */
+  readEntry(stage: string, key: string, kind?: string): { value: Artifact; bytes: number } {
     const dir = this.entryDir(stage, key);
     const info = this.readInfo(dir, stage, key);
     if (kind !== undefined && info.kind !== kind) throw this.damaged(dir, 'entry.json', `names the job kind '${info.kind}', not '${kind}'`);
@@ -87,7 +92,8 @@ export class CacheStore {
     const tensors = bytes[TENSORS] ? decodeSafetensors(bytes[TENSORS], join(dir, TENSORS)).tensors : {};
     const files: Record<string, Uint8Array> = {};
     for (const path of Object.keys(bytes).sort()) if (path.startsWith(`${FILES}/`)) files[path.slice(FILES.length + 1)] = bytes[path]!;
-    return { kind: info.kind, meta, tensors, files };
+    const size = Object.values(bytes).reduce((sum, b) => sum + b.length, 0);
+    return { value: { kind: info.kind, meta, tensors, files }, bytes: size };
   }
 
   /**
@@ -138,16 +144,6 @@ export class CacheStore {
     return sweepTemporary(this.root) + readdirSync(this.root)
       .filter((stage) => !stage.startsWith('.') && statSync(join(this.root, stage)).isDirectory())
       .reduce((n, stage) => n + sweepTemporary(join(this.root, stage)), 0);
-  }
-
-  /** Size in bytes of one entry, as entry.json records it (for the job's status line). */
-  sizeOf(stage: string, key: string): number {
-    try {
-      const info = JSON.parse(readFileSync(join(this.entryDir(stage, key), 'entry.json'), 'utf8')) as StoredEntry;
-      return Object.values(info.files ?? {}).reduce((sum, f) => sum + f.bytes, 0);
-    } catch {
-      return 0;
-    }
   }
 
   /**

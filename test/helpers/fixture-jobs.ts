@@ -37,24 +37,21 @@ export const tokenChainKind = defineJob<{ name: string; source: string; hash: st
   },
 });
 
-/** Always fails with a PipelineError (exit code 3 and a hint), to see both cross a worker thread. */
-export const refusingKind = defineJob<{ value: number }, Record<string, never>, null>({
-  name: 'test/refusing',
-  stage: 'analysis',
-  module: import.meta.url,
-  heavy: true,
-  run: async () => {
-    throw new PipelineError('the data are missing', { exitCode: 3, hint: 'install them' });
-  },
-});
+/** A heavy job kind that always throws `error()`: how failures cross a worker thread. */
+function failingKind(name: string, error: () => Error) {
+  return defineJob<{ value: number }, Record<string, never>, null>({
+    name,
+    stage: 'analysis',
+    module: import.meta.url,
+    heavy: true,
+    run: async () => {
+      throw error();
+    },
+  });
+}
+
+/** Fails with a PipelineError (exit code 3 and a hint), to see both cross a worker thread. */
+export const refusingKind = failingKind('test/refusing', () => new PipelineError('the data are missing', { exitCode: 3, hint: 'install them' }));
 
 /** Fails with a plain Error (no exit code, no hint), as a bug in a job would. */
-export const crashingKind = defineJob<{ value: number }, Record<string, never>, null>({
-  name: 'test/crashing',
-  stage: 'analysis',
-  module: import.meta.url,
-  heavy: true,
-  run: async () => {
-    throw new Error('the job broke');
-  },
-});
+export const crashingKind = failingKind('test/crashing', () => new Error('the job broke'));
