@@ -35,7 +35,7 @@ import { classification } from '../tasks/classification.ts';
 import { trainJob, type ModelMeta } from '../train/job.ts';
 import type { TrainSettings } from '../train/trainer.ts';
 import { IMAGE_SHAPE, IMAGE_TRAINING, studyData } from './image-report.ts';
-import type { FigurePlan, Metric, ModelPlan, PlanContext, ReportPlan, ReportSpec } from './spec.ts';
+import { censoredNeededText, type FigurePlan, type Metric, type ModelPlan, type PlanContext, type ReportPlan, type ReportSpec } from './spec.ts';
 
 const strength = (what: string) => z.number({ message: `${what} must be a number` }).finite(`${what} must be finite`).nonnegative(`${what} must be ≥ 0`);
 const whole = (what: string) => z.number({ message: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be ≥ 1`);
@@ -250,7 +250,7 @@ function plan(ctx: PlanContext): ReportPlan {
     figures: [
       ...heatmaps,
       ...perDataset,
-      figure('comparators-table', 'Comparators: every metric', `Every metric for the grid's middle cell and each comparator, mean over ${seedsText} (k within one point: "> K" when a seed never got there).`, (label) =>
+      figure('comparators-table', 'Comparators: every metric', `Every metric for the grid's middle cell and each comparator, mean over ${seedsText} (k within one point: "≥ mean" when a seed never got there within K, counted as K).`, (label) =>
         figureJob(label, ablationComparatorTable, inputsOf(runs), { runs, regimes, shown: shownComparators, maxK }),
       ),
       figure('accuracy-vs-metrics', 'Accuracy against interpretability', `Validation accuracy against each interpretability metric, one point per trained model, coloured by regime: grid runs by their latent noise, comparators by name ("none" is the grid's (0, 0) cell, drawn there).`, (label) =>
@@ -302,7 +302,7 @@ function studyMetrics(p: StudyProfile, runs: AblationRun[], regimes: Regime[], l
         const label = `${dataset} ${METRICS[metric].label} (${cell.regime.label})`;
         out[name] = metric === 'accuracy'
           ? { label, value: v.mean, format: 'percent', digits: 1 }
-          : { label, value: v.mean, format: 'number', digits: metric === 'eigenvectorsNeeded' ? 1 : 3, ...(v.censored ? { text: `more than ${p.analysis.maxK}` } : {}) };
+          : { label, value: v.mean, format: 'number', digits: metric === 'eigenvectorsNeeded' ? 1 : 3, ...(v.censored ? { text: censoredNeededText(v.mean, p.analysis.maxK) } : {}) };
       }
     }
     const mine = distinctRuns(points).filter((pt) => pt.dataset === dataset);

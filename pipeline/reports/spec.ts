@@ -105,3 +105,11 @@ export function validatePlan(report: ReportSpec, plan: ReportPlan): void {
     }
   }
 }
+
+/**
+ * The words for a "directions needed" mean when some seed never got within tolerance by `maxK`
+ * (counted as maxK): the mean is then a lower bound, said the same way in every report.
+ */
+export function censoredNeededText(mean: number, maxK: number): string {
+  return `at least ${mean.toFixed(1)} (some seed more than ${maxK})`;
+}
