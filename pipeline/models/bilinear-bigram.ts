@@ -47,7 +47,7 @@ function init(s: BigramShape, rng: { normalArray(n: number, std?: number): Float
 }
 
 /** tokens (n, T) int32 → logits (n, T, vocab); latent noise on the MLP's input while training. */
-function forward(p: Record<string, tf.Tensor>, tokens: tf.Tensor, options: ForwardOptions = {}): ForwardResult {
+function forward(_shape: BigramShape, p: Record<string, tf.Tensor>, tokens: tf.Tensor, options: ForwardOptions = {}): ForwardResult {
   const [n, T] = tokens.shape as [number, number];
   const vocab = p['embed']!.shape[0]!;
   // A one-hot product rather than gather: gather's gradient (UnsortedSegmentSum) has no wasm

@@ -74,7 +74,7 @@ function init(shape: BilinearShape, rng: { normalArray(n: number, std?: number):
  * noise on the pixels, latent noise on e (the paper's §3, scaled by the batch's own std of e),
  * dropout on h (units kept are scaled by 1/(1 − rate), so evaluation needs no rescaling).
  */
-function forward(p: Record<string, tf.Tensor>, x: tf.Tensor, options: ForwardOptions = {}): ForwardResult {
+function forward(_shape: BilinearShape, p: Record<string, tf.Tensor>, x: tf.Tensor, options: ForwardOptions = {}): ForwardResult {
   const noise = options.noise;
   const xin = noise?.input ? tf.add(x, tf.tensor(gaussian(x.size, noise.input, noise.seed + 1), x.shape)) : x;
   let e = (p['E'] ? tf.matMul(xin as tf.Tensor2D, p['E'] as tf.Tensor2D, false, true) : xin) as tf.Tensor2D; // (n, d)

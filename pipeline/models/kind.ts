@@ -76,9 +76,10 @@ export interface ModelKind<S extends Json = Json> {
   layout(shape: S): Record<string, number[]>;
   /** Seeded initial weights (every tensor of the layout). */
   init(shape: S, rng: Rng): Weights;
-  /** Hook points the forward pass can expose. */
+  /** Hook points the forward pass can expose; 'name.*' stands for one per layer ('name.0', …). */
   hookPoints: readonly string[];
-  forward(params: Record<string, tf.Tensor>, x: tf.Tensor, options?: ForwardOptions): ForwardResult;
+  /** The forward pass of a model of `shape` with these parameters (the kind's layout) on inputs x. */
+  forward(shape: S, params: Record<string, tf.Tensor>, x: tf.Tensor, options?: ForwardOptions): ForwardResult;
   /** Whether decoupled weight decay applies to a tensor (its parameter group). */
   decays(tensor: string): boolean;
   /** A one-line description of a model of this shape, for pages and weights files. */
@@ -125,8 +126,9 @@ export function checkWeights(kind: ModelKind, shape: Json, weights: Weights, whe
 }
 
 /** The forward pass without training noise, returning the activations at `hooks` (names the kind declares). */
-export function forwardWithHooks(kind: ModelKind, params: Record<string, tf.Tensor>, x: tf.Tensor, hooks: string[]): ForwardResult {
-  const unknown = hooks.filter((h) => !kind.hookPoints.includes(h));
+export function forwardWithHooks(kind: ModelKind, shape: Json, params: Record<string, tf.Tensor>, x: tf.Tensor, hooks: string[]): ForwardResult {
+  // A hook point 'name.*' stands for one per layer: 'name.0', 'name.1', …
+  const unknown = hooks.filter((h) => !kind.hookPoints.includes(h) && !kind.hookPoints.includes(h.replace(/\.\d+$/, '.*')));
   if (unknown.length > 0) throw new Error(`${kind.name} has no hook point ${unknown.map((h) => `'${h}'`).join(', ')} (has: ${kind.hookPoints.join(', ')})`);
-  return kind.forward(params, x, { hooks });
+  return kind.forward(shape, params, x, { hooks });
 }

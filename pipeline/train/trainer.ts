@@ -132,7 +132,7 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
       trainMs += performance.now() - started;
       if (settings.evaluate === 'last-epoch' && epoch < settings.epochs) continue;
       const scalars = Object.fromEntries(Object.entries(schedules).map(([name, s]) => [name, scheduleValue(s, Math.max(0, step - 1), totalSteps)]));
-      const predict = (x: tf.Tensor) => kind.forward(params, x, { scalars }).output;
+      const predict = (x: tf.Tensor) => kind.forward(shape, params, x, { scalars }).output;
       history.push({ epoch, train: task.evaluate(predict, data, 'train', monitor), validation: task.evaluate(predict, data, 'validation') });
       if (epoch === settings.epochs) final = { train: monitor ? task.evaluate(predict, data, 'train') : history.at(-1)!.train, validation: history.at(-1)!.validation, test: task.evaluate(predict, data, 'test') };
     }
@@ -169,6 +169,7 @@ function variables(kind: ModelKind, shape: Json, weights: Weights, names: string
 /** A model being trained: its variables (in layout order) and its optimiser. */
 export interface Trainee {
   kind: ModelKind;
+  shape: Json;
   task: Pick<Task, 'loss'>;
   names: string[];
   params: Record<string, tf.Variable>;
@@ -183,7 +184,7 @@ export function makeTrainee(kind: ModelKind, shape: Json, task: Pick<Task, 'loss
   const params = variables(kind, shape, weights, names);
   const list = names.map((n) => params[n]!);
   const optimizer = new AdamW(list, { weightDecay, decayed: names.map((n) => kind.decays(n)) });
-  return { kind, task, names, params, list, optimizer };
+  return { kind, shape, task, names, params, list, optimizer };
 }
 
 export function disposeTrainee(t: Trainee): void {
@@ -198,7 +199,7 @@ export function disposeTrainee(t: Trainee): void {
 export function trainStep(t: Trainee, b: Batch, noise: TrainingNoise, scalars: Record<string, number>, l1: number): number {
   const kept: { loss?: tf.Scalar } = {};
   const { value, grads } = tf.variableGrads(() => {
-    const loss = tf.keep(t.task.loss(t.kind.forward(t.params, b.inputs, { noise, scalars }).output, b));
+    const loss = tf.keep(t.task.loss(t.kind.forward(t.shape, t.params, b.inputs, { noise, scalars }).output, b));
     kept.loss = loss;
     if (l1 === 0) return loss;
     return tf.add(loss, tf.mul(l1, tf.addN(t.list.map((p) => tf.sum(tf.abs(p)))))) as tf.Scalar;

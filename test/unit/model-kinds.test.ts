@@ -69,8 +69,8 @@ test('for unembedding rows as directions, uᵀ MLP(x) = xᵀ Q_u x, and the eige
   const { resid, mlp } = tf.tidy(() => {
     const params = Object.fromEntries(Object.entries(w).map(([name, data]) => [name, tf.tensor(data, bilinearBigram.layout(SHAPE)[name]!)]));
     const tokensIn = tf.tensor2d([inputs], [1, inputs.length], 'int32');
-    assert.throws(() => forwardWithHooks(bilinearBigram, params, tokensIn, ['attention']), /bilinear-bigram has no hook point 'attention' \(has: resid-pre, mlp-hidden, mlp-out\)/);
-    const { hooks } = forwardWithHooks(bilinearBigram, params, tokensIn, ['resid-pre', 'mlp-out']);
+    assert.throws(() => forwardWithHooks(bilinearBigram, SHAPE, params, tokensIn, ['attention']), /bilinear-bigram has no hook point 'attention' \(has: resid-pre, mlp-hidden, mlp-out\)/);
+    const { hooks } = forwardWithHooks(bilinearBigram, SHAPE, params, tokensIn, ['resid-pre', 'mlp-out']);
     return { resid: hooks['resid-pre']!.arraySync() as number[][][], mlp: hooks['mlp-out']!.arraySync() as number[][][] };
   });
   tokens.forEach((t, i) => {
@@ -114,9 +114,9 @@ test('named scalar schedules reach the forward pass at every step', async () => 
   await selectBackend('auto');
   const seen: number[] = [];
   // A kind that records the scalar `beta` it is given, and is otherwise the classifier.
-  const recorder = defineModel({ ...bilinearClassifier, name: 'test-scalar-recorder', module: import.meta.url, forward: (p, x, o = {}) => {
+  const recorder = defineModel({ ...bilinearClassifier, name: 'test-scalar-recorder', module: import.meta.url, forward: (s, p, x, o = {}) => {
     if (o.noise) seen.push(o.scalars!['beta']!);
-    return bilinearClassifier.forward(p, x, o);
+    return bilinearClassifier.forward(s, p, x, o);
   } });
   const rng = new Rng(1);
   const set = imageSet(rng.normalArray(40 * 4), Uint8Array.from({ length: 40 }, (_, i) => i % 2), 4);

@@ -33,7 +33,7 @@ test('uᵀ logits(x) = eᵀ Q_u e on a trained model (TensorFlow.js float32 vs f
   const x = data.test.images.subarray(0, 5 * 16);
   const logits = tf.tidy(() => {
     const params = Object.fromEntries(Object.entries(weights).map(([name, w]) => [name, tf.tensor(w, layout[name]!)]));
-    return bilinearClassifier.forward(params, tf.tensor2d(x, [5, 16])).output.arraySync() as number[][];
+    return bilinearClassifier.forward(shape, params, tf.tensor2d(x, [5, 16])).output.arraySync() as number[][];
   });
   const u = Float64Array.from([0.5, -1, 2]);
   for (let r = 0; r < 5; r++) {

@@ -1,0 +1,160 @@
+/**
+ * Batched generation from a Llama model with a key/value cache: every sequence advances one
+ * position per step, reading its prompt while it lasts (as llama2.c's run.c does) and then its own
+ * samples, so that a step costs one token's work per sequence instead of a pass over the window.
+ *
+ * Sampling (separate from the model): temperature 0 is greedy (argmax); otherwise softmax(logits
+ * / temperature), cut to the smallest set of tokens whose probability reaches top-p (nucleus
+ * sampling), renormalized, and drawn with the sequence's own seeded stream, so the same seed gives
+ * the same text on the same backend. A sequence ends at BOS or EOS (TinyStories models end a
+ * story with BOS), or after `maxTokens` tokens.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { PipelineError } from '../errors.ts';
+import { Rng } from '../util/random.ts';
+import { betaOf, causalAttention, embedTokens, mlp, repeatKv, rmsNorm, ropeTables, rotate, unembedding, type LlamaShape } from './llama.ts';
+
+export interface SampleSettings {
+  /** 0 = greedy; 1 = the model's own distribution. */
+  temperature: number;
+  /** Nucleus: keep the most probable tokens until their probability reaches this (1 = all). */
+  topP: number;
+  /** New tokens per sequence at most (the prompt and these fit in the context). */
+  maxTokens: number;
+  seed: number;
+}
+
+export const BOS = 1;
+export const EOS = 2;
+
+export interface Generated {
+  /** The new tokens of each sequence, without its prompt or the BOS/EOS that ended it. */
+  tokens: number[][];
+  /** Whether each sequence ended by itself (BOS or EOS) rather than at maxTokens. */
+  finished: boolean[];
+}
+
+function checkSettings(s: SampleSettings, shape: LlamaShape, longestPrompt: number): void {
+  const bad = (what: string) => new PipelineError(`sampling: ${what}`, { exitCode: 2 });
+  if (!(s.temperature >= 0 && Number.isFinite(s.temperature))) throw bad(`temperature must be a finite number ≥ 0, got ${s.temperature}`);
+  if (!(s.topP > 0 && s.topP <= 1)) throw bad(`top-p must be in (0, 1], got ${s.topP}`);
+  if (!Number.isInteger(s.maxTokens) || s.maxTokens < 1) throw bad(`maxTokens must be a whole number ≥ 1, got ${s.maxTokens}`);
+  if (longestPrompt + s.maxTokens > shape.context) throw bad(`a prompt of ${longestPrompt} tokens and ${s.maxTokens} new ones exceed the context of ${shape.context}`);
+}
+
+/** One step for every sequence at position `pos`: logits (n, vocab) and the caches grown by one position. */
+function step(shape: LlamaShape, p: Record<string, tf.Tensor>, tokens: Int32Array, pos: number, cache: { k: tf.Tensor; v: tf.Tensor }[], beta: number): { logits: tf.Tensor2D; cache: { k: tf.Tensor; v: tf.Tensor }[] } {
+  const n = tokens.length;
+  const hs = shape.dim / shape.heads;
+  const rope = ropeTables(shape, pos, 1);
+  let x = embedTokens(p, tf.tensor2d(tokens, [n, 1], 'int32')); // (n, d)
+  const grown = cache.map((c, l) => {
+    const a = rmsNorm(x, p[`layers.${l}.attn_norm`]!, shape.normEps) as tf.Tensor2D;
+    const heads = (w: string, count: number) => tf.reshape(tf.matMul(a, p[`layers.${l}.${w}`] as tf.Tensor2D, false, true), [n, 1, count, hs]);
+    const q = tf.transpose(rotate(heads('wq', shape.heads), rope), [0, 2, 1, 3]); // (n, H, 1, hs)
+    const kNew = tf.transpose(rotate(heads('wk', shape.kvHeads), rope), [0, 2, 1, 3]); // (n, KV, 1, hs)
+    const vNew = tf.transpose(heads('wv', shape.kvHeads), [0, 2, 1, 3]);
+    const k = pos === 0 ? kNew : tf.concat([c.k, kNew], 2); // (n, KV, pos + 1, hs)
+    const v = pos === 0 ? vNew : tf.concat([c.v, vNew], 2);
+    const attended = tf.reshape(causalAttention(q, repeatKv(k, shape.heads), repeatKv(v, shape.heads)), [n, shape.dim]) as tf.Tensor2D;
+    x = tf.add<tf.Tensor2D>(x, tf.matMul(attended, p[`layers.${l}.wo`] as tf.Tensor2D, false, true));
+    x = tf.add<tf.Tensor2D>(x, mlp(p, l, rmsNorm(x, p[`layers.${l}.mlp_norm`]!, shape.normEps) as tf.Tensor2D, shape.mlp, beta).out);
+    return { k, v };
+  });
+  const logits = tf.matMul(rmsNorm(x, p['final_norm']!, shape.normEps) as tf.Tensor2D, unembedding(shape, p), false, true) as tf.Tensor2D;
+  return { logits, cache: grown };
+}
+
+/** Continues each prompt (token ids, BOS first) by up to maxTokens tokens. */
+export function generate(shape: LlamaShape, p: Record<string, tf.Tensor>, prompts: number[][], settings: SampleSettings, onStep?: (pos: number) => void): Generated {
+  if (prompts.length === 0) return { tokens: [], finished: [] };
+  if (prompts.some((prompt) => prompt.length === 0)) throw new PipelineError('sampling: every prompt needs at least one token (BOS)', { exitCode: 2 });
+  const longest = Math.max(...prompts.map((prompt) => prompt.length));
+  checkSettings(settings, shape, longest);
+  const n = prompts.length;
+  // One stream per sequence: a sequence's draws do not depend on how many others share its batch.
+  const streams = prompts.map((_, i) => new Rng(settings.seed * 7919 + i));
+  const out: number[][] = prompts.map(() => []);
+  const finished = prompts.map(() => false);
+  const beta = betaOf(shape, {});
+  let cache = Array.from({ length: shape.layers }, () => ({ k: tf.zeros([0]), v: tf.zeros([0]) }));
+  const current = Int32Array.from(prompts, (prompt) => prompt[0]!);
+  try {
+    for (let pos = 0; pos < longest - 1 + settings.maxTokens; pos++) {
+      const result = tf.tidy(() => {
+        const r = step(shape, p, current, pos, cache, beta);
+        return { logits: r.logits, cache: r.cache.map((c) => ({ k: tf.keep(c.k), v: tf.keep(c.v) })) };
+      });
+      tf.dispose(cache.flatMap((c) => [c.k, c.v]));
+      cache = result.cache;
+      const logits = result.logits.dataSync() as Float32Array;
+      result.logits.dispose();
+      for (let i = 0; i < n; i++) {
+        const prompt = prompts[i]!;
+        if (pos + 1 < prompt.length) {
+          current[i] = prompt[pos + 1]!;
+          continue;
+        }
+        if (finished[i] || out[i]!.length >= settings.maxTokens) continue;
+        const next = sampleToken(logits.subarray(i * shape.vocab, (i + 1) * shape.vocab), settings, streams[i]!);
+        if (next === BOS || next === EOS) finished[i] = true;
+        else out[i]!.push(next);
+        current[i] = next;
+      }
+      onStep?.(pos);
+      if (prompts.every((prompt, i) => pos + 1 >= prompt.length && (finished[i] || out[i]!.length >= settings.maxTokens))) break;
+    }
+  } finally {
+    tf.dispose(cache.flatMap((c) => [c.k, c.v]));
+  }
+  return { tokens: out, finished };
+}
+
+/** One token from logits: argmax at temperature 0, else a nucleus draw (llama2.c's sample_topp). */
+export function sampleToken(logits: Float32Array, s: Pick<SampleSettings, 'temperature' | 'topP'>, rng: Rng): number {
+  if (s.temperature === 0) {
+    let best = 0;
+    for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
+    return best;
+  }
+  const probs = softmax(logits, s.temperature);
+  const u = rng.uniform();
+  if (s.topP >= 1) return drawFrom(probs, Array.from(probs.keys()), 1, u);
+  // Tokens below (1 − p)/(V − 1) cannot be in the nucleus: dropping them first saves sorting 32,000.
+  const cutoff = (1 - s.topP) / (probs.length - 1);
+  const candidates: number[] = [];
+  for (let i = 0; i < probs.length; i++) if (probs[i]! >= cutoff) candidates.push(i);
+  candidates.sort((a, b) => probs[b]! - probs[a]! || a - b);
+  let mass = 0;
+  let last = candidates.length - 1;
+  for (let j = 0; j < candidates.length; j++) {
+    mass += probs[candidates[j]!]!;
+    if (mass > s.topP) {
+      last = j;
+      break;
+    }
+  }
+  const kept = candidates.slice(0, last + 1);
+  return drawFrom(probs, kept, kept.reduce((sum, i) => sum + probs[i]!, 0), u);
+}
+
+function softmax(logits: Float32Array, temperature: number): Float64Array {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  const probs = new Float64Array(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += probs[i] = Math.exp((logits[i]! - max) / temperature);
+  for (let i = 0; i < probs.length; i++) probs[i]! /= sum;
+  return probs;
+}
+
+/** The token at which the cumulative probability of `order` passes u · total. */
+function drawFrom(probs: Float64Array, order: number[], total: number, u: number): number {
+  const target = u * total;
+  let cumulative = 0;
+  for (const i of order) {
+    cumulative += probs[i]!;
+    if (target < cumulative) return i;
+  }
+  return order.at(-1)!;
+}
