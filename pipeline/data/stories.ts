@@ -75,16 +75,16 @@ function lineOf(bytes: Uint8Array, offset: number): number {
   return line;
 }
 
-export interface StorySplit {
-  train: string[];
-  heldOut: string[];
+export interface StorySplit<T = string> {
+  train: T[];
+  heldOut: T[];
 }
 
 /**
  * A seeded split by story: round(n · heldOutFraction) stories held out, at least one on each side.
  * Both sides keep the file's order.
  */
-export function splitStories(stories: readonly string[], heldOutFraction: number, seed: number): StorySplit {
+export function splitStories<T>(stories: readonly T[], heldOutFraction: number, seed: number): StorySplit<T> {
   if (!(heldOutFraction > 0 && heldOutFraction < 1)) throw usageError(`the held-out fraction of stories must lie strictly between 0 and 1, got ${heldOutFraction}`);
   const n = stories.length;
   if (n < 2) {

@@ -1,6 +1,6 @@
 /**
- * The native addon (native/bilinear_native.c): OpenBLAS sgemm and dgemm, LAPACKE syevd and a fused AdamW
- * update. Optional: where it was not built (no compiler, no OpenBLAS), or when
+ * The native addon (native/bilinear_native.c): OpenBLAS sgemm and dgemm, LAPACKE syevd, a fused AdamW
+ * update and a fused softmax cross-entropy. Optional: where it was not built (no compiler, no OpenBLAS), or when
  * BILINEAR_NO_NATIVE=1, loadNative() returns null and callers take the portable path.
  * @code-depends ../../native/bilinear_native.c
  */
@@ -23,6 +23,11 @@ export interface NativeAddon {
   syevd(a: Float32Array, n: number, w: Float32Array): void;
   /** One AdamW step in place, bit-identical to pipeline/train/adamw.ts's TensorFlow.js ops. */
   adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, c1: number, c2: number): void;
+  /**
+   * Softmax cross-entropy per row of logits (rows × cols) against target indices: loss[r], and,
+   * unless grad is empty, grad ← scale · (softmax − one-hot).
+   */
+  crossEntropy(logits: Float32Array, targets: Int32Array, rows: number, cols: number, scale: number, loss: Float32Array, grad: Float32Array): void;
   /** out ← n draws from N(0, std²): the stream of `new Rng(seed).normalArray(n, std)` (see noise.ts). */
   normals(out: Float32Array, seed: number, std: number): void;
   info(): BlasInfo;

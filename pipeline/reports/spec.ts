@@ -65,7 +65,8 @@ export interface PlanContext {
   profile: ProfileName;
   backend: BackendInfo;
   cacheDir: string;
-  /** Data directories named on the command line, by data set name. */
+  /** Data locations named on the command line: IDX directories by data set name, and the
+   * files `llama-checkpoint`, `llama-tokenizer` and `tinystories`. */
   dataDirs: Record<string, string | undefined>;
   /** For warnings found while planning (e.g. a user's data files that differ from the published ones). */
   log?: Log;

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Artifact } from '../cache/artifact.ts';
 import { tokenSplitsOf, type TokenSplits, type TokenWindows } from '../data/tokens.ts';
+import { meanCrossEntropy, rowCrossEntropy } from '../native/cross-entropy.ts';
 import { defineTask, sumOverBatches, type Batch, type Split } from './kind.ts';
 
 /** One batch: inputs (n, T) int32 token ids, targets (n, T) the next token of each position. */
@@ -21,15 +22,10 @@ export function nextTokenBatch(set: TokenWindows, indices: number[]): Batch {
   return { inputs: tf.tensor2d(inputs, [indices.length, T], 'int32'), targets: tf.tensor2d(targets, [indices.length, T], 'int32') };
 }
 
-/** Mean cross-entropy over every position: logits (n, T, V), targets (n, T) ids. */
-function crossEntropy(output: tf.Tensor, targets: tf.Tensor): tf.Scalar {
-  const vocab = output.shape.at(-1)!;
-  const logits = tf.reshape(output, [-1, vocab]); // (n·T, V)
-  return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.reshape(targets, [-1]) as tf.Tensor1D, vocab), logits) as tf.Scalar;
-}
+const flat = (output: tf.Tensor, targets: tf.Tensor) => [tf.reshape(output, [-1, output.shape.at(-1)!]) as tf.Tensor2D, tf.reshape(targets, [-1]) as tf.Tensor1D] as const; // (n·T, V), (n·T)
 
-/** Windows per evaluation pass: bounds memory (n · T · V logits), not results. */
-const EVAL_CHUNK = 32;
+/** Logits per evaluation pass at most: bounds memory (n · T · V floats), not results. */
+const EVAL_LOGITS = 1 << 23;
 
 export const nextToken = defineTask<TokenSplits>({
   name: 'next-token',
@@ -37,12 +33,13 @@ export const nextToken = defineTask<TokenSplits>({
   prepare: (data: Artifact) => tokenSplitsOf(data),
   size: (data, split: Split) => data[split].n,
   batch: (data, split, indices) => nextTokenBatch(data[split], indices),
-  loss: (output, batch) => crossEntropy(output, batch.targets),
+  loss: (output, batch) => meanCrossEntropy(...flat(output, batch.targets)),
   evaluate(predict, data, split, subset) {
     const set = data[split];
     const positions = (subset?.length ?? set.n) * set.context;
-    const [lossSum, correct] = sumOverBatches(set.n, EVAL_CHUNK, subset, (indices) => nextTokenBatch(set, indices), predict, (logits, b, windows) => [
-      tf.mul(crossEntropy(logits, b.targets), windows * set.context) as tf.Scalar,
+    const chunk = Math.max(1, Math.floor(EVAL_LOGITS / (set.context * data.vocabSize)));
+    const [lossSum, correct] = sumOverBatches(set.n, chunk, subset, (indices) => nextTokenBatch(set, indices), predict, (logits, b) => [
+      tf.sum(rowCrossEntropy(...flat(logits, b.targets))),
       tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), b.targets), 'float32')),
     ]);
     return { loss: lossSum! / positions, accuracy: correct! / positions };

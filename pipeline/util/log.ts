@@ -4,7 +4,7 @@
  */
 import { styleText } from 'node:util';
 
-export type JobStatus = 'cached' | 'missing' | 'built' | 'damaged' | 'failed' | 'emitted' | 'waiting';
+export type JobStatus = 'cached' | 'missing' | 'built' | 'damaged' | 'failed' | 'emitted' | 'waiting' | 'skipped';
 
 export interface Progress {
   /** Reports `done` of `total` units, with a short detail such as the current loss. */
@@ -28,6 +28,7 @@ const STATUS_STYLE: Record<JobStatus, Parameters<typeof styleText>[0]> = {
   failed: 'red',
   emitted: 'cyan',
   waiting: 'yellow',
+  skipped: 'yellow',
 };
 
 /** Logs to stderr; a redrawn bar on a terminal, a line every `intervalMs` otherwise. */

@@ -1,0 +1,95 @@
+"""PyTorch reference for npm run bench: one stories15M training step (forward, backward, AdamW).
+
+The same model as pipeline/models/llama.ts (RMSNorm, rotary pairs (2i, 2i+1), causal attention,
+SwiGLU MLP, tied embedding), read from a llama2.c model.bin byte range, on random tokens; prints
+the median milliseconds of the timed steps after one warm-up. CPU only.
+
+usage: llama_step.py <file> <start> <end> <batch> <context> <steps> <threads>
+"""
+import struct
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def read_checkpoint(path, start, end):
+    with open(path, "rb") as f:
+        f.seek(start)
+        raw = f.read(end - start)
+    dim, hidden, layers, heads, kv_heads, vocab, context = struct.unpack("7i", raw[:28])
+    floats = torch.frombuffer(bytearray(raw[28:]), dtype=torch.float32)
+    hs = dim // heads
+    sizes = [("embed", (abs(vocab), dim)), ("rms_att", (layers, dim)), ("wq", (layers, dim, dim)),
+             ("wk", (layers, kv_heads * hs, dim)), ("wv", (layers, kv_heads * hs, dim)), ("wo", (layers, dim, dim)),
+             ("rms_ffn", (layers, dim)), ("w1", (layers, hidden, dim)), ("w2", (layers, dim, hidden)),
+             ("w3", (layers, hidden, dim)), ("rms_final", (dim,))]
+    weights, offset = {}, 0
+    for name, shape in sizes:
+        n = 1
+        for s in shape:
+            n *= s
+        weights[name] = floats[offset:offset + n].reshape(shape).clone()
+        offset += n
+    config = dict(dim=dim, hidden=hidden, layers=layers, heads=heads, kv_heads=kv_heads, vocab=abs(vocab), context=context)
+    return config, weights
+
+
+def rms_norm(x, g):
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5) * g
+
+
+def rotate(x, cos, sin):
+    # x (B, T, H, hs); pairs (2i, 2i+1) turn by pos·θ_i
+    a, b = x[..., 0::2], x[..., 1::2]
+    return torch.stack((a * cos - b * sin, a * sin + b * cos), dim=-1).flatten(-2)
+
+
+def forward(p, c, tokens):
+    B, T = tokens.shape
+    hs = c["dim"] // c["heads"]
+    freqs = 1.0 / (10000.0 ** (torch.arange(0, hs, 2).float() / hs))
+    angles = torch.outer(torch.arange(T).float(), freqs)[None, :, None, :]
+    cos, sin = angles.cos(), angles.sin()
+    x = p["embed"][tokens]
+    for l in range(c["layers"]):
+        h = rms_norm(x, p["rms_att"][l])
+        q = rotate((h @ p["wq"][l].T).view(B, T, c["heads"], hs), cos, sin).transpose(1, 2)
+        k = rotate((h @ p["wk"][l].T).view(B, T, c["kv_heads"], hs), cos, sin).transpose(1, 2)
+        v = (h @ p["wv"][l].T).view(B, T, c["kv_heads"], hs).transpose(1, 2)
+        scores = (q @ k.transpose(-1, -2)) / hs ** 0.5
+        mask = torch.triu(torch.full((T, T), float("-inf")), 1)
+        a = (F.softmax(scores + mask, dim=-1) @ v).transpose(1, 2).reshape(B, T, c["dim"])
+        x = x + a @ p["wo"][l].T
+        h = rms_norm(x, p["rms_ffn"][l])
+        x = x + (F.silu(h @ p["w1"][l].T) * (h @ p["w3"][l].T)) @ p["w2"][l].T
+    return rms_norm(x, p["rms_final"]) @ p["embed"].T
+
+
+def main():
+    path, start, end, batch, context, steps, threads = sys.argv[1], *map(int, sys.argv[2:])
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    config, weights = read_checkpoint(path, start, end)
+    params = {k: v.requires_grad_() for k, v in weights.items()}
+    decay = [v for k, v in params.items() if v.dim() >= 2]
+    rest = [v for k, v in params.items() if v.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}], lr=1e-4)
+    data = torch.randint(0, config["vocab"], (batch, context + 1))
+    times = []
+    for i in range(steps + 1):
+        started = time.perf_counter()
+        logits = forward(params, config, data[:, :-1])
+        loss = F.cross_entropy(logits.reshape(-1, config["vocab"]), data[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if i >= 1:
+            times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    print(times[len(times) // 2])
+
+
+if __name__ == "__main__":
+    main()

