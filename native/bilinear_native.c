@@ -293,10 +293,11 @@ static napi_value adamw(napi_env env, napi_callback_info info) {
  * of logits (rows × cols, row-major) against its target index, in one pass over the logits:
  *   loss[r] = log Σ_j exp(z_rj − max_r) + max_r − z_r,t        grad[r, j] = scale · (softmax(z_r)_j − [j = t])
  * (grad may be empty: the loss alone). The sum is accumulated in double (32,000 terms); the rest in
- * float32. It replaces the dozen
+ * float32; compiled with fast-math (this function only) so that GCC calls glibc's vectorised expf
+ * (libmvec) several lanes at a time. It replaces the dozen
  * element-wise kernels (exp, sums, one-hot, products) a language model's loss otherwise costs.
  */
-static napi_value cross_entropy(napi_env env, napi_callback_info info) {
+__attribute__((optimize("O3", "fast-math"))) static napi_value cross_entropy(napi_env env, napi_callback_info info) {
   const char* fn = "crossEntropy";
   napi_value argv[MAX_ARGS];
   if (!get_args(env, info, 7, argv, fn)) return NULL;
@@ -336,6 +337,35 @@ static napi_value cross_entropy(napi_env env, napi_callback_info info) {
       for (int64_t j = 0; j < cols; j++) sum += expf(zr[j] - max);
     }
     loss[r] = (float)(log(sum) + max - zr[t[r]]);
+  }
+  return NULL;
+}
+
+/*
+ * scatterRows(out, rows, ids, cols): out ← 0, then out[ids[r], :] += rows[r, :] for every r: the
+ * gradient of an embedding lookup (rows are the gradients at the looked-up positions).
+ */
+static napi_value scatter_rows(napi_env env, napi_callback_info info) {
+  const char* fn = "scatterRows";
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, 4, argv, fn)) return NULL;
+  Array Out, Rows, Ids; /* not I: complex.h (via lapacke.h) defines it */
+  int64_t cols;
+  if (!get_array(env, argv[0], napi_float32_array, fn, "out", &Out) || !get_array(env, argv[1], napi_float32_array, fn, "rows", &Rows) ||
+      !get_array(env, argv[2], napi_int32_array, fn, "ids", &Ids) || !get_int(env, argv[3], 1, INT32_MAX, fn, "cols", &cols))
+    return NULL;
+  if (Rows.length != Ids.length * (size_t)cols || Out.length % (size_t)cols != 0) return fail_range(env, fn, "rows must hold ids × cols values and out whole rows of cols");
+  const size_t table_rows = Out.length / (size_t)cols;
+  float* out = Out.data;
+  const float* rows = Rows.data;
+  const int32_t* ids = Ids.data;
+  for (size_t r = 0; r < Ids.length; r++)
+    if (ids[r] < 0 || (size_t)ids[r] >= table_rows) return fail_range(env, fn, "an id is outside the table");
+  memset(out, 0, Out.length * sizeof(float));
+  for (size_t r = 0; r < Ids.length; r++) {
+    float* target = out + (size_t)ids[r] * (size_t)cols;
+    const float* source = rows + r * (size_t)cols;
+    for (int64_t j = 0; j < cols; j++) target[j] += source[j];
   }
   return NULL;
 }
@@ -420,6 +450,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"adamw", NULL, adamw, NULL, NULL, NULL, napi_enumerable, NULL},
     {"normals", NULL, normals, NULL, NULL, NULL, napi_enumerable, NULL},
     {"crossEntropy", NULL, cross_entropy, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"scatterRows", NULL, scatter_rows, NULL, NULL, NULL, napi_enumerable, NULL},
     {"info", NULL, blas_info, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
   };

@@ -65,44 +65,59 @@ function step(shape: LlamaShape, p: Record<string, tf.Tensor>, tokens: Int32Arra
   return { logits, cache: grown };
 }
 
-/** Continues each prompt (token ids, BOS first) by up to maxTokens tokens. */
+/**
+ * Continues each prompt (token ids, BOS first) by up to maxTokens tokens. Sequences that are done
+ * leave the batch (their cache rows are dropped, a quarter of the batch at a time), so a batch's
+ * last steps cost little more than the sequences still writing.
+ */
 export function generate(shape: LlamaShape, p: Record<string, tf.Tensor>, prompts: number[][], settings: SampleSettings, onStep?: (pos: number) => void): Generated {
   if (prompts.length === 0) return { tokens: [], finished: [] };
   if (prompts.some((prompt) => prompt.length === 0)) throw new PipelineError('sampling: every prompt needs at least one token (BOS)', { exitCode: 2 });
   const longest = Math.max(...prompts.map((prompt) => prompt.length));
   checkSettings(settings, shape, longest);
-  const n = prompts.length;
   // One stream per sequence: a sequence's draws do not depend on how many others share its batch.
   const streams = prompts.map((_, i) => new Rng(settings.seed * 7919 + i));
   const out: number[][] = prompts.map(() => []);
   const finished = prompts.map(() => false);
   const beta = betaOf(shape, {});
+  /** The sequences in the batch, by their index in `prompts`; row r of every tensor is active[r]. */
+  let active = prompts.map((_, i) => i);
   let cache = Array.from({ length: shape.layers }, () => ({ k: tf.zeros([0]), v: tf.zeros([0]) }));
-  const current = Int32Array.from(prompts, (prompt) => prompt[0]!);
+  let current = Int32Array.from(prompts, (prompt) => prompt[0]!);
+  const done = (i: number) => finished[i] || out[i]!.length >= settings.maxTokens;
   try {
-    for (let pos = 0; pos < longest - 1 + settings.maxTokens; pos++) {
+    for (let pos = 0; pos < longest - 1 + settings.maxTokens && active.length > 0; pos++) {
       const result = tf.tidy(() => {
         const r = step(shape, p, current, pos, cache, beta);
-        return { logits: r.logits, cache: r.cache.map((c) => ({ k: tf.keep(c.k), v: tf.keep(c.v) })) };
+        // Probabilities on the backend (its softmax is vectorised); logits for greedy decoding.
+        const scores = settings.temperature === 0 ? r.logits : tf.softmax(tf.div(r.logits, settings.temperature));
+        return { scores: scores as tf.Tensor2D, cache: r.cache.map((c) => ({ k: tf.keep(c.k), v: tf.keep(c.v) })) };
       });
       tf.dispose(cache.flatMap((c) => [c.k, c.v]));
       cache = result.cache;
-      const logits = result.logits.dataSync() as Float32Array;
-      result.logits.dispose();
-      for (let i = 0; i < n; i++) {
+      const scores = result.scores.dataSync() as Float32Array;
+      result.scores.dispose();
+      active.forEach((i, r) => {
         const prompt = prompts[i]!;
         if (pos + 1 < prompt.length) {
-          current[i] = prompt[pos + 1]!;
-          continue;
+          current[r] = prompt[pos + 1]!;
+          return;
         }
-        if (finished[i] || out[i]!.length >= settings.maxTokens) continue;
-        const next = sampleToken(logits.subarray(i * shape.vocab, (i + 1) * shape.vocab), settings, streams[i]!);
+        if (done(i)) return; // waits in the batch until enough others are done to drop them together
+        const row = scores.subarray(r * shape.vocab, (r + 1) * shape.vocab);
+        const next = settings.temperature === 0 ? argmax(row) : nucleusDraw(row, settings.topP, streams[i]!.uniform());
         if (next === BOS || next === EOS) finished[i] = true;
         else out[i]!.push(next);
-        current[i] = next;
-      }
+        current[r] = next;
+      });
       onStep?.(pos);
-      if (prompts.every((prompt, i) => pos + 1 >= prompt.length && (finished[i] || out[i]!.length >= settings.maxTokens))) break;
+      const keep = active.flatMap((i, r) => (pos + 1 < prompts[i]!.length || !done(i) ? [r] : []));
+      // Dropping rows copies every cache, so it waits until a quarter of the batch is done.
+      if (keep.length === 0 || active.length - keep.length >= Math.max(1, active.length / 4)) {
+        cache = dropRows(cache, keep);
+        current = Int32Array.from(keep, (r) => current[r]!);
+        active = keep.map((r) => active[r]!);
+      }
     }
   } finally {
     tf.dispose(cache.flatMap((c) => [c.k, c.v]));
@@ -110,18 +125,30 @@ export function generate(shape: LlamaShape, p: Record<string, tf.Tensor>, prompt
   return { tokens: out, finished };
 }
 
-/** One token from logits: argmax at temperature 0, else a nucleus draw (llama2.c's sample_topp). */
-export function sampleToken(logits: Float32Array, s: Pick<SampleSettings, 'temperature' | 'topP'>, rng: Rng): number {
-  if (s.temperature === 0) {
-    let best = 0;
-    for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
-    return best;
-  }
-  const probs = softmax(logits, s.temperature);
-  const u = rng.uniform();
-  if (s.topP >= 1) return drawFrom(probs, Array.from(probs.keys()), 1, u);
+/** The caches with only the batch rows `keep`. */
+function dropRows(cache: { k: tf.Tensor; v: tf.Tensor }[], keep: number[]): { k: tf.Tensor; v: tf.Tensor }[] {
+  const next = tf.tidy(() => {
+    const rows = tf.tensor1d(keep, 'int32');
+    return cache.map((c) => ({ k: tf.keep(tf.gather(c.k, rows)), v: tf.keep(tf.gather(c.v, rows)) }));
+  });
+  tf.dispose(cache.flatMap((c) => [c.k, c.v]));
+  return next;
+}
+
+function argmax(row: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
+  return best;
+}
+
+/**
+ * A draw from probabilities cut to the nucleus: the most probable tokens until their mass exceeds
+ * top-p (llama2.c's sample_topp), renormalized; u uniform in [0, 1).
+ */
+export function nucleusDraw(probs: ArrayLike<number>, topP: number, u: number): number {
+  if (topP >= 1) return drawFrom(probs, Array.from({ length: probs.length }, (_, i) => i), 1, u);
   // Tokens below (1 − p)/(V − 1) cannot be in the nucleus: dropping them first saves sorting 32,000.
-  const cutoff = (1 - s.topP) / (probs.length - 1);
+  const cutoff = (1 - topP) / (probs.length - 1);
   const candidates: number[] = [];
   for (let i = 0; i < probs.length; i++) if (probs[i]! >= cutoff) candidates.push(i);
   candidates.sort((a, b) => probs[b]! - probs[a]! || a - b);
@@ -129,13 +156,19 @@ export function sampleToken(logits: Float32Array, s: Pick<SampleSettings, 'tempe
   let last = candidates.length - 1;
   for (let j = 0; j < candidates.length; j++) {
     mass += probs[candidates[j]!]!;
-    if (mass > s.topP) {
+    if (mass > topP) {
       last = j;
       break;
     }
   }
   const kept = candidates.slice(0, last + 1);
   return drawFrom(probs, kept, kept.reduce((sum, i) => sum + probs[i]!, 0), u);
+}
+
+/** One token from logits: argmax at temperature 0, else a nucleus draw from softmax(logits / T). */
+export function sampleToken(logits: Float32Array, s: Pick<SampleSettings, 'temperature' | 'topP'>, rng: Rng): number {
+  if (s.temperature === 0) return argmax(logits);
+  return nucleusDraw(softmax(logits, s.temperature), s.topP, rng.uniform());
 }
 
 function softmax(logits: Float32Array, temperature: number): Float64Array {
@@ -149,7 +182,7 @@ function softmax(logits: Float32Array, temperature: number): Float64Array {
 }
 
 /** The token at which the cumulative probability of `order` passes u · total. */
-function drawFrom(probs: Float64Array, order: number[], total: number, u: number): number {
+function drawFrom(probs: ArrayLike<number>, order: number[], total: number, u: number): number {
   const target = u * total;
   let cumulative = 0;
   for (const i of order) {

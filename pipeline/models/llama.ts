@@ -20,7 +20,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LlamaCheckpoint } from '../data/llama-checkpoint.ts';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { PipelineError } from '../errors.ts';
+import { loadNative } from '../native/addon.ts';
+import { nativeMatMulEnabled } from '../native/kernels.ts';
 import type { Rng } from '../util/random.ts';
 import { defineModel, type BilinearLayerParts, type ForwardOptions, type ForwardResult, type Weights } from './kind.ts';
 
@@ -169,27 +172,38 @@ export function mlp(p: Record<string, tf.Tensor>, l: number, h: tf.Tensor2D, for
 /**
  * The embedding rows of `ids`, with a gradient for the table that scatters the rows' gradients
  * back (tf.gather's own gradient needs UnsortedSegmentSum, which the wasm backend lacks; a one-hot
- * product would cost vocab × d per token).
+ * product would cost vocab × d per token): natively into the wasm heap when the native kernels are
+ * on, else in JavaScript.
  */
 const embedRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [table, ids, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
   save([ids]);
-  const vocab = table.shape[0];
   return {
     value: tf.gather(table, ids) as tf.Tensor2D,
-    gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
-      const d = dy.shape[1];
-      const grad = new Float32Array(vocab * d);
-      const g = dy.dataSync() as Float32Array;
-      const at = saved[0]!.dataSync() as Int32Array;
-      for (let r = 0; r < at.length; r++) {
-        const base = at[r]! * d;
-        for (let j = 0; j < d; j++) grad[base + j]! += g[r * d + j]!;
-      }
-      return [tf.tensor2d(grad, [vocab, d]), tf.zerosLike(saved[0]!)];
-    },
+    gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => [scatterRows(dy, saved[0] as tf.Tensor1D, table.shape[0]), tf.zerosLike(saved[0]!)],
   };
 });
+
+/** A (vocab, d) table, zero but for out[ids[r]] += rows[r]. */
+function scatterRows(rows: tf.Tensor2D, ids: tf.Tensor1D, vocab: number): tf.Tensor2D {
+  const d = rows.shape[1];
+  const addon = nativeMatMulEnabled() && tf.getBackend() === 'wasm' ? loadNative() : null;
+  if (addon) {
+    const backend = tf.backend() as BackendWasm;
+    const out = backend.makeOutput([vocab, d], 'float32');
+    // Views only after the allocation: it may grow (and so replace) the heap's buffer.
+    addon.scatterRows(backend.typedArrayFromHeap(out) as Float32Array, backend.typedArrayFromHeap(rows) as Float32Array, backend.typedArrayFromHeap(ids) as Int32Array, d);
+    return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor2D;
+  }
+  const grad = new Float32Array(vocab * d);
+  const g = rows.dataSync() as Float32Array;
+  const at = ids.dataSync() as Int32Array;
+  for (let r = 0; r < at.length; r++) {
+    const base = at[r]! * d;
+    for (let j = 0; j < d; j++) grad[base + j]! += g[r * d + j]!;
+  }
+  return tf.tensor2d(grad, [vocab, d]);
+}
 
 /** The token embeddings of ids (n, T): (n·T, d). */
 export function embedTokens(p: Record<string, tf.Tensor>, ids: tf.Tensor): tf.Tensor2D {

@@ -1,6 +1,6 @@
 /**
  * The native addon (native/bilinear_native.c): OpenBLAS sgemm and dgemm, LAPACKE syevd, a fused AdamW
- * update and a fused softmax cross-entropy. Optional: where it was not built (no compiler, no OpenBLAS), or when
+ * update, a fused softmax cross-entropy and an embedding gradient's scatter. Optional: where it was not built (no compiler, no OpenBLAS), or when
  * BILINEAR_NO_NATIVE=1, loadNative() returns null and callers take the portable path.
  * @code-depends ../../native/bilinear_native.c
  */
@@ -28,6 +28,8 @@ export interface NativeAddon {
    * unless grad is empty, grad ← scale · (softmax − one-hot).
    */
   crossEntropy(logits: Float32Array, targets: Int32Array, rows: number, cols: number, scale: number, loss: Float32Array, grad: Float32Array): void;
+  /** out (table rows × cols) ← 0, then out[ids[r]] += rows[r]: an embedding lookup's gradient. */
+  scatterRows(out: Float32Array, rows: Float32Array, ids: Int32Array, cols: number): void;
   /** out ← n draws from N(0, std²): the stream of `new Rng(seed).normalArray(n, std)` (see noise.ts). */
   normals(out: Float32Array, seed: number, std: number): void;
   info(): BlasInfo;

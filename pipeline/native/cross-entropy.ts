@@ -33,7 +33,9 @@ const nativeMean = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   save([grad!]);
   return {
     value: tf.mean(rows) as tf.Scalar,
-    gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => [tf.mul(saved[0]!, dy), tf.zerosLike(targets)],
+    // dy is 1 for the training loss itself: then the saved gradient as it is (a clone shares its
+    // data), not a pass over N × V values.
+    gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => [dy.dataSync()[0] === 1 ? tf.clone(saved[0]!) : tf.mul(saved[0]!, dy), tf.zerosLike(targets)],
   };
 });
 
