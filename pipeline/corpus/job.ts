@@ -200,7 +200,7 @@ function corpusCard(splits: Record<CorpusSplit, number[][]>, streams: Record<Cor
   const allStories = SPLITS.reduce((n, s) => n + storyCount[s], 0);
   return {
     source: description,
-    settings: { source: params.source, split: { ...params.split } } as unknown as Json,
+    settings: { source: params.source, split: { ...params.split }, backend: params.backend } as unknown as Json,
     stories: storyCount,
     tokens,
     meanTokensPerStory: SPLITS.reduce((n, s) => n + tokens[s], 0) / allStories,

@@ -104,3 +104,20 @@ test('the preview server answers a malformed path with 400 and keeps serving', a
   expect((await request.get('/')).status()).toBe(200);
   expect((await request.get('/constructor')).status()).toBe(404);
 });
+
+test('the stories report shows its corpus card and sample stories without JavaScript, numbers from the data', async ({ browser, request }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto('/reports/stories/');
+  await expect(page.locator('h1')).toContainText('Stories');
+  expect(await expectImagesLoaded(page)).toBe(3);
+  // The narrative's counts are the card's: the figure's data says how many training stories there are.
+  const card = (await (await request.get('/reports/stories/figures/corpus-card/data.json')).json()) as { card: { stories: { train: number } } };
+  await expect(page.locator('main')).toContainText(`${card.card.stories.train} training`);
+  await page.goto('/reports/stories/figures/sample-stories/');
+  expect(await expectImagesLoaded(page)).toBe(1);
+  const samples = (await (await request.get('/reports/stories/figures/sample-stories/data.json')).json()) as { stories: string[] };
+  expect(samples.stories.length).toBeGreaterThan(0);
+  expect(samples.stories[0]!.length).toBeGreaterThan(20);
+  await context.close();
+});

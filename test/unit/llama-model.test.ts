@@ -223,3 +223,32 @@ test('sampling: draws follow softmax(logits / T); top-p keeps only the nucleus',
   assert.ok(Math.abs(counts[0] / draws - share) < 0.01, `${counts[0] / draws} vs ${share}`);
   assert.equal(sampleToken(logits, { temperature: 0, topP: 0.5 }, rng), 0);
 });
+
+test('bilinear layers: each MLP is P((W x̂) ⊙ (V x̂)) of the unit-RMS residual stream, gain folded in (bilinear, and gated at β = 0)', async () => {
+  await selectBackend('auto');
+  for (const shape of [{ ...SMALL, mlp: 'bilinear' as const }, { ...SMALL, beta: 0 }]) {
+    const weights = randomWeights(shape, 12);
+    const ids = [3, 8, 8, 20, 1];
+    const names = [0, 1].flatMap((l) => [`resid-pre.${l}`, `attn-out.${l}`, `mlp-out.${l}`]);
+    const hooks = tf.tidy(() => {
+      const { hooks: h } = forwardWithHooks(llama, shape, llamaParams(shape, weights), tf.tensor2d([ids], [1, ids.length], 'int32'), names);
+      return Object.fromEntries(names.map((n) => [n, h[n]!.dataSync() as Float32Array]));
+    });
+    const layers = llama.bilinearLayers(shape, weights);
+    assert.equal(layers.length, 2);
+    layers.forEach((layer, l) => {
+      const d = shape.dim;
+      for (let pos = 0; pos < ids.length; pos++) {
+        // The MLP's input: the stream after the attention block, at unit RMS.
+        const x = Array.from({ length: d }, (_, i) => hooks[`resid-pre.${l}`]![pos * d + i]! + hooks[`attn-out.${l}`]![pos * d + i]!);
+        const rms = Math.sqrt(x.reduce((s, v) => s + v * v, 0) / d + shape.normEps);
+        const xhat = x.map((v) => v / rms);
+        const proj = (m: { data: Float32Array; rows: number; cols: number }, v: number[]) => Array.from({ length: m.rows }, (_, r) => v.reduce((s, vi, c) => s + m.data[r * m.cols + c]! * vi, 0));
+        const hidden = proj(layer.W, xhat).map((a, k) => a * proj(layer.V, xhat)[k]!);
+        const out = proj(layer.P, hidden);
+        assertClose(hooks[`mlp-out.${l}`]!.subarray(pos * d, (pos + 1) * d), out, { atol: 1e-4, rtol: 1e-4, label: `${shape.mlp} β=${shape.beta} layer ${l} position ${pos}` });
+      }
+    });
+  }
+  assert.deepEqual(llama.bilinearLayers(SMALL, randomWeights(SMALL, 1)), [], 'a gated MLP at β ≠ 0 is not bilinear');
+});
