@@ -293,11 +293,10 @@ static napi_value adamw(napi_env env, napi_callback_info info) {
  * of logits (rows × cols, row-major) against its target index, in one pass over the logits:
  *   loss[r] = log Σ_j exp(z_rj − max_r) + max_r − z_r,t        grad[r, j] = scale · (softmax(z_r)_j − [j = t])
  * (grad may be empty: the loss alone). The sum is accumulated in double (32,000 terms); the rest in
- * float32; compiled with fast-math (this function only) so that GCC calls glibc's vectorised expf
- * (libmvec) several lanes at a time. It replaces the dozen
+ * float32 (O3 for this function). It replaces the dozen
  * element-wise kernels (exp, sums, one-hot, products) a language model's loss otherwise costs.
  */
-__attribute__((optimize("O3", "fast-math"))) static napi_value cross_entropy(napi_env env, napi_callback_info info) {
+__attribute__((optimize("O3"))) static napi_value cross_entropy(napi_env env, napi_callback_info info) {
   const char* fn = "crossEntropy";
   napi_value argv[MAX_ARGS];
   if (!get_args(env, info, 7, argv, fn)) return NULL;

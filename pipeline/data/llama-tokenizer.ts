@@ -314,11 +314,14 @@ function countTokens(view: DataView, offset: number, maxTokenLength: number): nu
   return count;
 }
 
-/** Ids 3 … 258 must be the bytes 0x00 … 0xFF, as the export writes them: encode's byte fallback relies on it. */
+/**
+ * Ids 3 … 258 must be the bytes 0x00 … 0xFF, as an export writes them: encode's byte fallback
+ * relies on it. Older exports store byte b as chr(b); current ones as the text `<0xBB>`.
+ */
 function checkByteTokens(pieces: Uint8Array[], where: string): void {
   for (let b = 0; b < 256; b++) {
     const stored = lenientUtf8.decode(pieces[FIRST_BYTE + b]);
-    if (stored !== String.fromCharCode(b)) {
+    if (stored !== String.fromCharCode(b) && stored !== `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`) {
       throw corrupt(where, `token ${FIRST_BYTE + b} should be the byte 0x${b.toString(16).padStart(2, '0')} (stored as ${JSON.stringify(String.fromCharCode(b))}), but is ${JSON.stringify(stored)}`);
     }
   }

@@ -10,8 +10,8 @@ import { Rng } from '../../pipeline/util/random.ts';
 const utf8 = new TextEncoder();
 
 /** The file bytes, and the byte offset of each token (id → offset). */
-function tokenizerFile(pieces: [string, number][], maxTokenLength?: number): { bytes: Uint8Array; offsets: number[] } {
-  const all: [string, number][] = [['<unk>', 0], ['\n<s>\n', 0], ['\n</s>\n', 0], ...Array.from({ length: 256 }, (_, b) => [String.fromCharCode(b), 0] as [string, number]), ...pieces];
+function tokenizerFile(pieces: [string, number][], maxTokenLength?: number, byteText = (b: number) => String.fromCharCode(b)): { bytes: Uint8Array; offsets: number[] } {
+  const all: [string, number][] = [['<unk>', 0], ['\n<s>\n', 0], ['\n</s>\n', 0], ...Array.from({ length: 256 }, (_, b) => [byteText(b), 0] as [string, number]), ...pieces];
   const encoded = all.map(([p]) => utf8.encode(p));
   const bytes = new Uint8Array(4 + encoded.reduce((sum, p) => sum + 8 + p.length, 0));
   const view = new DataView(bytes.buffer);
@@ -233,4 +233,14 @@ test('stories15M: encoding is not quadratic (100,000 characters well within 5 s)
   const ms = performance.now() - started;
   assert.ok(ms < 5000, `${long.length} characters took ${ms.toFixed(0)} ms`);
   assert.equal(tok.decode(ids), long);
+});
+
+test('byte tokens stored as `<0xBB>` (current llama2.c exports) read and fall back as those stored as chr(b)', () => {
+  const pieces: [string, number][] = [[' a', -1], ['b', -2]];
+  const current = readLlamaTokenizer(tokenizerFile(pieces, undefined, (b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`).bytes, 261, 'current.bin');
+  const legacy = tiny(pieces);
+  for (const text of ['a b', 'a 😀 b', 'ä']) {
+    assert.deepEqual(current.encode(text), legacy.encode(text), text);
+    assert.equal(current.decode(current.encode(text)), text);
+  }
 });
