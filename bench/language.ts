@@ -74,7 +74,8 @@ async function timeSampling(files: LlamaFiles, batch: number, tokens: number): P
   const out = generate(shape, params, Array.from({ length: batch }, () => [1]), { temperature: 1, topP: 0.9, maxTokens: tokens, seed: 1 });
   const ms = performance.now() - started;
   tf.dispose(Object.values(params));
-  return out.tokens.reduce((n, t) => n + t.length + 1, 0) / (ms / 1000);
+  // New tokens, with the BOS or EOS that ended a sequence (it was sampled too).
+  return out.tokens.reduce((n, t, i) => n + t.length + (out.finished[i] ? 1 : 0), 0) / (ms / 1000);
 }
 
 /** Where a native step's time goes: kernel names by total ms over `steps` steps. */

@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { artifact, requireTensor, type Artifact, type Json } from '../cache/artifact.ts';
 import { artifactOf, defineJob, type Job } from '../cache/job.ts';
 import type { DataInfo } from '../data/job.ts';
-import { readLlamaCheckpoint } from '../data/llama-checkpoint.ts';
+import { readLlamaCheckpoint, type LlamaCheckpoint } from '../data/llama-checkpoint.ts';
 import { rangeFingerprint, readRange, type ByteRange } from '../data/llama-files.ts';
 import { readLlamaTokenizer, type LlamaTokenizer } from '../data/llama-tokenizer.ts';
 import { readStoriesFile, splitStories } from '../data/stories.ts';
@@ -90,9 +90,10 @@ const corpusStories = defineJob<CorpusMeta, Record<string, never>, StoriesParams
     const at = ctx.locations as unknown as StoriesLocations;
     const tokenizerBytes = verifiedBytes(at.tokenizer, params.tokenizer);
     const { source } = params;
-    const vocab = source.kind === 'sampled' ? readLlamaCheckpoint(verifiedBytes(at.checkpoint!, source.checkpoint), at.checkpoint!.name).config.vocab : null;
-    const tokenizer = readLlamaTokenizer(tokenizerBytes, vocab ?? tokenizerVocab(tokenizerBytes), at.tokenizer.name);
-    const { stories, unfinished } = source.kind === 'sampled' ? sampleStories(at.checkpoint!, source, ctx.log) : fileStories(at.file!, source, tokenizer);
+    // The checkpoint is read, checked against its planned SHA-256 and parsed once.
+    const checkpoint = source.kind === 'sampled' ? readLlamaCheckpoint(verifiedBytes(at.checkpoint!, source.checkpoint), at.checkpoint!.name) : null;
+    const tokenizer = readLlamaTokenizer(tokenizerBytes, checkpoint?.config.vocab ?? tokenizerVocab(tokenizerBytes), at.tokenizer.name);
+    const { stories, unfinished } = checkpoint && source.kind === 'sampled' ? sampleStories(checkpoint, source, ctx.log) : fileStories(at.file!, source as FileStories, tokenizer);
     const needed = storiesNeeded(params.split.heldOut);
     if (stories.length < needed) throw new PipelineError(`${at.description}: ${stories.length} stories cannot make train, validation and test splits (with ${params.split.heldOut} of them held out, at least ${needed} are needed)`, { exitCode: 2, hint: 'use more stories, or hold out a larger share' });
     const { train, heldOut } = splitStories(stories, params.split.heldOut, params.split.seed);
@@ -134,14 +135,16 @@ function tokenizerVocab(bytes: Uint8Array): number {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let [offset, count] = [4, 0];
   while (offset + 8 <= bytes.length) {
-    offset += 8 + view.getInt32(offset + 4, true);
+    const length = view.getInt32(offset + 4, true);
+    if (length < 0) break; // a damaged file: readLlamaTokenizer says what is wrong with it
+    offset += 8 + length;
     count++;
   }
   return count;
 }
 
-function sampleStories(range: ByteRange, source: SampledStories, log: Log): { stories: number[][]; unfinished: number } {
-  const { shape, weights } = llamaFromCheckpoint(readLlamaCheckpoint(readRange(range), range.name));
+function sampleStories(checkpoint: LlamaCheckpoint, source: SampledStories, log: Log): { stories: number[][]; unfinished: number } {
+  const { shape, weights } = llamaFromCheckpoint(checkpoint);
   const params = llamaParams(shape, weights);
   const stories: number[][] = [];
   let unfinished = 0;
