@@ -80,6 +80,8 @@ export const bilinearBigram = defineModel<BigramShape>({
   layout,
   init,
   hookPoints: ['resid-pre', 'mlp-hidden', 'mlp-out'],
+  noises: ['latent', 'dropout'],
+  scalars: [],
   forward,
   // The usual language-model choice: decay the MLP, not the embedding or the unembedding.
   decays: (name) => name === 'W' || name === 'V' || name === 'O',

@@ -100,6 +100,8 @@ export const bilinearClassifier = defineModel<BilinearShape>({
   layout,
   init,
   hookPoints: ['embed', 'hidden'],
+  noises: ['input', 'latent', 'dropout'],
+  scalars: [],
   forward,
   // The paper decays every matrix (§4); there are no biases or norms to exempt.
   decays: () => true,

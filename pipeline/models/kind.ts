@@ -25,6 +25,9 @@ export interface TrainingNoise {
   seed: number;
 }
 
+/** A training noise a kind's forward pass may apply (a field of TrainingNoise). */
+export type NoiseName = 'latent' | 'input' | 'dropout';
+
 export interface ForwardOptions {
   /** Present while training: the noise of this step. */
   noise?: TrainingNoise;
@@ -80,6 +83,13 @@ export interface ModelKind<S extends Json = Json> {
   hookPoints: readonly string[];
   /** The forward pass of a model of `shape` with these parameters (the kind's layout) on inputs x. */
   forward(shape: S, params: Record<string, tf.Tensor>, x: tf.Tensor, options?: ForwardOptions): ForwardResult;
+  /**
+   * The training noises this kind's forward pass applies. The trainer refuses a run that sets any
+   * other (a setting silently ignored would publish a model trained otherwise than it says).
+   */
+  noises: readonly NoiseName[];
+  /** The scheduled scalars its forward pass reads (the trainer's own `lr` aside); others are refused. */
+  scalars: readonly string[];
   /** Whether decoupled weight decay applies to a tensor (its parameter group). */
   decays(tensor: string): boolean;
   /** A one-line description of a model of this shape, for pages and weights files. */

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { PipelineError } from '../errors.ts';
 import { Rng } from '../util/random.ts';
-import { betaOf, causalAttention, embedTokens, mlp, repeatKv, rmsNorm, ropeTables, rotate, unembedding, type LlamaShape } from './llama.ts';
+import { betaOf, causalAttention, embedTokens, mlp, norm, repeatKv, ropeTables, rotate, unembedding, type LlamaShape } from './llama.ts';
 
 export interface SampleSettings {
   /** 0 = greedy; 1 = the model's own distribution. */
@@ -49,7 +49,7 @@ function step(shape: LlamaShape, p: Record<string, tf.Tensor>, tokens: Int32Arra
   const rope = ropeTables(shape, pos, 1);
   let x = embedTokens(p, tf.tensor2d(tokens, [n, 1], 'int32')); // (n, d)
   const grown = cache.map((c, l) => {
-    const a = rmsNorm(x, p[`layers.${l}.attn_norm`]!, shape.normEps) as tf.Tensor2D;
+    const a = norm(shape, p, `layers.${l}.attn_norm`, x);
     const heads = (w: string, count: number) => tf.reshape(tf.matMul(a, p[`layers.${l}.${w}`] as tf.Tensor2D, false, true), [n, 1, count, hs]);
     const q = tf.transpose(rotate(heads('wq', shape.heads), rope), [0, 2, 1, 3]); // (n, H, 1, hs)
     const kNew = tf.transpose(rotate(heads('wk', shape.kvHeads), rope), [0, 2, 1, 3]); // (n, KV, 1, hs)
@@ -58,10 +58,10 @@ function step(shape: LlamaShape, p: Record<string, tf.Tensor>, tokens: Int32Arra
     const v = pos === 0 ? vNew : tf.concat([c.v, vNew], 2);
     const attended = tf.reshape(causalAttention(q, repeatKv(k, shape.heads), repeatKv(v, shape.heads)), [n, shape.dim]) as tf.Tensor2D;
     x = tf.add<tf.Tensor2D>(x, tf.matMul(attended, p[`layers.${l}.wo`] as tf.Tensor2D, false, true));
-    x = tf.add<tf.Tensor2D>(x, mlp(p, l, rmsNorm(x, p[`layers.${l}.mlp_norm`]!, shape.normEps) as tf.Tensor2D, shape.mlp, beta).out);
+    x = tf.add<tf.Tensor2D>(x, mlp(p, l, norm(shape, p, `layers.${l}.mlp_norm`, x), shape.mlp, beta).out);
     return { k, v };
   });
-  const logits = tf.matMul(rmsNorm(x, p['final_norm']!, shape.normEps) as tf.Tensor2D, unembedding(shape, p), false, true) as tf.Tensor2D;
+  const logits = tf.matMul(norm(shape, p, 'final_norm', x), unembedding(shape, p), false, true) as tf.Tensor2D;
   return { logits, cache: grown };
 }
 

@@ -3,13 +3,17 @@
  * §5–6 language models), with either MLP form:
  *
  *   x⁰ = embed[t]                                                   embed: (vocab, d)
- *   per layer l:  a = Attn(RMSNorm(x, g_att))       causal, rotary, grouped-query when kv < heads
+ *   per layer l:  a = Attn(N(x, g_att))             causal, rotary, grouped-query when kv < heads
  *                 x ← x + Wo a
- *                 h = RMSNorm(x, g_mlp)
+ *                 h = N(x, g_mlp)                   (+ latent noise while training)
  *                 x ← x + MLP(h)
- *   logits = U RMSNorm(x, g_final)                                  U = embed when tied
+ *   logits = U N(x, g_final)                                        U = embed when tied
  *
- *   RMSNorm(x, g) = g ⊙ x / √(mean(x²) + ε)
+ *   N = RMSNorm(x, g) = g ⊙ x / √(mean(x²) + ε), as in Llama; with shape.norm 'none', N(x) = x
+ *   and there are no gains: the paper's one-layer model (§5), in which a bilinear MLP's share of
+ *   a token's logit, uᵀ MLP(x), is exactly the quadratic form xᵀ Q_u x of the residual stream.
+ *   Latent noise (training only): h + N(0, (σ · std(h))²), std over the batch, read out as a
+ *   constant of the step (as in the image models, the optimiser cannot shrink it by shrinking h).
  *   gated MLP:     W2 (Swish_β(W1 h) ⊙ W3 h),  Swish_β(z) = z·σ(βz)   (β = 1: SwiGLU; β = 0: z/2)
  *   bilinear MLP:  W2 ((W1 h) ⊙ (W3 h))
  *
@@ -23,6 +27,7 @@ import type { LlamaCheckpoint } from '../data/llama-checkpoint.ts';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { PipelineError } from '../errors.ts';
 import { loadNative } from '../native/addon.ts';
+import { gaussian } from '../native/noise.ts';
 import { nativeMatMulEnabled } from '../native/kernels.ts';
 import type { Rng } from '../util/random.ts';
 import { defineModel, type BilinearLayerParts, type ForwardOptions, type ForwardResult, type Weights } from './kind.ts';
@@ -46,6 +51,8 @@ export type LlamaShape = {
   normEps: number;
   /** Rotary base θ (llama2.c: 10000). */
   ropeTheta: number;
+  /** 'none': no normalisation anywhere (no gains in the layout). Absent: RMSNorm, as in Llama. */
+  norm?: 'none';
 };
 
 const WHOLE = ['vocab', 'dim', 'hidden', 'layers', 'heads', 'kvHeads', 'context'] as const;
@@ -60,28 +67,30 @@ function checkShape(raw: unknown): LlamaShape {
   if (typeof s.tiedEmbeddings !== 'boolean') throw bad('shape.tiedEmbeddings must be true or false');
   for (const name of ['beta', 'normEps', 'ropeTheta'] as const) if (typeof s[name] !== 'number' || !Number.isFinite(s[name])) throw bad(`shape.${name} must be a finite number`);
   if (s.normEps! <= 0 || s.ropeTheta! <= 0) throw bad('shape.normEps and shape.ropeTheta must be positive');
-  return { vocab: s.vocab!, dim: s.dim!, hidden: s.hidden!, layers: s.layers!, heads: s.heads!, kvHeads: s.kvHeads!, context: s.context!, tiedEmbeddings: s.tiedEmbeddings!, mlp: s.mlp!, beta: s.beta!, normEps: s.normEps!, ropeTheta: s.ropeTheta! };
+  if (s.norm !== undefined && s.norm !== 'none') throw bad(`shape.norm must be 'none' (no normalisation) or absent (RMSNorm), got ${JSON.stringify(s.norm)}`);
+  return { vocab: s.vocab!, dim: s.dim!, hidden: s.hidden!, layers: s.layers!, heads: s.heads!, kvHeads: s.kvHeads!, context: s.context!, tiedEmbeddings: s.tiedEmbeddings!, mlp: s.mlp!, beta: s.beta!, normEps: s.normEps!, ropeTheta: s.ropeTheta!, ...(s.norm ? { norm: s.norm } : {}) };
 }
 
 const headSize = (s: LlamaShape) => s.dim / s.heads;
+const normalized = (s: LlamaShape) => s.norm !== 'none';
 
 function layout(s: LlamaShape): Record<string, number[]> {
   const hs = headSize(s);
   const out: Record<string, number[]> = { embed: [s.vocab, s.dim] };
   for (let l = 0; l < s.layers; l++) {
     Object.assign(out, {
-      [`layers.${l}.attn_norm`]: [s.dim],
+      ...(normalized(s) ? { [`layers.${l}.attn_norm`]: [s.dim] } : {}),
       [`layers.${l}.wq`]: [s.heads * hs, s.dim],
       [`layers.${l}.wk`]: [s.kvHeads * hs, s.dim],
       [`layers.${l}.wv`]: [s.kvHeads * hs, s.dim],
       [`layers.${l}.wo`]: [s.dim, s.heads * hs],
-      [`layers.${l}.mlp_norm`]: [s.dim],
+      ...(normalized(s) ? { [`layers.${l}.mlp_norm`]: [s.dim] } : {}),
       [`layers.${l}.w1`]: [s.hidden, s.dim],
       [`layers.${l}.w2`]: [s.dim, s.hidden],
       [`layers.${l}.w3`]: [s.hidden, s.dim],
     });
   }
-  out['final_norm'] = [s.dim];
+  if (normalized(s)) out['final_norm'] = [s.dim];
   if (!s.tiedEmbeddings) out['unembed'] = [s.vocab, s.dim];
   return out;
 }
@@ -103,6 +112,18 @@ function init(s: LlamaShape, rng: Rng): Weights {
 /** g ⊙ x / √(mean(x²) + ε) over the last axis. */
 export function rmsNorm(x: tf.Tensor, gain: tf.Tensor, eps: number): tf.Tensor {
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), gain);
+}
+
+/** The shape's normalisation of x with the named gain: RMSNorm, or x itself when shape.norm is 'none'. */
+export function norm(s: LlamaShape, p: Record<string, tf.Tensor>, gain: string, x: tf.Tensor2D): tf.Tensor2D {
+  return normalized(s) ? (rmsNorm(x, p[gain]!, s.normEps) as tf.Tensor2D) : x;
+}
+
+/** h plus latent noise while training (see the header); h itself otherwise. */
+function withLatentNoise(h: tf.Tensor2D, noise: ForwardOptions['noise'], l: number): tf.Tensor2D {
+  if (!noise || !(noise.latent > 0)) return h;
+  const std = tf.tidy(() => tf.sqrt(tf.moments(h).variance).dataSync()[0]!);
+  return tf.add(h, tf.tensor(gaussian(h.size, std * noise.latent, noise.seed + 7919 * l), h.shape));
 }
 
 /**
@@ -219,8 +240,9 @@ export const betaOf = (s: LlamaShape, options: ForwardOptions): number => option
 /**
  * The forward pass over whole windows: tokens (n, T) int32 → logits (n, T, vocab), with hooks
  * (each (n, T, ·)): `resid-pre.l` the residual stream entering layer l, `attn-out.l` and
- * `mlp-out.l` what layer l's attention and MLP add to it, `mlp-in.l` the MLP's normalized
- * input h, `mlp-hidden.l` its hidden activation, `resid-final` the stream before the final norm.
+ * `mlp-out.l` what layer l's attention and MLP add to it, `mlp-in.l` the MLP's input h (with
+ * its latent noise while training), `mlp-hidden.l` its hidden activation, `resid-final` the
+ * stream before the final norm. Without norms, resid-final = embed + Σ_l (attn-out.l + mlp-out.l).
  */
 export function forwardLlama(s: LlamaShape, p: Record<string, tf.Tensor>, tokens: tf.Tensor, options: ForwardOptions = {}): ForwardResult {
   const [n, T] = tokens.shape as [number, number];
@@ -236,7 +258,7 @@ export function forwardLlama(s: LlamaShape, p: Record<string, tf.Tensor>, tokens
   let x = embedTokens(p, tokens); // (n·T, d)
   for (let l = 0; l < s.layers; l++) {
     keep(`resid-pre.${l}`, x);
-    const a = rmsNorm(x, p[`layers.${l}.attn_norm`]!, s.normEps) as tf.Tensor2D;
+    const a = norm(s, p, `layers.${l}.attn_norm`, x);
     const heads = (w: string, count: number) => tf.reshape(tf.matMul(a, p[`layers.${l}.${w}`] as tf.Tensor2D, false, true), [n, T, count, hs]);
     const q = tf.transpose(rotate(heads('wq', s.heads), rope), [0, 2, 1, 3]); // (n, H, T, hs)
     const k = repeatKv(tf.transpose(rotate(heads('wk', s.kvHeads), rope), [0, 2, 1, 3]), s.heads);
@@ -245,7 +267,7 @@ export function forwardLlama(s: LlamaShape, p: Record<string, tf.Tensor>, tokens
     const attnOut = tf.matMul(attended, p[`layers.${l}.wo`] as tf.Tensor2D, false, true);
     keep(`attn-out.${l}`, attnOut);
     x = tf.add(x, attnOut);
-    const h = rmsNorm(x, p[`layers.${l}.mlp_norm`]!, s.normEps) as tf.Tensor2D;
+    const h = withLatentNoise(norm(s, p, `layers.${l}.mlp_norm`, x as tf.Tensor2D), options.noise, l);
     const { hidden, out } = mlp(p, l, h, s.mlp, beta);
     keep(`mlp-in.${l}`, h);
     keep(`mlp-hidden.${l}`, hidden);
@@ -253,7 +275,7 @@ export function forwardLlama(s: LlamaShape, p: Record<string, tf.Tensor>, tokens
     x = tf.add(x, out);
   }
   keep('resid-final', x);
-  const logits = tf.matMul(rmsNorm(x, p['final_norm']!, s.normEps) as tf.Tensor2D, unembedding(s, p), false, true);
+  const logits = tf.matMul(norm(s, p, 'final_norm', x as tf.Tensor2D), unembedding(s, p), false, true);
   return { output: tf.reshape(logits, [n, T, s.vocab]), hooks };
 }
 
@@ -265,10 +287,12 @@ export const llama = defineModel<LlamaShape>({
   init,
   hookPoints: ['resid-pre.*', 'attn-out.*', 'mlp-in.*', 'mlp-hidden.*', 'mlp-out.*', 'resid-final'],
   forward: forwardLlama,
+  noises: ['latent'],
+  scalars: ['beta'],
   // Matrices decay; norm gains do not (llama2.c's train.py: every tensor of rank ≥ 2).
   decays: (name) => !name.endsWith('_norm'),
-  describe: (s) => `Llama transformer, ${s.layers} layers, d = ${s.dim}, ${s.heads} heads${s.kvHeads < s.heads ? ` (${s.kvHeads} kv)` : ''}, ${s.mlp === 'bilinear' ? 'bilinear' : `gated (β = ${s.beta})`} MLP of width ${s.hidden}, vocabulary ${s.vocab}, context ${s.context}`,
-  layoutText: 'x = embed[t]; per layer: x += wo·Attn(RMSNorm(x)·attn_norm) (causal, rotary θ = ropeTheta, pairs (2i, 2i+1)); h = RMSNorm(x)·mlp_norm; x += w2(Swish_β(w1 h) * (w3 h)) (gated) or w2((w1 h) * (w3 h)) (bilinear); logits = U(RMSNorm(x)·final_norm), U = unembed or embed when tied; matrices (out, in); no biases',
+  describe: (s) => `Llama transformer, ${s.layers} layer${s.layers === 1 ? '' : 's'}, d = ${s.dim}, ${s.heads} heads${s.kvHeads < s.heads ? ` (${s.kvHeads} kv)` : ''}, ${s.mlp === 'bilinear' ? 'bilinear' : `gated (β = ${s.beta})`} MLP of width ${s.hidden}${normalized(s) ? '' : ', no normalisation'}, vocabulary ${s.vocab}, context ${s.context}`,
+  layoutText: 'x = embed[t]; per layer: x += wo·Attn(RMSNorm(x)·attn_norm) (causal, rotary θ = ropeTheta, pairs (2i, 2i+1)); h = RMSNorm(x)·mlp_norm; x += w2(Swish_β(w1 h) * (w3 h)) (gated) or w2((w1 h) * (w3 h)) (bilinear); logits = U(RMSNorm(x)·final_norm), U = unembed or embed when tied; with shape.norm "none" every RMSNorm(v)·g is v itself and the *_norm tensors are absent; matrices (out, in); no biases',
   bilinearLayers,
 });
 
@@ -276,17 +300,17 @@ export const llama = defineModel<LlamaShape>({
  * The MLPs that are exactly bilinear (every layer of a bilinear model; of a gated one only at
  * β = 0, where Swish_0(z) = z/2 puts ½ into the output matrix). The input is the residual stream
  * normalized to unit RMS, x/√(mean(x²) + ε), with the norm's gain folded into W1 and W3, so that
- * directions are read in the residual stream's own basis.
+ * directions are read in the residual stream's own basis; without norms, the residual stream.
  */
 function bilinearLayers(s: LlamaShape, w: Weights): BilinearLayerParts[] {
   if (s.mlp === 'gated' && s.beta !== 0) return [];
   const scale = s.mlp === 'gated' ? 0.5 : 1;
   return Array.from({ length: s.layers }, (_, l) => {
-    const gain = w[`layers.${l}.mlp_norm`]!;
-    const folded = (m: Float32Array) => m.map((v, i) => v * gain[i % s.dim]!);
+    const gain = w[`layers.${l}.mlp_norm`];
+    const folded = (m: Float32Array) => (gain ? m.map((v, i) => v * gain[i % s.dim]!) : m);
     return {
       name: `layers.${l}.mlp`,
-      input: `layer ${l} MLP input (normalized residual stream)`,
+      input: gain ? `layer ${l} MLP input (normalized residual stream)` : `layer ${l} MLP input (the residual stream)`,
       output: 'residual stream',
       E: null,
       W: { data: folded(w[`layers.${l}.w1`]!), rows: s.hidden, cols: s.dim },

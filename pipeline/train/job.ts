@@ -12,7 +12,7 @@ import { checkWeights, modelKind, type BilinearLayerParts, type ModelKind, type 
 import { taskOf, type Task } from '../tasks/kind.ts';
 import { tensor, type NamedTensor } from '../tensors/safetensors.ts';
 import type { BackendInfo } from './backend.ts';
-import { train, type EpochRecord, type TrainResult, type TrainSettings } from './trainer.ts';
+import { checkSupported, train, type EpochRecord, type TrainResult, type TrainSettings } from './trainer.ts';
 
 export type ModelMeta = {
   model: { kind: string; shape: Json; description: string };
@@ -97,6 +97,7 @@ export interface TrainJobOptions {
 /** A training job: `model` (kind and shape) on `task`, from `data`'s artifact. */
 export function trainJob<S extends Json>(label: string, data: Job<DataInfo>, model: ModelSpec<S>, task: Pick<Task, 'name' | 'module'>, settings: TrainSettings, backend: BackendInfo, options: TrainJobOptions = {}): Job<ModelMeta> {
   const shape = model.kind.checkShape(model.shape) as Json;
+  checkSupported(model.kind, settings);
   const params: TrainParams = {
     model: { kind: model.kind.name, shape },
     task: task.name,

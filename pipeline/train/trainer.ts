@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Json } from '../cache/artifact.ts';
 import { PipelineError } from '../errors.ts';
-import { checkWeights, type ModelKind, type TrainingNoise, type Weights } from '../models/kind.ts';
+import { checkWeights, type ModelKind, type NoiseName, type TrainingNoise, type Weights } from '../models/kind.ts';
 import type { Batch, Task } from '../tasks/kind.ts';
 import type { Log } from '../util/log.ts';
 import { Rng } from '../util/random.ts';
@@ -96,8 +96,28 @@ export interface TrainRun<D> {
   start?: Weights;
 }
 
+/** The settings that reach a kind's forward pass as training noise, by the noise they set. */
+const NOISE_SETTINGS = { latentNoise: 'latent', inputNoise: 'input', dropout: 'dropout' } as const satisfies Record<string, NoiseName>;
+
+/**
+ * Refuses a run whose settings the model kind does not implement: a nonzero noise its forward
+ * pass does not apply, or a schedule for a scalar it does not read. Ignoring either would
+ * publish a model trained otherwise than its settings say.
+ */
+export function checkSupported(kind: ModelKind, settings: TrainSettings): void {
+  const refuse = (what: string, has: readonly string[]) => new PipelineError(`${kind.name} models do not implement ${what} (they implement: ${has.join(', ') || 'none'})`, { exitCode: 2, hint: 'remove the setting from the report spec, or implement it in the model kind' });
+  for (const [setting, noise] of Object.entries(NOISE_SETTINGS)) {
+    const value = settings[setting as keyof typeof NOISE_SETTINGS] ?? 0;
+    if (value !== 0 && !kind.noises.includes(noise)) throw refuse(`${setting} (set to ${value})`, kind.noises.map((n) => Object.entries(NOISE_SETTINGS).find(([, v]) => v === n)![0]));
+  }
+  for (const name of Object.keys(settings.schedules ?? {})) {
+    if (name !== 'lr' && !kind.scalars.includes(name)) throw refuse(`a schedule for '${name}'`, ['lr', ...kind.scalars].map((n) => `a schedule for '${n}'`));
+  }
+}
+
 export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult> {
   const { kind, shape, task, data, settings } = run;
+  checkSupported(kind, settings);
   const rng = new Rng(settings.seed);
   // The init seed is drawn even when starting from given weights, so the data order is the same.
   const initSeed = rng.nextUint32();

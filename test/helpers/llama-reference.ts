@@ -18,7 +18,8 @@ function matVec(m: Float32Array, x: Float64Array, rows: number, cols: number): F
   return out;
 }
 
-function rmsNorm(x: Float64Array, gain: Float32Array, eps: number): Float64Array {
+function rmsNorm(x: Float64Array, gain: Float32Array | undefined, eps: number): Float64Array {
+  if (!gain) return Float64Array.from(x); // a model without norms (shape.norm 'none') has no gains
   let ss = 0;
   for (const v of x) ss += v * v;
   const scale = 1 / Math.sqrt(ss / x.length + eps);

@@ -98,6 +98,7 @@ for (const variant of [
   { label: 'gated β = 1, grouped-query, untied', shape: SMALL },
   { label: 'gated β = 0.3, multi-head, tied', shape: { ...SMALL, kvHeads: 4, tiedEmbeddings: true, beta: 0.3 } },
   { label: 'bilinear, one kv head, untied', shape: { ...SMALL, kvHeads: 1, mlp: 'bilinear' as const } },
+  { label: 'bilinear, no normalisation, untied', shape: { ...SMALL, mlp: 'bilinear' as const, norm: 'none' as const } },
 ]) {
   test(`small model (${variant.label}): logits match the float64 reference within 1e-4 relative`, async () => {
     await selectBackend('auto');

@@ -114,7 +114,7 @@ test('named scalar schedules reach the forward pass at every step', async () => 
   await selectBackend('auto');
   const seen: number[] = [];
   // A kind that records the scalar `beta` it is given, and is otherwise the classifier.
-  const recorder = defineModel({ ...bilinearClassifier, name: 'test-scalar-recorder', module: import.meta.url, forward: (s, p, x, o = {}) => {
+  const recorder = defineModel({ ...bilinearClassifier, name: 'test-scalar-recorder', module: import.meta.url, scalars: ['beta'], forward: (s, p, x, o = {}) => {
     if (o.noise) seen.push(o.scalars!['beta']!);
     return bilinearClassifier.forward(s, p, x, o);
   } });
