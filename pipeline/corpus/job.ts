@@ -17,7 +17,7 @@ import { artifact, requireTensor, type Artifact, type Json } from '../cache/arti
 import { artifactOf, defineJob, type Job } from '../cache/job.ts';
 import type { DataInfo } from '../data/job.ts';
 import { readLlamaCheckpoint, type LlamaCheckpoint } from '../data/llama-checkpoint.ts';
-import { rangeFingerprint, readRange, type ByteRange } from '../data/llama-files.ts';
+import { rangeFingerprint, verifiedBytes, type ByteRange } from '../data/llama-files.ts';
 import { readLlamaTokenizer, type LlamaTokenizer } from '../data/llama-tokenizer.ts';
 import { readStoriesFile, splitStories } from '../data/stories.ts';
 import { fileFingerprint } from '../data/fingerprint.ts';
@@ -123,13 +123,6 @@ function storiesNeeded(heldOut: number): number {
 }
 
 /** A range's bytes, refused when they are no longer those the plan hashed (the file changed since). */
-function verifiedBytes(range: ByteRange, sha256: string): Uint8Array {
-  const bytes = readRange(range);
-  const actual = createHash('sha256').update(bytes).digest('hex');
-  if (actual !== sha256) throw new PipelineError(`${range.name} changed while the build ran (SHA-256 ${actual.slice(0, 12)}…, planned ${sha256.slice(0, 12)}…)`, { exitCode: 2, hint: 'run the build again' });
-  return bytes;
-}
-
 /** The number of tokens a tokenizer file holds, for a corpus read without a checkpoint. */
 function tokenizerVocab(bytes: Uint8Array): number {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

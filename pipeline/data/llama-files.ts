@@ -122,3 +122,11 @@ export function rangeFingerprint(range: ByteRange): string {
   }
   return digest;
 }
+
+/** A range's bytes, refused unless their SHA-256 is the one planned (the file changed during the build). */
+export function verifiedBytes(range: ByteRange, sha256: string): Uint8Array {
+  const bytes = readRange(range);
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual !== sha256) throw new PipelineError(`${range.name} changed while the build ran (SHA-256 ${actual.slice(0, 12)}…, planned ${sha256.slice(0, 12)}…)`, { exitCode: 2, hint: 'run the build again' });
+  return bytes;
+}
