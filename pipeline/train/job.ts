@@ -26,7 +26,10 @@ export type ModelMeta = {
   /** The training job this run started from, by key, when finetuned. */
   startedFrom: string | null;
   steps: number;
+  /** Mean time of a training step, evaluations excluded. */
   msPerStep: number;
+  /** Time of the whole run, evaluations included. */
+  wallMs: number;
   provenance: {
     dataName: string;
     dataSource: string;
@@ -68,6 +71,7 @@ const trainModel = defineJob<ModelMeta, { data: DataInfo; init?: ModelMeta }, Tr
       startedFrom: inputs.init ? keyOf(ctx.deps, 'init') : null,
       steps: result.steps,
       msPerStep: Math.round(result.msPerStep * 100) / 100,
+      wallMs: Math.round(result.wallMs),
       provenance: {
         dataName: data.name,
         dataSource: data.source,

@@ -6,8 +6,9 @@
  *
  *   1) initial weights: the kind's seeded init, or the weights of another run (finetuning)
  *   2) per epoch, a seeded shuffle; per step, the scheduled scalars, a batch, one AdamW step
- *   3) after each epoch, every task metric on the held-out split and on a fixed sample of the
- *      training split (at most TRAIN_MONITOR examples); at the end, on the whole training split
+ *   3) after each epoch (and every `evaluateEvery` steps, if set), every task metric on the
+ *      held-out split and on a fixed sample of the training split (at most `monitor` examples),
+ *      without noise; at the end, on the whole training split and, once, the test split
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Json } from '../cache/artifact.ts';
@@ -49,6 +50,13 @@ export type TrainSettings = {
    */
   evaluate?: 'every-epoch' | 'last-epoch';
   /**
+   * Also evaluate every this many steps within epochs (absent = at epoch ends only): a language
+   * model trains for few epochs of many steps, and its curve needs points in between.
+   */
+  evaluateEvery?: number;
+  /** Training examples in each evaluation's training sample (default TRAIN_MONITOR). */
+  monitor?: number;
+  /**
    * Named scalars over the steps, passed to the model's forward pass (e.g. `beta` for a gate);
    * `lr` here replaces the default learning-rate schedule.
    */
@@ -63,9 +71,12 @@ export type TrainSettings = {
  */
 export const TRAIN_MONITOR = 10_000;
 
-/** One epoch's evaluation: every task metric on the validation split and on the training sample. */
+/** One evaluation: every task metric on the validation split and on the training sample. */
 export interface EpochRecord {
+  /** The epoch evaluated in or after (1-based). */
   epoch: number;
+  /** Optimiser steps taken before this evaluation. */
+  step: number;
   train: Record<string, number>;
   validation: Record<string, number>;
 }
@@ -83,7 +94,10 @@ export interface TrainResult {
   /** The mean batch loss of every step, before that step's update. */
   stepLosses: Float32Array;
   steps: number;
+  /** Mean time of a training step (batch, forward, backward, update), evaluations excluded. */
   msPerStep: number;
+  /** Time of the whole run: initialisation, every step and every evaluation. */
+  wallMs: number;
 }
 
 export interface TrainRun<D> {
@@ -118,6 +132,7 @@ export function checkSupported(kind: ModelKind, settings: TrainSettings): void {
 export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult> {
   const { kind, shape, task, data, settings } = run;
   checkSupported(kind, settings);
+  const began = performance.now();
   const rng = new Rng(settings.seed);
   // The init seed is drawn even when starting from given weights, so the data order is the same.
   const initSeed = rng.nextUint32();
@@ -128,17 +143,29 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
   const stepsPerEpoch = Math.ceil(trainSize / settings.batchSize);
   const totalSteps = stepsPerEpoch * settings.epochs;
   const schedules = schedulesOf(settings);
+  const every = checkEvery(settings.evaluateEvery);
   const history: EpochRecord[] = [];
-  const monitor = monitorSample(trainSize, settings.seed);
+  const monitor = monitorSample(trainSize, settings.seed, settings.monitor ?? TRAIN_MONITOR);
   const progress = log.progress('training', totalSteps);
   const stepLosses = new Float32Array(totalSteps);
   let step = 0;
-  let trainMs = 0;
+  let evalMs = 0;
+  // Evaluations read the schedule's scalars at the last step taken, and never noise.
+  const predictor = () => {
+    const scalars = Object.fromEntries(Object.entries(schedules).map(([name, s]) => [name, scheduleValue(s, Math.max(0, step - 1), totalSteps)]));
+    return (x: tf.Tensor) => kind.forward(shape, params, x, { scalars }).output;
+  };
+  const evaluate = (epoch: number) => {
+    const started = performance.now();
+    const predict = predictor();
+    history.push({ epoch, step, train: task.evaluate(predict, data, 'train', monitor), validation: task.evaluate(predict, data, 'validation') });
+    evalMs += performance.now() - started;
+  };
   let final: TrainResult['final'] | undefined;
+  const loopStarted = performance.now();
   try {
     for (let epoch = 1; epoch <= settings.epochs; epoch++) {
       const order = rng.shuffle(Array.from({ length: trainSize }, (_, i) => i));
-      const started = performance.now();
       for (let first = 0; first < order.length; first += settings.batchSize) {
         const b = task.batch(data, 'train', order.slice(first, first + settings.batchSize));
         const noise: TrainingNoise = { latent: settings.latentNoise, input: settings.inputNoise ?? 0, dropout: settings.dropout ?? 0, seed: rng.nextUint32() };
@@ -148,26 +175,37 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
         step++;
         if (!Number.isFinite(loss)) throw divergence(epoch, step, loss);
         progress.update(step, `epoch ${epoch}/${settings.epochs} loss ${loss.toFixed(4)}`);
+        if (every && step % every === 0 && first + settings.batchSize < order.length) evaluate(epoch);
       }
-      trainMs += performance.now() - started;
       if (settings.evaluate === 'last-epoch' && epoch < settings.epochs) continue;
-      const scalars = Object.fromEntries(Object.entries(schedules).map(([name, s]) => [name, scheduleValue(s, Math.max(0, step - 1), totalSteps)]));
-      const predict = (x: tf.Tensor) => kind.forward(shape, params, x, { scalars }).output;
-      history.push({ epoch, train: task.evaluate(predict, data, 'train', monitor), validation: task.evaluate(predict, data, 'validation') });
-      if (epoch === settings.epochs) final = { train: monitor ? task.evaluate(predict, data, 'train') : history.at(-1)!.train, validation: history.at(-1)!.validation, test: task.evaluate(predict, data, 'test') };
+      evaluate(epoch);
+      if (epoch === settings.epochs) {
+        const started = performance.now();
+        const predict = predictor();
+        final = { train: monitor ? task.evaluate(predict, data, 'train') : history.at(-1)!.train, validation: history.at(-1)!.validation, test: task.evaluate(predict, data, 'test') };
+        evalMs += performance.now() - started;
+      }
     }
+    const trainMs = performance.now() - loopStarted - evalMs;
     const weights = Object.fromEntries(names.map((n) => [n, new Float32Array(params[n]!.dataSync())]));
-    return { weights, history, final: final!, monitored: monitor?.length ?? trainSize, stepLosses, steps: step, msPerStep: trainMs / Math.max(step, 1) };
+    return { weights, history, final: final!, monitored: monitor?.length ?? trainSize, stepLosses, steps: step, msPerStep: trainMs / Math.max(step, 1), wallMs: performance.now() - began };
   } finally {
     progress.end();
     disposeTrainee(trainee);
   }
 }
 
+function checkEvery(every: number | undefined): number | undefined {
+  if (every === undefined) return undefined;
+  if (!Number.isInteger(every) || every < 1) throw new PipelineError(`evaluateEvery must be a whole number of steps ≥ 1, got ${every}`, { exitCode: 2, hint: 'fix the report spec\'s training settings' });
+  return every;
+}
+
 /** The training examples evaluated each epoch, ascending; undefined when that is all of them. From its own stream, so the training stream is untouched. */
-function monitorSample(n: number, seed: number): number[] | undefined {
-  if (n <= TRAIN_MONITOR) return undefined;
-  return new Rng(seed ^ 0x6d6f6e69).shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, TRAIN_MONITOR).sort((a, b) => a - b);
+function monitorSample(n: number, seed: number, size: number): number[] | undefined {
+  if (!Number.isInteger(size) || size < 1) throw new PipelineError(`monitor must be a whole number of training examples ≥ 1, got ${size}`, { exitCode: 2, hint: 'fix the report spec\'s training settings' });
+  if (n <= size) return undefined;
+  return new Rng(seed ^ 0x6d6f6e69).shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, size).sort((a, b) => a - b);
 }
 
 /** The learning rate's schedule (the warm-up/cosine default unless given) and the others. */

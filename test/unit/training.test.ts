@@ -83,6 +83,23 @@ test('training is reproducible from its seed and leaks no tensors', async () => 
   assert.notDeepEqual(a.weights.W, c.weights.W);
 });
 
+test('evaluateEvery adds evaluations within epochs, at the steps named; they do not change training; monitor sizes the training sample', async () => {
+  await selectBackend('auto');
+  const data = { train: toyData(64, 1), test: toyData(16, 2) };
+  // 64 examples in batches of 16: 4 steps an epoch, 8 in all.
+  const plain = await trainClassifier(SHAPE, SETTINGS, data, memoryLog());
+  assert.deepEqual(plain.history.map((h) => [h.epoch, h.step]), [[1, 4], [2, 8]]);
+  const dense = await trainClassifier(SHAPE, { ...SETTINGS, evaluateEvery: 3, monitor: 10 }, data, memoryLog());
+  assert.deepEqual(dense.history.map((h) => [h.epoch, h.step]), [[1, 3], [1, 4], [2, 6], [2, 8]], 'every 3 steps, and at each epoch end');
+  assert.deepEqual(dense.weights, plain.weights, 'evaluating draws nothing from the training stream');
+  assert.deepEqual(dense.history[1]!.validation, plain.history[0]!.validation);
+  assert.equal(dense.monitored, 10);
+  assert.notDeepEqual(dense.history[1]!.train, plain.history[0]!.train, 'a 10-example training sample is not all 64');
+  assert.deepEqual(dense.final, plain.final, 'the final metrics are over whole splits whatever the sample');
+  assert.ok(dense.wallMs >= dense.msPerStep * dense.steps, `wall ${dense.wallMs} ms ≥ ${dense.steps} steps × ${dense.msPerStep} ms`);
+  await assert.rejects(trainClassifier(SHAPE, { ...SETTINGS, evaluateEvery: 0 }, data, memoryLog()), /evaluateEvery must be a whole number of steps ≥ 1, got 0/);
+});
+
 test('a diverging run stops with a message instead of producing NaN weights', async () => {
   await selectBackend('auto');
   const data = { train: toyData(64, 1), test: toyData(16, 2) };
