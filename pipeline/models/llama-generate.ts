@@ -6,7 +6,7 @@
  * Sampling (separate from the model): temperature 0 is greedy (argmax); otherwise softmax(logits
  * / temperature), cut to the smallest set of tokens whose probability reaches top-p (nucleus
  * sampling), renormalized, and drawn with the sequence's own seeded stream, so the same seed gives
- * the same text on the same backend. A sequence ends at BOS or EOS (TinyStories models end a
+ * the same text on the same backend. A sequence ends at a stop token (by default BOS or EOS: TinyStories models end a
  * story with BOS), or after `maxTokens` tokens.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -22,15 +22,17 @@ export interface SampleSettings {
   /** New tokens per sequence at most (the prompt and these fit in the context). */
   maxTokens: number;
   seed: number;
+  /** Tokens that end a sequence (absent: BOS and EOS, as llama2.c; a compact vocabulary has no EOS). */
+  stop?: number[];
 }
 
 export const BOS = 1;
 export const EOS = 2;
 
 export interface Generated {
-  /** The new tokens of each sequence, without its prompt or the BOS/EOS that ended it. */
+  /** The new tokens of each sequence, without its prompt or the stop token that ended it. */
   tokens: number[][];
-  /** Whether each sequence ended by itself (BOS or EOS) rather than at maxTokens. */
+  /** Whether each sequence ended by itself (a stop token) rather than at maxTokens. */
   finished: boolean[];
 }
 
@@ -77,6 +79,7 @@ export function generate(shape: LlamaShape, p: Record<string, tf.Tensor>, prompt
   checkSettings(settings, shape, longest);
   // One stream per sequence: a sequence's draws do not depend on how many others share its batch.
   const streams = prompts.map((_, i) => new Rng(settings.seed * 7919 + i));
+  const stop = new Set(settings.stop ?? [BOS, EOS]);
   const out: number[][] = prompts.map(() => []);
   const finished = prompts.map(() => false);
   const beta = betaOf(shape, {});
@@ -106,7 +109,7 @@ export function generate(shape: LlamaShape, p: Record<string, tf.Tensor>, prompt
         if (done(i)) return; // waits in the batch until enough others are done to drop them together
         const row = scores.subarray(r * shape.vocab, (r + 1) * shape.vocab);
         const next = settings.temperature === 0 ? argmax(row) : nucleusDraw(row, settings.topP, streams[i]!.uniform());
-        if (next === BOS || next === EOS) finished[i] = true;
+        if (stop.has(next)) finished[i] = true;
         else out[i]!.push(next);
         current[r] = next;
       });

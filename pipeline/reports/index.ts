@@ -3,7 +3,8 @@ import { ablationsReport } from './ablations.ts';
 import { baselinesReport } from './baselines.ts';
 import { fashionMnistReport } from './fashion-mnist.ts';
 import { mnistReport } from './mnist.ts';
+import { languageReport } from './language.ts';
 import { storiesReport } from './stories.ts';
 import type { ReportSpec } from './spec.ts';
 
-export const REPORTS: ReportSpec[] = [mnistReport, fashionMnistReport, baselinesReport, ablationsReport, storiesReport];
+export const REPORTS: ReportSpec[] = [mnistReport, fashionMnistReport, baselinesReport, ablationsReport, storiesReport, languageReport];

@@ -1,0 +1,260 @@
+/**
+ * The language report's figures (part 1: the models): what each model cost and reached, the
+ * held-out loss of the bilinear model against its SwiGLU twin over training, continuations of
+ * fixed prompts from each, the vocabulary and its coverage, and the held-out windows as data, so
+ * that a reader can recompute the held-out loss from the downloads alone.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import type { Json } from '../cache/artifact.ts';
+import type { Inputs } from '../cache/job.ts';
+import { asVocabularyWindows, BOS, decodeCompact, UNKNOWN, type VocabularyWindowsMeta } from '../corpus/vocabulary.ts';
+import { tokenSplitsOf } from '../data/tokens.ts';
+import { generate } from '../models/llama-generate.ts';
+import { llama, llamaParams, type LlamaShape } from '../models/llama.ts';
+import { asModel, modelWeights, type ModelMeta } from '../train/job.ts';
+import * as tf from '@tensorflow/tfjs';
+import { CHART_CONFIG, renderChart } from './charts.ts';
+import { wrapText } from './corpus.ts';
+import { defineFigure, round7, type FigureOutput } from './job.ts';
+import { escapeXml, svgDocument } from './svg.ts';
+import { tableSvg } from './table.ts';
+
+export type ModelList = { models: { key: string; label: string }[] };
+type ModelInputs = Record<string, ModelMeta | VocabularyWindowsMeta>;
+
+/** Parameters of a model of this shape (every tensor of its layout). */
+export function parameterCount(shape: LlamaShape): number {
+  return Object.values(llama.layout(shape)).reduce((s, dims) => s + dims.reduce((a, b) => a * b, 1), 0);
+}
+
+/** Training tokens a run read: every position of every training window, once per epoch. */
+export function tokensSeen(meta: ModelMeta, windows: VocabularyWindowsMeta): number {
+  return meta.settings.epochs * windows.windows.train * windows.context;
+}
+
+function models(inputs: Inputs<ModelInputs>, params: ModelList) {
+  return params.models.map(({ key, label }) => ({ key, label, model: asModel(inputs[key], label) }));
+}
+
+// ---- the models table ----
+
+export function modelRows(inputs: Inputs<ModelInputs>, params: ModelList) {
+  const windows = asVocabularyWindows(inputs['windows']).meta;
+  return models(inputs, params).map(({ label, model }) => {
+    const m = model.meta;
+    const shape = m.model.shape as unknown as LlamaShape;
+    const seen = tokensSeen(m, windows);
+    return {
+      model: label,
+      parameters: parameterCount(shape),
+      tokensSeen: seen,
+      steps: m.steps,
+      wallSeconds: round7(m.wallMs / 1000),
+      trainTokensPerSecond: round7((windows.context * m.settings.batchSize) / (m.msPerStep / 1000)),
+      validationLoss: round7(m.final.validation['loss']!),
+      testLoss: round7(m.final.test['loss']!),
+      testAccuracy: round7(m.final.test['accuracy']!),
+    };
+  });
+}
+
+async function renderModels(inputs: Inputs<ModelInputs>, params: ModelList): Promise<FigureOutput> {
+  const rows = modelRows(inputs, params);
+  const columns = ['model', 'parameters', 'tokens seen', 'steps', 'wall time (s)', 'training tokens/s', 'validation loss', 'test loss', 'test accuracy'];
+  const cells = rows.map((r) => [r.model, r.parameters.toLocaleString('en-US'), r.tokensSeen.toLocaleString('en-US'), String(r.steps), r.wallSeconds.toFixed(0), r.trainTokensPerSecond.toFixed(0), r.validationLoss.toFixed(4), r.testLoss.toFixed(4), `${(r.testAccuracy * 100).toFixed(1)}%`]);
+  return {
+    kind: 'chart',
+    svg: tableSvg({ title: 'The models: size, training and held-out cross-entropy per token', columns, rows: cells, widths: [230, 100, 110, 60, 100, 120, 110, 80, 100] }),
+    alt: `Table of the models: ${rows.map((r) => `${r.model}, ${r.parameters} parameters, ${r.tokensSeen} tokens seen in ${r.wallSeconds.toFixed(0)} s, validation loss ${r.validationLoss.toFixed(4)}, test loss ${r.testLoss.toFixed(4)}`).join('; ')}.`,
+    data: { rows } as unknown as Json,
+    table: { columns: ['model', 'parameters', 'tokens_seen', 'steps', 'wall_seconds', 'train_tokens_per_second', 'validation_loss', 'test_loss', 'test_accuracy'], rows: rows.map((r) => [r.model, r.parameters, r.tokensSeen, r.steps, r.wallSeconds, r.trainTokensPerSecond, r.validationLoss, r.testLoss, r.testAccuracy]) },
+  };
+}
+
+export const languageModels = defineFigure<ModelInputs, ModelList>({ name: 'language-models', module: import.meta.url, render: renderModels });
+
+// ---- loss over training, both models ----
+
+async function renderLossCurves(inputs: Inputs<ModelInputs>, params: ModelList): Promise<FigureOutput> {
+  const windows = asVocabularyWindows(inputs['windows']).meta;
+  const perStep = (m: ModelMeta) => windows.context * m.settings.batchSize;
+  const rows = models(inputs, params).flatMap(({ label, model }) =>
+    model.meta.history.flatMap((h) => (['train', 'validation'] as const).map((split) => ({ model: label, split, step: h.step, tokens: Math.min(h.step * perStep(model.meta), tokensSeen(model.meta, windows)), loss: round7(h[split]['loss']!) }))),
+  );
+  const finals = models(inputs, params).map(({ label, model }) => ({ model: label, validation: round7(model.meta.final.validation['loss']!), test: round7(model.meta.final.test['loss']!) }));
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    description: 'Cross-entropy per token over training, of each MLP form, on the training sample and the validation split',
+    data: { values: rows },
+    width: 460,
+    height: 260,
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'tokens', type: 'quantitative', title: 'training tokens seen' },
+      y: { field: 'loss', type: 'quantitative', title: 'cross-entropy per token', scale: { zero: false } },
+      color: { field: 'model', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 400 } },
+      strokeDash: { field: 'split', type: 'nominal', title: null, scale: { domain: ['validation', 'train'], range: [[1, 0], [4, 3]] }, legend: { orient: 'bottom' } },
+      tooltip: [{ field: 'model' }, { field: 'split' }, { field: 'step' }, { field: 'tokens' }, { field: 'loss', format: '.4f' }],
+    },
+    config: CHART_CONFIG,
+  };
+  return {
+    kind: 'chart',
+    svg: await renderChart(spec),
+    vegaLite: spec,
+    alt: `Line chart of cross-entropy per token against training tokens seen for ${params.models.map((m) => m.label).join(' and ')}, on the training sample (dashed) and the validation split (solid); final validation losses ${finals.map((f) => `${f.model} ${f.validation.toFixed(4)}`).join(', ')}.`,
+    data: { rows, final: finals } as unknown as Json,
+    table: { columns: ['model', 'split', 'step', 'tokens', 'loss'], rows: rows.map((r) => [r.model, r.split, r.step, r.tokens, r.loss]) },
+  };
+}
+
+export const languageLossCurves = defineFigure<ModelInputs, ModelList>({ name: 'language-loss-curves', module: import.meta.url, render: renderLossCurves });
+
+// ---- the held-out loss compared ----
+
+async function renderLossComparison(inputs: Inputs<ModelInputs>, params: ModelList): Promise<FigureOutput> {
+  const rows = models(inputs, params).flatMap(({ label, model }) => (['validation', 'test'] as const).map((split) => ({ model: label, split, loss: round7(model.meta.final[split]['loss']!) })));
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    description: 'Final held-out cross-entropy per token of each model',
+    data: { values: rows },
+    width: 200,
+    height: 220,
+    mark: { type: 'point', filled: true, size: 80 },
+    encoding: {
+      column: { field: 'split', type: 'nominal', title: null, sort: ['validation', 'test'] },
+      x: { field: 'model', type: 'nominal', title: null, axis: { labelAngle: -20, labelLimit: 200 }, sort: params.models.map((m) => m.label) },
+      y: { field: 'loss', type: 'quantitative', title: 'cross-entropy per token', scale: { zero: false } },
+      color: { field: 'model', type: 'nominal', legend: null },
+      tooltip: [{ field: 'model' }, { field: 'split' }, { field: 'loss', format: '.4f' }],
+    },
+    config: CHART_CONFIG,
+  };
+  return {
+    kind: 'chart',
+    svg: await renderChart(spec),
+    vegaLite: spec,
+    alt: `Final cross-entropy per token: ${rows.map((r) => `${r.model} ${r.split} ${r.loss.toFixed(4)}`).join(', ')}.`,
+    data: { rows } as unknown as Json,
+    table: { columns: ['model', 'split', 'loss'], rows: rows.map((r) => [r.model, r.split, r.loss]) },
+  };
+}
+
+export const languageLossComparison = defineFigure<ModelInputs, ModelList>({ name: 'language-loss-comparison', module: import.meta.url, render: renderLossComparison });
+
+// ---- continuations of fixed prompts ----
+
+export type ContinuationParams = ModelList & {
+  /** Each prompt as text and in Llama ids (BOS first), encoded at plan time; mapped to the vocabulary here. */
+  prompts: { text: string; llama: number[] }[];
+  maxTokens: number;
+  /** The sampled continuation's settings (the other is greedy). */
+  temperature: number;
+  topP: number;
+  seed: number;
+};
+
+/** Llama ids in the vocabulary's compact ids (types it lacks → <unk>). */
+function compactIds(llamaOf: readonly number[], ids: number[]): number[] {
+  const compact = new Map(llamaOf.map((id, c) => [id, c]));
+  return ids.map((id) => compact.get(id) ?? UNKNOWN);
+}
+
+async function renderContinuations(inputs: Inputs<ModelInputs>, params: ContinuationParams): Promise<FigureOutput> {
+  const vocabulary = asVocabularyWindows(inputs['windows']).meta.vocabulary;
+  const rows: { model: string; prompt: string; decoding: string; continuation: string; finished: boolean }[] = [];
+  for (const { label, model } of models(inputs, params)) {
+    const shape = model.meta.model.shape as unknown as LlamaShape;
+    const p = llamaParams(shape, modelWeights(model));
+    try {
+      const prompts = params.prompts.map((q) => compactIds(vocabulary.llama, q.llama));
+      const longest = Math.max(...prompts.map((q) => q.length));
+      const maxTokens = Math.min(params.maxTokens, shape.context - longest);
+      for (const [decoding, settings] of [['greedy', { temperature: 0, topP: 1 }], [`sampled (T = ${params.temperature}, top-p ${params.topP})`, { temperature: params.temperature, topP: params.topP }]] as const) {
+        const out = generate(shape, p, prompts, { ...settings, maxTokens, seed: params.seed, stop: [BOS] });
+        out.tokens.forEach((ids, i) => rows.push({ model: label, prompt: params.prompts[i]!.text, decoding, continuation: decodeCompact(vocabulary, ids), finished: out.finished[i]! }));
+      }
+    } finally {
+      tf.dispose(Object.values(p));
+    }
+  }
+  const body: string[] = [];
+  let y = 26;
+  for (const r of rows) {
+    body.push(`<text x="12" y="${y}" font-size="12" font-weight="bold">${escapeXml(`${r.model}, ${r.decoding}`)}</text>`);
+    y += 18;
+    for (const line of wrapText(`${r.prompt} ⟶${r.continuation}${r.finished ? '' : ' …'}`, 118)) {
+      body.push(`<text x="12" y="${y}" font-size="12" xml:space="preserve">${escapeXml(line)}</text>`);
+      y += 16;
+    }
+    y += 10;
+  }
+  return {
+    kind: 'chart',
+    svg: svgDocument(840, y, 'Continuations of fixed prompts', body),
+    alt: `Each model's greedy and sampled continuations of ${params.prompts.length} fixed prompts: ${rows.map((r) => `${r.model} (${r.decoding}): “${r.prompt}${r.continuation}”`).join(' ')}`,
+    data: { settings: { ...params, models: params.models.map((m) => m.label) }, rows } as unknown as Json,
+    table: { columns: ['model', 'prompt', 'decoding', 'continuation', 'ended_by_itself'], rows: rows.map((r) => [r.model, r.prompt, r.decoding, r.continuation, r.finished ? 'yes' : 'no']) },
+  };
+}
+
+export const languageContinuations = defineFigure<ModelInputs, ContinuationParams>({ name: 'language-continuations', module: import.meta.url, render: renderContinuations });
+
+// ---- the vocabulary ----
+
+async function renderVocabulary(inputs: Inputs<{ windows: VocabularyWindowsMeta }>): Promise<FigureOutput> {
+  const { vocabulary } = asVocabularyWindows(inputs.windows).meta;
+  const show = (t: string) => JSON.stringify(t);
+  const top = Array.from({ length: Math.min(24, vocabulary.size - 2) }, (_, i) => i + 2);
+  const summary: string[][] = [
+    ['tokens in the vocabulary', `${vocabulary.size} (<unk>, BOS and the ${vocabulary.size - 2} most frequent other training types)`],
+    ['token types in the training split', String(vocabulary.typesSeen)],
+    ...(['train', 'validation', 'test'] as const).map((s) => [`${s} tokens that are <unk>`, `${(vocabulary.unknown[s] * 100).toFixed(3)}%`]),
+    ['most frequent tokens', top.slice(0, 12).map((c) => show(vocabulary.texts[c]!)).join(' ')],
+    ['', top.slice(12).map((c) => show(vocabulary.texts[c]!)).join(' ')],
+    ['least frequent kept', Array.from({ length: 6 }, (_, i) => vocabulary.size - 6 + i).filter((c) => c >= 2).map((c) => `${show(vocabulary.texts[c]!)} ×${vocabulary.trainCounts[c]}`).join('  ')],
+  ];
+  return {
+    kind: 'chart',
+    svg: tableSvg({ title: 'The vocabulary and its coverage', columns: ['property', 'value'], rows: summary, widths: [280, 700] }),
+    alt: `The model vocabulary: ${vocabulary.size} tokens of ${vocabulary.typesSeen} training types; <unk> is ${(vocabulary.unknown.validation * 100).toFixed(3)}% of validation and ${(vocabulary.unknown.test * 100).toFixed(3)}% of test tokens. The data file lists every token.`,
+    data: { size: vocabulary.size, typesSeen: vocabulary.typesSeen, unknown: vocabulary.unknown, tokenizer: vocabulary.tokenizer } as unknown as Json,
+    table: { columns: ['id', 'llama_id', 'text', 'train_count'], rows: vocabulary.texts.map((t, c) => [c, vocabulary.llama[c]!, t, vocabulary.trainCounts[c]!]) },
+  };
+}
+
+export const languageVocabulary = defineFigure<{ windows: VocabularyWindowsMeta }, Record<string, never>>({ name: 'language-vocabulary', module: import.meta.url, render: renderVocabulary });
+
+// ---- the held-out windows ----
+
+async function renderHeldOut(inputs: Inputs<{ windows: VocabularyWindowsMeta }>): Promise<FigureOutput> {
+  const windows = asVocabularyWindows(inputs.windows);
+  const splits = tokenSplitsOf(windows);
+  const T = windows.meta.context;
+  const rows: [string, number, string][] = [];
+  for (const split of ['validation', 'test'] as const) {
+    const set = splits[split];
+    for (let w = 0; w < set.n; w++) rows.push([split, w, Array.from(set.tokens.subarray(w * (T + 1), (w + 1) * (T + 1))).join(' ')]);
+  }
+  const { vocabulary } = windows.meta;
+  const body: string[] = [];
+  let y = 26;
+  for (const [split, w, ids] of rows.filter((r) => r[1] < 2)) {
+    body.push(`<text x="12" y="${y}" font-size="12" font-weight="bold">${escapeXml(`${split} window ${w}`)}</text>`);
+    y += 18;
+    for (const line of wrapText(decodeCompact(vocabulary, ids.split(' ').map(Number)), 118)) {
+      body.push(`<text x="12" y="${y}" font-size="12" xml:space="preserve">${escapeXml(line)}</text>`);
+      y += 16;
+    }
+    y += 10;
+  }
+  return {
+    kind: 'chart',
+    svg: svgDocument(840, y, 'Held-out windows', body),
+    alt: `The ${splits.validation.n} validation and ${splits.test.n} test windows of ${T} + 1 compact token ids the held-out losses are over; the first two of each, decoded, are shown. The data file lists every window.`,
+    data: { context: T, windows: { validation: splits.validation.n, test: splits.test.n } } as unknown as Json,
+    table: { columns: ['split', 'window', 'ids'], rows },
+  };
+}
+
+export const languageHeldOut = defineFigure<{ windows: VocabularyWindowsMeta }, Record<string, never>>({ name: 'language-held-out', module: import.meta.url, render: renderHeldOut });

@@ -1,0 +1,141 @@
+/**
+ * The language report (paper §5), part 1: the models. A one-layer transformer whose MLP is
+ * bilinear, trained on the story corpus in a vocabulary of its most frequent token types, and its
+ * SwiGLU twin (the same shape, data order, steps and seed, the gated MLP at β = 1), so that the
+ * report states what the bilinear form costs in held-out loss.
+ *
+ * Following the paper: no normalisation anywhere (so a token's logit is exactly linear in the
+ * residual stream and uᵀ MLP(x) = xᵀ Q_u x), latent noise 0.33 on the MLP input while training
+ * (both MLP forms: the twin differs in the MLP only), untied embeddings, rotary positions, AdamW
+ * with warm-up and cosine decay.
+ */
+import type { Deps } from '../cache/job.ts';
+import { vocabularyWindowsJob, type VocabularyWindowsMeta } from '../corpus/vocabulary.ts';
+import { readRange } from '../data/llama-files.ts';
+import { readLlamaTokenizer } from '../data/llama-tokenizer.ts';
+import { figureJob } from '../figures/job.ts';
+import { languageContinuations, languageHeldOut, languageLossComparison, languageLossCurves, languageModels, languageVocabulary, parameterCount, tokensSeen } from '../figures/language.ts';
+import { llama, type LlamaShape } from '../models/llama.ts';
+import type { ProfileName } from '../profiles.ts';
+import { nextToken } from '../tasks/next-token.ts';
+import { trainJob, type ModelMeta } from '../train/job.ts';
+import type { TrainSettings } from '../train/trainer.ts';
+import type { Metric, PlanContext, ReportPlan, ReportSpec } from './spec.ts';
+import { corpusFor } from './stories.ts';
+
+interface LanguageProfile {
+  /** Tokens in the model vocabulary (the paper's 4,096); at most the training types + 1. */
+  vocabulary: number;
+  shape: Omit<LlamaShape, 'vocab'>;
+  train: TrainSettings;
+  /** Seeds of each model (the first is the one published and sampled from). */
+  seeds: number[];
+  /** Also train the bilinear model with two layers (its losses are reported). */
+  twoLayers: boolean;
+}
+
+const SHAPE = { tiedEmbeddings: false, mlp: 'bilinear' as const, beta: 1, normEps: 1e-5, ropeTheta: 10000, norm: 'none' as const };
+const TRAIN = { lr: 1e-3, weightDecay: 0.1, warmupFraction: 0.05, latentNoise: 0.33, monitor: 256 };
+
+export const LANGUAGE_PROFILES: Record<ProfileName, LanguageProfile> = {
+  // Seconds: a tiny model on the smoke corpus, every stage exercised.
+  smoke: {
+    vocabulary: 128,
+    shape: { ...SHAPE, dim: 32, hidden: 64, layers: 1, heads: 2, kvHeads: 2, context: 32 },
+    train: { ...TRAIN, lr: 3e-3, epochs: 2, batchSize: 8, evaluateEvery: 4, seed: 0 },
+    seeds: [0],
+    twoLayers: false,
+  },
+  default: {
+    vocabulary: 2048,
+    shape: { ...SHAPE, dim: 128, hidden: 512, layers: 1, heads: 4, kvHeads: 4, context: 128 },
+    train: { ...TRAIN, lr: 3e-3, epochs: 4, batchSize: 32, evaluateEvery: 100, seed: 0 },
+    seeds: [0],
+    twoLayers: false,
+  },
+  // The authors' model (their language/train.py): d 1024, hidden 3072, 8 heads, vocabulary 4,096,
+  // AdamW lr 1e-3, weight decay 1, batch 128, 5 epochs; and a two-layer variant. Hours on a large machine.
+  paper: {
+    vocabulary: 4096,
+    shape: { ...SHAPE, dim: 1024, hidden: 3072, layers: 1, heads: 8, kvHeads: 8, context: 256 },
+    train: { ...TRAIN, weightDecay: 1, epochs: 5, batchSize: 128, evaluateEvery: 500, seed: 0 },
+    seeds: [0, 1],
+    twoLayers: true,
+  },
+};
+
+/** Fixed prompts continued by every model (story openings in the corpus's style). */
+export const PROMPTS = ['Once upon a time, there was a little girl named', 'Tom and his dog went to the park. They', 'The sun was hot, so the children'];
+
+function plan(ctx: PlanContext): ReportPlan {
+  const { job: stories, files } = corpusFor(ctx);
+  const p = LANGUAGE_PROFILES[ctx.profile];
+  const windows = vocabularyWindowsJob('language/windows', stories, { context: p.shape.context, size: p.vocabulary, tokenizer: files.tokenizer, setting: `the ${ctx.profile} profile's language vocabulary (pipeline/reports/language.ts)` });
+  const shape = (over: Partial<LlamaShape> = {}): LlamaShape => ({ ...p.shape, vocab: p.vocabulary, ...over });
+  const forms = [
+    { key: 'bilinear', id: 'bilinear', label: 'bilinear MLP', shape: shape() },
+    { key: 'swiglu', id: 'swiglu', label: 'SwiGLU MLP (twin)', shape: shape({ mlp: 'gated', beta: 1 }) },
+    ...(p.twoLayers ? [{ key: 'twoLayers', id: 'bilinear-two-layers', label: 'bilinear MLP, two layers', shape: shape({ layers: 2 }) }] : []),
+  ];
+  const runs = forms.map((f) => ({ ...f, jobs: p.seeds.map((seed) => trainJob(`language/${f.id}${seed === p.seeds[0] ? '' : `-seed-${seed}`}`, windows, { kind: llama, shape: f.shape }, nextToken, { ...p.train, seed }, ctx.backend)) }));
+  const published = runs.map((r) => ({ ...r, job: r.jobs[0]! }));
+  const deps = { windows, ...Object.fromEntries(published.map((r) => [r.key, r.job])) } as unknown as Deps<Record<string, ModelMeta | VocabularyWindowsMeta>>;
+  const list = { models: published.map(({ key, label }) => ({ key, label })) };
+  const tokenizer = readLlamaTokenizer(readRange(files.tokenizer), 32000, files.tokenizer.name);
+  const prompts = PROMPTS.map((text) => ({ text, llama: tokenizer.encode(text, { bos: true }) }));
+  const sampling = { maxTokens: 40, temperature: 1, topP: 0.9, seed: 11 };
+  return {
+    settings: {
+      corpus: 'the stories report\'s corpus',
+      vocabulary: { size: p.vocabulary, rule: '<unk>, BOS, then the training split\'s most frequent other token types (ties: lower Llama id); every other type becomes <unk>' },
+      model: { kind: llama.name, ...p.shape, vocab: p.vocabulary },
+      twin: 'the same shape with the gated MLP Swish_1(W1 x) ⊙ W3 x (SwiGLU)',
+      training: { ...p.train },
+      seeds: p.seeds,
+      continuations: { prompts: PROMPTS, ...sampling },
+      backend: `${ctx.backend.name} (${ctx.backend.detail})`,
+    },
+    models: published.map((r) => ({ id: r.id, description: `${r.label}: ${llama.describe(r.shape)}`, job: r.job })),
+    analyses: [{ id: 'windows', job: windows }, ...runs.flatMap((r) => r.jobs.slice(1).map((job, i) => ({ id: `${r.id}-seed-${p.seeds[i + 1]}`, job })))],
+    figures: [
+      { id: 'models', title: 'The models', caption: 'Each model\'s parameters, the training tokens it read, its training steps and wall time (evaluations included), training tokens per second (evaluations excluded), and its cross-entropy per token and next-token accuracy on the held-out splits after the last step.', job: figureJob('language/models', languageModels, deps, list) },
+      { id: 'training-curves', title: 'Training curves', caption: `Cross-entropy per token over training, every ${p.train.evaluateEvery} steps and at each epoch's end: on a fixed sample of ${p.train.monitor} training windows (dashed) and on the whole validation split (solid), without noise. The test split is evaluated once, after the last step.`, job: figureJob('language/training-curves', languageLossCurves, deps, list) },
+      { id: 'loss-comparison', title: 'Bilinear against SwiGLU', caption: 'Cross-entropy per token on the validation and test splits after the last step, of the bilinear model and its SwiGLU twin (same shape, data order, steps, seed and latent noise; only the MLP differs).', job: figureJob('language/loss-comparison', languageLossComparison, deps, list) },
+      { id: 'continuations', title: 'Continuations of fixed prompts', caption: `Each model's continuation of the same ${PROMPTS.length} prompts, greedy and sampled (temperature ${sampling.temperature}, top-p ${sampling.topP}, seed ${sampling.seed}), at most ${sampling.maxTokens} tokens; "…" marks a continuation cut at that limit, "<unk>" a token outside the vocabulary.`, job: figureJob('language/continuations', languageContinuations, deps, { ...list, prompts, ...sampling }) },
+      { id: 'vocabulary', title: 'The vocabulary', caption: 'The model vocabulary, chosen from the training split alone, and the share of each split\'s tokens outside it (<unk>). The data file lists every token: its id, its Llama id, its text and its training count.', job: figureJob('language/vocabulary', languageVocabulary, { windows }, {}) },
+      { id: 'held-out-windows', title: 'Held-out windows', caption: 'The validation and test windows the held-out losses are over, in the vocabulary\'s ids: each model reads the first T ids of a window and is scored on predicting each next one. With the weights and the vocabulary, the data file is all a reader needs to recompute the held-out loss.', job: figureJob('language/held-out-windows', languageHeldOut, { windows }, {}) },
+    ],
+    metrics(read): Record<string, Metric> {
+      const w = read(windows).meta;
+      const num = (label: string, value: number, digits: number): Metric => ({ label, value, format: 'number', digits });
+      const out: Record<string, Metric> = {
+        'vocabulary-size': num('tokens in the model vocabulary', w.vocabulary.size, 0),
+        'types-seen': num('token types in the training split', w.vocabulary.typesSeen, 0),
+        'unknown-test': { label: 'test tokens outside the vocabulary', value: w.vocabulary.unknown.test, format: 'percent', digits: 2 },
+        'train-windows': num('training windows', w.windows.train, 0),
+        context: num('context (tokens per window)', w.context, 0),
+      };
+      const loss = (m: ModelMeta, split: 'validation' | 'test') => m.final[split]['loss']!;
+      for (const r of published) {
+        const m = read(r.job).meta;
+        out[`${r.id}-validation-loss`] = num(`validation loss of the ${r.label} model (cross-entropy per token)`, loss(m, 'validation'), 4);
+        out[`${r.id}-test-loss`] = num(`test loss of the ${r.label} model`, loss(m, 'test'), 4);
+        out[`${r.id}-parameters`] = num(`parameters of the ${r.label} model`, parameterCount(r.shape), 0);
+        out[`${r.id}-tokens-seen`] = num(`training tokens read by the ${r.label} model`, tokensSeen(m, w), 0);
+        out[`${r.id}-minutes`] = num(`training wall time of the ${r.label} model (minutes)`, m.wallMs / 60_000, 1);
+        out[`${r.id}-tokens-per-second`] = num(`training tokens per second of the ${r.label} model`, (w.context * m.settings.batchSize) / (m.msPerStep / 1000), 0);
+      }
+      const [bilinear, swiglu] = [read(published[0]!.job).meta, read(published[1]!.job).meta];
+      out['cost-test'] = num('test loss of the bilinear model minus its SwiGLU twin', loss(bilinear, 'test') - loss(swiglu, 'test'), 4);
+      out['cost-test-relative'] = { label: 'the bilinear model\'s test loss relative to its SwiGLU twin\'s, minus 1', value: loss(bilinear, 'test') / loss(swiglu, 'test') - 1, format: 'percent', digits: 1 };
+      return out;
+    },
+  };
+}
+
+export const languageReport: ReportSpec = {
+  id: 'language',
+  title: 'Language: a bilinear transformer trained on stories',
+  summary: 'A one-layer transformer with a bilinear MLP and no normalisation, trained on the story corpus, beside its SwiGLU twin: what the bilinear form costs in held-out loss.',
+  plan,
+};
