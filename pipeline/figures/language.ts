@@ -7,7 +7,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { Json } from '../cache/artifact.ts';
 import type { Inputs } from '../cache/job.ts';
-import { asVocabularyWindows, BOS, decodeCompact, UNKNOWN, type VocabularyWindowsMeta } from '../corpus/vocabulary.ts';
+import { asVocabularyWindows, BOS, compactMap, compactStream, decodeCompact, type VocabularyWindowsMeta } from '../corpus/vocabulary.ts';
 import { tokenSplitsOf } from '../data/tokens.ts';
 import { generate } from '../models/llama-generate.ts';
 import { llama, llamaParams, type LlamaShape } from '../models/llama.ts';
@@ -18,6 +18,22 @@ import { wrapText } from './corpus.ts';
 import { defineFigure, round7, type FigureOutput } from './job.ts';
 import { escapeXml, svgDocument } from './svg.ts';
 import { tableSvg } from './table.ts';
+
+/** Blocks of text under bold headings, wrapped, as one SVG (continuations, windows). */
+function textBlocks(title: string, blocks: { heading: string; text: string }[]): string {
+  const body: string[] = [];
+  let y = 26;
+  for (const b of blocks) {
+    body.push(`<text x="12" y="${y}" font-size="12" font-weight="bold">${escapeXml(b.heading)}</text>`);
+    y += 18;
+    for (const line of wrapText(b.text, 118)) {
+      body.push(`<text x="12" y="${y}" font-size="12" xml:space="preserve">${escapeXml(line)}</text>`);
+      y += 16;
+    }
+    y += 10;
+  }
+  return svgDocument(840, y, title, body);
+}
 
 export type ModelList = { models: { key: string; label: string }[] };
 type ModelInputs = Record<string, ModelMeta | VocabularyWindowsMeta>;
@@ -156,8 +172,7 @@ export type ContinuationParams = ModelList & {
 
 /** Llama ids in the vocabulary's compact ids (types it lacks → <unk>). */
 function compactIds(llamaOf: readonly number[], ids: number[]): number[] {
-  const compact = new Map(llamaOf.map((id, c) => [id, c]));
-  return ids.map((id) => compact.get(id) ?? UNKNOWN);
+  return Array.from(compactStream(Int32Array.from(ids), compactMap(llamaOf, Math.max(...llamaOf, ...ids) + 1)).ids);
 }
 
 async function renderContinuations(inputs: Inputs<ModelInputs>, params: ContinuationParams): Promise<FigureOutput> {
@@ -178,20 +193,9 @@ async function renderContinuations(inputs: Inputs<ModelInputs>, params: Continua
       tf.dispose(Object.values(p));
     }
   }
-  const body: string[] = [];
-  let y = 26;
-  for (const r of rows) {
-    body.push(`<text x="12" y="${y}" font-size="12" font-weight="bold">${escapeXml(`${r.model}, ${r.decoding}`)}</text>`);
-    y += 18;
-    for (const line of wrapText(`${r.prompt} ⟶${r.continuation}${r.finished ? '' : ' …'}`, 118)) {
-      body.push(`<text x="12" y="${y}" font-size="12" xml:space="preserve">${escapeXml(line)}</text>`);
-      y += 16;
-    }
-    y += 10;
-  }
   return {
     kind: 'chart',
-    svg: svgDocument(840, y, 'Continuations of fixed prompts', body),
+    svg: textBlocks('Continuations of fixed prompts', rows.map((r) => ({ heading: `${r.model}, ${r.decoding}`, text: `${r.prompt} ⟶${r.continuation}${r.finished ? '' : ' …'}` }))),
     alt: `Each model's greedy and sampled continuations of ${params.prompts.length} fixed prompts: ${rows.map((r) => `${r.model} (${r.decoding}): “${r.prompt}${r.continuation}”`).join(' ')}`,
     data: { settings: { ...params, models: params.models.map((m) => m.label) }, rows } as unknown as Json,
     table: { columns: ['model', 'prompt', 'decoding', 'continuation', 'ended_by_itself'], rows: rows.map((r) => [r.model, r.prompt, r.decoding, r.continuation, r.finished ? 'yes' : 'no']) },
@@ -236,21 +240,9 @@ async function renderHeldOut(inputs: Inputs<{ windows: VocabularyWindowsMeta }>)
     const set = splits[split];
     for (let w = 0; w < set.n; w++) rows.push([split, w, Array.from(set.tokens.subarray(w * (T + 1), (w + 1) * (T + 1))).join(' ')]);
   }
-  const { vocabulary } = windows.meta;
-  const body: string[] = [];
-  let y = 26;
-  for (const [split, w, ids] of rows.filter((r) => r[1] < 2)) {
-    body.push(`<text x="12" y="${y}" font-size="12" font-weight="bold">${escapeXml(`${split} window ${w}`)}</text>`);
-    y += 18;
-    for (const line of wrapText(decodeCompact(vocabulary, ids.split(' ').map(Number)), 118)) {
-      body.push(`<text x="12" y="${y}" font-size="12" xml:space="preserve">${escapeXml(line)}</text>`);
-      y += 16;
-    }
-    y += 10;
-  }
   return {
     kind: 'chart',
-    svg: svgDocument(840, y, 'Held-out windows', body),
+    svg: textBlocks('Held-out windows', rows.filter((r) => r[1] < 2).map(([split, w, ids]) => ({ heading: `${split} window ${w}`, text: decodeCompact(windows.meta.vocabulary, ids.split(' ').map(Number)) }))),
     alt: `The ${splits.validation.n} validation and ${splits.test.n} test windows of ${T} + 1 compact token ids the held-out losses are over; the first two of each, decoded, are shown. The data file lists every window.`,
     data: { context: T, windows: { validation: splits.validation.n, test: splits.test.n } } as unknown as Json,
     table: { columns: ['split', 'window', 'ids'], rows },
