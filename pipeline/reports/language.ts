@@ -11,6 +11,7 @@
  */
 import type { Deps } from '../cache/job.ts';
 import { vocabularyWindowsJob, type VocabularyWindowsMeta } from '../corpus/vocabulary.ts';
+import { readLlamaConfig } from '../data/llama-checkpoint.ts';
 import { readRange } from '../data/llama-files.ts';
 import { readLlamaTokenizer } from '../data/llama-tokenizer.ts';
 import { figureJob } from '../figures/job.ts';
@@ -81,7 +82,8 @@ function plan(ctx: PlanContext): ReportPlan {
   const published = runs.map((r) => ({ ...r, job: r.jobs[0]! }));
   const deps = { windows, ...Object.fromEntries(published.map((r) => [r.key, r.job])) } as unknown as Deps<Record<string, ModelMeta | VocabularyWindowsMeta>>;
   const list = { models: published.map(({ key, label }) => ({ key, label })) };
-  const tokenizer = readLlamaTokenizer(readRange(files.tokenizer), 32000, files.tokenizer.name);
+  const { vocab } = readLlamaConfig(readRange({ ...files.checkpoint, end: Math.min(files.checkpoint.end, files.checkpoint.start + 28) }), files.checkpoint.name);
+  const tokenizer = readLlamaTokenizer(readRange(files.tokenizer), vocab, files.tokenizer.name);
   const prompts = PROMPTS.map((text) => ({ text, llama: tokenizer.encode(text, { bos: true }) }));
   const sampling = { maxTokens: 40, temperature: 1, topP: 0.9, seed: 11 };
   return {
