@@ -65,8 +65,6 @@ export function modelRows(inputs: Inputs<ModelInputs>, params: ModelList) {
       parameters: parameterCount(shape),
       tokensSeen: seen,
       steps: m.steps,
-      wallSeconds: round7(m.wallMs / 1000),
-      trainTokensPerSecond: round7((windows.context * m.settings.batchSize) / (m.msPerStep / 1000)),
       validationLoss: round7(m.final.validation['loss']!),
       testLoss: round7(m.final.test['loss']!),
       testAccuracy: round7(m.final.test['accuracy']!),
@@ -76,14 +74,15 @@ export function modelRows(inputs: Inputs<ModelInputs>, params: ModelList) {
 
 async function renderModels(inputs: Inputs<ModelInputs>, params: ModelList): Promise<FigureOutput> {
   const rows = modelRows(inputs, params);
-  const columns = ['model', 'parameters', 'tokens seen', 'steps', 'wall time (s)', 'training tokens/s', 'validation loss', 'test loss', 'test accuracy'];
-  const cells = rows.map((r) => [r.model, r.parameters.toLocaleString('en-US'), r.tokensSeen.toLocaleString('en-US'), String(r.steps), r.wallSeconds.toFixed(0), r.trainTokensPerSecond.toFixed(0), r.validationLoss.toFixed(4), r.testLoss.toFixed(4), `${(r.testAccuracy * 100).toFixed(1)}%`]);
+  // Timings are not drawn: figures are byte-identical across builds, and times are not.
+  const columns = ['model', 'parameters', 'tokens seen', 'steps', 'validation loss', 'test loss', 'test accuracy'];
+  const cells = rows.map((r) => [r.model, r.parameters.toLocaleString('en-US'), r.tokensSeen.toLocaleString('en-US'), String(r.steps), r.validationLoss.toFixed(4), r.testLoss.toFixed(4), `${(r.testAccuracy * 100).toFixed(1)}%`]);
   return {
     kind: 'chart',
-    svg: tableSvg({ title: 'The models: size, training and held-out cross-entropy per token', columns, rows: cells, widths: [230, 100, 110, 60, 100, 120, 110, 80, 100] }),
-    alt: `Table of the models: ${rows.map((r) => `${r.model}, ${r.parameters} parameters, ${r.tokensSeen} tokens seen in ${r.wallSeconds.toFixed(0)} s, validation loss ${r.validationLoss.toFixed(4)}, test loss ${r.testLoss.toFixed(4)}`).join('; ')}.`,
+    svg: tableSvg({ title: 'The models: size, training and held-out cross-entropy per token', columns, rows: cells, widths: [230, 100, 110, 60, 110, 80, 100] }),
+    alt: `Table of the models: ${rows.map((r) => `${r.model}, ${r.parameters} parameters, ${r.tokensSeen} tokens seen, validation loss ${r.validationLoss.toFixed(4)}, test loss ${r.testLoss.toFixed(4)}`).join('; ')}.`,
     data: { rows } as unknown as Json,
-    table: { columns: ['model', 'parameters', 'tokens_seen', 'steps', 'wall_seconds', 'train_tokens_per_second', 'validation_loss', 'test_loss', 'test_accuracy'], rows: rows.map((r) => [r.model, r.parameters, r.tokensSeen, r.steps, r.wallSeconds, r.trainTokensPerSecond, r.validationLoss, r.testLoss, r.testAccuracy]) },
+    table: { columns: ['model', 'parameters', 'tokens_seen', 'steps', 'validation_loss', 'test_loss', 'test_accuracy'], rows: rows.map((r) => [r.model, r.parameters, r.tokensSeen, r.steps, r.validationLoss, r.testLoss, r.testAccuracy]) },
   };
 }
 

@@ -100,7 +100,7 @@ function plan(ctx: PlanContext): ReportPlan {
     models: published.map((r) => ({ id: r.id, description: `${r.label}: ${llama.describe(r.shape)}`, job: r.job })),
     analyses: [{ id: 'windows', job: windows }, ...runs.flatMap((r) => r.jobs.slice(1).map((job, i) => ({ id: `${r.id}-seed-${p.seeds[i + 1]}`, job })))],
     figures: [
-      { id: 'models', title: 'The models', caption: 'Each model\'s parameters, the training tokens it read, its training steps and wall time (evaluations included), training tokens per second (evaluations excluded), and its cross-entropy per token and next-token accuracy on the held-out splits after the last step.', job: figureJob('language/models', languageModels, deps, list) },
+      { id: 'models', title: 'The models', caption: 'Each model\'s parameters, the training tokens it read, its training steps, and its cross-entropy per token and next-token accuracy on the held-out splits after the last step.', job: figureJob('language/models', languageModels, deps, list) },
       { id: 'training-curves', title: 'Training curves', caption: `Cross-entropy per token over training, every ${p.train.evaluateEvery} steps and at each epoch's end: on a fixed sample of ${p.train.monitor} training windows (dashed) and on the whole validation split (solid), without noise. The test split is evaluated once, after the last step.`, job: figureJob('language/training-curves', languageLossCurves, deps, list) },
       { id: 'loss-comparison', title: 'Bilinear against SwiGLU', caption: 'Cross-entropy per token on the validation and test splits after the last step, of the bilinear model and its SwiGLU twin (same shape, data order, steps, seed and latent noise; only the MLP differs).', job: figureJob('language/loss-comparison', languageLossComparison, deps, list) },
       { id: 'continuations', title: 'Continuations of fixed prompts', caption: `Each model's continuation of the same ${PROMPTS.length} prompts, greedy and sampled (temperature ${sampling.temperature}, top-p ${sampling.topP}, seed ${sampling.seed}), at most ${sampling.maxTokens} tokens; "…" marks a continuation cut at that limit, "<unk>" a token outside the vocabulary.`, job: figureJob('language/continuations', languageContinuations, deps, { ...list, prompts, ...sampling }) },
@@ -124,8 +124,6 @@ function plan(ctx: PlanContext): ReportPlan {
         out[`${r.id}-test-loss`] = num(`test loss of the ${r.label} model`, loss(m, 'test'), 4);
         out[`${r.id}-parameters`] = num(`parameters of the ${r.label} model`, parameterCount(r.shape), 0);
         out[`${r.id}-tokens-seen`] = num(`training tokens read by the ${r.label} model`, tokensSeen(m, w), 0);
-        out[`${r.id}-minutes`] = num(`training wall time of the ${r.label} model (minutes)`, m.wallMs / 60_000, 1);
-        out[`${r.id}-tokens-per-second`] = num(`training tokens per second of the ${r.label} model`, (w.context * m.settings.batchSize) / (m.msPerStep / 1000), 0);
       }
       const [bilinear, swiglu] = [read(published[0]!.job).meta, read(published[1]!.job).meta];
       out['cost-test'] = num('test loss of the bilinear model minus its SwiGLU twin', loss(bilinear, 'test') - loss(swiglu, 'test'), 4);
