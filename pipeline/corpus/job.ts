@@ -4,8 +4,9 @@
  *   1) `corpus/stories`: the stories as token ids, split by story into train, validation and test
  *      (a seeded split; validation for curves and choices, test once for final numbers), with the
  *      corpus card. Its stories come from a TinyStories-format file the user names (`--tinystories`),
- *      or by default are sampled from the pretrained stories15M with a fixed seed (the expensive
- *      part, cached once however the windows below are cut);
+ *      or by default are sampled from the pretrained stories15M with a fixed seed, in shards
+ *      (corpus/shards.ts: the expensive part, each shard cached once however the windows below
+ *      are cut);
  *   2) `corpus/windows`: each split's stories, BOS before each, as one stream cut into windows of
  *      T + 1 tokens at stride T (every token is a target once), the token data of tasks/next-token.
  *
@@ -16,23 +17,20 @@ import { readFileSync } from 'node:fs';
 import { artifact, requireTensor, type Artifact, type Json } from '../cache/artifact.ts';
 import { artifactOf, defineJob, type Job } from '../cache/job.ts';
 import type { DataInfo } from '../data/job.ts';
-import { readLlamaCheckpoint, type LlamaCheckpoint } from '../data/llama-checkpoint.ts';
 import { rangeFingerprint, verifiedBytes, type ByteRange } from '../data/llama-files.ts';
 import { readLlamaTokenizer, type LlamaTokenizer } from '../data/llama-tokenizer.ts';
 import { readStoriesFile, splitStories } from '../data/stories.ts';
 import { fileFingerprint } from '../data/fingerprint.ts';
 import { PipelineError } from '../errors.ts';
-import { generate, BOS, type SampleSettings } from '../models/llama-generate.ts';
-import { llamaFromCheckpoint, llamaParams } from '../models/llama.ts';
+import type { SampleSettings } from '../models/llama-generate.ts';
 import { tensor } from '../tensors/safetensors.ts';
-import type { Log } from '../util/log.ts';
-import * as tf from '@tensorflow/tfjs';
+import { asShard, shardJobs, shardStories, storyStream, streamStories, type ShardMeta } from './shards.ts';
 
 export const SPLITS = ['train', 'validation', 'test'] as const;
 export type CorpusSplit = (typeof SPLITS)[number];
 
-/** Stories sampled from a llama2.c checkpoint, from BOS, `batch` at a time. */
-export type SampledStories = { kind: 'sampled'; checkpoint: string; stories: number; batch: number; sampling: SampleSettings };
+/** Stories sampled from a llama2.c checkpoint, from BOS, `batch` at a time, `shardBatches` batches per shard. */
+export type SampledStories = { kind: 'sampled'; checkpoint: string; stories: number; batch: number; shardBatches: number; sampling: SampleSettings };
 /** Stories read from a TinyStories-format file (the first `limit`, when given). */
 export type FileStories = { kind: 'file'; file: string; limit: number | null };
 
@@ -79,27 +77,26 @@ type StoriesParams = {
   /** Sampling rounds differently per backend, so a sampled corpus's key holds the backend. */
   backend: { name: string; detail: string; tfjs: string } | null;
 };
-type StoriesLocations = { tokenizer: ByteRange; checkpoint?: ByteRange; file?: string; description: string };
+type StoriesLocations = { tokenizer: ByteRange; file?: string; description: string };
 
-const corpusStories = defineJob<CorpusMeta, Record<string, never>, StoriesParams>({
+const corpusStories = defineJob<CorpusMeta, Record<string, ShardMeta>, StoriesParams>({
   name: 'corpus/stories',
   stage: 'data',
   module: import.meta.url,
   heavy: true,
-  run: async (ctx, _inputs, params) => {
+  run: async (ctx, inputs, params) => {
     const at = ctx.locations as unknown as StoriesLocations;
     const tokenizerBytes = verifiedBytes(at.tokenizer, params.tokenizer);
     const { source } = params;
-    // The checkpoint is read, checked against its planned SHA-256 and parsed once.
-    const checkpoint = source.kind === 'sampled' ? readLlamaCheckpoint(verifiedBytes(at.checkpoint!, source.checkpoint), at.checkpoint!.name) : null;
-    const tokenizer = readLlamaTokenizer(tokenizerBytes, checkpoint?.config.vocab ?? tokenizerVocab(tokenizerBytes), at.tokenizer.name);
-    const { stories, unfinished } = checkpoint && source.kind === 'sampled' ? sampleStories(checkpoint, source, ctx.log) : fileStories(at.file!, source as FileStories, tokenizer);
+    const shards = source.kind === 'sampled' ? shardsInOrder(inputs) : [];
+    const tokenizer = readLlamaTokenizer(tokenizerBytes, shards[0]?.meta.vocab ?? tokenizerVocab(tokenizerBytes), at.tokenizer.name);
+    const { stories, unfinished } = source.kind === 'sampled' ? { stories: shards.flatMap(shardStories), unfinished: shards.reduce((n, s) => n + s.meta.unfinished, 0) } : fileStories(at.file!, source, tokenizer);
     const needed = storiesNeeded(params.split.heldOut);
     if (stories.length < needed) throw new PipelineError(`${at.description}: ${stories.length} stories cannot make train, validation and test splits (with ${params.split.heldOut} of them held out, at least ${needed} are needed)`, { exitCode: 2, hint: 'use more stories, or hold out a larger share' });
     const { train, heldOut } = splitStories(stories, params.split.heldOut, params.split.seed);
     const { train: validation, heldOut: test } = splitStories(heldOut, 0.5, params.split.seed + 1);
     const splits = { train, validation, test };
-    const streams = Object.fromEntries(SPLITS.map((s) => [s, streamOf(splits[s])])) as Record<CorpusSplit, { stream: Int32Array; starts: Int32Array }>;
+    const streams = Object.fromEntries(SPLITS.map((s) => [s, storyStream(splits[s])])) as Record<CorpusSplit, { stream: Int32Array; starts: Int32Array }>;
     const card = corpusCard(splits, streams, tokenizer, at.description, params, unfinished);
     ctx.log.info(`  ${card.stories.train} / ${card.stories.validation} / ${card.stories.test} stories, ${card.tokens.train} training tokens (${at.description})`);
     const tensors = Object.fromEntries(SPLITS.flatMap((s) => [[`${s}.stream`, tensor(streams[s].stream, [streams[s].stream.length])], [`${s}.starts`, tensor(streams[s].starts, [streams[s].starts.length])]]));
@@ -122,7 +119,6 @@ function storiesNeeded(heldOut: number): number {
   return n;
 }
 
-/** A range's bytes, refused when they are no longer those the plan hashed (the file changed since). */
 /** The number of tokens a tokenizer file holds, for a corpus read without a checkpoint. */
 function tokenizerVocab(bytes: Uint8Array): number {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -136,26 +132,9 @@ function tokenizerVocab(bytes: Uint8Array): number {
   return count;
 }
 
-function sampleStories(checkpoint: LlamaCheckpoint, source: SampledStories, log: Log): { stories: number[][]; unfinished: number } {
-  const { shape, weights } = llamaFromCheckpoint(checkpoint);
-  const params = llamaParams(shape, weights);
-  const stories: number[][] = [];
-  let unfinished = 0;
-  const batches = Math.ceil(source.stories / source.batch);
-  const progress = log.progress('sampling stories', batches);
-  try {
-    for (let b = 0; b < batches; b++) {
-      const n = Math.min(source.batch, source.stories - b * source.batch);
-      // Each batch its own seed: a corpus of more stories begins with the same stories.
-      const out = generate(shape, params, Array.from({ length: n }, () => [BOS]), { ...source.sampling, seed: source.sampling.seed + b * 104_729 });
-      out.tokens.forEach((tokens, i) => (out.finished[i] && tokens.length > 0 ? stories.push(tokens) : unfinished++));
-      progress.update(b + 1, `${stories.length} stories`);
-    }
-  } finally {
-    progress.end();
-    tf.dispose(Object.values(params));
-  }
-  return { stories, unfinished };
+/** The shard inputs (shard-0, shard-1, …) in corpus order. */
+function shardsInOrder(inputs: Record<string, Artifact | undefined>): Artifact<ShardMeta>[] {
+  return Object.keys(inputs).sort((a, b) => Number(a.slice(6)) - Number(b.slice(6))).map((k) => asShard(inputs[k], k));
 }
 
 function fileStories(path: string, source: FileStories, tokenizer: LlamaTokenizer): { stories: number[][]; unfinished: null } {
@@ -165,20 +144,6 @@ function fileStories(path: string, source: FileStories, tokenizer: LlamaTokenize
   if (actual !== source.file) throw new PipelineError(`${path} changed while the build ran (SHA-256 ${actual.slice(0, 12)}…, planned ${source.file.slice(0, 12)}…)`, { exitCode: 2, hint: 'run the build again' });
   const kept = source.limit === null ? texts : texts.slice(0, source.limit);
   return { stories: kept.map((text) => tokenizer.encode(text)), unfinished: null };
-}
-
-/** Stories as one stream, BOS before each, and where each story's BOS is. */
-function streamOf(stories: number[][]): { stream: Int32Array; starts: Int32Array } {
-  const stream = new Int32Array(stories.reduce((n, s) => n + s.length + 1, 0));
-  const starts = new Int32Array(stories.length);
-  let at = 0;
-  stories.forEach((story, i) => {
-    starts[i] = at;
-    stream[at++] = BOS;
-    stream.set(story, at);
-    at += story.length;
-  });
-  return { stream, starts };
 }
 
 function corpusCard(splits: Record<CorpusSplit, number[][]>, streams: Record<CorpusSplit, { stream: Int32Array }>, tokenizer: LlamaTokenizer, description: string, params: StoriesParams, unfinished: number | null): CorpusCard {
@@ -224,7 +189,7 @@ export interface SamplingBackend {
 export interface StoriesRequest {
   tokenizer: ByteRange;
   /** Sample from this checkpoint … */
-  checkpoint?: { range: ByteRange; stories: number; batch: number; sampling: SampleSettings };
+  checkpoint?: { range: ByteRange; stories: number; batch: number; shardBatches: number; sampling: SampleSettings };
   /** … or read this TinyStories-format file. */
   file?: { path: string; limit: number | null };
   split: CorpusSettings;
@@ -240,11 +205,12 @@ export function storiesJob(label: string, request: StoriesRequest): Job<CorpusMe
   if (!(request.split.heldOut > 0 && request.split.heldOut < 1)) throw new PipelineError(`corpus: the held-out share must lie strictly between 0 and 1, got ${request.split.heldOut}`, { exitCode: 2 });
   const source: SampledStories | FileStories = request.file
     ? { kind: 'file', file: fileFingerprint(request.file.path), limit: request.file.limit }
-    : { kind: 'sampled', checkpoint: rangeFingerprint(request.checkpoint!.range), stories: request.checkpoint!.stories, batch: request.checkpoint!.batch, sampling: { ...request.checkpoint!.sampling } };
+    : { kind: 'sampled', checkpoint: rangeFingerprint(request.checkpoint!.range), stories: request.checkpoint!.stories, batch: request.checkpoint!.batch, shardBatches: request.checkpoint!.shardBatches, sampling: { ...request.checkpoint!.sampling } };
   const b = request.backend;
   const params: StoriesParams = { source, tokenizer: rangeFingerprint(request.tokenizer), split: { ...request.split }, samples: request.samples, backend: source.kind === 'sampled' ? { name: b.name, detail: b.detail, tfjs: b.tfjsVersion } : null };
-  const locations: StoriesLocations = { tokenizer: { ...request.tokenizer }, description: request.description, ...(request.checkpoint ? { checkpoint: { ...request.checkpoint.range } } : {}), ...(request.file ? { file: request.file.path } : {}) };
-  return corpusStories.create(label, {}, params, { locations: locations as unknown as Json });
+  const locations: StoriesLocations = { tokenizer: { ...request.tokenizer }, description: request.description, ...(request.file ? { file: request.file.path } : {}) };
+  const shards = request.checkpoint ? shardJobs(label, { ...request.checkpoint, checkpoint: request.checkpoint.range, backend: b }) : [];
+  return corpusStories.create(label, Object.fromEntries(shards.map((job, i) => [`shard-${i}`, job])), params, { locations: locations as unknown as Json });
 }
 
 export function asStories(a: Artifact | undefined, what = 'stories'): Artifact<CorpusMeta> {
@@ -255,7 +221,7 @@ export function asStories(a: Artifact | undefined, what = 'stories'): Artifact<C
 export function storiesOf(a: Artifact<CorpusMeta>, split: CorpusSplit): number[][] {
   const stream = requireTensor(a, `${split}.stream`, 'stories').data as Int32Array;
   const starts = requireTensor(a, `${split}.starts`, 'stories').data as Int32Array;
-  return Array.from(starts, (start, i) => Array.from(stream.subarray(start + 1, i + 1 < starts.length ? starts[i + 1]! : stream.length)));
+  return streamStories(stream, starts);
 }
 
 export type WindowsMeta = DataInfo & { vocabSize: number; context: number; windows: Record<CorpusSplit, number>; card: CorpusCard };

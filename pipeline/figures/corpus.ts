@@ -17,7 +17,7 @@ const percent = (x: number, digits = 1) => `${(x * 100).toFixed(digits)}%`;
 
 /** The card's rows: what a reader needs to judge the corpus, each a (property, value) pair. */
 export function cardRows(card: CorpusCard): [string, string][] {
-  const settings = card.settings as { source: { kind: string; stories?: number; batch?: number; limit?: number | null; sampling?: Record<string, number> }; split: { heldOut: number; seed: number }; backend?: { name: string; detail: string } | null };
+  const settings = card.settings as { source: { kind: string; stories?: number; batch?: number; shardBatches?: number; limit?: number | null; sampling?: Record<string, number> }; split: { heldOut: number; seed: number }; backend?: { name: string; detail: string } | null };
   const rows: [string, string][] = [
     ['source', card.source],
     ['stories (train / validation / test)', `${int(card.stories.train)} / ${int(card.stories.validation)} / ${int(card.stories.test)}`],
@@ -28,6 +28,7 @@ export function cardRows(card: CorpusCard): [string, string][] {
   if (s.kind === 'sampled') {
     const p = s.sampling!;
     rows.push(['sampling', `${int(s.stories!)} sequences from BOS, temperature ${p['temperature']}, top-p ${p['topP']}, at most ${p['maxTokens']} tokens, seed ${p['seed']}, ${s.batch} at a time`]);
+    if (s.shardBatches) rows.push(['shards', `${int(s.stories! / (s.batch! * s.shardBatches))} of ${int(s.batch! * s.shardBatches)} sequences; batch b sampled with seed ${p['seed']} + 104,729 b`]);
     rows.push(['dropped (reached the token limit)', `${int(card.unfinished ?? 0)}`]);
     if (settings.backend) rows.push(['sampled on', `${settings.backend.name} (${settings.backend.detail})`]);
   } else {

@@ -9,10 +9,8 @@ import type { Json } from '../cache/artifact.ts';
 import type { Inputs } from '../cache/job.ts';
 import { asVocabularyWindows, BOS, compactMap, compactStream, decodeCompact, type VocabularyWindowsMeta } from '../corpus/vocabulary.ts';
 import { tokenSplitsOf } from '../data/tokens.ts';
-import { generate } from '../models/llama-generate.ts';
-import { llama, llamaParams, type LlamaShape } from '../models/llama.ts';
+import { modelKind, parameterCount } from '../models/kind.ts';
 import { asModel, modelWeights, type ModelMeta } from '../train/job.ts';
-import * as tf from '@tensorflow/tfjs';
 import { CHART_CONFIG, renderChart } from './charts.ts';
 import { wrapText } from './corpus.ts';
 import { defineFigure, round7, type FigureOutput } from './job.ts';
@@ -38,11 +36,6 @@ function textBlocks(title: string, blocks: { heading: string; text: string }[]):
 export type ModelList = { models: { key: string; label: string }[] };
 type ModelInputs = Record<string, ModelMeta | VocabularyWindowsMeta>;
 
-/** Parameters of a model of this shape (every tensor of its layout). */
-export function parameterCount(shape: LlamaShape): number {
-  return Object.values(llama.layout(shape)).reduce((s, dims) => s + dims.reduce((a, b) => a * b, 1), 0);
-}
-
 /** Training tokens a run read: every position of every training window, once per epoch. */
 export function tokensSeen(meta: ModelMeta, windows: VocabularyWindowsMeta): number {
   return meta.settings.epochs * windows.windows.train * windows.context;
@@ -58,11 +51,10 @@ export function modelRows(inputs: Inputs<ModelInputs>, params: ModelList) {
   const windows = asVocabularyWindows(inputs['windows']).meta;
   return models(inputs, params).map(({ label, model }) => {
     const m = model.meta;
-    const shape = m.model.shape as unknown as LlamaShape;
     const seen = tokensSeen(m, windows);
     return {
       model: label,
-      parameters: parameterCount(shape),
+      parameters: parameterCount(modelKind(m.model.kind), m.model.shape),
       tokensSeen: seen,
       steps: m.steps,
       validationLoss: round7(m.final.validation['loss']!),
@@ -127,21 +119,60 @@ export const languageLossCurves = defineFigure<ModelInputs, ModelList>({ name: '
 
 // ---- the held-out loss compared ----
 
-async function renderLossComparison(inputs: Inputs<ModelInputs>, params: ModelList): Promise<FigureOutput> {
-  const rows = models(inputs, params).flatMap(({ label, model }) => (['validation', 'test'] as const).map((split) => ({ model: label, split, loss: round7(model.meta.final[split]['loss']!) })));
+/** Every run of each model (one per seed; the first is the published one). */
+export type SeedList = { models: { key: string; label: string; runs: { seed: number; key: string }[] }[] };
+
+/** Each run's final held-out losses, and each model's mean over its seeds. */
+export function lossRows(inputs: Inputs<ModelInputs>, params: SeedList) {
+  const runs = params.models.flatMap(({ label, runs }) =>
+    runs.flatMap(({ seed, key }) => {
+      const m = asModel(inputs[key], `${label}, seed ${seed}`).meta;
+      return (['validation', 'test'] as const).map((split) => ({ model: label, seed, split, loss: round7(m.final[split]['loss']!) }));
+    }),
+  );
+  const means = params.models.flatMap(({ label }) =>
+    (['validation', 'test'] as const).map((split) => {
+      const of = runs.filter((r) => r.model === label && r.split === split).map((r) => r.loss);
+      return { model: label, split, seeds: of.length, mean: round7(of.reduce((a, b) => a + b, 0) / of.length) };
+    }),
+  );
+  return { runs, means };
+}
+
+async function renderLossComparison(inputs: Inputs<ModelInputs>, params: SeedList): Promise<FigureOutput> {
+  const { runs, means } = lossRows(inputs, params);
+  const order = params.models.map((m) => m.label);
+  const seeds = [...new Set(runs.map((r) => r.seed))];
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    description: 'Final held-out cross-entropy per token of each model',
-    data: { values: rows },
-    width: 200,
-    height: 220,
-    mark: { type: 'point', filled: true, size: 80 },
-    encoding: {
-      column: { field: 'split', type: 'nominal', title: null, sort: ['validation', 'test'] },
-      x: { field: 'model', type: 'nominal', title: null, axis: { labelAngle: -20, labelLimit: 200 }, sort: params.models.map((m) => m.label) },
-      y: { field: 'loss', type: 'quantitative', title: 'cross-entropy per token', scale: { zero: false } },
-      color: { field: 'model', type: 'nominal', legend: null },
-      tooltip: [{ field: 'model' }, { field: 'split' }, { field: 'loss', format: '.4f' }],
+    description: 'Final held-out cross-entropy per token of each model, one point per seed, a tick at the mean over seeds',
+    facet: { column: { field: 'split', type: 'nominal', title: null, sort: ['validation', 'test'] } },
+    data: { values: [...runs.map((r) => ({ ...r, kind: 'run' })), ...means.map((m) => ({ model: m.model, split: m.split, loss: m.mean, seeds: m.seeds, kind: 'mean' }))] },
+    spec: {
+      width: 220,
+      height: 240,
+      layer: [
+        {
+          transform: [{ filter: "datum.kind === 'run'" }],
+          mark: { type: 'point', filled: true, size: 70, opacity: 0.85 },
+          encoding: {
+            x: { field: 'model', type: 'nominal', title: null, axis: { labelAngle: -20, labelLimit: 200 }, sort: order },
+            y: { field: 'loss', type: 'quantitative', title: 'cross-entropy per token', scale: { zero: false } },
+            color: { field: 'model', type: 'nominal', legend: null, sort: order },
+            shape: { field: 'seed', type: 'nominal', title: 'seed', legend: seeds.length > 1 ? { orient: 'bottom' } : null },
+            tooltip: [{ field: 'model' }, { field: 'seed' }, { field: 'split' }, { field: 'loss', format: '.4f' }],
+          },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'mean'" }],
+          mark: { type: 'tick', thickness: 2, size: 28, color: '#444' },
+          encoding: {
+            x: { field: 'model', type: 'nominal', sort: order },
+            y: { field: 'loss', type: 'quantitative' },
+            tooltip: [{ field: 'model' }, { field: 'split' }, { field: 'seeds', title: 'seeds' }, { field: 'loss', title: 'mean', format: '.4f' }],
+          },
+        },
+      ],
     },
     config: CHART_CONFIG,
   };
@@ -149,19 +180,20 @@ async function renderLossComparison(inputs: Inputs<ModelInputs>, params: ModelLi
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `Final cross-entropy per token: ${rows.map((r) => `${r.model} ${r.split} ${r.loss.toFixed(4)}`).join(', ')}.`,
-    data: { rows } as unknown as Json,
-    table: { columns: ['model', 'split', 'loss'], rows: rows.map((r) => [r.model, r.split, r.loss]) },
+    alt: `Final cross-entropy per token, per seed: ${runs.map((r) => `${r.model} seed ${r.seed} ${r.split} ${r.loss.toFixed(4)}`).join(', ')}; means over seeds: ${means.map((m) => `${m.model} ${m.split} ${m.mean.toFixed(4)}`).join(', ')}.`,
+    data: { runs, means } as unknown as Json,
+    table: { columns: ['model', 'seed', 'split', 'loss'], rows: runs.map((r) => [r.model, r.seed, r.split, r.loss]) },
   };
 }
 
-export const languageLossComparison = defineFigure<ModelInputs, ModelList>({ name: 'language-loss-comparison', module: import.meta.url, render: renderLossComparison });
+export const languageLossComparison = defineFigure<ModelInputs, SeedList>({ name: 'language-loss-comparison', module: import.meta.url, render: renderLossComparison });
 
 // ---- continuations of fixed prompts ----
 
 export type ContinuationParams = ModelList & {
-  /** Each prompt as text and in Llama ids (BOS first), encoded at plan time; mapped to the vocabulary here. */
+  /** Each prompt as text and in Llama ids (BOS first), encoded at plan time; mapped to the vocabulary here (one id for one). */
   prompts: { text: string; llama: number[] }[];
+  /** New tokens at most: the longest prompt and these fit in the context. */
   maxTokens: number;
   /** The sampled continuation's settings (the other is greedy). */
   temperature: number;
@@ -177,19 +209,14 @@ function compactIds(llamaOf: readonly number[], ids: number[]): number[] {
 async function renderContinuations(inputs: Inputs<ModelInputs>, params: ContinuationParams): Promise<FigureOutput> {
   const vocabulary = asVocabularyWindows(inputs['windows']).meta.vocabulary;
   const rows: { model: string; prompt: string; decoding: string; continuation: string; finished: boolean }[] = [];
+  const prompts = params.prompts.map((q) => compactIds(vocabulary.llama, q.llama));
   for (const { label, model } of models(inputs, params)) {
-    const shape = model.meta.model.shape as unknown as LlamaShape;
-    const p = llamaParams(shape, modelWeights(model));
-    try {
-      const prompts = params.prompts.map((q) => compactIds(vocabulary.llama, q.llama));
-      const longest = Math.max(...prompts.map((q) => q.length));
-      const maxTokens = Math.min(params.maxTokens, shape.context - longest);
-      for (const [decoding, settings] of [['greedy', { temperature: 0, topP: 1 }], [`sampled (T = ${params.temperature}, top-p ${params.topP})`, { temperature: params.temperature, topP: params.topP }]] as const) {
-        const out = generate(shape, p, prompts, { ...settings, maxTokens, seed: params.seed, stop: [BOS] });
-        out.tokens.forEach((ids, i) => rows.push({ model: label, prompt: params.prompts[i]!.text, decoding, continuation: decodeCompact(vocabulary, ids), finished: out.finished[i]! }));
-      }
-    } finally {
-      tf.dispose(Object.values(p));
+    const kind = modelKind(model.meta.model.kind);
+    if (!kind.sample) throw new Error(`${label}: a '${kind.name}' model cannot continue prompts (its kind has no sampler)`);
+    const weights = modelWeights(model);
+    for (const [decoding, settings] of [['greedy', { temperature: 0, topP: 1 }], [`sampled (T = ${params.temperature}, top-p ${params.topP})`, { temperature: params.temperature, topP: params.topP }]] as const) {
+      const out = kind.sample(model.meta.model.shape, weights, prompts, { ...settings, maxTokens: params.maxTokens, seed: params.seed, stop: [BOS] });
+      out.tokens.forEach((ids, i) => rows.push({ model: label, prompt: params.prompts[i]!.text, decoding, continuation: decodeCompact(vocabulary, ids), finished: out.finished[i]! }));
     }
   }
   return {

@@ -98,6 +98,32 @@ export interface ModelKind<S extends Json = Json> {
   layoutText: string;
   /** The model's bilinear layers, from its weights. */
   bilinearLayers(shape: S, weights: Weights): BilinearLayerParts[];
+  /** Continuations of token prompts, for kinds that are language models (absent otherwise). */
+  sample?(shape: S, weights: Weights, prompts: number[][], settings: SampleSettings): Generated;
+}
+
+export interface SampleSettings {
+  /** 0 = greedy; 1 = the model's own distribution. */
+  temperature: number;
+  /** Nucleus: keep the most probable tokens until their probability reaches this (1 = all). */
+  topP: number;
+  /** New tokens per sequence at most (the prompt and these fit in the context). */
+  maxTokens: number;
+  seed: number;
+  /** Tokens that end a sequence (absent: BOS and EOS, as llama2.c; a compact vocabulary has no EOS). */
+  stop?: number[];
+}
+
+export interface Generated {
+  /** The new tokens of each sequence, without its prompt or the stop token that ended it. */
+  tokens: number[][];
+  /** Whether each sequence ended by itself (a stop token) rather than at maxTokens. */
+  finished: boolean[];
+}
+
+/** Parameters of a model of this kind and shape (every tensor of its layout). */
+export function parameterCount(kind: ModelKind, shape: Json): number {
+  return Object.values(kind.layout(shape)).reduce((s, dims) => s + dims.reduce((a, b) => a * b, 1), 0);
 }
 
 // Any shape: a kind's shape type is known only to its own module.

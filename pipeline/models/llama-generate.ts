@@ -12,29 +12,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { PipelineError } from '../errors.ts';
 import { Rng } from '../util/random.ts';
+import type { Generated, SampleSettings } from './kind.ts';
 import { betaOf, causalAttention, embedTokens, mlp, norm, repeatKv, ropeTables, rotate, unembedding, type LlamaShape } from './llama.ts';
-
-export interface SampleSettings {
-  /** 0 = greedy; 1 = the model's own distribution. */
-  temperature: number;
-  /** Nucleus: keep the most probable tokens until their probability reaches this (1 = all). */
-  topP: number;
-  /** New tokens per sequence at most (the prompt and these fit in the context). */
-  maxTokens: number;
-  seed: number;
-  /** Tokens that end a sequence (absent: BOS and EOS, as llama2.c; a compact vocabulary has no EOS). */
-  stop?: number[];
-}
 
 export const BOS = 1;
 export const EOS = 2;
 
-export interface Generated {
-  /** The new tokens of each sequence, without its prompt or the stop token that ended it. */
-  tokens: number[][];
-  /** Whether each sequence ended by itself (a stop token) rather than at maxTokens. */
-  finished: boolean[];
-}
+export type { Generated, SampleSettings } from './kind.ts';
 
 function checkSettings(s: SampleSettings, shape: LlamaShape, longestPrompt: number): void {
   const bad = (what: string) => new PipelineError(`sampling: ${what}`, { exitCode: 2 });

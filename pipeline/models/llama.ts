@@ -30,7 +30,9 @@ import { loadNative } from '../native/addon.ts';
 import { gaussian } from '../native/noise.ts';
 import { nativeMatMulEnabled } from '../native/kernels.ts';
 import type { Rng } from '../util/random.ts';
-import { defineModel, type BilinearLayerParts, type ForwardOptions, type ForwardResult, type Weights } from './kind.ts';
+import { defineModel, type BilinearLayerParts, type ForwardOptions, type ForwardResult, type Generated, type SampleSettings, type Weights } from './kind.ts';
+// A cycle (llama-generate builds on this module's parts); each uses the other only inside functions.
+import { generate } from './llama-generate.ts';
 
 export type LlamaShape = {
   vocab: number;
@@ -294,7 +296,18 @@ export const llama = defineModel<LlamaShape>({
   describe: (s) => `Llama transformer, ${s.layers} layer${s.layers === 1 ? '' : 's'}, d = ${s.dim}, ${s.heads} heads${s.kvHeads < s.heads ? ` (${s.kvHeads} kv)` : ''}, ${s.mlp === 'bilinear' ? 'bilinear' : `gated (β = ${s.beta})`} MLP of width ${s.hidden}${normalized(s) ? '' : ', no normalisation'}, vocabulary ${s.vocab}, context ${s.context}`,
   layoutText: 'x = embed[t]; per layer: x += wo·Attn(RMSNorm(x)·attn_norm) (causal, rotary θ = ropeTheta, pairs (2i, 2i+1)); h = RMSNorm(x)·mlp_norm; x += w2(Swish_β(w1 h) * (w3 h)) (gated) or w2((w1 h) * (w3 h)) (bilinear); logits = U(RMSNorm(x)·final_norm), U = unembed or embed when tied; with shape.norm "none" every RMSNorm(v)·g is v itself and the *_norm tensors are absent; matrices (out, in); no biases',
   bilinearLayers,
+  sample,
 });
+
+/** Continuations of prompts (llama-generate.ts: a key/value cache, greedy or nucleus sampling). */
+function sample(s: LlamaShape, w: Weights, prompts: number[][], settings: SampleSettings): Generated {
+  const p = llamaParams(s, w);
+  try {
+    return generate(s, p, prompts, settings);
+  } finally {
+    tf.dispose(Object.values(p));
+  }
+}
 
 /**
  * The MLPs that are exactly bilinear (every layer of a bilinear model; of a gated one only at

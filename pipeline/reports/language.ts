@@ -15,7 +15,8 @@ import { readLlamaConfig } from '../data/llama-checkpoint.ts';
 import { readRange } from '../data/llama-files.ts';
 import { readLlamaTokenizer } from '../data/llama-tokenizer.ts';
 import { figureJob } from '../figures/job.ts';
-import { languageContinuations, languageHeldOut, languageLossComparison, languageLossCurves, languageModels, languageVocabulary, parameterCount, tokensSeen } from '../figures/language.ts';
+import { languageContinuations, languageHeldOut, languageLossComparison, languageLossCurves, languageModels, languageVocabulary, tokensSeen } from '../figures/language.ts';
+import { parameterCount } from '../models/kind.ts';
 import { llama, type LlamaShape } from '../models/llama.ts';
 import type { ProfileName } from '../profiles.ts';
 import { nextToken } from '../tasks/next-token.ts';
@@ -44,14 +45,19 @@ export const LANGUAGE_PROFILES: Record<ProfileName, LanguageProfile> = {
     vocabulary: 128,
     shape: { ...SHAPE, dim: 32, hidden: 64, layers: 1, heads: 2, kvHeads: 2, context: 32 },
     train: { ...TRAIN, lr: 3e-3, epochs: 2, batchSize: 8, evaluateEvery: 4, seed: 0 },
-    seeds: [0],
+    seeds: [0, 1],
     twoLayers: false,
   },
+  // Sized to the build budget (measured side by side, one BLAS thread, a training step of batch
+  // 32 × 128 tokens: d 128 ran 16,000 tokens/s, d 192 10,000, d 256 7,000): d 128 lets both
+  // forms train the paper's 5 epochs with 2 seeds each in minutes on 2 workers. A vocabulary of
+  // 2,048 rather than 4,096: the corpus's ~550,000 training tokens hold only about 4,000 types, and
+  // those past the 2,048th occur a handful of times each, too few to train their rows.
   default: {
     vocabulary: 2048,
     shape: { ...SHAPE, dim: 128, hidden: 512, layers: 1, heads: 4, kvHeads: 4, context: 128 },
-    train: { ...TRAIN, lr: 3e-3, epochs: 4, batchSize: 32, evaluateEvery: 100, seed: 0 },
-    seeds: [0],
+    train: { ...TRAIN, lr: 3e-3, epochs: 5, batchSize: 32, evaluateEvery: 100, seed: 0 },
+    seeds: [0, 1],
     twoLayers: false,
   },
   // The authors' model (their language/train.py): d 1024, hidden 3072, 8 heads, vocabulary 4,096,
@@ -78,14 +84,18 @@ function plan(ctx: PlanContext): ReportPlan {
     { key: 'swiglu', id: 'swiglu', label: 'SwiGLU MLP (twin)', shape: shape({ mlp: 'gated', beta: 1 }) },
     ...(p.twoLayers ? [{ key: 'twoLayers', id: 'bilinear-two-layers', label: 'bilinear MLP, two layers', shape: shape({ layers: 2 }) }] : []),
   ];
-  const runs = forms.map((f) => ({ ...f, jobs: p.seeds.map((seed) => trainJob(`language/${f.id}${seed === p.seeds[0] ? '' : `-seed-${seed}`}`, windows, { kind: llama, shape: f.shape }, nextToken, { ...p.train, seed }, ctx.backend)) }));
+  // Run i of a model is its seed p.seeds[i]; the first is published, the others are analyses.
+  const runKey = (key: string, i: number) => (i === 0 ? key : `${key}-seed-${p.seeds[i]}`);
+  const runs = forms.map((f) => ({ ...f, jobs: p.seeds.map((seed, i) => trainJob(`language/${runKey(f.id, i)}`, windows, { kind: llama, shape: f.shape }, nextToken, { ...p.train, seed }, ctx.backend)) }));
   const published = runs.map((r) => ({ ...r, job: r.jobs[0]! }));
-  const deps = { windows, ...Object.fromEntries(published.map((r) => [r.key, r.job])) } as unknown as Deps<Record<string, ModelMeta | VocabularyWindowsMeta>>;
+  const deps = { windows, ...Object.fromEntries(runs.flatMap((r) => r.jobs.map((job, i) => [runKey(r.key, i), job]))) } as unknown as Deps<Record<string, ModelMeta | VocabularyWindowsMeta>>;
   const list = { models: published.map(({ key, label }) => ({ key, label })) };
+  const seedList = { models: runs.map(({ key, label }) => ({ key, label, runs: p.seeds.map((seed, i) => ({ seed, key: runKey(key, i) })) })) };
   const { vocab } = readLlamaConfig(readRange({ ...files.checkpoint, end: Math.min(files.checkpoint.end, files.checkpoint.start + 28) }), files.checkpoint.name);
   const tokenizer = readLlamaTokenizer(readRange(files.tokenizer), vocab, files.tokenizer.name);
   const prompts = PROMPTS.map((text) => ({ text, llama: tokenizer.encode(text, { bos: true }) }));
-  const sampling = { maxTokens: 40, temperature: 1, topP: 0.9, seed: 11 };
+  // At most 40 new tokens, fewer when the longest prompt and 40 would not fit in the context.
+  const sampling = { maxTokens: Math.min(40, p.shape.context - Math.max(...prompts.map((q) => q.llama.length))), temperature: 1, topP: 0.9, seed: 11 };
   return {
     settings: {
       corpus: 'the stories report\'s corpus',
@@ -98,11 +108,11 @@ function plan(ctx: PlanContext): ReportPlan {
       backend: `${ctx.backend.name} (${ctx.backend.detail})`,
     },
     models: published.map((r) => ({ id: r.id, description: `${r.label}: ${llama.describe(r.shape)}`, job: r.job })),
-    analyses: [{ id: 'windows', job: windows }, ...runs.flatMap((r) => r.jobs.slice(1).map((job, i) => ({ id: `${r.id}-seed-${p.seeds[i + 1]}`, job })))],
+    analyses: [{ id: 'windows', job: windows }, ...runs.flatMap((r) => r.jobs.slice(1).map((job, i) => ({ id: runKey(r.id, i + 1), job })))],
     figures: [
       { id: 'models', title: 'The models', caption: 'Each model\'s parameters, the training tokens it read, its training steps, and its cross-entropy per token and next-token accuracy on the held-out splits after the last step.', job: figureJob('language/models', languageModels, deps, list) },
       { id: 'training-curves', title: 'Training curves', caption: `Cross-entropy per token over training, every ${p.train.evaluateEvery} steps and at each epoch's end: on a fixed sample of ${p.train.monitor} training windows (dashed) and on the whole validation split (solid), without noise. The test split is evaluated once, after the last step.`, job: figureJob('language/training-curves', languageLossCurves, deps, list) },
-      { id: 'loss-comparison', title: 'Bilinear against SwiGLU', caption: 'Cross-entropy per token on the validation and test splits after the last step, of the bilinear model and its SwiGLU twin (same shape, data order, steps, seed and latent noise; only the MLP differs).', job: figureJob('language/loss-comparison', languageLossComparison, deps, list) },
+      { id: 'loss-comparison', title: 'Bilinear against SwiGLU', caption: `Cross-entropy per token on the validation and test splits after the last step, of the bilinear model and its SwiGLU twin (same shape, data order, steps and latent noise; only the MLP differs), one point per seed (${p.seeds.join(', ')}; a seed sets the initialisation, the data order and the noise, the same for both forms), the tick at the mean over seeds.`, job: figureJob('language/loss-comparison', languageLossComparison, deps, seedList) },
       { id: 'continuations', title: 'Continuations of fixed prompts', caption: `Each model's continuation of the same ${PROMPTS.length} prompts, greedy and sampled (temperature ${sampling.temperature}, top-p ${sampling.topP}, seed ${sampling.seed}), at most ${sampling.maxTokens} tokens; "…" marks a continuation cut at that limit, "<unk>" a token outside the vocabulary.`, job: figureJob('language/continuations', languageContinuations, deps, { ...list, prompts, ...sampling }) },
       { id: 'vocabulary', title: 'The vocabulary', caption: 'The model vocabulary, chosen from the training split alone, and the share of each split\'s tokens outside it (<unk>). The data file lists every token: its id, its Llama id, its text and its training count.', job: figureJob('language/vocabulary', languageVocabulary, { windows }, {}) },
       { id: 'held-out-windows', title: 'Held-out windows', caption: 'The validation and test windows the held-out losses are over, in the vocabulary\'s ids: each model reads the first T ids of a window and is scored on predicting each next one. With the weights and the vocabulary, the data file is all a reader needs to recompute the held-out loss.', job: figureJob('language/held-out-windows', languageHeldOut, { windows }, {}) },
@@ -122,12 +132,22 @@ function plan(ctx: PlanContext): ReportPlan {
         const m = read(r.job).meta;
         out[`${r.id}-validation-loss`] = num(`validation loss of the ${r.label} model (cross-entropy per token)`, loss(m, 'validation'), 4);
         out[`${r.id}-test-loss`] = num(`test loss of the ${r.label} model`, loss(m, 'test'), 4);
-        out[`${r.id}-parameters`] = num(`parameters of the ${r.label} model`, parameterCount(r.shape), 0);
+        out[`${r.id}-parameters`] = num(`parameters of the ${r.label} model`, parameterCount(llama, r.shape), 0);
         out[`${r.id}-tokens-seen`] = num(`training tokens read by the ${r.label} model`, tokensSeen(m, w), 0);
       }
-      const [bilinear, swiglu] = [read(published[0]!.job).meta, read(published[1]!.job).meta];
-      out['cost-test'] = num('test loss of the bilinear model minus its SwiGLU twin', loss(bilinear, 'test') - loss(swiglu, 'test'), 4);
-      out['cost-test-relative'] = { label: 'the bilinear model\'s test loss relative to its SwiGLU twin\'s, minus 1', value: loss(bilinear, 'test') / loss(swiglu, 'test') - 1, format: 'percent', digits: 1 };
+      // What the bilinear form costs: per seed, the paired difference (the same seed for both forms),
+      // and its mean over seeds. With two seeds, both values are published, not an interval.
+      const [bilinear, swiglu] = [runs[0]!, runs[1]!];
+      const costs = p.seeds.map((seed, i) => {
+        const [b, g] = [loss(read(bilinear.jobs[i]!).meta, 'test'), loss(read(swiglu.jobs[i]!).meta, 'test')];
+        out[`cost-test-seed-${seed}`] = num(`test loss of the bilinear model minus its SwiGLU twin, seed ${seed}`, b - g, 4);
+        return { difference: b - g, relative: b / g - 1 };
+      });
+      const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+      for (const r of runs) out[`${r.id}-test-loss-mean`] = num(`test loss of the ${r.label} model, mean over ${p.seeds.length} seed(s)`, mean(r.jobs.map((j) => loss(read(j).meta, 'test'))), 4);
+      out['cost-test'] = num(`test loss of the bilinear model minus its SwiGLU twin, mean over ${p.seeds.length} seed(s)`, mean(costs.map((c) => c.difference)), 4);
+      out['cost-test-relative'] = { label: `the bilinear model's test loss relative to its SwiGLU twin's, minus 1 (mean over ${p.seeds.length} seed(s))`, value: mean(costs.map((c) => c.relative)), format: 'percent', digits: 1 };
+      out['seeds'] = num('seeds per model', p.seeds.length, 0);
       return out;
     },
   };

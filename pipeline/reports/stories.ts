@@ -22,6 +22,8 @@ interface CorpusProfile {
   stories: number;
   /** Sequences generated at once (throughput, not results: each batch has its own seed). */
   batch: number;
+  /** Batches per cached shard (corpus/shards.ts): shards sample at once on the worker threads. */
+  shardBatches: number;
   sampling: SampleSettings;
   /** Stories read from a --tinystories file (null: all). */
   fileLimit: number | null;
@@ -35,11 +37,12 @@ const SAMPLING: SampleSettings = { temperature: 1, topP: 0.9, maxTokens: 255, se
 
 export const CORPUS_PROFILES: Record<ProfileName, CorpusProfile> = {
   // Seconds: a few short stories, enough to exercise every stage.
-  smoke: { stories: 16, batch: 16, sampling: SAMPLING, fileLimit: 200, heldOut: 0.25 },
-  // The published corpus, sized to the build budget (sampling runs at several hundred tokens per
-  // second here; see README "Language models").
-  default: { stories: 1000, batch: 125, sampling: SAMPLING, fileLimit: 50_000, heldOut: 0.1 },
-  paper: { stories: 50_000, batch: 125, sampling: SAMPLING, fileLimit: null, heldOut: 0.05 },
+  smoke: { stories: 16, batch: 8, shardBatches: 1, sampling: SAMPLING, fileLimit: 200, heldOut: 0.25 },
+  // The published corpus, sized for the language models (at least 500,000 training tokens) and
+  // the build budget: sampling runs at about 750 tokens per second per worker at batch 125, so
+  // each shard of 250 stories takes about a minute, and 2 workers sample 13 shards in about 7.
+  default: { stories: 3250, batch: 125, shardBatches: 2, sampling: SAMPLING, fileLimit: 50_000, heldOut: 0.1 },
+  paper: { stories: 50_000, batch: 125, shardBatches: 4, sampling: SAMPLING, fileLimit: null, heldOut: 0.05 },
 };
 
 /** The checkpoint and tokenizer to use, checked against each other; skips the report when there are none. */
@@ -60,7 +63,7 @@ export function corpusFor(ctx: PlanContext): { job: Job<CorpusMeta>; files: Llam
   const split = { heldOut: p.heldOut, seed: 7 };
   const job = path
     ? storiesJob('stories/corpus', { tokenizer: files.tokenizer, file: { path, limit: p.fileLimit }, split, samples: 3, description: `TinyStories-format file ${path}, tokenized with ${files.tokenizer.name}`, backend: ctx.backend })
-    : storiesJob('stories/corpus', { tokenizer: files.tokenizer, checkpoint: { range: files.checkpoint, stories: p.stories, batch: p.batch, sampling: p.sampling }, split, samples: 3, description: `stories sampled from ${files.checkpoint.name === files.checkpoint.path ? files.checkpoint.path : 'stories15M'} (${files.source})`, backend: ctx.backend });
+    : storiesJob('stories/corpus', { tokenizer: files.tokenizer, checkpoint: { range: files.checkpoint, stories: p.stories, batch: p.batch, shardBatches: p.shardBatches, sampling: p.sampling }, split, samples: 3, description: `stories sampled from ${files.checkpoint.name === files.checkpoint.path ? files.checkpoint.path : 'stories15M'} (${files.source})`, backend: ctx.backend });
   return { job, files, profile: p };
 }
 
@@ -73,7 +76,7 @@ function plan(ctx: PlanContext): ReportPlan {
       checkpoint: files.checkpoint.name,
       tokenizer: files.tokenizer.name,
       source: files.source,
-      ...(ctx.dataDirs['tinystories'] ? { tinystories: ctx.dataDirs['tinystories'], storiesRead: profile.fileLimit ?? 'all' } : { storiesSampled: profile.stories, sampling: { ...profile.sampling }, batch: profile.batch }),
+      ...(ctx.dataDirs['tinystories'] ? { tinystories: ctx.dataDirs['tinystories'], storiesRead: profile.fileLimit ?? 'all' } : { storiesSampled: profile.stories, sampling: { ...profile.sampling }, batch: profile.batch, shardBatches: profile.shardBatches }),
       heldOut: profile.heldOut,
     },
     models: [],

@@ -328,7 +328,7 @@ function card(settings: unknown, overrides: Partial<CorpusCard> = {}): CorpusCar
 
 test('cardRows: a sampled card and a file card, with their numbers formatted', () => {
   const sampled = new Map(cardRows(card({
-    source: { kind: 'sampled', checkpoint: 'abc', stories: 13702, batch: 64, sampling: { temperature: 1, topP: 0.9, maxTokens: 255, seed: 2024 } },
+    source: { kind: 'sampled', checkpoint: 'abc', stories: 12800, batch: 64, shardBatches: 4, sampling: { temperature: 1, topP: 0.9, maxTokens: 255, seed: 2024 } },
     split: { heldOut: 0.1, seed: 7 },
     backend: { name: 'wasm', detail: 'simd' },
   })));
@@ -336,7 +336,8 @@ test('cardRows: a sampled card and a file card, with their numbers formatted', (
   assert.equal(sampled.get('stories (train / validation / test)'), '12,345 / 678 / 679');
   assert.equal(sampled.get('tokens (train / validation / test)'), '2,345,678 / 123,456 / 123,457');
   assert.equal(sampled.get('mean tokens per story (with its BOS)'), '190.0');
-  assert.equal(sampled.get('sampling'), '13,702 sequences from BOS, temperature 1, top-p 0.9, at most 255 tokens, seed 2024, 64 at a time');
+  assert.equal(sampled.get('sampling'), '12,800 sequences from BOS, temperature 1, top-p 0.9, at most 255 tokens, seed 2024, 64 at a time');
+  assert.equal(sampled.get('shards'), '50 of 256 sequences; batch b sampled with seed 2024 + 104,729 b');
   assert.equal(sampled.get('dropped (reached the token limit)'), '42');
   assert.equal(sampled.get('sampled on'), 'wasm (simd)');
   assert.equal(sampled.get('split'), 'by story, seeded (seed 7); 10% held out, halved into validation and test');
@@ -350,7 +351,7 @@ test('cardRows: a sampled card and a file card, with their numbers formatted', (
   const all = new Map(cardRows(card(fileSettings(null), { unfinished: null })));
   assert.equal(all.get('stories read'), 'all');
   assert.equal(all.get('split'), 'by story, seeded (seed 7); 5% held out, halved into validation and test');
-  for (const key of ['sampling', 'dropped (reached the token limit)', 'sampled on']) assert.equal(all.has(key), false, key);
+  for (const key of ['sampling', 'shards', 'dropped (reached the token limit)', 'sampled on']) assert.equal(all.has(key), false, key);
   assert.equal(new Map(cardRows(card(fileSettings(50_000), { unfinished: null }))).get('stories read'), 'the first 50,000');
   // Every row has a value, and the keys are distinct.
   const rows = cardRows(card(fileSettings(null)));
