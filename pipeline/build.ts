@@ -117,7 +117,7 @@ async function emitAll(
   reports: ReportSpec[],
   started: number,
 ): Promise<BuildSummary> {
-  const ctx = { outDir: options.outDir, profile: options.profile, runner, reportOrder: reports.map((r) => r.id) };
+  const ctx = { outDir: options.outDir, profile: options.profile, runner, reportOrder: reports.map((r) => r.id), workers: options.workers ?? 1 };
   const emitted: string[] = [];
   // Start every selected job at once, so the worker pool always has training or analyses queued
   // while the main thread loads data, decomposes and draws, instead of idling between reports.

@@ -6,7 +6,7 @@
 import { defineCollection } from 'astro:content';
 import { glob } from 'astro/loaders';
 import { z } from 'astro/zod';
-import { figureMetaSchema, reportMetaSchema } from '../pipeline/emit/schema.ts';
+import { figureMetaSchema, reportMetaSchema, timingsSchema } from '../pipeline/emit/schema.ts';
 import { CONTENT_DIR, REPORTS_DIR } from './lib/paths.ts';
 
 const narratives = defineCollection({
@@ -31,4 +31,10 @@ const figures = defineCollection({
   schema: figureMetaSchema,
 });
 
-export const collections = { narratives, reports, figures };
+/** What each job of a report took to build (the one file that differs between builds). */
+const timings = defineCollection({
+  loader: glob({ pattern: '*/timings.json', base: REPORTS_DIR, generateId: ({ data }) => String(data['report']) }),
+  schema: timingsSchema,
+});
+
+export const collections = { narratives, reports, figures, timings };

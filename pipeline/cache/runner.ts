@@ -96,6 +96,11 @@ export class JobRunner {
     return out;
   }
 
+  /** The seconds the job's cache entry took to build, or null when it has no entry. */
+  seconds(job: Job): number | null {
+    return this.options.cache.seconds(job.stage, this.key(job));
+  }
+
   /** The job's artifact: from the cache when present (and not forced), else built and stored. */
   get<M>(job: Job<M>): Promise<Artifact<M>> {
     const key = this.key(job);

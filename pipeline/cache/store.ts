@@ -71,6 +71,11 @@ export class CacheStore {
     return existsSync(join(this.entryDir(stage, key), 'entry.json'));
   }
 
+  /** The seconds the entry's job took to build (its entry.json), or null without an entry. */
+  seconds(stage: string, key: string): number | null {
+    return this.has(stage, key) ? this.readInfo(this.entryDir(stage, key), stage, key).seconds : null;
+  }
+
   /**
    * The artifact, after checking every file's size and SHA-256 (and, given `kind`, that the entry
    * was made by that job kind: the key hashes it); DamagedEntryError when anything differs.

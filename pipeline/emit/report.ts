@@ -5,10 +5,12 @@
  *   figures/<figure>/meta.json       title, caption, files (with SHA-256), provenance
  *   figures/<figure>/figure.svg …    the files the figure job rendered (and figure.png for every figure)
  *   models/<model>.safetensors       trained weights: the plan's models and every model a figure used
+ *   timings.json                     what each job took to build here (the one file that varies between builds)
  *
  * The folder is staged and swapped in whole, so the site never reads a half-written report.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus as cpuList } from 'node:os';
 import { join } from 'node:path';
 import type { Artifact } from '../cache/artifact.ts';
 import { codeVersion } from '../cache/code-version.ts';
@@ -29,7 +31,9 @@ import { checkPublishableFigure, checkPublishableWeights } from './verify.ts';
 import {
   figureMetaSchema,
   reportMetaSchema,
+  timingsSchema,
   type FileEntry,
+  type Timings,
   type FigureMeta,
   type Provenance,
   type ReportMeta,
@@ -41,6 +45,8 @@ export interface EmitContext {
   reportOrder: string[];
   profile: ProfileName;
   runner: JobRunner;
+  /** Worker threads of this build (for timings.json). */
+  workers: number;
 }
 
 const ROLES: Record<string, FileEntry['role']> = {
@@ -80,12 +86,28 @@ export async function emitReport(ctx: EmitContext, report: ReportSpec, plan: Rep
       writeFileSync(join(staging, 'models', `${m.id}.safetensors`), weights[m.id]!);
     }
     writeFileSync(join(staging, 'report.json'), `${JSON.stringify(meta, null, 2)}\n`);
+    writeFileSync(join(staging, 'timings.json'), `${JSON.stringify(timings(ctx, report.id, [...published.map((m) => m.job), ...(plan.analyses ?? []).map((a) => a.job), ...plan.figures.map((f) => f.job)]), null, 2)}\n`);
     replaceDirectory(staging, join(ctx.outDir, report.id));
     return meta;
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
     throw writeError(error, `report ${report.id}`, ctx.outDir);
   }
+}
+
+/** What each job upstream of a report took to build, from its cache entry, by stage and label. */
+function timings(ctx: EmitContext, reportId: string, roots: Job[]): Timings {
+  const jobs = new Map<string, Timings['jobs'][number]>();
+  for (const job of walkJobs(roots)) {
+    const seconds = ctx.runner.seconds(job);
+    if (seconds !== null) jobs.set(ctx.runner.key(job), { label: job.label, stage: job.stage, kind: job.kind, seconds });
+  }
+  const cpus = cpuList();
+  return timingsSchema.parse({
+    report: reportId,
+    machine: { cpus: cpus.length, cpu: cpus[0]?.model.trim() ?? 'unknown', node: process.version, workers: ctx.workers },
+    jobs: [...jobs.values()].sort((a, b) => a.stage.localeCompare(b.stage) || a.label.localeCompare(b.label)),
+  });
 }
 
 /**

@@ -113,7 +113,19 @@ export const reportMetaSchema = z.object({
   provenance: provenanceSchema,
 });
 
+/**
+ * timings.json: what each job of a report took to build, on the machine that built it. The one
+ * file of a report that differs between builds (everything else is byte-reproducible), so it is
+ * kept apart from report.json and the figures.
+ */
+export const timingsSchema = z.object({
+  report: id,
+  machine: z.object({ cpus: z.number().int().positive(), cpu: z.string(), node: z.string(), workers: z.number().int().nonnegative() }),
+  jobs: z.array(z.object({ label: z.string(), stage: z.string(), kind: z.string(), seconds: z.number().nonnegative() })),
+});
+
 export type FigureMeta = z.infer<typeof figureMetaSchema>;
+export type Timings = z.infer<typeof timingsSchema>;
 export type ReportMeta = z.infer<typeof reportMetaSchema>;
 export type FileEntry = z.infer<typeof fileEntrySchema>;
 export type Provenance = z.infer<typeof provenanceSchema>;

@@ -44,7 +44,7 @@ export const LANGUAGE_PROFILES: Record<ProfileName, LanguageProfile> = {
   smoke: {
     vocabulary: 128,
     shape: { ...SHAPE, dim: 32, hidden: 64, layers: 1, heads: 2, kvHeads: 2, context: 32 },
-    train: { ...TRAIN, lr: 3e-3, epochs: 2, batchSize: 8, evaluateEvery: 4, seed: 0 },
+    train: { ...TRAIN, lr: 1e-2, epochs: 8, batchSize: 8, evaluateEvery: 16, seed: 0 },
     seeds: [0, 1],
     twoLayers: false,
   },

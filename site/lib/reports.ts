@@ -7,10 +7,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPORTS_DIR } from './paths.ts';
 
-export { formatBytes } from '../../pipeline/util/format.ts';
+export { formatBytes, formatSeconds } from '../../pipeline/util/format.ts';
 
 export type Report = CollectionEntry<'reports'>['data'];
 export type Figure = CollectionEntry<'figures'>['data'];
+export type Timings = CollectionEntry<'timings'>['data'];
+
+/** A report's build timings; an error naming the fix when its timings.json is missing. */
+export async function requireTimings(id: string): Promise<Timings> {
+  const entry = await getEntry('timings', id);
+  if (!entry) throw new Error(`report '${id}' has no timings.json in reports/${id}/ (rebuild it: npm run pipeline -- --only ${id})`);
+  return entry.data;
+}
+
 
 export async function allReports(): Promise<Report[]> {
   return (await getCollection('reports')).map((entry) => entry.data).sort((a, b) => a.order - b.order || a.id.localeCompare(b.id));

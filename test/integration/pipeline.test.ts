@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { digest } from '../helpers/digest.ts';
 import { decodeSafetensors } from '../../pipeline/tensors/safetensors.ts';
-import { figureMetaSchema, reportMetaSchema } from '../../pipeline/emit/schema.ts';
+import { figureMetaSchema, reportMetaSchema, timingsSchema } from '../../pipeline/emit/schema.ts';
 
 const CLI = new URL('../../pipeline/cli.ts', import.meta.url).pathname;
 const root = mkdtempSync(join(tmpdir(), 'pipeline-smoke-'));
@@ -121,6 +121,15 @@ test('determinism: a second build into its own folder, from a fresh cache and on
   }
   assert.ok(names.some((n) => n.endsWith('.safetensors')));
   assert.deepEqual(second, first);
+  // timings.json, left out above: the same jobs in the same order, only their seconds differ
+  for (const report of readdirSync(out).filter((r) => existsSync(join(out, r, 'report.json')))) {
+    const timings = (dir: string) => timingsSchema.parse(JSON.parse(readFileSync(join(dir, report, 'timings.json'), 'utf8')));
+    const [a, b] = [timings(out), timings(single)];
+    assert.ok(a.jobs.length > 0, `${report}: no job timed`);
+    assert.deepEqual(b.jobs.map(({ seconds: _, ...job }) => job), a.jobs.map(({ seconds: _, ...job }) => job), report);
+    assert.equal(a.machine.workers, 2);
+    assert.equal(b.machine.workers, 1);
+  }
 });
 
 test('a forced rebuild retrains and reproduces every file byte for byte', () => {
@@ -267,5 +276,21 @@ test('the documented Python example recomputes a figure\'s eigenvalues from the 
     assert.equal(recomputed.length, published.length);
     // data.json keeps 7 significant digits
     recomputed.forEach((x, i) => assert.ok(Math.abs(x - published[i]!) <= 1e-6 * Math.abs(published[i]!) + 1e-12, `digit ${digit}, rank ${i + 1}: ${x} vs ${published[i]}`));
+  }
+});
+
+test('the documented Python example recomputes both language models\' held-out losses from the published weights and windows', { skip: hasNumpy ? false : 'python3 with numpy is not installed' }, () => {
+  const script = new URL('../../examples/recompute_language_loss.py', import.meta.url).pathname;
+  const report = reportMetaSchema.parse(JSON.parse(readFileSync(join(out, 'language', 'report.json'), 'utf8')));
+  const windows = join(out, 'language', 'figures', 'held-out-windows', 'data.csv');
+  for (const model of ['bilinear', 'swiglu']) {
+    for (const split of ['validation', 'test']) {
+      const r = spawnSync('python3', [script, join(out, 'language', 'models', `${model}.safetensors`), windows, split], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const { loss } = JSON.parse(r.stdout) as { loss: number };
+      const published = report.metrics[`${model}-${split}-loss`]!.value;
+      // float64 in NumPy against float32 here
+      assert.ok(Math.abs(loss - published) <= 1e-5 * published, `${model} ${split}: ${loss} recomputed, ${published} published`);
+    }
   }
 });
