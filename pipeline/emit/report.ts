@@ -291,7 +291,10 @@ async function provenance(ctx: EmitContext, jobs: Job[], configHash: string, onl
 export function displayMetric(m: Metric): string {
   if (!Number.isFinite(m.value)) throw new Error(`metric '${m.label}' is ${m.value}; refusing to publish it`);
   if (m.text !== undefined) return m.text;
-  return m.format === 'percent' ? `${(m.value * 100).toFixed(m.digits)}%` : m.value.toFixed(m.digits);
+  const value = m.format === 'percent' ? m.value * 100 : m.value;
+  // Thousands grouped (2,576,640); a value that rounds to zero is printed without a sign ("-0.0").
+  const text = value.toLocaleString('en-US', { minimumFractionDigits: m.digits, maximumFractionDigits: m.digits }).replace(/^-(?=[0.,]*$)/, '');
+  return m.format === 'percent' ? `${text}%` : text;
 }
 
 function svgSize(svg: string, where: string): { width: number; height: number } {

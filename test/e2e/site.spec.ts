@@ -2,6 +2,7 @@
  * The site as a reader uses it: from the home page to the MNIST report to a figure's permalink
  * page, with images that load, downloads that resolve, and no console errors.
  */
+import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 
 function collectErrors(page: Page): string[] {
@@ -113,11 +114,37 @@ test('the stories report shows its corpus card and sample stories without JavaSc
   expect(await expectImagesLoaded(page)).toBe(3);
   // The narrative's counts are the card's: the figure's data says how many training stories there are.
   const card = (await (await request.get('/reports/stories/figures/corpus-card/data.json')).json()) as { card: { stories: { train: number } } };
-  await expect(page.locator('main')).toContainText(`${card.card.stories.train} training`);
+  await expect(page.locator('main')).toContainText(`${card.card.stories.train.toLocaleString("en-US")} training`);
   await page.goto('/reports/stories/figures/sample-stories/');
   expect(await expectImagesLoaded(page)).toBe(1);
   const samples = (await (await request.get('/reports/stories/figures/sample-stories/data.json')).json()) as { stories: string[] };
   expect(samples.stories.length).toBeGreaterThan(0);
   expect(samples.stories[0]!.length).toBeGreaterThan(20);
+  await context.close();
+});
+
+test('the language report: its figures, numbers from the data and the build times, readable without JavaScript; the files to recompute its losses download', async ({ browser, request }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto('/reports/language/');
+  await expect(page.locator('h1')).toContainText('Language');
+  expect(await expectImagesLoaded(page)).toBe(6);
+  const report = JSON.parse(readFileSync('.smoke/reports/language/report.json', 'utf8')) as { metrics: Record<string, { display: string }>; figures: string[] };
+  expect(report.figures).toEqual(['models', 'training-curves', 'loss-comparison', 'continuations', 'vocabulary', 'held-out-windows']);
+  const main = page.locator('main');
+  for (const name of ['bilinear-test-loss', 'swiglu-test-loss', 'cost-test-seed-0', 'cost-test-seed-1', 'bilinear-tokens-seen']) await expect(main).toContainText(report.metrics[name]!.display);
+  // what the build took, from timings.json: the stage table and the training jobs
+  await expect(page.locator('#build-time')).toBeVisible();
+  await expect(page.locator('table.build-times').first()).toContainText('train');
+  await expect(page.locator('table.build-times').last()).toContainText('language/bilinear');
+  // both models' weights, the windows and the vocabulary: everything a reader needs to recompute the loss
+  for (const model of ['bilinear', 'swiglu']) expect((await request.get(`/reports/language/models/${model}.safetensors`)).status(), model).toBe(200);
+  const windows = await (await request.get('/reports/language/figures/held-out-windows/data.csv')).text();
+  expect(windows.split('\n')[0]).toBe('split,window,ids');
+  expect(windows).toContain('\ntest,0,');
+  const vocabulary = await (await request.get('/reports/language/figures/vocabulary/data.csv')).text();
+  expect(vocabulary.split('\n').slice(0, 3)).toEqual(['id,llama_id,text,train_count', expect.stringMatching(/^0,-1,<unk>,\d+$/), expect.stringMatching(/^1,1,<s>,\d+$/)]);
+  await page.goto('/reports/language/figures/continuations/');
+  expect(await expectImagesLoaded(page)).toBe(1);
   await context.close();
 });
