@@ -10,6 +10,7 @@ const PAGES: [string, string][] = [
   ['home', '/'],
   ['methods', '/methods/'],
   ['report', '/reports/mnist/'],
+  ['language report (build times, continuations)', '/reports/language/'],
   ['figure page', '/reports/baselines/figures/stability-by-rank/'],
   ['figure sub-page', '/reports/fashion-mnist/figures/input-explanations/'],
   ['figures index', '/figures/'],

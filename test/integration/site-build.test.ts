@@ -48,6 +48,7 @@ before(() => {
   mkdirSync(badContent, { recursive: true });
   const report = { id: 'toy', order: 0, title: 'Toy: a fixture report', summary: 'A report with no figures.', profile: 'default', settings: {}, metrics: {}, figures: [], models: [], provenance };
   writeFileSync(join(reports, 'toy', 'report.json'), JSON.stringify(report));
+  writeFileSync(join(reports, 'toy', 'timings.json'), JSON.stringify({ report: 'toy', machine: { cpus: 1, cpu: 'fixture', node: 'v22', workers: 1 }, jobs: [] }));
   writeFileSync(join(content, 'toy.mdx'), '---\nlede: A fixture.\n---\n\n## Only prose\n\nNothing to see.\n');
   writeFileSync(join(badContent, 'toy.mdx'), '---\nlede: A fixture.\n---\n\n## Prose\n\nAs <FigureRef id="no-such-figure" /> shows.\n');
 });
