@@ -134,8 +134,7 @@ function tokenizerVocab(bytes: Uint8Array): number {
 
 /** The shard inputs (shard-0, shard-1, …) in corpus order. */
 function shardsInOrder(inputs: Record<string, Artifact | undefined>): Artifact<ShardMeta>[] {
-  const index = (name: string) => Number(name.slice('shard-'.length));
-  return Object.keys(inputs).sort((a, b) => index(a) - index(b)).map((k) => asShard(inputs[k], k));
+  return Object.keys(inputs).sort((a, b) => Number(a.slice(6)) - Number(b.slice(6))).map((k) => asShard(inputs[k], k));
 }
 
 function fileStories(path: string, source: FileStories, tokenizer: LlamaTokenizer): { stories: number[][]; unfinished: null } {
