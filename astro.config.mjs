@@ -1,5 +1,6 @@
 // The site: Astro renders content/ (narratives) and reports/ (the pipeline's output) from site/.
-// SITE_URL and BASE_PATH publish it under another host or sub-path (GitHub Pages sets both);
+// SITE_URL and BASE_PATH publish it under another host or sub-path (GitHub Pages sets both, and
+// PUBLISH=1, which refuses to build without a real SITE_URL);
 // REPORTS_DIR, CONTENT_DIR and SITE_OUT let tests build a site from temporary inputs without
 // touching the real ones; URL_CONTRACT and URL_CONTRACT_FILE control the published-URL check.
 import { createHash } from 'node:crypto';
@@ -8,7 +9,7 @@ import { defineConfig } from 'astro/config';
 import mdx from '@astrojs/mdx';
 import sitemap from '@astrojs/sitemap';
 import citable, { defaultOptions } from './site/integrations/citable.ts';
-import { normalizeBase } from './site/lib/base.ts';
+import { normalizeBase, siteAddress } from './site/lib/base.ts';
 
 // Astro keeps collection entries in a data store under cacheDir between builds. Builds from
 // different pipeline outputs (the site, the test site, the type check) get separate stores, or
@@ -23,7 +24,8 @@ export default defineConfig({
   cacheDir: `./node_modules/.astro/${storeId}`,
   publicDir: './site/public',
   outDir: process.env.SITE_OUT ?? './dist',
-  site: process.env.SITE_URL || 'http://localhost:4321',
+  // A local build names http://localhost:4321 and says so on every page; PUBLISH=1 refuses that.
+  site: siteAddress(process.env).site,
   base: normalizeBase(process.env.BASE_PATH),
   trailingSlash: 'always',
   // sitemap before citable: citable copies its index to /sitemap.xml once it is written

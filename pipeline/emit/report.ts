@@ -12,7 +12,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus as cpuList } from 'node:os';
 import { join } from 'node:path';
-import type { Artifact } from '../cache/artifact.ts';
+import type { Artifact, Json } from '../cache/artifact.ts';
 import { codeVersion } from '../cache/code-version.ts';
 import { walkJobs, type Job } from '../cache/job.ts';
 import type { JobRunner } from '../cache/runner.ts';
@@ -189,6 +189,7 @@ function writeFigure(report: ReportSpec, figure: FigurePlan, result: Artifact<Fi
     caption: figure.caption,
     kind: result.meta.kind,
     alt: result.meta.alt,
+    ...(result.meta.html ? { html: result.meta.html } : {}),
     ...svgSize(svg, `${report.id}/${figure.id}`),
     files,
     pages: result.meta.pages,
@@ -279,6 +280,7 @@ async function provenance(ctx: EmitContext, jobs: Job[], configHash: string, onl
     datasets,
     seed: seeds[0] ?? 0,
     seeds,
+    dataSeeds: Object.fromEntries(upstream.filter((j) => j.stage === 'data').flatMap((j) => seedsIn(j.params, ''))),
     backend: first?.backend ?? 'none',
     backendDetail: first?.backendDetail ?? 'no training upstream',
     tfjsVersion: first?.tfjsVersion ?? 'none',
@@ -286,6 +288,16 @@ async function provenance(ctx: EmitContext, jobs: Job[], configHash: string, onl
     profile: ctx.profile,
     command: regenerateCommand(ctx.profile, only),
   };
+}
+
+/** Every number at a key named `seed` in a job's settings, with its dotted path. */
+export function seedsIn(value: Json, path: string): [string, number][] {
+  if (value === null || typeof value !== 'object') return [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => seedsIn(v, `${path}${path ? '.' : ''}${i}`));
+  return Object.entries(value).flatMap(([k, v]) => {
+    const at = path ? `${path}.${k}` : k;
+    return k === 'seed' && typeof v === 'number' ? [[at, v] as [string, number]] : seedsIn(v, at);
+  });
 }
 
 export function displayMetric(m: Metric): string {

@@ -27,6 +27,11 @@ export const provenanceSchema = z.object({
   seed: z.number().int(),
   /** Every training seed upstream, ascending (empty when nothing upstream is trained). */
   seeds: z.array(z.number().int()),
+  /**
+   * The seeds the data was made with (a split's, a sampler's), by where they sit in the data
+   * jobs' settings, e.g. { "split.seed": 7, "source.sampling.seed": 2024 }.
+   */
+  dataSeeds: z.record(z.string(), z.number().int()).default({}),
   backend: z.string(),
   backendDetail: z.string(),
   tfjsVersion: z.string(),
@@ -42,8 +47,15 @@ export const figureMetaSchema = z.object({
   report: id,
   title: z.string(),
   caption: z.string(),
-  kind: z.enum(['image', 'chart']),
+  kind: z.enum(['image', 'chart', 'table', 'text']),
   alt: z.string(),
+  /** What the site shows as HTML for a table or a text (the SVG stays a download). */
+  html: z
+    .union([
+      z.object({ table: z.object({ columns: z.array(z.string()), rows: z.array(z.array(z.string())), groupEvery: z.number().int().positive().optional() }) }),
+      z.object({ passages: z.array(z.array(z.string())) }),
+    ])
+    .optional(),
   width: z.number().positive(),
   height: z.number().positive(),
   files: z.array(fileEntrySchema),

@@ -13,7 +13,7 @@ import { CHART_CONFIG, renderChart } from './charts.ts';
 import { gallerySvg, svgToPng, type GalleryRow } from './images.ts';
 import { defineFigure, intervalFields, round7, type FigureOutput } from './job.ts';
 import { formatValue } from './svg.ts';
-import { tableSvg } from './table.ts';
+import { tableFigure } from './table.ts';
 
 /** A training regime: one cell of the grid, or a comparator. */
 export type Regime = {
@@ -323,8 +323,7 @@ export async function renderComparatorTable(cells: Cell[], shown: string[]): Pro
   const columns = ['data set', 'regime', ...metrics.map((m) => METRICS[m].label)];
   const rows = chosen.map((c) => [DATASET_TITLES[c.dataset] ?? c.dataset, c.regime.label, ...metrics.map((m) => display(m, c.values[m]))]);
   return {
-    kind: 'image',
-    svg: tableSvg({ title: 'Comparators beside the grid\'s middle cell: every metric, mean over seeds', columns, rows, widths: [110, 190, ...metrics.map(() => 90)], groupEvery: shown.length }),
+    ...tableFigure({ title: 'Comparators beside the grid\'s middle cell: every metric, mean over seeds', columns, rows, widths: [110, 190, ...metrics.map(() => 90)], groupEvery: shown.length }),
     alt: `A table with one row per data set and regime (the grid's middle cell and each comparator), giving the mean over seeds of ${columns.slice(2).join(', ')}.`,
     data: { rows: chosen.map((c) => ({ dataset: c.dataset, regime: c.regime.id, label: c.regime.label, ...Object.fromEntries(metrics.map((m) => [m, { ...intervalFields(c.values[m]), censored: c.values[m].censored }])) })) },
     table: {

@@ -17,7 +17,7 @@ import { Rng } from '../util/random.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
 import { asModel } from '../train/job.ts';
 import { defineFigure, intervalFields, round7, type FigureOutput } from './job.ts';
-import { tableSvg } from './table.ts';
+import { tableFigure } from './table.ts';
 
 /** A trained model of the study: where its artifacts are in the inputs. */
 export type StudyRun = {
@@ -219,8 +219,7 @@ export async function renderSummaryTable(rows: SummaryRow[], atK: number[]): Pro
   const cells = rows.map((r) => [r.dataset, String(r.size), r.method, pct(r.fullAccuracy), neededText(r.needed), ...atK.map((k) => pct(r.at[String(k)]!))]);
   const widths = [110, 45, 300, 70, 150, ...atK.map(() => 70)];
   return {
-    kind: 'image',
-    svg: tableSvg({ title: 'Summary: directions per class needed to keep accuracy within one point, and accuracy at small k', columns, rows: cells, widths, groupEvery: BASIS_METHODS.length }),
+    ...tableFigure({ title: 'Summary: directions per class needed to keep accuracy within one point, and accuracy at small k', columns, rows: cells, widths, groupEvery: BASIS_METHODS.length }),
     alt: `A table with one row per data set, hidden size and method: the full model's accuracy, the directions per class each method needs to stay within one point of it (mean over seeds and each seed's value), and the accuracy at k = ${atK.join(', ')}.`,
     data: {
       counting: COUNTING,

@@ -10,7 +10,7 @@ import type { CorpusCard, CorpusMeta } from '../corpus/job.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
 import { defineFigure, round7, type FigureOutput } from './job.ts';
 import { escapeXml, svgDocument } from './svg.ts';
-import { tableSvg } from './table.ts';
+import { tableFigure } from './table.ts';
 
 const int = (n: number) => n.toLocaleString('en-US');
 const percent = (x: number, digits = 1) => `${(x * 100).toFixed(digits)}%`;
@@ -44,8 +44,7 @@ export function cardRows(card: CorpusCard): [string, string][] {
 export async function renderCorpusCard(meta: CorpusMeta): Promise<FigureOutput> {
   const rows = cardRows(meta.card);
   return {
-    kind: 'chart',
-    svg: tableSvg({ title: 'Corpus card', columns: ['property', 'value'], rows, widths: [330, 640] }),
+    ...tableFigure({ title: 'Corpus card', columns: ['property', 'value'], rows, widths: [330, 640] }),
     alt: `The corpus card: ${rows.map(([k, v]) => `${k}: ${v}`).join('; ')}.`,
     data: { card: meta.card as unknown as Json },
     table: { columns: ['property', 'value'], rows },
@@ -126,9 +125,11 @@ async function renderSamples(meta: CorpusMeta): Promise<FigureOutput> {
     y += lineH;
   });
   return {
-    kind: 'chart',
+    kind: 'text',
     svg: svgDocument(760, y, 'Sample stories', body),
-    alt: `${meta.card.samples.length} stories of the validation split, as text: ${meta.card.samples.map((s) => `“${s}”`).join(' ')}`,
+    // On the site each story is its own passage, with the model's line breaks as paragraphs.
+    html: { passages: meta.card.samples.map((story) => story.split('\n').map((p) => p.trim()).filter((p) => p !== '')) },
+    alt: `${meta.card.samples.length} stories of the validation split, as text: ${meta.card.samples.map((s, i) => `story ${i + 1}: “${s.replace(/\s*\n\s*/g, ' ')}”`).join('; ')}.`,
     data: { stories: meta.card.samples },
     table: { columns: ['story', 'text'], rows: meta.card.samples.map((s, i) => [i + 1, s]) },
   };

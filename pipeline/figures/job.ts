@@ -16,7 +16,17 @@ import type { Json } from '../cache/artifact.ts';
 import { defineJob, type Deps, type Inputs, type Job } from '../cache/job.ts';
 import { toCsv, type Table } from './table.ts';
 
-export type FigureKind = 'image' | 'chart';
+/**
+ * What a figure is: an image (heatmaps, galleries), a Vega-Lite chart, a table or a text. Tables
+ * and texts are shown on the site as HTML, readable and copyable at any width (their SVG stays a
+ * download, for a paper).
+ */
+export type FigureKind = 'image' | 'chart' | 'table' | 'text';
+
+/** The HTML form of a table or text figure, in the figure's metadata (small by nature). */
+export type FigureHtml =
+  | { table: { columns: string[]; rows: string[][]; /** a rule above every `groupEvery`-th row */ groupEvery?: number } }
+  | { /** passages (e.g. stories), each a list of paragraphs */ passages: string[][] };
 
 export interface FigureOutput {
   kind: FigureKind;
@@ -31,6 +41,8 @@ export interface FigureOutput {
   alt: string;
   /** Pages of their own under the figure's permalink (e.g. one per explained input). */
   pages?: FigurePage[];
+  /** For kinds 'table' and 'text': what the site shows as HTML. */
+  html?: FigureHtml;
 }
 
 export interface FigurePage {
@@ -57,6 +69,7 @@ export type FigureMeta = {
   alt: string;
   renderer: string;
   pages: { id: string; title: string; caption: string; alt: string; file: string; table: Table }[];
+  html?: FigureHtml;
 };
 
 export const FIGURE_FILES = {
@@ -86,6 +99,7 @@ const renderFigure = defineJob<FigureMeta, Record<string, unknown>, { renderer: 
     const r = RENDERERS.get(renderer);
     if (!r) throw new Error(`no figure renderer '${renderer}' (known: ${[...RENDERERS.keys()].sort().join(', ')})`);
     const out = await r.render(inputs, params);
+    if ((out.kind === 'table' || out.kind === 'text') !== (out.html !== undefined)) throw new Error(`figure renderer '${renderer}': a ${out.kind} figure ${out.html ? 'cannot have' : 'needs'} an HTML form`);
     const files: Record<string, Uint8Array> = {
       [FIGURE_FILES.svg]: Buffer.from(out.svg),
       [FIGURE_FILES.data]: Buffer.from(`${JSON.stringify(out.data)}\n`),
@@ -95,7 +109,7 @@ const renderFigure = defineJob<FigureMeta, Record<string, unknown>, { renderer: 
     for (const page of out.pages ?? []) files[`${page.id}.svg`] = Buffer.from(page.svg);
     if (out.vegaLite) files[FIGURE_FILES.vegaLite] = Buffer.from(`${JSON.stringify(out.vegaLite, null, 2)}\n`);
     const pages = (out.pages ?? []).map(({ svg: _svg, table, ...page }) => ({ ...page, file: `${page.id}.svg`, table: { columns: table.columns, rows: table.rows } }));
-    return { meta: { kind: out.kind, alt: out.alt, renderer, pages }, tensors: {}, files };
+    return { meta: { kind: out.kind, alt: out.alt, renderer, pages, ...(out.html ? { html: out.html } : {}) }, tensors: {}, files };
   },
 });
 

@@ -15,7 +15,7 @@ import { CHART_CONFIG, renderChart } from './charts.ts';
 import { wrapText } from './corpus.ts';
 import { defineFigure, round7, type FigureOutput } from './job.ts';
 import { escapeXml, svgDocument } from './svg.ts';
-import { tableSvg } from './table.ts';
+import { tableFigure } from './table.ts';
 
 /** Blocks of text under bold headings, wrapped, as one SVG (continuations, windows). */
 function textBlocks(title: string, blocks: { heading: string; text: string }[]): string {
@@ -70,8 +70,7 @@ async function renderModels(inputs: Inputs<ModelInputs>, params: ModelList): Pro
   const columns = ['model', 'parameters', 'tokens seen', 'steps', 'validation loss', 'test loss', 'test accuracy'];
   const cells = rows.map((r) => [r.model, r.parameters.toLocaleString('en-US'), r.tokensSeen.toLocaleString('en-US'), String(r.steps), r.validationLoss.toFixed(4), r.testLoss.toFixed(4), `${(r.testAccuracy * 100).toFixed(1)}%`]);
   return {
-    kind: 'chart',
-    svg: tableSvg({ title: 'The models: size, training and held-out cross-entropy per token', columns, rows: cells, widths: [230, 100, 110, 60, 110, 80, 100] }),
+    ...tableFigure({ title: 'The models: size, training and held-out cross-entropy per token', columns, rows: cells, widths: [230, 100, 110, 60, 110, 80, 100] }),
     alt: `Table of the models: ${rows.map((r) => `${r.model}, ${r.parameters} parameters, ${r.tokensSeen} tokens seen, validation loss ${r.validationLoss.toFixed(4)}, test loss ${r.testLoss.toFixed(4)}`).join('; ')}.`,
     data: { rows } as unknown as Json,
     table: { columns: ['model', 'parameters', 'tokens_seen', 'steps', 'validation_loss', 'test_loss', 'test_accuracy'], rows: rows.map((r) => [r.model, r.parameters, r.tokensSeen, r.steps, r.validationLoss, r.testLoss, r.testAccuracy]) },
@@ -245,8 +244,7 @@ async function renderVocabulary(inputs: Inputs<{ windows: VocabularyWindowsMeta 
     ['least frequent kept', Array.from({ length: 6 }, (_, i) => vocabulary.size - 6 + i).filter((c) => c >= 2).map((c) => `${show(vocabulary.texts[c]!)} ×${vocabulary.trainCounts[c]}`).join('  ')],
   ];
   return {
-    kind: 'chart',
-    svg: tableSvg({ title: 'The vocabulary and its coverage', columns: ['property', 'value'], rows: summary, widths: [280, 700] }),
+    ...tableFigure({ title: 'The vocabulary and its coverage', columns: ['property', 'value'], rows: summary, widths: [280, 700] }),
     alt: `The model vocabulary: ${vocabulary.size} tokens of ${vocabulary.typesSeen} training types; <unk> is ${(vocabulary.unknown.validation * 100).toFixed(3)}% of validation and ${(vocabulary.unknown.test * 100).toFixed(3)}% of test tokens. The data file lists every token.`,
     data: { size: vocabulary.size, typesSeen: vocabulary.typesSeen, unknown: vocabulary.unknown, tokenizer: vocabulary.tokenizer } as unknown as Json,
     table: { columns: ['id', 'llama_id', 'text', 'train_count'], rows: vocabulary.texts.map((t, c) => [c, vocabulary.llama[c]!, t, vocabulary.trainCounts[c]!]) },

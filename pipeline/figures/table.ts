@@ -23,11 +23,28 @@ function cell(value: string | number): string {
   return /[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
+export interface TableSvgOptions {
+  title: string;
+  columns: string[];
+  rows: string[][];
+  widths: number[];
+  groupEvery?: number;
+}
+
+/**
+ * A table figure's two forms: the HTML the site shows (readable on any screen, copyable) and the
+ * SVG drawing to download for a paper, from the same cells.
+ */
+export function tableFigure(options: TableSvgOptions): { kind: 'table'; svg: string; html: { table: { columns: string[]; rows: string[][]; groupEvery?: number } } } {
+  const { columns, rows, groupEvery } = options;
+  return { kind: 'table', svg: tableSvg(options), html: { table: { columns, rows, ...(groupEvery ? { groupEvery } : {}) } } };
+}
+
 /**
  * A table drawn as SVG (a figure readers can cite and download like any other): bold headers,
  * a rule every `groupEvery` rows.
  */
-export function tableSvg(options: { title: string; columns: string[]; rows: string[][]; widths: number[]; groupEvery?: number }): string {
+export function tableSvg(options: TableSvgOptions): string {
   const { columns, rows, widths } = options;
   const rowH = 22;
   const width = widths.reduce((a, b) => a + b, 0) + 20;

@@ -15,8 +15,8 @@ export const fashionMnistReport = imageReport({
   datasets: [FASHION_MNIST],
   data(ctx) {
     const split = capped(ctx.profile);
-    const { job, dir, how } = imageData(ctx, FASHION_MNIST, split);
-    return { job, classNames: FASHION_MNIST.classNames, describe: { source: `IDX files in ${dir} (${how})`, split: 'official 60,000 / 10,000; the validation images are carved from the 60,000 and the model trains on the rest', ...split } };
+    const { job, source } = imageData(ctx, FASHION_MNIST, split);
+    return { job, classNames: FASHION_MNIST.classNames, describe: { source, split: 'official 60,000 / 10,000; the validation images are carved from the 60,000 and the model trains on the rest', ...split } };
   },
   profiles: {
     smoke: { shape: { ...SHAPE, embed: 32, hidden: 32 }, train: { ...TRAIN, epochs: 2, lr: 0.005 } },

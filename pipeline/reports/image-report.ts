@@ -9,7 +9,7 @@ import type { Artifact, Json } from '../cache/artifact.ts';
 import type { Job } from '../cache/job.ts';
 import { classEigen, classEigenJob, hosvdJob, type EigenMeta } from '../decompose/job.ts';
 import { idxDataJob, type DataMeta, type OfficialSplitSettings } from '../data/job.ts';
-import { FASHION_MNIST, locateDataset, MNIST_IDX, verifyDataset, type IdxSource } from '../data/sources.ts';
+import { FASHION_MNIST, locateDataset, MNIST_IDX, verifyDataset, type IdxSource, type LocatedDataset } from '../data/sources.ts';
 import { eigenGallery, regularizationComparison } from '../figures/eigen-gallery.ts';
 import { hosvdComponents, hosvdSpectrum } from '../figures/hosvd.ts';
 import { figureJob } from '../figures/job.ts';
@@ -79,11 +79,26 @@ export function smokeLimits(profile: ProfileName): { trainLimit?: number; testLi
  * installed must match; a user's own files that differ are used with a warning), and read with
  * the official split, capped as given.
  */
-export function imageData(ctx: PlanContext, source: IdxSource, split: OfficialSplitSettings): { job: Job<DataMeta>; dir: string; how: string } {
+export function imageData(ctx: PlanContext, source: IdxSource, split: OfficialSplitSettings): { job: Job<DataMeta>; source: string } {
   const located = locateDataset(source, { dir: ctx.dataDirs[source.name], cacheDir: ctx.cacheDir });
   const warning = verifyDataset(source, located);
   if (warning) ctx.log?.warn(warning);
-  return { job: idxDataJob(source, located, split), dir: located.dir, how: located.how };
+  return { job: idxDataJob(source, located, split), source: publishedSource(source, located, warning !== undefined) };
+}
+
+/**
+ * Where the files came from, as a page may say it: a package's name and version, the standard
+ * system path, or how the user named them, but never a path of this machine (a package's folder
+ * or a download cache lies wherever the build ran).
+ */
+export function publishedSource(source: IdxSource, located: LocatedDataset, differs: boolean): string {
+  const checked = differs ? 'which differ from the published files' : 'verified against the published checksums';
+  switch (located.origin) {
+    case 'package': return `IDX files of the ${located.how}, ${checked}`;
+    case 'system': return `IDX files in ${located.dir} (the system copy), ${checked}`;
+    case 'download': return `IDX files downloaded from ${source.baseUrl}, ${checked}`;
+    case 'flag': case 'env': return `IDX files named by ${located.how}, ${checked}`;
+  }
 }
 
 /**

@@ -16,8 +16,8 @@ export const mnistReport = imageReport({
   datasets: [MNIST_IDX],
   data(ctx) {
     const split = capped(ctx.profile);
-    const { job, dir, how } = imageData(ctx, MNIST_IDX, split);
-    return { job, classNames: MNIST_IDX.classNames, describe: { source: `IDX files in ${dir} (${how})`, split: 'official 60,000 / 10,000; the validation images are carved from the 60,000 and the model trains on the rest', ...split } };
+    const { job, source } = imageData(ctx, MNIST_IDX, split);
+    return { job, classNames: MNIST_IDX.classNames, describe: { source, split: 'official 60,000 / 10,000; the validation images are carved from the 60,000 and the model trains on the rest', ...split } };
   },
   profiles: {
     // Seconds: enough to exercise every stage, not to learn good features.

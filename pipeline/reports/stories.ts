@@ -5,6 +5,7 @@
  * user's TinyStories-format text instead. When the package is absent and no files are named, the
  * report is skipped and the others build.
  */
+import { basename } from 'node:path';
 import { storiesJob, type CorpusMeta } from '../corpus/job.ts';
 import type { Job } from '../cache/job.ts';
 import { readLlamaConfig } from '../data/llama-checkpoint.ts';
@@ -55,15 +56,18 @@ export function llamaFilesFor(ctx: PlanContext): LlamaFiles {
   return files;
 }
 
+/** The seed that splits the stories into training, validation and test. */
+const SPLIT_SEED = 7;
+
 /** The corpus of this profile: sampled from the checkpoint, or read from --tinystories. */
 export function corpusFor(ctx: PlanContext): { job: Job<CorpusMeta>; files: LlamaFiles; profile: CorpusProfile } {
   const files = llamaFilesFor(ctx);
   const p = CORPUS_PROFILES[ctx.profile];
   const path = ctx.dataDirs['tinystories'];
-  const split = { heldOut: p.heldOut, seed: 7 };
+  const split = { heldOut: p.heldOut, seed: SPLIT_SEED };
   const job = path
-    ? storiesJob('stories/corpus', { tokenizer: files.tokenizer, file: { path, limit: p.fileLimit }, split, samples: 3, description: `TinyStories-format file ${path}, tokenized with ${files.tokenizer.name}`, backend: ctx.backend })
-    : storiesJob('stories/corpus', { tokenizer: files.tokenizer, checkpoint: { range: files.checkpoint, stories: p.stories, batch: p.batch, shardBatches: p.shardBatches, sampling: p.sampling }, split, samples: 3, description: `stories sampled from ${files.checkpoint.name === files.checkpoint.path ? files.checkpoint.path : 'stories15M'} (${files.source})`, backend: ctx.backend });
+    ? storiesJob('stories/corpus', { tokenizer: files.tokenizer, file: { path, limit: p.fileLimit }, split, samples: 3, description: `TinyStories-format file ${basename(path)}, tokenized with ${files.tokenizer.name}`, backend: ctx.backend })
+    : storiesJob('stories/corpus', { tokenizer: files.tokenizer, checkpoint: { range: files.checkpoint, stories: p.stories, batch: p.batch, shardBatches: p.shardBatches, sampling: p.sampling }, split, samples: 3, description: `stories sampled from ${files.model} (${files.source})`, backend: ctx.backend });
   return { job, files, profile: p };
 }
 
@@ -76,8 +80,9 @@ function plan(ctx: PlanContext): ReportPlan {
       checkpoint: files.checkpoint.name,
       tokenizer: files.tokenizer.name,
       source: files.source,
-      ...(ctx.dataDirs['tinystories'] ? { tinystories: ctx.dataDirs['tinystories'], storiesRead: profile.fileLimit ?? 'all' } : { storiesSampled: profile.stories, sampling: { ...profile.sampling }, batch: profile.batch, shardBatches: profile.shardBatches }),
+      ...(ctx.dataDirs['tinystories'] ? { tinystories: basename(ctx.dataDirs['tinystories']), storiesRead: profile.fileLimit ?? 'all' } : { storiesSampled: profile.stories, sampling: { ...profile.sampling }, batch: profile.batch, shardBatches: profile.shardBatches }),
       heldOut: profile.heldOut,
+      splitSeed: SPLIT_SEED,
     },
     models: [],
     analyses: [{ id: 'corpus', job }],
@@ -98,6 +103,7 @@ function plan(ctx: PlanContext): ReportPlan {
         dropped: n('sequences dropped at the token limit', card.unfinished ?? 0),
         'types-seen': n('token types in the training split', card.vocabulary.seenInTrain),
         'coverage-4096': { label: 'training tokens covered by the 4,096 most frequent types', value: coverage(card, 4096), format: 'percent', digits: 2 },
+        'coverage-2048': { label: 'training tokens covered by the 2,048 most frequent types', value: coverage(card, 2048), format: 'percent', digits: 2 },
         'held-out-unseen': { label: 'held-out tokens of a type unseen in training', value: card.vocabulary.heldOutUnseen, format: 'percent', digits: 3 },
       };
     },

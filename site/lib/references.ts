@@ -19,6 +19,16 @@ export interface Reference {
   line: number;
 }
 
+/**
+ * A report's figure ids in the order its narrative first shows or names them (ids of the report
+ * itself), then those it never mentions, in their given order: the numbering a reader expects.
+ */
+export function narrativeFigureOrder(narrative: string, figures: readonly string[]): string[] {
+  const known = new Set(figures);
+  const mentioned = findReferences(narrative).map((r) => r.id).filter((id) => known.has(id));
+  return [...new Set([...mentioned, ...figures])];
+}
+
 /** Every `<Figure id="…">` and `<FigureRef id="…">` in an MDX source, with its line. */
 export function findReferences(source: string): Reference[] {
   const refs: Reference[] = [];

@@ -3,9 +3,10 @@
  * errors that name the file to fix. Pages stay thin; the logic lives here.
  */
 import { getCollection, getEntry, type CollectionEntry } from 'astro:content';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPORTS_DIR } from './paths.ts';
+import { CONTENT_DIR, REPORTS_DIR } from './paths.ts';
+import { narrativeFigureOrder } from './references.ts';
 
 export { formatBytes, formatSeconds } from '../../pipeline/util/format.ts';
 
@@ -37,12 +38,31 @@ export async function requireNarrative(id: string) {
   return entry;
 }
 
-/** The figures of a report, in the order of its spec. */
+/** The figures of a report, in reading order (see figureOrder). */
 export async function reportFigures(report: Report): Promise<Figure[]> {
   const figures: Figure[] = [];
-  for (const id of report.figures) figures.push(await requireFigure(report.id, id));
+  for (const id of figureOrder(report)) figures.push(await requireFigure(report.id, id));
   return figures;
 }
+
+const orders = new Map<string, string[]>();
+
+/**
+ * A report's figures in the order a reader meets them, as a paper numbers them: by their first
+ * <Figure id> or <FigureRef id> in the narrative (content/<report>.mdx), then the figures the
+ * narrative never mentions, in the order of the report's spec.
+ */
+export function figureOrder(report: Report): string[] {
+  let order = orders.get(report.id);
+  if (!order) {
+    const file = join(CONTENT_DIR, `${report.id}.mdx`);
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    order = narrativeFigureOrder(text, report.figures);
+    orders.set(report.id, order);
+  }
+  return order;
+}
+
 
 export async function requireFigure(report: string, id: string, referencedFrom?: string): Promise<Figure> {
   const entry = await getEntry('figures', `${report}/${id}`);
@@ -54,15 +74,16 @@ export async function requireFigure(report: string, id: string, referencedFrom?:
   return entry.data;
 }
 
-/** 1-based figure number within its report (the spec's order). */
+/** 1-based figure number within its report, in reading order. */
 export function figureNumber(report: Report, figureId: string): number {
-  return report.figures.indexOf(figureId) + 1;
+  return figureOrder(report).indexOf(figureId) + 1;
 }
 
 /** The figures before and after one in its report's order (for previous/next links). */
 export function figureNeighbours(report: Report, figureId: string): { previous?: string; next?: string } {
-  const i = report.figures.indexOf(figureId);
-  return { ...(i > 0 ? { previous: report.figures[i - 1]! } : {}), ...(i + 1 < report.figures.length ? { next: report.figures[i + 1]! } : {}) };
+  const order = figureOrder(report);
+  const i = order.indexOf(figureId);
+  return { ...(i > 0 ? { previous: order[i - 1]! } : {}), ...(i + 1 < order.length ? { next: order[i + 1]! } : {}) };
 }
 
 /**

@@ -29,6 +29,26 @@ async function expectImagesLoaded(page: Page, selector: string): Promise<number>
   return count;
 }
 
+/**
+ * Every figure on the page shows its content: a drawing that loaded, or the HTML table or text of
+ * a table or text figure. Returns how many figures there are.
+ */
+async function expectFiguresShown(page: Page): Promise<number> {
+  const figures = page.locator('main figure');
+  const count = await figures.count();
+  for (let i = 0; i < count; i++) {
+    const figure = figures.nth(i);
+    const html = figure.locator('table.figure-table, .figure-passages');
+    if ((await html.count()) > 0) {
+      await expect(html.first().locator('td, p').first(), `figure ${i} of ${page.url()}`).not.toBeEmpty();
+      await expect(figure.locator('img')).toHaveCount(0);
+    } else {
+      expect(await expectImagesLoaded(page, `main figure >> nth=${i} >> img`)).toBe(1);
+    }
+  }
+  return count;
+}
+
 test('the smoke site has every kind of page', () => {
   const kinds = new Set(pages.map(kind));
   expect([...kinds].sort()).toEqual(['figure', 'figure-page', 'other', 'report']);
@@ -47,20 +67,23 @@ test.describe('without JavaScript, on a phone', () => {
       await expect(page.locator('script')).toHaveCount(0);
       switch (kind(path)) {
         case 'figure':
-          expect(await expectImagesLoaded(page, 'figure img')).toBe(1);
+          expect(await expectFiguresShown(page)).toBe(1);
           await expect(page.locator('figcaption')).toContainText(/^Figure \d+\./);
           await expect(page.locator('.citation .short-citation')).toContainText(`http://localhost:4321${path}`);
+          // …and a local build says, visibly, that such an address is not to be cited
+          await expect(page.locator('#local-build')).toBeVisible();
+          await expect(page.locator('#local-build')).toContainText('http://localhost:4321/');
           await expect(page.locator('.citation pre.bibtex')).toContainText('@misc{');
           await expect(page.locator('.data-version')).toHaveText(/^[0-9a-f]{12}$/);
           await expect(page.locator('meta[name="citation_title"]')).toHaveCount(1);
           break;
         case 'figure-page':
-          expect(await expectImagesLoaded(page, 'figure img')).toBe(1);
+          expect(await expectFiguresShown(page)).toBe(1);
           await expect(page.locator('figcaption')).not.toBeEmpty();
           await expect(page.locator('.citation pre.bibtex')).toContainText('@misc{');
           break;
         case 'report': {
-          const figures = await expectImagesLoaded(page, 'figure img');
+          const figures = await expectFiguresShown(page);
           expect(figures).toBeGreaterThan(0);
           await expect(page.locator('figure figcaption')).toHaveCount(figures);
           await expect(page.locator('nav.toc a').first()).toBeVisible();
@@ -70,6 +93,9 @@ test.describe('without JavaScript, on a phone', () => {
         default:
           await expectImagesLoaded(page, 'img');
       }
+      // words stay apart where the markup breaks a line (the HTML compressor drops such spaces)
+      const text = await page.locator('body').innerText();
+      for (const glued of [/[^\s(]\(permalink/, /\S· | ·\S/, /or seehow/]) expect(text, `${path}: ${glued}`).not.toMatch(glued);
       // nothing wider than the screen: the page itself never scrolls sideways
       const [scrollWidth, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
       expect(scrollWidth, `${path} scrolls sideways`).toBeLessThanOrEqual(width);

@@ -111,15 +111,32 @@ test('the stories report shows its corpus card and sample stories without JavaSc
   const page = await context.newPage();
   await page.goto('/reports/stories/');
   await expect(page.locator('h1')).toContainText('Stories');
-  expect(await expectImagesLoaded(page)).toBe(3);
+  // the coverage chart is a drawing; the corpus card is an HTML table and the stories HTML text
+  expect(await expectImagesLoaded(page)).toBe(1);
+  await expect(page.locator('#figure-corpus-card table.figure-table')).toContainText('training tokens');
+  const samples = (await (await request.get('/reports/stories/figures/sample-stories/data.json')).json()) as { stories: string[] };
+  expect(samples.stories.length).toBeGreaterThan(1);
+  await expect(page.locator('#figure-sample-stories .figure-passages section')).toHaveCount(samples.stories.length);
   // The narrative's counts are the card's: the figure's data says how many training stories there are.
   const card = (await (await request.get('/reports/stories/figures/corpus-card/data.json')).json()) as { card: { stories: { train: number } } };
   await expect(page.locator('main')).toContainText(`${card.card.stories.train.toLocaleString("en-US")} training`);
   await page.goto('/reports/stories/figures/sample-stories/');
-  expect(await expectImagesLoaded(page)).toBe(1);
-  const samples = (await (await request.get('/reports/stories/figures/sample-stories/data.json')).json()) as { stories: string[] };
-  expect(samples.stories.length).toBeGreaterThan(0);
-  expect(samples.stories[0]!.length).toBeGreaterThan(20);
+  // one passage per story, one paragraph per line of the story: never run together
+  const passages = page.locator('.figure-passages section');
+  await expect(passages).toHaveCount(samples.stories.length);
+  for (const [i, story] of samples.stories.entries()) await expect(passages.nth(i).locator('p:not(.passage-number)')).toHaveCount(story.split('\n').filter((l) => l.trim() !== '').length);
+  await expect(page.locator('dl.facts')).toContainText('text (shown as HTML');
+  // made from data alone: no training seed or backend, and the data's own seeds
+  const provenance = page.locator('table.provenance');
+  await expect(provenance).toContainText('none: no model is trained upstream');
+  await expect(provenance).not.toContainText('Training backend');
+  await expect(provenance).toContainText('source.sampling.seed 2024');
+  await expect(provenance).toContainText('split.seed 7');
+  // no path of the machine that built it
+  for (const p of ['/reports/stories/', '/reports/mnist/', '/reports/language/']) {
+    await page.goto(p);
+    await expect(page.locator('main')).not.toContainText('node_modules');
+  }
   await context.close();
 });
 
@@ -128,7 +145,9 @@ test('the language report: its figures, numbers from the data and the build time
   const page = await context.newPage();
   await page.goto('/reports/language/');
   await expect(page.locator('h1')).toContainText('Language');
-  expect(await expectImagesLoaded(page)).toBe(6);
+  expect(await expectImagesLoaded(page)).toBe(4);
+  await expect(page.locator('#figure-models table.figure-table tbody tr')).toHaveCount(2);
+  await expect(page.locator('#figure-vocabulary table.figure-table')).toBeVisible();
   const report = JSON.parse(readFileSync('.smoke/reports/language/report.json', 'utf8')) as { metrics: Record<string, { display: string }>; figures: string[] };
   expect(report.figures).toEqual(['models', 'training-curves', 'loss-comparison', 'continuations', 'vocabulary', 'held-out-windows']);
   const main = page.locator('main');

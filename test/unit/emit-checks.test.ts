@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import type { Artifact } from '../../pipeline/cache/artifact.ts';
 import { PipelineError } from '../../pipeline/errors.ts';
 import { checkPublishableFigure, checkPublishableWeights } from '../../pipeline/emit/verify.ts';
+import { seedsIn } from '../../pipeline/emit/report.ts';
+import { tableFigure } from '../../pipeline/figures/table.ts';
 import '../../pipeline/models/bilinear-classifier.ts';
 import { tensor, type NamedTensor } from '../../pipeline/tensors/safetensors.ts';
 import type { ModelMeta } from '../../pipeline/train/job.ts';
@@ -64,4 +66,17 @@ test('figure files: complete ones pass; missing, empty or unparsable ones are re
     damage(f);
     assert.throws(() => checkPublishableFigure(f, 'm/figures/f'), (error: unknown) => error instanceof PipelineError && /^refusing to publish m\/figures\/f: /.test(error.message) && message.test(error.message), what);
   }
+});
+
+test('a provenance names every seed in the data jobs\' settings, by its path', () => {
+  assert.deepEqual(seedsIn({ source: { kind: 'sampled', sampling: { seed: 2024, topP: 0.9 } }, split: { heldOut: 0.1, seed: 7 } }, ''), [['source.sampling.seed', 2024], ['split.seed', 7]]);
+  assert.deepEqual(seedsIn({ runs: [{ seed: 1 }, { seed: 2 }], seed: 'not a number' }, ''), [['runs.0.seed', 1], ['runs.1.seed', 2]]);
+  assert.deepEqual(seedsIn(null, ''), []);
+});
+
+test('a table figure carries the same cells as HTML and as its SVG drawing', () => {
+  const out = tableFigure({ title: 'T', columns: ['a', 'b'], rows: [['x & y', '1'], ['z', '2']], widths: [50, 50], groupEvery: 1 });
+  assert.equal(out.kind, 'table');
+  assert.deepEqual(out.html, { table: { columns: ['a', 'b'], rows: [['x & y', '1'], ['z', '2']], groupEvery: 1 } });
+  for (const text of ['x &amp; y', '>z<', '>2<']) assert.ok(out.svg.includes(text), text);
 });

