@@ -219,7 +219,7 @@ async function reportMeta(
     profile: ctx.profile,
     settings: plan.settings,
     metrics: Object.fromEntries(
-      Object.entries(plan.metrics(read)).map(([name, m]) => [name, { label: m.label, value: m.value, format: m.format, digits: m.digits, display: displayMetric(m) }]),
+      Object.entries(plan.metrics(read)).map(([name, m]) => [name, { label: m.label, value: m.value, format: m.format, digits: m.digits, display: displayMetric(m), ...(m.interval ? { interval: { ...m.interval, display: displayInterval(m) } } : {}) }]),
     ),
     figures: plan.figures.map((f) => f.id),
     models: published.map((m) => {
@@ -298,6 +298,20 @@ export function seedsIn(value: Json, path: string): [string, number][] {
     const at = path ? `${path}.${k}` : k;
     return k === 'seed' && typeof v === 'number' ? [[at, v] as [string, number]] : seedsIn(v, at);
   });
+}
+
+const INTERVAL_METHODS = {
+  t: 't interval',
+  nested: 't interval of per-unit means of the draws',
+  jackknife: 'leave-one-out jackknife interval',
+} as const;
+
+/** A metric's interval as prose prints it: "95% interval 45% to 58%, t interval, n = 3 seeds". */
+export function displayInterval(m: Metric): string {
+  const iv = m.interval!;
+  if (!(iv.lo <= m.value && m.value <= iv.hi)) throw new Error(`metric '${m.label}': ${m.value} lies outside its interval [${iv.lo}, ${iv.hi}]`);
+  const bound = (value: number) => displayMetric({ ...m, value, interval: undefined });
+  return `95% interval ${bound(iv.lo)} to ${bound(iv.hi)}, ${INTERVAL_METHODS[iv.method]}${iv.clipped ? ' cut at the possible range' : ''}, n = ${iv.n} ${iv.unit}`;
 }
 
 export function displayMetric(m: Metric): string {

@@ -101,6 +101,10 @@ export const metricSchema = z.object({
   digits: z.number().int().nonnegative(),
   /** The value as the site prints it. */
   display: z.string(),
+  /** The 95% interval of a mean: bounds, method, n and what n counts, and how the site prints it. */
+  interval: z
+    .object({ lo: z.number(), hi: z.number(), n: z.number().int().positive(), method: z.enum(['t', 'nested', 'jackknife']), unit: z.string(), clipped: z.boolean().optional(), display: z.string() })
+    .optional(),
 });
 
 export const reportMetaSchema = z.object({

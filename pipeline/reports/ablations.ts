@@ -35,7 +35,7 @@ import { classification } from '../tasks/classification.ts';
 import { trainJob, type ModelMeta } from '../train/job.ts';
 import type { TrainSettings } from '../train/trainer.ts';
 import { IMAGE_SHAPE, IMAGE_TRAINING, studyData } from './image-report.ts';
-import { censoredNeededText, type FigurePlan, type Metric, type ModelPlan, type PlanContext, type ReportPlan, type ReportSpec } from './spec.ts';
+import { censoredNeededText, withInterval, type FigurePlan, type Metric, type ModelPlan, type PlanContext, type ReportPlan, type ReportSpec } from './spec.ts';
 
 const strength = (what: string) => z.number({ message: `${what} must be a number` }).finite(`${what} must be finite`).nonnegative(`${what} must be ≥ 0`);
 const whole = (what: string) => z.number({ message: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be ≥ 1`);
@@ -197,6 +197,17 @@ export function planStudy(ctx: PlanContext, p: StudyProfile) {
   return { regimes, runs, jobs, models, published, datasets };
 }
 
+/** The values each metric can take, where its intervals are cut (a |cos| lies in [0, 1]). */
+function metricRange(metric: MetricName, maxK: number): [number, number] {
+  switch (metric) {
+    case 'accuracy': case 'featureSupport': case 'peripheryMass': case 'crossSeedSimilarity': case 'crossSeedNull': return [0, 1];
+    case 'crossSeedGain': return [-1, 1];
+    case 'effectiveRank': return [1, Infinity];
+    case 'totalVariation': return [0, Infinity];
+    case 'eigenvectorsNeeded': return [1, maxK];
+  }
+}
+
 function plan(ctx: PlanContext): ReportPlan {
   const p = checkStudy(PROFILES[ctx.profile], ctx.profile);
   const { regimes, runs, jobs, published, datasets } = planStudy(ctx, p);
@@ -300,9 +311,9 @@ function studyMetrics(p: StudyProfile, runs: AblationRun[], regimes: Regime[], l
         const v = cell.values[metric];
         const name = `${dataset}-${place}-${kebab(metric)}`;
         const label = `${dataset} ${METRICS[metric].label} (${cell.regime.label})`;
-        out[name] = metric === 'accuracy'
+        out[name] = withInterval(metric === 'accuracy'
           ? { label, value: v.mean, format: 'percent', digits: 1 }
-          : { label, value: v.mean, format: 'number', digits: metric === 'eigenvectorsNeeded' ? 1 : 3, ...(v.censored ? { text: censoredNeededText(v.mean, p.analysis.maxK) } : {}) };
+          : { label, value: v.mean, format: 'number', digits: metric === 'eigenvectorsNeeded' ? 1 : 3, ...(v.censored ? { text: censoredNeededText(v.mean, p.analysis.maxK) } : {}) }, v, 'seeds', metricRange(metric, p.analysis.maxK));
       }
     }
     const mine = distinctRuns(points).filter((pt) => pt.dataset === dataset);

@@ -20,7 +20,7 @@ import type { ProfileName } from '../profiles.ts';
 import { classification } from '../tasks/classification.ts';
 import { trainJob } from '../train/job.ts';
 import { IMAGE_SHAPE, IMAGE_TRAINING, studyData, validationSize } from './image-report.ts';
-import { censoredNeededText, type FigurePlan, type Metric, type PlanContext, type ReportPlan, type ReportSpec } from './spec.ts';
+import { censoredNeededText, withInterval, type FigurePlan, type Metric, type PlanContext, type ReportPlan, type ReportSpec } from './spec.ts';
 
 interface StudyProfile {
   sizes: number[];
@@ -181,7 +181,7 @@ function studyMetrics(runs: StudyRun[], read: (job: Job) => Artifact, deps: Reco
       if (role === null) continue;
       const method = METHOD_KEYS.find((m) => METHODS[m] === row.method)!;
       const name = `${dataset}-${role}-${row.epochs === lengths.at(-1) ? '' : 'short-'}needed-${METHOD_IDS[method]}`;
-      out[name] = { label: `${dataset} d = ${row.size}, ${row.epochs} epochs: ${row.method}, directions needed`, value: row.interval.mean, format: 'number', digits: 1, ...(row.censored ? { text: censoredNeededText(row.interval.mean, row.maxK) } : {}) };
+      out[name] = withInterval({ label: `${dataset} d = ${row.size}, ${row.epochs} epochs: ${row.method}, directions needed`, value: row.interval.mean, format: 'number', digits: 1, ...(row.censored ? { text: censoredNeededText(row.interval.mean, row.maxK) } : {}) }, row.interval, 'seeds', [1, row.maxK]);
       if (method === 'eigen') out[name.replace('needed-eigen', 'full-accuracy')] = { label: `${dataset} d = ${row.size}, ${row.epochs} epochs: full test accuracy`, value: row.fullAccuracy.mean, format: 'percent', digits: 1 };
     }
     const largest = runs.filter((r) => r.dataset === dataset && r.size === size && r.epochs === main(dataset));

@@ -27,7 +27,7 @@ import type { ProfileName } from '../profiles.ts';
 import { classification } from '../tasks/classification.ts';
 import { trainJob, type ModelMeta } from '../train/job.ts';
 import { TRAIN_MONITOR, type TrainSettings } from '../train/trainer.ts';
-import type { FigurePlan, Metric, PlanContext, ReportPlan, ReportSpec } from './spec.ts';
+import { withInterval, type FigurePlan, type Metric, type PlanContext, type ReportPlan, type ReportSpec } from './spec.ts';
 
 export interface ImageProfile {
   shape: BilinearShape;
@@ -321,8 +321,8 @@ function perturbationMetrics(summary: SummaryRow[]): Record<string, Metric> {
     out[`perturbation-${name}-epsilon`] = { label: 'distance moved ε', value: epsilon, format: 'number', digits: 0 };
     for (const method of ['eigen', 'other-class', 'random', 'pca'] as const) {
       const row = summary.find((r) => r.method === method && r.epsilon === epsilon)!;
-      out[`perturbation-${name}-${method}-flipped`] = { label: `target images misclassified along ${method} directions at ε = ${epsilon}`, value: row.targetMisclassification.mean, format: 'percent', digits: 0 };
-      out[`perturbation-${name}-${method}-others`] = { label: `other images still correct along ${method} directions at ε = ${epsilon}`, value: row.offTargetAccuracy.mean, format: 'percent', digits: 0 };
+      out[`perturbation-${name}-${method}-flipped`] = withInterval({ label: `target images misclassified along ${method} directions at ε = ${epsilon}`, value: row.targetMisclassification.mean, format: 'percent', digits: 0 }, row.targetMisclassification, 'target classes');
+      out[`perturbation-${name}-${method}-others`] = withInterval({ label: `other images still correct along ${method} directions at ε = ${epsilon}`, value: row.offTargetAccuracy.mean, format: 'percent', digits: 0 }, row.offTargetAccuracy, 'target classes');
     }
   }
   return out;

@@ -22,7 +22,8 @@ import type { ProfileName } from '../profiles.ts';
 import { nextToken } from '../tasks/next-token.ts';
 import { trainJob, type ModelMeta } from '../train/job.ts';
 import type { TrainSettings } from '../train/trainer.ts';
-import type { Metric, PlanContext, ReportPlan, ReportSpec } from './spec.ts';
+import { withInterval, type Metric, type PlanContext, type ReportPlan, type ReportSpec } from './spec.ts';
+import { tInterval } from '../analysis/stats.ts';
 import { corpusFor } from './stories.ts';
 
 interface LanguageProfile {
@@ -145,7 +146,9 @@ function plan(ctx: PlanContext): ReportPlan {
       });
       const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
       for (const r of runs) out[`${r.id}-test-loss-mean`] = num(`test loss of the ${r.label} model, mean over ${p.seeds.length} seed(s)`, mean(r.jobs.map((j) => loss(read(j).meta, 'test'))), 4);
-      out['cost-test'] = num(`test loss of the bilinear model minus its SwiGLU twin, mean over ${p.seeds.length} seed(s)`, mean(costs.map((c) => c.difference)), 4);
+      out['cost-test'] = costs.length > 1
+        ? withInterval(num(`test loss of the bilinear model minus its SwiGLU twin, mean over ${p.seeds.length} seeds`, mean(costs.map((c) => c.difference)), 4), tInterval(costs.map((c) => c.difference)), 'seeds')
+        : num(`test loss of the bilinear model minus its SwiGLU twin (one seed)`, costs[0]!.difference, 4);
       out['cost-test-relative'] = { label: `the bilinear model's test loss relative to its SwiGLU twin's, minus 1 (mean over ${p.seeds.length} seed(s))`, value: mean(costs.map((c) => c.relative)), format: 'percent', digits: 1 };
       out['seeds'] = num('seeds per model', p.seeds.length, 0);
       return out;

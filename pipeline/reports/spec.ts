@@ -4,6 +4,7 @@
  * shows. Adding a report = one spec here (registered in index.ts) + one MDX narrative in content/.
  */
 import { z } from 'zod';
+import type { Interval, IntervalMethod } from '../analysis/stats.ts';
 import type { Artifact, Json } from '../cache/artifact.ts';
 import type { Job } from '../cache/job.ts';
 import type { FigureMeta } from '../figures/job.ts';
@@ -39,6 +40,31 @@ export interface Metric {
   digits: number;
   /** Printed instead of the formatted value (e.g. "> 50" when a threshold is never reached). */
   text?: string;
+  /** The 95% interval of a mean, with its method and what its n counts; the site prints it beside the value. */
+  interval?: MetricInterval;
+}
+
+export interface MetricInterval {
+  lo: number;
+  hi: number;
+  n: number;
+  method: IntervalMethod;
+  /** What the n independent units are: "seeds", "target classes". */
+  unit: string;
+  /** The t bounds were cut to the range the measure can take (a share lies in [0, 1]). */
+  clipped?: boolean;
+}
+
+/**
+ * A metric with its interval, when the interval exists (too few units give none: the value stands
+ * alone). A t interval can reach past what the measure can take; `range` cuts it there, and the
+ * interval says so.
+ */
+export function withInterval(metric: Metric, iv: Interval, unit: string, range: [number, number] = metric.format === 'percent' ? [0, 1] : [-Infinity, Infinity]): Metric {
+  if (iv.lo === null || iv.hi === null || metric.text !== undefined) return metric;
+  const lo = Math.max(range[0], iv.lo);
+  const hi = Math.min(range[1], iv.hi);
+  return { ...metric, interval: { lo, hi, n: iv.n, method: iv.method, unit, ...(lo !== iv.lo || hi !== iv.hi ? { clipped: true } : {}) } };
 }
 
 /** A job whose artifact feeds headline numbers but is not published as a figure or model. */

@@ -28,5 +28,7 @@ export const figureUrl = (report: string, figure: string) => url(`reports/${repo
 export const figureFileUrl = (report: string, figure: string, file: string) => `${figureUrl(report, figure)}${file}`;
 export const figurePageUrl = (report: string, figure: string, page: string) => `${figureUrl(report, figure)}${page}/`;
 export const modelFileUrl = (report: string, file: string) => url(`reports/${report}/models/${file}`);
+/** A figure's thumbnail for lists (not citable: derived from figure.png, it may change with the site). */
+export const thumbnailUrl = (report: string, figure: string) => url(`thumbnails/${report}/${figure}.webp`);
 /** The anchor of a figure inside its report page. */
 export const figureAnchor = (figure: string) => `figure-${figure}`;

@@ -118,3 +118,24 @@ export function pngSize(report: string, figure: string, file: string): { width: 
   if (bytes.readUInt32BE(12) !== 0x49484452) throw new Error(`${report}/${figure}/${file} is not a PNG`);
   return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
 }
+
+/** Thumbnails are this wide; twice the width they are shown at, for sharp screens. */
+export const THUMBNAIL_WIDTH = 480;
+
+/** The size of a figure's thumbnail (null when the figure has no PNG to make one from). */
+export function thumbnailSize(figure: Figure): { width: number; height: number } | null {
+  const png = figurePng(figure);
+  if (!png) return null;
+  const { width, height } = pngSize(figure.report, figure.id, png.name);
+  const w = Math.min(THUMBNAIL_WIDTH, width);
+  return { width: w, height: Math.max(1, Math.round((height * w) / width)) };
+}
+
+/**
+ * The figure that stands for a report in lists: the first drawing a reader meets (a chart or an
+ * image, not a table), else its first figure with a PNG.
+ */
+export async function coverFigure(report: Report): Promise<Figure | undefined> {
+  const figures = (await reportFigures(report)).filter((f) => figurePng(f));
+  return figures.find((f) => f.kind === 'image' || f.kind === 'chart') ?? figures[0];
+}

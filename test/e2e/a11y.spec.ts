@@ -14,6 +14,9 @@ const PAGES: [string, string][] = [
   ['figure page', '/reports/baselines/figures/stability-by-rank/'],
   ['figure sub-page', '/reports/fashion-mnist/figures/input-explanations/'],
   ['figures index', '/figures/'],
+  ['reports index', '/reports/'],
+  ['not found', '/no/such/page/'],
+  ['table figure', '/reports/stories/figures/corpus-card/'],
 ];
 
 for (const scheme of ['light', 'dark'] as const) {

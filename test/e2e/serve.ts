@@ -4,7 +4,7 @@
  * With a base path (e.g. /bilinear/), the site is served under it, as GitHub Pages serves a project site.
  */
 import { createServer } from 'node:http';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
 import { normalizeBase } from '../../site/lib/base.ts';
 
@@ -14,6 +14,7 @@ const TYPES: Record<string, string> = {
   '.js': 'text/javascript',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
+  '.webp': 'image/webp',
   '.json': 'application/json',
   '.csv': 'text/csv; charset=utf-8',
   '.xml': 'application/xml',
@@ -43,7 +44,12 @@ createServer((req, res) => {
     if (!requested.endsWith('/')) return void res.writeHead(301, { Location: `${requested}/` }).end();
     file = join(file, 'index.html');
   }
-  if (!existsSync(file)) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+  if (!existsSync(file)) {
+    // as static hosts do: the site's own 404 page, when it has one
+    const notFound = join(root, '404.html');
+    if (!existsSync(notFound)) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+    return void res.writeHead(404, { 'Content-Type': TYPES['.html']! }).end(readFileSync(notFound));
+  }
   const type = Object.hasOwn(TYPES, extname(file)) ? TYPES[extname(file)]! : 'application/octet-stream';
   const stream = createReadStream(file);
   // A file that cannot be read (removed since the check, or unreadable) ends this response, not the server.

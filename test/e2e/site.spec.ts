@@ -9,7 +9,8 @@ function collectErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
   page.on('pageerror', (error) => errors.push(error.message));
-  page.on('requestfailed', (request) => errors.push(`failed: ${request.url()}`));
+  // a lazy image still loading when the reader clicks away is cancelled, not broken
+  page.on('requestfailed', (request) => request.failure()?.errorText !== 'net::ERR_ABORTED' && errors.push(`failed: ${request.url()}`));
   page.on('response', (response) => response.status() >= 400 && errors.push(`${response.status()}: ${response.url()}`));
   return errors;
 }
@@ -30,7 +31,7 @@ test('home → MNIST report → figure page: images load, nothing errors', async
   const errors = collectErrors(page);
   await page.goto('/');
   await expect(page.locator('h1')).toContainText('bilinear');
-  await page.getByRole('link', { name: /^MNIST:/ }).click();
+  await page.locator('.report-card').getByRole('link', { name: /^MNIST:/ }).click();
   await expect(page).toHaveURL(/\/reports\/mnist\/$/);
   await expect(page.locator('h1')).toContainText('MNIST');
   expect(await expectImagesLoaded(page)).toBe(8);
@@ -95,6 +96,46 @@ test('a per-input explanation page: from the figure to an input, its image and c
   await page.getByRole('link', { name: /→$/ }).click();
   await expect(page).toHaveURL(/test-\d{5}\/$/);
   expect(errors).toEqual([]);
+});
+
+test('the home page: hero figure, headline numbers from the data with their intervals, a card per report', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  const errors = collectErrors(page);
+  await page.goto('/');
+  expect(await expectImagesLoaded(page)).toBeGreaterThan(5);
+  await expect(page.locator('figure.hero img')).toHaveAttribute('src', '/reports/mnist/figures/eigenvector-gallery/figure.svg');
+  const reports = ['mnist', 'fashion-mnist', 'baselines', 'ablations', 'stories', 'language'];
+  const metrics = Object.fromEntries(reports.map((r) => [r, (JSON.parse(readFileSync(`.smoke/reports/${r}/report.json`, 'utf8')) as { metrics: Record<string, { display: string; interval?: { display: string } }> }).metrics]));
+  const headlines = page.locator('ul.headlines > li');
+  await expect(headlines).toHaveCount(5);
+  // each number is the report's, and a mean comes with its interval, method and n
+  for (const [i, [report, name]] of ([['mnist', 'test-accuracy'], ['mnist', 'perturbation-mid-eigen-flipped'], ['baselines', 'mnist-largest-needed-eigen'], ['ablations', 'mnist-strongest-cross-seed-similarity'], ['language', 'cost-test']] as const).entries()) {
+    const m = metrics[report]![name]!;
+    await expect(headlines.nth(i)).toContainText(m.display);
+    if (m.interval) await expect(headlines.nth(i)).toContainText(m.interval.display);
+  }
+  await expect(headlines.nth(1).locator('.interval').first()).toContainText(/95% interval .* n = \d+ target classes/);
+  // every report has a card with its picture, linked to the report
+  await expect(page.locator('.report-card')).toHaveCount(reports.length);
+  for (const r of reports) await expect(page.locator(`.report-card h3 a[href="/reports/${r}/"]`)).toBeVisible();
+  await page.goto('/reports/');
+  await expect(page.locator('h1')).toHaveText('All reports');
+  await expect(page.locator('.report-card img')).toHaveCount(reports.length);
+  expect(await expectImagesLoaded(page)).toBe(reports.length);
+  await page.goto('/figures/');
+  await expect(page.locator('.figure-index li img.figure-thumb').first()).toHaveAttribute('src', /^\/thumbnails\/[a-z-]+\/[a-z0-9-]+\.webp$/);
+  expect(errors).toEqual([]);
+  await context.close();
+});
+
+test('an unknown address gets the site\'s 404 page, with a way back', async ({ page, request }) => {
+  const response = await request.get('/reports/no-such-report/');
+  expect(response.status()).toBe(404);
+  await page.goto('/no/such/page/');
+  await expect(page.locator('h1')).toHaveText('Page not found');
+  await page.getByRole('link', { name: 'all reports' }).click();
+  await expect(page).toHaveURL(/\/reports\/$/);
 });
 
 test('the preview server answers a malformed path with 400 and keeps serving', async ({ request }) => {

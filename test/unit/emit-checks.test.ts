@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import type { Artifact } from '../../pipeline/cache/artifact.ts';
 import { PipelineError } from '../../pipeline/errors.ts';
 import { checkPublishableFigure, checkPublishableWeights } from '../../pipeline/emit/verify.ts';
-import { seedsIn } from '../../pipeline/emit/report.ts';
+import { displayInterval, seedsIn } from '../../pipeline/emit/report.ts';
+import { withInterval } from '../../pipeline/reports/spec.ts';
 import { tableFigure } from '../../pipeline/figures/table.ts';
 import '../../pipeline/models/bilinear-classifier.ts';
 import { tensor, type NamedTensor } from '../../pipeline/tensors/safetensors.ts';
@@ -79,4 +80,17 @@ test('a table figure carries the same cells as HTML and as its SVG drawing', () 
   assert.equal(out.kind, 'table');
   assert.deepEqual(out.html, { table: { columns: ['a', 'b'], rows: [['x & y', '1'], ['z', '2']], groupEvery: 1 } });
   for (const text of ['x &amp; y', '>z<', '>2<']) assert.ok(out.svg.includes(text), text);
+});
+
+test('a metric carries its interval with method and n, cut at the range the measure can take', () => {
+  const share = withInterval({ label: 'share', value: 0.84, format: 'percent', digits: 0 }, { mean: 0.84, lo: 0.6776, hi: 1.0024, n: 10, method: 'nested' }, 'target classes');
+  assert.deepEqual(share.interval, { lo: 0.6776, hi: 1, n: 10, method: 'nested', unit: 'target classes', clipped: true });
+  assert.equal(displayInterval(share), '95% interval 68% to 100%, t interval of per-unit means of the draws cut at the possible range, n = 10 target classes');
+  const loss = withInterval({ label: 'cost', value: -0.0101, format: 'number', digits: 4 }, { mean: -0.0101, lo: -0.2, hi: 0.18, n: 2, method: 't' }, 'seeds');
+  assert.equal(displayInterval(loss), '95% interval -0.2000 to 0.1800, t interval, n = 2 seeds');
+  // too few units for an interval, or a censored value printed as text: the value stands alone
+  assert.equal(withInterval({ label: 'x', value: 1, format: 'number', digits: 0 }, { mean: 1, lo: null, hi: null, n: 1, method: 't' }, 'seeds').interval, undefined);
+  assert.equal(withInterval({ label: 'x', value: 50, format: 'number', digits: 0, text: 'at least 50' }, { mean: 50, lo: 40, hi: 60, n: 3, method: 't' }, 'seeds').interval, undefined);
+  // a value outside its own interval is a bug upstream, never printed
+  assert.throws(() => displayInterval({ label: 'bad', value: 2, format: 'number', digits: 0, interval: { lo: 0, hi: 1, n: 3, method: 't', unit: 'seeds' } }), /outside its interval/);
 });
