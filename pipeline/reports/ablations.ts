@@ -221,7 +221,7 @@ function plan(ctx: PlanContext): ReportPlan {
     figure(
       `heatmap-${metric === 'eigenvectorsNeeded' ? 'k-within-one-point' : kebab(metric)}`, // a published id keeps its URL after the metric's rename
       `${capitalize(METRICS[metric].label)} over the grid`,
-      `${capitalize(METRICS[metric].label)} (${METRICS[metric].better === 'higher' ? 'higher is better' : 'lower means simpler features'}) for every combination of latent noise σ (rows) and decoupled weight decay (columns); each cell is the mean over ${seedsText}${metric === 'accuracy' ? '' : ', with its validation accuracy underneath'}. Colour scales are per panel.`,
+      `${capitalize(METRICS[metric].label)} (${metric === 'crossSeedNull' ? 'a null: the similarity expected of unrelated features, the floor the similarity is judged against' : METRICS[metric].better === 'higher' ? 'higher is better' : 'lower means simpler features'}) for every combination of latent noise σ (rows) and decoupled weight decay (columns); each cell is the mean over ${seedsText}${metric === 'accuracy' ? '' : ', with its validation accuracy underneath'}. Colour scales are per panel.`,
       (label) => figureJob(label, ablationHeatmap, inputsOf(runs), { runs, regimes, metric, maxK }),
     ),
   );

@@ -37,6 +37,13 @@ interface StudyProfile {
 
 const AT_K = [1, 3, 10];
 
+/** Which test images the accuracies are on, as captions and labels say it wherever one is named. */
+function testImagesText(p: StudyProfile): string {
+  const limit = p.caps.mnist.testLimit;
+  if (limit !== p.caps['fashion-mnist'].testLimit) throw new Error('baselines: both data sets must keep the same number of test images, or the captions would mislead');
+  return limit ? `on a seeded sample of ${limit.toLocaleString('en-US')} of the 10,000 test images` : 'on the 10,000 test images';
+}
+
 const PROFILES: Record<ProfileName, StudyProfile> = {
   smoke: { sizes: [8, 16], seeds: [0, 1, 2], randomDraws: 2, maxK: 16, epochs: { mnist: [1, 2], 'fashion-mnist': [1, 2] }, caps: { mnist: {}, 'fashion-mnist': {} }, pcaSample: 500 },
   // The paper's study (sizes 30 … 1000, 5 seeds, full data) cut to the site's build budget
@@ -103,10 +110,11 @@ function plan(ctx: PlanContext): ReportPlan {
   const main = (dataset: string) => p.epochs[dataset as 'mnist' | 'fashion-mnist'].at(-1)!;
   const byDataset = (dataset: string) => runs.filter((r) => r.dataset === dataset && r.epochs === main(dataset));
   const seedsText = `${p.seeds.length} seeds`;
+  const onTest = testImagesText(p);
   const methodsText = `its top-k eigenvectors (red), k random orthonormal directions (grey; ${p.randomDraws} draws per model), its own class's top-k principal directions (dark blue), or c·k principal directions shared by all classes, the same total budget (light blue; all d once c·k ≥ d)`;
   const names = {
-    accuracy: ['accuracy', 'accuracy', 'Test accuracy'],
-    error: ['error', 'test error', 'Test error (1 − accuracy, log scale, as in the paper)'],
+    accuracy: ['accuracy', 'accuracy', `Accuracy ${onTest}`],
+    error: ['error', 'test error', `Error (1 − accuracy, log scale, as in the paper) ${onTest}`],
     r2: ['r2', 'logit R²', "R² of the logits against the full model's"],
     relativeError: ['relative-error', 'relative error of Q', "Relative Frobenius error ‖Q − Q_k‖_F / ‖Q‖_F of each class's interaction matrix (mean over classes)"],
   } as const;
@@ -132,10 +140,10 @@ function plan(ctx: PlanContext): ReportPlan {
       curves('fashion-mnist', 'Fashion-MNIST', 'r2'),
       curves('mnist', 'MNIST', 'relativeError'),
       curves('fashion-mnist', 'Fashion-MNIST', 'relativeError'),
-      figure('eigenvectors-needed', 'Eigenvectors needed, by size and training length', `For each method, the directions per class it needs to keep test accuracy within one point of the full model (the smallest such k, over every k up to ${p.maxK}), against hidden size, at each training length. Points are means over ${seedsText} with 95% t intervals; a triangle marks a mean where some seed never got there (counted as the largest k, so the mean is a lower bound).`, (label) =>
+      figure('eigenvectors-needed', 'Eigenvectors needed, by size and training length', `For each method, the directions per class it needs to keep accuracy (${onTest}) within one point of the full model's (the smallest such k, over every k up to ${p.maxK}), against hidden size, at each training length. Points are means over ${seedsText} with 95% t intervals; a triangle marks a mean where some seed never got there (counted as the largest k, so the mean is a lower bound).`, (label) =>
         figureJob(label, neededBySize, inputsOf(runs, ['truncation']), { datasets: [MNIST_IDX, FASHION_MNIST].map((s) => ({ title: s.title, runs: everyLength(s.name) })) }),
       ),
-      figure('summary-table', 'Summary', `For each data set, hidden size and method, at the main training length: the directions per class needed to keep test accuracy within one point of the full model (mean over seeds, then each seed's value), and the mean accuracy at k = ${AT_K.join(', ')}.`, (label) =>
+      figure('summary-table', 'Summary', `For each data set, hidden size and method, at the main training length: the directions per class needed to keep accuracy (${onTest}) within one point of the full model's (mean over seeds, then each seed's value), and the mean accuracy at k = ${AT_K.join(', ')}.`, (label) =>
         figureJob(label, baselinesSummary, inputsOf(mainRuns, ['truncation']), { datasets: [MNIST_IDX, FASHION_MNIST].map((s) => ({ title: s.title, runs: byDataset(s.name) })), atK: AT_K }),
       ),
       figure('stability-by-rank', 'Stability across seeds', `How similar the top-r eigenvectors are between models trained from different seeds: the eigenvectors of two models are paired one to one to maximise |cos| (input space), for the same class (averaged over classes) and, as the null, for different classes (averaged over every pair of classes a ≠ b), over every pair of distinct seeds. Bands are 95% leave-one-seed-out jackknife intervals (n = ${p.seeds.length} seeds). "Chance" is the same statistic for independent random Gaussian vectors.`, (label) =>
@@ -159,6 +167,7 @@ const METHOD_IDS = { eigen: 'eigen', random: 'random', pcaClass: 'pca-class', pc
  */
 function studyMetrics(runs: StudyRun[], read: (job: Job) => Artifact, deps: Record<string, Job>, p: StudyProfile, main: (dataset: string) => number): Record<string, Metric> {
   const size = Math.max(...p.sizes);
+  const onTest = testImagesText(p);
   const stable = (r: StudyRun) => r.size === size && r.epochs === main(r.dataset);
   const inputs = Object.fromEntries(runs.flatMap((r) => (stable(r) ? [r.truncation, r.model, r.eigen] : [r.truncation]).map((name) => [name, read(deps[name]!)])));
   const out: Record<string, Metric> = {
@@ -170,7 +179,7 @@ function studyMetrics(runs: StudyRun[], read: (job: Job) => Artifact, deps: Reco
   };
   const data = read(deps['mnist.data']!).meta as DataMeta;
   out['train-images'] = { label: 'training images per data set', value: data.trainSize, format: 'number', digits: 0 };
-  out['test-images'] = { label: 'test images per data set', value: data.testSize, format: 'number', digits: 0 };
+  out['test-images'] = { label: 'test images per data set (a seeded sample when fewer than 10,000)', value: data.testSize, format: 'number', digits: 0 };
   for (const dataset of ['mnist', 'fashion-mnist'] as const) {
     const lengths = p.epochs[dataset];
     out[`${dataset}-short-epochs`] = { label: `${dataset} short training length`, value: lengths[0]!, format: 'number', digits: 0 };
@@ -182,7 +191,7 @@ function studyMetrics(runs: StudyRun[], read: (job: Job) => Artifact, deps: Reco
       const method = METHOD_KEYS.find((m) => METHODS[m] === row.method)!;
       const name = `${dataset}-${role}-${row.epochs === lengths.at(-1) ? '' : 'short-'}needed-${METHOD_IDS[method]}`;
       out[name] = withInterval({ label: `${dataset} d = ${row.size}, ${row.epochs} epochs: ${row.method}, directions needed`, value: row.interval.mean, format: 'number', digits: 1, ...(row.censored ? { text: censoredNeededText(row.interval.mean, row.maxK) } : {}) }, row.interval, 'seeds', [1, row.maxK]);
-      if (method === 'eigen') out[name.replace('needed-eigen', 'full-accuracy')] = { label: `${dataset} d = ${row.size}, ${row.epochs} epochs: full test accuracy`, value: row.fullAccuracy.mean, format: 'percent', digits: 1 };
+      if (method === 'eigen') out[name.replace('needed-eigen', 'full-accuracy')] = { label: `${dataset} d = ${row.size}, ${row.epochs} epochs: full accuracy ${onTest}`, value: row.fullAccuracy.mean, format: 'percent', digits: 1 };
     }
     const largest = runs.filter((r) => r.dataset === dataset && r.size === size && r.epochs === main(dataset));
     for (const measure of ['accuracy', 'r2'] as const) {
@@ -190,7 +199,7 @@ function studyMetrics(runs: StudyRun[], read: (job: Job) => Artifact, deps: Reco
       for (const method of METHOD_KEYS) {
         for (const k of AT_K) {
           const row = rows.find((r) => r.method === METHODS[method] && r.k === k);
-          if (row) out[`${dataset}-${measure === 'accuracy' ? 'acc' : 'r2-'}${k}-${METHOD_IDS[method]}`] = { label: `${dataset} ${measure === 'accuracy' ? 'test accuracy' : 'logit R²'} at k = ${k} (${METHODS[method]})`, value: row.mean, format: measure === 'accuracy' ? 'percent' : 'number', digits: measure === 'accuracy' ? 1 : 2 };
+          if (row) out[`${dataset}-${measure === 'accuracy' ? 'acc' : 'r2-'}${k}-${METHOD_IDS[method]}`] = { label: `${dataset} ${measure === 'accuracy' ? `accuracy ${onTest}` : 'logit R²'} at k = ${k} (${METHODS[method]})`, value: row.mean, format: measure === 'accuracy' ? 'percent' : 'number', digits: measure === 'accuracy' ? 1 : 2 };
         }
       }
     }

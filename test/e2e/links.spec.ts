@@ -7,12 +7,23 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { checkSite } from '../helpers/site-links.ts';
+import { pageWeights } from '../../scripts/page-weight.ts';
 
 test('every internal link and anchor of the site resolves', () => {
   const { pages, links, problems } = checkSite('.smoke/dist', '/', 'http://localhost:4321');
   expect(pages).toBeGreaterThan(20);
   expect(links).toBeGreaterThan(500);
   expect(problems).toEqual([]);
+});
+
+test('no page loads more than 1 MB at once: images below the fold wait until scrolled to', () => {
+  const weights = pageWeights('.smoke/dist');
+  expect(weights.length).toBeGreaterThan(20);
+  const heavy = weights.filter((w) => w.firstLoad > 1024 * 1024);
+  expect(heavy, 'pages over 1 MB on first load').toEqual([]);
+  // a report page's figures after the first are lazy
+  const mnist = weights.find((w) => w.page === '/reports/mnist/')!;
+  expect(mnist.lazy).toBeGreaterThan(0);
 });
 
 test.describe('built under a base path', () => {
