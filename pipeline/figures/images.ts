@@ -66,7 +66,9 @@ export async function gallerySvg(rows: GalleryRow[], layout: GalleryLayout): Pro
   const tileW = layout.width * layout.zoom;
   const tileH = layout.height * layout.zoom;
   const cols = Math.max(...rows.map((r) => r.tiles.length));
-  const left = layout.labelWidth ?? MARGIN.left;
+  // Row labels are right-aligned before the first column: wide enough for the longest (15 px bold
+  // DejaVu Sans runs about 10 px a character), so "T-shirt/top" is never cut at the edge.
+  const left = Math.max(layout.labelWidth ?? MARGIN.left, 20 + Math.ceil(10 * Math.max(0, ...rows.map((r) => r.label.length))));
   // At least wide enough for the colour bar and its note, whatever the number of columns.
   const width = Math.max(left + cols * (tileW + MARGIN.gap), left + 620);
   const height = MARGIN.top + rows.length * (tileH + MARGIN.label + MARGIN.gap) + MARGIN.legend;

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { colorize, divergingColor } from '../../pipeline/figures/colormap.ts';
 import { renderChart } from '../../pipeline/figures/charts.ts';
 import { toCsv } from '../../pipeline/figures/table.ts';
-import { featurePng } from '../../pipeline/figures/images.ts';
+import { featurePng, gallerySvg } from '../../pipeline/figures/images.ts';
 import sharp from 'sharp';
 
 test('the colour map is white at zero, red for positive, blue for negative, and clamps', () => {
@@ -51,4 +51,14 @@ test('a Vega-Lite chart renders to a standalone SVG with its data drawn', async 
   assert.equal((svg.match(/role-mark/g) ?? []).length > 0, true);
   assert.equal(await renderChart({ data: { values: [{ x: 1, y: 2 }] }, mark: 'point', encoding: { x: { field: 'x', type: 'quantitative' } } }),
     await renderChart({ data: { values: [{ x: 1, y: 2 }] }, mark: 'point', encoding: { x: { field: 'x', type: 'quantitative' } } }), 'rendering is deterministic');
+});
+
+test('a gallery leaves room for its longest row label: nothing is drawn at the left edge', async () => {
+  const tile = { label: 'λ 1.0', values: Float32Array.from({ length: 16 }, (_, i) => i - 8) };
+  for (const label of ['T-shirt/top', 'Sneaker', '7']) {
+    const { svg } = await gallerySvg([{ label, tiles: [tile, tile] }], { title: 'test', height: 4, width: 4, columnHeaders: ['a', 'b'], zoom: 4 });
+    // rendered on white and trimmed: a label cut at the edge leaves no margin on the left
+    const { info } = await sharp(Buffer.from(svg)).flatten({ background: '#fff' }).trim({ background: '#fff', threshold: 10 }).toBuffer({ resolveWithObject: true });
+    assert.ok((info.trimOffsetLeft ?? 0) < -4, `${label}: left margin ${-(info.trimOffsetLeft ?? 0)} px`);
+  }
 });
