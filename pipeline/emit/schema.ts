@@ -49,7 +49,7 @@ export const figureMetaSchema = z.object({
   caption: z.string(),
   kind: z.enum(['image', 'chart', 'table', 'text']),
   alt: z.string(),
-  /** What the site shows as HTML for a table or a text (the SVG stays a download). */
+  /** What the site shows as HTML for a table or a text (the SVG stays a download); for a chart or an image, its numbers as a table beneath it (readable on a phone). */
   html: z
     .union([
       z.object({ table: z.object({ columns: z.array(z.string()), rows: z.array(z.array(z.string())), groupEvery: z.number().int().positive().optional() }) }),

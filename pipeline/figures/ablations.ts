@@ -7,8 +7,9 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { Artifact } from '../cache/artifact.ts';
 import { CELL_ONLY_METRICS, METRICS, type MetricName, type RunScores } from '../analysis/ablation.ts';
 import { ablationOf } from '../analysis/job.ts';
-import { pairInterval, tInterval, type Interval } from '../analysis/stats.ts';
+import { clamped, pairInterval, tInterval, type Interval } from '../analysis/stats.ts';
 import { pairSimilarities } from '../decompose/metrics.ts';
+import { interpolatePlasma } from 'd3-scale-chromatic';
 import { CHART_CONFIG, renderChart } from './charts.ts';
 import { gallerySvg, svgToPng, type GalleryRow } from './images.ts';
 import { defineFigure, intervalFields, round7, type FigureOutput } from './job.ts';
@@ -135,11 +136,36 @@ export function kebab(name: MetricName): string {
 
 const DATASET_TITLES: Record<string, string> = { mnist: 'MNIST', 'fashion-mnist': 'Fashion-MNIST' };
 
-/** Heatmap of one metric over the grid, one panel per data set; every cell annotated with its value and (for other metrics) its accuracy. */
-export async function renderHeatmap(cells: Cell[], metric: MetricName): Promise<FigureOutput> {
+/** The values each metric can take: where its intervals are cut (a |cos| lies in [0, 1]). */
+export function metricRange(metric: MetricName, maxK: number): [number, number] {
+  switch (metric) {
+    case 'accuracy': case 'featureSupport': case 'peripheryMass': case 'crossSeedSimilarity': case 'crossSeedNull': return [0, 1];
+    case 'crossSeedGain': return [-1, 1];
+    case 'effectiveRank': return [1, Infinity];
+    case 'totalVariation': return [0, Infinity];
+    case 'eigenvectorsNeeded': return [1, maxK];
+  }
+}
+
+/** A cell's 95% interval as its second line of text: "[lo, hi]" (percent points for accuracy), empty without one. */
+function intervalText(name: MetricName, v: CellValue): string {
+  if (v.lo === null || v.hi === null) return '';
+  if (name === 'accuracy') return `[${(v.lo * 100).toFixed(1)}, ${(v.hi * 100).toFixed(1)}]`;
+  return `[${formatValue(v.lo)}, ${formatValue(v.hi)}]`;
+}
+
+/**
+ * Heatmap of one metric over the grid, one panel per data set. The colour scale runs the same way
+ * for every metric: yellow is better (viridis, reversed where lower is better), said in the legend.
+ * Each cell shows its mean over seeds, its 95% interval over seeds beneath, and (for other
+ * metrics) its accuracy, so the spread is read beside the colour. Intervals are cut at the
+ * metric's range, and the data says so.
+ */
+export async function renderHeatmap(cells: Cell[], metric: MetricName, maxK: number): Promise<FigureOutput> {
   const grid = cells.filter((c) => c.regime.kind === 'grid');
+  const [min, max] = metricRange(metric, maxK);
   const rows = grid.map((c) => {
-    const v = c.values[metric];
+    const v = { ...clamped(c.values[metric], min, max), censored: c.values[metric].censored };
     return {
       dataset: DATASET_TITLES[c.dataset] ?? c.dataset,
       latentNoise: c.regime.latentNoise,
@@ -148,56 +174,68 @@ export async function renderHeatmap(cells: Cell[], metric: MetricName): Promise<
       seeds: v.n,
       censored: v.censored,
       label: display(metric, v),
+      intervalLabel: intervalText(metric, v),
       accuracy: round7(c.values.accuracy.mean),
       accuracyLabel: metric === 'accuracy' ? '' : `acc ${display('accuracy', c.values.accuracy)}`,
     };
   });
-  // Text colour per cell: dark on the light half of its panel's colour range, light on the dark half.
+  const better = METRICS[metric].better;
+  // Text colour per cell: dark on the light (yellow) half of its panel's colour range, light on the dark half.
   const textColor = rows.map((r) => {
     const panel = rows.filter((o) => o.dataset === r.dataset).map((o) => o.mean);
     const [lo, hi] = [Math.min(...panel), Math.max(...panel)];
-    return hi === lo || (r.mean - lo) / (hi - lo) > 0.5 ? 'black' : 'white';
+    const t = hi === lo ? 1 : (r.mean - lo) / (hi - lo);
+    return (better === 'higher' ? t : 1 - t) > 0.5 ? 'black' : 'white';
   });
   const values = rows.map((r, i) => ({ ...r, textColor: textColor[i]! }));
   const { label } = METRICS[metric];
   const axis = { x: { field: 'weightDecay', type: 'ordinal', title: 'weight decay λ', axis: { labelAngle: 0 } }, y: { field: 'latentNoise', type: 'ordinal', title: 'latent noise σ' } } as const;
+  const lines = metric === 'accuracy' ? [{ field: 'label', dy: -6, size: 12 }, { field: 'intervalLabel', dy: 8, size: 9 }] : [{ field: 'label', dy: -11, size: 12 }, { field: 'intervalLabel', dy: 2, size: 9 }, { field: 'accuracyLabel', dy: 14, size: 9 }];
+  const legendTitle = [label, `yellow = better (${better})`];
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    description: `${label} over the latent-noise × weight-decay grid (mean over seeds)`,
+    description: `${label} over the latent-noise × weight-decay grid (mean over seeds, 95% interval beneath)`,
     data: { values },
     facet: { column: { field: 'dataset', type: 'nominal', title: null, sort: Object.values(DATASET_TITLES) } },
     spec: {
-      width: 260,
-      height: 220,
+      width: 340,
+      height: 260,
       encoding: axis,
       layer: [
         {
           mark: 'rect',
           encoding: {
-            color: { field: 'mean', type: 'quantitative', title: label, scale: { scheme: 'viridis' }, legend: { titleLimit: 260 } },
+            color: { field: 'mean', type: 'quantitative', title: legendTitle, scale: { scheme: 'viridis', reverse: better === 'lower' }, legend: { orient: 'top', direction: 'horizontal', gradientLength: 220, titleLimit: 600 } },
             tooltip: [{ field: 'latentNoise', title: 'latent noise' }, { field: 'weightDecay', title: 'weight decay' }, { field: 'mean', title: label, format: '.4~g' }, { field: 'lo', format: '.4~g' }, { field: 'hi', format: '.4~g' }, { field: 'accuracy', format: '.2%' }, { field: 'seeds' }],
           },
         },
-        // one text layer per text colour: a colour field would join the per-panel colour scales
-        ...(['black', 'white'] as const).flatMap((color) => [
-          { transform: [{ filter: `datum.textColor === '${color}'` }], mark: { type: 'text' as const, dy: metric === 'accuracy' ? 0 : -7, fontSize: 12, color }, encoding: { text: { field: 'label' } } },
-          { transform: [{ filter: `datum.textColor === '${color}'` }], mark: { type: 'text' as const, dy: 9, fontSize: 9, color }, encoding: { text: { field: 'accuracyLabel' } } },
-        ]),
+        // one text layer per text colour and line: a colour field would join the per-panel colour scales
+        ...(['black', 'white'] as const).flatMap((color) =>
+          lines.map((line) => ({ transform: [{ filter: `datum.textColor === '${color}'` }], mark: { type: 'text' as const, dy: line.dy, fontSize: line.size, color }, encoding: { text: { field: line.field } } })),
+        ),
       ],
     },
     resolve: { scale: { color: 'independent' } },
     config: CHART_CONFIG,
   };
-  const direction = METRICS[metric].better === 'higher' ? 'higher is better' : 'lower means simpler features';
+  const direction = metric === 'crossSeedNull' ? 'a null: lower means more class-specific features' : better === 'higher' ? 'higher is better' : 'lower means simpler features';
+  const seeds = Math.max(...rows.map((r) => r.seeds));
+  const method = rows[0]?.interval === 'jackknife' ? 'leave-one-seed-out jackknife over seed pairs' : 't over seeds';
   return {
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `Heatmaps of ${label} (${direction}) for each combination of latent noise (rows) and weight decay (columns), one panel per data set, each cell labelled with its mean over seeds${metric === 'accuracy' ? '' : ' and its validation accuracy'}.`,
-    data: { metric, label, better: METRICS[metric].better, rows: values.map(({ textColor: _t, ...r }) => r) },
+    alt: `Heatmaps of ${label} (${direction}; yellow is better) for each combination of latent noise (rows) and weight decay (columns), one panel per data set, each cell labelled with its mean over ${seeds} seeds and its 95% interval (${method})${metric === 'accuracy' ? '' : ', and its validation accuracy'}.`,
+    data: { metric, label, better, intervals: `95% intervals, ${method}, n = ${seeds} seeds; cut at the metric's range [${min}, ${max}]`, rows: values.map(({ textColor: _t, label: _l, intervalLabel: _i, accuracyLabel: _a, ...r }) => r) },
     table: {
-      columns: ['dataset', 'latent_noise', 'weight_decay', `${metric}_mean`, `${metric}_lo`, `${metric}_hi`, 'seeds', 'censored', 'accuracy_mean'],
-      rows: rows.map((r) => [r.dataset, r.latentNoise, r.weightDecay, r.mean, r.lo ?? '', r.hi ?? '', r.seeds, r.censored ? 'yes' : 'no', r.accuracy]),
+      columns: ['dataset', 'latent_noise', 'weight_decay', `${metric}_mean`, `${metric}_lo`, `${metric}_hi`, 'seeds', 'censored', ...(metric === 'accuracy' ? [] : ['accuracy_mean'])],
+      rows: rows.map((r) => [r.dataset, r.latentNoise, r.weightDecay, r.mean, r.lo ?? '', r.hi ?? '', r.seeds, r.censored ? 'yes' : 'no', ...(metric === 'accuracy' ? [] : [r.accuracy])]),
+    },
+    html: {
+      table: {
+        columns: ['data set', 'latent noise σ', 'weight decay λ', `${label}, mean`, '95% interval', ...(metric === 'accuracy' ? [] : ['accuracy'])],
+        rows: rows.map((r) => [r.dataset, String(r.latentNoise), String(r.weightDecay), r.label, r.intervalLabel || 'none', ...(metric === 'accuracy' ? [] : [r.accuracyLabel.replace('acc ', '')])]),
+      },
     },
   };
 }
@@ -336,33 +374,46 @@ export async function renderComparatorTable(cells: Cell[], shown: string[]): Pro
 /**
  * Accuracy against each interpretability metric, one point per trained model ("none" is drawn as
  * the grid's (0, 0) cell); runs whose k never got within one point are left out of that panel.
+ * Panels wrap three to a row (one data set per two rows), so the chart keeps its size on a page.
+ * Latent noise is ordered, so grid runs take an ordered colour ramp; comparators are black, told
+ * apart by shape.
  */
 export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureOutput> {
   const metrics = (Object.keys(METRICS) as MetricName[]).filter((m) => m !== 'accuracy' && !CELL_ONLY_METRICS.includes(m));
-  const rows = distinctRuns(points).flatMap((p) =>
+  const distinct = distinctRuns(points);
+  const groupOf = (r: Regime) => (r.kind === 'grid' ? `grid, σ = ${r.latentNoise}` : r.label);
+  const noises = [...new Set(distinct.filter((p) => p.regime.kind === 'grid').map((p) => p.regime.latentNoise))].sort((a, b) => a - b);
+  const comparators = [...new Set(distinct.filter((p) => p.regime.kind === 'comparator').map((p) => p.regime.label))];
+  const domain = [...noises.map((s) => `grid, σ = ${s}`), ...comparators];
+  // plasma from dark purple to orange (its pale yellow end is cut: it vanishes on white)
+  const ramp = noises.map((_, i) => interpolatePlasma(noises.length === 1 ? 0 : (0.85 * i) / (noises.length - 1)));
+  const shapes = ['square', 'triangle-up', 'cross', 'diamond', 'triangle-down'];
+  const datasets = Object.keys(DATASET_TITLES).filter((d) => distinct.some((p) => p.dataset === d));
+  const panels = datasets.flatMap((d) => metrics.map((m) => `${DATASET_TITLES[d]}: ${METRICS[m].label}`));
+  const rows = distinct.flatMap((p) =>
     metrics.flatMap((m) => {
       const value = m === 'crossSeedSimilarity' ? p.crossSeedSimilarity : p.scores[m as keyof RunScores];
       if (value === null || !Number.isFinite(value)) return [];
-      return [{ dataset: DATASET_TITLES[p.dataset] ?? p.dataset, metric: METRICS[m].label, value: round7(value), accuracy: round7(p.scores.accuracy), regime: p.regime.label, group: p.regime.kind === 'grid' ? `grid, σ = ${p.regime.latentNoise}` : p.regime.label, seed: p.seed }];
+      const dataset = DATASET_TITLES[p.dataset] ?? p.dataset;
+      return [{ dataset, metric: METRICS[m].label, panel: `${dataset}: ${METRICS[m].label}`, value: round7(value), accuracy: round7(p.scores.accuracy), regime: p.regime.label, group: groupOf(p.regime), seed: p.seed }];
     }),
   );
+  const legend = { title: 'regime', orient: 'bottom' as const, columns: 5, labelLimit: 200 };
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description: 'Validation accuracy against each interpretability metric, one point per trained run',
     data: { values: rows },
-    facet: {
-      row: { field: 'dataset', type: 'nominal', title: null, sort: Object.values(DATASET_TITLES) },
-      column: { field: 'metric', type: 'nominal', title: null, sort: metrics.map((m) => METRICS[m].label) },
-    },
+    facet: { field: 'panel', type: 'nominal', title: null, sort: panels, header: { labelLimit: 600, labelFontSize: 12 } },
+    columns: 3,
     spec: {
-      width: 150,
+      width: 190,
       height: 150,
-      mark: { type: 'point', filled: true, opacity: 0.8, size: 40 },
+      mark: { type: 'point', filled: true, opacity: 0.85, size: 36 },
       encoding: {
-        x: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
-        y: { field: 'accuracy', type: 'quantitative', title: 'validation accuracy', scale: { zero: false }, axis: { format: '.1%' } },
-        color: { field: 'group', type: 'nominal', title: 'regime' },
-        shape: { field: 'group', type: 'nominal', title: 'regime' },
+        x: { field: 'value', type: 'quantitative', title: null, scale: { zero: false, padding: 8 }, axis: { tickCount: 4 } },
+        y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { zero: false, padding: 8 }, axis: { format: '.0%', tickCount: 4 } },
+        color: { field: 'group', type: 'nominal', scale: { domain, range: [...ramp, ...comparators.map(() => '#000000')] }, legend },
+        shape: { field: 'group', type: 'nominal', scale: { domain, range: [...noises.map(() => 'circle'), ...comparators.map((_, i) => shapes[i % shapes.length]!)] }, legend },
         tooltip: [{ field: 'regime' }, { field: 'seed' }, { field: 'metric' }, { field: 'value', format: '.4~g' }, { field: 'accuracy', format: '.2%' }],
       },
     },
@@ -373,7 +424,7 @@ export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureO
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `Scatter plots of validation accuracy against ${metrics.map((m) => METRICS[m].label).join(', ')}, one panel per data set and metric, one point per trained run, coloured by regime.`,
+    alt: `Scatter plots of validation accuracy against ${metrics.map((m) => METRICS[m].label).join(', ')}, one panel per data set and metric, one point per trained run; grid runs coloured from dark to light by latent noise, comparators in black by shape.`,
     data: { rows },
     table: { columns: ['dataset', 'metric', 'value', 'accuracy', 'regime', 'seed'], rows: rows.map((r) => [r.dataset, r.metric, r.value, r.accuracy, r.regime, r.seed]) },
   };
@@ -402,7 +453,7 @@ type ByName = Record<string, unknown>;
 export const ablationHeatmap = defineFigure<ByName, Study & { metric: MetricName; maxK: number }>({
   name: 'ablation-heatmap',
   module: import.meta.url,
-  render: (inputs, p) => renderHeatmap(summarizeCells(runPoints(p.runs, p.regimes, (name) => inputs[name]), p.maxK), p.metric),
+  render: (inputs, p) => renderHeatmap(summarizeCells(runPoints(p.runs, p.regimes, (name) => inputs[name]), p.maxK), p.metric, p.maxK),
 });
 
 export const ablationGridGallery = defineFigure<ByName, Study & GridGalleryParams>({

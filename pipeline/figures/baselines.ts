@@ -42,7 +42,15 @@ export const METHODS = {
 
 type Method = Exclude<keyof typeof METHODS, 'full'>;
 const BASIS_METHODS: Method[] = ['eigen', 'random', 'pcaClass', 'pcaShared'];
-const COLORS = ['#b2182b', '#7f7f7f', '#2166ac', '#92c5de', '#000000'];
+// red, grey, blue, orange, black: told apart in print and by readers with a red-green deficiency
+const COLORS = ['#b2182b', '#7f7f7f', '#2166ac', '#e08214', '#000000'];
+
+/** Log-axis ticks that never collide: 1, 2, 5, 10, 20, 50, … up to `max`. */
+export function logTicks(max: number): number[] {
+  const ticks: number[] = [];
+  for (let decade = 1; decade <= max; decade *= 10) for (const m of [1, 2, 5]) if (m * decade <= max) ticks.push(m * decade);
+  return ticks;
+}
 
 /** The data files' note on counting: k and r count directions from 1 (k = 1 is the top one). */
 export const COUNTING = 'k (directions per class) and r (eigenvectors per class) count from 1: k = 1 keeps the top eigenvector by |λ|.';
@@ -96,24 +104,36 @@ export async function renderTruncationChart(runs: StudyRun[], inputs: Record<str
   const drawn = params.measure === 'error' ? rows.map((r) => ({ ...r, mean: Math.max(r.mean, floor), lo: r.lo === null ? null : Math.max(r.lo, floor), hi: r.hi === null ? null : Math.max(r.hi, floor) })) : rows;
   const label = MEASURE_LABELS[params.measure];
   const yScale = params.measure === 'error' ? { type: 'log' as const, domain: [floor, 1], clamp: true } : { domain: params.measure === 'r2' ? [-0.5, 1] : [0, 1], clamp: true };
-  const maxK = Math.max(...rows.map((r) => r.k));
-  const color = { field: 'method', type: 'nominal' as const, title: null, scale: { domain: Object.values(METHODS), range: COLORS }, legend: { orient: 'bottom' as const, columns: 2, labelLimit: 400 } };
+  // One panel per size, each with its own k axis (a d = 30 model has no k past 30) and ticks that
+  // never collide; the legend shows each method's line as drawn (dashed for the full model).
+  const methods = Object.values(METHODS);
+  const legend = { orient: 'bottom' as const, columns: 2, labelLimit: 0, symbolType: 'stroke', symbolStrokeWidth: 2.5, symbolSize: 400, symbolOpacity: 1 };
+  const color = { field: 'method', type: 'nominal' as const, title: null, scale: { domain: methods, range: COLORS }, legend };
+  const strokeDash = { field: 'method', type: 'nominal' as const, title: null, scale: { domain: methods, range: methods.map((m) => (m === METHODS.full ? [5, 3] : [1, 0])) }, legend };
   const seeds = new Set(runs.map((r) => r.seed)).size;
+  const sizes = [...new Set(rows.map((r) => r.size))].sort((a, b) => a - b);
+  const panel = (size: number) => {
+    const maxK = Math.max(...rows.filter((r) => r.size === size).map((r) => r.k));
+    const x = { field: 'k', type: 'quantitative' as const, scale: { type: 'log' as const, domain: [1, maxK], nice: false }, axis: { values: logTicks(maxK) }, title: 'k (log scale)' };
+    return {
+      title: { text: `d = m = ${size}`, fontSize: 12, fontWeight: 'normal' as const },
+      width: 170,
+      height: 180,
+      transform: [{ filter: `datum.size === ${size}` }],
+      layer: [
+        { mark: { type: 'errorband' as const, opacity: 0.18 }, transform: [{ filter: 'datum.lo !== null' }], encoding: { x, y: { field: 'lo', type: 'quantitative' as const, title: label, scale: yScale }, y2: { field: 'hi' }, color } },
+        { mark: { type: 'line' as const, strokeWidth: 2 }, encoding: { x, y: { field: 'mean', type: 'quantitative' as const }, color, strokeDash, tooltip: [{ field: 'size' }, { field: 'method' }, { field: 'k' }, { field: 'mean', format: '.4f' }, { field: 'lo', format: '.4f' }, { field: 'hi', format: '.4f' }, { field: 'n', title: 'seeds' }] } },
+      ],
+    };
+  };
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    description: `${label} of the model kept to k directions per class, ${params.dataset}`,
+    description: `${label} of the model kept to k directions per class, ${params.dataset}, one panel per hidden size`,
     data: { values: drawn },
-    facet: { column: { field: 'size', type: 'ordinal', title: 'hidden size (d = m)' } },
-    spec: {
-      width: 150,
-      height: 180,
-      layer: [
-        { mark: { type: 'errorband', opacity: 0.25 }, transform: [{ filter: 'datum.lo !== null' }], encoding: { x: { field: 'k', type: 'quantitative', scale: { type: 'log', domain: [1, maxK], nice: false }, title: 'k (log scale)' }, y: { field: 'lo', type: 'quantitative', title: label, scale: yScale }, y2: { field: 'hi' }, color } },
-        { mark: { type: 'line', point: { size: 10 } }, encoding: { x: { field: 'k', type: 'quantitative' }, y: { field: 'mean', type: 'quantitative' }, color, strokeDash: { condition: { test: `datum.method === '${METHODS.full}'`, value: [4, 3] }, value: [1, 0] }, tooltip: [{ field: 'size' }, { field: 'method' }, { field: 'k' }, { field: 'mean', format: '.4f' }, { field: 'lo', format: '.4f' }, { field: 'hi', format: '.4f' }, { field: 'n', title: 'seeds' }] } },
-      ],
-    },
+    hconcat: sizes.map(panel),
+    resolve: { scale: { x: 'independent' } },
     config: CHART_CONFIG,
-  };
+  } as TopLevelSpec;
   return {
     kind: 'chart',
     svg: await renderChart(spec),
@@ -163,7 +183,7 @@ export async function renderNeededChart(rows: NeededRow[]): Promise<FigureOutput
   // k is at least 1 and at most maxK: intervals are clamped there (a t interval of a count can reach past both)
   const values = rows.map((r) => ({ dataset: r.dataset, size: r.size, epochs: `${r.epochs} epochs`, method: r.method, ...intervalFields(clamped(r.interval, 1, r.maxK)), censored: r.censored, maxK: r.maxK, perSeed: r.perSeed.map((k) => (k === null ? `>${r.maxK}` : String(k))).join(', ') }));
   const sizes = [...new Set(values.map((v) => v.size))];
-  const color = { field: 'method', type: 'nominal' as const, title: null, scale: { domain: Object.values(METHODS).slice(0, 4), range: COLORS.slice(0, 4) }, legend: { orient: 'bottom' as const, columns: 2, labelLimit: 400 } };
+  const color = { field: 'method', type: 'nominal' as const, title: null, scale: { domain: Object.values(METHODS).slice(0, 4), range: COLORS.slice(0, 4) }, legend: { orient: 'bottom' as const, columns: 2, labelLimit: 0 } };
   const lengths = [...new Set(values.map((v) => v.epochs))];
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -174,8 +194,8 @@ export async function renderNeededChart(rows: NeededRow[]): Promise<FigureOutput
       width: 240,
       height: 170,
       layer: [
-        { mark: { type: 'errorbar', ticks: true }, transform: [{ filter: 'datum.lo !== null' }], encoding: { x: { field: 'size', type: 'quantitative', scale: { type: 'log', domain: [Math.min(...sizes), Math.max(...sizes)], nice: false, padding: 12 }, axis: { values: sizes }, title: 'hidden size d = m (log scale)' }, y: { field: 'lo', type: 'quantitative', title: 'k needed (log scale)', scale: { type: 'log', domain: [1, Math.max(...values.map((v) => v.maxK))], nice: false } }, y2: { field: 'hi' }, color } },
-        { mark: { type: 'line', point: { size: 40, filled: true } }, encoding: { x: { field: 'size', type: 'quantitative' }, y: { field: 'mean', type: 'quantitative' }, color, shape: { field: 'censored', type: 'nominal', title: 'a seed never got there', scale: { domain: [false, true], range: ['circle', 'triangle-up'] }, legend: { orient: 'bottom' } }, tooltip: [{ field: 'method' }, { field: 'size' }, { field: 'epochs' }, { field: 'mean', format: '.1f' }, { field: 'perSeed', title: 'per seed' }, { field: 'n', title: 'seeds' }] } },
+        { mark: { type: 'errorbar', ticks: true }, transform: [{ filter: 'datum.lo !== null' }], encoding: { x: { field: 'size', type: 'quantitative', scale: { type: 'log', domain: [Math.min(...sizes), Math.max(...sizes)], nice: false, padding: 12 }, axis: { values: sizes }, title: 'hidden size d = m (log scale)' }, y: { field: 'lo', type: 'quantitative', title: 'k needed (log scale)', scale: { type: 'log', domain: [1, Math.max(...values.map((v) => v.maxK))], nice: false }, axis: { values: logTicks(Math.max(...values.map((v) => v.maxK))) } }, y2: { field: 'hi' }, color } },
+        { mark: { type: 'line', point: { size: 40, filled: true } }, encoding: { x: { field: 'size', type: 'quantitative' }, y: { field: 'mean', type: 'quantitative' }, color, shape: { field: 'censored', type: 'nominal', title: 'a seed never got there', scale: { domain: [false, true], range: ['circle', 'triangle-up'] }, legend: { orient: 'bottom', titleLimit: 0, labelLimit: 0 } }, tooltip: [{ field: 'method' }, { field: 'size' }, { field: 'epochs' }, { field: 'mean', format: '.1f' }, { field: 'perSeed', title: 'per seed' }, { field: 'n', title: 'seeds' }] } },
       ],
     },
     config: CHART_CONFIG,
@@ -267,7 +287,8 @@ const STABILITY_SERIES = { matched: 'same class', mismatched: 'different classes
 /**
  * Similarity of the top-r eigenvectors across seeds, r = 1 … R, per data set and size: every pair
  * of distinct seeds, for the same class (averaged over classes) and for different classes (the
- * null, averaged over class pairs a ≠ b), and their difference; 95% jackknife intervals over seeds.
+ * null, averaged over class pairs a ≠ b), and their difference; 95% jackknife intervals over seeds,
+ * cut at the statistic's range (a symmetric jackknife interval of a |cos| near 0 or 1 runs past it).
  * "chance" is the same statistic for random Gaussian vectors.
  */
 export async function renderStabilityByRank(runs: StudyRun[], inputs: Record<string, Artifact>, params: { maxRank: number; seed: number }): Promise<FigureOutput> {
@@ -282,7 +303,7 @@ export async function renderStabilityByRank(runs: StudyRun[], inputs: Record<str
     const feats = mine.map((run) => features(run, inputs, R));
     for (let r = 1; r <= R; r++) {
       const series = stabilityAt(mine, inputs, r, feats);
-      for (const [name, iv] of Object.entries(series) as [keyof typeof series, Interval][]) rows.push({ dataset, size, series: STABILITY_SERIES[name], rank: r, ...intervalFields(iv) });
+      for (const [name, iv] of Object.entries(series) as [keyof typeof series, Interval][]) rows.push({ dataset, size, series: STABILITY_SERIES[name], rank: r, ...intervalFields(name === 'gain' ? clamped(iv, -1, 1) : clamped(iv, 0, 1)) });
     }
   }
   // Chance: matched |cos| of independent random Gaussian vectors in the same input dimension.
@@ -293,7 +314,7 @@ export async function renderStabilityByRank(runs: StudyRun[], inputs: Record<str
         const set = () => Array.from({ length: r }, () => Float64Array.from({ length: dim }, () => rng.normal()));
         return matchedSimilarity(set(), set()).mean;
       });
-      rows.push({ dataset, size: 'any', series: STABILITY_SERIES.chance, rank: r, ...intervalFields(tInterval(draws)) });
+      rows.push({ dataset, size: 'any', series: STABILITY_SERIES.chance, rank: r, ...intervalFields(clamped(tInterval(draws), 0, 1)) });
     }
   }
   const spec: TopLevelSpec = {
@@ -316,7 +337,7 @@ export async function renderStabilityByRank(runs: StudyRun[], inputs: Record<str
     svg: await renderChart(spec),
     vegaLite: spec,
     alt: 'Line charts per data set and hidden size of the matched similarity of the top-r eigenvectors between models trained from different seeds: for the same class, for different classes (the null), and for random vectors.',
-    data: { counting: COUNTING, intervals: '95% leave-one-seed-out jackknife intervals over all pairs of distinct seeds (t with n − 1 degrees of freedom, n seeds); none with 2 seeds; chance: t interval over 5 independent draws', rows },
+    data: { counting: COUNTING, intervals: '95% leave-one-seed-out jackknife intervals over all pairs of distinct seeds (t with n − 1 degrees of freedom, n seeds); none with 2 seeds; chance: t interval over 5 independent draws. Every interval is cut at the range of its statistic: [0, 1] for a matched |cos|, [−1, 1] for the difference', rows },
     table: { columns: ['dataset', 'size', 'series', 'rank', 'mean', 'lo', 'hi', 'n', 'interval'], rows: rows.map((r) => [r.dataset, r.size, r.series, r.rank, r.mean, r.lo ?? '', r.hi ?? '', r.n, r.interval]) },
   };
 }

@@ -9,7 +9,7 @@ import type { Inputs } from '../cache/job.ts';
 import type { CorpusCard, CorpusMeta } from '../corpus/job.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
 import { defineFigure, round7, type FigureOutput } from './job.ts';
-import { escapeXml, svgDocument } from './svg.ts';
+import { escapeXml, svgDocument, wrapText } from './svg.ts';
 import { tableFigure } from './table.ts';
 
 const int = (n: number) => n.toLocaleString('en-US');
@@ -96,21 +96,6 @@ async function renderCoverage(inputs: Inputs<{ stories: CorpusMeta }>): Promise<
   };
 }
 
-/** Text wrapped at word boundaries into lines of at most `width` characters. */
-export function wrapText(text: string, width: number): string[] {
-  return text.split('\n').flatMap((paragraph) => {
-    const lines: string[] = [];
-    let line = '';
-    for (const word of paragraph.split(' ')) {
-      if (line && line.length + 1 + word.length > width) {
-        lines.push(line);
-        line = word;
-      } else line = line ? `${line} ${word}` : word;
-    }
-    return [...lines, line];
-  });
-}
-
 async function renderSamples(meta: CorpusMeta): Promise<FigureOutput> {
   const lineH = 17;
   const body: string[] = [];
@@ -118,7 +103,7 @@ async function renderSamples(meta: CorpusMeta): Promise<FigureOutput> {
   meta.card.samples.forEach((story, i) => {
     body.push(`<text x="12" y="${y}" font-size="12" font-weight="bold">Validation story ${i + 1}</text>`);
     y += lineH + 2;
-    for (const line of wrapText(story, 110)) {
+    for (const line of wrapText(story, 736)) {
       body.push(`<text x="12" y="${y}" font-size="12" xml:space="preserve">${escapeXml(line)}</text>`);
       y += lineH;
     }

@@ -10,7 +10,7 @@ import { classEigen, layerOf, type EigenMeta } from '../decompose/job.ts';
 import { eigenvector } from '../decompose/eigen.ts';
 import { inputFeature } from '../decompose/features.ts';
 import { maxAbs } from './colormap.ts';
-import { featurePng, grayPng, pngImage } from './images.ts';
+import { colourBar, featurePng, grayPng, pngImage } from './images.ts';
 import type { ModelMeta } from '../train/job.ts';
 import { defineFigure, round7, type FigureOutput, type FigurePage } from './job.ts';
 import { escapeXml, formatValue, svgDocument } from './svg.ts';
@@ -124,8 +124,8 @@ async function explanationSvg(
   const left = w + 150;
   const col = w + 30;
   const rowH = h + 44;
-  const width = left + params.topFeatures * col + 110;
-  const height = 30 + ex.classes.length * rowH;
+  const width = Math.max(left + params.topFeatures * col + 110, left + 500); // room for the colour bar's note
+  const height = 30 + ex.classes.length * rowH + 40; // the colour bar of the eigenvector tiles below
   const body = [
     pngImage(await grayPng(pixels, params.height, params.width, 1), 10, 30, w, h),
     `<text x="${10 + w / 2}" y="${30 + h + 16}" font-size="11" text-anchor="middle">input (${escapeXml(params.classNames[ex.label]!)})</text>`,
@@ -148,5 +148,6 @@ async function explanationSvg(
     }
     body.push(`<text x="${left + c.top.length * col + 4}" y="${y + h / 2 + 4}" font-size="11">rest ${escapeXml(signed(c.rest))}</text>`);
   }
+  body.push(...colourBar(left, height - 40, 240));
   return svgDocument(width, height, title, body);
 }

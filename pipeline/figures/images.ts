@@ -88,12 +88,12 @@ export async function gallerySvg(rows: GalleryRow[], layout: GalleryLayout): Pro
       );
     }
   }
-  body.push(...legend(left, height - MARGIN.legend + 16, Math.min(width - left - 16, 320), layout.limit));
+  body.push(...colourBar(left, height - MARGIN.legend + 16, Math.min(width - left - 16, 320), layout.limit));
   return { svg: svgDocument(width, height, layout.title, body), width, height };
 }
 
 /** A colour bar from −max to +max of each tile (or ±limit for all tiles), with its three ticks. */
-function legend(x: number, y: number, width: number, limit?: number): string[] {
+export function colourBar(x: number, y: number, width: number, limit?: number): string[] {
   const [low, high, note] = limit === undefined
     ? ['−1 · max |f|', '+1 · max |f|', 'each tile scaled to its own max |f|']
     : [`−${formatValue(limit)}`, `+${formatValue(limit)}`, 'one scale for all tiles (unit-norm features)'];

@@ -23,7 +23,11 @@ import { toCsv, type Table } from './table.ts';
  */
 export type FigureKind = 'image' | 'chart' | 'table' | 'text';
 
-/** The HTML form of a table or text figure, in the figure's metadata (small by nature). */
+/**
+ * The HTML form of a table or text figure, in the figure's metadata (small by nature); a chart or
+ * an image may carry its numbers as a table too, shown beneath the drawing (a dense heatmap's
+ * labels are too small on a phone; the table reads at any width).
+ */
 export type FigureHtml =
   | { table: { columns: string[]; rows: string[][]; /** a rule above every `groupEvery`-th row */ groupEvery?: number } }
   | { /** passages (e.g. stories), each a list of paragraphs */ passages: string[][] };
@@ -41,7 +45,7 @@ export interface FigureOutput {
   alt: string;
   /** Pages of their own under the figure's permalink (e.g. one per explained input). */
   pages?: FigurePage[];
-  /** For kinds 'table' and 'text': what the site shows as HTML. */
+  /** For kinds 'table' and 'text': what the site shows as HTML; for a chart or an image, an optional table of its numbers. */
   html?: FigureHtml;
 }
 
@@ -99,7 +103,7 @@ const renderFigure = defineJob<FigureMeta, Record<string, unknown>, { renderer: 
     const r = RENDERERS.get(renderer);
     if (!r) throw new Error(`no figure renderer '${renderer}' (known: ${[...RENDERERS.keys()].sort().join(', ')})`);
     const out = await r.render(inputs, params);
-    if ((out.kind === 'table' || out.kind === 'text') !== (out.html !== undefined)) throw new Error(`figure renderer '${renderer}': a ${out.kind} figure ${out.html ? 'cannot have' : 'needs'} an HTML form`);
+    checkHtml(renderer, out);
     const files: Record<string, Uint8Array> = {
       [FIGURE_FILES.svg]: Buffer.from(out.svg),
       [FIGURE_FILES.data]: Buffer.from(`${JSON.stringify(out.data)}\n`),
@@ -112,6 +116,13 @@ const renderFigure = defineJob<FigureMeta, Record<string, unknown>, { renderer: 
     return { meta: { kind: out.kind, alt: out.alt, renderer, pages, ...(out.html ? { html: out.html } : {}) }, tensors: {}, files };
   },
 });
+
+/** Tables and texts need their HTML form; a chart or an image may add a table, never passages. */
+function checkHtml(renderer: string, out: FigureOutput): void {
+  const textual = out.kind === 'table' || out.kind === 'text';
+  if (textual && !out.html) throw new Error(`figure renderer '${renderer}': a ${out.kind} figure needs an HTML form`);
+  if (!textual && out.html && !('table' in out.html)) throw new Error(`figure renderer '${renderer}': a ${out.kind} figure's HTML form can only be a table of its numbers`);
+}
 
 /** A figure drawn by `renderer` from `deps`' artifacts with `params`. */
 export function figureJob<D, P>(label: string, renderer: FigureRenderer<D, P>, deps: Deps<D>, params: P): Job<FigureMeta> {

@@ -12,9 +12,8 @@ import { tokenSplitsOf } from '../data/tokens.ts';
 import { modelKind, parameterCount } from '../models/kind.ts';
 import { asModel, modelWeights, type ModelMeta } from '../train/job.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
-import { wrapText } from './corpus.ts';
 import { defineFigure, round7, type FigureOutput } from './job.ts';
-import { escapeXml, svgDocument } from './svg.ts';
+import { escapeXml, svgDocument, wrapText } from './svg.ts';
 import { tableFigure } from './table.ts';
 
 /** Blocks of text under bold headings, wrapped, as one SVG (continuations, windows). */
@@ -24,7 +23,7 @@ function textBlocks(title: string, blocks: { heading: string; text: string }[]):
   for (const b of blocks) {
     body.push(`<text x="12" y="${y}" font-size="12" font-weight="bold">${escapeXml(b.heading)}</text>`);
     y += 18;
-    for (const line of wrapText(b.text, 118)) {
+    for (const line of wrapText(b.text, 816)) {
       body.push(`<text x="12" y="${y}" font-size="12" xml:space="preserve">${escapeXml(line)}</text>`);
       y += 16;
     }

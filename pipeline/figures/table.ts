@@ -1,4 +1,4 @@
-import { escapeXml, svgDocument } from './svg.ts';
+import { escapeXml, svgDocument, textWidth } from './svg.ts';
 
 /** A flat table, the shape of every figure's data.csv (RFC 4180 quoting, \n line ends). */
 export interface Table {
@@ -27,6 +27,7 @@ export interface TableSvgOptions {
   title: string;
   columns: string[];
   rows: string[][];
+  /** Least width of each column in pixels; a column grows to fit its longest cell. */
   widths: number[];
   groupEvery?: number;
 }
@@ -40,30 +41,56 @@ export function tableFigure(options: TableSvgOptions): { kind: 'table'; svg: str
   return { kind: 'table', svg: tableSvg(options), html: { table: { columns, rows, ...(groupEvery ? { groupEvery } : {}) } } };
 }
 
+const FONT = 12;
+const LINE = 15;
+const PAD = 14;
+
+/** Words of a header put on as few lines as fit `width` (a word longer than it gets its own line). */
+export function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const last = lines[lines.length - 1];
+    if (last !== undefined && textWidth(`${last} ${word}`, FONT, true) <= width) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines.length > 0 ? lines : [''];
+}
+
 /**
- * A table drawn as SVG (a figure readers can cite and download like any other): bold headers,
- * a rule every `groupEvery` rows.
+ * A table drawn as SVG (a figure readers can cite and download like any other): bold headers
+ * wrapped onto lines within their column, every column as wide as its longest cell (so no text
+ * runs into the next), a rule every `groupEvery` rows.
  */
 export function tableSvg(options: TableSvgOptions): string {
-  const { columns, rows, widths } = options;
+  const { columns, rows } = options;
   const rowH = 22;
+  const widths = columns.map((header, i) => {
+    const cells = Math.max(0, ...rows.map((r) => textWidth(r[i] ?? '', FONT)));
+    const longestWord = Math.max(...header.split(/\s+/).map((w) => textWidth(w, FONT, true)));
+    return Math.max(options.widths[i] ?? 0, cells + PAD, longestWord + PAD);
+  });
+  const headers = columns.map((header, i) => wrapWords(header, widths[i]! - PAD));
+  const headerLines = Math.max(...headers.map((h) => h.length));
+  const top = 10 + headerLines * LINE; // baseline of the last header line, plus a gap
   const width = widths.reduce((a, b) => a + b, 0) + 20;
-  const height = (rows.length + 1) * rowH + 20;
+  const height = top + rows.length * rowH + 20;
   const body: string[] = [];
   const cellText = (text: string, x: number, y: number, bold: boolean) =>
-    `<text x="${x}" y="${y}" font-size="12"${bold ? ' font-weight="bold"' : ''}>${escapeXml(text)}</text>`;
-  const line = (cells: string[], y: number, bold: boolean) => {
-    let x = 10;
-    cells.forEach((text, i) => {
-      body.push(cellText(text, x, y, bold));
-      x += widths[i]!;
-    });
-  };
-  line(columns, 24, true);
+    `<text x="${x}" y="${y}" font-size="${FONT}"${bold ? ' font-weight="bold"' : ''}>${escapeXml(text)}</text>`;
+  let x = 10;
+  headers.forEach((lines, i) => {
+    // headers sit on the rule: a shorter header's lines start lower
+    lines.forEach((line, l) => body.push(cellText(line, x, top - (lines.length - 1 - l) * LINE, true)));
+    x += widths[i]!;
+  });
   rows.forEach((row, r) => {
-    const y = 24 + (r + 1) * rowH;
+    const y = top + (r + 1) * rowH;
     if (r % (options.groupEvery ?? rows.length) === 0) body.push(`<line x1="10" x2="${width - 10}" y1="${y - 15}" y2="${y - 15}" stroke="#ccc"/>`);
-    line(row, y, false);
+    let cx = 10;
+    row.forEach((text, i) => {
+      body.push(cellText(text, cx, y, false));
+      cx += widths[i]!;
+    });
   });
   return svgDocument(width, height, options.title, body);
 }

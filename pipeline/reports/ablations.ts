@@ -22,6 +22,7 @@ import {
   correlation,
   distinctRuns,
   kebab,
+  metricRange,
   runPoints,
   summarizeCells,
   type AblationRun,
@@ -197,17 +198,6 @@ export function planStudy(ctx: PlanContext, p: StudyProfile) {
   return { regimes, runs, jobs, models, published, datasets };
 }
 
-/** The values each metric can take, where its intervals are cut (a |cos| lies in [0, 1]). */
-function metricRange(metric: MetricName, maxK: number): [number, number] {
-  switch (metric) {
-    case 'accuracy': case 'featureSupport': case 'peripheryMass': case 'crossSeedSimilarity': case 'crossSeedNull': return [0, 1];
-    case 'crossSeedGain': return [-1, 1];
-    case 'effectiveRank': return [1, Infinity];
-    case 'totalVariation': return [0, Infinity];
-    case 'eigenvectorsNeeded': return [1, maxK];
-  }
-}
-
 function plan(ctx: PlanContext): ReportPlan {
   const p = checkStudy(PROFILES[ctx.profile], ctx.profile);
   const { regimes, runs, jobs, published, datasets } = planStudy(ctx, p);
@@ -221,7 +211,7 @@ function plan(ctx: PlanContext): ReportPlan {
     figure(
       `heatmap-${metric === 'eigenvectorsNeeded' ? 'k-within-one-point' : kebab(metric)}`, // a published id keeps its URL after the metric's rename
       `${capitalize(METRICS[metric].label)} over the grid`,
-      `${capitalize(METRICS[metric].label)} (${metric === 'crossSeedNull' ? 'a null: the similarity expected of unrelated features, the floor the similarity is judged against' : METRICS[metric].better === 'higher' ? 'higher is better' : 'lower means simpler features'}) for every combination of latent noise σ (rows) and decoupled weight decay (columns); each cell is the mean over ${seedsText}${metric === 'accuracy' ? '' : ', with its validation accuracy underneath'}. Colour scales are per panel.`,
+      `${capitalize(METRICS[metric].label)} (${metric === 'crossSeedNull' ? 'a null: the similarity expected of unrelated features, the floor the similarity is judged against' : METRICS[metric].better === 'higher' ? 'higher is better' : 'lower means simpler features'}) for every combination of latent noise σ (rows) and decoupled weight decay (columns); each cell is the mean over ${seedsText} with its 95% interval beneath (${metric.startsWith('crossSeed') ? 'a leave-one-seed-out jackknife over seed pairs' : 't over seeds'})${metric === 'accuracy' ? '' : ' and its validation accuracy'}. Yellow is better in every heatmap; colour scales are per panel.`,
       (label) => figureJob(label, ablationHeatmap, inputsOf(runs), { runs, regimes, metric, maxK }),
     ),
   );

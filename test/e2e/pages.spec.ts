@@ -38,7 +38,7 @@ async function expectFiguresShown(page: Page): Promise<number> {
   const count = await figures.count();
   for (let i = 0; i < count; i++) {
     const figure = figures.nth(i);
-    const html = figure.locator('table.figure-table, .figure-passages');
+    const html = figure.locator('table.figure-table:not(details.figure-numbers table), .figure-passages');
     if ((await html.count()) > 0) {
       await expect(html.first().locator('td, p').first(), `figure ${i} of ${page.url()}`).not.toBeEmpty();
       await expect(figure.locator('img')).toHaveCount(0);

@@ -18,7 +18,8 @@ import { STORY_SEPARATOR } from '../../pipeline/data/stories.ts';
 import { tokenSplitsOf } from '../../pipeline/data/tokens.ts';
 import { reportMetaSchema } from '../../pipeline/emit/schema.ts';
 import { OptionalInputMissing, PipelineError } from '../../pipeline/errors.ts';
-import { cardRows, coverageCurve, wrapText } from '../../pipeline/figures/corpus.ts';
+import { cardRows, coverageCurve } from '../../pipeline/figures/corpus.ts';
+import { textWidth, wrapText } from '../../pipeline/figures/svg.ts';
 import type { ReportSpec } from '../../pipeline/reports/spec.ts';
 import { storiesReport } from '../../pipeline/reports/stories.ts';
 import { selectBackend, type BackendInfo } from '../../pipeline/train/backend.ts';
@@ -295,21 +296,34 @@ test('coverageCurve: the shares of the most frequent types, at 1, 2, 4, … and 
   assert.deepEqual(coverageCurve(uniform, 10).map((p) => [p.types, p.share]), [[1, 0.1666667], [2, 0.3333333], [4, 0.6666667], [8, 1], [10, 1]]);
 });
 
-test('wrapText: lines within the width unless one word is longer; words and line breaks kept', () => {
+test('wrapText: every line within the width in pixels; words kept in order, a word wider than a line broken; line breaks kept', () => {
   const text = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the sunshine.\nOne day she saw a supercalifragilisticexpialidocious bird.\n\nThe end.';
-  for (const width of [1, 5, 10, 17, 40, 200]) {
+  const letters = (t: string) => t.replace(/\s+/g, '');
+  for (const width of [15, 40, 90, 200, 500, 5000]) {
     const lines = wrapText(text, width);
-    for (const line of lines) assert.ok(line.length <= width || !line.includes(' '), `width ${width}: "${line}"`);
-    assert.deepEqual(lines.join(' ').split(/\s+/).filter(Boolean), text.split(/\s+/), `width ${width}: the words, in order`);
+    for (const line of lines) assert.ok(textWidth(line) <= width, `width ${width}: "${line}" is ${textWidth(line)} px`);
+    assert.equal(letters(lines.join('')), letters(text), `width ${width}: the letters, in order`);
     // Paragraphs stay apart: wrapping each paragraph alone gives the same lines.
     assert.deepEqual(lines, text.split('\n').flatMap((p) => wrapText(p, width)));
     assert.ok(lines.length >= text.split('\n').length);
   }
-  assert.deepEqual(wrapText('aa bb cc dd', 5), ['aa bb', 'cc dd']);
-  assert.deepEqual(wrapText('aa bb cc', 4), ['aa', 'bb', 'cc']);
-  assert.deepEqual(wrapText('a\n\nb', 10), ['a', '', 'b']);
-  assert.deepEqual(wrapText('tiny enormousword x', 6), ['tiny', 'enormousword', 'x']);
+  assert.deepEqual(wrapText('aa bb cc dd', textWidth('aa bb')), ['aa bb', 'cc dd']);
+  assert.deepEqual(wrapText('aa bb cc', textWidth('aa bb') - 1), ['aa', 'bb', 'cc']);
+  assert.deepEqual(wrapText('a\n\nb', 100), ['a', '', 'b']);
+  const broken = wrapText('tiny enormousword x', textWidth('tiny'));
+  assert.equal(broken[0], 'tiny');
+  assert.equal(broken.join('').replace(/\s+/g, ''), 'tinyenormouswordx');
+  assert.ok(broken.length > 3, 'the long word takes several lines');
+  for (const line of broken) assert.ok(textWidth(line) <= textWidth('tiny'), line);
   assert.deepEqual(wrapText('', 10), ['']);
+});
+
+test('textWidth bounds DejaVu Sans from above: wide glyphs count more, bold more than regular', () => {
+  assert.ok(textWidth('<unk>') > textWidth('abcde'));
+  assert.ok(textWidth('mmmm') > textWidth('iiii'));
+  assert.ok(textWidth('Total', 12, true) > textWidth('Total', 12));
+  // DejaVu Sans's own advance of "m" is 0.974 em, of "a" 0.613 em: the bound holds for both
+  assert.ok(textWidth('m', 100) >= 97.4 && textWidth('a', 100) >= 61.3);
 });
 
 function card(settings: unknown, overrides: Partial<CorpusCard> = {}): CorpusCard {

@@ -1,9 +1,13 @@
-/** Figure building blocks: the colour map's symmetry, CSV writing, chart rendering. */
+/** Figure building blocks: the colour map's symmetry, CSV writing, chart rendering, table and heatmap layout. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { colorize, divergingColor } from '../../pipeline/figures/colormap.ts';
 import { renderChart } from '../../pipeline/figures/charts.ts';
-import { toCsv } from '../../pipeline/figures/table.ts';
+import { tableSvg, toCsv } from '../../pipeline/figures/table.ts';
+import { textWidth } from '../../pipeline/figures/svg.ts';
+import { renderHeatmap, type Cell, type CellValue, type Regime } from '../../pipeline/figures/ablations.ts';
+import { logTicks } from '../../pipeline/figures/baselines.ts';
+import { METRICS, type MetricName } from '../../pipeline/analysis/ablation.ts';
 import { featurePng, gallerySvg } from '../../pipeline/figures/images.ts';
 import sharp from 'sharp';
 
@@ -60,5 +64,53 @@ test('a gallery leaves room for its longest row label: nothing is drawn at the l
     // rendered on white and trimmed: a label cut at the edge leaves no margin on the left
     const { info } = await sharp(Buffer.from(svg)).flatten({ background: '#fff' }).trim({ background: '#fff', threshold: 10 }).toBuffer({ resolveWithObject: true });
     assert.ok((info.trimOffsetLeft ?? 0) < -4, `${label}: left margin ${-(info.trimOffsetLeft ?? 0)} px`);
+  }
+});
+
+test('a drawn table: every cell ends before the next column starts, headers wrap within their column', () => {
+  const columns = ['data set', 'cross-seed similarity, different classes (null)', 'validation accuracy'];
+  const rows = [['Fashion-MNIST', '0.0398', '37.2%'], ['MNIST', '−1.38e-3', '25.7%']];
+  const svg = tableSvg({ title: 'T', columns, rows, widths: [40, 40, 40] });
+  const texts = [...svg.matchAll(/<text x="([\d.]+)" y="([\d.]+)" font-size="12"( font-weight="bold")?>([^<]*)<\/text>/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]), bold: m[3] !== undefined, text: m[4]! }));
+  const starts = [...new Set(texts.map((t) => t.x))].sort((a, b) => a - b);
+  assert.equal(starts.length, columns.length);
+  for (const t of texts) {
+    const next = starts.find((x) => x > t.x) ?? Number(/width="(\d+)"/.exec(svg)![1]);
+    assert.ok(t.x + textWidth(t.text, 12, t.bold) <= next, `"${t.text}" at ${t.x} runs into ${next}`);
+  }
+  const header = texts.filter((t) => t.bold && t.x === starts[1]);
+  assert.ok(header.length > 1, 'the long header takes several lines');
+  assert.deepEqual(header.map((t) => t.text).join(' '), columns[1]);
+  assert.ok(Math.max(...header.map((t) => t.y)) < Math.min(...texts.filter((t) => !t.bold).map((t) => t.y)), 'headers above the rows');
+});
+
+test('log-axis ticks are 1, 2, 5 per decade, none past the end', () => {
+  assert.deepEqual(logTicks(50), [1, 2, 5, 10, 20, 50]);
+  assert.deepEqual(logTicks(30), [1, 2, 5, 10, 20]);
+  assert.deepEqual(logTicks(1), [1]);
+});
+
+function cell(dataset: string, latentNoise: number, weightDecay: number, value: (metric: MetricName) => CellValue): Cell {
+  const regime: Regime = { id: `${latentNoise}-${weightDecay}`, label: '', kind: 'grid', latentNoise, weightDecay, inputNoise: 0, l1: 0, dropout: 0 };
+  return { dataset, regime, values: Object.fromEntries((Object.keys(METRICS) as MetricName[]).map((m) => [m, value(m)])) as Record<MetricName, CellValue> };
+}
+
+test('heatmaps: yellow is better for every metric, each cell shows its interval cut at the range, the CSV has no repeated column', async () => {
+  const at = (mean: number, half: number): CellValue => ({ mean, lo: mean - half, hi: mean + half, n: 3, method: 't', censored: false });
+  const cells = [0, 1].flatMap((noise) => [0, 1].map((decay) => cell('mnist', noise, decay, () => at(0.5 + 0.48 * noise - 0.1 * decay, 0.05))));
+  for (const metric of ['accuracy', 'effectiveRank', 'crossSeedNull'] as MetricName[]) {
+    const out = await renderHeatmap(cells, metric, 10);
+    const spec = JSON.stringify(out.vegaLite);
+    assert.equal(spec.includes('"reverse":true'), METRICS[metric].better === 'lower', `${metric}: the viridis scale runs so that yellow is better`);
+    assert.ok(spec.includes(`yellow = better (${METRICS[metric].better})`), `${metric}: the legend says which way is better`);
+    assert.equal(new Set(out.table.columns).size, out.table.columns.length, `${metric}: ${out.table.columns.join(',')}`);
+    const rows = (out.data as { rows: { lo: number; hi: number }[] }).rows;
+    if (metric === 'effectiveRank') {
+      for (const r of rows) assert.ok(r.lo >= 1, `an effective rank's interval is cut at 1: [${r.lo}, ${r.hi}]`);
+    } else {
+      for (const r of rows) assert.ok(r.lo >= 0 && r.hi <= 1, `${metric}: [${r.lo}, ${r.hi}] is cut at [0, 1]`);
+      assert.ok(out.svg.includes('[0.930, 1.00]') || out.svg.includes('[93.0, 100.0]'), `${metric}: the cut interval of the top cell is drawn`);
+    }
+    assert.ok(out.html && 'table' in out.html && out.html.table.rows.length === cells.length, 'the numbers come as a table too');
   }
 });
