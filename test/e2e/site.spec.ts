@@ -79,6 +79,14 @@ test('the methods page states every metric and the weights layout, with the test
     await expect(metricsTable.getByRole('cell', { name: metric, exact: true })).toBeVisible();
   }
   await expect(page.locator('pre').filter({ hasText: 'def load_safetensors' })).toBeVisible();
+  // The mathematics is MathML typeset at build time (no script on the page), drawn as mathematics:
+  // the identity the decomposition rests on is a display formula, with ℝ as a letter, not "R".
+  expect(await page.locator('main math').count()).toBeGreaterThan(50);
+  const identity = page.locator('.math-display math').filter({ has: page.locator('annotation', { hasText: 'u^\\top \\mathrm{logits}(x) = e^\\top Q_u' }) });
+  await expect(identity).toBeVisible();
+  expect((await identity.boundingBox())!.height).toBeGreaterThan(12);
+  await expect(page.locator('.math-display math').first()).toContainText('ℝ');
+  expect(await page.locator('script').count()).toBe(0);
   expect(errors).toEqual([]);
 });
 
