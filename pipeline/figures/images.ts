@@ -114,7 +114,11 @@ export function colourBar(x: number, y: number, width: number, limit?: number): 
   return out;
 }
 
-/** Rasterises an SVG to PNG (librsvg through sharp), for readers who need a bitmap. */
+/**
+ * Rasterises an SVG to PNG (librsvg through sharp) at exactly twice its size in pixels (sharp
+ * reads an SVG at 72 dpi, so 144), sharp on a high-density screen, a slide or a printed page;
+ * embedded tiles stay pixelated.
+ */
 export async function svgToPng(svg: string): Promise<Buffer> {
-  return sharp(Buffer.from(svg), { density: 96 }).png({ compressionLevel: 9 }).toBuffer();
+  return sharp(Buffer.from(svg), { density: 2 * 72 }).png({ compressionLevel: 9 }).toBuffer();
 }

@@ -104,7 +104,7 @@ export function figurePng(figure: Figure) {
 
 export const FILE_LABELS: Record<string, string> = {
   figure: 'Figure (SVG)',
-  png: 'Figure (PNG)',
+  png: 'Figure (PNG, 2×)',
   'page-figure': 'Page figure (SVG)',
   'vega-lite': 'Vega-Lite spec',
   'data-json': 'Data (JSON)',

@@ -216,3 +216,34 @@ test('the language report: its figures, numbers from the data and the build time
   expect(await expectImagesLoaded(page)).toBe(1);
   await context.close();
 });
+
+test('a figure page shows the figure larger than the text column, its PNG at twice the drawing, and its numbers as a table', async ({ browser, request }) => {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const path = '/reports/ablations/figures/heatmap-accuracy/';
+  await page.goto(path);
+  const img = page.locator('figure.permalink img');
+  const natural = Number(await img.getAttribute('width'));
+  const shown = (await img.boundingBox())!.width;
+  const column = (await page.locator('main > h1').boundingBox())!.width;
+  expect(shown).toBeGreaterThan(column);
+  expect(shown).toBeGreaterThanOrEqual(Math.min(natural, 1400 * 0.96) - 1);
+  const png = await (await request.get(`${path}figure.png`)).body();
+  expect(png.readUInt32BE(16)).toBe(2 * Math.round(natural));
+  await expect(page.getByRole('link', { name: 'Figure (PNG, 2×)' })).toBeVisible();
+  // the heatmap's numbers, readable at any width
+  await page.getByText('The numbers as a table').click();
+  await expect(page.locator('details.figure-numbers table tbody tr').first()).toBeVisible();
+  await page.close();
+});
+
+test('in the dark theme figures are dimmed, not glaring white, and keep their colours', async ({ browser }) => {
+  const filterOf = async (scheme: 'light' | 'dark') => {
+    const page = await browser.newPage({ colorScheme: scheme });
+    await page.goto('/reports/mnist/');
+    const filter = await page.locator('main figure img').first().evaluate((el) => getComputedStyle(el).filter);
+    await page.close();
+    return filter;
+  };
+  expect(await filterOf('light')).toBe('none');
+  expect(await filterOf('dark')).toMatch(/^brightness\(0\.[5-9]\d*\)$/);
+});

@@ -8,7 +8,7 @@ import { textWidth } from '../../pipeline/figures/svg.ts';
 import { renderHeatmap, type Cell, type CellValue, type Regime } from '../../pipeline/figures/ablations.ts';
 import { logTicks } from '../../pipeline/figures/baselines.ts';
 import { METRICS, type MetricName } from '../../pipeline/analysis/ablation.ts';
-import { featurePng, gallerySvg } from '../../pipeline/figures/images.ts';
+import { featurePng, gallerySvg, svgToPng } from '../../pipeline/figures/images.ts';
 import sharp from 'sharp';
 
 test('the colour map is white at zero, red for positive, blue for negative, and clamps', () => {
@@ -113,4 +113,10 @@ test('heatmaps: yellow is better for every metric, each cell shows its interval 
     }
     assert.ok(out.html && 'table' in out.html && out.html.table.rows.length === cells.length, 'the numbers come as a table too');
   }
+});
+
+test('a figure\'s PNG is exactly twice its SVG in pixels', async () => {
+  const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="333" height="71" viewBox="0 0 333 71"><rect width="333" height="71" fill="#fff"/></svg>';
+  const meta = await sharp(await svgToPng(svg)).metadata();
+  assert.deepEqual([meta.width, meta.height], [666, 142]);
 });
