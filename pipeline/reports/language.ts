@@ -25,6 +25,8 @@ import type { TrainSettings } from '../train/trainer.ts';
 import { withInterval, type Metric, type PlanContext, type ReportPlan, type ReportSpec } from './spec.ts';
 import { tInterval } from '../analysis/stats.ts';
 import { corpusFor } from './stories.ts';
+import { languageReadingsJob, type ReadingSettings, type ReadingsMeta } from '../analysis/language-readings.ts';
+import { languageSpectra, languageTokenList } from '../figures/token-readings.ts';
 
 interface LanguageProfile {
   /** Tokens in the model vocabulary (the paper's 4,096); at most the training types + 1. */
@@ -35,7 +37,12 @@ interface LanguageProfile {
   seeds: number[];
   /** Also train the bilinear model with two layers (its losses are reported). */
   twoLayers: boolean;
+  /** What the MLP of the published bilinear model is read for, and how much of each reading is shown. */
+  readings: ReadingSettings;
 }
+
+/** The readings' rule: 3 words per class (2 in smoke), always "girl" (the paper's Table 1), one verb against the others. */
+const READINGS = { eigenvectors: 3, tokens: 8, contexts: 4, span: 12 };
 
 const SHAPE = { tiedEmbeddings: false, mlp: 'bilinear' as const, beta: 1, normEps: 1e-5, ropeTheta: 10000, norm: 'none' as const };
 const TRAIN = { lr: 1e-3, weightDecay: 0.1, warmupFraction: 0.05, latentNoise: 0.33, monitor: 256 };
@@ -48,6 +55,7 @@ export const LANGUAGE_PROFILES: Record<ProfileName, LanguageProfile> = {
     train: { ...TRAIN, lr: 1e-2, epochs: 8, batchSize: 8, evaluateEvery: 16, seed: 0 },
     seeds: [0, 1],
     twoLayers: false,
+    readings: { ...READINGS, choice: { perClass: 2, required: ['girl'], differences: ['play'] }, windows: 64 },
   },
   // Sized to the build budget (measured side by side, one BLAS thread, a training step of batch
   // 32 × 128 tokens: d 128 ran 16,000 tokens/s, d 192 10,000, d 256 7,000): d 128 lets both
@@ -60,6 +68,7 @@ export const LANGUAGE_PROFILES: Record<ProfileName, LanguageProfile> = {
     train: { ...TRAIN, lr: 3e-3, epochs: 5, batchSize: 32, evaluateEvery: 100, seed: 0 },
     seeds: [0, 1],
     twoLayers: false,
+    readings: { ...READINGS, choice: { perClass: 3, required: ['girl'], differences: ['swim'] }, windows: 400 },
   },
   // The authors' model (their language/train.py): d 1024, hidden 3072, 8 heads, vocabulary 4,096,
   // AdamW lr 1e-3, weight decay 1, batch 128, 5 epochs; and a two-layer variant. Hours on a large machine.
@@ -69,6 +78,7 @@ export const LANGUAGE_PROFILES: Record<ProfileName, LanguageProfile> = {
     train: { ...TRAIN, weightDecay: 1, epochs: 5, batchSize: 128, evaluateEvery: 500, seed: 0 },
     seeds: [0, 1],
     twoLayers: true,
+    readings: { ...READINGS, choice: { perClass: 5, required: ['girl'], differences: ['swim'] }, windows: 2000 },
   },
 };
 
@@ -91,6 +101,7 @@ function plan(ctx: PlanContext): ReportPlan {
   const published = runs.map((r) => ({ ...r, job: r.jobs[0]! }));
   const deps = { windows, ...Object.fromEntries(runs.flatMap((r) => r.jobs.map((job, i) => [runKey(r.key, i), job]))) } as unknown as Deps<Record<string, ModelMeta | VocabularyWindowsMeta>>;
   const list = { models: published.map(({ key, label }) => ({ key, label })) };
+  const readings = languageReadingsJob('language/readings', published[0]!.job, windows, p.readings);
   const seedList = { models: runs.map(({ key, label }) => ({ key, label, runs: p.seeds.map((seed, i) => ({ seed, key: runKey(key, i) })) })) };
   const { vocab } = readLlamaConfig(readRange({ ...files.checkpoint, end: Math.min(files.checkpoint.end, files.checkpoint.start + 28) }), files.checkpoint.name);
   const tokenizer = readLlamaTokenizer(readRange(files.tokenizer), vocab, files.tokenizer.name);
@@ -109,12 +120,28 @@ function plan(ctx: PlanContext): ReportPlan {
       backend: `${ctx.backend.name} (${ctx.backend.detail})`,
     },
     models: published.map((r) => ({ id: r.id, description: `${r.label}: ${llama.describe(r.shape)}`, job: r.job })),
-    analyses: [{ id: 'windows', job: windows }, ...runs.flatMap((r) => r.jobs.slice(1).map((job, i) => ({ id: runKey(r.id, i + 1), job })))],
+    analyses: [{ id: 'windows', job: windows }, { id: 'readings', job: readings }, ...runs.flatMap((r) => r.jobs.slice(1).map((job, i) => ({ id: runKey(r.id, i + 1), job })))],
     figures: [
       { id: 'models', title: 'The models', caption: 'Each model\'s parameters, the training tokens it read, its training steps, and its cross-entropy per token and next-token accuracy on the held-out splits after the last step.', job: figureJob('language/models', languageModels, deps, list) },
       { id: 'training-curves', title: 'Training curves', caption: `Cross-entropy per token over training, every ${p.train.evaluateEvery} steps and at each epoch's end: on a fixed sample of ${p.train.monitor} training windows (dashed) and on the whole validation split (solid), without noise. The test split is evaluated once, after the last step.`, job: figureJob('language/training-curves', languageLossCurves, deps, list) },
       { id: 'loss-comparison', title: 'Bilinear against SwiGLU', caption: `Cross-entropy per token on the validation and test splits after the last step, of the bilinear model and its SwiGLU twin (same shape, data order, steps and latent noise; only the MLP differs), one point per seed (${p.seeds.join(', ')}; a seed sets the initialisation, the data order and the noise, the same for both forms), the tick at the mean over seeds.`, job: figureJob('language/loss-comparison', languageLossComparison, deps, seedList) },
       { id: 'continuations', title: 'Continuations of fixed prompts', caption: `Each model's continuation of the same ${PROMPTS.length} prompts, greedy and sampled (temperature ${sampling.temperature}, top-p ${sampling.topP}, seed ${sampling.seed}), at most ${sampling.maxTokens} tokens; "…" marks a continuation cut at that limit, "<unk>" a token outside the vocabulary.`, job: figureJob('language/continuations', languageContinuations, deps, { ...list, prompts, ...sampling }) },
+      {
+        id: 'output-tokens',
+        title: 'Output tokens read from the weights',
+        caption: [
+          `For each chosen output token t, the MLP's share of t's logit is exactly xᵀ Q_u x with u = W_Uᵀ e_t; the table gives the effective rank of Q_u and what its top eigenvector and the tokens alone say.`,
+          `Tokens are chosen by text: the ${p.readings.choice.perClass} most frequent training-split words of each of four word classes (nouns, verbs, adjectives, function words; the lists are in pipeline/analysis/output-tokens.ts), always ${p.readings.choice.required.map((w) => `"${w}"`).join(', ')}, and ${p.readings.choice.differences.map((w) => `"${w}" minus the mean of the other verbs`).join(', ')}.`,
+          'Each token has a page of its own, at an address made from its text.',
+        ].join(' '),
+        job: figureJob('language/output-tokens', languageTokenList, { readings }, {}),
+      },
+      {
+        id: 'output-spectra',
+        title: 'Spectra of the output tokens',
+        caption: 'The eigenvalues of each chosen token\'s Q_u, sorted from the most positive to the most negative and divided by the largest |λ|, one panel per word class: how many directions each output spreads over, and on which sign.',
+        job: figureJob('language/output-spectra', languageSpectra, { readings }, {}),
+      },
       { id: 'vocabulary', title: 'The vocabulary', caption: 'The model vocabulary, chosen from the training split alone, and the share of each split\'s tokens outside it (<unk>). The data file lists every token: its id, its Llama id, its text and its training count.', job: figureJob('language/vocabulary', languageVocabulary, { windows }, {}) },
       { id: 'held-out-windows', title: 'Held-out windows', caption: 'The validation and test windows the held-out losses are over, in the vocabulary\'s ids: each model reads the first T ids of a window and is scored on predicting each next one. With the weights and the vocabulary, the data file is all a reader needs to recompute the held-out loss.', job: figureJob('language/held-out-windows', languageHeldOut, { windows }, {}) },
     ],
@@ -151,14 +178,36 @@ function plan(ctx: PlanContext): ReportPlan {
         : num(`test loss of the bilinear model minus its SwiGLU twin (one seed)`, costs[0]!.difference, 4);
       out['cost-test-relative'] = { label: `the bilinear model's test loss relative to its SwiGLU twin's, minus 1 (mean over ${p.seeds.length} seed(s))`, value: mean(costs.map((c) => c.relative)), format: 'percent', digits: 1 };
       out['seeds'] = num('seeds per model', p.seeds.length, 0);
+      Object.assign(out, readingMetrics(read(readings).meta));
       return out;
     },
+  };
+}
+
+/** Numbers of the readings for prose: how many directions, and what "girl" (the paper's Table 1) reads. */
+function readingMetrics(meta: ReadingsMeta): Record<string, Metric> {
+  const num = (label: string, value: number, digits: number): Metric => ({ label, value, format: 'number', digits });
+  const girl = meta.directions.find((r) => r.slug === 'girl')!;
+  const ranks = meta.directions.map((r) => r.effectiveRank);
+  const text = (label: string, words: string[]): Metric => ({ label, value: words.length, format: 'number', digits: 0, text: words.map((w) => `“${w.trim() || w}”`).join(', ') });
+  return {
+    'readings-directions': num('output directions read', meta.directions.length, 0),
+    'residual-dim': num('dimensions of the residual stream (the MLP input)', meta.d, 0),
+    'readings-positions': num('held-out positions scanned for contexts', meta.positions, 0),
+    'girl-effective-rank': num('effective rank of Q_u for "girl"', girl.effectiveRank, 1),
+    'girl-positive': num('positive eigenvalues of Q_u for "girl"', girl.positive, 0),
+    'girl-negative': num('negative eigenvalues of Q_u for "girl"', girl.negative, 0),
+    'effective-rank-min': num('smallest effective rank among the output directions', Math.min(...ranks), 1),
+    'effective-rank-max': num('largest effective rank among the output directions', Math.max(...ranks), 1),
+    'girl-mlp-top': text('tokens that alone most raise "girl" through the MLP', girl.tokensThroughMlp.top.slice(0, 5).map((t) => t.text)),
+    'girl-mlp-bottom': text('tokens that alone most lower "girl" through the MLP', girl.tokensThroughMlp.bottom.slice(0, 5).map((t) => t.text)),
+    'girl-top-direct': text('tokens the top eigenvector of "girl" aligns with directly', (girl.eigenvectors[0]?.direct.top ?? []).slice(0, 5).map((t) => t.text)),
   };
 }
 
 export const languageReport: ReportSpec = {
   id: 'language',
   title: 'Language: a bilinear transformer trained on stories',
-  summary: 'A one-layer transformer with a bilinear MLP and no normalisation, trained on the story corpus, beside its SwiGLU twin: what the bilinear form costs in held-out loss.',
+  summary: 'A one-layer transformer with a bilinear MLP and no normalisation, trained on the story corpus, beside its SwiGLU twin: what the bilinear form costs in held-out loss, and what the MLP computes for chosen output tokens, read from its weights.',
   plan,
 };

@@ -17,6 +17,7 @@ const PAGES: [string, string][] = [
   ['reports index', '/reports/'],
   ['not found', '/no/such/page/'],
   ['table figure', '/reports/stories/figures/corpus-card/'],
+  ['token page', '/reports/language/figures/output-tokens/girl/'],
 ];
 
 for (const scheme of ['light', 'dark'] as const) {

@@ -194,11 +194,11 @@ test('the language report: its figures, numbers from the data and the build time
   const page = await context.newPage();
   await page.goto('/reports/language/');
   await expect(page.locator('h1')).toContainText('Language');
-  expect(await expectImagesLoaded(page)).toBe(4);
+  expect(await expectImagesLoaded(page)).toBe(5);
   await expect(page.locator('#figure-models table.figure-table tbody tr')).toHaveCount(2);
   await expect(page.locator('#figure-vocabulary table.figure-table')).toBeVisible();
   const report = JSON.parse(readFileSync('.smoke/reports/language/report.json', 'utf8')) as { metrics: Record<string, { display: string }>; figures: string[] };
-  expect(report.figures).toEqual(['models', 'training-curves', 'loss-comparison', 'continuations', 'vocabulary', 'held-out-windows']);
+  expect(report.figures).toEqual(['models', 'training-curves', 'loss-comparison', 'continuations', 'output-tokens', 'output-spectra', 'vocabulary', 'held-out-windows']);
   const main = page.locator('main');
   for (const name of ['bilinear-test-loss', 'swiglu-test-loss', 'cost-test-seed-0', 'cost-test-seed-1', 'bilinear-tokens-seen']) await expect(main).toContainText(report.metrics[name]!.display);
   // what the build took, from timings.json: the stage table and the training jobs
@@ -246,4 +246,25 @@ test('in the dark theme figures are dimmed, not glaring white, and keep their co
   };
   expect(await filterOf('light')).toBe('none');
   expect(await filterOf('dark')).toMatch(/^brightness\(0\.[5-9]\d*\)$/);
+});
+
+test('a token page of the language report, without JavaScript: its spectrum, eigenvectors read through tokens and contexts, its Table 1 rows', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto('/reports/language/figures/output-tokens/');
+  await page.locator('#pages ~ ul a', { hasText: 'girl' }).click();
+  await expect(page).toHaveURL(/\/output-tokens\/girl\/$/);
+  await expect(page.locator('h1')).toContainText('girl');
+  await expect.poll(() => page.locator('main figure img').evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0)).toBe(true);
+  const rows = page.locator('main table tbody tr');
+  for (const reading of ['direct (embedding · v)', 'head 0 (OV circuit)', 'held-out context 1', 'tokens alone, through the MLP (eᵀ Q_u e)', 'tokens alone, MLP and direct path']) {
+    await expect(rows.filter({ hasText: reading }).first()).toBeVisible();
+  }
+  await expect(rows.filter({ hasText: 'held-out context 1' }).first()).toContainText('⟦');
+  // every token page is listed under the figure, each at a slug of its text
+  await page.goto('/reports/language/figures/output-tokens/');
+  const links = await page.locator('#pages ~ ul a').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).getAttribute('href')));
+  expect(links.length).toBeGreaterThan(4);
+  for (const href of links) expect(href).toMatch(/\/output-tokens\/[a-z0-9-]+\/$/);
+  await context.close();
 });

@@ -1,0 +1,158 @@
+/**
+ * Reading a bilinear MLP's eigenvectors through tokens (paper §5). For an output direction u in
+ * the residual stream (a token's unembedding row, or a difference of rows), the MLP's share of
+ * uᵀ logits is exactly xᵀ Q_u x on its input x (no normalisation), Q_u = Σ_i λ_i v_i v_iᵀ. Each
+ * eigenvector v is read
+ *
+ *   directly:        score(s) = E[s] · v                 E: (vocab, d), the token embeddings
+ *   through head h:  score(s) = (W_O^h W_V^h E[s]) · v   the "virtual token" s written by head h
+ *                             = E[s] · (W_V^hᵀ W_O^hᵀ v)  (one d-vector per head, then every token)
+ *
+ * and a token s alone in the stream raises the output by E[s]ᵀ Q_u E[s] through the MLP, and by
+ * u · E[s] more through the direct path (Table 1 of the paper).
+ *
+ * Matrices are row-major as the weights file stores them: wv (kvHeads·hs, d), wo (d, heads·hs).
+ */
+import { PipelineError } from '../errors.ts';
+
+export interface Scored {
+  id: number;
+  score: number;
+}
+
+/** The k largest and k smallest of scores (ties: lower id first), each with its index. */
+export function extremes(scores: ArrayLike<number>, k: number): { top: Scored[]; bottom: Scored[] } {
+  const all = Array.from(scores, (score, id) => ({ id, score }));
+  for (const s of all) if (!Number.isFinite(s.score)) throw new PipelineError(`score of token ${s.id} is ${s.score}`);
+  const top = [...all].sort((a, b) => b.score - a.score || a.id - b.id).slice(0, k);
+  const bottom = [...all].sort((a, b) => a.score - b.score || a.id - b.id).slice(0, k);
+  return { top, bottom };
+}
+
+/** E · w for E (rows, d) row-major: one score per row. */
+export function rowScores(E: ArrayLike<number>, rows: number, d: number, w: ArrayLike<number>): Float64Array {
+  if (E.length !== rows * d || w.length !== d) throw new PipelineError(`rowScores: E has ${E.length} values for (${rows}, ${d}), w has ${w.length}`);
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let i = 0; i < d; i++) s += E[r * d + i]! * w[i]!;
+    out[r] = s;
+  }
+  return out;
+}
+
+export interface AttentionShape {
+  dim: number;
+  heads: number;
+  kvHeads: number;
+}
+
+/**
+ * Head h's OV map read backwards: the residual direction a token must have, before the head, to be
+ * written along v by it: W_V^hᵀ W_O^hᵀ v (d). Head h reads key/value head ⌊h / (heads / kvHeads)⌋.
+ */
+export function ovPullback(wv: ArrayLike<number>, wo: ArrayLike<number>, s: AttentionShape, h: number, v: ArrayLike<number>): Float64Array {
+  const hs = s.dim / s.heads;
+  const kv = Math.floor(h / (s.heads / s.kvHeads));
+  if (wo.length !== s.dim * s.heads * hs || wv.length !== s.kvHeads * hs * s.dim) throw new PipelineError(`ovPullback: wo has ${wo.length} values, wv ${wv.length}, for d = ${s.dim}, ${s.heads} heads, ${s.kvHeads} kv heads`);
+  const w = new Float64Array(hs); // W_O^hᵀ v, (hs)
+  for (let i = 0; i < s.dim; i++) {
+    const vi = v[i]!;
+    for (let j = 0; j < hs; j++) w[j]! += wo[i * s.heads * hs + h * hs + j]! * vi;
+  }
+  const out = new Float64Array(s.dim); // W_V^hᵀ w, (d)
+  for (let j = 0; j < hs; j++) {
+    const row = (kv * hs + j) * s.dim;
+    for (let c = 0; c < s.dim; c++) out[c]! += wv[row + c]! * w[j]!;
+  }
+  return out;
+}
+
+/** For every token s: E[s]ᵀ Q E[s] (through the MLP alone) and u · E[s] (the direct path). */
+export function tokenOutputs(E: ArrayLike<number>, vocab: number, d: number, q: Float64Array, u: ArrayLike<number>): { mlp: Float64Array; direct: Float64Array } {
+  const mlp = new Float64Array(vocab);
+  const qe = new Float64Array(d);
+  for (let s = 0; s < vocab; s++) {
+    const e = s * d;
+    qe.fill(0);
+    for (let i = 0; i < d; i++) {
+      const ei = E[e + i]!;
+      if (ei === 0) continue;
+      for (let j = 0; j < d; j++) qe[j]! += q[i * d + j]! * ei; // Q symmetric: row i = column i
+    }
+    let total = 0;
+    for (let j = 0; j < d; j++) total += E[e + j]! * qe[j]!;
+    mlp[s] = total;
+  }
+  return { mlp, direct: rowScores(E, vocab, d, u) };
+}
+
+/** u = Σ weight · U[id] for U (vocab, d). */
+export function combineRows(U: ArrayLike<number>, d: number, terms: { id: number; weight: number }[]): Float64Array {
+  const u = new Float64Array(d);
+  for (const { id, weight } of terms) for (let i = 0; i < d; i++) u[i]! += weight * U[id * d + i]!;
+  return u;
+}
+
+/** A held-out position where an eigenvector is most active. */
+export interface ContextHit {
+  /** Window and position (the MLP at this position predicts the next token). */
+  window: number;
+  position: number;
+  /** λ (v · x)², signed as λ. */
+  activation: number;
+  /** |λ (v · x)²| over Σ_j |λ_j (v_j · x)²|: its share of the absolute contributions of all eigenvectors there. */
+  share: number;
+  /** xᵀ Q x: the direction's whole MLP output there. */
+  total: number;
+}
+
+/**
+ * For each chosen eigenvector i of Q (values λ, vectors as rows of `vectors`, (n, d)), the `k`
+ * positions of X (N positions of T per window, (N, d)) where |λ_i (v_i · x)²| is largest (ties:
+ * earlier position first), with its share and the direction's total there. Both sums over all
+ * eigenvectors come from matrices: Σ_j λ_j (v_j·x)² = xᵀ Q x and Σ_j |λ_j| (v_j·x)² = xᵀ |Q| x.
+ */
+export function topContexts(X: Float64Array, N: number, d: number, T: number, eig: { values: Float64Array; vectors: Float64Array }, q: Float64Array, chosen: number[], k: number, multiply: (a: Float64Array, rows: number, b: Float64Array) => Float64Array): ContextHit[][] {
+  if (X.length !== N * d) throw new PipelineError(`topContexts: X has ${X.length} values for (${N}, ${d})`);
+  if (N < k) throw new PipelineError(`${k} contexts per eigenvector were asked for, but the held-out split has only ${N} positions`);
+  const absQ = new Float64Array(d * d); // V |Λ| Vᵀ
+  for (let j = 0; j < d; j++) {
+    const l = Math.abs(eig.values[j]!);
+    for (let a = 0; a < d; a++) {
+      const va = l * eig.vectors[j * d + a]!;
+      if (va === 0) continue;
+      for (let b = 0; b < d; b++) absQ[a * d + b]! += va * eig.vectors[j * d + b]!;
+    }
+  }
+  const rowForms = (m: Float64Array) => {
+    const xm = multiply(X, N, m); // (N, d)
+    const out = new Float64Array(N);
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let i = 0; i < d; i++) s += X[n * d + i]! * xm[n * d + i]!;
+      out[n] = s;
+    }
+    return out;
+  };
+  const totals = rowForms(q);
+  const absolute = rowForms(absQ);
+  return chosen.map((i) => {
+    const v = eig.vectors.subarray(i * d, (i + 1) * d);
+    const lambda = eig.values[i]!;
+    const acts = new Float64Array(N);
+    for (let n = 0; n < N; n++) {
+      let p = 0;
+      for (let c = 0; c < d; c++) p += X[n * d + c]! * v[c]!;
+      acts[n] = lambda * p * p;
+    }
+    const order = Array.from({ length: N }, (_, n) => n).sort((a, b) => Math.abs(acts[b]!) - Math.abs(acts[a]!) || a - b);
+    return order.slice(0, k).map((n) => ({
+      window: Math.floor(n / T),
+      position: n % T,
+      activation: acts[n]!,
+      share: absolute[n]! > 0 ? Math.abs(acts[n]!) / absolute[n]! : 0,
+      total: totals[n]!,
+    }));
+  });
+}
