@@ -294,3 +294,19 @@ test('the documented Python example recomputes both language models\' held-out l
     }
   }
 });
+
+test('the documented Python example recomputes an output token\'s eigenvalues from the published weights and vocabulary', { skip: hasNumpy ? false : 'python3 with numpy is not installed' }, () => {
+  const script = new URL('../../examples/recompute_token_eigenvalues.py', import.meta.url).pathname;
+  const spectra = JSON.parse(readFileSync(join(out, 'language', 'figures', 'output-spectra', 'data.json'), 'utf8')) as { directions: { slug: string; title: string; eigenvalues: number[] }[] };
+  const words = spectra.directions.filter((d) => /^[a-z]+$/.test(d.title)).slice(0, 2);
+  assert.ok(words.some((d) => d.slug === 'girl'), 'the paper\'s "girl" is among the tokens read');
+  for (const { title, eigenvalues } of words) {
+    const r = spawnSync('python3', [script, join(out, 'language', 'models', 'bilinear.safetensors'), join(out, 'language', 'figures', 'vocabulary', 'data.csv'), title], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const recomputed = JSON.parse(r.stdout) as number[];
+    assert.equal(recomputed.length, eigenvalues.length);
+    // data.json keeps 7 significant digits; the largest sets the scale of rounding in the solver
+    const scale = Math.abs(eigenvalues[0]!);
+    recomputed.forEach((x, i) => assert.ok(Math.abs(x - eigenvalues[i]!) <= 1e-6 * Math.abs(eigenvalues[i]!) + 1e-9 * scale, `${title}, eigenvalue ${i + 1}: ${x} recomputed, ${eigenvalues[i]} published`));
+  }
+});
