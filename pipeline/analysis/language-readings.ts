@@ -101,7 +101,7 @@ export function asReadings(a: Artifact | undefined, what = 'readings'): Artifact
 }
 
 /** Refuses what the readings cannot mean: another kind, more than one layer, a norm, a gated MLP. */
-function checkedShape(model: Artifact<ModelMeta>): LlamaShape {
+export function checkedShape(model: Artifact<ModelMeta>): LlamaShape {
   const { kind, shape, description } = model.meta.model;
   const s = shape as unknown as LlamaShape;
   const refuse = (why: string) => new PipelineError(`token readings: ${description} ${why}`, { exitCode: 2, hint: 'they read the MLP of a one-layer Llama-kind model with shape.norm "none" and a bilinear MLP (the language report\'s)' });
@@ -122,7 +122,7 @@ export function readLanguageModel(model: Artifact<ModelMeta>, windows: Artifact<
   const U = s.tiedEmbeddings ? E : w['unembed']!;
   const layer = layerOf(model, params.layer);
   const outputs = chooseOutputs(vocabulary.texts, vocabulary.trainCounts, settings.choice);
-  const X = heldOutInputs(s, w, windows, settings.windows);
+  const X = mlpInputs(s, w, windows, settings.windows);
   if (X.positions < settings.contexts) throw new PipelineError(`token readings: readings.contexts asks for ${settings.contexts} contexts per eigenvector, but the ${X.positions} held-out positions scanned (readings.windows = ${settings.windows} validation windows) are fewer`, { exitCode: 2, hint: 'lower readings.contexts or raise readings.windows in pipeline/reports/language.ts, or build a larger corpus' });
   const textOf = (id: number) => vocabulary.texts[id]!;
   const named = (list: Scored[]): TokenScore[] => list.map(({ id, score }) => ({ id, text: textOf(id), score }));
@@ -166,12 +166,12 @@ export function readLanguageModel(model: Artifact<ModelMeta>, windows: Artifact<
 }
 
 /**
- * The MLP's input at every position of the first `limit` validation windows, (windows·T, d) in
+ * The MLP's input at every position of the first `limit` windows of a split, (windows·T, d) in
  * float64, from the model's own forward pass (clean: no latent noise), and each position's text.
  */
-function heldOutInputs(s: LlamaShape, w: Record<string, Float32Array>, windows: Artifact<VocabularyWindowsMeta>, limit: number) {
-  const held = tokenSplitsOf(windows).validation;
-  if (held.n === 0) throw new PipelineError('token readings: the validation split has no windows to find contexts in', { exitCode: 2, hint: 'a larger corpus (the stories report\'s corpus settings) gives it some' });
+export function mlpInputs(s: LlamaShape, w: Record<string, Float32Array>, windows: Artifact<VocabularyWindowsMeta>, limit: number, split: 'validation' | 'train' = 'validation') {
+  const held = tokenSplitsOf(windows)[split];
+  if (held.n === 0) throw new PipelineError(`token readings: the ${split} split has no windows to read the MLP's inputs on`, { exitCode: 2, hint: 'a larger corpus (the stories report\'s corpus settings) gives it some' });
   const n = Math.min(limit, held.n);
   const T = held.context;
   const tokens = held.tokens.subarray(0, n * (T + 1));

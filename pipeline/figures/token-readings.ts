@@ -12,8 +12,11 @@ import { CHART_CONFIG, renderChart } from './charts.ts';
 import { defineFigure, round7, type FigureOutput, type FigurePage } from './job.ts';
 import { formatValue } from './svg.ts';
 import { tableFigure } from './table.ts';
+import { asCurves, type CurvesMeta, type DirectionCurves } from '../analysis/language-curves.ts';
+import { tInterval } from '../analysis/stats.ts';
+import { logTicks } from './baselines.ts';
 
-type ReadingInputs = Inputs<{ readings: ReadingsMeta }>;
+type ReadingInputs = Inputs<{ readings: ReadingsMeta; curves?: CurvesMeta }>;
 
 /** A token's text as a reader sees it: quoted, so a leading space shows. */
 export function quoted(text: string): string {
@@ -74,23 +77,56 @@ async function renderSpectra(inputs: ReadingInputs): Promise<FigureOutput> {
 }
 
 /** One token's page: its spectrum as a chart, and every reading as a table. */
-async function tokenPage(direction: DirectionReading, values: Float64Array, heads: number): Promise<FigurePage> {
+/**
+ * One direction's explained-by-k curves for its page: eigen and PCA as they are, random as the
+ * mean over its draws with a 95% t interval over the draws (the draws are this token's units).
+ */
+function tokenCurveRows(curves: DirectionCurves) {
+  return curves.eigen.flatMap((point, i) => {
+    const random = tInterval(curves.random.map((c) => c[i]!.correlation));
+    return [
+      { k: point.k, method: 'top-k eigenvectors', mean: round7(point.correlation), lo: null, hi: null },
+      { k: point.k, method: 'k random directions', mean: round7(random.mean), lo: random.lo === null ? null : round7(Math.max(-1, random.lo)), hi: random.hi === null ? null : round7(Math.min(1, random.hi)) },
+      { k: point.k, method: 'top-k principal directions', mean: round7(curves.pca[i]!.correlation), lo: null, hi: null },
+    ];
+  });
+}
+
+async function tokenPage(direction: DirectionReading, values: Float64Array, heads: number, curves?: DirectionCurves): Promise<FigurePage> {
   const chosen = new Set(direction.eigenvectors.map((e) => e.index));
   const points = Array.from(values, (value, i) => ({ index: i + 1, value: round7(value), read: chosen.has(i) ? 'read below' : 'not read' }));
-  const spec: TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    description: `Eigenvalues of Q_u for ${direction.title}, by |λ|`,
+  const spectrum = {
     data: { values: points },
     width: 520,
     height: 180,
-    mark: { type: 'bar' },
+    mark: { type: 'bar' as const },
     encoding: {
       x: { field: 'index', type: 'ordinal', title: 'eigenvector, by |λ| (1 = largest)', axis: { values: points.filter((p) => p.index === 1 || p.index % 16 === 0).map((p) => p.index), labelAngle: 0 } },
       y: { field: 'value', type: 'quantitative', title: 'eigenvalue λ' },
       color: { field: 'read', type: 'nominal', title: null, scale: { domain: ['read below', 'not read'], range: ['#b2182b', '#bbbbbb'] }, legend: { orient: 'top' } },
     },
-    config: CHART_CONFIG,
   };
+  const curveRows = curves ? tokenCurveRows(curves) : [];
+  const K = curveRows.length / 3;
+  const x = { field: 'k', type: 'quantitative' as const, title: 'k (log scale)', scale: { type: 'log' as const, domain: [1, K], nice: false }, axis: { values: logTicks(K) } };
+  const color = { field: 'method', type: 'nominal' as const, title: null, scale: { domain: ['top-k eigenvectors', 'k random directions', 'top-k principal directions'], range: ['#b2182b', '#7f7f7f', '#2166ac'] }, legend: { orient: 'right' as const, labelLimit: 0, symbolType: 'stroke', symbolStrokeWidth: 2.5, symbolOpacity: 1 } };
+  const explained = {
+    data: { values: curveRows },
+    width: 360,
+    height: 160,
+    title: { text: 'correlation with uᵀ MLP(x) over held-out positions, by k', fontSize: 12, fontWeight: 'normal' as const },
+    layer: [
+      { mark: { type: 'errorband' as const, opacity: 0.2 }, transform: [{ filter: 'datum.lo !== null' }], encoding: { x, y: { field: 'lo', type: 'quantitative' as const, title: 'correlation', scale: { domain: [Math.min(0, ...curveRows.map((r) => r.lo ?? r.mean)), 1] } }, y2: { field: 'hi' }, color } },
+      { mark: { type: 'line' as const, strokeWidth: 2 }, encoding: { x, y: { field: 'mean', type: 'quantitative' as const }, color } },
+    ],
+  };
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    description: `Eigenvalues of Q_u for ${direction.title}, by |λ|${curves ? ', and how much the top-k eigenvectors explain' : ''}`,
+    vconcat: curves ? [spectrum, explained] : [spectrum],
+    resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
+    config: CHART_CONFIG,
+  } as TopLevelSpec;
   const rows: string[][] = [];
   for (const e of direction.eigenvectors) {
     const name = `#${e.index + 1}`;
@@ -104,7 +140,7 @@ async function tokenPage(direction: DirectionReading, values: Float64Array, head
   return {
     id: direction.slug,
     title: `${direction.title}: reading the MLP's output for it`,
-    caption: `The eigenvalues of Q_u for u = ${direction.terms.length === 1 ? `the unembedding row of ${quoted(direction.title)}` : direction.title} (effective rank ${formatValue(direction.effectiveRank)}; ${direction.positive} positive, ${direction.negative} negative). The table reads each marked eigenvector v through the tokens whose embedding aligns with it (directly and, as virtual tokens, through each of the ${heads} heads' OV circuits; highest and lowest scores), the held-out contexts where λ(v·x)² is largest (the active token in ⟦ ⟧, then the token that follows), and, last, the tokens that alone most raise and most lower the output.`,
+    caption: `The eigenvalues of Q_u for u = ${direction.terms.length === 1 ? `the unembedding row of ${quoted(direction.title)}` : direction.title} (effective rank ${formatValue(direction.effectiveRank)}; ${direction.positive} positive, ${direction.negative} negative)${curves ? `, and below them the correlation over held-out positions between uᵀ MLP(x) and its reconstruction from the top-k eigenvectors, k random directions (mean of ${curves.random.length} draws, 95% t interval over the draws) and the top-k principal directions of the MLP inputs` : ''}. The table reads each marked eigenvector v through the tokens whose embedding aligns with it (directly and, as virtual tokens, through each of the ${heads} heads' OV circuits; highest and lowest scores), the held-out contexts where λ(v·x)² is largest (the active token in ⟦ ⟧, then the token that follows), and, last, the tokens that alone most raise and most lower the output.`,
     alt: `Bar chart of the eigenvalues of the interaction matrix for ${direction.title}, the ones read in the table marked.`,
     svg: await renderChart(spec),
     table: { columns: ['eigenvector', 'λ', 'read through', 'highest', 'lowest'], rows },
@@ -119,7 +155,8 @@ async function renderTokenList(inputs: ReadingInputs): Promise<FigureOutput> {
     const top = direction.eigenvectors[0];
     return [direction.title, direction.wordClass, String(direction.count), formatValue(direction.effectiveRank), `${direction.positive} / ${direction.negative}`, top ? list(top.direct.top, 4) : '', list(direction.tokensThroughMlp.top, 4)];
   });
-  const pages = await Promise.all(spectra.map(({ direction, values }) => tokenPage(direction, values, heads)));
+  const curves = inputs.curves ? asCurves(inputs.curves).meta.directions : [];
+  const pages = await Promise.all(spectra.map(({ direction, values }) => tokenPage(direction, values, heads, curves.find((c) => c.slug === direction.slug))));
   return {
     ...tableFigure({ title: 'Output tokens read from the weights', columns, rows: cells, widths: columns.map(() => 60) }),
     alt: `A table of the ${spectra.length} output directions read, each with its word class, training count, the effective rank of its interaction matrix, its counts of positive and negative eigenvalues, the tokens its top eigenvector aligns with, and the tokens that alone most raise it through the MLP; each token has a page of its own.`,
@@ -130,4 +167,4 @@ async function renderTokenList(inputs: ReadingInputs): Promise<FigureOutput> {
 }
 
 export const languageSpectra = defineFigure<{ readings: ReadingsMeta }, Record<string, never>>({ name: 'language-spectra', module: import.meta.url, render: (inputs) => renderSpectra(inputs) });
-export const languageTokenList = defineFigure<{ readings: ReadingsMeta }, Record<string, never>>({ name: 'language-output-tokens', module: import.meta.url, render: (inputs) => renderTokenList(inputs) });
+export const languageTokenList = defineFigure<{ readings: ReadingsMeta; curves?: CurvesMeta }, Record<string, never>>({ name: 'language-output-tokens', module: import.meta.url, render: (inputs) => renderTokenList(inputs) });

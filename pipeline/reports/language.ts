@@ -27,6 +27,8 @@ import { tInterval } from '../analysis/stats.ts';
 import { corpusFor } from './stories.ts';
 import { languageReadingsJob, type ReadingSettings, type ReadingsMeta } from '../analysis/language-readings.ts';
 import { languageSpectra, languageTokenList } from '../figures/token-readings.ts';
+import { languageCurvesJob, type CurveSettings, type CurvesMeta } from '../analysis/language-curves.ts';
+import { CURVE_METHODS, curveInterval, languageExplainedCurves, type CurveMethod } from '../figures/explained-curves.ts';
 
 interface LanguageProfile {
   /** Tokens in the model vocabulary (the paper's 4,096); at most the training types + 1. */
@@ -39,7 +41,12 @@ interface LanguageProfile {
   twoLayers: boolean;
   /** What the MLP of the published bilinear model is read for, and how much of each reading is shown. */
   readings: ReadingSettings;
+  /** How much of each direction's activation the top-k eigenvectors explain, against random and PCA bases. */
+  curves: Omit<CurveSettings, 'choice'>;
 }
+
+/** The later paper's k = 1 … 64, 10 random draws per direction, the top 10% as "large activations". */
+const CURVES = { maxK: 64, draws: 10, topShare: 0.1, seed: 17 };
 
 /** The readings' rule: 3 words per class (2 in smoke), always "girl" (the paper's Table 1), one verb against the others. */
 const READINGS = { eigenvectors: 3, tokens: 8, contexts: 4, span: 12 };
@@ -56,6 +63,7 @@ export const LANGUAGE_PROFILES: Record<ProfileName, LanguageProfile> = {
     seeds: [0, 1],
     twoLayers: false,
     readings: { ...READINGS, choice: { perClass: 2, required: ['girl'], differences: ['play'] }, windows: 64 },
+    curves: { ...CURVES, draws: 3, windows: 64, trainWindows: 64 },
   },
   // Sized to the build budget (measured side by side, one BLAS thread, a training step of batch
   // 32 × 128 tokens: d 128 ran 16,000 tokens/s, d 192 10,000, d 256 7,000): d 128 lets both
@@ -69,6 +77,7 @@ export const LANGUAGE_PROFILES: Record<ProfileName, LanguageProfile> = {
     seeds: [0, 1],
     twoLayers: false,
     readings: { ...READINGS, choice: { perClass: 3, required: ['girl'], differences: ['swim'] }, windows: 400 },
+    curves: { ...CURVES, windows: 200, trainWindows: 200 },
   },
   // The authors' model (their language/train.py): d 1024, hidden 3072, 8 heads, vocabulary 4,096,
   // AdamW lr 1e-3, weight decay 1, batch 128, 5 epochs; and a two-layer variant. Hours on a large machine.
@@ -79,6 +88,7 @@ export const LANGUAGE_PROFILES: Record<ProfileName, LanguageProfile> = {
     seeds: [0, 1],
     twoLayers: true,
     readings: { ...READINGS, choice: { perClass: 5, required: ['girl'], differences: ['swim'] }, windows: 2000 },
+    curves: { ...CURVES, windows: 1000, trainWindows: 1000 },
   },
 };
 
@@ -102,6 +112,7 @@ function plan(ctx: PlanContext): ReportPlan {
   const deps = { windows, ...Object.fromEntries(runs.flatMap((r) => r.jobs.map((job, i) => [runKey(r.key, i), job]))) } as unknown as Deps<Record<string, ModelMeta | VocabularyWindowsMeta>>;
   const list = { models: published.map(({ key, label }) => ({ key, label })) };
   const readings = languageReadingsJob('language/readings', published[0]!.job, windows, p.readings);
+  const curves = languageCurvesJob('language/explained-curves', published[0]!.job, windows, { ...p.curves, choice: p.readings.choice });
   const seedList = { models: runs.map(({ key, label }) => ({ key, label, runs: p.seeds.map((seed, i) => ({ seed, key: runKey(key, i) })) })) };
   const { vocab } = readLlamaConfig(readRange({ ...files.checkpoint, end: Math.min(files.checkpoint.end, files.checkpoint.start + 28) }), files.checkpoint.name);
   const tokenizer = readLlamaTokenizer(readRange(files.tokenizer), vocab, files.tokenizer.name);
@@ -120,7 +131,7 @@ function plan(ctx: PlanContext): ReportPlan {
       backend: `${ctx.backend.name} (${ctx.backend.detail})`,
     },
     models: published.map((r) => ({ id: r.id, description: `${r.label}: ${llama.describe(r.shape)}`, job: r.job })),
-    analyses: [{ id: 'windows', job: windows }, { id: 'readings', job: readings }, ...runs.flatMap((r) => r.jobs.slice(1).map((job, i) => ({ id: runKey(r.id, i + 1), job })))],
+    analyses: [{ id: 'windows', job: windows }, { id: 'readings', job: readings }, { id: 'explained-curves', job: curves }, ...runs.flatMap((r) => r.jobs.slice(1).map((job, i) => ({ id: runKey(r.id, i + 1), job })))],
     figures: [
       { id: 'models', title: 'The models', caption: 'Each model\'s parameters, the training tokens it read, its training steps, and its cross-entropy per token and next-token accuracy on the held-out splits after the last step.', job: figureJob('language/models', languageModels, deps, list) },
       { id: 'training-curves', title: 'Training curves', caption: `Cross-entropy per token over training, every ${p.train.evaluateEvery} steps and at each epoch's end: on a fixed sample of ${p.train.monitor} training windows (dashed) and on the whole validation split (solid), without noise. The test split is evaluated once, after the last step.`, job: figureJob('language/training-curves', languageLossCurves, deps, list) },
@@ -134,13 +145,23 @@ function plan(ctx: PlanContext): ReportPlan {
           `Tokens are chosen by text: the ${p.readings.choice.perClass} most frequent training-split words of each of four word classes (nouns, verbs, adjectives, function words; the lists are in pipeline/analysis/output-tokens.ts), always ${p.readings.choice.required.map((w) => `"${w}"`).join(', ')}, and ${p.readings.choice.differences.map((w) => `"${w}" minus the mean of the other verbs`).join(', ')}.`,
           'Each token has a page of its own, at an address made from its text.',
         ].join(' '),
-        job: figureJob('language/output-tokens', languageTokenList, { readings }, {}),
+        job: figureJob('language/output-tokens', languageTokenList, { readings, curves }, {}),
       },
       {
         id: 'output-spectra',
         title: 'Spectra of the output tokens',
         caption: 'The eigenvalues of each chosen token\'s Q_u, sorted from the most positive to the most negative and divided by the largest |λ|, one panel per word class: how many directions each output spreads over, and on which sign.',
         job: figureJob('language/output-spectra', languageSpectra, { readings }, {}),
+      },
+      {
+        id: 'explained-by-k',
+        title: 'How much the top-k eigenvectors explain',
+        caption: [
+          `For each output direction u, the correlation (and R²) over held-out positions between its MLP activation uᵀ MLP(x) = xᵀ Q_u x and its reconstruction from k directions, k = 1 to ${Math.min(p.curves.maxK, p.shape.dim)}:`,
+          `the top-k eigenvectors of Q_u by |λ|, k random orthonormal directions (${p.curves.draws} draws per direction), and the top-k principal directions of the MLP inputs at training positions (uncentred), each reading Q_u restricted to its k directions.`,
+          `Middle: the same correlation over the positions where the activation is in its top ${Math.round(100 * p.curves.topShare)}%. Means over the output directions with 95% t intervals over directions (random draws averaged within each direction first). R² is not refitted, so a poor basis falls far below 0; its axis stops at −1.`,
+        ].join(' '),
+        job: figureJob('language/explained-by-k', languageExplainedCurves, { curves }, {}),
       },
       { id: 'vocabulary', title: 'The vocabulary', caption: 'The model vocabulary, chosen from the training split alone, and the share of each split\'s tokens outside it (<unk>). The data file lists every token: its id, its Llama id, its text and its training count.', job: figureJob('language/vocabulary', languageVocabulary, { windows }, {}) },
       { id: 'held-out-windows', title: 'Held-out windows', caption: 'The validation and test windows the held-out losses are over, in the vocabulary\'s ids: each model reads the first T ids of a window and is scored on predicting each next one. With the weights and the vocabulary, the data file is all a reader needs to recompute the held-out loss.', job: figureJob('language/held-out-windows', languageHeldOut, { windows }, {}) },
@@ -178,10 +199,29 @@ function plan(ctx: PlanContext): ReportPlan {
         : num(`test loss of the bilinear model minus its SwiGLU twin (one seed)`, costs[0]!.difference, 4);
       out['cost-test-relative'] = { label: `the bilinear model's test loss relative to its SwiGLU twin's, minus 1 (mean over ${p.seeds.length} seed(s))`, value: mean(costs.map((c) => c.relative)), format: 'percent', digits: 1 };
       out['seeds'] = num('seeds per model', p.seeds.length, 0);
-      Object.assign(out, readingMetrics(read(readings).meta));
+      Object.assign(out, readingMetrics(read(readings).meta), curveMetrics(read(curves).meta));
       return out;
     },
   };
+}
+
+/** The headline of the curves: the correlation at k = 1, 2, 4, 8 of each method, mean over directions with its interval. */
+function curveMetrics(meta: CurvesMeta): Record<string, Metric> {
+  const out: Record<string, Metric> = {
+    'curves-positions': { label: 'held-out positions the curves are over', value: meta.positions, format: 'number', digits: 0 },
+    'curves-directions': { label: 'output directions the curves average over', value: meta.directions.length, format: 'number', digits: 0 },
+    'curves-draws': { label: 'random draws per direction', value: meta.settings.draws, format: 'number', digits: 0 },
+  };
+  for (const k of [1, 2, 4, 8].filter((k) => k <= meta.K)) {
+    for (const method of Object.keys(CURVE_METHODS) as CurveMethod[]) {
+      for (const measure of ['correlation', 'correlationTop'] as const) {
+        const iv = curveInterval(meta.directions, method, measure, k - 1);
+        const name = `${measure === 'correlation' ? 'corr' : 'corr-top'}-${method}-k${k}`;
+        out[name] = withInterval({ label: `correlation with the MLP activation${measure === 'correlationTop' ? ' on its top positions' : ''}, ${CURVE_METHODS[method]}, k = ${k}`, value: iv.mean, format: 'number', digits: 2 }, iv, 'output directions', [-1, 1]);
+      }
+    }
+  }
+  return out;
 }
 
 /** Numbers of the readings for prose: how many directions, and what "girl" (the paper's Table 1) reads. */

@@ -194,11 +194,13 @@ test('the language report: its figures, numbers from the data and the build time
   const page = await context.newPage();
   await page.goto('/reports/language/');
   await expect(page.locator('h1')).toContainText('Language');
-  expect(await expectImagesLoaded(page)).toBe(5);
+  expect(await expectImagesLoaded(page)).toBe(6);
   await expect(page.locator('#figure-models table.figure-table tbody tr')).toHaveCount(2);
   await expect(page.locator('#figure-vocabulary table.figure-table')).toBeVisible();
   const report = JSON.parse(readFileSync('.smoke/reports/language/report.json', 'utf8')) as { metrics: Record<string, { display: string }>; figures: string[] };
-  expect(report.figures).toEqual(['models', 'training-curves', 'loss-comparison', 'continuations', 'output-tokens', 'output-spectra', 'vocabulary', 'held-out-windows']);
+  expect(report.figures).toEqual(['models', 'training-curves', 'loss-comparison', 'continuations', 'output-tokens', 'output-spectra', 'explained-by-k', 'vocabulary', 'held-out-windows']);
+  // the headline of the explained-by-k curves: eigen, random and PCA at k = 1, each with its interval
+  for (const name of ['corr-eigen-k1', 'corr-random-k1', 'corr-pca-k1']) await expect(page.locator('main')).toContainText(report.metrics[name]!.display);
   const main = page.locator('main');
   for (const name of ['bilinear-test-loss', 'swiglu-test-loss', 'cost-test-seed-0', 'cost-test-seed-1', 'bilinear-tokens-seen']) await expect(main).toContainText(report.metrics[name]!.display);
   // what the build took, from timings.json: the stage table and the training jobs
@@ -257,6 +259,7 @@ test('a token page of the language report, without JavaScript: its spectrum, eig
   await expect(page.locator('h1')).toContainText('girl');
   await expect.poll(() => page.locator('main figure img').evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0)).toBe(true);
   const rows = page.locator('main table tbody tr');
+  await expect(page.locator('figcaption')).toContainText('k random directions');
   for (const reading of ['direct (embedding · v)', 'head 0 (OV circuit)', 'held-out context 1', 'tokens alone, through the MLP (eᵀ Q_u e)', 'tokens alone, MLP and direct path']) {
     await expect(rows.filter({ hasText: reading }).first()).toBeVisible();
   }

@@ -7,67 +7,16 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Artifact } from '../../pipeline/cache/artifact.ts';
-import type { VocabularyWindowsMeta } from '../../pipeline/corpus/vocabulary.ts';
 import { symmetricEigen } from '../../pipeline/decompose/eigen.ts';
 import { interactionMatrix, quadraticForm } from '../../pipeline/decompose/interaction.ts';
 import { readLanguageModel, type ReadingSettings } from '../../pipeline/analysis/language-readings.ts';
 import { chooseOutputs, tokenSlug } from '../../pipeline/analysis/output-tokens.ts';
 import { combineRows, extremes, ovPullback, rowScores, tokenOutputs, topContexts } from '../../pipeline/analysis/token-readings.ts';
-import { llama, type LlamaShape } from '../../pipeline/models/llama.ts';
 import { portableMatmul64 } from '../../pipeline/native/matmul64.ts';
-import { tensor } from '../../pipeline/tensors/safetensors.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
-import { weightTensors, type ModelMeta } from '../../pipeline/train/job.ts';
 import { Rng } from '../../pipeline/util/random.ts';
 import { assertClose } from '../helpers/close.ts';
-
-const TEXTS = ['<unk>', '<s>', ' girl', ' boy', ' play', ' the', ' happy', ' run'];
-const COUNTS = [0, 5, 9, 4, 7, 20, 3, 6];
-const SHAPE: LlamaShape = { vocab: TEXTS.length, dim: 4, hidden: 4, layers: 1, heads: 2, kvHeads: 2, context: 6, tiedEmbeddings: false, mlp: 'bilinear', beta: 1, normEps: 1e-5, ropeTheta: 10000, norm: 'none' };
-const D = SHAPE.dim;
-const BOY = 3;
-const GIRL = 2;
-
-/**
- * Weights by hand: token "boy" is embedded along axis 1 (larger there than any other token), and
- * the MLP is Σ_k c_k (a_k·x)² written along u/|u|², so that Q_u = 5 e1e1ᵀ + e2e2ᵀ − 2 e3e3ᵀ for u
- * the unembedding row of "girl": e1 (the direction of boy's embedding) is its top eigenvector.
- */
-function handWeights(): Record<string, Float32Array> {
-  const rng = new Rng(5);
-  const embed = Float32Array.from({ length: SHAPE.vocab * D }, () => 0.3 * rng.normal());
-  embed.set([0, 2, 0, 0], BOY * D);
-  const unembed = Float32Array.from({ length: SHAPE.vocab * D }, () => rng.normal());
-  const u = unembed.subarray(GIRL * D, GIRL * D + D);
-  const uu = u.reduce((s, x) => s + x * x, 0);
-  const axes = [1, 2, 3, 0];
-  const coefficients = [5, 1, -2, 0];
-  const w1 = new Float32Array(SHAPE.hidden * D);
-  const w2 = new Float32Array(D * SHAPE.hidden);
-  axes.forEach((axis, k) => {
-    w1[k * D + axis] = 1;
-    for (let i = 0; i < D; i++) w2[i * SHAPE.hidden + k] = (coefficients[k]! * u[i]!) / uu;
-  });
-  const random = (n: number) => Float32Array.from({ length: n }, () => 0.5 * rng.normal());
-  return { embed, unembed, 'layers.0.wq': random(D * D), 'layers.0.wk': random(D * D), 'layers.0.wv': random(D * D), 'layers.0.wo': random(D * D), 'layers.0.w1': w1, 'layers.0.w3': Float32Array.from(w1), 'layers.0.w2': w2 };
-}
-
-function modelArtifact(shape: LlamaShape, weights: Record<string, Float32Array>): Artifact<ModelMeta> {
-  return { kind: 'train/model', meta: { model: { kind: 'llama', shape, description: 'a hand-built one-layer transformer' } } as unknown as ModelMeta, tensors: weightTensors(llama, shape as never, weights), files: {} };
-}
-
-function windowsArtifact(validationWindows: number): Artifact<VocabularyWindowsMeta> {
-  const rng = new Rng(9);
-  const split = (n: number) => tensor(Int32Array.from({ length: n * (SHAPE.context + 1) }, () => 2 + rng.int(SHAPE.vocab - 2)), [n, SHAPE.context + 1]);
-  const vocabulary = { size: TEXTS.length, tokenizer: 'fixture', texts: TEXTS, llama: TEXTS.map((_, i) => i), trainCounts: COUNTS, typesSeen: TEXTS.length, unknown: { train: 0, validation: 0, test: 0 } };
-  return {
-    kind: 'corpus/vocabulary-windows',
-    meta: { vocabSize: SHAPE.vocab, context: SHAPE.context, vocabulary } as unknown as VocabularyWindowsMeta,
-    tensors: { 'train.tokens': split(4), 'validation.tokens': split(validationWindows), 'test.tokens': split(2) },
-    files: {},
-  };
-}
+import { COUNTS, handWeights, modelArtifact, SHAPE, TEXTS, windowsArtifact } from '../helpers/hand-transformer.ts';
 
 const SETTINGS: ReadingSettings = { choice: { perClass: 1, required: ['girl'], differences: ['play'] }, eigenvectors: 1, tokens: 3, contexts: 4, span: 3, windows: 8 };
 

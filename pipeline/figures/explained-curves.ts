@@ -1,0 +1,88 @@
+/**
+ * How much of each output direction's MLP activation the top-k eigenvectors explain, against k
+ * random and k principal directions (analysis/language-curves.ts): mean over the chosen tokens
+ * with 95% intervals (t over tokens; random draws averaged within each token first).
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import type { Json } from '../cache/artifact.ts';
+import type { Inputs } from '../cache/job.ts';
+import { asCurves, type CurvesMeta, type DirectionCurves } from '../analysis/language-curves.ts';
+import type { CurvePoint } from '../analysis/explained-curves.ts';
+import { clamped, nestedInterval, tInterval, type Interval } from '../analysis/stats.ts';
+import { CHART_CONFIG, renderChart } from './charts.ts';
+import { logTicks } from './baselines.ts';
+import { defineFigure, intervalFields, round7, type FigureOutput } from './job.ts';
+
+export const CURVE_METHODS = { eigen: 'top-k eigenvectors of Q_u', random: 'k random directions', pca: 'top-k principal directions of the MLP inputs' } as const;
+export type CurveMethod = keyof typeof CURVE_METHODS;
+export const CURVE_MEASURES = { correlation: 'correlation, all positions', correlationTop: 'correlation, top 10% of positions', rSquared: 'R², all positions' } as const;
+export type CurveMeasure = keyof typeof CURVE_MEASURES;
+
+/** A method's value at k (index k − 1) over the directions: t over tokens; random draws nested in tokens. */
+export function curveInterval(directions: DirectionCurves[], method: CurveMethod, measure: CurveMeasure, i: number): Interval {
+  const at = (c: CurvePoint[]) => c[i]![measure];
+  return method === 'random' ? nestedInterval(directions.map((d) => d.random.map(at))) : tInterval(directions.map((d) => at(d[method])));
+}
+
+export function curveRows(meta: CurvesMeta) {
+  return (Object.keys(CURVE_MEASURES) as CurveMeasure[]).flatMap((measure) =>
+    Array.from({ length: meta.K }, (_, i) =>
+      // a correlation lies in [−1, 1], an R² at most 1: a t interval can pass both, and is cut there
+      (Object.keys(CURVE_METHODS) as CurveMethod[]).map((method) => ({ measure: CURVE_MEASURES[measure], method: CURVE_METHODS[method], k: i + 1, ...intervalFields(clamped(curveInterval(meta.directions, method, measure, i), -1, 1)) })),
+    ).flat(),
+  );
+}
+
+async function renderCurves(inputs: Inputs<{ curves: CurvesMeta }>): Promise<FigureOutput> {
+  const meta = asCurves(inputs.curves).meta;
+  const rows = curveRows(meta);
+  const methods = Object.values(CURVE_METHODS);
+  const legend = { orient: 'bottom' as const, columns: 1, labelLimit: 0, symbolType: 'stroke', symbolStrokeWidth: 2.5, symbolSize: 400, symbolOpacity: 1 };
+  const color = { field: 'method', type: 'nominal' as const, title: null, scale: { domain: methods, range: ['#b2182b', '#7f7f7f', '#2166ac'] }, legend };
+  const x = { field: 'k', type: 'quantitative' as const, title: 'k (log scale)', scale: { type: 'log' as const, domain: [1, meta.K], nice: false }, axis: { values: logTicks(meta.K) } };
+  const panel = (measure: string) => ({
+    title: { text: measure, fontSize: 12, fontWeight: 'normal' as const },
+    width: 200,
+    height: 170,
+    transform: [{ filter: { field: 'measure', equal: measure } }],
+    layer: [
+      // R² without refit falls far below 0 for a poor basis: the axis stops at −1, and lines below it are cut at the frame
+      { mark: { type: 'errorband' as const, opacity: 0.2, clip: true }, transform: [{ filter: 'datum.lo !== null' }], encoding: { x, y: { field: 'lo', type: 'quantitative' as const, title: null, scale: { domain: [measure.startsWith('R²') ? -1 : lowest(rows.filter((r) => r.measure === measure)), 1] } }, y2: { field: 'hi' }, color } },
+      { mark: { type: 'line' as const, strokeWidth: 2, clip: true }, encoding: { x, y: { field: 'mean', type: 'quantitative' as const }, color, tooltip: [{ field: 'method' }, { field: 'k' }, { field: 'mean', format: '.3f' }, { field: 'lo', format: '.3f' }, { field: 'hi', format: '.3f' }, { field: 'n', title: 'tokens' }] } },
+    ],
+  });
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    description: 'How well the top-k eigenvectors, k random directions and k principal directions reproduce each output direction\'s MLP activation, against k',
+    data: { values: rows },
+    hconcat: Object.values(CURVE_MEASURES).map(panel),
+    config: CHART_CONFIG,
+  } as TopLevelSpec;
+  const n = meta.directions.length;
+  return {
+    kind: 'chart',
+    svg: await renderChart(spec),
+    vegaLite: spec,
+    alt: `Three line charts against k from 1 to ${meta.K}: the correlation over ${meta.positions} held-out positions, the correlation over the ${meta.topPositions} positions with the largest activation, and R², between each output direction's MLP activation and its reconstruction from the top-k eigenvectors, k random directions and the top-k principal directions of the MLP inputs, means over ${n} output directions with 95% intervals.`,
+    data: {
+      intervals: `95% t intervals over n = ${n} output directions; random directions: over the directions' means of their ${meta.settings.draws} draws (nested); cut at [−1, 1]`,
+      positions: meta.positions,
+      topPositions: meta.topPositions,
+      trainPositions: meta.trainPositions,
+      rows,
+      directions: meta.directions.map((d) => ({ slug: d.slug, title: d.title, eigen: d.eigen.map(roundPoint), pca: d.pca.map(roundPoint), random: d.random.map((c) => c.map(roundPoint)) })),
+    } as unknown as Json,
+    table: { columns: ['measure', 'method', 'k', 'mean', 'lo', 'hi', 'n', 'interval'], rows: rows.map((r) => [r.measure, r.method, r.k, r.mean, r.lo ?? '', r.hi ?? '', r.n, r.interval]) },
+  };
+}
+
+/** A correlation axis starts at 0, or lower (in steps of 0.1) when a band reaches below it. */
+function lowest(rows: { lo: number | null; mean: number }[]): number {
+  return Math.min(0, Math.floor(10 * Math.min(...rows.map((r) => r.lo ?? r.mean))) / 10);
+}
+
+function roundPoint(p: CurvePoint): CurvePoint {
+  return { k: p.k, correlation: round7(p.correlation), rSquared: round7(p.rSquared), correlationTop: round7(p.correlationTop) };
+}
+
+export const languageExplainedCurves = defineFigure<{ curves: CurvesMeta }, Record<string, never>>({ name: 'language-explained-curves', module: import.meta.url, render: (inputs) => renderCurves(inputs) });
