@@ -104,6 +104,8 @@ export async function renderTruncationChart(runs: StudyRun[], inputs: Record<str
   const drawn = params.measure === 'error' ? rows.map((r) => ({ ...r, mean: Math.max(r.mean, floor), lo: r.lo === null ? null : Math.max(r.lo, floor), hi: r.hi === null ? null : Math.max(r.hi, floor) })) : rows;
   const label = MEASURE_LABELS[params.measure];
   const yScale = params.measure === 'error' ? { type: 'log' as const, domain: [floor, 1], clamp: true } : { domain: params.measure === 'r2' ? [-0.5, 1] : [0, 1], clamp: true };
+  // a log error axis gets 1-2-5 ticks per decade (Vega's own collide: 0.03 over 0.04)
+  const yAxis = params.measure === 'error' ? { axis: { values: [1e-4, 1e-3, 1e-2, 1e-1].flatMap((decade) => [decade, 2 * decade, 5 * decade]).concat(1).filter((t) => t >= floor) } } : {};
   // One panel per size, each with its own k axis (a d = 30 model has no k past 30) and ticks that
   // never collide; the legend shows each method's line as drawn (dashed for the full model).
   const methods = Object.values(METHODS);
@@ -121,7 +123,7 @@ export async function renderTruncationChart(runs: StudyRun[], inputs: Record<str
       height: 180,
       transform: [{ filter: `datum.size === ${size}` }],
       layer: [
-        { mark: { type: 'errorband' as const, opacity: 0.18 }, transform: [{ filter: 'datum.lo !== null' }], encoding: { x, y: { field: 'lo', type: 'quantitative' as const, title: label, scale: yScale }, y2: { field: 'hi' }, color } },
+        { mark: { type: 'errorband' as const, opacity: 0.18 }, transform: [{ filter: 'datum.lo !== null' }], encoding: { x, y: { field: 'lo', type: 'quantitative' as const, title: label, scale: yScale, ...yAxis }, y2: { field: 'hi' }, color } },
         { mark: { type: 'line' as const, strokeWidth: 2 }, encoding: { x, y: { field: 'mean', type: 'quantitative' as const }, color, strokeDash, tooltip: [{ field: 'size' }, { field: 'method' }, { field: 'k' }, { field: 'mean', format: '.4f' }, { field: 'lo', format: '.4f' }, { field: 'hi', format: '.4f' }, { field: 'n', title: 'seeds' }] } },
       ],
     };
