@@ -12,6 +12,8 @@ import { clamped, nestedInterval, tInterval, type Interval } from '../analysis/s
 import { CHART_CONFIG, renderChart } from './charts.ts';
 import { logTicks } from './baselines.ts';
 import { defineFigure, intervalFields, round7, type FigureOutput } from './job.ts';
+import { formatValue } from './svg.ts';
+import { asTruncation, type TruncationMeta } from '../analysis/language-truncation.ts';
 
 export const CURVE_METHODS = { eigen: 'top-k eigenvectors of Q_u', random: 'k random directions', pca: 'top-k principal directions of the MLP inputs' } as const;
 export type CurveMethod = keyof typeof CURVE_METHODS;
@@ -86,3 +88,46 @@ function roundPoint(p: CurvePoint): CurvePoint {
 }
 
 export const languageExplainedCurves = defineFigure<{ curves: CurvesMeta }, Record<string, never>>({ name: 'language-explained-curves', module: import.meta.url, render: (inputs) => renderCurves(inputs) });
+
+// ---- what truncation costs the model ----
+
+const LOSS_METHODS = { eigen: 'each token its top-k eigenvectors', random: 'each token k random directions', pca: 'k principal directions shared by all tokens' } as const;
+
+async function renderTruncatedLoss(inputs: Inputs<{ truncation: TruncationMeta }>): Promise<FigureOutput> {
+  const meta = asTruncation(inputs.truncation).meta;
+  const rows = meta.losses.flatMap((l) => (Object.keys(LOSS_METHODS) as (keyof typeof LOSS_METHODS)[]).map((m) => ({ k: l.k, method: LOSS_METHODS[m], loss: round7(l[m]) })));
+  const references = [{ reference: 'the model itself', loss: round7(meta.full) }, { reference: 'no MLP (U x alone)', loss: round7(meta.noMlp) }];
+  const K = Math.max(...meta.losses.map((l) => l.k));
+  const legend = { orient: 'bottom' as const, columns: 1, labelLimit: 0, symbolType: 'stroke', symbolStrokeWidth: 2.5, symbolOpacity: 1 };
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    description: 'Held-out loss when the MLP is replaced, for every output token at once, by a k-direction reading of it',
+    width: 360,
+    height: 220,
+    layer: [
+      { data: { values: references }, mark: { type: 'rule' as const, strokeDash: [5, 3], color: '#000' }, encoding: { y: { field: 'loss', type: 'quantitative' as const } } },
+      { data: { values: references }, mark: { type: 'text' as const, align: 'right' as const, dx: -4, dy: -7, fontSize: 11 }, encoding: { x: { datum: K }, y: { field: 'loss', type: 'quantitative' as const }, text: { field: 'reference' } } },
+      {
+        data: { values: rows },
+        mark: { type: 'line' as const, point: true, strokeWidth: 2 },
+        encoding: {
+          x: { field: 'k', type: 'quantitative' as const, title: 'k (log scale)', scale: { type: 'log' as const, domain: [1, K], nice: false }, axis: { values: meta.losses.map((l) => l.k) } },
+          y: { field: 'loss', type: 'quantitative' as const, title: 'held-out cross-entropy per token', scale: { zero: false } },
+          color: { field: 'method', type: 'nominal' as const, title: null, scale: { domain: Object.values(LOSS_METHODS), range: ['#b2182b', '#7f7f7f', '#2166ac'] }, legend },
+          tooltip: [{ field: 'method' }, { field: 'k' }, { field: 'loss', format: '.4f' }],
+        },
+      },
+    ],
+    config: CHART_CONFIG,
+  } as TopLevelSpec;
+  return {
+    kind: 'chart',
+    svg: await renderChart(spec),
+    vegaLite: spec,
+    alt: `A line chart of held-out loss against k (${meta.losses.map((l) => l.k).join(', ')}) when the MLP is replaced, for all ${meta.vocab} output tokens at once, by each token's top-k eigenvectors, by k random directions per token, or by k principal directions shared by all tokens, beside the model's own loss (${formatValue(meta.full)}) and the loss without the MLP (${formatValue(meta.noMlp)}), over ${meta.positions} held-out positions.`,
+    data: { positions: meta.positions, vocab: meta.vocab, full: round7(meta.full), noMlp: round7(meta.noMlp), losses: meta.losses.map((l) => ({ k: l.k, eigen: round7(l.eigen), random: round7(l.random), pca: round7(l.pca) })) },
+    table: { columns: ['k', 'method', 'loss'], rows: [...rows.map((r) => [r.k, r.method, r.loss] as (string | number)[]), ...references.map((r) => ['', r.reference, r.loss])] },
+  };
+}
+
+export const languageTruncatedLoss = defineFigure<{ truncation: TruncationMeta }, Record<string, never>>({ name: 'language-truncated-loss', module: import.meta.url, render: (inputs) => renderTruncatedLoss(inputs) });

@@ -28,7 +28,8 @@ import { corpusFor } from './stories.ts';
 import { languageReadingsJob, type ReadingSettings, type ReadingsMeta } from '../analysis/language-readings.ts';
 import { languageSpectra, languageTokenList } from '../figures/token-readings.ts';
 import { languageCurvesJob, type CurveSettings, type CurvesMeta } from '../analysis/language-curves.ts';
-import { CURVE_METHODS, curveInterval, languageExplainedCurves, type CurveMethod } from '../figures/explained-curves.ts';
+import { CURVE_METHODS, curveInterval, languageExplainedCurves, languageTruncatedLoss, type CurveMethod } from '../figures/explained-curves.ts';
+import { languageTruncationJob, type TruncationMeta, type TruncationSettings } from '../analysis/language-truncation.ts';
 
 interface LanguageProfile {
   /** Tokens in the model vocabulary (the paper's 4,096); at most the training types + 1. */
@@ -43,7 +44,12 @@ interface LanguageProfile {
   readings: ReadingSettings;
   /** How much of each direction's activation the top-k eigenvectors explain, against random and PCA bases. */
   curves: Omit<CurveSettings, 'choice'>;
+  /** Held-out loss with the MLP replaced by k-direction readings for every token at once. */
+  truncation: TruncationSettings;
 }
+
+/** Truncated-loss k values; the first validation windows (every token's Q_t is decomposed, so a few windows). */
+const TRUNCATION = { ks: [1, 2, 4, 8, 16, 32, 64], seed: 23 };
 
 /** The later paper's k = 1 … 64, 10 random draws per direction, the top 10% as "large activations". */
 const CURVES = { maxK: 64, draws: 10, topShare: 0.1, seed: 17 };
@@ -68,6 +74,7 @@ export const LANGUAGE_PROFILES: Record<ProfileName, LanguageProfile> = {
     twoLayers: false,
     readings: { ...READINGS, choice: { perClass: 2, required: ['girl'], differences: ['play'] }, windows: 64 },
     curves: { ...CURVES, draws: 3, windows: 64, trainWindows: 64 },
+    truncation: { ...TRUNCATION, windows: 4, trainWindows: 64 },
   },
   // Sized to the build budget (measured side by side, one BLAS thread, a training step of batch
   // 32 × 128 tokens: d 128 ran 16,000 tokens/s, d 192 10,000, d 256 7,000): d 128 lets both
@@ -82,6 +89,7 @@ export const LANGUAGE_PROFILES: Record<ProfileName, LanguageProfile> = {
     twoLayers: false,
     readings: { ...READINGS, choice: { perClass: 3, required: ['girl'], differences: ['jump'] }, windows: 400 },
     curves: { ...CURVES, windows: 200, trainWindows: 200 },
+    truncation: { ...TRUNCATION, windows: 8, trainWindows: 200 },
   },
   // The authors' model (their language/train.py): d 1024, hidden 3072, 8 heads, vocabulary 4,096,
   // AdamW lr 1e-3, weight decay 1, batch 128, 5 epochs; and a two-layer variant. Hours on a large machine.
@@ -93,6 +101,7 @@ export const LANGUAGE_PROFILES: Record<ProfileName, LanguageProfile> = {
     twoLayers: true,
     readings: { ...READINGS, choice: { perClass: 5, required: ['girl'], differences: ['jump'] }, windows: 2000 },
     curves: { ...CURVES, windows: 1000, trainWindows: 1000 },
+    truncation: { ...TRUNCATION, windows: 32, trainWindows: 1000 },
   },
 };
 
@@ -116,6 +125,7 @@ function plan(ctx: PlanContext): ReportPlan {
   const deps = { windows, ...Object.fromEntries(runs.flatMap((r) => r.jobs.map((job, i) => [runKey(r.key, i), job]))) } as unknown as Deps<Record<string, ModelMeta | VocabularyWindowsMeta>>;
   const list = { models: published.map(({ key, label }) => ({ key, label })) };
   const readings = languageReadingsJob('language/readings', published[0]!.job, windows, p.readings);
+  const truncation = languageTruncationJob('language/truncated-loss', published[0]!.job, windows, p.truncation);
   const curves = languageCurvesJob('language/explained-curves', published[0]!.job, windows, { ...p.curves, choice: p.readings.choice });
   const seedList = { models: runs.map(({ key, label }) => ({ key, label, runs: p.seeds.map((seed, i) => ({ seed, key: runKey(key, i) })) })) };
   const { vocab } = readLlamaConfig(readRange({ ...files.checkpoint, end: Math.min(files.checkpoint.end, files.checkpoint.start + 28) }), files.checkpoint.name);
@@ -135,7 +145,7 @@ function plan(ctx: PlanContext): ReportPlan {
       backend: `${ctx.backend.name} (${ctx.backend.detail})`,
     },
     models: published.map((r) => ({ id: r.id, description: `${r.label}: ${llama.describe(r.shape)}`, job: r.job })),
-    analyses: [{ id: 'windows', job: windows }, { id: 'readings', job: readings }, { id: 'explained-curves', job: curves }, ...runs.flatMap((r) => r.jobs.slice(1).map((job, i) => ({ id: runKey(r.id, i + 1), job })))],
+    analyses: [{ id: 'windows', job: windows }, { id: 'readings', job: readings }, { id: 'explained-curves', job: curves }, { id: 'truncated-loss', job: truncation }, ...runs.flatMap((r) => r.jobs.slice(1).map((job, i) => ({ id: runKey(r.id, i + 1), job })))],
     figures: [
       { id: 'models', title: 'The models', caption: 'Each model\'s parameters, the training tokens it read, its training steps, and its cross-entropy per token and next-token accuracy on the held-out splits after the last step.', job: figureJob('language/models', languageModels, deps, list) },
       { id: 'training-curves', title: 'Training curves', caption: `Cross-entropy per token over training, every ${p.train.evaluateEvery} steps and at each epoch's end: on a fixed sample of ${p.train.monitor} training windows (dashed) and on the whole validation split (solid), without noise. The test split is evaluated once, after the last step.`, job: figureJob('language/training-curves', languageLossCurves, deps, list) },
@@ -166,6 +176,15 @@ function plan(ctx: PlanContext): ReportPlan {
           `Middle: the same correlation over the positions where the activation is in its top ${Math.round(100 * p.curves.topShare)}%. Means over the output directions with 95% t intervals over directions (random draws averaged within each direction first). R² is not refitted, so a poor basis falls far below 0; its axis stops at −1.`,
         ].join(' '),
         job: figureJob('language/explained-by-k', languageExplainedCurves, { curves }, {}),
+      },
+      {
+        id: 'truncated-loss',
+        title: 'What truncation costs the model',
+        caption: [
+          `Held-out loss when the MLP is replaced, for all ${p.vocabulary} output tokens at once, by a k-direction reading: each token's logit is U[t]·x plus its top-k eigen terms (its own k eigenvectors of Q_t), or Q_t restricted to k random directions of its own, or to k principal directions of the MLP inputs shared by all tokens;`,
+          `dashed: the model's own loss and the loss without the MLP, on the same ${p.truncation.windows} validation windows. Eigen and random spend k directions per token, PCA k in all.`,
+        ].join(' '),
+        job: figureJob('language/truncated-loss', languageTruncatedLoss, { truncation }, {}),
       },
       { id: 'vocabulary', title: 'The vocabulary', caption: 'The model vocabulary, chosen from the training split alone, and the share of each split\'s tokens outside it (<unk>). The data file lists every token: its id, its Llama id, its text and its training count.', job: figureJob('language/vocabulary', languageVocabulary, { windows }, {}) },
       { id: 'held-out-windows', title: 'Held-out windows', caption: 'The validation and test windows the held-out losses are over, in the vocabulary\'s ids: each model reads the first T ids of a window and is scored on predicting each next one. With the weights and the vocabulary, the data file is all a reader needs to recompute the held-out loss.', job: figureJob('language/held-out-windows', languageHeldOut, { windows }, {}) },
@@ -203,7 +222,7 @@ function plan(ctx: PlanContext): ReportPlan {
         : num(`test loss of the bilinear model minus its SwiGLU twin (one seed)`, costs[0]!.difference, 4);
       out['cost-test-relative'] = { label: `the bilinear model's test loss relative to its SwiGLU twin's, minus 1 (mean over ${p.seeds.length} seed(s))`, value: mean(costs.map((c) => c.relative)), format: 'percent', digits: 1 };
       out['seeds'] = num('seeds per model', p.seeds.length, 0);
-      Object.assign(out, readingMetrics(read(readings).meta), curveMetrics(read(curves).meta));
+      Object.assign(out, readingMetrics(read(readings).meta), curveMetrics(read(curves).meta), truncationMetrics(read(truncation).meta));
       return out;
     },
   };
@@ -225,6 +244,18 @@ function curveMetrics(meta: CurvesMeta): Record<string, Metric> {
       }
     }
   }
+  return out;
+}
+
+/** The truncated losses for prose: the model's own, without the MLP, and each method at each k. */
+function truncationMetrics(meta: TruncationMeta): Record<string, Metric> {
+  const num = (label: string, value: number): Metric => ({ label, value, format: 'number', digits: 3 });
+  const out: Record<string, Metric> = {
+    'truncation-full': num('held-out loss of the model on the truncation positions', meta.full),
+    'truncation-no-mlp': num('held-out loss without the MLP', meta.noMlp),
+    'truncation-positions': { label: 'held-out positions of the truncated loss', value: meta.positions, format: 'number', digits: 0 },
+  };
+  for (const l of meta.losses) for (const m of ['eigen', 'random', 'pca'] as const) out[`truncation-${m}-k${l.k}`] = num(`held-out loss with the MLP read through k = ${l.k} directions (${m})`, l[m]);
   return out;
 }
 

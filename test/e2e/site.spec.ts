@@ -194,11 +194,11 @@ test('the language report: its figures, numbers from the data and the build time
   const page = await context.newPage();
   await page.goto('/reports/language/');
   await expect(page.locator('h1')).toContainText('Language');
-  expect(await expectImagesLoaded(page)).toBe(6);
+  expect(await expectImagesLoaded(page)).toBe(7);
   await expect(page.locator('#figure-models table.figure-table tbody tr')).toHaveCount(2);
   await expect(page.locator('#figure-vocabulary table.figure-table')).toBeVisible();
   const report = JSON.parse(readFileSync('.smoke/reports/language/report.json', 'utf8')) as { metrics: Record<string, { display: string }>; figures: string[] };
-  expect(report.figures).toEqual(['models', 'training-curves', 'loss-comparison', 'continuations', 'output-tokens', 'output-spectra', 'explained-by-k', 'vocabulary', 'held-out-windows']);
+  expect(report.figures).toEqual(['models', 'training-curves', 'loss-comparison', 'continuations', 'output-tokens', 'output-spectra', 'explained-by-k', 'truncated-loss', 'vocabulary', 'held-out-windows']);
   // the headline of the explained-by-k curves: eigen, random and PCA at k = 1, each with its interval
   for (const name of ['corr-eigen-k1', 'corr-random-k1', 'corr-pca-k1']) await expect(page.locator('main')).toContainText(report.metrics[name]!.display);
   const main = page.locator('main');

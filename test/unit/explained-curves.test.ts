@@ -2,7 +2,8 @@
  * How much the top-k directions explain: prefix forms computed by matrix products equal the
  * one-input recurrence; at full rank every method reproduces xᵀ Q x to float precision; on a Q of
  * rank r the eigenvectors reach correlation 1 at k = r and random directions do not; the job's
- * curves are identical across two runs with the same seed; intervals nest random draws in tokens.
+ * curves are identical across two runs with the same seed; intervals nest random draws in tokens;
+ * the truncated loss at k = d is the model's own, as its forward pass computes it.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -15,7 +16,11 @@ import { portableMatmul64 } from '../../pipeline/native/matmul64.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
 import { Rng } from '../../pipeline/util/random.ts';
 import { assertClose } from '../helpers/close.ts';
-import { handModel, handWindows } from '../helpers/hand-transformer.ts';
+import { handModel, handWeights, handWindows, SHAPE } from '../helpers/hand-transformer.ts';
+import * as tf from '@tensorflow/tfjs';
+import { crossEntropy, languageTruncation } from '../../pipeline/analysis/language-truncation.ts';
+import { tokenSplitsOf } from '../../pipeline/data/tokens.ts';
+import { llama, llamaParams } from '../../pipeline/models/llama.ts';
 
 const multiply: Multiply = (a, b) => portableMatmul64(a, b);
 
@@ -103,4 +108,28 @@ test('the curves of a model are identical across two runs with the same seed, an
   const c = explainedCurves(handModel(), handWindows(4), { ...params, settings: { ...settings, seed: 6 } });
   assert.notDeepEqual(a.directions[0]!.random, c.directions[0]!.random);
   assert.deepEqual(a.directions[0]!.eigen, c.directions[0]!.eigen, 'the seed moves only the random draws');
+});
+
+test('truncated loss: at k = d every method is the model itself, whose loss equals its forward pass; no MLP is U x alone', async () => {
+  await selectBackend('cpu');
+  const model = handModel();
+  const windows = handWindows(3);
+  const meta = languageTruncation(model, windows, { settings: { ks: [1, 2, SHAPE.dim], windows: 3, trainWindows: 4, seed: 1 }, layer: 'layers.0.mlp', solver: 'ml-matrix' });
+  // the forward pass's own cross-entropy on the same windows
+  const split = tokenSplitsOf(windows).validation;
+  const T = split.context;
+  const ids = Array.from({ length: split.n }, (_, w) => Array.from(split.tokens.subarray(w * (T + 1), w * (T + 1) + T)));
+  const logits = tf.tidy(() => llama.forward(SHAPE, llamaParams(SHAPE, handWeights()), tf.tensor2d(ids, [split.n, T], 'int32')).output.dataSync() as Float32Array);
+  const targets = Int32Array.from({ length: split.n * T }, (_, n) => split.tokens[Math.floor(n / T) * (T + 1) + (n % T) + 1]!);
+  const forward = crossEntropy(Float64Array.from(logits), split.n * T, SHAPE.vocab, targets);
+  assertClose(meta.full, forward, { atol: 1e-5, rtol: 1e-5, label: 'the model\'s loss, recomputed from Q_t' });
+  const atD = meta.losses.find((l) => l.k === SHAPE.dim)!;
+  assertClose([atD.eigen, atD.random, atD.pca], [meta.full, meta.full, meta.full], { atol: 1e-10, rtol: 1e-10, label: 'every method at k = d' });
+  assert.notEqual(meta.noMlp, meta.full);
+  assert.equal(meta.positions, 3 * T);
+});
+
+test('cross-entropy: log-sum-exp minus the target\'s logit, stable for large logits', () => {
+  assertClose(crossEntropy(Float64Array.from([0, 0, 1000, 1000]), 2, 2, [0, 1]), Math.log(2), { atol: 1e-12, label: 'uniform' });
+  assertClose(crossEntropy(Float64Array.from([2, 0]), 1, 2, [0]), Math.log(1 + Math.exp(-2)), { atol: 1e-12, label: 'two classes' });
 });

@@ -1,0 +1,147 @@
+/**
+ * What truncation costs the model: held-out loss when the MLP is replaced, for every output token
+ * at once, by a k-direction reading of it. In the one-layer model without normalisation the logits
+ * are U (x + MLP(x)) on the MLP's input x, and token t's share of the MLP is exactly xᵀ Q_t x
+ * (Q_t = Q_u for u = U[t]), so
+ *
+ *   logit_k[t](x) = U[t] · x + f_{t,k}(x),
+ *
+ *   eigen:   f = Σ_{i≤k} λ_{t,i} (v_{t,i} · x)²       each token its own top-k eigenvectors by |λ|
+ *   random:  f = (R_t x)ᵀ (R_t Q_t R_tᵀ)(R_t x)        each token its own Haar-random k directions
+ *   PCA:     f = (R x)ᵀ (R Q_t Rᵀ)(R x)                 one basis for all tokens: the top-k principal
+ *                                                       directions of the MLP inputs (training positions)
+ *
+ * Eigen and random spend k directions per token; PCA spends k in all, the stronger position for
+ * it (its k directions are the inputs' best). At k = d every method is the model itself (tested);
+ * "no MLP" (k = 0) is U x alone. The loss is the mean cross-entropy over held-out positions.
+ */
+import type { Artifact } from '../cache/artifact.ts';
+import { artifactOf, defineJob, type Job } from '../cache/job.ts';
+import { asVocabularyWindows, type VocabularyWindowsMeta } from '../corpus/vocabulary.ts';
+import { tokenSplitsOf } from '../data/tokens.ts';
+import { defaultSolver, symmetricEigen, type EigenSolver } from '../decompose/eigen.ts';
+import { interactionMatrix } from '../decompose/interaction.ts';
+import { layerOf } from '../decompose/job.ts';
+import type { BilinearLayer } from '../decompose/layer.ts';
+import { eigenBasis, pcaBasis, projectedBasis, randomOrthonormalBasis, type QuadraticBasis } from '../decompose/truncation.ts';
+import { PipelineError } from '../errors.ts';
+import { matmul64 } from '../native/matmul64.ts';
+import { modelWeights, type ModelMeta } from '../train/job.ts';
+import { Rng } from '../util/random.ts';
+import { prefixForms, type Multiply } from './explained-curves.ts';
+import { checkedShape, mlpInputs } from './language-readings.ts';
+import { quadraticForms } from './language-curves.ts';
+
+export interface TruncationSettings {
+  /** The k at which the loss is computed (each at most d). */
+  ks: number[];
+  /** Validation windows scored (the first ones). */
+  windows: number;
+  /** Training windows whose MLP inputs give the principal directions. */
+  trainWindows: number;
+  seed: number;
+}
+
+export interface TruncatedLoss {
+  k: number;
+  eigen: number;
+  random: number;
+  pca: number;
+}
+
+export interface TruncationMeta {
+  settings: TruncationSettings;
+  positions: number;
+  vocab: number;
+  d: number;
+  /** The model's own held-out loss on the same positions, and with the MLP removed (U x alone). */
+  full: number;
+  noMlp: number;
+  losses: TruncatedLoss[];
+  solver: string;
+}
+
+const multiply: Multiply = (a, b) => matmul64(a, b);
+
+/** Mean cross-entropy of logits (N, vocab) against targets. */
+export function crossEntropy(logits: Float64Array, N: number, vocab: number, targets: ArrayLike<number>): number {
+  let total = 0;
+  for (let n = 0; n < N; n++) {
+    let max = -Infinity;
+    for (let t = 0; t < vocab; t++) max = Math.max(max, logits[n * vocab + t]!);
+    let sum = 0;
+    for (let t = 0; t < vocab; t++) sum += Math.exp(logits[n * vocab + t]! - max);
+    total += max + Math.log(sum) - logits[n * vocab + targets[n]!]!;
+  }
+  const loss = total / N;
+  if (!Number.isFinite(loss)) throw new PipelineError(`truncated loss: cross-entropy is ${loss}`);
+  return loss;
+}
+
+/**
+ * The held-out loss at every k of each method, the model's own and without the MLP: X (N, d) the
+ * MLP inputs, U (vocab, d) the unembedding, `pca` (K, d) the shared principal directions.
+ */
+export function truncatedLosses(layer: BilinearLayer, U: ArrayLike<number>, vocab: number, X: Float64Array, N: number, targets: ArrayLike<number>, pca: Float64Array, ks: number[], rng: Rng, solver: EigenSolver): Omit<TruncationMeta, 'settings' | 'positions' | 'vocab' | 'd' | 'solver'> {
+  const d = layer.d;
+  const K = Math.max(...ks);
+  if (K > d || ks.some((k) => !Number.isInteger(k) || k < 1)) throw new PipelineError(`truncated loss: every k must be a whole number in [1, ${d}], got ${ks.join(', ')}`);
+  const direct = matmul64({ data: X, rows: N, cols: d }, { data: Float64Array.from(U), rows: vocab, cols: d, transpose: true }); // (N, vocab) = X Uᵀ
+  const methods = ['eigen', 'random', 'pca', 'full'] as const;
+  // logits per method and k (the full model's at index 0), filled one token (column) at a time
+  const logits = Object.fromEntries(methods.map((m) => [m, (m === 'full' ? [1] : ks).map(() => Float64Array.from(direct))])) as Record<(typeof methods)[number], Float64Array[]>;
+  const add = (target: Float64Array[], at: number[], t: number, F: Float64Array, width: number) => {
+    at.forEach((k, j) => {
+      for (let n = 0; n < N; n++) target[j]![n * vocab + t]! += F[n * width + k - 1]!;
+    });
+  };
+  for (let t = 0; t < vocab; t++) {
+    const u = Float64Array.from({ length: d }, (_, i) => U[t * d + i]!);
+    const q = interactionMatrix(layer, u);
+    const eig = symmetricEigen(q, d, solver);
+    add(logits.full, [1], t, quadraticForms(X, N, d, q), 1);
+    add(logits.eigen, ks, t, prefixForms(eigenBasis(eig, K), X, N, multiply), K);
+    add(logits.random, ks, t, prefixForms(projectedBasis(q, d, randomOrthonormalBasis(d, K, rng)), X, N, multiply), K);
+    add(logits.pca, ks, t, prefixForms(projectedBasis(q, d, pca.subarray(0, K * d)) as QuadraticBasis, X, N, multiply), K);
+  }
+  const loss = (l: Float64Array) => crossEntropy(l, N, vocab, targets);
+  return {
+    full: loss(logits.full[0]!),
+    noMlp: loss(direct),
+    losses: ks.map((k, j) => ({ k, eigen: loss(logits.eigen[j]!), random: loss(logits.random[j]!), pca: loss(logits.pca[j]!) })),
+  };
+}
+
+type Params = { settings: TruncationSettings; layer: string; solver: EigenSolver };
+
+const truncationKind = defineJob<TruncationMeta, { model: ModelMeta; windows: VocabularyWindowsMeta }, Params>({
+  name: 'analysis/language-truncation',
+  stage: 'analysis',
+  module: import.meta.url,
+  run: async (_ctx, inputs, params) => ({ meta: languageTruncation(inputs.model, asVocabularyWindows(inputs.windows), params), tensors: {}, files: {} }),
+});
+
+export function languageTruncationJob(label: string, model: Job<ModelMeta>, windows: Job<VocabularyWindowsMeta>, settings: TruncationSettings): Job<TruncationMeta> {
+  return truncationKind.create(label, { model, windows }, { settings, layer: 'layers.0.mlp', solver: defaultSolver() }, { modules: model.modules });
+}
+
+export function asTruncation(a: Artifact | undefined, what = 'truncated loss'): Artifact<TruncationMeta> {
+  return artifactOf(a, truncationKind, what);
+}
+
+export function languageTruncation(model: Artifact<ModelMeta>, windows: Artifact<VocabularyWindowsMeta>, params: Params): TruncationMeta {
+  const s = checkedShape(model);
+  const { settings } = params;
+  const w = modelWeights(model);
+  const d = s.dim;
+  const ks = settings.ks.filter((k) => k <= d);
+  const held = mlpInputs(s, w, windows, settings.windows, 'validation');
+  const train = mlpInputs(s, w, windows, settings.trainWindows, 'train');
+  const pca = pcaBasis(train.values, train.positions, d, Math.max(...ks), { centred: false });
+  const split = tokenSplitsOf(windows).validation;
+  const T = split.context;
+  const targets = Int32Array.from({ length: held.positions }, (_, n) => split.tokens[Math.floor(n / T) * (T + 1) + (n % T) + 1]!);
+  const U = s.tiedEmbeddings ? w['embed']! : w['unembed']!;
+  const result = truncatedLosses(layerOf(model, params.layer), U, s.vocab, held.values, held.positions, targets, pca, ks, new Rng(settings.seed), params.solver);
+  return { settings, positions: held.positions, vocab: s.vocab, d, solver: params.solver, ...result };
+}
