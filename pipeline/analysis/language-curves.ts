@@ -28,7 +28,7 @@ import { PipelineError } from '../errors.ts';
 import { curveOf, prefixForms, topPositions, type CurvePoint, type Multiply } from './explained-curves.ts';
 import { checkedShape, mlpInputs } from './language-readings.ts';
 import { chooseOutputs, type OutputChoice } from './output-tokens.ts';
-import { combineRows } from './token-readings.ts';
+import { combineRows, quadraticForms } from './token-readings.ts';
 
 export interface CurveSettings {
   choice: OutputChoice;
@@ -84,18 +84,6 @@ export function asCurves(a: Artifact | undefined, what = 'curves'): Artifact<Cur
 
 const multiply: Multiply = (a, b) => matmul64(a, b);
 
-/** y = xᵀ Q x for every row x of X (N, d). */
-export function quadraticForms(X: Float64Array, N: number, d: number, q: Float64Array): Float64Array {
-  const XQ = matmul64({ data: X, rows: N, cols: d }, { data: q, rows: d, cols: d });
-  const y = new Float64Array(N);
-  for (let n = 0; n < N; n++) {
-    let s = 0;
-    for (let i = 0; i < d; i++) s += X[n * d + i]! * XQ[n * d + i]!;
-    y[n] = s;
-  }
-  return y;
-}
-
 export function explainedCurves(model: Artifact<ModelMeta>, windows: Artifact<VocabularyWindowsMeta>, params: Params): CurvesMeta {
   const s = checkedShape(model);
   const { settings } = params;
@@ -104,8 +92,8 @@ export function explainedCurves(model: Artifact<ModelMeta>, windows: Artifact<Vo
   const U = s.tiedEmbeddings ? w['embed']! : w['unembed']!;
   const layer = layerOf(model, params.layer);
   const K = Math.min(settings.maxK, d);
-  const held = mlpInputs(s, w, windows, settings.windows, 'validation');
-  const train = mlpInputs(s, w, windows, settings.trainWindows, 'train');
+  const held = mlpInputs(model, windows, settings.windows, 'validation');
+  const train = mlpInputs(model, windows, settings.trainWindows, 'train');
   const pca = pcaBasis(train.values, train.positions, d, K, { centred: false });
   const { vocabulary } = windows.meta;
   const outputs = chooseOutputs(vocabulary.texts, vocabulary.trainCounts, settings.choice);

@@ -17,8 +17,7 @@ import { interactionMatrix } from '../decompose/interaction.ts';
 import { layerOf } from '../decompose/job.ts';
 import { effectiveRank } from '../decompose/metrics.ts';
 import { PipelineError } from '../errors.ts';
-import { forwardLlama, llamaParams, type LlamaShape } from '../models/llama.ts';
-import { matmul64 } from '../native/matmul64.ts';
+import { forwardWithHooks, modelKind } from '../models/kind.ts';
 import { tensor } from '../tensors/safetensors.ts';
 import { modelWeights, type ModelMeta } from '../train/job.ts';
 import { chooseOutputs, type OutputChoice, type OutputDirection } from './output-tokens.ts';
@@ -100,10 +99,26 @@ export function asReadings(a: Artifact | undefined, what = 'readings'): Artifact
   return artifactOf(a, readingsKind, what);
 }
 
+/**
+ * What the readings need of a transformer kind's shape (the llama kind's fields; a kind is named
+ * only by its registry name here, so a new transformer kind with these fields reads the same way).
+ */
+export interface ReadableShape {
+  vocab: number;
+  dim: number;
+  heads: number;
+  kvHeads: number;
+  layers: number;
+  context: number;
+  tiedEmbeddings: boolean;
+  mlp: string;
+  norm?: string;
+}
+
 /** Refuses what the readings cannot mean: another kind, more than one layer, a norm, a gated MLP. */
-export function checkedShape(model: Artifact<ModelMeta>): LlamaShape {
+export function checkedShape(model: Artifact<ModelMeta>): ReadableShape {
   const { kind, shape, description } = model.meta.model;
-  const s = shape as unknown as LlamaShape;
+  const s = shape as unknown as ReadableShape;
   const refuse = (why: string) => new PipelineError(`token readings: ${description} ${why}`, { exitCode: 2, hint: 'they read the MLP of a one-layer Llama-kind model with shape.norm "none" and a bilinear MLP (the language report\'s)' });
   if (kind !== 'llama') throw refuse(`is a '${kind}' model`);
   if (s.layers !== 1) throw refuse(`has ${s.layers} layers; the direct and OV readings assume one`);
@@ -122,7 +137,7 @@ export function readLanguageModel(model: Artifact<ModelMeta>, windows: Artifact<
   const U = s.tiedEmbeddings ? E : w['unembed']!;
   const layer = layerOf(model, params.layer);
   const outputs = chooseOutputs(vocabulary.texts, vocabulary.trainCounts, settings.choice);
-  const X = mlpInputs(s, w, windows, settings.windows);
+  const X = mlpInputs(model, windows, settings.windows);
   if (X.positions < settings.contexts) throw new PipelineError(`token readings: readings.contexts asks for ${settings.contexts} contexts per eigenvector, but the ${X.positions} held-out positions scanned (readings.windows = ${settings.windows} validation windows) are fewer`, { exitCode: 2, hint: 'lower readings.contexts or raise readings.windows in pipeline/reports/language.ts, or build a larger corpus' });
   const textOf = (id: number) => vocabulary.texts[id]!;
   const named = (list: Scored[]): TokenScore[] => list.map(({ id, score }) => ({ id, text: textOf(id), score }));
@@ -130,7 +145,6 @@ export function readLanguageModel(model: Artifact<ModelMeta>, windows: Artifact<
     const { top, bottom } = extremes(scores, settings.tokens);
     return { top: named(top), bottom: named(bottom) };
   };
-  const multiply = (a: Float64Array, rows: number, b: Float64Array) => matmul64({ data: a, rows, cols: d }, { data: b, rows: d, cols: d });
   const spectra: { values: Float64Array; u: Float64Array }[] = [];
   const directions = outputs.map((out): DirectionReading => {
     const u = combineRows(U, d, out.terms);
@@ -139,7 +153,7 @@ export function readLanguageModel(model: Artifact<ModelMeta>, windows: Artifact<
     spectra.push({ values: eig.values, u });
     const order = Array.from(eig.values.keys());
     const chosen = [...order.filter((i) => eig.values[i]! > 0).slice(0, settings.eigenvectors), ...order.filter((i) => eig.values[i]! < 0).slice(0, settings.eigenvectors)];
-    const hits = topContexts(X.values, X.positions, d, X.T, eig, q, chosen, settings.contexts, multiply);
+    const hits = topContexts(X.values, X.positions, d, X.T, eig, q, chosen, settings.contexts);
     const eigenvectors = chosen.map((i, c) => {
       const v = eig.vectors.subarray(i * d, (i + 1) * d);
       return {
@@ -169,13 +183,17 @@ export function readLanguageModel(model: Artifact<ModelMeta>, windows: Artifact<
  * The MLP's input at every position of the first `limit` windows of a split, (windows·T, d) in
  * float64, from the model's own forward pass (clean: no latent noise), and each position's text.
  */
-export function mlpInputs(s: LlamaShape, w: Record<string, Float32Array>, windows: Artifact<VocabularyWindowsMeta>, limit: number, split: 'validation' | 'train' = 'validation') {
+export function mlpInputs(model: Artifact<ModelMeta>, windows: Artifact<VocabularyWindowsMeta>, limit: number, split: 'validation' | 'train' = 'validation') {
+  const s = checkedShape(model);
+  const w = modelWeights(model);
   const held = tokenSplitsOf(windows)[split];
   if (held.n === 0) throw new PipelineError(`token readings: the ${split} split has no windows to read the MLP's inputs on`, { exitCode: 2, hint: 'a larger corpus (the stories report\'s corpus settings) gives it some' });
   const n = Math.min(limit, held.n);
   const T = held.context;
   const tokens = held.tokens.subarray(0, n * (T + 1));
-  const params = llamaParams(s, w);
+  const kind = modelKind(model.meta.model.kind);
+  const layout = kind.layout(s as never);
+  const params = Object.fromEntries(Object.entries(layout).map(([name, dims]) => [name, tf.tensor(w[name]!, dims)]));
   const values = new Float64Array(n * T * s.dim);
   const batch = 16;
   try {
@@ -184,7 +202,7 @@ export function mlpInputs(s: LlamaShape, w: Record<string, Float32Array>, window
       const ids = new Int32Array(rows * T);
       for (let r = 0; r < rows; r++) ids.set(tokens.subarray((start + r) * (T + 1), (start + r) * (T + 1) + T), r * T);
       const x = tf.tidy(() => {
-        const { hooks } = forwardLlama(s, params, tf.tensor2d(ids, [rows, T], 'int32'), { hooks: ['mlp-in.0'] });
+        const { hooks } = forwardWithHooks(kind, s as never, params, tf.tensor2d(ids, [rows, T], 'int32'), ['mlp-in.0']);
         return hooks['mlp-in.0']!;
       });
       values.set(x.dataSync(), start * T * s.dim);

@@ -30,7 +30,7 @@ import { modelWeights, type ModelMeta } from '../train/job.ts';
 import { Rng } from '../util/random.ts';
 import { prefixForms, type Multiply } from './explained-curves.ts';
 import { checkedShape, mlpInputs } from './language-readings.ts';
-import { quadraticForms } from './language-curves.ts';
+import { quadraticForms } from './token-readings.ts';
 
 export interface TruncationSettings {
   /** The k at which the loss is computed (each at most d). */
@@ -135,8 +135,8 @@ export function languageTruncation(model: Artifact<ModelMeta>, windows: Artifact
   const w = modelWeights(model);
   const d = s.dim;
   const ks = settings.ks.filter((k) => k <= d);
-  const held = mlpInputs(s, w, windows, settings.windows, 'validation');
-  const train = mlpInputs(s, w, windows, settings.trainWindows, 'train');
+  const held = mlpInputs(model, windows, settings.windows, 'validation');
+  const train = mlpInputs(model, windows, settings.trainWindows, 'train');
   const pca = pcaBasis(train.values, train.positions, d, Math.max(...ks), { centred: false });
   const split = tokenSplitsOf(windows).validation;
   const T = split.context;

@@ -14,6 +14,7 @@
  * Matrices are row-major as the weights file stores them: wv (kvHeads·hs, d), wo (d, heads·hs).
  */
 import { PipelineError } from '../errors.ts';
+import { matmul64 } from '../native/matmul64.ts';
 
 export interface Scored {
   id: number;
@@ -113,7 +114,7 @@ export interface ContextHit {
  * earlier position first), with its share and the direction's total there. Both sums over all
  * eigenvectors come from matrices: Σ_j λ_j (v_j·x)² = xᵀ Q x and Σ_j |λ_j| (v_j·x)² = xᵀ |Q| x.
  */
-export function topContexts(X: Float64Array, N: number, d: number, T: number, eig: { values: Float64Array; vectors: Float64Array }, q: Float64Array, chosen: number[], k: number, multiply: (a: Float64Array, rows: number, b: Float64Array) => Float64Array): ContextHit[][] {
+export function topContexts(X: Float64Array, N: number, d: number, T: number, eig: { values: Float64Array; vectors: Float64Array }, q: Float64Array, chosen: number[], k: number): ContextHit[][] {
   if (X.length !== N * d) throw new PipelineError(`topContexts: X has ${X.length} values for (${N}, ${d})`);
   if (N < k) throw new PipelineError(`${k} contexts per eigenvector were asked for, but the held-out split has only ${N} positions`);
   const absQ = new Float64Array(d * d); // V |Λ| Vᵀ
@@ -125,18 +126,8 @@ export function topContexts(X: Float64Array, N: number, d: number, T: number, ei
       for (let b = 0; b < d; b++) absQ[a * d + b]! += va * eig.vectors[j * d + b]!;
     }
   }
-  const rowForms = (m: Float64Array) => {
-    const xm = multiply(X, N, m); // (N, d)
-    const out = new Float64Array(N);
-    for (let n = 0; n < N; n++) {
-      let s = 0;
-      for (let i = 0; i < d; i++) s += X[n * d + i]! * xm[n * d + i]!;
-      out[n] = s;
-    }
-    return out;
-  };
-  const totals = rowForms(q);
-  const absolute = rowForms(absQ);
+  const totals = quadraticForms(X, N, d, q);
+  const absolute = quadraticForms(X, N, d, absQ);
   return chosen.map((i) => {
     const v = eig.vectors.subarray(i * d, (i + 1) * d);
     const lambda = eig.values[i]!;
@@ -155,4 +146,16 @@ export function topContexts(X: Float64Array, N: number, d: number, T: number, ei
       total: totals[n]!,
     }));
   });
+}
+
+/** y = xᵀ Q x for every row x of X (N, d), Q (d, d) symmetric: one matrix product. */
+export function quadraticForms(X: Float64Array, N: number, d: number, q: Float64Array): Float64Array {
+  const XQ = matmul64({ data: X, rows: N, cols: d }, { data: q, rows: d, cols: d });
+  const y = new Float64Array(N);
+  for (let n = 0; n < N; n++) {
+    let s = 0;
+    for (let i = 0; i < d; i++) s += X[n * d + i]! * XQ[n * d + i]!;
+    y[n] = s;
+  }
+  return y;
 }

@@ -403,7 +403,8 @@ export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureO
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description: 'Validation accuracy against each interpretability metric, one point per trained run',
     data: { values: rows },
-    facet: { field: 'panel', type: 'nominal', title: null, sort: panels, header: { labelLimit: 600, labelFontSize: 12 } },
+    // the panel title on two lines (data set, then metric), so a long title does not widen its column
+    facet: { field: 'panel', type: 'nominal', title: null, sort: panels, header: { labelLimit: 600, labelFontSize: 12, labelExpr: "split(datum.label, ': ')" } },
     columns: 3,
     spec: {
       width: 190,

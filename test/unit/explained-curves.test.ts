@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { columnCorrelation, columnRSquared, curveOf, prefixForms, topPositions, type Multiply } from '../../pipeline/analysis/explained-curves.ts';
-import { explainedCurves, quadraticForms } from '../../pipeline/analysis/language-curves.ts';
+import { explainedCurves } from '../../pipeline/analysis/language-curves.ts';
+import { quadraticForms } from '../../pipeline/analysis/token-readings.ts';
 import { symmetricEigen } from '../../pipeline/decompose/eigen.ts';
 import { cumulativeForms, eigenBasis, pcaBasis, projectedBasis, randomOrthonormalBasis } from '../../pipeline/decompose/truncation.ts';
 import { curveInterval } from '../../pipeline/figures/explained-curves.ts';

@@ -12,7 +12,6 @@ import { interactionMatrix, quadraticForm } from '../../pipeline/decompose/inter
 import { readLanguageModel, type ReadingSettings } from '../../pipeline/analysis/language-readings.ts';
 import { chooseOutputs, tokenSlug } from '../../pipeline/analysis/output-tokens.ts';
 import { combineRows, extremes, ovPullback, rowScores, tokenOutputs, topContexts } from '../../pipeline/analysis/token-readings.ts';
-import { portableMatmul64 } from '../../pipeline/native/matmul64.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
 import { Rng } from '../../pipeline/util/random.ts';
 import { assertClose } from '../helpers/close.ts';
@@ -69,7 +68,7 @@ test('top contexts equal a brute-force scan over every position and eigenvector'
   for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) q[i * d + j] = (a[i * d + j]! + a[j * d + i]!) / 2;
   const eig = symmetricEigen(q, d, 'ml-matrix');
   const chosen = [0, 2, 4];
-  const hits = topContexts(X, N, d, T, eig, q, chosen, 5, (m, rows, b) => portableMatmul64({ data: m, rows, cols: d }, { data: b, rows: d, cols: d }));
+  const hits = topContexts(X, N, d, T, eig, q, chosen, 5);
   chosen.forEach((i, c) => {
     const all = Array.from({ length: N }, (_, n) => {
       const x = X.subarray(n * d, (n + 1) * d);
@@ -83,7 +82,7 @@ test('top contexts equal a brute-force scan over every position and eigenvector'
     assertClose(hits[c]!.map((h) => h.share), best.map((b) => b.share), { atol: 1e-10, rtol: 1e-10, label: 'shares' });
     assertClose(hits[c]!.map((h) => h.total), best.map((b) => b.total), { atol: 1e-10, rtol: 1e-10, label: 'xᵀ Q x' });
   });
-  assert.throws(() => topContexts(X, N, d, T, eig, q, chosen, N + 1, () => new Float64Array()), /only 42 positions/);
+  assert.throws(() => topContexts(X, N, d, T, eig, q, chosen, N + 1), /only 42 positions/);
 });
 
 test('Table 1 scores: eᵀ Q_u e through the MLP, u · e on the direct path; extremes by score, ties by id', () => {
