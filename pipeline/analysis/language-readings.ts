@@ -99,6 +99,20 @@ export function asReadings(a: Artifact | undefined, what = 'readings'): Artifact
   return artifactOf(a, readingsKind, what);
 }
 
+/** Positions scanned per context shown, so that repeated texts can be skipped. */
+const CANDIDATES = 8;
+
+/** The first `k` contexts whose shown text (before, token, next) differs from every earlier one's. */
+export function distinctContexts(contexts: Context[], k: number): Context[] {
+  const seen = new Set<string>();
+  return contexts.filter((c) => {
+    const key = `${c.before}\u0000${c.token}\u0000${c.next}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  }).slice(0, k);
+}
+
 /**
  * What the readings need of a transformer kind's shape (the llama kind's fields; a kind is named
  * only by its registry name here, so a new transformer kind with these fields reads the same way).
@@ -153,7 +167,9 @@ export function readLanguageModel(model: Artifact<ModelMeta>, windows: Artifact<
     spectra.push({ values: eig.values, u });
     const order = Array.from(eig.values.keys());
     const chosen = [...order.filter((i) => eig.values[i]! > 0).slice(0, settings.eigenvectors), ...order.filter((i) => eig.values[i]! < 0).slice(0, settings.eigenvectors)];
-    const hits = topContexts(X.values, X.positions, d, X.T, eig, q, chosen, settings.contexts);
+    // stories repeat their openings ("Once upon a time"), so the top positions often show the same
+    // text: more are scanned, and the first `contexts` distinct texts are kept
+    const hits = topContexts(X.values, X.positions, d, X.T, eig, q, chosen, Math.min(X.positions, CANDIDATES * settings.contexts));
     const eigenvectors = chosen.map((i, c) => {
       const v = eig.vectors.subarray(i * d, (i + 1) * d);
       return {
@@ -161,7 +177,7 @@ export function readLanguageModel(model: Artifact<ModelMeta>, windows: Artifact<
         eigenvalue: eig.values[i]!,
         direct: reading(rowScores(E, s.vocab, d, v)),
         heads: Array.from({ length: s.heads }, (_, h) => reading(rowScores(E, s.vocab, d, ovPullback(w['layers.0.wv']!, w['layers.0.wo']!, s, h, v)))),
-        contexts: hits[c]!.map((hit) => ({ ...hit, ...X.text(hit.window, hit.position, settings.span) })),
+        contexts: distinctContexts(hits[c]!.map((hit) => ({ ...hit, ...X.text(hit.window, hit.position, settings.span) })), settings.contexts),
       };
     });
     const { mlp, direct } = tokenOutputs(E, s.vocab, d, q, u);

@@ -24,6 +24,8 @@ export function quoted(text: string): string {
 }
 
 const list = (r: Reading['top'], n = 5) => r.slice(0, n).map((t) => quoted(t.text)).join(', ');
+/** Tokens with their scores, for a token's own page. */
+const scored = (r: Reading['top'], n = 8) => r.slice(0, n).map((t) => `${quoted(t.text)} ${formatValue(t.score)}`).join(', ');
 
 /** Each direction's eigenvalues from the artifact, in the canonical order (by |λ|). */
 function spectraOf(inputs: ReadingInputs): { direction: DirectionReading; values: Float64Array }[] {
@@ -131,26 +133,26 @@ async function tokenPage(direction: DirectionReading, values: Float64Array, head
   for (const e of direction.eigenvectors) {
     const name = `#${e.index + 1}`;
     const lambda = formatValue(e.eigenvalue);
-    rows.push([name, lambda, 'direct (embedding · v)', list(e.direct.top), list(e.direct.bottom)]);
-    e.heads.forEach((h, i) => rows.push([name, lambda, `head ${i} (OV circuit)`, list(h.top), list(h.bottom)]));
+    rows.push([name, lambda, 'direct (embedding · v)', scored(e.direct.top), scored(e.direct.bottom)]);
+    e.heads.forEach((h, i) => rows.push([name, lambda, `head ${i} (OV circuit)`, scored(h.top), scored(h.bottom)]));
     e.contexts.forEach((c, i) => rows.push([name, lambda, `held-out context ${i + 1}`, `…${c.before}⟦${c.token}⟧ → ${c.next}`, `λ(v·x)² = ${formatValue(c.activation)}, ${(100 * c.share).toFixed(0)}% of |contributions|, uᵀMLP(x) = ${formatValue(c.total)}`]));
   }
-  rows.push(['all', '', 'tokens alone, through the MLP (eᵀ Q_u e)', list(direction.tokensThroughMlp.top, 8), list(direction.tokensThroughMlp.bottom, 8)]);
-  rows.push(['all', '', 'tokens alone, MLP and direct path', list(direction.tokensWithDirect.top, 8), list(direction.tokensWithDirect.bottom, 8)]);
+  rows.push(['all', '', 'tokens alone, through the MLP (eᵀ Q_u e)', scored(direction.tokensThroughMlp.top), scored(direction.tokensThroughMlp.bottom)]);
+  rows.push(['all', '', 'tokens alone, MLP and direct path', scored(direction.tokensWithDirect.top), scored(direction.tokensWithDirect.bottom)]);
   return {
     id: direction.slug,
     title: `${direction.title}: reading the MLP's output for it`,
-    caption: `The eigenvalues of Q_u for u = ${direction.terms.length === 1 ? `the unembedding row of ${quoted(direction.title)}` : direction.title} (effective rank ${formatValue(direction.effectiveRank)}; ${direction.positive} positive, ${direction.negative} negative)${curves ? `, and below them the correlation over held-out positions between uᵀ MLP(x) and its reconstruction from the top-k eigenvectors, k random directions (mean of ${curves.random.length} draws, 95% t interval over the draws) and the top-k principal directions of the MLP inputs` : ''}. The table reads each marked eigenvector v through the tokens whose embedding aligns with it (directly and, as virtual tokens, through each of the ${heads} heads' OV circuits; highest and lowest scores), the held-out contexts where λ(v·x)² is largest (the active token in ⟦ ⟧, then the token that follows), and, last, the tokens that alone most raise and most lower the output.`,
+    caption: `The eigenvalues of Q_u for u = ${direction.terms.length === 1 ? `the unembedding row of ${quoted(direction.title)}` : direction.title} (effective rank ${formatValue(direction.effectiveRank)}; ${direction.positive} positive, ${direction.negative} negative)${curves ? `, and below them the correlation over held-out positions between uᵀ MLP(x) and its reconstruction from the top-k eigenvectors, k random directions (mean of ${curves.random.length} draws, 95% t interval over the draws) and the top-k principal directions of the MLP inputs` : ''}. The table reads each marked eigenvector v through the tokens whose embedding aligns with it (directly and, as virtual tokens, through each of the ${heads} heads' OV circuits; highest and lowest scores), the held-out contexts where |λ(v·x)²| is largest (distinct texts, as a story opening recurs across windows; the active token in ⟦ ⟧, then the token that follows), and, last, the tokens that alone most raise and most lower the output.`,
     alt: `Bar chart of the eigenvalues of the interaction matrix for ${direction.title}, the ones read in the table marked.`,
     svg: await renderChart(spec),
-    table: { columns: ['eigenvector', 'λ', 'read through', 'highest', 'lowest'], rows },
+    table: { columns: ['eigenvector', 'λ', 'read through', 'highest (token score)', 'lowest (token score)'], rows },
   };
 }
 
 async function renderTokenList(inputs: ReadingInputs): Promise<FigureOutput> {
   const spectra = spectraOf(inputs);
   const { heads } = asReadings(inputs.readings).meta;
-  const columns = ['token', 'word class', 'training count', 'effective rank', 'λ > 0 / λ < 0', 'top eigenvector, direct tokens', 'tokens that most raise it through the MLP'];
+  const columns = ['token', 'word class', 'training count', 'effective rank', 'λ > 0 / λ < 0', 'top positive eigenvector: direct tokens', 'tokens that most raise it through the MLP'];
   const cells = spectra.map(({ direction }) => {
     const top = direction.eigenvectors[0];
     return [direction.title, direction.wordClass, String(direction.count), formatValue(direction.effectiveRank), `${direction.positive} / ${direction.negative}`, top ? list(top.direct.top, 4) : '', list(direction.tokensThroughMlp.top, 4)];

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { symmetricEigen } from '../../pipeline/decompose/eigen.ts';
 import { interactionMatrix, quadraticForm } from '../../pipeline/decompose/interaction.ts';
-import { readLanguageModel, type ReadingSettings } from '../../pipeline/analysis/language-readings.ts';
+import { distinctContexts, readLanguageModel, type Context, type ReadingSettings } from '../../pipeline/analysis/language-readings.ts';
 import { chooseOutputs, tokenSlug } from '../../pipeline/analysis/output-tokens.ts';
 import { combineRows, extremes, ovPullback, rowScores, tokenOutputs, topContexts } from '../../pipeline/analysis/token-readings.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
@@ -125,4 +125,11 @@ test('bad settings are refused by name: a missing required word, too few held-ou
   assert.throws(() => readLanguageModel(modelArtifact(SHAPE, handWeights()), windowsArtifact(0), { ...params, settings: SETTINGS }), /validation split has no windows/);
   const gated = { ...SHAPE, mlp: 'gated' as const };
   assert.throws(() => readLanguageModel(modelArtifact(gated, handWeights()), windowsArtifact(2), { ...params, settings: SETTINGS }), /has a gated MLP/);
+});
+
+test('contexts shown are distinct texts, in order of activation: a repeated story opening is shown once', () => {
+  const at = (activation: number, before: string, token: string): Context => ({ window: 0, position: 0, activation, share: 0.5, total: 1, before, token, next: ' a' });
+  const contexts = [at(9, 'Once', ' upon'), at(9, 'Once', ' upon'), at(8, '', ' upon'), at(7, 'Once', ' upon'), at(6, 'There', ' was')];
+  assert.deepEqual(distinctContexts(contexts, 3).map((c) => [c.activation, c.before, c.token]), [[9, 'Once', ' upon'], [8, '', ' upon'], [6, 'There', ' was']]);
+  assert.equal(distinctContexts(contexts, 10).length, 3);
 });
