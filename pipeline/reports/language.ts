@@ -10,6 +10,7 @@
  * with warm-up and cosine decay.
  */
 import type { Deps } from '../cache/job.ts';
+import { requireTensor, type Artifact } from '../cache/artifact.ts';
 import { vocabularyWindowsJob, type VocabularyWindowsMeta } from '../corpus/vocabulary.ts';
 import { readLlamaConfig } from '../data/llama-checkpoint.ts';
 import { readRange } from '../data/llama-files.ts';
@@ -222,7 +223,7 @@ function plan(ctx: PlanContext): ReportPlan {
         : num(`test loss of the bilinear model minus its SwiGLU twin (one seed)`, costs[0]!.difference, 4);
       out['cost-test-relative'] = { label: `the bilinear model's test loss relative to its SwiGLU twin's, minus 1 (mean over ${p.seeds.length} seed(s))`, value: mean(costs.map((c) => c.relative)), format: 'percent', digits: 1 };
       out['seeds'] = num('seeds per model', p.seeds.length, 0);
-      Object.assign(out, readingMetrics(read(readings).meta), curveMetrics(read(curves).meta), truncationMetrics(read(truncation).meta));
+      Object.assign(out, readingMetrics(read(readings)), curveMetrics(read(curves).meta), truncationMetrics(read(truncation).meta));
       return out;
     },
   };
@@ -260,7 +261,11 @@ function truncationMetrics(meta: TruncationMeta): Record<string, Metric> {
 }
 
 /** Numbers of the readings for prose: how many directions, and what "girl" (the paper's Table 1) reads. */
-function readingMetrics(meta: ReadingsMeta): Record<string, Metric> {
+function readingMetrics(artifact: Artifact<ReadingsMeta>): Record<string, Metric> {
+  const { meta } = artifact;
+  // the two eigenvalues of largest |λ| of each direction: opposite signs make a ± pair
+  const tops = meta.directions.map((_, i) => Array.from(requireTensor(artifact, `direction${i}.values`, 'readings').data.subarray(0, 2)));
+  const pairs = tops.filter(([a, b]) => a! * b! < 0).length;
   const num = (label: string, value: number, digits: number): Metric => ({ label, value, format: 'number', digits });
   const girl = meta.directions.find((r) => r.slug === 'girl')!;
   const ranks = meta.directions.map((r) => r.effectiveRank);
@@ -270,6 +275,9 @@ function readingMetrics(meta: ReadingsMeta): Record<string, Metric> {
     'residual-dim': num('dimensions of the residual stream (the MLP input)', meta.d, 0),
     'readings-positions': num('held-out positions scanned for contexts', meta.positions, 0),
     'girl-effective-rank': num('effective rank of Q_u for "girl"', girl.effectiveRank, 1),
+    'pair-directions': num('output directions whose two largest eigenvalues (by |λ|) have opposite signs', pairs, 0),
+    'girl-eigenvalue-1': num('the eigenvalue of largest |λ| of Q_u for "girl"', tops[meta.directions.indexOf(girl)]![0]!, 2),
+    'girl-eigenvalue-2': num('the eigenvalue of second largest |λ| of Q_u for "girl"', tops[meta.directions.indexOf(girl)]![1]!, 2),
     'girl-positive': num('positive eigenvalues of Q_u for "girl"', girl.positive, 0),
     'girl-negative': num('negative eigenvalues of Q_u for "girl"', girl.negative, 0),
     'effective-rank-min': num('smallest effective rank among the output directions', Math.min(...ranks), 1),
