@@ -11,20 +11,19 @@
  */
 import { PipelineError } from '../errors.ts';
 import type { QuadraticBasis } from '../decompose/truncation.ts';
-
-export type Multiply = (a: { data: Float64Array; rows: number; cols: number; transpose?: boolean }, b: { data: Float64Array; rows: number; cols: number; transpose?: boolean }) => Float64Array;
+import { matmul64 } from '../native/matmul64.ts';
 
 /**
  * f_k(x) for every position (rows of X, (N, d)) and k = 1 … K, as (N, K), with two matrix
  * products: Z = X Rᵀ and C = Z Lᵀ, L the strictly lower triangle of M (C[n, k] = Σ_{j<k} M_kj z_j).
  */
-export function prefixForms(qb: QuadraticBasis, X: Float64Array, N: number, multiply: Multiply): Float64Array {
+export function prefixForms(qb: QuadraticBasis, X: Float64Array, N: number): Float64Array {
   const { k: K, d, basis, M } = qb;
   if (X.length !== N * d) throw new PipelineError(`prefixForms: X has ${X.length} values for (${N}, ${d})`);
-  const Z = multiply({ data: X, rows: N, cols: d }, { data: basis, rows: K, cols: d, transpose: true }); // (N, K)
+  const Z = matmul64({ data: X, rows: N, cols: d }, { data: basis, rows: K, cols: d, transpose: true }); // (N, K)
   const lower = new Float64Array(K * K);
   for (let i = 0; i < K; i++) for (let j = 0; j < i; j++) lower[i * K + j] = M[i * K + j]!;
-  const C = multiply({ data: Z, rows: N, cols: K }, { data: lower, rows: K, cols: K, transpose: true }); // (N, K)
+  const C = matmul64({ data: Z, rows: N, cols: K }, { data: lower, rows: K, cols: K, transpose: true }); // (N, K)
   const out = new Float64Array(N * K);
   for (let n = 0; n < N; n++) {
     let total = 0;
@@ -77,9 +76,14 @@ export function columnRSquared(F: Float64Array, K: number, k: number, y: Float64
   return tot > 0 ? 1 - res / tot : Number.NaN;
 }
 
-/** The positions where y is in its top `share` (at least one; ties broken by position). */
+/** How many of N positions are the top `share`: at least one. */
+export function topCount(N: number, share: number): number {
+  return Math.max(1, Math.ceil(share * N));
+}
+
+/** The positions where y is in its top `share` (ties broken by position). */
 export function topPositions(y: Float64Array, share: number): Int32Array {
-  const count = Math.max(1, Math.ceil(share * y.length));
+  const count = topCount(y.length, share);
   const order = Array.from(y.keys()).sort((a, b) => y[b]! - y[a]! || a - b);
   return Int32Array.from(order.slice(0, count).sort((a, b) => a - b));
 }

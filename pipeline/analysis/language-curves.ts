@@ -20,12 +20,11 @@ import { defaultSolver, symmetricEigen, type EigenSolver } from '../decompose/ei
 import { interactionMatrix } from '../decompose/interaction.ts';
 import { layerOf } from '../decompose/job.ts';
 import { eigenBasis, pcaBasis, projectedBasis, randomOrthonormalBasis } from '../decompose/truncation.ts';
-import { matmul64 } from '../native/matmul64.ts';
 import { modelWeights, type ModelMeta } from '../train/job.ts';
 import { sha256 } from '../util/hash.ts';
 import { Rng } from '../util/random.ts';
 import { PipelineError } from '../errors.ts';
-import { curveOf, prefixForms, topPositions, type CurvePoint, type Multiply } from './explained-curves.ts';
+import { curveOf, prefixForms, topCount, topPositions, type CurvePoint } from './explained-curves.ts';
 import { checkedShape, mlpInputs } from './language-readings.ts';
 import { chooseOutputs, type OutputChoice } from './output-tokens.ts';
 import { combineRows, quadraticForms } from './token-readings.ts';
@@ -82,8 +81,6 @@ export function asCurves(a: Artifact | undefined, what = 'curves'): Artifact<Cur
   return artifactOf(a, curvesKind, what);
 }
 
-const multiply: Multiply = (a, b) => matmul64(a, b);
-
 export function explainedCurves(model: Artifact<ModelMeta>, windows: Artifact<VocabularyWindowsMeta>, params: Params): CurvesMeta {
   const s = checkedShape(model);
   const { settings } = params;
@@ -92,19 +89,16 @@ export function explainedCurves(model: Artifact<ModelMeta>, windows: Artifact<Vo
   const U = s.tiedEmbeddings ? w['embed']! : w['unembed']!;
   const layer = layerOf(model, params.layer);
   const K = Math.min(settings.maxK, d);
-  const held = mlpInputs(model, windows, settings.windows, 'validation');
-  const train = mlpInputs(model, windows, settings.trainWindows, 'train');
+  const { validation: held, train } = mlpInputs(model, windows, { validation: settings.windows, train: settings.trainWindows });
   const pca = pcaBasis(train.values, train.positions, d, K, { centred: false });
   const { vocabulary } = windows.meta;
   const outputs = chooseOutputs(vocabulary.texts, vocabulary.trainCounts, settings.choice);
-  let top = 0;
   const directions = outputs.map((out): DirectionCurves => {
     const q = interactionMatrix(layer, combineRows(U, d, out.terms));
     const y = quadraticForms(held.values, held.positions, d, q);
     const large = topPositions(y, settings.topShare);
-    top = large.length;
     const curve = (basis: ReturnType<typeof eigenBasis>) => {
-      const points = curveOf(prefixForms(basis, held.values, held.positions, multiply), K, y, large);
+      const points = curveOf(prefixForms(basis, held.values, held.positions), K, y, large);
       const bad = points.find((p) => ![p.correlation, p.rSquared, p.correlationTop].every(Number.isFinite));
       if (bad) throw new PipelineError(`explained curves: "${out.title}" at k = ${bad.k} has an undefined correlation (a constant reconstruction or activation over the ${held.positions} positions)`);
       return points;
@@ -120,5 +114,5 @@ export function explainedCurves(model: Artifact<ModelMeta>, windows: Artifact<Vo
       random: Array.from({ length: settings.draws }, () => curve(projectedBasis(q, d, randomOrthonormalBasis(d, K, rng)))),
     };
   });
-  return { settings, K, d, positions: held.positions, topPositions: top, trainPositions: train.positions, solver: params.solver, directions };
+  return { settings, K, d, positions: held.positions, topPositions: topCount(held.positions, settings.topShare), trainPositions: train.positions, solver: params.solver, directions };
 }

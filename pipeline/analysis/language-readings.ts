@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Artifact } from '../cache/artifact.ts';
 import { artifactOf, defineJob, type Job } from '../cache/job.ts';
 import { asVocabularyWindows, decodeCompact, type VocabularyWindowsMeta } from '../corpus/vocabulary.ts';
-import { tokenSplitsOf } from '../data/tokens.ts';
+import { tokenSplitsOf, type TokenWindows } from '../data/tokens.ts';
 import { defaultSolver, symmetricEigen, type EigenSolver } from '../decompose/eigen.ts';
 import { interactionMatrix } from '../decompose/interaction.ts';
 import { layerOf } from '../decompose/job.ts';
@@ -82,9 +82,8 @@ const readingsKind = defineJob<ReadingsMeta, Inputs, Params>({
   run: async (_ctx, inputs, params) => {
     const { meta, spectra } = readLanguageModel(inputs.model, asVocabularyWindows(inputs.windows), params);
     const tensors: Artifact['tensors'] = {};
-    spectra.forEach((s, i) => {
-      tensors[`direction${i}.values`] = tensor(s.values, [s.values.length]);
-      tensors[`direction${i}.u`] = tensor(s.u, [s.u.length]);
+    spectra.forEach((values, i) => {
+      tensors[`direction${i}.values`] = tensor(values, [values.length]);
     });
     return { meta, tensors, files: {} };
   },
@@ -141,7 +140,7 @@ export function checkedShape(model: Artifact<ModelMeta>): ReadableShape {
   return s;
 }
 
-export function readLanguageModel(model: Artifact<ModelMeta>, windows: Artifact<VocabularyWindowsMeta>, params: Params): { meta: ReadingsMeta; spectra: { values: Float64Array; u: Float64Array }[] } {
+export function readLanguageModel(model: Artifact<ModelMeta>, windows: Artifact<VocabularyWindowsMeta>, params: Params): { meta: ReadingsMeta; spectra: Float64Array[] } {
   const s = checkedShape(model);
   const { settings } = params;
   const w = modelWeights(model);
@@ -151,7 +150,7 @@ export function readLanguageModel(model: Artifact<ModelMeta>, windows: Artifact<
   const U = s.tiedEmbeddings ? E : w['unembed']!;
   const layer = layerOf(model, params.layer);
   const outputs = chooseOutputs(vocabulary.texts, vocabulary.trainCounts, settings.choice);
-  const X = mlpInputs(model, windows, settings.windows);
+  const X = mlpInputs(model, windows, { validation: settings.windows }).validation;
   if (X.positions < settings.contexts) throw new PipelineError(`token readings: readings.contexts asks for ${settings.contexts} contexts per eigenvector, but the ${X.positions} held-out positions scanned (readings.windows = ${settings.windows} validation windows) are fewer`, { exitCode: 2, hint: 'lower readings.contexts or raise readings.windows in pipeline/reports/language.ts, or build a larger corpus' });
   const textOf = (id: number) => vocabulary.texts[id]!;
   const named = (list: Scored[]): TokenScore[] => list.map(({ id, score }) => ({ id, text: textOf(id), score }));
@@ -159,12 +158,12 @@ export function readLanguageModel(model: Artifact<ModelMeta>, windows: Artifact<
     const { top, bottom } = extremes(scores, settings.tokens);
     return { top: named(top), bottom: named(bottom) };
   };
-  const spectra: { values: Float64Array; u: Float64Array }[] = [];
+  const spectra: Float64Array[] = [];
   const directions = outputs.map((out): DirectionReading => {
     const u = combineRows(U, d, out.terms);
     const q = interactionMatrix(layer, u);
     const eig = symmetricEigen(q, d, params.solver);
-    spectra.push({ values: eig.values, u });
+    spectra.push(eig.values);
     const order = Array.from(eig.values.keys());
     const chosen = [...order.filter((i) => eig.values[i]! > 0).slice(0, settings.eigenvectors), ...order.filter((i) => eig.values[i]! < 0).slice(0, settings.eigenvectors)];
     // stories repeat their openings ("Once upon a time"), so the top positions often show the same
@@ -196,38 +195,51 @@ export function readLanguageModel(model: Artifact<ModelMeta>, windows: Artifact<
 }
 
 /**
- * The MLP's input at every position of the first `limit` windows of a split, (windows·T, d) in
- * float64, from the model's own forward pass (clean: no latent noise), and each position's text.
+ * The MLP's input at every position of the first `limits[split]` windows of each split asked for,
+ * (windows·T, d) in float64, from the model's own forward pass (clean: no latent noise), and each
+ * position's text. The weights become tensors once for all splits.
  */
-export function mlpInputs(model: Artifact<ModelMeta>, windows: Artifact<VocabularyWindowsMeta>, limit: number, split: 'validation' | 'train' = 'validation') {
+export function mlpInputs<S extends 'validation' | 'train'>(model: Artifact<ModelMeta>, windows: Artifact<VocabularyWindowsMeta>, limits: Record<S, number>): Record<S, MlpInputs> {
   const s = checkedShape(model);
   const w = modelWeights(model);
-  const held = tokenSplitsOf(windows)[split];
+  const kind = modelKind(model.meta.model.kind);
+  const layout = kind.layout(s as never);
+  const params = Object.fromEntries(Object.entries(layout).map(([name, dims]) => [name, tf.tensor(w[name]!, dims)]));
+  try {
+    const splits = tokenSplitsOf(windows);
+    return Object.fromEntries((Object.keys(limits) as S[]).map((split) => [split, splitInputs(splits[split], split, limits[split], (ids, rows, T) => {
+      const { hooks } = forwardWithHooks(kind, s as never, params, tf.tensor2d(ids, [rows, T], 'int32'), ['mlp-in.0']);
+      return hooks['mlp-in.0']!;
+    }, s.dim, windows.meta.vocabulary)])) as Record<S, MlpInputs>;
+  } finally {
+    tf.dispose(Object.values(params));
+  }
+}
+
+export interface MlpInputs {
+  /** (positions, d) */
+  values: Float64Array;
+  positions: number;
+  T: number;
+  /** The text before a position (at most `span` tokens), its token and the next one. */
+  text: (window: number, position: number, span: number) => { before: string; token: string; next: string };
+}
+
+function splitInputs(held: TokenWindows, split: string, limit: number, forward: (ids: Int32Array, rows: number, T: number) => tf.Tensor, d: number, vocabulary: VocabularyWindowsMeta['vocabulary']): MlpInputs {
   if (held.n === 0) throw new PipelineError(`token readings: the ${split} split has no windows to read the MLP's inputs on`, { exitCode: 2, hint: 'a larger corpus (the stories report\'s corpus settings) gives it some' });
   const n = Math.min(limit, held.n);
   const T = held.context;
   const tokens = held.tokens.subarray(0, n * (T + 1));
-  const kind = modelKind(model.meta.model.kind);
-  const layout = kind.layout(s as never);
-  const params = Object.fromEntries(Object.entries(layout).map(([name, dims]) => [name, tf.tensor(w[name]!, dims)]));
-  const values = new Float64Array(n * T * s.dim);
+  const values = new Float64Array(n * T * d);
   const batch = 16;
-  try {
-    for (let start = 0; start < n; start += batch) {
-      const rows = Math.min(batch, n - start);
-      const ids = new Int32Array(rows * T);
-      for (let r = 0; r < rows; r++) ids.set(tokens.subarray((start + r) * (T + 1), (start + r) * (T + 1) + T), r * T);
-      const x = tf.tidy(() => {
-        const { hooks } = forwardWithHooks(kind, s as never, params, tf.tensor2d(ids, [rows, T], 'int32'), ['mlp-in.0']);
-        return hooks['mlp-in.0']!;
-      });
-      values.set(x.dataSync(), start * T * s.dim);
-      x.dispose();
-    }
-  } finally {
-    tf.dispose(Object.values(params));
+  for (let start = 0; start < n; start += batch) {
+    const rows = Math.min(batch, n - start);
+    const ids = new Int32Array(rows * T);
+    for (let r = 0; r < rows; r++) ids.set(tokens.subarray((start + r) * (T + 1), (start + r) * (T + 1) + T), r * T);
+    const x = tf.tidy(() => forward(ids, rows, T));
+    values.set(x.dataSync(), start * T * d);
+    x.dispose();
   }
-  const { vocabulary } = windows.meta;
   const text = (window: number, position: number, span: number) => {
     const at = window * (T + 1);
     return {
@@ -238,4 +250,3 @@ export function mlpInputs(model: Artifact<ModelMeta>, windows: Artifact<Vocabula
   };
   return { values, positions: n * T, T, text };
 }
-

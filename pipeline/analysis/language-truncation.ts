@@ -15,6 +15,7 @@
  * it (its k directions are the inputs' best). At k = d every method is the model itself (tested);
  * "no MLP" (k = 0) is U x alone. The loss is the mean cross-entropy over held-out positions.
  */
+import * as tf from '@tensorflow/tfjs';
 import type { Artifact } from '../cache/artifact.ts';
 import { artifactOf, defineJob, type Job } from '../cache/job.ts';
 import { asVocabularyWindows, type VocabularyWindowsMeta } from '../corpus/vocabulary.ts';
@@ -23,12 +24,13 @@ import { defaultSolver, symmetricEigen, type EigenSolver } from '../decompose/ei
 import { interactionMatrix } from '../decompose/interaction.ts';
 import { layerOf } from '../decompose/job.ts';
 import type { BilinearLayer } from '../decompose/layer.ts';
-import { eigenBasis, pcaBasis, projectedBasis, randomOrthonormalBasis, type QuadraticBasis } from '../decompose/truncation.ts';
+import { eigenBasis, pcaBasis, projectedBasis, randomOrthonormalBasis } from '../decompose/truncation.ts';
 import { PipelineError } from '../errors.ts';
+import { rowCrossEntropy } from '../native/cross-entropy.ts';
 import { matmul64 } from '../native/matmul64.ts';
 import { modelWeights, type ModelMeta } from '../train/job.ts';
 import { Rng } from '../util/random.ts';
-import { prefixForms, type Multiply } from './explained-curves.ts';
+import { prefixForms } from './explained-curves.ts';
 import { checkedShape, mlpInputs } from './language-readings.ts';
 import { quadraticForms } from './token-readings.ts';
 
@@ -61,54 +63,45 @@ export interface TruncationMeta {
   solver: string;
 }
 
-const multiply: Multiply = (a, b) => matmul64(a, b);
-
-/** Mean cross-entropy of logits (N, vocab) against targets. */
-export function crossEntropy(logits: Float64Array, N: number, vocab: number, targets: ArrayLike<number>): number {
-  let total = 0;
-  for (let n = 0; n < N; n++) {
-    let max = -Infinity;
-    for (let t = 0; t < vocab; t++) max = Math.max(max, logits[n * vocab + t]!);
-    let sum = 0;
-    for (let t = 0; t < vocab; t++) sum += Math.exp(logits[n * vocab + t]! - max);
-    total += max + Math.log(sum) - logits[n * vocab + targets[n]!]!;
-  }
-  const loss = total / N;
+/** Mean cross-entropy of logits (N, vocab) against targets, by the training code's own loss (float32, as the model evaluates). */
+export function meanLoss(logits: Float64Array, N: number, vocab: number, targets: Int32Array): number {
+  const loss = tf.tidy(() => tf.mean(rowCrossEntropy(tf.tensor2d(Float32Array.from(logits), [N, vocab]), tf.tensor1d(targets, 'int32'))).dataSync()[0]!);
   if (!Number.isFinite(loss)) throw new PipelineError(`truncated loss: cross-entropy is ${loss}`);
   return loss;
 }
 
 /**
  * The held-out loss at every k of each method, the model's own and without the MLP: X (N, d) the
- * MLP inputs, U (vocab, d) the unembedding, `pca` (K, d) the shared principal directions.
+ * MLP inputs, U (vocab, d) the unembedding, `pca` (K, d) the shared principal directions. Each
+ * token's column of every logits matrix is filled in turn.
  */
-export function truncatedLosses(layer: BilinearLayer, U: ArrayLike<number>, vocab: number, X: Float64Array, N: number, targets: ArrayLike<number>, pca: Float64Array, ks: number[], rng: Rng, solver: EigenSolver): Omit<TruncationMeta, 'settings' | 'positions' | 'vocab' | 'd' | 'solver'> {
+export function truncatedLosses(layer: BilinearLayer, U: ArrayLike<number>, vocab: number, X: Float64Array, N: number, targets: Int32Array, pca: Float64Array, ks: number[], rng: Rng, solver: EigenSolver): Omit<TruncationMeta, 'settings' | 'positions' | 'vocab' | 'd' | 'solver'> {
   const d = layer.d;
   const K = Math.max(...ks);
   if (K > d || ks.some((k) => !Number.isInteger(k) || k < 1)) throw new PipelineError(`truncated loss: every k must be a whole number in [1, ${d}], got ${ks.join(', ')}`);
   const direct = matmul64({ data: X, rows: N, cols: d }, { data: Float64Array.from(U), rows: vocab, cols: d, transpose: true }); // (N, vocab) = X Uᵀ
-  const methods = ['eigen', 'random', 'pca', 'full'] as const;
-  // logits per method and k (the full model's at index 0), filled one token (column) at a time
-  const logits = Object.fromEntries(methods.map((m) => [m, (m === 'full' ? [1] : ks).map(() => Float64Array.from(direct))])) as Record<(typeof methods)[number], Float64Array[]>;
-  const add = (target: Float64Array[], at: number[], t: number, F: Float64Array, width: number) => {
-    at.forEach((k, j) => {
-      for (let n = 0; n < N; n++) target[j]![n * vocab + t]! += F[n * width + k - 1]!;
+  const full = Float64Array.from(direct);
+  const atEachK = () => ks.map(() => Float64Array.from(direct));
+  const [eigen, random, shared] = [atEachK(), atEachK(), atEachK()];
+  // adds column k − 1 of F (N, K) to token t's logits, for every k asked for
+  const add = (logits: Float64Array[], t: number, F: Float64Array) => {
+    ks.forEach((k, j) => {
+      for (let n = 0; n < N; n++) logits[j]![n * vocab + t]! += F[n * K + k - 1]!;
     });
   };
   for (let t = 0; t < vocab; t++) {
-    const u = Float64Array.from({ length: d }, (_, i) => U[t * d + i]!);
-    const q = interactionMatrix(layer, u);
-    const eig = symmetricEigen(q, d, solver);
-    add(logits.full, [1], t, quadraticForms(X, N, d, q), 1);
-    add(logits.eigen, ks, t, prefixForms(eigenBasis(eig, K), X, N, multiply), K);
-    add(logits.random, ks, t, prefixForms(projectedBasis(q, d, randomOrthonormalBasis(d, K, rng)), X, N, multiply), K);
-    add(logits.pca, ks, t, prefixForms(projectedBasis(q, d, pca.subarray(0, K * d)) as QuadraticBasis, X, N, multiply), K);
+    const q = interactionMatrix(layer, Float64Array.from({ length: d }, (_, i) => U[t * d + i]!));
+    const y = quadraticForms(X, N, d, q);
+    for (let n = 0; n < N; n++) full[n * vocab + t]! += y[n]!;
+    add(eigen, t, prefixForms(eigenBasis(symmetricEigen(q, d, solver), K), X, N));
+    add(random, t, prefixForms(projectedBasis(q, d, randomOrthonormalBasis(d, K, rng)), X, N));
+    add(shared, t, prefixForms(projectedBasis(q, d, pca.subarray(0, K * d)), X, N));
   }
-  const loss = (l: Float64Array) => crossEntropy(l, N, vocab, targets);
+  const loss = (l: Float64Array) => meanLoss(l, N, vocab, targets);
   return {
-    full: loss(logits.full[0]!),
+    full: loss(full),
     noMlp: loss(direct),
-    losses: ks.map((k, j) => ({ k, eigen: loss(logits.eigen[j]!), random: loss(logits.random[j]!), pca: loss(logits.pca[j]!) })),
+    losses: ks.map((k, j) => ({ k, eigen: loss(eigen[j]!), random: loss(random[j]!), pca: loss(shared[j]!) })),
   };
 }
 
@@ -135,8 +128,7 @@ export function languageTruncation(model: Artifact<ModelMeta>, windows: Artifact
   const w = modelWeights(model);
   const d = s.dim;
   const ks = settings.ks.filter((k) => k <= d);
-  const held = mlpInputs(model, windows, settings.windows, 'validation');
-  const train = mlpInputs(model, windows, settings.trainWindows, 'train');
+  const { validation: held, train } = mlpInputs(model, windows, { validation: settings.windows, train: settings.trainWindows });
   const pca = pcaBasis(train.values, train.positions, d, Math.max(...ks), { centred: false });
   const split = tokenSplitsOf(windows).validation;
   const T = split.context;

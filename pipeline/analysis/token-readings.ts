@@ -71,21 +71,7 @@ export function ovPullback(wv: ArrayLike<number>, wo: ArrayLike<number>, s: Atte
 
 /** For every token s: E[s]ᵀ Q E[s] (through the MLP alone) and u · E[s] (the direct path). */
 export function tokenOutputs(E: ArrayLike<number>, vocab: number, d: number, q: Float64Array, u: ArrayLike<number>): { mlp: Float64Array; direct: Float64Array } {
-  const mlp = new Float64Array(vocab);
-  const qe = new Float64Array(d);
-  for (let s = 0; s < vocab; s++) {
-    const e = s * d;
-    qe.fill(0);
-    for (let i = 0; i < d; i++) {
-      const ei = E[e + i]!;
-      if (ei === 0) continue;
-      for (let j = 0; j < d; j++) qe[j]! += q[i * d + j]! * ei; // Q symmetric: row i = column i
-    }
-    let total = 0;
-    for (let j = 0; j < d; j++) total += E[e + j]! * qe[j]!;
-    mlp[s] = total;
-  }
-  return { mlp, direct: rowScores(E, vocab, d, u) };
+  return { mlp: quadraticForms(Float64Array.from(E), vocab, d, q), direct: rowScores(E, vocab, d, u) };
 }
 
 /** u = Σ weight · U[id] for U (vocab, d). */

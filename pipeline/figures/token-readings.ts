@@ -19,7 +19,7 @@ import { logTicks } from './baselines.ts';
 type ReadingInputs = Inputs<{ readings: ReadingsMeta; curves?: CurvesMeta }>;
 
 /** A token's text as a reader sees it: quoted, so a leading space shows. */
-export function quoted(text: string): string {
+function quoted(text: string): string {
   return JSON.stringify(text);
 }
 
