@@ -5,8 +5,10 @@
  *   node scripts/compare-reports.ts <before> <after>    # exit 0 when they agree, 1 otherwise
  *
  * Every file must be byte-identical, except:
- * - `meta.json` and `report.json` may differ in the code version of each stage
- *   (`provenance.codeVersion`): a hash of the source, which any edit changes by design;
+ * - `meta.json` and `report.json` may differ in their provenance hashes: the code version of each
+ *   stage (`codeVersion`, a hash of the source, which any edit changes by design) and the
+ *   configuration hashes of the figure and its models (`configHash`, their cache keys, which hash
+ *   the code version in);
  * - `timings.json` (what each job took) is not compared: it differs between any two builds.
  * A file present on one side only is a difference.
  */
@@ -15,7 +17,7 @@ import { join, relative } from 'node:path';
 
 /** Files whose content records the build, not the result. */
 const NOT_COMPARED = new Set(['timings.json']);
-/** JSON files whose code versions may differ. */
+/** JSON files whose provenance hashes may differ. */
 const WITH_PROVENANCE = new Set(['meta.json', 'report.json']);
 
 export interface Difference {
@@ -49,17 +51,17 @@ function compareFile(a: string, b: string): string | undefined {
   const bytesB = readFileSync(b);
   if (bytesA.equals(bytesB)) return undefined;
   if (!WITH_PROVENANCE.has(name)) return `bytes differ (${bytesA.length} and ${bytesB.length} bytes)`;
-  const [jsonA, jsonB] = [withoutCodeVersions(bytesA), withoutCodeVersions(bytesB)];
-  return jsonA === jsonB ? undefined : `differs beyond code versions: ${firstDifference(jsonA, jsonB)}`;
+  const [jsonA, jsonB] = [withoutCodeHashes(bytesA), withoutCodeHashes(bytesB)];
+  return jsonA === jsonB ? undefined : `differs beyond code hashes: ${firstDifference(jsonA, jsonB)}`;
 }
 
-/** The JSON text with every `provenance.codeVersion` removed. */
-function withoutCodeVersions(bytes: Buffer): string {
-  return JSON.stringify(JSON.parse(bytes.toString('utf8')), (key, value: unknown) =>
-    key === 'provenance' && value !== null && typeof value === 'object'
-      ? { ...value, codeVersion: undefined }
-      : value,
-  );
+/** Keys whose values hash the code, wherever they appear in provenance JSON. */
+const CODE_HASHES = new Set(['codeVersion', 'configHash']);
+
+/** The JSON text without the values of CODE_HASHES keys. */
+function withoutCodeHashes(bytes: Buffer): string {
+  const json: unknown = JSON.parse(bytes.toString('utf8'));
+  return JSON.stringify(json, (key, value: unknown) => (CODE_HASHES.has(key) ? undefined : value));
 }
 
 /** A short excerpt around the first character where two texts differ. */

@@ -1,4 +1,4 @@
-/** The refactor check: two report folders agree up to code versions and timings, and nothing else. */
+/** The refactor check: two report folders agree up to code hashes and timings, and nothing else. */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,12 @@ import { test } from 'node:test';
 import { compareReports } from '../../scripts/compare-reports.ts';
 
 const meta = (codeVersion: Record<string, string>, value = 1) =>
-  JSON.stringify({ id: 'f', value, provenance: { seed: 0, codeVersion } });
+  JSON.stringify({
+    id: 'f',
+    value,
+    models: [{ id: 'm', configHash: Object.values(codeVersion).join('') }],
+    provenance: { seed: 0, configHash: Object.keys(codeVersion).join(''), codeVersion },
+  });
 
 function folder(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), 'compare-reports-'));
@@ -26,7 +31,7 @@ const base = {
   'r/figures/f/figure.svg': '<svg width="1" height="1"></svg>',
 };
 
-test('folders that differ only in code versions and timings agree', (t) => {
+test('folders that differ only in code hashes and timings agree', (t) => {
   const a = folder(base);
   const b = folder({
     ...base,
@@ -53,5 +58,5 @@ test('a changed number, a changed drawing, a missing and an extra file are each 
     ['r/figures/f/data.csv', 'r/figures/f/figure.png', 'r/figures/f/figure.svg', 'r/figures/f/meta.json'],
   );
   assert.match(found[0]!.what, /^only in /);
-  assert.match(found[3]!.what, /differs beyond code versions/);
+  assert.match(found[3]!.what, /differs beyond code hashes/);
 });
