@@ -18,7 +18,6 @@ const reportsDir = resolve(process.env.REPORTS_DIR ?? './reports');
 const contentDir = resolve(process.env.CONTENT_DIR ?? './content');
 const storeId = createHash('sha256').update(`${reportsDir}\0${contentDir}`).digest('hex').slice(0, 12);
 
-
 export default defineConfig({
   srcDir: './site',
   cacheDir: `./node_modules/.astro/${storeId}`,

@@ -27,13 +27,31 @@ const [batch, context] = [profile.train.batchSize, profile.shape.context];
 /** Median ms of a native training step after one warm-up step. */
 function nativeStep(shape: LlamaShape): number {
   const rng = new Rng(1);
-  const windows = tokenWindows(Int32Array.from({ length: batch * (context + 1) }, () => rng.int(shape.vocab)), batch, context, shape.vocab, 'bench');
-  const trainee = makeTrainee(llama, shape, nextToken, llama.init(shape, rng), profile.train.weightDecay ?? 0);
+  const windows = tokenWindows(
+    Int32Array.from({ length: batch * (context + 1) }, () => rng.int(shape.vocab)),
+    batch,
+    context,
+    shape.vocab,
+    'bench',
+  );
+  const trainee = makeTrainee(
+    llama,
+    shape,
+    nextToken,
+    llama.init(shape, rng),
+    profile.train.weightDecay ?? 0,
+  );
   const indices = Array.from({ length: batch }, (_, i) => i);
   const times: number[] = [];
   for (let i = 0; i <= STEPS; i++) {
     const started = performance.now();
-    trainStep(trainee, nextTokenBatch(windows, indices), { latent: profile.train.latentNoise ?? 0, input: 0, dropout: 0, seed: i }, { lr: 1e-4 }, 0);
+    trainStep(
+      trainee,
+      nextTokenBatch(windows, indices),
+      { latent: profile.train.latentNoise ?? 0, input: 0, dropout: 0, seed: i },
+      { lr: 1e-4 },
+      0,
+    );
     if (i >= 1) times.push(performance.now() - started);
   }
   disposeTrainee(trainee);
@@ -44,15 +62,30 @@ function nativeStep(shape: LlamaShape): number {
 function torchStep(shape: LlamaShape): number | string {
   if (!existsSync(PYTHON)) return `${PYTHON} not found`;
   const script = new URL('./reference/language_step.py', import.meta.url).pathname;
-  const args = [shape.dim, shape.hidden, shape.layers, shape.heads, shape.vocab, batch, context, shape.mlp, STEPS, 1].map(String);
+  const args = [
+    shape.dim,
+    shape.hidden,
+    shape.layers,
+    shape.heads,
+    shape.vocab,
+    batch,
+    context,
+    shape.mlp,
+    STEPS,
+    1,
+  ].map(String);
   const run = spawnSync(PYTHON, [script, ...args], { encoding: 'utf8' });
-  if (run.status !== 0) return (run.stderr.trim().split('\n').at(-1) ?? 'failed').replace(/^ModuleNotFoundError: /, '');
+  if (run.status !== 0)
+    return (run.stderr.trim().split('\n').at(-1) ?? 'failed').replace(/^ModuleNotFoundError: /, '');
   return Number(run.stdout.trim().split('\n').at(-1));
 }
 
 async function main() {
   await selectBackend('native');
-  const forms = (['bilinear', 'gated'] as const).map((mlp) => ({ mlp, shape: { ...profile.shape, vocab: profile.vocabulary, mlp, beta: 1 } as LlamaShape }));
+  const forms = (['bilinear', 'gated'] as const).map((mlp) => ({
+    mlp,
+    shape: { ...profile.shape, vocab: profile.vocabulary, mlp, beta: 1 } as LlamaShape,
+  }));
   const times = forms.map(() => ({ native: [] as number[], torch: [] as (number | string)[] }));
   for (let r = 0; r < ROUNDS; r++) {
     for (const [i, f] of forms.entries()) {
@@ -61,13 +94,17 @@ async function main() {
     }
   }
   const s = profile.shape;
-  console.log(`\nLanguage report's model (default profile: d ${s.dim}, MLP width ${s.hidden}, ${s.heads} heads, vocabulary ${profile.vocabulary}, no normalisation), training step at ${batch} × ${context}, 1 thread: tokens per second, median over ${ROUNDS} interleaved rounds of the median of ${STEPS} steps`);
+  console.log(
+    `\nLanguage report's model (default profile: d ${s.dim}, MLP width ${s.hidden}, ${s.heads} heads, vocabulary ${profile.vocabulary}, no normalisation), training step at ${batch} × ${context}, 1 thread: tokens per second, median over ${ROUNDS} interleaved rounds of the median of ${STEPS} steps`,
+  );
   const rate = (ms: number) => ((batch * context) / (ms / 1000)).toFixed(0).padStart(10);
   for (const [i, f] of forms.entries()) {
     const native = median(times[i]!.native);
     const torch = times[i]!.torch;
     const torchMs = torch.every((t) => typeof t === 'number') ? median(torch as number[]) : null;
-    console.log(`  ${(f.mlp === 'bilinear' ? 'bilinear MLP' : 'SwiGLU MLP').padEnd(14)} native ${rate(native)}   PyTorch ${torchMs === null ? `  (none: ${torch.find((t) => typeof t === 'string')})` : `${rate(torchMs)}   native / PyTorch ${(torchMs / native).toFixed(2)}×`}`);
+    console.log(
+      `  ${(f.mlp === 'bilinear' ? 'bilinear MLP' : 'SwiGLU MLP').padEnd(14)} native ${rate(native)}   PyTorch ${torchMs === null ? `  (none: ${torch.find((t) => typeof t === 'string')})` : `${rate(torchMs)}   native / PyTorch ${(torchMs / native).toFixed(2)}×`}`,
+    );
   }
 }
 

@@ -25,7 +25,10 @@ import { selectBackend, type BackendName } from '../pipeline/train/backend.ts';
 import { disposeTrainee, makeTrainee, trainStep } from '../pipeline/train/trainer.ts';
 import { Rng } from '../pipeline/util/random.ts';
 
-const SHAPES = [[4, 256], [8, 64]] as const;
+const SHAPES = [
+  [4, 256],
+  [8, 64],
+] as const;
 const PYTHON = '/usr/bin/python3';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -35,7 +38,13 @@ function loadModel(files: LlamaFiles) {
 }
 
 /** Median ms of a training step after warm-up. */
-async function timeStep(path: BackendName, files: LlamaFiles, batch: number, context: number, steps: number): Promise<number | string> {
+async function timeStep(
+  path: BackendName,
+  files: LlamaFiles,
+  batch: number,
+  context: number,
+  steps: number,
+): Promise<number | string> {
   try {
     await selectBackend(path);
   } catch (error) {
@@ -43,13 +52,25 @@ async function timeStep(path: BackendName, files: LlamaFiles, batch: number, con
   }
   const { shape, weights } = loadModel(files);
   const rng = new Rng(1);
-  const windows = tokenWindows(Int32Array.from({ length: batch * (context + 1) }, () => rng.int(shape.vocab)), batch, context, shape.vocab, 'bench');
+  const windows = tokenWindows(
+    Int32Array.from({ length: batch * (context + 1) }, () => rng.int(shape.vocab)),
+    batch,
+    context,
+    shape.vocab,
+    'bench',
+  );
   const trainee = makeTrainee(llama, shape, nextToken, weights, 0.1);
   const indices = Array.from({ length: batch }, (_, i) => i);
   const times: number[] = [];
   for (let i = 0; i < steps + 1; i++) {
     const started = performance.now();
-    trainStep(trainee, nextTokenBatch(windows, indices), { latent: 0, input: 0, dropout: 0, seed: i }, { lr: 1e-4 }, 0);
+    trainStep(
+      trainee,
+      nextTokenBatch(windows, indices),
+      { latent: 0, input: 0, dropout: 0, seed: i },
+      { lr: 1e-4 },
+      0,
+    );
     if (i >= 1) times.push(performance.now() - started); // the first step allocates
   }
   disposeTrainee(trainee);
@@ -57,11 +78,31 @@ async function timeStep(path: BackendName, files: LlamaFiles, batch: number, con
 }
 
 /** PyTorch's median ms for the same step, or why there is none. */
-function torchStep(files: LlamaFiles, batch: number, context: number, steps: number, threads: number): number | string {
+function torchStep(
+  files: LlamaFiles,
+  batch: number,
+  context: number,
+  steps: number,
+  threads: number,
+): number | string {
   if (!existsSync(PYTHON)) return `${PYTHON} not found`;
   const script = new URL('./reference/llama_step.py', import.meta.url).pathname;
-  const run = spawnSync(PYTHON, [script, files.checkpoint.path, String(files.checkpoint.start), String(files.checkpoint.end), String(batch), String(context), String(steps), String(threads)], { encoding: 'utf8' });
-  if (run.status !== 0) return (run.stderr.trim().split('\n').at(-1) ?? 'failed').replace(/^ModuleNotFoundError: /, '');
+  const run = spawnSync(
+    PYTHON,
+    [
+      script,
+      files.checkpoint.path,
+      String(files.checkpoint.start),
+      String(files.checkpoint.end),
+      String(batch),
+      String(context),
+      String(steps),
+      String(threads),
+    ],
+    { encoding: 'utf8' },
+  );
+  if (run.status !== 0)
+    return (run.stderr.trim().split('\n').at(-1) ?? 'failed').replace(/^ModuleNotFoundError: /, '');
   return Number(run.stdout.trim().split('\n').at(-1));
 }
 
@@ -71,7 +112,12 @@ async function timeSampling(files: LlamaFiles, batch: number, tokens: number): P
   const { shape, weights } = loadModel(files);
   const params = llamaParams(shape, weights);
   const started = performance.now();
-  const out = generate(shape, params, Array.from({ length: batch }, () => [1]), { temperature: 1, topP: 0.9, maxTokens: tokens, seed: 1 });
+  const out = generate(
+    shape,
+    params,
+    Array.from({ length: batch }, () => [1]),
+    { temperature: 1, topP: 0.9, maxTokens: tokens, seed: 1 },
+  );
   const ms = performance.now() - started;
   tf.dispose(Object.values(params));
   // New tokens, with the BOS or EOS that ended a sequence (it was sampled too).
@@ -83,9 +129,25 @@ async function profileStep(files: LlamaFiles, batch: number, context: number): P
   await selectBackend('native');
   const { shape, weights } = loadModel(files);
   const rng = new Rng(2);
-  const windows = tokenWindows(Int32Array.from({ length: batch * (context + 1) }, () => rng.int(shape.vocab)), batch, context, shape.vocab, 'bench');
+  const windows = tokenWindows(
+    Int32Array.from({ length: batch * (context + 1) }, () => rng.int(shape.vocab)),
+    batch,
+    context,
+    shape.vocab,
+    'bench',
+  );
   const trainee = makeTrainee(llama, shape, nextToken, weights, 0.1);
-  const step = () => trainStep(trainee, nextTokenBatch(windows, Array.from({ length: batch }, (_, i) => i)), { latent: 0, input: 0, dropout: 0, seed: 0 }, { lr: 1e-4 }, 0);
+  const step = () =>
+    trainStep(
+      trainee,
+      nextTokenBatch(
+        windows,
+        Array.from({ length: batch }, (_, i) => i),
+      ),
+      { latent: 0, input: 0, dropout: 0, seed: 0 },
+      { lr: 1e-4 },
+      0,
+    );
   step();
   const started = performance.now();
   const info = await tf.profile(() => {
@@ -100,10 +162,14 @@ async function profileStep(files: LlamaFiles, batch: number, context: number): P
     byKernel.set(k.name, entry);
   }
   const total = [...byKernel.values()].reduce((s, e) => s + e.ms, 0);
-  console.log(`\nProfile of one native training step, batch ${batch} × ${context} (${wall.toFixed(0)} ms wall under the profiler; kernels ${total.toFixed(0)} ms)`);
+  console.log(
+    `\nProfile of one native training step, batch ${batch} × ${context} (${wall.toFixed(0)} ms wall under the profiler; kernels ${total.toFixed(0)} ms)`,
+  );
   console.log(`  ${'kernel'.padEnd(28)}${'ms'.padStart(9)}${'share'.padStart(8)}${'calls'.padStart(7)}`);
   for (const [name, e] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 16)) {
-    console.log(`  ${name.padEnd(28)}${e.ms.toFixed(1).padStart(9)}${`${((e.ms / total) * 100).toFixed(1)}%`.padStart(8)}${String(e.calls).padStart(7)}`);
+    console.log(
+      `  ${name.padEnd(28)}${e.ms.toFixed(1).padStart(9)}${`${((e.ms / total) * 100).toFixed(1)}%`.padStart(8)}${String(e.calls).padStart(7)}`,
+    );
   }
   disposeTrainee(trainee);
 }
@@ -121,34 +187,58 @@ async function main() {
   // machine's load drifts within minutes, and interleaving gives every path the same drift.
   const paths: { label: string; time: (b: number, t: number) => Promise<number | string> }[] = [];
   for (const threads of [1, 2]) {
-    paths.push({ label: `native (${threads} BLAS thread${threads > 1 ? 's' : ''})`, time: async (b, t) => {
-      native?.setThreads(threads);
-      const ms = await timeStep('native', files, b, t, steps);
-      native?.setThreads(1);
-      return ms;
-    } });
-    paths.push({ label: `PyTorch (CPU, ${threads} thread${threads > 1 ? 's' : ''})`, time: async (b, t) => torchStep(files, b, t, steps, threads) });
+    paths.push({
+      label: `native (${threads} BLAS thread${threads > 1 ? 's' : ''})`,
+      time: async (b, t) => {
+        native?.setThreads(threads);
+        const ms = await timeStep('native', files, b, t, steps);
+        native?.setThreads(1);
+        return ms;
+      },
+    });
+    paths.push({
+      label: `PyTorch (CPU, ${threads} thread${threads > 1 ? 's' : ''})`,
+      time: async (b, t) => torchStep(files, b, t, steps, threads),
+    });
   }
   const cells = paths.map(() => SHAPES.map(() => [] as (number | string)[]));
   for (let round = 0; round < rounds; round++) {
-    for (const [s, [b, t]] of SHAPES.entries()) for (const [p, path] of paths.entries()) cells[p]![s]!.push(await path.time(b, t));
+    for (const [s, [b, t]] of SHAPES.entries())
+      for (const [p, path] of paths.entries()) cells[p]![s]!.push(await path.time(b, t));
   }
   const wasm = [];
   for (const [b, t] of SHAPES) wasm.push(await timeStep('wasm', files, b, t, 1));
-  console.log(`\nstories15M training step (forward, backward, AdamW), tokens per second: median over ${rounds} interleaved rounds of the median of ${steps} steps after one warm-up`);
-  console.log(`  ${'path'.padEnd(28)}${SHAPES.map(([b, t]) => `${b} × ${t}`.padStart(12)).join('')}   per round`);
-  const rate = (ms: number | string, s: number) => (typeof ms === 'number' ? (SHAPES[s]![0] * SHAPES[s]![1]) / (ms / 1000) : Number.NaN);
+  console.log(
+    `\nstories15M training step (forward, backward, AdamW), tokens per second: median over ${rounds} interleaved rounds of the median of ${steps} steps after one warm-up`,
+  );
+  console.log(
+    `  ${'path'.padEnd(28)}${SHAPES.map(([b, t]) => `${b} × ${t}`.padStart(12)).join('')}   per round`,
+  );
+  const rate = (ms: number | string, s: number) =>
+    typeof ms === 'number' ? (SHAPES[s]![0] * SHAPES[s]![1]) / (ms / 1000) : Number.NaN;
   const print = (label: string, perShape: (number | string)[][]) => {
     const why = perShape.flat().find((x) => typeof x === 'string');
     const rates = perShape.map((runs, s) => runs.map((ms) => rate(ms, s)));
-    const shown = rates.map((r) => (r.every(Number.isFinite) ? median(r).toFixed(0) : 'n/a').padStart(12)).join('');
-    const detail = why ? `   (${String(why).slice(0, 90)})` : `   ${rates.map((r) => r.map((x) => x.toFixed(0)).join('/')).join(', ')}`;
+    const shown = rates
+      .map((r) => (r.every(Number.isFinite) ? median(r).toFixed(0) : 'n/a').padStart(12))
+      .join('');
+    const detail = why
+      ? `   (${String(why).slice(0, 90)})`
+      : `   ${rates.map((r) => r.map((x) => x.toFixed(0)).join('/')).join(', ')}`;
     console.log(`  ${label.padEnd(28)}${shown}${detail}`);
   };
   paths.forEach((path, p) => print(path.label, cells[p]!));
-  print('wasm (stock kernels)', wasm.map((ms) => [ms]));
-  console.log('\nBatched sampling from BOS, temperature 1, top-p 0.9, 128 new tokens per sequence (tokens per second)');
-  for (const batch of [1, 16, 64]) console.log(`  batch ${String(batch).padEnd(6)}${(await timeSampling(files, batch, 128)).toFixed(0).padStart(8)}`);
+  print(
+    'wasm (stock kernels)',
+    wasm.map((ms) => [ms]),
+  );
+  console.log(
+    '\nBatched sampling from BOS, temperature 1, top-p 0.9, 128 new tokens per sequence (tokens per second)',
+  );
+  for (const batch of [1, 16, 64])
+    console.log(
+      `  batch ${String(batch).padEnd(6)}${(await timeSampling(files, batch, 128)).toFixed(0).padStart(8)}`,
+    );
   if (process.argv.includes('--profile')) for (const [b, t] of SHAPES) await profileStep(files, b, t);
 }
 

@@ -55,27 +55,47 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   const reports = options.reports ?? REPORTS;
   checkOnly(reports, options.only); // before anything loads or writes
   const backend = await selectBackend(options.backend);
-  const context = { profile: options.profile, backend, cacheDir: options.cacheDir, dataDirs: options.dataDirs ?? {}, log: options.log };
+  const context = {
+    profile: options.profile,
+    backend,
+    cacheDir: options.cacheDir,
+    dataDirs: options.dataDirs ?? {},
+    log: options.log,
+  };
   if (options.download) {
     requireWritableDirectory(options.cacheDir, '--cache');
     await provideData(reports, options, context.dataDirs);
   }
   const skipped: PipelineError[] = [];
-  const selections = select(reports, options.only, (r) => r.plan(context), (report, error) => {
-    // A report whose data is missing is skipped with the fix; the others still build. One that
-    // needs an optional install is skipped without failing the build, unless it alone was asked for.
-    const optional = error instanceof OptionalInputMissing && options.only === undefined;
-    options.log.job(optional ? 'skipped' : 'failed', report.id, error.message);
-    if (error.hint) options.log.info(`  hint: ${error.hint}`);
-    if (!optional) skipped.push(error);
-  });
+  const selections = select(
+    reports,
+    options.only,
+    (r) => r.plan(context),
+    (report, error) => {
+      // A report whose data is missing is skipped with the fix; the others still build. One that
+      // needs an optional install is skipped without failing the build, unless it alone was asked for.
+      const optional = error instanceof OptionalInputMissing && options.only === undefined;
+      options.log.job(optional ? 'skipped' : 'failed', report.id, error.message);
+      if (error.hint) options.log.info(`  hint: ${error.hint}`);
+      if (!optional) skipped.push(error);
+    },
+  );
   const cache = new CacheStore(options.cacheDir);
-  if (options.statusOnly) return reportStatus(new JobRunner({ cache, log: options.log, force: options.force }), selections, options.log, backend, started);
+  if (options.statusOnly)
+    return reportStatus(
+      new JobRunner({ cache, log: options.log, force: options.force }),
+      selections,
+      options.log,
+      backend,
+      started,
+    );
   // Every flag is checked; before any job runs, both folders must take writes.
   requireWritableDirectory(options.outDir, '--out');
   requireWritableDirectory(options.cacheDir, '--cache');
   // Another build writing the same reports waits its turn; one on another output folder shares the cache safely.
-  const lock = await lockDirectory(options.outDir, (owner) => options.log.job('waiting', options.outDir, `another build (${owner}) is writing it`));
+  const lock = await lockDirectory(options.outDir, (owner) =>
+    options.log.job('waiting', options.outDir, `another build (${owner}) is writing it`),
+  );
   try {
     return await buildLocked(options, selections, skipped, cache, backend, reports, started);
   } finally {
@@ -92,12 +112,21 @@ async function buildLocked(
   reports: ReportSpec[],
   started: number,
 ): Promise<BuildSummary> {
-  const swept = cache.sweepStaging() + sweepTemporary(options.outDir) + selections.reduce((n, s) => n + sweepTemporary(join(options.outDir, s.report.id, 'figures')), 0);
+  const swept =
+    cache.sweepStaging() +
+    sweepTemporary(options.outDir) +
+    selections.reduce((n, s) => n + sweepTemporary(join(options.outDir, s.report.id, 'figures')), 0);
   if (swept > 0) options.log.info(`removed ${swept} staging folder(s) left by an interrupted build`);
-  options.log.info(`profile ${options.profile}, backend ${backend.name} (${backend.detail}), tfjs ${backend.tfjsVersion}`);
+  options.log.info(
+    `profile ${options.profile}, backend ${backend.name} (${backend.detail}), tfjs ${backend.tfjsVersion}`,
+  );
   const workers = options.workers ?? 1;
   // Each worker activates the backend chosen here, so its jobs round exactly as this thread's would.
-  const init = { module: new URL('./train/backend.ts', import.meta.url).href, name: 'selectBackend', argument: backend.name };
+  const init = {
+    module: new URL('./train/backend.ts', import.meta.url).href,
+    name: 'selectBackend',
+    argument: backend.name,
+  };
   const pool = workers > 1 ? new WorkerPool(workers, { cacheDir: options.cacheDir, init }) : undefined;
   if (pool) options.log.info(`${workers} worker threads for training and analyses`);
   const runner = new JobRunner({ cache, log: options.log, force: options.force, ...(pool ? { pool } : {}) });
@@ -117,18 +146,31 @@ async function emitAll(
   reports: ReportSpec[],
   started: number,
 ): Promise<BuildSummary> {
-  const ctx = { outDir: options.outDir, profile: options.profile, runner, reportOrder: reports.map((r) => r.id), workers: options.workers ?? 1 };
+  const ctx = {
+    outDir: options.outDir,
+    profile: options.profile,
+    runner,
+    reportOrder: reports.map((r) => r.id),
+    workers: options.workers ?? 1,
+  };
   const emitted: string[] = [];
   // Start every selected job at once, so the worker pool always has training or analyses queued
   // while the main thread loads data, decomposes and draws, instead of idling between reports.
   // A failure is reported (once) by the emit below, which waits for the same promises.
   for (const { plan, figure } of selections) {
-    const items = figure ? plan.figures.filter((f) => f.id === figure) : [...plan.models, ...(plan.analyses ?? []), ...plan.figures];
+    const items = figure
+      ? plan.figures.filter((f) => f.id === figure)
+      : [...plan.models, ...(plan.analyses ?? []), ...plan.figures];
     for (const item of items) runner.get(item.job).catch(() => undefined);
   }
   for (const { report, plan, figure } of selections) {
     if (figure) {
-      await emitFigure(ctx, report, plan.figures.find((f) => f.id === figure)!, plan);
+      await emitFigure(
+        ctx,
+        report,
+        plan.figures.find((f) => f.id === figure)!,
+        plan,
+      );
       emitted.push(`${report.id}/${figure}`);
     } else {
       await emitReport(ctx, report, plan);
@@ -137,16 +179,23 @@ async function emitAll(
     options.log.job('emitted', emitted.at(-1)!, join(options.outDir, report.id));
   }
   if (skipped.length > 0) {
-    throw new PipelineError(`${skipped.length} report(s) skipped for missing data (the others were built): ${skipped.map((e) => e.message).join('; ')}`, {
-      exitCode: 3,
-      hint: skipped[0]!.hint,
-    });
+    throw new PipelineError(
+      `${skipped.length} report(s) skipped for missing data (the others were built): ${skipped.map((e) => e.message).join('; ')}`,
+      {
+        exitCode: 3,
+        hint: skipped[0]!.hint,
+      },
+    );
   }
   return { ...runner.stats, backend, seconds: (performance.now() - started) / 1000, emitted };
 }
 
 /** With --download: fetches every data set a selected report needs and cannot find. */
-async function provideData(reports: ReportSpec[], options: BuildOptions, dataDirs: Record<string, string | undefined>): Promise<void> {
+async function provideData(
+  reports: ReportSpec[],
+  options: BuildOptions,
+  dataDirs: Record<string, string | undefined>,
+): Promise<void> {
   const [reportId] = options.only?.split('/') ?? [];
   const wanted = reports.filter((r) => !reportId || r.id === reportId).flatMap((r) => r.datasets ?? []);
   for (const source of new Set(wanted)) {
@@ -158,7 +207,13 @@ async function provideData(reports: ReportSpec[], options: BuildOptions, dataDir
   }
 }
 
-function reportStatus(runner: JobRunner, selections: Selection[], log: Log, backend: BackendInfo, started: number): BuildSummary {
+function reportStatus(
+  runner: JobRunner,
+  selections: Selection[],
+  log: Log,
+  backend: BackendInfo,
+  started: number,
+): BuildSummary {
   const jobs = selections.flatMap(({ plan, figure }) => [
     ...(figure ? [] : plan.models.map((m) => m.job)),
     ...plan.figures.filter((f) => !figure || f.id === figure).map((f) => f.job),
@@ -202,7 +257,9 @@ function select(
     }
     validatePlan(report, p);
     if (figureId !== undefined && !p.figures.some((f) => f.id === figureId)) {
-      throw usageError(`unknown figure '${figureId}' in report '${report.id}'; valid: ${p.figures.map((f) => f.id).join(', ')}`);
+      throw usageError(
+        `unknown figure '${figureId}' in report '${report.id}'; valid: ${p.figures.map((f) => f.id).join(', ')}`,
+      );
     }
     return [figureId === undefined ? { report, plan: p } : { report, plan: p, figure: figureId }];
   });
@@ -213,31 +270,39 @@ function select(
  * write, creating it if needed; otherwise one line naming the flag, the path and what is wrong.
  */
 function requireWritableDirectory(dir: string, flag: string): void {
-  const fail = (what: string) => usageError(`${flag} ${dir}: ${what}`, `give ${flag} a directory you can write`);
+  const fail = (what: string) =>
+    usageError(`${flag} ${dir}: ${what}`, `give ${flag} a directory you can write`);
   const missing: string[] = [];
   let existing = dir;
   while (!existsSync(existing) && dirname(existing) !== existing) {
     missing.unshift(existing);
     existing = dirname(existing);
   }
-  if (!statSync(existing).isDirectory()) throw fail(existing === dir ? 'is a file, not a directory' : `${existing} is a file, not a directory`);
+  if (!statSync(existing).isDirectory())
+    throw fail(existing === dir ? 'is a file, not a directory' : `${existing} is a file, not a directory`);
   try {
     // One level at a time: Node's recursive mkdir never returns on some special file systems (/proc).
     for (const path of missing) mkdirSync(path);
     accessSync(dir, constants.W_OK);
     rmSync(makeStagingDirectory(dir, 'write-check'), { recursive: true }); // what access() cannot see (e.g. a full quota)
   } catch (error) {
-    throw fail(`${missing.length > 0 && !existsSync(dir) ? 'cannot be created' : 'is not writable'} (${describeFsError(error)})`);
+    throw fail(
+      `${missing.length > 0 && !existsSync(dir) ? 'cannot be created' : 'is not writable'} (${describeFsError(error)})`,
+    );
   }
 }
 
 /** Every figure id, `report/figure`, for --list (reports whose data is missing are listed by name only). */
-export function listFigures(context: { profile: ProfileName; backend: BackendInfo; cacheDir: string }, reports = REPORTS): string[] {
+export function listFigures(
+  context: { profile: ProfileName; backend: BackendInfo; cacheDir: string },
+  reports = REPORTS,
+): string[] {
   return reports.flatMap((r) => {
     try {
       return r.plan({ ...context, dataDirs: {} }).figures.map((f) => `${r.id}/${f.id}`);
     } catch (error) {
-      if (error instanceof PipelineError && error.exitCode === 3) return [`${r.id}/* (data missing: ${error.message})`];
+      if (error instanceof PipelineError && error.exitCode === 3)
+        return [`${r.id}/* (data missing: ${error.message})`];
       throw error;
     }
   });

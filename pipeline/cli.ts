@@ -17,7 +17,9 @@ Trains, decomposes and renders every report into reports/ (each job cached in .c
 
 Options:
   --profile <name>   ${Object.keys(PROFILES).join(' | ')} (default: default)
-${Object.entries(PROFILES).map(([name, what]) => `                       ${name}: ${what}`).join('\n')}
+${Object.entries(PROFILES)
+  .map(([name, what]) => `                       ${name}: ${what}`)
+  .join('\n')}
   --only <id>        one report ('mnist') or one figure ('mnist/eigenvector-gallery')
   --backend <name>   auto | ${BACKENDS.join(' | ')} (default: auto = the first that loads,
                      in that order); --accel is the same flag
@@ -53,7 +55,9 @@ async function main(argv: string[]): Promise<number> {
   const profile = parseProfile(args.profile);
   const backend = parseBackend(args.backend);
   if (args.list) {
-    process.stdout.write(`${listFigures({ profile, backend: await selectBackend(backend), cacheDir: resolve(args.cache) }).join('\n')}\n`);
+    process.stdout.write(
+      `${listFigures({ profile, backend: await selectBackend(backend), cacheDir: resolve(args.cache) }).join('\n')}\n`,
+    );
     return 0;
   }
   const log = consoleLog();
@@ -62,7 +66,13 @@ async function main(argv: string[]): Promise<number> {
     only: args.only,
     force: args.force,
     download: args.download,
-    dataDirs: { 'fashion-mnist': args['fashion-mnist-dir'], mnist: args['mnist-dir'], 'llama-checkpoint': absolute(args['llama-checkpoint']), 'llama-tokenizer': absolute(args['llama-tokenizer']), tinystories: absolute(args.tinystories) },
+    dataDirs: {
+      'fashion-mnist': args['fashion-mnist-dir'],
+      mnist: args['mnist-dir'],
+      'llama-checkpoint': absolute(args['llama-checkpoint']),
+      'llama-tokenizer': absolute(args['llama-tokenizer']),
+      tinystories: absolute(args.tinystories),
+    },
     backend,
     outDir: resolve(args.out),
     cacheDir: resolve(args.cache),
@@ -71,8 +81,11 @@ async function main(argv: string[]): Promise<number> {
     workers: parseWorkers(args.workers),
   });
   if (args.status) return 0;
-  const repaired = summary.repaired > 0 ? ` (${summary.repaired} of them to replace damaged cache entries)` : '';
-  log.info(`done in ${summary.seconds.toFixed(1)} s: ${summary.built} job(s) built${repaired}, ${summary.cached} cached; emitted ${summary.emitted.join(', ')}`);
+  const repaired =
+    summary.repaired > 0 ? ` (${summary.repaired} of them to replace damaged cache entries)` : '';
+  log.info(
+    `done in ${summary.seconds.toFixed(1)} s: ${summary.built} job(s) built${repaired}, ${summary.cached} cached; emitted ${summary.emitted.join(', ')}`,
+  );
   return 0;
 }
 
@@ -81,7 +94,8 @@ const absolute = (path: string | undefined) => (path === undefined ? undefined :
 
 function parseWorkers(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw usageError(`--workers must be a whole number from 1 to 64, got '${value}'`);
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw usageError(`--workers must be a whole number from 1 to 64, got '${value}'`);
   return n;
 }
 
@@ -112,26 +126,45 @@ function parseOptions(argv: string[]) {
       },
     });
     if (values.accel !== undefined) values.backend = values.accel;
-    return values as typeof values & { profile: string; backend: string; out: string; cache: string; force: boolean; workers: string };
+    return values as typeof values & {
+      profile: string;
+      backend: string;
+      out: string;
+      cache: string;
+      force: boolean;
+      workers: string;
+    };
   } catch (error) {
     // Node's message can run over several lines (e.g. for '--workers -3'): say all of it on one.
-    throw usageError((error as Error).message.split('\n').map((line) => line.trim()).filter(Boolean).join(' '), 'see npm run pipeline -- --help');
+    throw usageError(
+      (error as Error).message
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean)
+        .join(' '),
+      'see npm run pipeline -- --help',
+    );
   }
 }
 
 // Ctrl-C or a polite kill: exit (code 128 + signal), so 'exit' handlers release the output lock.
 // Nothing half-written is left where a reader looks: entries and reports are staged and renamed.
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) process.once(signal, () => process.exit(code));
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const)
+  process.once(signal, () => process.exit(code));
 
 const debug = process.argv.includes('--debug');
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     const known = error instanceof PipelineError;
-    process.stderr.write(`${styleText('red', 'error')} ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `${styleText('red', 'error')} ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     if (known && error.hint) process.stderr.write(`  hint: ${error.hint}\n`);
     if (debug || !known) process.stderr.write(`${error instanceof Error ? error.stack : ''}\n`);
     process.exit(known ? error.exitCode : 1);
   },
 );
-

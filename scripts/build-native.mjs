@@ -25,8 +25,12 @@ function headers() {
 }
 
 function skip(reason) {
-  console.error(`native: not built (${reason}); training and eigensolvers use the portable path (wasm, ml-matrix)`);
-  console.error('native: on Debian, `apt-get install libopenblas-dev liblapacke-dev` then `npm run native` enables it');
+  console.error(
+    `native: not built (${reason}); training and eigensolvers use the portable path (wasm, ml-matrix)`,
+  );
+  console.error(
+    'native: on Debian, `apt-get install libopenblas-dev liblapacke-dev` then `npm run native` enables it',
+  );
   process.exit(0);
 }
 
@@ -37,16 +41,29 @@ if (spawnSync(compiler, ['--version']).status !== 0) skip(`no C compiler '${comp
 mkdirSync(dirname(target), { recursive: true });
 const staged = `${target}.tmp-${process.pid}`;
 const args = [
-  '-O3', '-std=c11', '-fPIC', '-shared', '-Wall', '-Wextra',
+  '-O3',
+  '-std=c11',
+  '-fPIC',
+  '-shared',
+  '-Wall',
+  '-Wextra',
   // Float32 operations one at a time, as in TensorFlow.js: no fused multiply-add contraction.
   '-ffp-contract=off',
-  `-I${headers()}`, '-I/usr/include/x86_64-linux-gnu', '-I/usr/include/openblas',
-  source, '-o', staged, '-lopenblas', '-llapacke', '-lm',
+  `-I${headers()}`,
+  '-I/usr/include/x86_64-linux-gnu',
+  '-I/usr/include/openblas',
+  source,
+  '-o',
+  staged,
+  '-lopenblas',
+  '-llapacke',
+  '-lm',
 ];
 const result = spawnSync(compiler, args, { encoding: 'utf8' });
 if (result.status !== 0) {
   rmSync(staged, { force: true });
-  const firstError = (result.stderr ?? '').split('\n').find((line) => /error|cannot find/.test(line)) ?? 'compiler error';
+  const firstError =
+    (result.stderr ?? '').split('\n').find((line) => /error|cannot find/.test(line)) ?? 'compiler error';
   skip(firstError.trim());
 }
 renameSync(staged, target);

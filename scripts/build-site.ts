@@ -8,7 +8,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { makeStagingDirectory, removeDirectory, replaceDirectory, sweepTemporary } from '../pipeline/util/fs.ts';
+import {
+  makeStagingDirectory,
+  removeDirectory,
+  replaceDirectory,
+  sweepTemporary,
+} from '../pipeline/util/fs.ts';
 
 const out = resolve(process.env.SITE_OUT ?? 'dist');
 // astro's package exports no bin path; its CLI is at a fixed place in node_modules.

@@ -8,7 +8,8 @@
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 
 const LOCK = new URL('../package-lock.json', import.meta.url);
-const PLATFORM = /-(android|darwin|freebsd|linux|openbsd|sunos|win32|wasm32)-?(arm64|arm|ia32|x64|wasi)?(?:-(gnu|musl|msvc|gnueabihf))?$/;
+const PLATFORM =
+  /-(android|darwin|freebsd|linux|openbsd|sunos|win32|wasm32)-?(arm64|arm|ia32|x64|wasi)?(?:-(gnu|musl|msvc|gnueabihf))?$/;
 
 function platformFields(name) {
   const match = PLATFORM.exec(name);

@@ -42,5 +42,7 @@ if (import.meta.main) {
   const dist = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--base') ?? 'dist';
   const kb = (n: number) => `${(n / 1024).toFixed(0)} KB`;
   const rows = pageWeights(dist, base).sort((a, b) => b.firstLoad - a.firstLoad);
-  process.stdout.write(rows.map((r) => `${kb(r.firstLoad).padStart(8)}  ${kb(r.lazy).padStart(8)} lazy  ${r.page}\n`).join(''));
+  process.stdout.write(
+    rows.map((r) => `${kb(r.firstLoad).padStart(8)}  ${kb(r.lazy).padStart(8)} lazy  ${r.page}\n`).join(''),
+  );
 }

@@ -10,9 +10,19 @@
 import { writeFileSync, renameSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkContract, contractError, CONTRACT_FILE, publishedPaths, readContract, reportProfiles, updateContract } from '../site/lib/url-contract.ts';
+import {
+  checkContract,
+  contractError,
+  CONTRACT_FILE,
+  publishedPaths,
+  readContract,
+  reportProfiles,
+  updateContract,
+} from '../site/lib/url-contract.ts';
 
-const { values } = parseArgs({ options: { reports: { type: 'string', default: 'reports' }, check: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { reports: { type: 'string', default: 'reports' }, check: { type: 'boolean', default: false } },
+});
 const reportsDir = resolve(values.reports!);
 
 function fail(message: string): never {
@@ -21,8 +31,14 @@ function fail(message: string): never {
 }
 
 const profiles = reportProfiles(reportsDir);
-if (profiles.length === 0) fail(`no reports in ${reportsDir}; run the default build first (npm run build), or name a folder with --reports`);
-if (profiles.includes('smoke')) fail(`${reportsDir} holds a smoke build; the list records the published site: use a default build's reports`);
+if (profiles.length === 0)
+  fail(
+    `no reports in ${reportsDir}; run the default build first (npm run build), or name a folder with --reports`,
+  );
+if (profiles.includes('smoke'))
+  fail(
+    `${reportsDir} holds a smoke build; the list records the published site: use a default build's reports`,
+  );
 
 const contract = readContract();
 const published = publishedPaths(reportsDir);
@@ -31,11 +47,16 @@ if (error) fail(error);
 const updated = updateContract(contract, published);
 const added = updated.urls.filter((u) => !contract.urls.includes(u));
 if (values.check) {
-  if (added.length > 0) fail(`${added.length} published URL(s) are not listed yet (run npm run urls:update):\n${added.map((u) => `  /${u}`).join('\n')}`);
+  if (added.length > 0)
+    fail(
+      `${added.length} published URL(s) are not listed yet (run npm run urls:update):\n${added.map((u) => `  /${u}`).join('\n')}`,
+    );
   process.stdout.write(`urls: all ${published.length} published URLs are listed\n`);
   process.exit(0);
 }
 const temp = `${CONTRACT_FILE}.tmp`;
 writeFileSync(temp, `${JSON.stringify(updated, null, 2)}\n`);
 renameSync(temp, CONTRACT_FILE);
-process.stdout.write(`urls: ${added.length} added, ${updated.urls.length} listed, ${Object.keys(updated.moved).length} moved (${CONTRACT_FILE})\n`);
+process.stdout.write(
+  `urls: ${added.length} added, ${updated.urls.length} listed, ${Object.keys(updated.moved).length} moved (${CONTRACT_FILE})\n`,
+);

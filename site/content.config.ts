@@ -33,7 +33,11 @@ const figures = defineCollection({
 
 /** What each job of a report took to build (the one file that differs between builds). */
 const timings = defineCollection({
-  loader: glob({ pattern: '*/timings.json', base: REPORTS_DIR, generateId: ({ data }) => String(data['report']) }),
+  loader: glob({
+    pattern: '*/timings.json',
+    base: REPORTS_DIR,
+    generateId: ({ data }) => String(data['report']),
+  }),
   schema: timingsSchema,
 });
 

@@ -8,7 +8,14 @@ import { stratifiedSample, type ImageSet } from '../data/dataset.ts';
 import { eigenvector, type Eigen } from '../decompose/eigen.ts';
 import { inputFeature } from '../decompose/features.ts';
 import type { BilinearLayer } from '../decompose/layer.ts';
-import { effectiveRank, featureSupport, eigenvectorsNeeded, peripheryMask, peripheryMass, totalVariation } from '../decompose/metrics.ts';
+import {
+  effectiveRank,
+  featureSupport,
+  eigenvectorsNeeded,
+  peripheryMask,
+  peripheryMass,
+  totalVariation,
+} from '../decompose/metrics.ts';
 import { eigenBasis, truncationCurve } from '../decompose/truncation.ts';
 import { PipelineError } from '../errors.ts';
 import { exactModel } from './truncation-study.ts';
@@ -69,7 +76,10 @@ export type MetricName = keyof typeof METRICS;
 
 export function checkAblationSettings(s: AblationSettings, where: string): void {
   for (const field of ['topFeatures', 'maxK', 'height', 'width'] as const) {
-    if (!Number.isInteger(s[field]) || s[field] < 1) throw new PipelineError(`${where}: ${field} must be a whole number ≥ 1, got ${s[field]}`, { exitCode: 2 });
+    if (!Number.isInteger(s[field]) || s[field] < 1)
+      throw new PipelineError(`${where}: ${field} must be a whole number ≥ 1, got ${s[field]}`, {
+        exitCode: 2,
+      });
   }
 }
 
@@ -77,16 +87,30 @@ function mean(values: number[]): number {
   return values.reduce((s, x) => s + x, 0) / values.length;
 }
 
-export function analyseRun(layer: BilinearLayer, eigs: Eigen[], data: { train: ImageSet; validation: ImageSet }, s: AblationSettings): RunAnalysis {
+export function analyseRun(
+  layer: BilinearLayer,
+  eigs: Eigen[],
+  data: { train: ImageSet; validation: ImageSet },
+  s: AblationSettings,
+): RunAnalysis {
   checkAblationSettings(s, 'ablation metrics');
   const { c, d } = layer;
-  if (eigs.length !== c) throw new PipelineError(`ablation metrics: ${eigs.length} eigendecompositions for ${c} classes`);
-  if (layer.input !== s.height * s.width) throw new PipelineError(`ablation metrics: inputs of ${layer.input} values cannot be drawn as ${s.height}×${s.width} images`);
+  if (eigs.length !== c)
+    throw new PipelineError(`ablation metrics: ${eigs.length} eigendecompositions for ${c} classes`);
+  if (layer.input !== s.height * s.width)
+    throw new PipelineError(
+      `ablation metrics: inputs of ${layer.input} values cannot be drawn as ${s.height}×${s.width} images`,
+    );
   const top = Math.min(s.topFeatures, d);
-  const features = eigs.map((eig) => Array.from({ length: top }, (_, i) => inputFeature(layer, eigenvector(eig, i))));
+  const features = eigs.map((eig) =>
+    Array.from({ length: top }, (_, i) => inputFeature(layer, eigenvector(eig, i))),
+  );
   const topPositive = eigs.map((eig) => {
     const i = Array.from(eig.values).findIndex((v) => v > 0);
-    if (i < 0) throw new PipelineError('ablation metrics: a class has no positive eigenvalue (its logit can only decrease)');
+    if (i < 0)
+      throw new PipelineError(
+        'ablation metrics: a class has no positive eigenvalue (its logit can only decrease)',
+      );
     return { feature: inputFeature(layer, eigenvector(eig, i)), eigenvalue: eig.values[i]! };
   });
   const mask = peripheryMask(data.train.images, data.train.n, data.train.dim);
@@ -108,8 +132,18 @@ export function analyseRun(layer: BilinearLayer, eigs: Eigen[], data: { train: I
 }
 
 /** The exact accuracy on a set, and the eigenvectors needed to keep it within one point. */
-function accuracyAndK(layer: BilinearLayer, eigs: Eigen[], set: ImageSet, K: number): { accuracy: number; k: number | null } {
+function accuracyAndK(
+  layer: BilinearLayer,
+  eigs: Eigen[],
+  set: ImageSet,
+  K: number,
+): { accuracy: number; k: number | null } {
   const { embedded, full, labels, accuracy } = exactModel(layer, set);
-  const curve = truncationCurve(eigs.map((eig) => eigenBasis(eig, K)), embedded, full, labels);
+  const curve = truncationCurve(
+    eigs.map((eig) => eigenBasis(eig, K)),
+    embedded,
+    full,
+    labels,
+  );
   return { accuracy, k: eigenvectorsNeeded(curve, accuracy) };
 }

@@ -32,17 +32,30 @@ export function contributions(eig: Eigen, e: Float64Array): Contribution[] {
   return Array.from({ length: eig.n }, (_, i) => {
     let projection = 0;
     for (let j = 0; j < eig.n; j++) projection += eig.vectors[i * eig.n + j]! * e[j]!;
-    return { index: i + 1, eigenvalue: eig.values[i]!, projection, contribution: eig.values[i]! * projection * projection };
+    return {
+      index: i + 1,
+      eigenvalue: eig.values[i]!,
+      projection,
+      contribution: eig.values[i]! * projection * projection,
+    };
   });
 }
 
-export function explain(layer: BilinearLayer, eigs: Eigen[], x: ArrayLike<number>, topClasses: number, topFeatures: number): { logits: number[]; classes: ClassExplanation[] } {
+export function explain(
+  layer: BilinearLayer,
+  eigs: Eigen[],
+  x: ArrayLike<number>,
+  topClasses: number,
+  topFeatures: number,
+): { logits: number[]; classes: ClassExplanation[] } {
   const e = embed(layer, x);
   const all = eigs.map((eig) => contributions(eig, e));
   const logits = all.map((cs) => cs.reduce((s, c) => s + c.contribution, 0));
   const order = logits.map((l, a) => ({ l, a })).sort((p, q) => q.l - p.l || p.a - q.a);
   const classes = order.slice(0, topClasses).map(({ a, l }) => {
-    const sorted = [...all[a]!].sort((p, q) => Math.abs(q.contribution) - Math.abs(p.contribution) || p.index - q.index);
+    const sorted = [...all[a]!].sort(
+      (p, q) => Math.abs(q.contribution) - Math.abs(p.contribution) || p.index - q.index,
+    );
     const top = sorted.slice(0, topFeatures);
     return { class: a, logit: l, top, rest: l - top.reduce((s, c) => s + c.contribution, 0) };
   });

@@ -37,7 +37,13 @@ export function prefixForms(qb: QuadraticBasis, X: Float64Array, N: number): Flo
 }
 
 /** Pearson correlation of column k of F (N, K) with y over the positions in `rows` (NaN when either is constant). */
-export function columnCorrelation(F: Float64Array, K: number, k: number, y: Float64Array, rows: ArrayLike<number>): number {
+export function columnCorrelation(
+  F: Float64Array,
+  K: number,
+  k: number,
+  y: Float64Array,
+  rows: ArrayLike<number>,
+): number {
   const n = rows.length;
   let mf = 0;
   let my = 0;
@@ -61,7 +67,13 @@ export function columnCorrelation(F: Float64Array, K: number, k: number, y: Floa
 }
 
 /** R² of column k of F as a prediction of y, over `rows`, without refitting. */
-export function columnRSquared(F: Float64Array, K: number, k: number, y: Float64Array, rows: ArrayLike<number>): number {
+export function columnRSquared(
+  F: Float64Array,
+  K: number,
+  k: number,
+  y: Float64Array,
+  rows: ArrayLike<number>,
+): number {
   const n = rows.length;
   let my = 0;
   for (let i = 0; i < n; i++) my += y[rows[i]!]!;
@@ -99,5 +111,10 @@ export interface CurvePoint {
 /** The curve of one basis: every k of F scored against y, over all positions and over `top`. */
 export function curveOf(F: Float64Array, K: number, y: Float64Array, top: ArrayLike<number>): CurvePoint[] {
   const all = Int32Array.from(y.keys());
-  return Array.from({ length: K }, (_, k) => ({ k: k + 1, correlation: columnCorrelation(F, K, k, y, all), rSquared: columnRSquared(F, K, k, y, all), correlationTop: columnCorrelation(F, K, k, y, top) }));
+  return Array.from({ length: K }, (_, k) => ({
+    k: k + 1,
+    correlation: columnCorrelation(F, K, k, y, all),
+    rSquared: columnRSquared(F, K, k, y, all),
+    correlationTop: columnCorrelation(F, K, k, y, top),
+  }));
 }

@@ -27,8 +27,14 @@ const perturbationKind = defineJob<PerturbationMeta, ModelInputs, PerturbationSe
   },
 });
 
-export function perturbationJob(label: string, deps: ModelJobs, settings: PerturbationSettings): Job<PerturbationMeta> {
-  return perturbationKind.create(`${label} (perturbation check)`, deps, settings, { modules: deps.model.modules });
+export function perturbationJob(
+  label: string,
+  deps: ModelJobs,
+  settings: PerturbationSettings,
+): Job<PerturbationMeta> {
+  return perturbationKind.create(`${label} (perturbation check)`, deps, settings, {
+    modules: deps.model.modules,
+  });
 }
 
 const truncationKind = defineJob<TruncationResult, ModelInputs, TruncationSettings>({
@@ -43,7 +49,11 @@ const truncationKind = defineJob<TruncationResult, ModelInputs, TruncationSettin
   }),
 });
 
-export function truncationJob(label: string, deps: ModelJobs, settings: TruncationSettings): Job<TruncationResult> {
+export function truncationJob(
+  label: string,
+  deps: ModelJobs,
+  settings: TruncationSettings,
+): Job<TruncationResult> {
   return truncationKind.create(`${label} (truncation)`, deps, settings, { modules: deps.model.modules });
 }
 
@@ -74,7 +84,10 @@ const ablationKind = defineJob<AblationMeta, ModelInputs, AblationSettings>({
       tensors: {
         features: tensor(flat(result.features.flat()), [layer.c, top, layer.input]),
         topPositive: tensor(flat(result.topPositive.map((p) => p.feature)), [layer.c, layer.input]),
-        topPositiveValues: tensor(Float64Array.from(result.topPositive, (p) => p.eigenvalue), [layer.c]),
+        topPositiveValues: tensor(
+          Float64Array.from(result.topPositive, (p) => p.eigenvalue),
+          [layer.c],
+        ),
       },
       files: {},
     };
@@ -86,7 +99,11 @@ export function ablationJob(label: string, deps: ModelJobs, settings: AblationSe
 }
 
 /** An ablation artifact read back: scores, features [class][rank], top positive eigenvectors [class]. */
-export function ablationOf(input: Artifact | undefined): { scores: RunScores; features: Float64Array[][]; topPositive: { feature: Float64Array; eigenvalue: number }[] } {
+export function ablationOf(input: Artifact | undefined): {
+  scores: RunScores;
+  features: Float64Array[][];
+  topPositive: { feature: Float64Array; eigenvalue: number }[];
+} {
   const a = artifactOf(input, ablationKind, 'ablation analysis');
   const features = requireTensor(a, 'features', 'ablation analysis');
   const [c, top, input_] = features.shape as [number, number, number];
@@ -95,7 +112,14 @@ export function ablationOf(input: Artifact | undefined): { scores: RunScores; fe
   const values = requireTensor(a, 'topPositiveValues', 'ablation analysis').data as Float64Array;
   return {
     scores: a.meta.scores,
-    features: Array.from({ length: c }, (_, k) => Array.from({ length: top }, (_, r) => data.subarray((k * top + r) * input_, (k * top + r + 1) * input_))),
-    topPositive: Array.from({ length: c }, (_, k) => ({ feature: positive.subarray(k * input_, (k + 1) * input_), eigenvalue: values[k]! })),
+    features: Array.from({ length: c }, (_, k) =>
+      Array.from({ length: top }, (_, r) =>
+        data.subarray((k * top + r) * input_, (k * top + r + 1) * input_),
+      ),
+    ),
+    topPositive: Array.from({ length: c }, (_, k) => ({
+      feature: positive.subarray(k * input_, (k + 1) * input_),
+      eigenvalue: values[k]!,
+    })),
   };
 }

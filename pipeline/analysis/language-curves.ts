@@ -70,18 +70,36 @@ const curvesKind = defineJob<CurvesMeta, { model: ModelMeta; windows: Vocabulary
   name: 'analysis/language-curves',
   stage: 'analysis',
   module: import.meta.url,
-  run: async (_ctx, inputs, params) => ({ meta: explainedCurves(inputs.model, asVocabularyWindows(inputs.windows), params), tensors: {}, files: {} }),
+  run: async (_ctx, inputs, params) => ({
+    meta: explainedCurves(inputs.model, asVocabularyWindows(inputs.windows), params),
+    tensors: {},
+    files: {},
+  }),
 });
 
-export function languageCurvesJob(label: string, model: Job<ModelMeta>, windows: Job<VocabularyWindowsMeta>, settings: CurveSettings): Job<CurvesMeta> {
-  return curvesKind.create(label, { model, windows }, { settings, layer: 'layers.0.mlp', solver: defaultSolver() }, { modules: model.modules });
+export function languageCurvesJob(
+  label: string,
+  model: Job<ModelMeta>,
+  windows: Job<VocabularyWindowsMeta>,
+  settings: CurveSettings,
+): Job<CurvesMeta> {
+  return curvesKind.create(
+    label,
+    { model, windows },
+    { settings, layer: 'layers.0.mlp', solver: defaultSolver() },
+    { modules: model.modules },
+  );
 }
 
 export function asCurves(a: Artifact | undefined, what = 'curves'): Artifact<CurvesMeta> {
   return artifactOf(a, curvesKind, what);
 }
 
-export function explainedCurves(model: Artifact<ModelMeta>, windows: Artifact<VocabularyWindowsMeta>, params: Params): CurvesMeta {
+export function explainedCurves(
+  model: Artifact<ModelMeta>,
+  windows: Artifact<VocabularyWindowsMeta>,
+  params: Params,
+): CurvesMeta {
   const s = checkedShape(model);
   const { settings } = params;
   const w = modelWeights(model);
@@ -89,7 +107,10 @@ export function explainedCurves(model: Artifact<ModelMeta>, windows: Artifact<Vo
   const U = s.tiedEmbeddings ? w['embed']! : w['unembed']!;
   const layer = layerOf(model, params.layer);
   const K = Math.min(settings.maxK, d);
-  const { validation: held, train } = mlpInputs(model, windows, { validation: settings.windows, train: settings.trainWindows });
+  const { validation: held, train } = mlpInputs(model, windows, {
+    validation: settings.windows,
+    train: settings.trainWindows,
+  });
   const pca = pcaBasis(train.values, train.positions, d, K, { centred: false });
   const { vocabulary } = windows.meta;
   const outputs = chooseOutputs(vocabulary.texts, vocabulary.trainCounts, settings.choice);
@@ -100,7 +121,10 @@ export function explainedCurves(model: Artifact<ModelMeta>, windows: Artifact<Vo
     const curve = (basis: ReturnType<typeof eigenBasis>) => {
       const points = curveOf(prefixForms(basis, held.values, held.positions), K, y, large);
       const bad = points.find((p) => ![p.correlation, p.rSquared, p.correlationTop].every(Number.isFinite));
-      if (bad) throw new PipelineError(`explained curves: "${out.title}" at k = ${bad.k} has an undefined correlation (a constant reconstruction or activation over the ${held.positions} positions)`);
+      if (bad)
+        throw new PipelineError(
+          `explained curves: "${out.title}" at k = ${bad.k} has an undefined correlation (a constant reconstruction or activation over the ${held.positions} positions)`,
+        );
       return points;
     };
     // each direction's draws from a stream of its own, seeded by its page id: adding or removing
@@ -111,8 +135,19 @@ export function explainedCurves(model: Artifact<ModelMeta>, windows: Artifact<Vo
       title: out.title,
       eigen: curve(eigenBasis(symmetricEigen(q, d, params.solver), K)),
       pca: curve(projectedBasis(q, d, pca)),
-      random: Array.from({ length: settings.draws }, () => curve(projectedBasis(q, d, randomOrthonormalBasis(d, K, rng)))),
+      random: Array.from({ length: settings.draws }, () =>
+        curve(projectedBasis(q, d, randomOrthonormalBasis(d, K, rng))),
+      ),
     };
   });
-  return { settings, K, d, positions: held.positions, topPositions: topCount(held.positions, settings.topShare), trainPositions: train.positions, solver: params.solver, directions };
+  return {
+    settings,
+    K,
+    d,
+    positions: held.positions,
+    topPositions: topCount(held.positions, settings.topShare),
+    trainPositions: train.positions,
+    solver: params.solver,
+    directions,
+  };
 }

@@ -21,7 +21,16 @@ import { forwardWithHooks, modelKind } from '../models/kind.ts';
 import { tensor } from '../tensors/safetensors.ts';
 import { modelWeights, type ModelMeta } from '../train/job.ts';
 import { chooseOutputs, type OutputChoice, type OutputDirection } from './output-tokens.ts';
-import { combineRows, extremes, ovPullback, rowScores, tokenOutputs, topContexts, type ContextHit, type Scored } from './token-readings.ts';
+import {
+  combineRows,
+  extremes,
+  ovPullback,
+  rowScores,
+  tokenOutputs,
+  topContexts,
+  type ContextHit,
+  type Scored,
+} from './token-readings.ts';
 
 export interface ReadingSettings {
   choice: OutputChoice;
@@ -90,8 +99,18 @@ const readingsKind = defineJob<ReadingsMeta, Inputs, Params>({
 });
 
 /** The readings of a one-layer, unnormalised bilinear transformer's MLP. */
-export function languageReadingsJob(label: string, model: Job<ModelMeta>, windows: Job<VocabularyWindowsMeta>, settings: ReadingSettings): Job<ReadingsMeta> {
-  return readingsKind.create(label, { model, windows }, { settings, layer: 'layers.0.mlp', solver: defaultSolver() }, { modules: model.modules });
+export function languageReadingsJob(
+  label: string,
+  model: Job<ModelMeta>,
+  windows: Job<VocabularyWindowsMeta>,
+  settings: ReadingSettings,
+): Job<ReadingsMeta> {
+  return readingsKind.create(
+    label,
+    { model, windows },
+    { settings, layer: 'layers.0.mlp', solver: defaultSolver() },
+    { modules: model.modules },
+  );
 }
 
 export function asReadings(a: Artifact | undefined, what = 'readings'): Artifact<ReadingsMeta> {
@@ -104,12 +123,14 @@ const CANDIDATES = 8;
 /** The first `k` contexts whose shown text (before, token, next) differs from every earlier one's. */
 export function distinctContexts(contexts: Context[], k: number): Context[] {
   const seen = new Set<string>();
-  return contexts.filter((c) => {
-    const key = `${c.before}\u0000${c.token}\u0000${c.next}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  }).slice(0, k);
+  return contexts
+    .filter((c) => {
+      const key = `${c.before}\u0000${c.token}\u0000${c.next}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    .slice(0, k);
 }
 
 /**
@@ -132,7 +153,11 @@ export interface ReadableShape {
 export function checkedShape(model: Artifact<ModelMeta>): ReadableShape {
   const { kind, shape, description } = model.meta.model;
   const s = shape as unknown as ReadableShape;
-  const refuse = (why: string) => new PipelineError(`token readings: ${description} ${why}`, { exitCode: 2, hint: 'they read the MLP of a one-layer Llama-kind model with shape.norm "none" and a bilinear MLP (the language report\'s)' });
+  const refuse = (why: string) =>
+    new PipelineError(`token readings: ${description} ${why}`, {
+      exitCode: 2,
+      hint: 'they read the MLP of a one-layer Llama-kind model with shape.norm "none" and a bilinear MLP (the language report\'s)',
+    });
   if (kind !== 'llama') throw refuse(`is a '${kind}' model`);
   if (s.layers !== 1) throw refuse(`has ${s.layers} layers; the direct and OV readings assume one`);
   if (s.norm !== 'none') throw refuse('has RMSNorm, which rescales the stream the MLP reads');
@@ -140,7 +165,11 @@ export function checkedShape(model: Artifact<ModelMeta>): ReadableShape {
   return s;
 }
 
-export function readLanguageModel(model: Artifact<ModelMeta>, windows: Artifact<VocabularyWindowsMeta>, params: Params): { meta: ReadingsMeta; spectra: Float64Array[] } {
+export function readLanguageModel(
+  model: Artifact<ModelMeta>,
+  windows: Artifact<VocabularyWindowsMeta>,
+  params: Params,
+): { meta: ReadingsMeta; spectra: Float64Array[] } {
   const s = checkedShape(model);
   const { settings } = params;
   const w = modelWeights(model);
@@ -151,9 +180,17 @@ export function readLanguageModel(model: Artifact<ModelMeta>, windows: Artifact<
   const layer = layerOf(model, params.layer);
   const outputs = chooseOutputs(vocabulary.texts, vocabulary.trainCounts, settings.choice);
   const X = mlpInputs(model, windows, { validation: settings.windows }).validation;
-  if (X.positions < settings.contexts) throw new PipelineError(`token readings: readings.contexts asks for ${settings.contexts} contexts per eigenvector, but the ${X.positions} held-out positions scanned (readings.windows = ${settings.windows} validation windows) are fewer`, { exitCode: 2, hint: 'lower readings.contexts or raise readings.windows in pipeline/reports/language.ts, or build a larger corpus' });
+  if (X.positions < settings.contexts)
+    throw new PipelineError(
+      `token readings: readings.contexts asks for ${settings.contexts} contexts per eigenvector, but the ${X.positions} held-out positions scanned (readings.windows = ${settings.windows} validation windows) are fewer`,
+      {
+        exitCode: 2,
+        hint: 'lower readings.contexts or raise readings.windows in pipeline/reports/language.ts, or build a larger corpus',
+      },
+    );
   const textOf = (id: number) => vocabulary.texts[id]!;
-  const named = (list: Scored[]): TokenScore[] => list.map(({ id, score }) => ({ id, text: textOf(id), score }));
+  const named = (list: Scored[]): TokenScore[] =>
+    list.map(({ id, score }) => ({ id, text: textOf(id), score }));
   const reading = (scores: Float64Array): Reading => {
     const { top, bottom } = extremes(scores, settings.tokens);
     return { top: named(top), bottom: named(bottom) };
@@ -165,18 +202,35 @@ export function readLanguageModel(model: Artifact<ModelMeta>, windows: Artifact<
     const eig = symmetricEigen(q, d, params.solver);
     spectra.push(eig.values);
     const order = Array.from(eig.values.keys());
-    const chosen = [...order.filter((i) => eig.values[i]! > 0).slice(0, settings.eigenvectors), ...order.filter((i) => eig.values[i]! < 0).slice(0, settings.eigenvectors)];
+    const chosen = [
+      ...order.filter((i) => eig.values[i]! > 0).slice(0, settings.eigenvectors),
+      ...order.filter((i) => eig.values[i]! < 0).slice(0, settings.eigenvectors),
+    ];
     // stories repeat their openings ("Once upon a time"), so the top positions often show the same
     // text: more are scanned, and the first `contexts` distinct texts are kept
-    const hits = topContexts(X.values, X.positions, d, X.T, eig, q, chosen, Math.min(X.positions, CANDIDATES * settings.contexts));
+    const hits = topContexts(
+      X.values,
+      X.positions,
+      d,
+      X.T,
+      eig,
+      q,
+      chosen,
+      Math.min(X.positions, CANDIDATES * settings.contexts),
+    );
     const eigenvectors = chosen.map((i, c) => {
       const v = eig.vectors.subarray(i * d, (i + 1) * d);
       return {
         index: i,
         eigenvalue: eig.values[i]!,
         direct: reading(rowScores(E, s.vocab, d, v)),
-        heads: Array.from({ length: s.heads }, (_, h) => reading(rowScores(E, s.vocab, d, ovPullback(w['layers.0.wv']!, w['layers.0.wo']!, s, h, v)))),
-        contexts: distinctContexts(hits[c]!.map((hit) => ({ ...hit, ...X.text(hit.window, hit.position, settings.span) })), settings.contexts),
+        heads: Array.from({ length: s.heads }, (_, h) =>
+          reading(rowScores(E, s.vocab, d, ovPullback(w['layers.0.wv']!, w['layers.0.wo']!, s, h, v))),
+        ),
+        contexts: distinctContexts(
+          hits[c]!.map((hit) => ({ ...hit, ...X.text(hit.window, hit.position, settings.span) })),
+          settings.contexts,
+        ),
       };
     });
     const { mlp, direct } = tokenOutputs(E, s.vocab, d, q, u);
@@ -190,7 +244,15 @@ export function readLanguageModel(model: Artifact<ModelMeta>, windows: Artifact<
       tokensWithDirect: reading(mlp.map((x, i) => x + direct[i]!)),
     };
   });
-  const meta: ReadingsMeta = { layer: params.layer, d, heads: s.heads, solver: params.solver, settings, positions: X.positions, directions };
+  const meta: ReadingsMeta = {
+    layer: params.layer,
+    d,
+    heads: s.heads,
+    solver: params.solver,
+    settings,
+    positions: X.positions,
+    directions,
+  };
   return { meta, spectra };
 }
 
@@ -199,18 +261,42 @@ export function readLanguageModel(model: Artifact<ModelMeta>, windows: Artifact<
  * (windows·T, d) in float64, from the model's own forward pass (clean: no latent noise), and each
  * position's text. The weights become tensors once for all splits.
  */
-export function mlpInputs<S extends 'validation' | 'train'>(model: Artifact<ModelMeta>, windows: Artifact<VocabularyWindowsMeta>, limits: Record<S, number>): Record<S, MlpInputs> {
+export function mlpInputs<S extends 'validation' | 'train'>(
+  model: Artifact<ModelMeta>,
+  windows: Artifact<VocabularyWindowsMeta>,
+  limits: Record<S, number>,
+): Record<S, MlpInputs> {
   const s = checkedShape(model);
   const w = modelWeights(model);
   const kind = modelKind(model.meta.model.kind);
   const layout = kind.layout(s as never);
-  const params = Object.fromEntries(Object.entries(layout).map(([name, dims]) => [name, tf.tensor(w[name]!, dims)]));
+  const params = Object.fromEntries(
+    Object.entries(layout).map(([name, dims]) => [name, tf.tensor(w[name]!, dims)]),
+  );
   try {
     const splits = tokenSplitsOf(windows);
-    return Object.fromEntries((Object.keys(limits) as S[]).map((split) => [split, splitInputs(splits[split], split, limits[split], (ids, rows, T) => {
-      const { hooks } = forwardWithHooks(kind, s as never, params, tf.tensor2d(ids, [rows, T], 'int32'), ['mlp-in.0']);
-      return hooks['mlp-in.0']!;
-    }, s.dim, windows.meta.vocabulary)])) as Record<S, MlpInputs>;
+    return Object.fromEntries(
+      (Object.keys(limits) as S[]).map((split) => [
+        split,
+        splitInputs(
+          splits[split],
+          split,
+          limits[split],
+          (ids, rows, T) => {
+            const { hooks } = forwardWithHooks(
+              kind,
+              s as never,
+              params,
+              tf.tensor2d(ids, [rows, T], 'int32'),
+              ['mlp-in.0'],
+            );
+            return hooks['mlp-in.0']!;
+          },
+          s.dim,
+          windows.meta.vocabulary,
+        ),
+      ]),
+    ) as Record<S, MlpInputs>;
   } finally {
     tf.dispose(Object.values(params));
   }
@@ -225,8 +311,19 @@ export interface MlpInputs {
   text: (window: number, position: number, span: number) => { before: string; token: string; next: string };
 }
 
-function splitInputs(held: TokenWindows, split: string, limit: number, forward: (ids: Int32Array, rows: number, T: number) => tf.Tensor, d: number, vocabulary: VocabularyWindowsMeta['vocabulary']): MlpInputs {
-  if (held.n === 0) throw new PipelineError(`token readings: the ${split} split has no windows to read the MLP's inputs on`, { exitCode: 2, hint: 'a larger corpus (the stories report\'s corpus settings) gives it some' });
+function splitInputs(
+  held: TokenWindows,
+  split: string,
+  limit: number,
+  forward: (ids: Int32Array, rows: number, T: number) => tf.Tensor,
+  d: number,
+  vocabulary: VocabularyWindowsMeta['vocabulary'],
+): MlpInputs {
+  if (held.n === 0)
+    throw new PipelineError(`token readings: the ${split} split has no windows to read the MLP's inputs on`, {
+      exitCode: 2,
+      hint: "a larger corpus (the stories report's corpus settings) gives it some",
+    });
   const n = Math.min(limit, held.n);
   const T = held.context;
   const tokens = held.tokens.subarray(0, n * (T + 1));
@@ -235,7 +332,8 @@ function splitInputs(held: TokenWindows, split: string, limit: number, forward: 
   for (let start = 0; start < n; start += batch) {
     const rows = Math.min(batch, n - start);
     const ids = new Int32Array(rows * T);
-    for (let r = 0; r < rows; r++) ids.set(tokens.subarray((start + r) * (T + 1), (start + r) * (T + 1) + T), r * T);
+    for (let r = 0; r < rows; r++)
+      ids.set(tokens.subarray((start + r) * (T + 1), (start + r) * (T + 1) + T), r * T);
     const x = tf.tidy(() => forward(ids, rows, T));
     values.set(x.dataSync(), start * T * d);
     x.dispose();
@@ -243,7 +341,10 @@ function splitInputs(held: TokenWindows, split: string, limit: number, forward: 
   const text = (window: number, position: number, span: number) => {
     const at = window * (T + 1);
     return {
-      before: decodeCompact(vocabulary, Array.from(tokens.subarray(at + Math.max(0, position - span), at + position))),
+      before: decodeCompact(
+        vocabulary,
+        Array.from(tokens.subarray(at + Math.max(0, position - span), at + position)),
+      ),
       token: decodeCompact(vocabulary, [tokens[at + position]!]),
       next: decodeCompact(vocabulary, [tokens[at + position + 1]!]),
     };

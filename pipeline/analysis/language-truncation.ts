@@ -65,7 +65,14 @@ export interface TruncationMeta {
 
 /** Mean cross-entropy of logits (N, vocab) against targets, by the training code's own loss (float32, as the model evaluates). */
 export function meanLoss(logits: Float64Array, N: number, vocab: number, targets: Int32Array): number {
-  const loss = tf.tidy(() => tf.mean(rowCrossEntropy(tf.tensor2d(Float32Array.from(logits), [N, vocab]), tf.tensor1d(targets, 'int32'))).dataSync()[0]!);
+  const loss = tf.tidy(
+    () =>
+      tf
+        .mean(
+          rowCrossEntropy(tf.tensor2d(Float32Array.from(logits), [N, vocab]), tf.tensor1d(targets, 'int32')),
+        )
+        .dataSync()[0]!,
+  );
   if (!Number.isFinite(loss)) throw new PipelineError(`truncated loss: cross-entropy is ${loss}`);
   return loss;
 }
@@ -75,11 +82,28 @@ export function meanLoss(logits: Float64Array, N: number, vocab: number, targets
  * MLP inputs, U (vocab, d) the unembedding, `pca` (K, d) the shared principal directions. Each
  * token's column of every logits matrix is filled in turn.
  */
-export function truncatedLosses(layer: BilinearLayer, U: ArrayLike<number>, vocab: number, X: Float64Array, N: number, targets: Int32Array, pca: Float64Array, ks: number[], rng: Rng, solver: EigenSolver): Omit<TruncationMeta, 'settings' | 'positions' | 'vocab' | 'd' | 'solver'> {
+export function truncatedLosses(
+  layer: BilinearLayer,
+  U: ArrayLike<number>,
+  vocab: number,
+  X: Float64Array,
+  N: number,
+  targets: Int32Array,
+  pca: Float64Array,
+  ks: number[],
+  rng: Rng,
+  solver: EigenSolver,
+): Omit<TruncationMeta, 'settings' | 'positions' | 'vocab' | 'd' | 'solver'> {
   const d = layer.d;
   const K = Math.max(...ks);
-  if (K > d || ks.some((k) => !Number.isInteger(k) || k < 1)) throw new PipelineError(`truncated loss: every k must be a whole number in [1, ${d}], got ${ks.join(', ')}`);
-  const direct = matmul64({ data: X, rows: N, cols: d }, { data: Float64Array.from(U), rows: vocab, cols: d, transpose: true }); // (N, vocab) = X Uᵀ
+  if (K > d || ks.some((k) => !Number.isInteger(k) || k < 1))
+    throw new PipelineError(
+      `truncated loss: every k must be a whole number in [1, ${d}], got ${ks.join(', ')}`,
+    );
+  const direct = matmul64(
+    { data: X, rows: N, cols: d },
+    { data: Float64Array.from(U), rows: vocab, cols: d, transpose: true },
+  ); // (N, vocab) = X Uᵀ
   const full = Float64Array.from(direct);
   const atEachK = () => ks.map(() => Float64Array.from(direct));
   const [eigen, random, shared] = [atEachK(), atEachK(), atEachK()];
@@ -90,7 +114,10 @@ export function truncatedLosses(layer: BilinearLayer, U: ArrayLike<number>, voca
     });
   };
   for (let t = 0; t < vocab; t++) {
-    const q = interactionMatrix(layer, Float64Array.from({ length: d }, (_, i) => U[t * d + i]!));
+    const q = interactionMatrix(
+      layer,
+      Float64Array.from({ length: d }, (_, i) => U[t * d + i]!),
+    );
     const y = quadraticForms(X, N, d, q);
     for (let n = 0; n < N; n++) full[n * vocab + t]! += y[n]!;
     add(eigen, t, prefixForms(eigenBasis(symmetricEigen(q, d, solver), K), X, N));
@@ -101,39 +128,83 @@ export function truncatedLosses(layer: BilinearLayer, U: ArrayLike<number>, voca
   return {
     full: loss(full),
     noMlp: loss(direct),
-    losses: ks.map((k, j) => ({ k, eigen: loss(eigen[j]!), random: loss(random[j]!), pca: loss(shared[j]!) })),
+    losses: ks.map((k, j) => ({
+      k,
+      eigen: loss(eigen[j]!),
+      random: loss(random[j]!),
+      pca: loss(shared[j]!),
+    })),
   };
 }
 
 type Params = { settings: TruncationSettings; layer: string; solver: EigenSolver };
 
-const truncationKind = defineJob<TruncationMeta, { model: ModelMeta; windows: VocabularyWindowsMeta }, Params>({
+const truncationKind = defineJob<
+  TruncationMeta,
+  { model: ModelMeta; windows: VocabularyWindowsMeta },
+  Params
+>({
   name: 'analysis/language-truncation',
   stage: 'analysis',
   module: import.meta.url,
-  run: async (_ctx, inputs, params) => ({ meta: languageTruncation(inputs.model, asVocabularyWindows(inputs.windows), params), tensors: {}, files: {} }),
+  run: async (_ctx, inputs, params) => ({
+    meta: languageTruncation(inputs.model, asVocabularyWindows(inputs.windows), params),
+    tensors: {},
+    files: {},
+  }),
 });
 
-export function languageTruncationJob(label: string, model: Job<ModelMeta>, windows: Job<VocabularyWindowsMeta>, settings: TruncationSettings): Job<TruncationMeta> {
-  return truncationKind.create(label, { model, windows }, { settings, layer: 'layers.0.mlp', solver: defaultSolver() }, { modules: model.modules });
+export function languageTruncationJob(
+  label: string,
+  model: Job<ModelMeta>,
+  windows: Job<VocabularyWindowsMeta>,
+  settings: TruncationSettings,
+): Job<TruncationMeta> {
+  return truncationKind.create(
+    label,
+    { model, windows },
+    { settings, layer: 'layers.0.mlp', solver: defaultSolver() },
+    { modules: model.modules },
+  );
 }
 
 export function asTruncation(a: Artifact | undefined, what = 'truncated loss'): Artifact<TruncationMeta> {
   return artifactOf(a, truncationKind, what);
 }
 
-export function languageTruncation(model: Artifact<ModelMeta>, windows: Artifact<VocabularyWindowsMeta>, params: Params): TruncationMeta {
+export function languageTruncation(
+  model: Artifact<ModelMeta>,
+  windows: Artifact<VocabularyWindowsMeta>,
+  params: Params,
+): TruncationMeta {
   const s = checkedShape(model);
   const { settings } = params;
   const w = modelWeights(model);
   const d = s.dim;
   const ks = settings.ks.filter((k) => k <= d);
-  const { validation: held, train } = mlpInputs(model, windows, { validation: settings.windows, train: settings.trainWindows });
+  const { validation: held, train } = mlpInputs(model, windows, {
+    validation: settings.windows,
+    train: settings.trainWindows,
+  });
   const pca = pcaBasis(train.values, train.positions, d, Math.max(...ks), { centred: false });
   const split = tokenSplitsOf(windows).validation;
   const T = split.context;
-  const targets = Int32Array.from({ length: held.positions }, (_, n) => split.tokens[Math.floor(n / T) * (T + 1) + (n % T) + 1]!);
+  const targets = Int32Array.from(
+    { length: held.positions },
+    (_, n) => split.tokens[Math.floor(n / T) * (T + 1) + (n % T) + 1]!,
+  );
   const U = s.tiedEmbeddings ? w['embed']! : w['unembed']!;
-  const result = truncatedLosses(layerOf(model, params.layer), U, s.vocab, held.values, held.positions, targets, pca, ks, new Rng(settings.seed), params.solver);
+  const result = truncatedLosses(
+    layerOf(model, params.layer),
+    U,
+    s.vocab,
+    held.values,
+    held.positions,
+    targets,
+    pca,
+    ks,
+    new Rng(settings.seed),
+    params.solver,
+  );
   return { settings, positions: held.positions, vocab: s.vocab, d, solver: params.solver, ...result };
 }

@@ -12,10 +12,94 @@ import { PipelineError } from '../errors.ts';
 
 /** Short lists of common words of the stories, per word class; kept in code so the rule is visible. */
 export const WORD_CLASSES = {
-  noun: ['girl', 'boy', 'mom', 'dog', 'cat', 'park', 'tree', 'ball', 'friend', 'bird', 'house', 'toy', 'sun', 'box', 'car', 'dad', 'water', 'friends', 'food', 'garden'],
-  verb: ['play', 'saw', 'went', 'help', 'eat', 'run', 'jump', 'swim', 'look', 'find', 'want', 'see', 'go', 'like', 'loved', 'wanted', 'smiled', 'ran', 'fly', 'share'],
-  adjective: ['happy', 'big', 'little', 'sad', 'good', 'red', 'small', 'new', 'kind', 'scared', 'nice', 'pretty', 'blue', 'old', 'fun', 'funny', 'hungry', 'excited', 'beautiful', 'tired'],
-  function: ['the', 'and', 'to', 'a', 'was', 'he', 'she', 'they', 'it', 'of', 'in', 'with', 'her', 'his', 'but', 'so', 'on', 'for', 'that', 'at'],
+  noun: [
+    'girl',
+    'boy',
+    'mom',
+    'dog',
+    'cat',
+    'park',
+    'tree',
+    'ball',
+    'friend',
+    'bird',
+    'house',
+    'toy',
+    'sun',
+    'box',
+    'car',
+    'dad',
+    'water',
+    'friends',
+    'food',
+    'garden',
+  ],
+  verb: [
+    'play',
+    'saw',
+    'went',
+    'help',
+    'eat',
+    'run',
+    'jump',
+    'swim',
+    'look',
+    'find',
+    'want',
+    'see',
+    'go',
+    'like',
+    'loved',
+    'wanted',
+    'smiled',
+    'ran',
+    'fly',
+    'share',
+  ],
+  adjective: [
+    'happy',
+    'big',
+    'little',
+    'sad',
+    'good',
+    'red',
+    'small',
+    'new',
+    'kind',
+    'scared',
+    'nice',
+    'pretty',
+    'blue',
+    'old',
+    'fun',
+    'funny',
+    'hungry',
+    'excited',
+    'beautiful',
+    'tired',
+  ],
+  function: [
+    'the',
+    'and',
+    'to',
+    'a',
+    'was',
+    'he',
+    'she',
+    'they',
+    'it',
+    'of',
+    'in',
+    'with',
+    'her',
+    'his',
+    'but',
+    'so',
+    'on',
+    'for',
+    'that',
+    'at',
+  ],
 } as const;
 
 export type WordClass = keyof typeof WORD_CLASSES;
@@ -44,8 +128,13 @@ export interface OutputDirection {
 
 /** A page id from a token's text: its letters and digits, lower case, hyphens between runs. */
 export function tokenSlug(text: string): string {
-  const slug = text.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
-  if (!slug) throw new PipelineError(`the token ${JSON.stringify(text)} has no letters or digits to name a page by`);
+  const slug = text
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  if (!slug)
+    throw new PipelineError(`the token ${JSON.stringify(text)} has no letters or digits to name a page by`);
   return slug;
 }
 
@@ -59,10 +148,18 @@ function wordId(texts: readonly string[], word: string): number | undefined {
  * The output directions to read, in a stable order: required words, then each class's most
  * frequent words, then the differences. `texts` and `counts` are the vocabulary's, by compact id.
  */
-export function chooseOutputs(texts: readonly string[], counts: readonly number[], choice: OutputChoice): OutputDirection[] {
+export function chooseOutputs(
+  texts: readonly string[],
+  counts: readonly number[],
+  choice: OutputChoice,
+): OutputDirection[] {
   const need = (word: string, what: string) => {
     const id = wordId(texts, word);
-    if (id === undefined) throw new PipelineError(`the language vocabulary has no token " ${word}" (${what}); choose another word or a larger vocabulary`, { exitCode: 2 });
+    if (id === undefined)
+      throw new PipelineError(
+        `the language vocabulary has no token " ${word}" (${what}); choose another word or a larger vocabulary`,
+        { exitCode: 2 },
+      );
     return id;
   };
   const out: OutputDirection[] = [];
@@ -71,10 +168,19 @@ export function chooseOutputs(texts: readonly string[], counts: readonly number[
     if (taken.has(id)) return;
     taken.add(id);
     const word = texts[id]!.trim();
-    out.push({ slug: tokenSlug(word), title: word, wordClass, terms: [{ id, weight: 1 }], count: counts[id]! });
+    out.push({
+      slug: tokenSlug(word),
+      title: word,
+      wordClass,
+      terms: [{ id, weight: 1 }],
+      count: counts[id]!,
+    });
   };
   // a required word counts in its own class when it has one ("girl" is a noun)
-  const classOf = (word: string) => (Object.keys(WORD_CLASSES) as WordClass[]).find((c) => (WORD_CLASSES[c] as readonly string[]).includes(word)) ?? 'required';
+  const classOf = (word: string) =>
+    (Object.keys(WORD_CLASSES) as WordClass[]).find((c) =>
+      (WORD_CLASSES[c] as readonly string[]).includes(word),
+    ) ?? 'required';
   for (const word of choice.required) add(need(word, 'a required output token'), classOf(word));
   for (const [wordClass, words] of Object.entries(WORD_CLASSES) as [WordClass, readonly string[]][]) {
     const present = words.map((w) => wordId(texts, w)).filter((id): id is number => id !== undefined);
@@ -83,8 +189,14 @@ export function chooseOutputs(texts: readonly string[], counts: readonly number[
   }
   for (const word of choice.differences) {
     const id = need(word, 'the verb of a logit difference');
-    const others = WORD_CLASSES.verb.map((w) => wordId(texts, w)).filter((o): o is number => o !== undefined && o !== id);
-    if (others.length === 0) throw new PipelineError(`the difference "${word} − other verbs" needs other verbs in the vocabulary; it holds none of: ${WORD_CLASSES.verb.join(', ')}`, { exitCode: 2 });
+    const others = WORD_CLASSES.verb
+      .map((w) => wordId(texts, w))
+      .filter((o): o is number => o !== undefined && o !== id);
+    if (others.length === 0)
+      throw new PipelineError(
+        `the difference "${word} − other verbs" needs other verbs in the vocabulary; it holds none of: ${WORD_CLASSES.verb.join(', ')}`,
+        { exitCode: 2 },
+      );
     out.push({
       slug: `${tokenSlug(word)}-vs-verbs`,
       title: `${word} − mean of ${others.length} other verbs`,

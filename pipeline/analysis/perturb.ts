@@ -102,7 +102,13 @@ export function principalDirections(images: ImageSet, count: number, sample: num
   return Array.from({ length: count }, (_, i) => rows.slice(i * images.dim, (i + 1) * images.dim));
 }
 
-export function perturbationCheck(layer: BilinearLayer, eigs: Eigen[], test: ImageSet, train: ImageSet, s: PerturbationSettings): { units: UnitResult[]; summary: SummaryRow[] } {
+export function perturbationCheck(
+  layer: BilinearLayer,
+  eigs: Eigen[],
+  test: ImageSet,
+  train: ImageSet,
+  s: PerturbationSettings,
+): { units: UnitResult[]; summary: SummaryRow[] } {
   if (layer.constant) throw new PipelineError('the perturbation check expects a layer without biases');
   const { d, m, c } = layer;
   const pool = imagePool(test, c, s.perClass).map((i) => {
@@ -112,14 +118,38 @@ export function perturbationCheck(layer: BilinearLayer, eigs: Eigen[], test: Ima
   });
   const rng = new Rng(s.seed);
   const pca = directionSet(layer, principalDirections(train, s.directions, s.pcaSample));
-  const classSets = eigs.map((eig) => directionSet(layer, positiveEigenvectors(eig, s.directions).map((i) => inputFeature(layer, eigenvector(eig, i)))));
+  const classSets = eigs.map((eig) =>
+    directionSet(
+      layer,
+      positiveEigenvectors(eig, s.directions).map((i) => inputFeature(layer, eigenvector(eig, i))),
+    ),
+  );
   const units: UnitResult[] = [];
   for (let a = 0; a < c; a++) {
-    units.push({ method: 'eigen', target: a, draw: 0, ...moveTowardRemoval(layer, pool, a, classSets[a]!, s.epsilons) });
-    for (let b = 0; b < c; b++) if (b !== a) units.push({ method: 'other-class', target: a, draw: b, ...moveTowardRemoval(layer, pool, a, classSets[b]!, s.epsilons) });
+    units.push({
+      method: 'eigen',
+      target: a,
+      draw: 0,
+      ...moveTowardRemoval(layer, pool, a, classSets[a]!, s.epsilons),
+    });
+    for (let b = 0; b < c; b++)
+      if (b !== a)
+        units.push({
+          method: 'other-class',
+          target: a,
+          draw: b,
+          ...moveTowardRemoval(layer, pool, a, classSets[b]!, s.epsilons),
+        });
     for (let draw = 0; draw < s.randomDraws; draw++) {
-      const random = Array.from({ length: s.directions }, () => Float64Array.from({ length: layer.input }, () => rng.normal()));
-      units.push({ method: 'random', target: a, draw, ...moveTowardRemoval(layer, pool, a, directionSet(layer, random), s.epsilons) });
+      const random = Array.from({ length: s.directions }, () =>
+        Float64Array.from({ length: layer.input }, () => rng.normal()),
+      );
+      units.push({
+        method: 'random',
+        target: a,
+        draw,
+        ...moveTowardRemoval(layer, pool, a, directionSet(layer, random), s.epsilons),
+      });
     }
     units.push({ method: 'pca', target: a, draw: 0, ...moveTowardRemoval(layer, pool, a, pca, s.epsilons) });
   }
@@ -148,7 +178,11 @@ export function orthonormalBasis(vectors: Float64Array[]): Float64Array[] {
   const qr = new QrDecomposition(A);
   const R = qr.upperTriangularMatrix;
   const scale = Math.max(...vectors.map((v) => Math.sqrt(v.reduce((s, x) => s + x * x, 0))));
-  for (let j = 0; j < vectors.length; j++) if (!(Math.abs(R.get(j, j)) > 1e-10 * scale)) throw new PipelineError('cannot perturb along a set of directions that are linearly dependent (or zero)');
+  for (let j = 0; j < vectors.length; j++)
+    if (!(Math.abs(R.get(j, j)) > 1e-10 * scale))
+      throw new PipelineError(
+        'cannot perturb along a set of directions that are linearly dependent (or zero)',
+      );
   const Q = qr.orthogonalMatrix;
   return vectors.map((_, j) => Float64Array.from({ length: dim }, (_, i) => Q.get(i, j)));
 }
@@ -157,10 +191,20 @@ function directionSet(layer: BilinearLayer, vectors: Float64Array[]): DirectionS
   const { d, m } = layer;
   const dirs = orthonormalBasis(vectors);
   const embedded = dirs.map((s) => (layer.E ? matVec(layer.E, d, layer.input, s) : s));
-  return { dirs, W: embedded.map((u) => matVec(layer.W, m, d, u)), V: embedded.map((u) => matVec(layer.V, m, d, u)) };
+  return {
+    dirs,
+    W: embedded.map((u) => matVec(layer.W, m, d, u)),
+    V: embedded.map((u) => matVec(layer.V, m, d, u)),
+  };
 }
 
-function moveTowardRemoval(layer: BilinearLayer, pool: { x: Float32Array; label: number; We: Float64Array; Ve: Float64Array }[], a: number, set: DirectionSet, epsilons: number[]) {
+function moveTowardRemoval(
+  layer: BilinearLayer,
+  pool: { x: Float32Array; label: number; We: Float64Array; Ve: Float64Array }[],
+  a: number,
+  set: DirectionSet,
+  epsilons: number[],
+) {
   const { m, c } = layer;
   const k = set.dirs.length;
   const targetWrong = new Array(epsilons.length).fill(0);
@@ -199,7 +243,10 @@ function moveTowardRemoval(layer: BilinearLayer, pool: { x: Float32Array; label:
     });
   }
   const nOff = pool.length - nTarget;
-  return { targetMisclassification: targetWrong.map((x) => x / nTarget), offTargetAccuracy: offRight.map((x) => x / nOff) };
+  return {
+    targetMisclassification: targetWrong.map((x) => x / nTarget),
+    offTargetAccuracy: offRight.map((x) => x / nOff),
+  };
 }
 
 /** Per method and ε: intervals over target classes, each class's random draws or other classes averaged first. */
@@ -207,7 +254,8 @@ function summarise(units: UnitResult[], epsilons: number[]): SummaryRow[] {
   return METHODS.flatMap((method) => {
     const mine = units.filter((u) => u.method === method);
     const targets = [...new Set(mine.map((u) => u.target))];
-    const byTarget = (j: number, field: 'targetMisclassification' | 'offTargetAccuracy') => targets.map((t) => mine.filter((u) => u.target === t).map((u) => u[field][j]!));
+    const byTarget = (j: number, field: 'targetMisclassification' | 'offTargetAccuracy') =>
+      targets.map((t) => mine.filter((u) => u.target === t).map((u) => u[field][j]!));
     return epsilons.map((epsilon, j) => ({
       method,
       epsilon,

@@ -36,14 +36,18 @@ export const LEVEL = 0.95;
 
 /** The two-sided critical value t_{df, (1 + level)/2}. */
 export function tCritical(df: number, level = LEVEL): number {
-  if (!Number.isInteger(df) || df < 1) throw new PipelineError(`a t quantile needs whole degrees of freedom ≥ 1, got ${df}`);
+  if (!Number.isInteger(df) || df < 1)
+    throw new PipelineError(`a t quantile needs whole degrees of freedom ≥ 1, got ${df}`);
   return quantile((1 + level) / 2, df);
 }
 
 function checkFinite(values: number[], what: string): void {
   if (values.length === 0) throw new PipelineError(`${what} needs at least one value`);
   const bad = values.find((x) => !Number.isFinite(x));
-  if (bad !== undefined) throw new PipelineError(`${what} of non-finite values (${values.join(', ')}): a run or an analysis produced ${bad}`);
+  if (bad !== undefined)
+    throw new PipelineError(
+      `${what} of non-finite values (${values.join(', ')}): a run or an analysis produced ${bad}`,
+    );
 }
 
 function mean(values: number[]): number {
@@ -51,7 +55,9 @@ function mean(values: number[]): number {
 }
 
 function withHalfWidth(m: number, half: number | null, n: number, method: IntervalMethod): Interval {
-  return half === null ? { mean: m, lo: null, hi: null, n, method } : { mean: m, lo: m - half, hi: m + half, n, method };
+  return half === null
+    ? { mean: m, lo: null, hi: null, n, method }
+    : { mean: m, lo: m - half, hi: m + half, n, method };
 }
 
 /** Mean and 95% t interval of independent values. */
@@ -76,7 +82,8 @@ export function nestedInterval(groups: number[][]): Interval {
  * interval. `value` is called once per pair.
  */
 export function pairInterval(n: number, value: (i: number, j: number) => number): Interval {
-  if (!Number.isInteger(n) || n < 2) throw new PipelineError(`a statistic of seed pairs needs at least 2 seeds, got ${n}`);
+  if (!Number.isInteger(n) || n < 2)
+    throw new PipelineError(`a statistic of seed pairs needs at least 2 seeds, got ${n}`);
   const table: number[][] = Array.from({ length: n }, () => new Array<number>(n).fill(Number.NaN));
   const all: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -92,7 +99,8 @@ export function pairInterval(n: number, value: (i: number, j: number) => number)
   // θ₍ᵢ₎: the mean over the pairs that do not involve seed i.
   const leaveOut = Array.from({ length: n }, (_, i) => {
     const rest: number[] = [];
-    for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) if (a !== i && b !== i) rest.push(table[a]![b]!);
+    for (let a = 0; a < n; a++)
+      for (let b = a + 1; b < n; b++) if (a !== i && b !== i) rest.push(table[a]![b]!);
     return mean(rest);
   });
   const centre = mean(leaveOut);

@@ -24,7 +24,8 @@ export interface Scored {
 /** The k largest and k smallest of scores (ties: lower id first), each with its index. */
 export function extremes(scores: ArrayLike<number>, k: number): { top: Scored[]; bottom: Scored[] } {
   const all = Array.from(scores, (score, id) => ({ id, score }));
-  for (const s of all) if (!Number.isFinite(s.score)) throw new PipelineError(`score of token ${s.id} is ${s.score}`);
+  for (const s of all)
+    if (!Number.isFinite(s.score)) throw new PipelineError(`score of token ${s.id} is ${s.score}`);
   const top = [...all].sort((a, b) => b.score - a.score || a.id - b.id).slice(0, k);
   const bottom = [...all].sort((a, b) => a.score - b.score || a.id - b.id).slice(0, k);
   return { top, bottom };
@@ -32,7 +33,8 @@ export function extremes(scores: ArrayLike<number>, k: number): { top: Scored[];
 
 /** E · w for E (rows, d) row-major: one score per row. */
 export function rowScores(E: ArrayLike<number>, rows: number, d: number, w: ArrayLike<number>): Float64Array {
-  if (E.length !== rows * d || w.length !== d) throw new PipelineError(`rowScores: E has ${E.length} values for (${rows}, ${d}), w has ${w.length}`);
+  if (E.length !== rows * d || w.length !== d)
+    throw new PipelineError(`rowScores: E has ${E.length} values for (${rows}, ${d}), w has ${w.length}`);
   const out = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
     let s = 0;
@@ -52,10 +54,19 @@ export interface AttentionShape {
  * Head h's OV map read backwards: the residual direction a token must have, before the head, to be
  * written along v by it: W_V^hᵀ W_O^hᵀ v (d). Head h reads key/value head ⌊h / (heads / kvHeads)⌋.
  */
-export function ovPullback(wv: ArrayLike<number>, wo: ArrayLike<number>, s: AttentionShape, h: number, v: ArrayLike<number>): Float64Array {
+export function ovPullback(
+  wv: ArrayLike<number>,
+  wo: ArrayLike<number>,
+  s: AttentionShape,
+  h: number,
+  v: ArrayLike<number>,
+): Float64Array {
   const hs = s.dim / s.heads;
   const kv = Math.floor(h / (s.heads / s.kvHeads));
-  if (wo.length !== s.dim * s.heads * hs || wv.length !== s.kvHeads * hs * s.dim) throw new PipelineError(`ovPullback: wo has ${wo.length} values, wv ${wv.length}, for d = ${s.dim}, ${s.heads} heads, ${s.kvHeads} kv heads`);
+  if (wo.length !== s.dim * s.heads * hs || wv.length !== s.kvHeads * hs * s.dim)
+    throw new PipelineError(
+      `ovPullback: wo has ${wo.length} values, wv ${wv.length}, for d = ${s.dim}, ${s.heads} heads, ${s.kvHeads} kv heads`,
+    );
   const w = new Float64Array(hs); // W_O^hᵀ v, (hs)
   for (let i = 0; i < s.dim; i++) {
     const vi = v[i]!;
@@ -70,12 +81,22 @@ export function ovPullback(wv: ArrayLike<number>, wo: ArrayLike<number>, s: Atte
 }
 
 /** For every token s: E[s]ᵀ Q E[s] (through the MLP alone) and u · E[s] (the direct path). */
-export function tokenOutputs(E: ArrayLike<number>, vocab: number, d: number, q: Float64Array, u: ArrayLike<number>): { mlp: Float64Array; direct: Float64Array } {
+export function tokenOutputs(
+  E: ArrayLike<number>,
+  vocab: number,
+  d: number,
+  q: Float64Array,
+  u: ArrayLike<number>,
+): { mlp: Float64Array; direct: Float64Array } {
   return { mlp: quadraticForms(Float64Array.from(E), vocab, d, q), direct: rowScores(E, vocab, d, u) };
 }
 
 /** u = Σ weight · U[id] for U (vocab, d). */
-export function combineRows(U: ArrayLike<number>, d: number, terms: { id: number; weight: number }[]): Float64Array {
+export function combineRows(
+  U: ArrayLike<number>,
+  d: number,
+  terms: { id: number; weight: number }[],
+): Float64Array {
   const u = new Float64Array(d);
   for (const { id, weight } of terms) for (let i = 0; i < d; i++) u[i]! += weight * U[id * d + i]!;
   return u;
@@ -100,9 +121,21 @@ export interface ContextHit {
  * earlier position first), with its share and the direction's total there. Both sums over all
  * eigenvectors come from matrices: Σ_j λ_j (v_j·x)² = xᵀ Q x and Σ_j |λ_j| (v_j·x)² = xᵀ |Q| x.
  */
-export function topContexts(X: Float64Array, N: number, d: number, T: number, eig: { values: Float64Array; vectors: Float64Array }, q: Float64Array, chosen: number[], k: number): ContextHit[][] {
+export function topContexts(
+  X: Float64Array,
+  N: number,
+  d: number,
+  T: number,
+  eig: { values: Float64Array; vectors: Float64Array },
+  q: Float64Array,
+  chosen: number[],
+  k: number,
+): ContextHit[][] {
   if (X.length !== N * d) throw new PipelineError(`topContexts: X has ${X.length} values for (${N}, ${d})`);
-  if (N < k) throw new PipelineError(`${k} contexts per eigenvector were asked for, but the held-out split has only ${N} positions`);
+  if (N < k)
+    throw new PipelineError(
+      `${k} contexts per eigenvector were asked for, but the held-out split has only ${N} positions`,
+    );
   const absQ = new Float64Array(d * d); // V |Λ| Vᵀ
   for (let j = 0; j < d; j++) {
     const l = Math.abs(eig.values[j]!);
@@ -123,7 +156,9 @@ export function topContexts(X: Float64Array, N: number, d: number, T: number, ei
       for (let c = 0; c < d; c++) p += X[n * d + c]! * v[c]!;
       acts[n] = lambda * p * p;
     }
-    const order = Array.from({ length: N }, (_, n) => n).sort((a, b) => Math.abs(acts[b]!) - Math.abs(acts[a]!) || a - b);
+    const order = Array.from({ length: N }, (_, n) => n).sort(
+      (a, b) => Math.abs(acts[b]!) - Math.abs(acts[a]!) || a - b,
+    );
     return order.slice(0, k).map((n) => ({
       window: Math.floor(n / T),
       position: n % T,

@@ -59,14 +59,26 @@ export interface TruncationResult {
 
 /** Refuses a grid that cannot be computed, before anything trains. */
 export function checkTruncationSettings(s: TruncationSettings, d: number, where: string): void {
-  if (!Number.isInteger(s.maxK) || s.maxK < 1 || s.maxK > d) throw new PipelineError(`${where}: maxK = ${s.maxK} is not a whole number in [1, ${d}] (the layer's dimension d = ${d})`, { exitCode: 2 });
-  if (!Number.isInteger(s.randomDraws) || s.randomDraws < 1) throw new PipelineError(`${where}: randomDraws must be at least 1, got ${s.randomDraws}`, { exitCode: 2 });
+  if (!Number.isInteger(s.maxK) || s.maxK < 1 || s.maxK > d)
+    throw new PipelineError(
+      `${where}: maxK = ${s.maxK} is not a whole number in [1, ${d}] (the layer's dimension d = ${d})`,
+      { exitCode: 2 },
+    );
+  if (!Number.isInteger(s.randomDraws) || s.randomDraws < 1)
+    throw new PipelineError(`${where}: randomDraws must be at least 1, got ${s.randomDraws}`, {
+      exitCode: 2,
+    });
 }
 
 /** The first `limit` inputs of a set, embedded: (n, d) = X Eᵀ in float64 (with the folded constant). */
-export function embedAll(layer: BilinearLayer, set: ImageSet, limit: number): { embedded: Float64Array; n: number } {
+export function embedAll(
+  layer: BilinearLayer,
+  set: ImageSet,
+  limit: number,
+): { embedded: Float64Array; n: number } {
   const n = Math.min(limit, set.n);
-  if (set.dim !== layer.input) throw new PipelineError(`inputs have ${set.dim} values, the layer expects ${layer.input}`);
+  if (set.dim !== layer.input)
+    throw new PipelineError(`inputs have ${set.dim} values, the layer expects ${layer.input}`);
   const cols = layer.input + (layer.constant ? 1 : 0);
   const X = new Float64Array(n * cols);
   for (let r = 0; r < n; r++) {
@@ -74,7 +86,10 @@ export function embedAll(layer: BilinearLayer, set: ImageSet, limit: number): { 
     if (layer.constant) X[r * cols + set.dim] = 1;
   }
   if (!layer.E) return { embedded: X, n };
-  return { embedded: matmul64({ data: X, rows: n, cols }, { data: layer.E, rows: layer.d, cols, transpose: true }), n };
+  return {
+    embedded: matmul64({ data: X, rows: n, cols }, { data: layer.E, rows: layer.d, cols, transpose: true }),
+    n,
+  };
 }
 
 /** eᵀ Q e for every row e of embedded (n, d): the rows of (E Q) ⊙ E summed. */
@@ -93,7 +108,10 @@ export function quadraticForms(q: Float64Array, embedded: Float64Array, n: numbe
  * The model evaluated exactly on a set: each class's interaction matrix, the embedded inputs, the
  * full logits (n, c) as quadratic forms in float64, and the accuracy they give.
  */
-export function exactModel(layer: BilinearLayer, set: ImageSet): { qs: Float64Array[]; embedded: Float64Array; full: Float64Array; labels: Uint8Array; accuracy: number } {
+export function exactModel(
+  layer: BilinearLayer,
+  set: ImageSet,
+): { qs: Float64Array[]; embedded: Float64Array; full: Float64Array; labels: Uint8Array; accuracy: number } {
   const { c, d } = layer;
   const qs = Array.from({ length: c }, (_, a) => interactionMatrix(layer, oneHot(c, a)));
   const { embedded, n } = embedAll(layer, set, set.n);
@@ -109,7 +127,12 @@ export function exactModel(layer: BilinearLayer, set: ImageSet): { qs: Float64Ar
   return { qs, embedded, full, labels, accuracy: correct / n };
 }
 
-export function truncationStudy(layer: BilinearLayer, eigs: Eigen[], data: { train: ImageSet; test: ImageSet }, s: TruncationSettings): TruncationResult {
+export function truncationStudy(
+  layer: BilinearLayer,
+  eigs: Eigen[],
+  data: { train: ImageSet; test: ImageSet },
+  s: TruncationSettings,
+): TruncationResult {
   checkTruncationSettings(s, layer.d, 'truncation study');
   const K = s.maxK;
   const { c, d } = layer;
@@ -123,7 +146,9 @@ export function truncationStudy(layer: BilinearLayer, eigs: Eigen[], data: { tra
     return {
       accuracy: ks.map((k) => at(k).accuracy),
       r2: ks.map((k) => at(k).r2),
-      relativeError: ks.map((k) => bases.reduce((sum, b, a) => sum + projectedRelativeError(qs[a]!, b, rows(k)), 0) / c),
+      relativeError: ks.map(
+        (k) => bases.reduce((sum, b, a) => sum + projectedRelativeError(qs[a]!, b, rows(k)), 0) / c,
+      ),
     };
   };
   const rng = new Rng(s.seed);
@@ -134,18 +159,34 @@ export function truncationStudy(layer: BilinearLayer, eigs: Eigen[], data: { tra
     ks,
     fullAccuracy: accuracy,
     eigen: score(eigs.map((eig) => eigenBasis(eig, K))),
-    random: Array.from({ length: s.randomDraws }, () => score(qs.map((q) => projectedBasis(q, d, randomOrthonormalBasis(d, K, rng))))),
-    pcaClass: score(qs.map((q, a) => projectedBasis(q, d, classPrincipalBasis(train, data.train.labels, a, d, K)))),
-    pcaShared: score(qs.map((q) => projectedBasis(q, d, sharedBasis)), shared),
+    random: Array.from({ length: s.randomDraws }, () =>
+      score(qs.map((q) => projectedBasis(q, d, randomOrthonormalBasis(d, K, rng)))),
+    ),
+    pcaClass: score(
+      qs.map((q, a) => projectedBasis(q, d, classPrincipalBasis(train, data.train.labels, a, d, K))),
+    ),
+    pcaShared: score(
+      qs.map((q) => projectedBasis(q, d, sharedBasis)),
+      shared,
+    ),
     sharedDirections: ks.map(shared),
   };
 }
 
 /** The top-k uncentred principal directions of class a's embedded training inputs (among the first n). */
-function classPrincipalBasis(train: { embedded: Float64Array; n: number }, labels: ArrayLike<number>, a: number, d: number, k: number): Float64Array {
+function classPrincipalBasis(
+  train: { embedded: Float64Array; n: number },
+  labels: ArrayLike<number>,
+  a: number,
+  d: number,
+  k: number,
+): Float64Array {
   const rows: number[] = [];
   for (let r = 0; r < train.n; r++) if (labels[r] === a) rows.push(r);
-  if (rows.length < 2) throw new PipelineError(`class-conditional PCA: class ${a} has ${rows.length} of the first ${train.n} training images; raise pcaSample`);
+  if (rows.length < 2)
+    throw new PipelineError(
+      `class-conditional PCA: class ${a} has ${rows.length} of the first ${train.n} training images; raise pcaSample`,
+    );
   const mine = new Float64Array(rows.length * d);
   rows.forEach((r, i) => mine.set(train.embedded.subarray(r * d, (r + 1) * d), i * d));
   return pcaBasis(mine, rows.length, d, k, { centred: false });

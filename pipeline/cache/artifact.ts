@@ -18,13 +18,18 @@ export interface Artifact<M = unknown> {
   files: Record<string, Uint8Array>;
 }
 
-export function artifact<M>(parts: { meta: M; tensors?: Record<string, NamedTensor>; files?: Record<string, Uint8Array> }): Artifact<M> {
+export function artifact<M>(parts: {
+  meta: M;
+  tensors?: Record<string, NamedTensor>;
+  files?: Record<string, Uint8Array>;
+}): Artifact<M> {
   return { meta: parts.meta, tensors: parts.tensors ?? {}, files: parts.files ?? {} };
 }
 
 /** The tensor `name` of an artifact, or an error that says which job lacks it. */
 export function requireTensor(a: Artifact, name: string, owner: string): NamedTensor {
   const t = a.tensors[name];
-  if (!t) throw new Error(`${owner} has no tensor '${name}' (has: ${Object.keys(a.tensors).join(', ') || 'none'})`);
+  if (!t)
+    throw new Error(`${owner} has no tensor '${name}' (has: ${Object.keys(a.tensors).join(', ') || 'none'})`);
   return t;
 }

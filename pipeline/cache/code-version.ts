@@ -51,7 +51,10 @@ export function moduleClosure(modules: string[]): ModuleClosure {
     }
     for (const match of source.matchAll(DEPENDS)) {
       const target = resolve(dirname(path), match[1]!);
-      if (!existsSync(target)) throw new Error(`${relative(ROOT, path)}: its code-depends comment names ${match[1]}, which does not exist`);
+      if (!existsSync(target))
+        throw new Error(
+          `${relative(ROOT, path)}: its code-depends comment names ${match[1]}, which does not exist`,
+        );
       visit(target);
     }
   };
@@ -84,13 +87,22 @@ export function codeVersion(modules: string[]): string {
 }
 
 /** The project's optional dependencies: absent ones are recorded as such, not an error. */
-const OPTIONAL = new Set(Object.keys((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { optionalDependencies?: Record<string, string> }).optionalDependencies ?? {}));
+const OPTIONAL = new Set(
+  Object.keys(
+    (
+      JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+        optionalDependencies?: Record<string, string>;
+      }
+    ).optionalDependencies ?? {},
+  ),
+);
 
 /** The installed version of a package (read from its package.json, which `exports` may hide); 'absent' for an optional one that is not installed. */
 export function libraryVersion(name: string): string {
   for (const dir of require.resolve.paths(name) ?? []) {
     const manifest = join(dir, name, 'package.json');
-    if (existsSync(manifest)) return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
+    if (existsSync(manifest))
+      return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
   }
   if (OPTIONAL.has(name)) return 'absent';
   throw new Error(`package '${name}' is imported but not installed; run npm ci`);

@@ -91,7 +91,9 @@ export function defineJob<M, D, P>(spec: JobKindSpec<M, D, P>): JobKind<M, D, P>
       label,
       params: plainParams(params, `${spec.name} ${label}`),
       ...(options.locations === undefined ? {} : { locations: options.locations }),
-      deps: Object.fromEntries(Object.entries(deps as Record<string, Job | undefined>).filter(([, job]) => job !== undefined)) as Record<string, Job>,
+      deps: Object.fromEntries(
+        Object.entries(deps as Record<string, Job | undefined>).filter(([, job]) => job !== undefined),
+      ) as Record<string, Job>,
       modules: [...new Set([spec.module, ...(options.modules ?? [])])].sort(),
       heavy: spec.heavy ?? false,
     }),
@@ -105,7 +107,9 @@ function plainParams(params: unknown, where: string): Json {
   try {
     canonicalJson(params);
   } catch (error) {
-    throw new Error(`${where}: parameters must be plain JSON: ${error instanceof Error ? error.message : error}`);
+    throw new Error(
+      `${where}: parameters must be plain JSON: ${error instanceof Error ? error.message : error}`,
+    );
   }
   return params as Json;
 }
@@ -113,7 +117,10 @@ function plainParams(params: unknown, where: string): Json {
 /** The kind a job names; it is defined once one of the job's modules has been imported. */
 export function jobKind(name: string): AnyKind {
   const kind = KINDS.get(name);
-  if (!kind) throw new Error(`no job kind '${name}' is defined; import the module that defines it (known: ${[...KINDS.keys()].sort().join(', ')})`);
+  if (!kind)
+    throw new Error(
+      `no job kind '${name}' is defined; import the module that defines it (known: ${[...KINDS.keys()].sort().join(', ')})`,
+    );
   return kind;
 }
 
@@ -121,9 +128,14 @@ export function jobKind(name: string): AnyKind {
  * The artifact as the kind's metadata type, after checking that this kind made it: a typed read
  * of an input whose job is only known by name (a sweep figure reads dozens of runs).
  */
-export function artifactOf<M>(a: Artifact | undefined, kind: { name: string; readonly metaType?: M }, what: string): Artifact<M> {
+export function artifactOf<M>(
+  a: Artifact | undefined,
+  kind: { name: string; readonly metaType?: M },
+  what: string,
+): Artifact<M> {
   if (!a) throw new Error(`${what}: input is missing`);
-  if (a.kind !== kind.name) throw new Error(`${what}: expected an artifact of '${kind.name}', got one of '${a.kind ?? 'unknown'}'`);
+  if (a.kind !== kind.name)
+    throw new Error(`${what}: expected an artifact of '${kind.name}', got one of '${a.kind ?? 'unknown'}'`);
   return a as Artifact<M>;
 }
 

@@ -71,7 +71,13 @@ export class WorkerPool {
     this.busy.delete(worker);
     this.idle.push(worker);
     if (message.ok) task.resolve();
-    else if (message.exitCode !== undefined) task.reject(new PipelineError(message.error ?? 'the worker thread failed', { exitCode: message.exitCode, ...(message.hint ? { hint: message.hint } : {}) }));
+    else if (message.exitCode !== undefined)
+      task.reject(
+        new PipelineError(message.error ?? 'the worker thread failed', {
+          exitCode: message.exitCode,
+          ...(message.hint ? { hint: message.hint } : {}),
+        }),
+      );
     else task.reject(new Error(message.error ?? 'the worker thread failed'));
     this.dispatch();
   }

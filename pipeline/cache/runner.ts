@@ -61,7 +61,14 @@ export class JobRunner {
   key(job: Job): string {
     let key = this.keys.get(job);
     if (key === undefined) {
-      key = hashJson({ format: ENTRY_FORMAT, kind: job.kind, stage: job.stage, code: codeVersion(job.modules), params: job.params, deps: this.depKeys(job) });
+      key = hashJson({
+        format: ENTRY_FORMAT,
+        kind: job.kind,
+        stage: job.stage,
+        code: codeVersion(job.modules),
+        params: job.params,
+        deps: this.depKeys(job),
+      });
       this.keys.set(job, key);
     }
     return key;
@@ -73,8 +80,19 @@ export class JobRunner {
   }
 
   describe(job: Job): JobDescription {
-    const deps = Object.fromEntries(Object.entries(job.deps).map(([name, dep]) => [name, { stage: dep.stage, key: this.key(dep) }]));
-    return { key: this.key(job), kind: job.kind, stage: job.stage, label: job.label, params: job.params, locations: job.locations ?? null, modules: job.modules, deps };
+    const deps = Object.fromEntries(
+      Object.entries(job.deps).map(([name, dep]) => [name, { stage: dep.stage, key: this.key(dep) }]),
+    );
+    return {
+      key: this.key(job),
+      kind: job.kind,
+      stage: job.stage,
+      label: job.label,
+      params: job.params,
+      locations: job.locations ?? null,
+      modules: job.modules,
+      deps,
+    };
   }
 
   /**
@@ -130,7 +148,9 @@ export class JobRunner {
       }
     }
     // Upstream jobs are independent of each other: resolve them concurrently.
-    const entries = await Promise.all(Object.entries(job.deps).map(async ([dep, upstream]) => [dep, await this.get(upstream)] as const));
+    const entries = await Promise.all(
+      Object.entries(job.deps).map(async ([dep, upstream]) => [dep, await this.get(upstream)] as const),
+    );
     const started = performance.now();
     const pool = job.heavy ? this.options.pool : undefined;
     let value: Artifact;
@@ -147,25 +167,51 @@ export class JobRunner {
       value = await executeJob(this.describe(job), Object.fromEntries(entries), cache, log);
     }
     this.stats.built++;
-    log.job('built', name, `${key.slice(0, 12)} ${((performance.now() - started) / 1000).toFixed(1)} s${pool ? ' (worker)' : ''}`);
+    log.job(
+      'built',
+      name,
+      `${key.slice(0, 12)} ${((performance.now() - started) / 1000).toFixed(1)} s${pool ? ' (worker)' : ''}`,
+    );
     return value;
   }
 }
 
 /** Runs one described job on its inputs and stores the result; a failure stores nothing. */
-export async function executeJob(job: JobDescription, inputs: Record<string, Artifact>, cache: CacheStore, log: Log): Promise<Artifact> {
+export async function executeJob(
+  job: JobDescription,
+  inputs: Record<string, Artifact>,
+  cache: CacheStore,
+  log: Log,
+): Promise<Artifact> {
   const started = performance.now();
   const deps = Object.fromEntries(Object.entries(job.deps).map(([name, d]) => [name, d.key]));
   let value: Artifact;
   try {
-    value = { ...(await jobKind(job.kind).run({ log, key: job.key, locations: job.locations, deps }, inputs, job.params)), kind: job.kind };
+    value = {
+      ...(await jobKind(job.kind).run(
+        { log, key: job.key, locations: job.locations, deps },
+        inputs,
+        job.params,
+      )),
+      kind: job.kind,
+    };
   } catch (error) {
     const failure = jobFailure(job, error);
     log.job('failed', `${job.stage} ${job.label}`, failure.detail);
     throw failure;
   }
   const seconds = Math.round(performance.now() - started) / 1000;
-  cache.write({ stage: job.stage, kind: job.kind, label: job.label, key: job.key, seconds, inputs: { params: job.params, deps } }, value);
+  cache.write(
+    {
+      stage: job.stage,
+      kind: job.kind,
+      label: job.label,
+      key: job.key,
+      seconds,
+      inputs: { params: job.params, deps },
+    },
+    value,
+  );
   return value;
 }
 
@@ -177,7 +223,11 @@ export class JobFailure extends PipelineError {
   /** What went wrong, without the job's name (for the job's status line). */
   readonly detail: string;
 
-  constructor(name: string, detail: string, options: { exitCode?: number; hint?: string; cause?: unknown } = {}) {
+  constructor(
+    name: string,
+    detail: string,
+    options: { exitCode?: number; hint?: string; cause?: unknown } = {},
+  ) {
     super(`${name} failed: ${detail}`, options);
     this.detail = detail;
   }
@@ -186,6 +236,9 @@ export class JobFailure extends PipelineError {
 export function jobFailure(job: { stage: string; label: string }, error: unknown): JobFailure {
   if (error instanceof JobFailure) return error;
   const detail = error instanceof Error ? error.message : String(error);
-  const pipeline = error instanceof PipelineError ? { exitCode: error.exitCode, ...(error.hint ? { hint: error.hint } : {}) } : {};
+  const pipeline =
+    error instanceof PipelineError
+      ? { exitCode: error.exitCode, ...(error.hint ? { hint: error.hint } : {}) }
+      : {};
   return new JobFailure(`${job.stage} ${job.label}`, detail, { ...pipeline, cause: error });
 }

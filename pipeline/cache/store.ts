@@ -16,7 +16,14 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import { join, relative } from 'node:path';
 import { PipelineError } from '../errors.ts';
 import { decodeSafetensors, encodeSafetensors } from '../tensors/safetensors.ts';
-import { describeFsError, makeStagingDirectory, placeDirectory, removeDirectory, replaceDirectory, sweepTemporary } from '../util/fs.ts';
+import {
+  describeFsError,
+  makeStagingDirectory,
+  placeDirectory,
+  removeDirectory,
+  replaceDirectory,
+  sweepTemporary,
+} from '../util/fs.ts';
 import { sha256 } from '../util/hash.ts';
 import type { Artifact, Json } from './artifact.ts';
 
@@ -88,15 +95,18 @@ export class CacheStore {
   readEntry(stage: string, key: string, kind?: string): { value: Artifact; bytes: number } {
     const dir = this.entryDir(stage, key);
     const info = this.readInfo(dir, stage, key);
-    if (kind !== undefined && info.kind !== kind) throw this.damaged(dir, 'entry.json', `names the job kind '${info.kind}', not '${kind}'`);
+    if (kind !== undefined && info.kind !== kind)
+      throw this.damaged(dir, 'entry.json', `names the job kind '${info.kind}', not '${kind}'`);
     const bytes: Record<string, Buffer> = {};
-    for (const [path, record] of Object.entries(info.files)) bytes[path] = this.readVerified(dir, path, record);
+    for (const [path, record] of Object.entries(info.files))
+      bytes[path] = this.readVerified(dir, path, record);
     const metaBytes = bytes[META];
     if (!metaBytes) throw this.damaged(dir, 'entry.json', `lists no ${META}`);
     const meta = this.parse(dir, META, metaBytes);
     const tensors = bytes[TENSORS] ? decodeSafetensors(bytes[TENSORS], join(dir, TENSORS)).tensors : {};
     const files: Record<string, Uint8Array> = {};
-    for (const path of Object.keys(bytes).sort()) if (path.startsWith(`${FILES}/`)) files[path.slice(FILES.length + 1)] = bytes[path]!;
+    for (const path of Object.keys(bytes).sort())
+      if (path.startsWith(`${FILES}/`)) files[path.slice(FILES.length + 1)] = bytes[path]!;
     const size = Object.values(bytes).reduce((sum, b) => sum + b.length, 0);
     return { value: { kind: info.kind, meta, tensors, files }, bytes: size };
   }
@@ -131,10 +141,15 @@ export class CacheStore {
       removeDirectory(staging);
       if (error instanceof PipelineError) throw error;
       const full = ['ENOSPC', 'EDQUOT'].includes((error as NodeJS.ErrnoException).code ?? '');
-      throw new PipelineError(`cannot store ${info.stage} ${info.label} in the cache ${this.root}: ${describeFsError(error)}`, {
-        cause: error,
-        hint: full ? 'free space there, or give --cache another directory' : 'give --cache a directory you can write',
-      });
+      throw new PipelineError(
+        `cannot store ${info.stage} ${info.label} in the cache ${this.root}: ${describeFsError(error)}`,
+        {
+          cause: error,
+          hint: full
+            ? 'free space there, or give --cache another directory'
+            : 'give --cache a directory you can write',
+        },
+      );
     }
   }
 
@@ -146,9 +161,12 @@ export class CacheStore {
   /** Removes staging folders left by builds that are no longer running; returns how many there were. */
   sweepStaging(): number {
     if (!existsSync(this.root)) return 0;
-    return sweepTemporary(this.root) + readdirSync(this.root)
-      .filter((stage) => !stage.startsWith('.') && statSync(join(this.root, stage)).isDirectory())
-      .reduce((n, stage) => n + sweepTemporary(join(this.root, stage)), 0);
+    return (
+      sweepTemporary(this.root) +
+      readdirSync(this.root)
+        .filter((stage) => !stage.startsWith('.') && statSync(join(this.root, stage)).isDirectory())
+        .reduce((n, stage) => n + sweepTemporary(join(this.root, stage)), 0)
+    );
   }
 
   /**
@@ -185,13 +203,24 @@ export class CacheStore {
       throw this.damaged(dir, 'entry.json', describeFsError(error));
     }
     const info = this.parse(dir, 'entry.json', Buffer.from(text)) as Partial<StoredEntry> | null;
-    if (!info || typeof info !== 'object' || !info.files || typeof info.files !== 'object') throw this.damaged(dir, 'entry.json', 'has no file list');
-    if (info.stage !== stage || info.key !== key) throw this.damaged(dir, 'entry.json', `names ${info.stage}/${info.key}, not this entry`);
-    const stray = Object.keys(info.files).find((path) => path !== META && path !== TENSORS && !/^files\/[^/]+$/.test(path));
-    if (stray !== undefined) throw this.damaged(dir, 'entry.json', `lists '${stray}', which is no file of an entry`);
+    if (!info || typeof info !== 'object' || !info.files || typeof info.files !== 'object')
+      throw this.damaged(dir, 'entry.json', 'has no file list');
+    if (info.stage !== stage || info.key !== key)
+      throw this.damaged(dir, 'entry.json', `names ${info.stage}/${info.key}, not this entry`);
+    const stray = Object.keys(info.files).find(
+      (path) => path !== META && path !== TENSORS && !/^files\/[^/]+$/.test(path),
+    );
+    if (stray !== undefined)
+      throw this.damaged(dir, 'entry.json', `lists '${stray}', which is no file of an entry`);
     for (const [path, record] of Object.entries(info.files)) {
       const r = record as Partial<FileRecord> | null;
-      if (!r || !Number.isInteger(r.bytes) || typeof r.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(r.sha256)) throw this.damaged(dir, 'entry.json', `records no size and SHA-256 for ${path}`);
+      if (
+        !r ||
+        !Number.isInteger(r.bytes) ||
+        typeof r.sha256 !== 'string' ||
+        !/^[0-9a-f]{64}$/.test(r.sha256)
+      )
+        throw this.damaged(dir, 'entry.json', `records no size and SHA-256 for ${path}`);
     }
     return info as StoredEntry;
   }
@@ -201,10 +230,16 @@ export class CacheStore {
     try {
       data = readFileSync(join(dir, path));
     } catch (error) {
-      throw this.damaged(dir, path, (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : describeFsError(error));
+      throw this.damaged(
+        dir,
+        path,
+        (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : describeFsError(error),
+      );
     }
-    if (data.length !== record.bytes) throw this.damaged(dir, path, `${data.length} bytes, entry.json records ${record.bytes}`);
-    if (sha256(data) !== record.sha256) throw this.damaged(dir, path, 'contents differ from the SHA-256 in entry.json');
+    if (data.length !== record.bytes)
+      throw this.damaged(dir, path, `${data.length} bytes, entry.json records ${record.bytes}`);
+    if (sha256(data) !== record.sha256)
+      throw this.damaged(dir, path, 'contents differ from the SHA-256 in entry.json');
     return data;
   }
 

@@ -19,7 +19,8 @@ async function init(): Promise<void> {
   if (!setup.init) return;
   const module = (await import(setup.init.module)) as Record<string, (argument: unknown) => Promise<unknown>>;
   const fn = module[setup.init.name];
-  if (typeof fn !== 'function') throw new Error(`worker set-up: ${setup.init.module} exports no function '${setup.init.name}'`);
+  if (typeof fn !== 'function')
+    throw new Error(`worker set-up: ${setup.init.module} exports no function '${setup.init.name}'`);
   await fn(setup.init.argument);
 }
 
@@ -27,13 +28,16 @@ parentPort!.on('message', async (job: JobDescription) => {
   try {
     await (ready ??= init());
     for (const module of job.modules) await import(module);
-    const inputs = Object.fromEntries(Object.entries(job.deps).map(([name, dep]) => [name, cache.read(dep.stage, dep.key)]));
+    const inputs = Object.fromEntries(
+      Object.entries(job.deps).map(([name, dep]) => [name, cache.read(dep.stage, dep.key)]),
+    );
     await executeJob(job, inputs, cache, log);
     parentPort!.postMessage({ ok: true });
   } catch (error) {
     // What went wrong crosses the thread with its exit code and hint, so a failure reads and exits
     // the same with workers or without (the main thread names the job once).
-    const message = error instanceof JobFailure ? error.detail : error instanceof Error ? error.message : String(error);
+    const message =
+      error instanceof JobFailure ? error.detail : error instanceof Error ? error.message : String(error);
     const pipeline = error instanceof PipelineError ? { exitCode: error.exitCode, hint: error.hint } : {};
     parentPort!.postMessage({ ok: false, error: message, ...pipeline });
   }

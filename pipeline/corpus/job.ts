@@ -30,7 +30,14 @@ export const SPLITS = ['train', 'validation', 'test'] as const;
 export type CorpusSplit = (typeof SPLITS)[number];
 
 /** Stories sampled from a llama2.c checkpoint, from BOS, `batch` at a time, `shardBatches` batches per shard. */
-export type SampledStories = { kind: 'sampled'; checkpoint: string; stories: number; batch: number; shardBatches: number; sampling: SampleSettings };
+export type SampledStories = {
+  kind: 'sampled';
+  checkpoint: string;
+  stories: number;
+  batch: number;
+  shardBatches: number;
+  sampling: SampleSettings;
+};
 /** Stories read from a TinyStories-format file (the first `limit`, when given). */
 export type FileStories = { kind: 'file'; file: string; limit: number | null };
 
@@ -89,22 +96,49 @@ const corpusStories = defineJob<CorpusMeta, Record<string, ShardMeta>, StoriesPa
     const tokenizerBytes = verifiedBytes(at.tokenizer, params.tokenizer);
     const { source } = params;
     const shards = source.kind === 'sampled' ? shardsInOrder(inputs) : [];
-    const tokenizer = readLlamaTokenizer(tokenizerBytes, shards[0]?.meta.vocab ?? tokenizerVocab(tokenizerBytes), at.tokenizer.name);
-    const { stories, unfinished } = source.kind === 'sampled' ? { stories: shards.flatMap(shardStories), unfinished: shards.reduce((n, s) => n + s.meta.unfinished, 0) } : fileStories(at.file!, source, tokenizer);
+    const tokenizer = readLlamaTokenizer(
+      tokenizerBytes,
+      shards[0]?.meta.vocab ?? tokenizerVocab(tokenizerBytes),
+      at.tokenizer.name,
+    );
+    const { stories, unfinished } =
+      source.kind === 'sampled'
+        ? {
+            stories: shards.flatMap(shardStories),
+            unfinished: shards.reduce((n, s) => n + s.meta.unfinished, 0),
+          }
+        : fileStories(at.file!, source, tokenizer);
     const needed = storiesNeeded(params.split.heldOut);
-    if (stories.length < needed) throw new PipelineError(`${at.description}: ${stories.length} stories cannot make train, validation and test splits (with ${params.split.heldOut} of them held out, at least ${needed} are needed)`, { exitCode: 2, hint: 'use more stories, or hold out a larger share' });
+    if (stories.length < needed)
+      throw new PipelineError(
+        `${at.description}: ${stories.length} stories cannot make train, validation and test splits (with ${params.split.heldOut} of them held out, at least ${needed} are needed)`,
+        { exitCode: 2, hint: 'use more stories, or hold out a larger share' },
+      );
     const { train, heldOut } = splitStories(stories, params.split.heldOut, params.split.seed);
     const { train: validation, heldOut: test } = splitStories(heldOut, 0.5, params.split.seed + 1);
     const splits = { train, validation, test };
-    const streams = Object.fromEntries(SPLITS.map((s) => [s, storyStream(splits[s])])) as Record<CorpusSplit, { stream: Int32Array; starts: Int32Array }>;
+    const streams = Object.fromEntries(SPLITS.map((s) => [s, storyStream(splits[s])])) as Record<
+      CorpusSplit,
+      { stream: Int32Array; starts: Int32Array }
+    >;
     const card = corpusCard(splits, streams, tokenizer, at.description, params, unfinished);
-    ctx.log.info(`  ${card.stories.train} / ${card.stories.validation} / ${card.stories.test} stories, ${card.tokens.train} training tokens (${at.description})`);
-    const tensors = Object.fromEntries(SPLITS.flatMap((s) => [[`${s}.stream`, tensor(streams[s].stream, [streams[s].stream.length])], [`${s}.starts`, tensor(streams[s].starts, [streams[s].starts.length])]]));
+    ctx.log.info(
+      `  ${card.stories.train} / ${card.stories.validation} / ${card.stories.test} stories, ${card.tokens.train} training tokens (${at.description})`,
+    );
+    const tensors = Object.fromEntries(
+      SPLITS.flatMap((s) => [
+        [`${s}.stream`, tensor(streams[s].stream, [streams[s].stream.length])],
+        [`${s}.starts`, tensor(streams[s].starts, [streams[s].starts.length])],
+      ]),
+    );
     // The stories as made (sampled stories differ by backend): the hash of every split's tokens.
     const digest = createHash('sha256');
     for (const s of SPLITS) digest.update(streams[s].stream).update(streams[s].starts);
     const hash = digest.digest('hex');
-    return artifact({ meta: { name: 'stories', source: at.description, hash, vocabSize: tokenizer.vocabSize, card }, tensors });
+    return artifact({
+      meta: { name: 'stories', source: at.description, hash, vocabSize: tokenizer.vocabSize, card },
+      tensors,
+    });
   },
 });
 
@@ -134,19 +168,36 @@ function tokenizerVocab(bytes: Uint8Array): number {
 
 /** The shard inputs (shard-0, shard-1, …) in corpus order. */
 function shardsInOrder(inputs: Record<string, Artifact | undefined>): Artifact<ShardMeta>[] {
-  return Object.keys(inputs).sort((a, b) => Number(a.slice(6)) - Number(b.slice(6))).map((k) => asShard(inputs[k], k));
+  return Object.keys(inputs)
+    .sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)))
+    .map((k) => asShard(inputs[k], k));
 }
 
-function fileStories(path: string, source: FileStories, tokenizer: LlamaTokenizer): { stories: number[][]; unfinished: null } {
+function fileStories(
+  path: string,
+  source: FileStories,
+  tokenizer: LlamaTokenizer,
+): { stories: number[][]; unfinished: null } {
   const texts = readStoriesFile(path);
   // Read after parsing, so that what was parsed is what the plan hashed unless this refuses.
   const actual = createHash('sha256').update(readFileSync(path)).digest('hex');
-  if (actual !== source.file) throw new PipelineError(`${path} changed while the build ran (SHA-256 ${actual.slice(0, 12)}…, planned ${source.file.slice(0, 12)}…)`, { exitCode: 2, hint: 'run the build again' });
+  if (actual !== source.file)
+    throw new PipelineError(
+      `${path} changed while the build ran (SHA-256 ${actual.slice(0, 12)}…, planned ${source.file.slice(0, 12)}…)`,
+      { exitCode: 2, hint: 'run the build again' },
+    );
   const kept = source.limit === null ? texts : texts.slice(0, source.limit);
   return { stories: kept.map((text) => tokenizer.encode(text)), unfinished: null };
 }
 
-function corpusCard(splits: Record<CorpusSplit, number[][]>, streams: Record<CorpusSplit, { stream: Int32Array }>, tokenizer: LlamaTokenizer, description: string, params: StoriesParams, unfinished: number | null): CorpusCard {
+function corpusCard(
+  splits: Record<CorpusSplit, number[][]>,
+  streams: Record<CorpusSplit, { stream: Int32Array }>,
+  tokenizer: LlamaTokenizer,
+  description: string,
+  params: StoriesParams,
+  unfinished: number | null,
+): CorpusCard {
   const counts = new Float64Array(tokenizer.vocabSize);
   for (const t of streams.train.stream) counts[t]!++;
   const sorted = Array.from(counts).sort((a, b) => b - a);
@@ -159,12 +210,22 @@ function corpusCard(splits: Record<CorpusSplit, number[][]>, streams: Record<Cor
       if (counts[t] === 0) unseen++;
     }
   }
-  const tokens = Object.fromEntries(SPLITS.map((s) => [s, streams[s].stream.length])) as Record<CorpusSplit, number>;
-  const storyCount = Object.fromEntries(SPLITS.map((s) => [s, splits[s].length])) as Record<CorpusSplit, number>;
+  const tokens = Object.fromEntries(SPLITS.map((s) => [s, streams[s].stream.length])) as Record<
+    CorpusSplit,
+    number
+  >;
+  const storyCount = Object.fromEntries(SPLITS.map((s) => [s, splits[s].length])) as Record<
+    CorpusSplit,
+    number
+  >;
   const allStories = SPLITS.reduce((n, s) => n + storyCount[s], 0);
   return {
     source: description,
-    settings: { source: params.source, split: { ...params.split }, backend: params.backend } as unknown as Json,
+    settings: {
+      source: params.source,
+      split: { ...params.split },
+      backend: params.backend,
+    } as unknown as Json,
     stories: storyCount,
     tokens,
     meanTokensPerStory: SPLITS.reduce((n, s) => n + tokens[s], 0) / allStories,
@@ -172,7 +233,10 @@ function corpusCard(splits: Record<CorpusSplit, number[][]>, streams: Record<Cor
     vocabulary: {
       size: tokenizer.vocabSize,
       seenInTrain: sorted.filter((c) => c > 0).length,
-      coverage: COVERAGE_AT.filter((top) => top <= tokenizer.vocabSize).map((top) => ({ top, share: sorted.slice(0, top).reduce((a, b) => a + b, 0) / total })),
+      coverage: COVERAGE_AT.filter((top) => top <= tokenizer.vocabSize).map((top) => ({
+        top,
+        share: sorted.slice(0, top).reduce((a, b) => a + b, 0) / total,
+      })),
       heldOutUnseen: heldOut === 0 ? 0 : unseen / heldOut,
     },
     samples: splits.validation.slice(0, params.samples).map((story) => tokenizer.decode(story)),
@@ -189,7 +253,13 @@ export interface SamplingBackend {
 export interface StoriesRequest {
   tokenizer: ByteRange;
   /** Sample from this checkpoint … */
-  checkpoint?: { range: ByteRange; stories: number; batch: number; shardBatches: number; sampling: SampleSettings };
+  checkpoint?: {
+    range: ByteRange;
+    stories: number;
+    batch: number;
+    shardBatches: number;
+    sampling: SampleSettings;
+  };
   /** … or read this TinyStories-format file. */
   file?: { path: string; limit: number | null };
   split: CorpusSettings;
@@ -202,15 +272,43 @@ export interface StoriesRequest {
 
 /** The stories job (sampled or read, as the request says). */
 export function storiesJob(label: string, request: StoriesRequest): Job<CorpusMeta> {
-  if (!(request.split.heldOut > 0 && request.split.heldOut < 1)) throw new PipelineError(`corpus: the held-out share must lie strictly between 0 and 1, got ${request.split.heldOut}`, { exitCode: 2 });
+  if (!(request.split.heldOut > 0 && request.split.heldOut < 1))
+    throw new PipelineError(
+      `corpus: the held-out share must lie strictly between 0 and 1, got ${request.split.heldOut}`,
+      { exitCode: 2 },
+    );
   const source: SampledStories | FileStories = request.file
     ? { kind: 'file', file: fileFingerprint(request.file.path), limit: request.file.limit }
-    : { kind: 'sampled', checkpoint: rangeFingerprint(request.checkpoint!.range), stories: request.checkpoint!.stories, batch: request.checkpoint!.batch, shardBatches: request.checkpoint!.shardBatches, sampling: { ...request.checkpoint!.sampling } };
+    : {
+        kind: 'sampled',
+        checkpoint: rangeFingerprint(request.checkpoint!.range),
+        stories: request.checkpoint!.stories,
+        batch: request.checkpoint!.batch,
+        shardBatches: request.checkpoint!.shardBatches,
+        sampling: { ...request.checkpoint!.sampling },
+      };
   const b = request.backend;
-  const params: StoriesParams = { source, tokenizer: rangeFingerprint(request.tokenizer), split: { ...request.split }, samples: request.samples, backend: source.kind === 'sampled' ? { name: b.name, detail: b.detail, tfjs: b.tfjsVersion } : null };
-  const locations: StoriesLocations = { tokenizer: { ...request.tokenizer }, description: request.description, ...(request.file ? { file: request.file.path } : {}) };
-  const shards = request.checkpoint ? shardJobs(label, { ...request.checkpoint, checkpoint: request.checkpoint.range, backend: b }) : [];
-  return corpusStories.create(label, Object.fromEntries(shards.map((job, i) => [`shard-${i}`, job])), params, { locations: locations as unknown as Json });
+  const params: StoriesParams = {
+    source,
+    tokenizer: rangeFingerprint(request.tokenizer),
+    split: { ...request.split },
+    samples: request.samples,
+    backend: source.kind === 'sampled' ? { name: b.name, detail: b.detail, tfjs: b.tfjsVersion } : null,
+  };
+  const locations: StoriesLocations = {
+    tokenizer: { ...request.tokenizer },
+    description: request.description,
+    ...(request.file ? { file: request.file.path } : {}),
+  };
+  const shards = request.checkpoint
+    ? shardJobs(label, { ...request.checkpoint, checkpoint: request.checkpoint.range, backend: b })
+    : [];
+  return corpusStories.create(
+    label,
+    Object.fromEntries(shards.map((job, i) => [`shard-${i}`, job])),
+    params,
+    { locations: locations as unknown as Json },
+  );
 }
 
 export function asStories(a: Artifact | undefined, what = 'stories'): Artifact<CorpusMeta> {
@@ -224,7 +322,12 @@ export function storiesOf(a: Artifact<CorpusMeta>, split: CorpusSplit): number[]
   return streamStories(stream, starts);
 }
 
-export type WindowsMeta = DataInfo & { vocabSize: number; context: number; windows: Record<CorpusSplit, number>; card: CorpusCard };
+export type WindowsMeta = DataInfo & {
+  vocabSize: number;
+  context: number;
+  windows: Record<CorpusSplit, number>;
+  card: CorpusCard;
+};
 
 const corpusWindows = defineJob<WindowsMeta, { stories: CorpusMeta }, { context: number }>({
   name: 'corpus/windows',
@@ -237,12 +340,27 @@ const corpusWindows = defineJob<WindowsMeta, { stories: CorpusMeta }, { context:
     for (const split of SPLITS) {
       const stream = requireTensor(stories, `${split}.stream`, 'stories').data as Int32Array;
       const cut = cutWindows(stream, context);
-      if (cut.n === 0) throw new PipelineError(`corpus: the ${split} split holds ${stream.length} tokens, fewer than one window of ${context} + 1`, { exitCode: 2, hint: 'use more stories or a shorter context' });
+      if (cut.n === 0)
+        throw new PipelineError(
+          `corpus: the ${split} split holds ${stream.length} tokens, fewer than one window of ${context} + 1`,
+          { exitCode: 2, hint: 'use more stories or a shorter context' },
+        );
       tensors[`${split}.tokens`] = tensor(cut.tokens, [cut.n, context + 1]);
       windows[split] = cut.n;
     }
     const { meta } = stories;
-    return artifact({ meta: { name: meta.name, source: meta.source, hash: meta.hash, vocabSize: meta.vocabSize, context, windows, card: meta.card }, tensors });
+    return artifact({
+      meta: {
+        name: meta.name,
+        source: meta.source,
+        hash: meta.hash,
+        vocabSize: meta.vocabSize,
+        context,
+        windows,
+        card: meta.card,
+      },
+      tensors,
+    });
   },
 });
 
@@ -250,13 +368,17 @@ const corpusWindows = defineJob<WindowsMeta, { stories: CorpusMeta }, { context:
 export function cutWindows(stream: Int32Array, context: number): { tokens: Int32Array; n: number } {
   const n = Math.max(0, Math.floor((stream.length - 1) / context));
   const tokens = new Int32Array(n * (context + 1));
-  for (let i = 0; i < n; i++) tokens.set(stream.subarray(i * context, i * context + context + 1), i * (context + 1));
+  for (let i = 0; i < n; i++)
+    tokens.set(stream.subarray(i * context, i * context + context + 1), i * (context + 1));
   return { tokens, n };
 }
 
 /** Next-token windows of context T from a stories job. */
 export function windowsJob(label: string, stories: Job<CorpusMeta>, context: number): Job<WindowsMeta> {
-  if (!Number.isInteger(context) || context < 1) throw new PipelineError(`corpus: the context must be a whole number of tokens ≥ 1, got ${context}`, { exitCode: 2 });
+  if (!Number.isInteger(context) || context < 1)
+    throw new PipelineError(`corpus: the context must be a whole number of tokens ≥ 1, got ${context}`, {
+      exitCode: 2,
+    });
   return corpusWindows.create(label, { stories }, { context });
 }
 

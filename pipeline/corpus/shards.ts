@@ -49,7 +49,10 @@ const storyShard = defineJob<ShardMeta, Record<string, never>, ShardParams>({
   heavy: true,
   run: async (ctx, _inputs, params) => {
     const at = ctx.locations as unknown as { checkpoint: ByteRange };
-    const checkpoint = readLlamaCheckpoint(verifiedBytes(at.checkpoint, params.checkpoint), at.checkpoint.name);
+    const checkpoint = readLlamaCheckpoint(
+      verifiedBytes(at.checkpoint, params.checkpoint),
+      at.checkpoint.name,
+    );
     const { shape, weights } = llamaFromCheckpoint(checkpoint);
     const model = llamaParams(shape, weights);
     const stories: number[][] = [];
@@ -58,8 +61,15 @@ const storyShard = defineJob<ShardMeta, Record<string, never>, ShardParams>({
     try {
       for (let b = 0; b < params.batches; b++) {
         const seed = params.sampling.seed + (params.firstBatch + b) * BATCH_SEED_STRIDE;
-        const out = generate(shape, model, Array.from({ length: params.batch }, () => [BOS]), { ...params.sampling, seed });
-        out.tokens.forEach((tokens, i) => (out.finished[i] && tokens.length > 0 ? stories.push(tokens) : unfinished++));
+        const out = generate(
+          shape,
+          model,
+          Array.from({ length: params.batch }, () => [BOS]),
+          { ...params.sampling, seed },
+        );
+        out.tokens.forEach((tokens, i) =>
+          out.finished[i] && tokens.length > 0 ? stories.push(tokens) : unfinished++,
+        );
         progress.update(b + 1, `${stories.length} stories`);
       }
     } finally {
@@ -67,7 +77,10 @@ const storyShard = defineJob<ShardMeta, Record<string, never>, ShardParams>({
       tf.dispose(Object.values(model));
     }
     const { stream, starts } = storyStream(stories);
-    return artifact({ meta: { stories: stories.length, unfinished, vocab: checkpoint.config.vocab }, tensors: { stream: tensor(stream, [stream.length]), starts: tensor(starts, [starts.length]) } });
+    return artifact({
+      meta: { stories: stories.length, unfinished, vocab: checkpoint.config.vocab },
+      tensors: { stream: tensor(stream, [stream.length]), starts: tensor(starts, [starts.length]) },
+    });
   },
 });
 
@@ -86,16 +99,37 @@ export interface ShardsRequest {
 /** The shards of a sampled corpus, in order; refuses sizes that do not cut into whole batches. */
 export function shardJobs(label: string, request: ShardsRequest): Job<ShardMeta>[] {
   const { stories, batch, shardBatches } = request;
-  for (const [name, value] of [['stories', stories], ['batch', batch], ['shardBatches', shardBatches]] as const) {
-    if (!Number.isInteger(value) || value < 1) throw new PipelineError(`corpus: ${name} must be a whole number ≥ 1, got ${value}`, { exitCode: 2 });
+  for (const [name, value] of [
+    ['stories', stories],
+    ['batch', batch],
+    ['shardBatches', shardBatches],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1)
+      throw new PipelineError(`corpus: ${name} must be a whole number ≥ 1, got ${value}`, { exitCode: 2 });
   }
   const perShard = batch * shardBatches;
-  if (stories % perShard !== 0) throw new PipelineError(`corpus: ${stories} stories do not cut into shards of ${shardBatches} batches of ${batch} (${perShard} stories each)`, { exitCode: 2, hint: `use a multiple of ${perShard} stories` });
+  if (stories % perShard !== 0)
+    throw new PipelineError(
+      `corpus: ${stories} stories do not cut into shards of ${shardBatches} batches of ${batch} (${perShard} stories each)`,
+      { exitCode: 2, hint: `use a multiple of ${perShard} stories` },
+    );
   const checkpoint = rangeFingerprint(request.checkpoint);
   const b = request.backend;
   const backend = { name: b.name, detail: b.detail, tfjs: b.tfjsVersion };
   return Array.from({ length: stories / perShard }, (_, i) =>
-    storyShard.create(`${label}/shard-${i}`, {}, { checkpoint, firstBatch: i * shardBatches, batches: shardBatches, batch, sampling: { ...request.sampling }, backend }, { locations: { checkpoint: { ...request.checkpoint } } as unknown as Json }),
+    storyShard.create(
+      `${label}/shard-${i}`,
+      {},
+      {
+        checkpoint,
+        firstBatch: i * shardBatches,
+        batches: shardBatches,
+        batch,
+        sampling: { ...request.sampling },
+        backend,
+      },
+      { locations: { checkpoint: { ...request.checkpoint } } as unknown as Json },
+    ),
   );
 }
 
@@ -105,12 +139,17 @@ export function asShard(a: Artifact | undefined, what = 'story shard'): Artifact
 
 /** A shard's stories (token ids, without BOS), in sampling order. */
 export function shardStories(a: Artifact<ShardMeta>): number[][] {
-  return streamStories(requireTensor(a, 'stream', 'story shard').data as Int32Array, requireTensor(a, 'starts', 'story shard').data as Int32Array);
+  return streamStories(
+    requireTensor(a, 'stream', 'story shard').data as Int32Array,
+    requireTensor(a, 'starts', 'story shard').data as Int32Array,
+  );
 }
 
 /** The stories of a stream made by storyStream (each without its BOS). */
 export function streamStories(stream: Int32Array, starts: Int32Array): number[][] {
-  return Array.from(starts, (start, i) => Array.from(stream.subarray(start + 1, i + 1 < starts.length ? starts[i + 1]! : stream.length)));
+  return Array.from(starts, (start, i) =>
+    Array.from(stream.subarray(start + 1, i + 1 < starts.length ? starts[i + 1]! : stream.length)),
+  );
 }
 
 /** Stories as one stream, BOS before each, and where each story's BOS is. */

@@ -51,20 +51,38 @@ export type VocabularyWindowsMeta = WindowsMeta & { vocabulary: Vocabulary };
  * The Llama id of each compact id ≥ 1 (BOS, then by descending training count, ties by lower id)
  * and the training counts; refuses a size the training split cannot fill.
  */
-export function chooseVocabulary(train: Int32Array, llamaVocab: number, size: number, setting = 'the vocabulary size'): { llama: number[]; counts: number[]; typesSeen: number } {
-  if (!Number.isInteger(size) || size < 3) throw new PipelineError(`${setting} must be a whole number ≥ 3 (<unk>, BOS and one more token), got ${size}`, { exitCode: 2 });
+export function chooseVocabulary(
+  train: Int32Array,
+  llamaVocab: number,
+  size: number,
+  setting = 'the vocabulary size',
+): { llama: number[]; counts: number[]; typesSeen: number } {
+  if (!Number.isInteger(size) || size < 3)
+    throw new PipelineError(
+      `${setting} must be a whole number ≥ 3 (<unk>, BOS and one more token), got ${size}`,
+      { exitCode: 2 },
+    );
   const counts = new Float64Array(llamaVocab);
   for (const t of train) {
-    if (!(t >= 0 && t < llamaVocab)) throw new PipelineError(`vocabulary: token id ${t} in the training split is outside the tokenizer's ${llamaVocab} ids`, { exitCode: 2 });
+    if (!(t >= 0 && t < llamaVocab))
+      throw new PipelineError(
+        `vocabulary: token id ${t} in the training split is outside the tokenizer's ${llamaVocab} ids`,
+        { exitCode: 2 },
+      );
     counts[t]!++;
   }
-  const others = Array.from({ length: llamaVocab }, (_, id) => id).filter((id) => id !== LLAMA_UNKNOWN && id !== LLAMA_BOS && counts[id]! > 0);
+  const others = Array.from({ length: llamaVocab }, (_, id) => id).filter(
+    (id) => id !== LLAMA_UNKNOWN && id !== LLAMA_BOS && counts[id]! > 0,
+  );
   const typesSeen = others.length + (counts[LLAMA_BOS]! > 0 ? 1 : 0);
   if (size - 1 > typesSeen) {
-    throw new PipelineError(`${setting} is ${size}, but the training split holds only ${typesSeen} token types, so ${size - 1 - typesSeen} rows would never see a training token`, {
-      exitCode: 2,
-      hint: `set ${setting} to at most ${typesSeen + 1}, or sample more stories`,
-    });
+    throw new PipelineError(
+      `${setting} is ${size}, but the training split holds only ${typesSeen} token types, so ${size - 1 - typesSeen} rows would never see a training token`,
+      {
+        exitCode: 2,
+        hint: `set ${setting} to at most ${typesSeen + 1}, or sample more stories`,
+      },
+    );
   }
   others.sort((a, b) => counts[b]! - counts[a]! || a - b);
   const llama = [-1, LLAMA_BOS, ...others.slice(0, size - 2)];
@@ -96,7 +114,10 @@ export function compactStream(stream: Int32Array, map: Int32Array): { ids: Int32
 export function llamaIds(vocabulary: Pick<Vocabulary, 'llama'>, ids: ArrayLike<number>): number[] {
   return Array.from(ids, (c) => {
     const id = vocabulary.llama[c];
-    if (id === undefined) throw new PipelineError(`compact id ${c} is outside the vocabulary (0 … ${vocabulary.llama.length - 1})`);
+    if (id === undefined)
+      throw new PipelineError(
+        `compact id ${c} is outside the vocabulary (0 … ${vocabulary.llama.length - 1})`,
+      );
     return id < 0 ? LLAMA_UNKNOWN : id;
   });
 }
@@ -117,7 +138,10 @@ export function decodeCompact(vocabulary: Pick<Vocabulary, 'texts'>, ids: ArrayL
     const id = ids[i]!;
     if (id === BOS) continue;
     const text = vocabulary.texts[id];
-    if (text === undefined) throw new PipelineError(`compact id ${id} is outside the vocabulary (0 … ${vocabulary.texts.length - 1})`);
+    if (text === undefined)
+      throw new PipelineError(
+        `compact id ${id} is outside the vocabulary (0 … ${vocabulary.texts.length - 1})`,
+      );
     const byte = /^<0x([0-9A-F]{2})>$/.exec(text);
     if (byte) bytes.push(parseInt(byte[1]!, 16));
     else bytes.push(...encoder.encode(text));
@@ -134,25 +158,64 @@ const vocabularyWindows = defineJob<VocabularyWindowsMeta, { stories: CorpusMeta
   run: async (ctx, inputs, params) => {
     const stories = asStories(inputs.stories);
     const at = ctx.locations as unknown as { tokenizer: ByteRange };
-    const tokenizer = readLlamaTokenizer(verifiedBytes(at.tokenizer, params.tokenizer), stories.meta.vocabSize, at.tokenizer.name);
-    const streams = Object.fromEntries(SPLITS.map((s) => [s, requireTensor(stories, `${s}.stream`, 'stories').data as Int32Array])) as Record<CorpusSplit, Int32Array>;
-    const { llama, counts, typesSeen } = chooseVocabulary(streams.train, stories.meta.vocabSize, params.size, params.setting);
+    const tokenizer = readLlamaTokenizer(
+      verifiedBytes(at.tokenizer, params.tokenizer),
+      stories.meta.vocabSize,
+      at.tokenizer.name,
+    );
+    const streams = Object.fromEntries(
+      SPLITS.map((s) => [s, requireTensor(stories, `${s}.stream`, 'stories').data as Int32Array]),
+    ) as Record<CorpusSplit, Int32Array>;
+    const { llama, counts, typesSeen } = chooseVocabulary(
+      streams.train,
+      stories.meta.vocabSize,
+      params.size,
+      params.setting,
+    );
     const map = compactMap(llama, stories.meta.vocabSize);
-    const tensors: Artifact['tensors'] = { 'vocabulary.llama': tensor(Int32Array.from(llama), [llama.length]) };
+    const tensors: Artifact['tensors'] = {
+      'vocabulary.llama': tensor(Int32Array.from(llama), [llama.length]),
+    };
     const windows = {} as Record<CorpusSplit, number>;
     const unknown = {} as Record<CorpusSplit, number>;
     for (const split of SPLITS) {
       const compact = compactStream(streams[split], map);
       const cut = cutWindows(compact.ids, params.context);
-      if (cut.n === 0) throw new PipelineError(`corpus: the ${split} split holds ${compact.ids.length} tokens, fewer than one window of ${params.context} + 1`, { exitCode: 2, hint: 'use more stories or a shorter context' });
+      if (cut.n === 0)
+        throw new PipelineError(
+          `corpus: the ${split} split holds ${compact.ids.length} tokens, fewer than one window of ${params.context} + 1`,
+          { exitCode: 2, hint: 'use more stories or a shorter context' },
+        );
       tensors[`${split}.tokens`] = tensor(cut.tokens, [cut.n, params.context + 1]);
       windows[split] = cut.n;
       unknown[split] = compact.unknown;
     }
-    const vocabulary: Vocabulary = { size: llama.length, tokenizer: at.tokenizer.name, texts: llama.map((id) => tokenText(tokenizer, id)), llama, trainCounts: counts, typesSeen, unknown };
-    ctx.log.info(`  ${llama.length} of ${typesSeen + 1} types; <unk> ${SPLITS.map((s) => `${(unknown[s] * 100).toFixed(2)}% (${s})`).join(', ')}`);
+    const vocabulary: Vocabulary = {
+      size: llama.length,
+      tokenizer: at.tokenizer.name,
+      texts: llama.map((id) => tokenText(tokenizer, id)),
+      llama,
+      trainCounts: counts,
+      typesSeen,
+      unknown,
+    };
+    ctx.log.info(
+      `  ${llama.length} of ${typesSeen + 1} types; <unk> ${SPLITS.map((s) => `${(unknown[s] * 100).toFixed(2)}% (${s})`).join(', ')}`,
+    );
     const { meta } = stories;
-    return artifact({ meta: { name: meta.name, source: meta.source, hash: meta.hash, vocabSize: llama.length, context: params.context, windows, card: meta.card, vocabulary }, tensors });
+    return artifact({
+      meta: {
+        name: meta.name,
+        source: meta.source,
+        hash: meta.hash,
+        vocabSize: llama.length,
+        context: params.context,
+        windows,
+        card: meta.card,
+        vocabulary,
+      },
+      tensors,
+    });
   },
 });
 
@@ -160,12 +223,30 @@ const vocabularyWindows = defineJob<VocabularyWindowsMeta, { stories: CorpusMeta
  * Next-token windows of context T over the corpus in a vocabulary of `size` compact ids.
  * `setting` names the report setting that chose the size, for the error a too-large size gets.
  */
-export function vocabularyWindowsJob(label: string, stories: Job<CorpusMeta>, options: { context: number; size: number; tokenizer: ByteRange; setting: string }): Job<VocabularyWindowsMeta> {
-  if (!Number.isInteger(options.context) || options.context < 1) throw new PipelineError(`corpus: the context must be a whole number of tokens ≥ 1, got ${options.context}`, { exitCode: 2 });
-  const params: Params = { context: options.context, size: options.size, tokenizer: rangeFingerprint(options.tokenizer), setting: options.setting };
-  return vocabularyWindows.create(label, { stories }, params, { locations: { tokenizer: { ...options.tokenizer } } as unknown as Json });
+export function vocabularyWindowsJob(
+  label: string,
+  stories: Job<CorpusMeta>,
+  options: { context: number; size: number; tokenizer: ByteRange; setting: string },
+): Job<VocabularyWindowsMeta> {
+  if (!Number.isInteger(options.context) || options.context < 1)
+    throw new PipelineError(
+      `corpus: the context must be a whole number of tokens ≥ 1, got ${options.context}`,
+      { exitCode: 2 },
+    );
+  const params: Params = {
+    context: options.context,
+    size: options.size,
+    tokenizer: rangeFingerprint(options.tokenizer),
+    setting: options.setting,
+  };
+  return vocabularyWindows.create(label, { stories }, params, {
+    locations: { tokenizer: { ...options.tokenizer } } as unknown as Json,
+  });
 }
 
-export function asVocabularyWindows(a: Artifact | undefined, what = 'windows'): Artifact<VocabularyWindowsMeta> {
+export function asVocabularyWindows(
+  a: Artifact | undefined,
+  what = 'windows',
+): Artifact<VocabularyWindowsMeta> {
   return artifactOf(a, vocabularyWindows, what);
 }

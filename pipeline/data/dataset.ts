@@ -90,7 +90,11 @@ export function stratifiedSample(set: ImageSet, limit: number | undefined, seed:
 }
 
 /** The indices stratifiedSample keeps, in its order; null when it keeps everything as it is. */
-export function stratifiedIndices(labels: Uint8Array, limit: number | undefined, seed: number): number[] | null {
+export function stratifiedIndices(
+  labels: Uint8Array,
+  limit: number | undefined,
+  seed: number,
+): number[] | null {
   if (limit === undefined || limit >= labels.length) return null;
   const rng = new Rng(seed);
   const byClass = new Map<number, number[]>();
@@ -116,7 +120,9 @@ function cap(shares: number[][], limit: number | undefined): number[][] {
   if (limit === undefined || limit >= total) return shares;
   const quotas = shares.map((share) => (share.length * limit) / total);
   const keep = quotas.map(Math.floor);
-  const byRemainder = quotas.map((q, c) => ({ c, r: q - Math.floor(q) })).sort((a, b) => b.r - a.r || a.c - b.c);
+  const byRemainder = quotas
+    .map((q, c) => ({ c, r: q - Math.floor(q) }))
+    .sort((a, b) => b.r - a.r || a.c - b.c);
   const deficit = limit - keep.reduce((s, k) => s + k, 0);
   for (let i = 0; i < deficit; i++) keep[byRemainder[i]!.c]!++;
   return shares.map((share, c) => share.slice(0, keep[c]));

@@ -31,9 +31,15 @@ export function parseIdx(raw: Uint8Array, file: string): IdxArray {
       throw corrupt(file, `its gzip stream is broken (${(error as Error).message})`);
     }
   }
-  if (bytes.length < 4) throw corrupt(file, `it has ${bytes.length} bytes, fewer than the 4-byte magic number`);
-  if (bytes[0] !== 0 || bytes[1] !== 0) throw corrupt(file, `wrong magic number 0x${Buffer.from(bytes.subarray(0, 4)).toString('hex')} (expected 0x0000080N)`);
-  if (bytes[2] !== UBYTE) throw corrupt(file, `value type 0x${bytes[2]!.toString(16)} is not unsigned byte (0x08)`);
+  if (bytes.length < 4)
+    throw corrupt(file, `it has ${bytes.length} bytes, fewer than the 4-byte magic number`);
+  if (bytes[0] !== 0 || bytes[1] !== 0)
+    throw corrupt(
+      file,
+      `wrong magic number 0x${Buffer.from(bytes.subarray(0, 4)).toString('hex')} (expected 0x0000080N)`,
+    );
+  if (bytes[2] !== UBYTE)
+    throw corrupt(file, `value type 0x${bytes[2]!.toString(16)} is not unsigned byte (0x08)`);
   const ndims = bytes[3]!;
   if (ndims < 1 || ndims > 4) throw corrupt(file, `${ndims} dimensions (expected 1 to 4)`);
   const headerLength = 4 + 4 * ndims;
@@ -42,8 +48,13 @@ export function parseIdx(raw: Uint8Array, file: string): IdxArray {
   const dims = Array.from({ length: ndims }, (_, i) => view.getUint32(4 + 4 * i, false));
   const size = dims.reduce((a, b) => a * b, 1);
   const actual = bytes.length - headerLength;
-  if (actual < size) throw corrupt(file, `truncated: the header promises ${dims.join('×')} = ${size} values but ${actual} follow`);
-  if (actual > size) throw corrupt(file, `${actual - size} bytes follow the ${dims.join('×')} values the header promises`);
+  if (actual < size)
+    throw corrupt(
+      file,
+      `truncated: the header promises ${dims.join('×')} = ${size} values but ${actual} follow`,
+    );
+  if (actual > size)
+    throw corrupt(file, `${actual - size} bytes follow the ${dims.join('×')} values the header promises`);
   return { dims, data: bytes.subarray(headerLength) };
 }
 

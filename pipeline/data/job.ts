@@ -62,12 +62,20 @@ const idxData = defineJob<DataMeta, Record<string, never>, IdxParams>({
   run: async (ctx, _inputs, params) => {
     const located = ctx.locations as IdxLocations;
     ctx.log.info(`  reading ${params.dataset.title} from ${located.dir} (${located.how})`);
-    const expected = { classes: params.dataset.classNames.length, ...params.dataset.image, title: params.dataset.title };
+    const expected = {
+      classes: params.dataset.classNames.length,
+      ...params.dataset.image,
+      title: params.dataset.title,
+    };
     // Kept as bytes throughout (as in the files): 60,000 images are 47 MB, four times that as floats.
     const official = idxBytes(located.paths.trainImages, located.paths.trainLabels, expected);
     const { validation, rest } = carveValidation(official, params.split.validation, params.split.seed + 2);
     const train = sampleBytes(rest, params.split.trainLimit, params.split.seed);
-    const test = sampleBytes(idxBytes(located.paths.testImages, located.paths.testLabels, expected), params.split.testLimit, params.split.seed + 1);
+    const test = sampleBytes(
+      idxBytes(located.paths.testImages, located.paths.testLabels, expected),
+      params.split.testLimit,
+      params.split.seed + 1,
+    );
     const meta: DataMeta = {
       name: params.dataset.name,
       source: `IDX files (${located.how})`,
@@ -96,17 +104,33 @@ const idxData = defineJob<DataMeta, Record<string, never>, IdxParams>({
  * An IDX data set with its official train/test split and a validation split carved from the
  * training images. Images are stored as bytes (as in the files) and scaled to [0, 1] when read.
  */
-export function idxDataJob(source: IdxSource, located: LocatedDataset, split: OfficialSplitSettings): Job<DataMeta> {
-  const files = Object.fromEntries(Object.entries(located.paths).map(([part, path]) => [part, fileFingerprint(path)])) as Record<IdxPart, string>;
+export function idxDataJob(
+  source: IdxSource,
+  located: LocatedDataset,
+  split: OfficialSplitSettings,
+): Job<DataMeta> {
+  const files = Object.fromEntries(
+    Object.entries(located.paths).map(([part, path]) => [part, fileFingerprint(path)]),
+  ) as Record<IdxPart, string>;
   const params: IdxParams = {
     dataset: { name: source.name, title: source.title, classNames: source.classNames, image: source.image },
     files,
-    split: { validation: split.validation, ...(split.trainLimit ? { trainLimit: split.trainLimit } : {}), ...(split.testLimit ? { testLimit: split.testLimit } : {}), seed: split.seed },
+    split: {
+      validation: split.validation,
+      ...(split.trainLimit ? { trainLimit: split.trainLimit } : {}),
+      ...(split.testLimit ? { testLimit: split.testLimit } : {}),
+      seed: split.seed,
+    },
   };
   if (!Number.isInteger(split.validation) || split.validation < source.classNames.length) {
-    throw new PipelineError(`${source.title}: the validation split must be a whole number of at least ${source.classNames.length} images (one per class), got ${split.validation}`, { exitCode: 2 });
+    throw new PipelineError(
+      `${source.title}: the validation split must be a whole number of at least ${source.classNames.length} images (one per class), got ${split.validation}`,
+      { exitCode: 2 },
+    );
   }
-  return idxData.create(source.name, {}, params, { locations: { dir: located.dir, how: located.how, paths: { ...located.paths } } });
+  return idxData.create(source.name, {}, params, {
+    locations: { dir: located.dir, how: located.how, paths: { ...located.paths } },
+  });
 }
 
 type ByteSet = { images: Uint8Array; labels: Uint8Array; n: number; dim: number };
@@ -123,9 +147,17 @@ function take(set: ByteSet, indices: number[]): ByteSet {
 }
 
 /** A stratified sample of `count` images as the validation split, and the rest in their original order. */
-export function carveValidation(set: ByteSet, count: number, seed: number): { validation: ByteSet; rest: ByteSet } {
+export function carveValidation(
+  set: ByteSet,
+  count: number,
+  seed: number,
+): { validation: ByteSet; rest: ByteSet } {
   const chosen = stratifiedIndices(set.labels, count, seed);
-  if (!chosen || chosen.length >= set.n) throw new PipelineError(`a validation split of ${count} images leaves no training images (the set has ${set.n})`, { exitCode: 2 });
+  if (!chosen || chosen.length >= set.n)
+    throw new PipelineError(
+      `a validation split of ${count} images leaves no training images (the set has ${set.n})`,
+      { exitCode: 2 },
+    );
   const taken = new Uint8Array(set.n);
   for (const i of chosen) taken[i] = 1;
   const rest: number[] = [];
@@ -150,25 +182,46 @@ export function idxSet(imagesPath: string, labelsPath: string, classes: number):
  * against the image size the data set is published with (so a train and a test file of
  * different sizes, or a set the models cannot read, stop here and are never cached).
  */
-function idxBytes(imagesPath: string, labelsPath: string, expected: { classes: number; height?: number; width?: number; title?: string }): ByteSet {
+function idxBytes(
+  imagesPath: string,
+  labelsPath: string,
+  expected: { classes: number; height?: number; width?: number; title?: string },
+): ByteSet {
   const { classes } = expected;
   const images = readIdx(imagesPath);
   const labels = readIdx(labelsPath);
-  if (images.dims.length !== 3) throw new PipelineError(`${imagesPath}: expected 3 dimensions (n, rows, cols), found ${images.dims.length}`, { exitCode: 2 });
-  if (labels.dims.length !== 1) throw new PipelineError(`${labelsPath}: expected 1 dimension (n), found ${labels.dims.length}`, { exitCode: 2 });
+  if (images.dims.length !== 3)
+    throw new PipelineError(
+      `${imagesPath}: expected 3 dimensions (n, rows, cols), found ${images.dims.length}`,
+      { exitCode: 2 },
+    );
+  if (labels.dims.length !== 1)
+    throw new PipelineError(`${labelsPath}: expected 1 dimension (n), found ${labels.dims.length}`, {
+      exitCode: 2,
+    });
   if (images.dims[0] !== labels.dims[0]) {
-    throw new PipelineError(`${imagesPath} holds ${images.dims[0]} images but ${labelsPath} holds ${labels.dims[0]} labels`, { exitCode: 2 });
+    throw new PipelineError(
+      `${imagesPath} holds ${images.dims[0]} images but ${labelsPath} holds ${labels.dims[0]} labels`,
+      { exitCode: 2 },
+    );
   }
   const [, rows, cols] = images.dims as [number, number, number];
   if (expected.height !== undefined && (rows !== expected.height || cols !== expected.width)) {
-    throw new PipelineError(`${imagesPath} holds ${rows}×${cols} images, but ${expected.title ?? 'this data set'} has ${expected.height}×${expected.width} images`, {
-      exitCode: 2,
-      hint: 'point the data directory at the published files (or delete them and let --download fetch them again)',
-    });
+    throw new PipelineError(
+      `${imagesPath} holds ${rows}×${cols} images, but ${expected.title ?? 'this data set'} has ${expected.height}×${expected.width} images`,
+      {
+        exitCode: 2,
+        hint: 'point the data directory at the published files (or delete them and let --download fetch them again)',
+      },
+    );
   }
   const dim = rows * cols;
   const bad = labels.data.findIndex((l) => l >= classes);
-  if (bad >= 0) throw new PipelineError(`${labelsPath}: label ${labels.data[bad]} at index ${bad} is not a class (0 … ${classes - 1})`, { exitCode: 2 });
+  if (bad >= 0)
+    throw new PipelineError(
+      `${labelsPath}: label ${labels.data[bad]} at index ${bad} is not a class (0 … ${classes - 1})`,
+      { exitCode: 2 },
+    );
   return { images: images.data, labels: Uint8Array.from(labels.data), n: labels.dims[0]!, dim };
 }
 
@@ -181,8 +234,13 @@ export function asImageData(a: Artifact | undefined, what = 'data'): Artifact<Da
 export function splitOf(data: Artifact): { train: ImageSet; validation: ImageSet; test: ImageSet } {
   const part = (name: 'train' | 'validation' | 'test') => {
     const images = requireTensor(data, `${name}.images`, 'data job');
-    const pixels = images.dtype === 'U8' ? unitPixels(images.data as Uint8Array) : (images.data as Float32Array);
-    return imageSet(pixels, requireTensor(data, `${name}.labels`, 'data job').data as Uint8Array, images.shape[1]!);
+    const pixels =
+      images.dtype === 'U8' ? unitPixels(images.data as Uint8Array) : (images.data as Float32Array);
+    return imageSet(
+      pixels,
+      requireTensor(data, `${name}.labels`, 'data job').data as Uint8Array,
+      images.shape[1]!,
+    );
   };
   return { train: part('train'), validation: part('validation'), test: part('test') };
 }

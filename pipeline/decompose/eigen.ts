@@ -35,8 +35,9 @@ export function symmetricEigen(q: Float64Array, n: number, solver: EigenSolver =
   const sym = symmetrize(Float64Array.from(q), n);
   const { lambda, column } = solver === 'lapack' ? solveLapack(sym, n) : solveMlMatrix(sym, n);
   // column(i) returns the eigenvector of lambda[i]
-  const order = Array.from(lambda, (value, index) => ({ value, index }))
-    .sort((a, b) => Math.abs(b.value) - Math.abs(a.value) || b.value - a.value || a.index - b.index);
+  const order = Array.from(lambda, (value, index) => ({ value, index })).sort(
+    (a, b) => Math.abs(b.value) - Math.abs(a.value) || b.value - a.value || a.index - b.index,
+  );
   const values = new Float64Array(n);
   const vectors = new Float64Array(n * n);
   order.forEach(({ value, index }, rank) => {

@@ -6,7 +6,8 @@
 import type { BilinearLayer } from './layer.ts';
 
 export function inputFeature(layer: BilinearLayer, v: ArrayLike<number>): Float64Array {
-  if (v.length !== layer.d) throw new Error(`eigenvector has length ${v.length}, the layer has d = ${layer.d}`);
+  if (v.length !== layer.d)
+    throw new Error(`eigenvector has length ${v.length}, the layer has d = ${layer.d}`);
   if (!layer.E) return Float64Array.from(v).subarray(0, layer.input);
   const cols = layer.input + (layer.constant ? 1 : 0);
   const f = new Float64Array(layer.input);

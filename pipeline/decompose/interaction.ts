@@ -18,7 +18,8 @@ import type { BilinearLayer } from './layer.ts';
 /** Q_u as a dense, exactly symmetric d×d row-major matrix. */
 export function interactionMatrix(layer: BilinearLayer, u: ArrayLike<number>): Float64Array {
   const { d, m, c } = layer;
-  if (u.length !== c) throw new PipelineError(`output direction u has length ${u.length}, the layer has c = ${c} outputs`);
+  if (u.length !== c)
+    throw new PipelineError(`output direction u has length ${u.length}, the layer has c = ${c} outputs`);
   const coef = new Float64Array(m); // Pᵀ u, (m)
   for (let a = 0; a < c; a++) {
     const ua = u[a]!;
@@ -28,7 +29,10 @@ export function interactionMatrix(layer: BilinearLayer, u: ArrayLike<number>): F
   // Wᵀ diag(coef) V as one float64 product (diag(coef) W)ᵀ · V, then symmetrised
   const scaledW = new Float64Array(m * d);
   for (let k = 0; k < m; k++) for (let i = 0; i < d; i++) scaledW[k * d + i] = coef[k]! * layer.W[k * d + i]!;
-  const q = matmul64({ data: scaledW, rows: m, cols: d, transpose: true }, { data: layer.V, rows: m, cols: d });
+  const q = matmul64(
+    { data: scaledW, rows: m, cols: d, transpose: true },
+    { data: layer.V, rows: m, cols: d },
+  );
   if (layer.outBias) {
     let ub = 0;
     for (let a = 0; a < c; a++) ub += u[a]! * layer.outBias[a]!;

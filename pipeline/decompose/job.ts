@@ -21,8 +21,7 @@ import { interactionMatrix, interactionTensor } from './interaction.ts';
 import { bilinearLayer, type BilinearLayer } from './layer.ts';
 
 export type Directions =
-  | { names: string[]; vectors: number[][] }
-  | { names: string[]; tensor: string; rows: number[] };
+  { names: string[]; vectors: number[][] } | { names: string[]; tensor: string; rows: number[] };
 
 /** One direction per output: the one-hot of each class's logit, named by the class. */
 export function oneHotDirections(names: string[]): Directions {
@@ -53,15 +52,35 @@ const eigenKind = defineJob<EigenMeta, { model: ModelMeta }, EigenParams>({
       tensors[`direction${i}.values`] = tensor(eig.values, [eig.n]);
       tensors[`direction${i}.vectors`] = tensor(eig.vectors, [eig.n, eig.n]);
     });
-    return { meta: { layer: params.layer, d: layer.d, outputs: layer.c, directions: params.directions.names, solver: params.solver }, tensors, files: {} };
+    return {
+      meta: {
+        layer: params.layer,
+        d: layer.d,
+        outputs: layer.c,
+        directions: params.directions.names,
+        solver: params.solver,
+      },
+      tensors,
+      files: {},
+    };
   },
 });
 
 /** The eigendecomposition of Q_u for each direction, for one bilinear layer of a model. */
-export function eigenJob(label: string, model: Job<ModelMeta>, directions: Directions, layer = 'layer'): Job<EigenMeta> {
+export function eigenJob(
+  label: string,
+  model: Job<ModelMeta>,
+  directions: Directions,
+  layer = 'layer',
+): Job<EigenMeta> {
   // The solver is part of the key: LAPACK and ml-matrix agree only to rounding. The model job's
   // modules (its kind's) are this job's too: a worker must know the kind to read its layers.
-  return eigenKind.create(label, { model }, { layer, directions, solver: defaultSolver() }, { modules: model.modules });
+  return eigenKind.create(
+    label,
+    { model },
+    { layer, directions, solver: defaultSolver() },
+    { modules: model.modules },
+  );
 }
 
 /** Each class's interaction matrix: the decomposition the image reports read. */
@@ -73,15 +92,29 @@ export function classEigenJob(label: string, model: Job<ModelMeta>, classNames: 
 export function layerOf(model: Artifact<ModelMeta>, name = 'layer'): BilinearLayer {
   const layers = bilinearLayersOf(model);
   const parts = layers.find((l) => l.name === name);
-  if (!parts) throw new PipelineError(`${model.meta.model.description} has no bilinear layer '${name}' (has: ${layers.map((l) => l.name).join(', ')})`);
+  if (!parts)
+    throw new PipelineError(
+      `${model.meta.model.description} has no bilinear layer '${name}' (has: ${layers.map((l) => l.name).join(', ')})`,
+    );
   return bilinearLayer(parts);
 }
 
-function directionVectors(model: Artifact<ModelMeta>, layer: BilinearLayer, directions: Directions): Float64Array[] {
-  const us = 'vectors' in directions ? directions.vectors.map((v) => Float64Array.from(v)) : modelRows(model, directions.tensor, directions.rows);
-  if (us.length !== directions.names.length) throw new PipelineError(`${directions.names.length} direction names for ${us.length} directions`);
+function directionVectors(
+  model: Artifact<ModelMeta>,
+  layer: BilinearLayer,
+  directions: Directions,
+): Float64Array[] {
+  const us =
+    'vectors' in directions
+      ? directions.vectors.map((v) => Float64Array.from(v))
+      : modelRows(model, directions.tensor, directions.rows);
+  if (us.length !== directions.names.length)
+    throw new PipelineError(`${directions.names.length} direction names for ${us.length} directions`);
   us.forEach((u, i) => {
-    if (u.length !== layer.c) throw new PipelineError(`direction '${directions.names[i]}' has length ${u.length}; the layer's output space has ${layer.c} dimensions`);
+    if (u.length !== layer.c)
+      throw new PipelineError(
+        `direction '${directions.names[i]}' has length ${u.length}; the layer's output space has ${layer.c} dimensions`,
+      );
   });
   return us;
 }
@@ -91,7 +124,8 @@ function modelRows(model: Artifact<ModelMeta>, name: string, rows: number[]): Fl
   const cols = t.shape[1]!;
   const data = modelWeights(model)[name]!;
   return rows.map((r) => {
-    if (!(r >= 0 && r < t.shape[0]!)) throw new PipelineError(`row ${r} of tensor '${name}' does not exist (it has ${t.shape[0]} rows)`);
+    if (!(r >= 0 && r < t.shape[0]!))
+      throw new PipelineError(`row ${r} of tensor '${name}' does not exist (it has ${t.shape[0]} rows)`);
     return Float64Array.from(data.subarray(r * cols, (r + 1) * cols));
   });
 }
@@ -113,7 +147,14 @@ export function allEigens(eigen: Artifact<EigenMeta>): Eigen[] {
   return eigen.meta.directions.map((_, i) => classEigen(eigen, i));
 }
 
-export type HosvdMeta = { layer: string; d: number; classes: number; rank: number; components: number; solver: string };
+export type HosvdMeta = {
+  layer: string;
+  d: number;
+  classes: number;
+  rank: number;
+  components: number;
+  solver: string;
+};
 
 type HosvdParams = { layer: string; components: number; solver: EigenSolver };
 
@@ -135,7 +176,11 @@ const hosvdKind = defineJob<HosvdMeta, { model: ModelMeta }, HosvdParams>({
       tensors[`component${t}.values`] = tensor(eig.values, [eig.n]);
       tensors[`component${t}.vectors`] = tensor(eig.vectors, [eig.n, eig.n]);
     }
-    return { meta: { layer: params.layer, d: layer.d, classes: layer.c, rank, components, solver: params.solver }, tensors, files: {} };
+    return {
+      meta: { layer: params.layer, d: layer.d, classes: layer.c, rank, components, solver: params.solver },
+      tensors,
+      files: {},
+    };
   },
 });
 
@@ -143,8 +188,18 @@ const hosvdKind = defineJob<HosvdMeta, { model: ModelMeta }, HosvdParams>({
  * HOSVD across all outputs: singular values, each output's weight on each component, and the
  * canonical eigendecomposition of the top `components` components (paper §3.3).
  */
-export function hosvdJob(label: string, model: Job<ModelMeta>, components: number, layer = 'layer'): Job<HosvdMeta> {
-  return hosvdKind.create(`${label} (HOSVD)`, { model }, { layer, components, solver: defaultSolver() }, { modules: model.modules });
+export function hosvdJob(
+  label: string,
+  model: Job<ModelMeta>,
+  components: number,
+  layer = 'layer',
+): Job<HosvdMeta> {
+  return hosvdKind.create(
+    `${label} (HOSVD)`,
+    { model },
+    { layer, components, solver: defaultSolver() },
+    { modules: model.modules },
+  );
 }
 
 /** Component t's canonical eigendecomposition from a HOSVD artifact. */

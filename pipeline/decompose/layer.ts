@@ -38,15 +38,27 @@ export interface Biases {
   P?: ArrayLike<number>; // (c)
 }
 
-export function bilinearLayer(parts: { W: Matrix; V: Matrix; P: Matrix; E?: Matrix | null; biases?: Biases }): BilinearLayer {
+export function bilinearLayer(parts: {
+  W: Matrix;
+  V: Matrix;
+  P: Matrix;
+  E?: Matrix | null;
+  biases?: Biases;
+}): BilinearLayer {
   const { W, V, P } = parts;
   const E = parts.E ?? null;
   for (const [name, t] of Object.entries({ W, V, P, ...(E ? { E } : {}) })) checkMatrix(name, t);
   if (W.rows !== V.rows || W.cols !== V.cols) {
-    throw new PipelineError(`W is ${W.rows}×${W.cols} but V is ${V.rows}×${V.cols}; they must have the same shape (m×d)`);
+    throw new PipelineError(
+      `W is ${W.rows}×${W.cols} but V is ${V.rows}×${V.cols}; they must have the same shape (m×d)`,
+    );
   }
-  if (P.cols !== W.rows) throw new PipelineError(`P is ${P.rows}×${P.cols} but W has m = ${W.rows} rows; P must be c×${W.rows}`);
-  if (E && E.rows !== W.cols) throw new PipelineError(`E is ${E.rows}×${E.cols} but W has d = ${W.cols} columns; E must be ${W.cols}×input`);
+  if (P.cols !== W.rows)
+    throw new PipelineError(`P is ${P.rows}×${P.cols} but W has m = ${W.rows} rows; P must be c×${W.rows}`);
+  if (E && E.rows !== W.cols)
+    throw new PipelineError(
+      `E is ${E.rows}×${E.cols} but W has d = ${W.cols} columns; E must be ${W.cols}×input`,
+    );
   const [d, m, c] = [W.cols, W.rows, P.rows];
   const biases = checkBiases(parts.biases ?? {}, { E: E ? d : 0, W: m, V: m, P: c });
   const plain = {
@@ -69,7 +81,8 @@ function checkBiases(biases: Biases, sizes: Record<keyof Biases, number>): Recor
   for (const [name, b] of Object.entries(biases) as [keyof Biases, ArrayLike<number> | undefined][]) {
     if (b === undefined) continue;
     if (sizes[name] === 0) throw new PipelineError(`a bias b_${name} was given but the layer has no ${name}`);
-    if (b.length !== sizes[name]) throw new PipelineError(`bias b_${name} has length ${b.length}, expected ${sizes[name]}`);
+    if (b.length !== sizes[name])
+      throw new PipelineError(`bias b_${name} has length ${b.length}, expected ${sizes[name]}`);
     checkMatrix(`b_${name}`, { data: b, rows: 1, cols: b.length });
     out[name] = Float64Array.from(b);
   }
@@ -98,7 +111,15 @@ function foldBiases(layer: BilinearLayer, biases: Record<string, Float64Array>):
     }
     E[d * (input + 1) + input] = 1;
   }
-  return { ...layer, d: d1, W: widen(layer.W, biases['W']), V: widen(layer.V, biases['V']), E, constant: true, outBias: biases['P'] ?? null };
+  return {
+    ...layer,
+    d: d1,
+    W: widen(layer.W, biases['W']),
+    V: widen(layer.V, biases['V']),
+    E,
+    constant: true,
+    outBias: biases['P'] ?? null,
+  };
 }
 
 function checkMatrix(name: string, t: Matrix): void {
@@ -107,16 +128,20 @@ function checkMatrix(name: string, t: Matrix): void {
   }
   for (let i = 0; i < t.data.length; i++) {
     if (!Number.isFinite(t.data[i])) {
-      throw new PipelineError(`${name} has a non-finite value (${t.data[i]}) at [${Math.floor(i / t.cols)}, ${i % t.cols}]; refusing to decompose`, {
-        hint: 'the training run that produced these weights diverged; retrain with a lower learning rate',
-      });
+      throw new PipelineError(
+        `${name} has a non-finite value (${t.data[i]}) at [${Math.floor(i / t.cols)}, ${i % t.cols}]; refusing to decompose`,
+        {
+          hint: 'the training run that produced these weights diverged; retrain with a lower learning rate',
+        },
+      );
     }
   }
 }
 
 /** The embedded input e = E x (or x itself without an embedding), with the constant 1 appended when biases were folded. */
 export function embed(layer: BilinearLayer, x: ArrayLike<number>): Float64Array {
-  if (x.length !== layer.input) throw new PipelineError(`input has length ${x.length}, the layer expects ${layer.input}`);
+  if (x.length !== layer.input)
+    throw new PipelineError(`input has length ${x.length}, the layer expects ${layer.input}`);
   const cols = layer.input + (layer.constant ? 1 : 0);
   const xs = layer.constant ? Float64Array.from([...Array.from(x), 1]) : x;
   if (!layer.E) return Float64Array.from(xs);

@@ -7,7 +7,10 @@
 /** assignment[i] = the column matched to row i, maximising Σ_i w[i][assignment[i]]. */
 export function maxWeightMatching(weights: number[][]): number[] {
   const n = weights.length;
-  if (weights.some((row) => row.length !== n)) throw new Error(`matching needs a square matrix, got ${n} rows of lengths ${weights.map((r) => r.length).join(', ')}`);
+  if (weights.some((row) => row.length !== n))
+    throw new Error(
+      `matching needs a square matrix, got ${n} rows of lengths ${weights.map((r) => r.length).join(', ')}`,
+    );
   if (n === 0) return [];
   const max = Math.max(...weights.flat());
   const cost = (i: number, j: number) => max - weights[i]![j]!; // minimise cost = maximise weight

@@ -42,7 +42,12 @@ export function featureSupport(f: ArrayLike<number>): number {
  * The periphery: pixels that are on (> 0) in fewer than `threshold` (default 1%) of the training
  * images. A feature that puts weight there responds to noise the data never shows.
  */
-export function peripheryMask(images: Float32Array | Float64Array, n: number, dim: number, threshold = 0.01): Uint8Array {
+export function peripheryMask(
+  images: Float32Array | Float64Array,
+  n: number,
+  dim: number,
+  threshold = 0.01,
+): Uint8Array {
   const on = new Float64Array(dim);
   for (let r = 0; r < n; r++) for (let p = 0; p < dim; p++) if (images[r * dim + p]! > 0) on[p]!++;
   return Uint8Array.from(on, (count) => (count / n < threshold ? 1 : 0));
@@ -50,7 +55,8 @@ export function peripheryMask(images: Float32Array | Float64Array, n: number, di
 
 /** Periphery mass: Σ_{p in periphery} f_p² / Σ_p f_p², in [0, 1]. */
 export function peripheryMass(f: ArrayLike<number>, mask: Uint8Array): number {
-  if (mask.length !== f.length) throw new PipelineError(`periphery mask has ${mask.length} pixels, the feature ${f.length}`);
+  if (mask.length !== f.length)
+    throw new PipelineError(`periphery mask has ${mask.length} pixels, the feature ${f.length}`);
   const ss = requireNonZero(f, 'periphery mass');
   let s = 0;
   for (let i = 0; i < f.length; i++) if (mask[i]) s += f[i]! ** 2;
@@ -63,7 +69,8 @@ export function peripheryMass(f: ArrayLike<number>, mask: Uint8Array): number {
  * 0 for a constant image; 4 for a one-hot pixel away from the border; larger for noise.
  */
 export function totalVariation(f: ArrayLike<number>, height: number, width: number): number {
-  if (f.length !== height * width) throw new PipelineError(`feature has ${f.length} values, not ${height}×${width}`);
+  if (f.length !== height * width)
+    throw new PipelineError(`feature has ${f.length} values, not ${height}×${width}`);
   const norm = Math.sqrt(requireNonZero(f, 'total variation'));
   let tv = 0;
   for (let y = 0; y < height; y++) {
@@ -83,10 +90,17 @@ export function totalVariation(f: ArrayLike<number>, height: number, width: numb
  * eigenvectors from 1); null when no k of the curve gets there. The same rule applied to another
  * method's curve gives that method's "directions needed".
  */
-export function eigenvectorsNeeded(curve: { k: number; accuracy: number }[], fullAccuracy: number, tolerance = 0.01): number | null {
+export function eigenvectorsNeeded(
+  curve: { k: number; accuracy: number }[],
+  fullAccuracy: number,
+  tolerance = 0.01,
+): number | null {
   const sorted = [...curve].sort((a, b) => a.k - b.k);
   sorted.forEach((point, i) => {
-    if (point.k !== i + 1) throw new PipelineError(`eigenvectors needed is defined on every k from 1, but the curve has k = ${sorted.map((p) => p.k).join(', ')}`);
+    if (point.k !== i + 1)
+      throw new PipelineError(
+        `eigenvectors needed is defined on every k from 1, but the curve has k = ${sorted.map((p) => p.k).join(', ')}`,
+      );
   });
   // 1e-9 of slack so that "exactly one point below" is not lost to rounding in fullAccuracy − tolerance
   for (const point of sorted) if (point.accuracy >= fullAccuracy - tolerance - 1e-9) return point.k;
@@ -99,8 +113,14 @@ export function eigenvectorsNeeded(curve: { k: number; accuracy: number }[], ful
  * mean of the matched |cos|. 1 when the sets span the same directions one to one, whatever their
  * order and signs.
  */
-export function matchedSimilarity(a: ArrayLike<number>[], b: ArrayLike<number>[]): { mean: number; matched: number[] } {
-  if (a.length !== b.length || a.length === 0) throw new PipelineError(`similarity needs two equal, non-empty sets of features (got ${a.length} and ${b.length})`);
+export function matchedSimilarity(
+  a: ArrayLike<number>[],
+  b: ArrayLike<number>[],
+): { mean: number; matched: number[] } {
+  if (a.length !== b.length || a.length === 0)
+    throw new PipelineError(
+      `similarity needs two equal, non-empty sets of features (got ${a.length} and ${b.length})`,
+    );
   const unit = (f: ArrayLike<number>) => {
     const norm = Math.sqrt(requireNonZero(f, 'similarity'));
     return Float64Array.from(f, (x) => x / norm);
@@ -118,7 +138,10 @@ export function matchedSimilarity(a: ArrayLike<number>[], b: ArrayLike<number>[]
  * two runs' features, averaged over outputs. `a[k]` and `b[k]` are output k's features.
  */
 export function runSimilarity(a: ArrayLike<number>[][], b: ArrayLike<number>[][]): number {
-  if (a.length !== b.length || a.length === 0) throw new PipelineError(`run similarity needs the same, non-zero number of outputs in both runs (got ${a.length} and ${b.length})`);
+  if (a.length !== b.length || a.length === 0)
+    throw new PipelineError(
+      `run similarity needs the same, non-zero number of outputs in both runs (got ${a.length} and ${b.length})`,
+    );
   return a.reduce((s, fa, k) => s + matchedSimilarity(fa, b[k]!).mean, 0) / a.length;
 }
 
@@ -129,9 +152,13 @@ export function runSimilarity(a: ArrayLike<number>[][], b: ArrayLike<number>[][]
  * runSimilarity above it is what is specific to the output. Symmetric in the two runs.
  */
 export function mismatchedSimilarity(a: ArrayLike<number>[][], b: ArrayLike<number>[][]): number {
-  if (a.length !== b.length || a.length < 2) throw new PipelineError(`the class-mismatched null needs the same number (at least 2) of outputs in both runs (got ${a.length} and ${b.length})`);
+  if (a.length !== b.length || a.length < 2)
+    throw new PipelineError(
+      `the class-mismatched null needs the same number (at least 2) of outputs in both runs (got ${a.length} and ${b.length})`,
+    );
   let total = 0;
-  for (let i = 0; i < a.length; i++) for (let j = 0; j < b.length; j++) if (i !== j) total += matchedSimilarity(a[i]!, b[j]!).mean;
+  for (let i = 0; i < a.length; i++)
+    for (let j = 0; j < b.length; j++) if (i !== j) total += matchedSimilarity(a[i]!, b[j]!).mean;
   return total / (a.length * (a.length - 1));
 }
 
@@ -142,13 +169,21 @@ export function mismatchedSimilarity(a: ArrayLike<number>[][], b: ArrayLike<numb
  * figure that needs both over many pairs does c²·r² dot products per pair, not c² matchings'
  * worth of renormalising. Equal to the two functions (tested).
  */
-export function pairSimilarities(a: ArrayLike<number>[][], b: ArrayLike<number>[][], r?: number): { matched: number; mismatched: number } {
+export function pairSimilarities(
+  a: ArrayLike<number>[][],
+  b: ArrayLike<number>[][],
+  r?: number,
+): { matched: number; mismatched: number } {
   const c = a.length;
-  if (b.length !== c || c < 2) throw new PipelineError(`pair similarities need the same number (at least 2) of outputs in both runs (got ${a.length} and ${b.length})`);
+  if (b.length !== c || c < 2)
+    throw new PipelineError(
+      `pair similarities need the same number (at least 2) of outputs in both runs (got ${a.length} and ${b.length})`,
+    );
   const top = r ?? a[0]!.length;
   const unitSets = (run: ArrayLike<number>[][]) =>
     run.map((fs) => {
-      if (fs.length < top) throw new PipelineError(`an output has ${fs.length} features, fewer than the ${top} compared`);
+      if (fs.length < top)
+        throw new PipelineError(`an output has ${fs.length} features, fewer than the ${top} compared`);
       return fs.slice(0, top).map((f) => {
         const norm = Math.sqrt(requireNonZero(f, 'similarity'));
         return Float64Array.from(f, (x) => x / norm);
@@ -178,11 +213,16 @@ export function pairSimilarities(a: ArrayLike<number>[][], b: ArrayLike<number>[
  * Cross-seed similarity of runs: matchedSimilarity over every unordered pair of distinct runs
  * (i < j: a run is never paired with itself, which would give a meaningless 1), averaged.
  */
-export function crossSeedSimilarity(runs: ArrayLike<number>[][]): { mean: number; pairs: { i: number; j: number; similarity: number }[] } {
-  if (runs.length < 2) throw new PipelineError(`cross-seed similarity needs at least 2 runs, got ${runs.length}`);
+export function crossSeedSimilarity(runs: ArrayLike<number>[][]): {
+  mean: number;
+  pairs: { i: number; j: number; similarity: number }[];
+} {
+  if (runs.length < 2)
+    throw new PipelineError(`cross-seed similarity needs at least 2 runs, got ${runs.length}`);
   const pairs: { i: number; j: number; similarity: number }[] = [];
   for (let i = 0; i < runs.length; i++) {
-    for (let j = i + 1; j < runs.length; j++) pairs.push({ i, j, similarity: matchedSimilarity(runs[i]!, runs[j]!).mean });
+    for (let j = i + 1; j < runs.length; j++)
+      pairs.push({ i, j, similarity: matchedSimilarity(runs[i]!, runs[j]!).mean });
   }
   return { mean: pairs.reduce((s, p) => s + p.similarity, 0) / pairs.length, pairs };
 }

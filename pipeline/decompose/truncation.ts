@@ -32,7 +32,10 @@ export interface QuadraticBasis {
 }
 
 function checkK(k: number, d: number, what: string): void {
-  if (!Number.isInteger(k) || k < 1 || k > d) throw new PipelineError(`${what}: k = ${k} must be a whole number in [1, ${d}] (the layer's dimension d)`);
+  if (!Number.isInteger(k) || k < 1 || k > d)
+    throw new PipelineError(
+      `${what}: k = ${k} must be a whole number in [1, ${d}] (the layer's dimension d)`,
+    );
 }
 
 /** The top-k eigenvectors of Q and their eigenvalues. */
@@ -50,7 +53,8 @@ export function projectedBasis(q: Float64Array, d: number, basis: Float64Array):
   const RQ = matmul64({ data: basis, rows: k, cols: d }, { data: q, rows: d, cols: d }); // (k, d)
   const M = matmul64({ data: RQ, rows: k, cols: d }, { data: basis, rows: k, cols: d, transpose: true }); // (k, k)
   // exactly symmetric, as Q is
-  for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) M[i * k + j] = M[j * k + i] = (M[i * k + j]! + M[j * k + i]!) / 2;
+  for (let i = 0; i < k; i++)
+    for (let j = 0; j < i; j++) M[i * k + j] = M[j * k + i] = (M[i * k + j]! + M[j * k + i]!) / 2;
   return { k, d, basis, M };
 }
 
@@ -80,7 +84,13 @@ export function randomOrthonormalBasis(d: number, k: number, rng: Rng): Float64A
  * directions that reconstruct the inputs best in mean square. A quadratic form also sees the
  * inputs' mean, so the truncation baselines use the uncentred form.
  */
-export function pcaBasis(embedded: Float64Array, n: number, d: number, k: number, options: { centred?: boolean } = {}): Float64Array {
+export function pcaBasis(
+  embedded: Float64Array,
+  n: number,
+  d: number,
+  k: number,
+  options: { centred?: boolean } = {},
+): Float64Array {
   checkK(k, d, 'PCA baseline');
   if (n < 2) throw new PipelineError(`PCA needs at least 2 inputs, got ${n}`);
   const centred = options.centred ?? true;
@@ -125,17 +135,19 @@ export function lowRankMatrix(qb: QuadraticBasis, k: number): Float64Array {
   checkK(k, qb.k, 'low-rank matrix');
   const { d, basis, M, k: K } = qb;
   const MR = new Float64Array(k * d); // (k, d) = M_k R_k
-  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) {
-    const mij = M[i * K + j]!;
-    if (mij === 0) continue;
-    for (let t = 0; t < d; t++) MR[i * d + t]! += mij * basis[j * d + t]!;
-  }
+  for (let i = 0; i < k; i++)
+    for (let j = 0; j < k; j++) {
+      const mij = M[i * K + j]!;
+      if (mij === 0) continue;
+      for (let t = 0; t < d; t++) MR[i * d + t]! += mij * basis[j * d + t]!;
+    }
   const out = new Float64Array(d * d);
-  for (let i = 0; i < k; i++) for (let s = 0; s < d; s++) {
-    const r = basis[i * d + s]!;
-    if (r === 0) continue;
-    for (let t = 0; t < d; t++) out[s * d + t]! += r * MR[i * d + t]!;
-  }
+  for (let i = 0; i < k; i++)
+    for (let s = 0; s < d; s++) {
+      const r = basis[i * d + s]!;
+      if (r === 0) continue;
+      for (let t = 0; t < d; t++) out[s * d + t]! += r * MR[i * d + t]!;
+    }
   return out;
 }
 
@@ -185,9 +197,17 @@ export interface TruncationPoint {
  * with Z = E Rᵀ (n, K) and Y = Z Lᵀ for L the strictly lower triangle of M, the k-th increment of
  * cumulativeForms is M_kk z_k² + 2 z_k y_k. Two float64 matrix products instead of n passes.
  */
-export function truncatedLogits(qb: QuadraticBasis, embedded: Float64Array, n: number, at: number[]): Float64Array {
+export function truncatedLogits(
+  qb: QuadraticBasis,
+  embedded: Float64Array,
+  n: number,
+  at: number[],
+): Float64Array {
   const { k: K, d, basis, M } = qb;
-  const Z = matmul64({ data: embedded, rows: n, cols: d }, { data: basis, rows: K, cols: d, transpose: true }); // (n, K)
+  const Z = matmul64(
+    { data: embedded, rows: n, cols: d },
+    { data: basis, rows: K, cols: d, transpose: true },
+  ); // (n, K)
   const lower = new Float64Array(K * K);
   for (let i = 0; i < K; i++) for (let j = 0; j < i; j++) lower[i * K + j] = M[i * K + j]!;
   const Y = matmul64({ data: Z, rows: n, cols: K }, { data: lower, rows: K, cols: K, transpose: true }); // (n, K)
@@ -208,21 +228,33 @@ export function truncatedLogits(qb: QuadraticBasis, embedded: Float64Array, n: n
  * Accuracy and logit R² at every k ≤ K (or at the basis sizes `at`, ascending), given one basis per
  * output (class), the full logits (n, c) and the embedded inputs (n, d).
  */
-export function truncationCurve(bases: QuadraticBasis[], embedded: Float64Array, fullLogits: Float64Array, labels: ArrayLike<number>, at?: number[]): TruncationPoint[] {
+export function truncationCurve(
+  bases: QuadraticBasis[],
+  embedded: Float64Array,
+  fullLogits: Float64Array,
+  labels: ArrayLike<number>,
+  at?: number[],
+): TruncationPoint[] {
   const c = bases.length;
   const { d } = bases[0]!;
   const K = Math.min(...bases.map((b) => b.k));
   const n = labels.length;
   if (fullLogits.length !== n * c || embedded.length !== n * d) {
-    throw new PipelineError(`truncation: ${n} labels, but logits hold ${fullLogits.length} (expected ${n}×${c}) and inputs ${embedded.length} (expected ${n}×${d})`);
+    throw new PipelineError(
+      `truncation: ${n} labels, but logits hold ${fullLogits.length} (expected ${n}×${c}) and inputs ${embedded.length} (expected ${n}×${d})`,
+    );
   }
   const ks = at ?? Array.from({ length: K }, (_, i) => i + 1);
   ks.forEach((k, i) => {
-    if (!Number.isInteger(k) || k < 1 || k > K || (i > 0 && k <= ks[i - 1]!)) throw new PipelineError(`truncation: basis sizes must ascend within [1, ${K}], got ${ks.join(', ')}`);
+    if (!Number.isInteger(k) || k < 1 || k > K || (i > 0 && k <= ks[i - 1]!))
+      throw new PipelineError(`truncation: basis sizes must ascend within [1, ${K}], got ${ks.join(', ')}`);
   });
   const truncated = bases.map((b) => truncatedLogits(b, embedded, n, ks)); // [c] (n, |ks|)
   const width = ks.length;
-  const means = Array.from({ length: c }, (_, a) => Array.from({ length: n }, (_, r) => fullLogits[r * c + a]!).reduce((s, x) => s + x, 0) / n);
+  const means = Array.from(
+    { length: c },
+    (_, a) => Array.from({ length: n }, (_, r) => fullLogits[r * c + a]!).reduce((s, x) => s + x, 0) / n,
+  );
   let ssTot = 0;
   for (let r = 0; r < n; r++) for (let a = 0; a < c; a++) ssTot += (fullLogits[r * c + a]! - means[a]!) ** 2;
   return ks.map((k, i) => {

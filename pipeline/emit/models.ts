@@ -20,7 +20,8 @@ export interface PublishedModel {
 /** Every training job upstream of `job` (itself included), each once, in a stable order. */
 export function trainJobsOf(job: Job, runner: JobRunner): Job<ModelMeta>[] {
   const found = new Map<string, Job<ModelMeta>>();
-  for (const j of walkJobs([job])) if (j.kind === trainModel.name) found.set(runner.key(j), j as Job<ModelMeta>);
+  for (const j of walkJobs([job]))
+    if (j.kind === trainModel.name) found.set(runner.key(j), j as Job<ModelMeta>);
   return [...found.values()].sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
 }
 
@@ -29,7 +30,11 @@ export function trainJobsOf(job: Job, runner: JobRunner): Job<ModelMeta>[] {
  * sweep), named after the last part of its job label (`baselines/mnist-30-0` → `mnist-30-0`).
  */
 export function publishedModels(reportId: string, plan: ReportPlan, runner: JobRunner): PublishedModel[] {
-  const models: PublishedModel[] = plan.models.map((m) => ({ id: m.id, description: m.description, job: m.job }));
+  const models: PublishedModel[] = plan.models.map((m) => ({
+    id: m.id,
+    description: m.description,
+    job: m.job,
+  }));
   const byKey = new Map(models.map((m) => [runner.key(m.job), m]));
   for (const figure of plan.figures) {
     for (const job of trainJobsOf(figure.job, runner)) {
@@ -37,7 +42,9 @@ export function publishedModels(reportId: string, plan: ReportPlan, runner: JobR
       if (byKey.has(key)) continue;
       const id = job.label.split('/').pop()!;
       if (models.some((m) => m.id === id)) {
-        throw new Error(`report '${reportId}' (pipeline/reports/${reportId}.ts): two different models would both be published as '${id}'; give their training jobs distinct labels`);
+        throw new Error(
+          `report '${reportId}' (pipeline/reports/${reportId}.ts): two different models would both be published as '${id}'; give their training jobs distinct labels`,
+        );
       }
       const model: PublishedModel = { id, description: '', job };
       models.push(model);
@@ -50,12 +57,16 @@ export function publishedModels(reportId: string, plan: ReportPlan, runner: JobR
 /** A description for a model that the plan did not describe, from its own metadata. */
 export function describeModel(model: Artifact<ModelMeta>): string {
   const m = model.meta;
-  const test = Object.entries(m.final.test).filter(([name]) => name !== 'loss').map(([name, v]) => `test ${name} ${(v * 100).toFixed(2)}%`);
+  const test = Object.entries(m.final.test)
+    .filter(([name]) => name !== 'loss')
+    .map(([name, v]) => `test ${name} ${(v * 100).toFixed(2)}%`);
   return [`${m.provenance.dataName}, ${m.model.description}, seed ${m.settings.seed}`, ...test].join(': ');
 }
 
 /** The models a figure was made from, by the ids under which the report publishes them. */
 export function figureModelIds(figureJob: Job, models: PublishedModel[], runner: JobRunner): string[] {
   const idByKey = new Map(models.map((m) => [runner.key(m.job), m.id]));
-  return trainJobsOf(figureJob, runner).map((job) => idByKey.get(runner.key(job))!).filter((id) => id !== undefined);
+  return trainJobsOf(figureJob, runner)
+    .map((job) => idByKey.get(runner.key(job))!)
+    .filter((id) => id !== undefined);
 }

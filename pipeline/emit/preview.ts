@@ -15,7 +15,11 @@ const rasterise = defineJob<Record<string, never>, { figure: FigureMeta }, { pre
   run: async (_ctx, inputs) => {
     const svg = inputs.figure.files[FIGURE_FILES.svg];
     if (!svg) throw new Error(`the figure has no ${FIGURE_FILES.svg} to rasterise`);
-    return { meta: {}, tensors: {}, files: { [FIGURE_FILES.png]: await svgToPng(Buffer.from(svg).toString('utf8')) } };
+    return {
+      meta: {},
+      tensors: {},
+      files: { [FIGURE_FILES.png]: await svgToPng(Buffer.from(svg).toString('utf8')) },
+    };
   },
 });
 

@@ -62,7 +62,11 @@ export function regenerateCommand(profile: ProfileName, only: string): string {
   return `npm run pipeline -- --profile ${profile} --only ${only}`;
 }
 
-export async function emitReport(ctx: EmitContext, report: ReportSpec, plan: ReportPlan): Promise<ReportMeta> {
+export async function emitReport(
+  ctx: EmitContext,
+  report: ReportSpec,
+  plan: ReportPlan,
+): Promise<ReportMeta> {
   // Every job runs before anything is written, so an interrupted build leaves reports/ as it was.
   // All are requested at once: independent jobs then run concurrently (in worker threads, if any).
   const published = publishedModels(report.id, plan, ctx.runner);
@@ -74,19 +78,32 @@ export async function emitReport(ctx: EmitContext, report: ReportSpec, plan: Rep
   const models = Object.fromEntries(modelList.map(([m, a]) => [m.id, a]));
   const read = reader(ctx.runner, [...modelList, ...analysisList]);
   const weights = Object.fromEntries(published.map((m) => [m.id, weightsFile(report, m.id, models[m.id]!)]));
-  const described = published.map((m) => ({ ...m, description: m.description || describeModel(models[m.id]!) }));
+  const described = published.map((m) => ({
+    ...m,
+    description: m.description || describeModel(models[m.id]!),
+  }));
   const meta = reportMetaSchema.parse(await reportMeta(ctx, report, plan, described, models, weights, read));
   const staging = makeStagingDirectory(ctx.outDir, report.id);
   try {
     for (const [figure, result, figureProvenance] of figures) {
-      writeFigure(report, figure, result, join(staging, 'figures', figure.id), figureModels(ctx, figure, published, models, weights), figureProvenance);
+      writeFigure(
+        report,
+        figure,
+        result,
+        join(staging, 'figures', figure.id),
+        figureModels(ctx, figure, published, models, weights),
+        figureProvenance,
+      );
     }
     mkdirSync(join(staging, 'models'), { recursive: true });
     for (const m of published) {
       writeFileSync(join(staging, 'models', `${m.id}.safetensors`), weights[m.id]!);
     }
     writeFileSync(join(staging, 'report.json'), `${JSON.stringify(meta, null, 2)}\n`);
-    writeFileSync(join(staging, 'timings.json'), `${JSON.stringify(timings(ctx, report.id, [...published.map((m) => m.job), ...(plan.analyses ?? []).map((a) => a.job), ...plan.figures.map((f) => f.job)]), null, 2)}\n`);
+    writeFileSync(
+      join(staging, 'timings.json'),
+      `${JSON.stringify(timings(ctx, report.id, [...published.map((m) => m.job), ...(plan.analyses ?? []).map((a) => a.job), ...plan.figures.map((f) => f.job)]), null, 2)}\n`,
+    );
     replaceDirectory(staging, join(ctx.outDir, report.id));
     return meta;
   } catch (error) {
@@ -100,12 +117,18 @@ function timings(ctx: EmitContext, reportId: string, roots: Job[]): Timings {
   const jobs = new Map<string, Timings['jobs'][number]>();
   for (const job of walkJobs(roots)) {
     const seconds = ctx.runner.seconds(job);
-    if (seconds !== null) jobs.set(ctx.runner.key(job), { label: job.label, stage: job.stage, kind: job.kind, seconds });
+    if (seconds !== null)
+      jobs.set(ctx.runner.key(job), { label: job.label, stage: job.stage, kind: job.kind, seconds });
   }
   const cpus = cpuList();
   return timingsSchema.parse({
     report: reportId,
-    machine: { cpus: cpus.length, cpu: cpus[0]?.model.trim() ?? 'unknown', node: process.version, workers: ctx.workers },
+    machine: {
+      cpus: cpus.length,
+      cpu: cpus[0]?.model.trim() ?? 'unknown',
+      node: process.version,
+      workers: ctx.workers,
+    },
     jobs: [...jobs.values()].sort((a, b) => a.stage.localeCompare(b.stage) || a.label.localeCompare(b.label)),
   });
 }
@@ -114,14 +137,30 @@ function timings(ctx: EmitContext, reportId: string, roots: Job[]): Timings {
  * Emits one figure alone (for --only report/figure), replacing just its folder. Its models are
  * listed by id; their weights files are those of the last whole-report build.
  */
-export async function emitFigure(ctx: EmitContext, report: ReportSpec, figure: FigurePlan, plan: ReportPlan): Promise<void> {
+export async function emitFigure(
+  ctx: EmitContext,
+  report: ReportSpec,
+  figure: FigurePlan,
+  plan: ReportPlan,
+): Promise<void> {
   const [, result, figureProvenance] = await renderFigure(ctx, report.id, figure);
-  const published = publishedModels(report.id, plan, ctx.runner).filter((m) => figureModelIds(figure.job, [m], ctx.runner).length > 0);
-  const models = Object.fromEntries(await Promise.all(published.map(async (m) => [m.id, await ctx.runner.get(m.job)] as const)));
+  const published = publishedModels(report.id, plan, ctx.runner).filter(
+    (m) => figureModelIds(figure.job, [m], ctx.runner).length > 0,
+  );
+  const models = Object.fromEntries(
+    await Promise.all(published.map(async (m) => [m.id, await ctx.runner.get(m.job)] as const)),
+  );
   const weights = Object.fromEntries(published.map((m) => [m.id, weightsFile(report, m.id, models[m.id]!)]));
   const staging = makeStagingDirectory(ctx.outDir, `${report.id}-${figure.id}`);
   try {
-    writeFigure(report, figure, result, staging, figureModels(ctx, figure, published, models, weights), figureProvenance);
+    writeFigure(
+      report,
+      figure,
+      result,
+      staging,
+      figureModels(ctx, figure, published, models, weights),
+      figureProvenance,
+    );
     replaceDirectory(staging, join(ctx.outDir, report.id, 'figures', figure.id));
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
@@ -132,23 +171,39 @@ export async function emitFigure(ctx: EmitContext, report: ReportSpec, figure: F
 /** A file-system error while writing `what` into `outDir`, in one line that names the folder (ENOSPC names none). */
 function writeError(error: unknown, what: string, outDir: string): unknown {
   if (error instanceof PipelineError || !(error as NodeJS.ErrnoException).code) return error;
-  return new PipelineError(`cannot write ${what} into ${outDir}: ${describeFsError(error)}`, { cause: error, hint: 'free space there, or give --out another directory' });
+  return new PipelineError(`cannot write ${what} into ${outDir}: ${describeFsError(error)}`, {
+    cause: error,
+    hint: 'free space there, or give --out another directory',
+  });
 }
 
 /** A figure's artifact, with figure.png added (rasterised from its SVG) when it has none. */
-async function renderFigure(ctx: EmitContext, reportId: string, figure: FigurePlan): Promise<readonly [FigurePlan, Artifact<FigureArtifactMeta>, Provenance]> {
-  const [result, figureProvenance] = await Promise.all([ctx.runner.get(figure.job), provenance(ctx, [figure.job], ctx.runner.key(figure.job), `${reportId}/${figure.id}`)]);
+async function renderFigure(
+  ctx: EmitContext,
+  reportId: string,
+  figure: FigurePlan,
+): Promise<readonly [FigurePlan, Artifact<FigureArtifactMeta>, Provenance]> {
+  const [result, figureProvenance] = await Promise.all([
+    ctx.runner.get(figure.job),
+    provenance(ctx, [figure.job], ctx.runner.key(figure.job), `${reportId}/${figure.id}`),
+  ]);
   if (result.files[FIGURE_FILES.png]) return [figure, result, figureProvenance] as const;
   const preview = await ctx.runner.get(previewJob(figure.job));
   return [figure, { ...result, files: { ...result.files, ...preview.files } }, figureProvenance] as const;
 }
 
 /** Reads the artifact of a job the plan lists (its models and analyses), for the headline metrics. */
-function reader(runner: JobRunner, resolved: (readonly [{ job: Job }, Artifact])[]): <M>(job: Job<M>) => Artifact<M> {
+function reader(
+  runner: JobRunner,
+  resolved: (readonly [{ job: Job }, Artifact])[],
+): <M>(job: Job<M>) => Artifact<M> {
   const byKey = new Map(resolved.map(([item, a]) => [runner.key(item.job), a]));
   return <M>(job: Job<M>) => {
     const a = byKey.get(runner.key(job));
-    if (!a) throw new Error(`a metric reads ${job.stage} ${job.label}, which the plan lists neither as a model nor as an analysis`);
+    if (!a)
+      throw new Error(
+        `a metric reads ${job.stage} ${job.label}, which the plan lists neither as a model nor as an analysis`,
+      );
     return a as Artifact<M>;
   };
 }
@@ -172,15 +227,28 @@ function figureModels(
   }));
 }
 
-function writeFigure(report: ReportSpec, figure: FigurePlan, result: Artifact<FigureArtifactMeta>, dir: string, models: FigureMeta['models'], figureProvenance: Provenance): void {
+function writeFigure(
+  report: ReportSpec,
+  figure: FigurePlan,
+  result: Artifact<FigureArtifactMeta>,
+  dir: string,
+  models: FigureMeta['models'],
+  figureProvenance: Provenance,
+): void {
   checkPublishableFigure(result.files, `${report.id}/figures/${figure.id}`);
   mkdirSync(dir, { recursive: true });
   // Name order: the same files list whether the artifact was just built or read from the cache.
-  const files: FileEntry[] = Object.entries(result.files).sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, bytes]) => {
-    writeFileSync(join(dir, name), bytes);
-    const role = Object.hasOwn(ROLES, name) ? ROLES[name]! : name.endsWith('.svg') ? 'page-figure' : 'data-json';
-    return { name, role, bytes: bytes.length, sha256: sha256(bytes) };
-  });
+  const files: FileEntry[] = Object.entries(result.files)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([name, bytes]) => {
+      writeFileSync(join(dir, name), bytes);
+      const role = Object.hasOwn(ROLES, name)
+        ? ROLES[name]!
+        : name.endsWith('.svg')
+          ? 'page-figure'
+          : 'data-json';
+      return { name, role, bytes: bytes.length, sha256: sha256(bytes) };
+    });
   const svg = Buffer.from(result.files[FIGURE_FILES.svg]!).toString('utf8');
   const meta: FigureMeta = {
     id: figure.id,
@@ -209,7 +277,11 @@ async function reportMeta(
   read: <M>(job: Job<M>) => Artifact<M>,
 ): Promise<ReportMeta> {
   // The report's provenance covers every job it publishes: its models, analyses and figures.
-  const jobs = [...plan.models.map((m) => m.job), ...(plan.analyses ?? []).map((a) => a.job), ...plan.figures.map((f) => f.job)];
+  const jobs = [
+    ...plan.models.map((m) => m.job),
+    ...(plan.analyses ?? []).map((a) => a.job),
+    ...plan.figures.map((f) => f.job),
+  ];
   const key = hashJson(jobs.map((j) => ctx.runner.key(j)));
   return {
     id: report.id,
@@ -219,7 +291,17 @@ async function reportMeta(
     profile: ctx.profile,
     settings: plan.settings,
     metrics: Object.fromEntries(
-      Object.entries(plan.metrics(read)).map(([name, m]) => [name, { label: m.label, value: m.value, format: m.format, digits: m.digits, display: displayMetric(m), ...(m.interval ? { interval: { ...m.interval, display: displayInterval(m) } } : {}) }]),
+      Object.entries(plan.metrics(read)).map(([name, m]) => [
+        name,
+        {
+          label: m.label,
+          value: m.value,
+          format: m.format,
+          digits: m.digits,
+          display: displayMetric(m),
+          ...(m.interval ? { interval: { ...m.interval, display: displayInterval(m) } } : {}),
+        },
+      ]),
     ),
     figures: plan.figures.map((f) => f.id),
     models: published.map((m) => {
@@ -227,7 +309,12 @@ async function reportMeta(
       return {
         id: m.id,
         description: m.description,
-        file: { name: `${m.id}.safetensors`, role: 'weights' as const, bytes: bytes.length, sha256: sha256(bytes) },
+        file: {
+          name: `${m.id}.safetensors`,
+          role: 'weights' as const,
+          bytes: bytes.length,
+          sha256: sha256(bytes),
+        },
         tensors: Object.entries(models[m.id]!.tensors)
           .sort(([a], [b]) => (a < b ? -1 : 1))
           .map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })),
@@ -260,14 +347,29 @@ function weightsFile(report: ReportSpec, id: string, model: Artifact<ModelMeta>)
  * data set, seed and backend; several for a sweep), or, with no training upstream, every data
  * job; the code version of each stage's jobs upstream; the command that regenerates it.
  */
-async function provenance(ctx: EmitContext, jobs: Job[], configHash: string, only: string): Promise<Provenance> {
+async function provenance(
+  ctx: EmitContext,
+  jobs: Job[],
+  configHash: string,
+  only: string,
+): Promise<Provenance> {
   const upstream = walkJobs(jobs);
   const trained = upstream.filter((j) => j.stage === 'train') as Job<ModelMeta>[];
   const runs = (await Promise.all(trained.map((j) => ctx.runner.get(j)))).map((a) => a.meta.provenance);
-  const data = runs.length > 0
-    ? runs.map((r) => ({ name: r.dataName, source: r.dataSource, hash: r.dataHash }))
-    : (await Promise.all(upstream.filter((j) => j.stage === 'data').map((j) => ctx.runner.get(j as Job<{ name: string; source: string; hash: string }>)))).map((a) => ({ name: a.meta.name, source: a.meta.source, hash: a.meta.hash }));
-  if (data.length === 0) throw new Error(`${only}: nothing upstream of it is trained or loaded from data; it has no provenance to publish`);
+  const data =
+    runs.length > 0
+      ? runs.map((r) => ({ name: r.dataName, source: r.dataSource, hash: r.dataHash }))
+      : (
+          await Promise.all(
+            upstream
+              .filter((j) => j.stage === 'data')
+              .map((j) => ctx.runner.get(j as Job<{ name: string; source: string; hash: string }>)),
+          )
+        ).map((a) => ({ name: a.meta.name, source: a.meta.source, hash: a.meta.hash }));
+  if (data.length === 0)
+    throw new Error(
+      `${only}: nothing upstream of it is trained or loaded from data; it has no provenance to publish`,
+    );
   const datasets = [...new Map(data.map((d) => [d.hash, d])).values()];
   const seeds = [...new Set(runs.map((r) => r.seed))].sort((a, b) => a - b);
   const stages = [...new Set(upstream.map((j) => j.stage))].sort();
@@ -280,11 +382,18 @@ async function provenance(ctx: EmitContext, jobs: Job[], configHash: string, onl
     datasets,
     seed: seeds[0] ?? 0,
     seeds,
-    dataSeeds: Object.fromEntries(upstream.filter((j) => j.stage === 'data').flatMap((j) => seedsIn(j.params, ''))),
+    dataSeeds: Object.fromEntries(
+      upstream.filter((j) => j.stage === 'data').flatMap((j) => seedsIn(j.params, '')),
+    ),
     backend: first?.backend ?? 'none',
     backendDetail: first?.backendDetail ?? 'no training upstream',
     tfjsVersion: first?.tfjsVersion ?? 'none',
-    codeVersion: Object.fromEntries(stages.map((stage) => [stage, codeVersion([...new Set(upstream.filter((j) => j.stage === stage).flatMap((j) => j.modules))])])),
+    codeVersion: Object.fromEntries(
+      stages.map((stage) => [
+        stage,
+        codeVersion([...new Set(upstream.filter((j) => j.stage === stage).flatMap((j) => j.modules))]),
+      ]),
+    ),
     profile: ctx.profile,
     command: regenerateCommand(ctx.profile, only),
   };
@@ -309,7 +418,8 @@ const INTERVAL_METHODS = {
 /** A metric's interval as prose prints it: "95% interval 45% to 58%, t interval, n = 3 seeds". */
 export function displayInterval(m: Metric): string {
   const iv = m.interval!;
-  if (!(iv.lo <= m.value && m.value <= iv.hi)) throw new Error(`metric '${m.label}': ${m.value} lies outside its interval [${iv.lo}, ${iv.hi}]`);
+  if (!(iv.lo <= m.value && m.value <= iv.hi))
+    throw new Error(`metric '${m.label}': ${m.value} lies outside its interval [${iv.lo}, ${iv.hi}]`);
   const bound = (value: number) => displayMetric({ ...m, value, interval: undefined });
   return `95% interval ${bound(iv.lo)} to ${bound(iv.hi)}, ${INTERVAL_METHODS[iv.method]}${iv.clipped ? ' cut at the possible range' : ''}, n = ${iv.n} ${iv.unit}`;
 }
@@ -319,7 +429,9 @@ export function displayMetric(m: Metric): string {
   if (m.text !== undefined) return m.text;
   const value = m.format === 'percent' ? m.value * 100 : m.value;
   // Thousands grouped (2,576,640); a value that rounds to zero is printed without a sign ("-0.0").
-  const text = value.toLocaleString('en-US', { minimumFractionDigits: m.digits, maximumFractionDigits: m.digits }).replace(/^-(?=[0.,]*$)/, '');
+  const text = value
+    .toLocaleString('en-US', { minimumFractionDigits: m.digits, maximumFractionDigits: m.digits })
+    .replace(/^-(?=[0.,]*$)/, '');
   return m.format === 'percent' ? `${text}%` : text;
 }
 

@@ -52,7 +52,13 @@ export const figureMetaSchema = z.object({
   /** What the site shows as HTML for a table or a text (the SVG stays a download); for a chart or an image, its numbers as a table beneath it (readable on a phone). */
   html: z
     .union([
-      z.object({ table: z.object({ columns: z.array(z.string()), rows: z.array(z.array(z.string())), groupEvery: z.number().int().positive().optional() }) }),
+      z.object({
+        table: z.object({
+          columns: z.array(z.string()),
+          rows: z.array(z.array(z.string())),
+          groupEvery: z.number().int().positive().optional(),
+        }),
+      }),
       z.object({ passages: z.array(z.array(z.string())) }),
     ])
     .optional(),
@@ -68,7 +74,10 @@ export const figureMetaSchema = z.object({
         caption: z.string(),
         alt: z.string(),
         file: z.string(),
-        table: z.object({ columns: z.array(z.string()), rows: z.array(z.array(z.union([z.string(), z.number()]))) }),
+        table: z.object({
+          columns: z.array(z.string()),
+          rows: z.array(z.array(z.union([z.string(), z.number()]))),
+        }),
       }),
     )
     .default([]),
@@ -103,7 +112,15 @@ export const metricSchema = z.object({
   display: z.string(),
   /** The 95% interval of a mean: bounds, method, n and what n counts, and how the site prints it. */
   interval: z
-    .object({ lo: z.number(), hi: z.number(), n: z.number().int().positive(), method: z.enum(['t', 'nested', 'jackknife']), unit: z.string(), clipped: z.boolean().optional(), display: z.string() })
+    .object({
+      lo: z.number(),
+      hi: z.number(),
+      n: z.number().int().positive(),
+      method: z.enum(['t', 'nested', 'jackknife']),
+      unit: z.string(),
+      clipped: z.boolean().optional(),
+      display: z.string(),
+    })
     .optional(),
 });
 
@@ -136,8 +153,15 @@ export const reportMetaSchema = z.object({
  */
 export const timingsSchema = z.object({
   report: id,
-  machine: z.object({ cpus: z.number().int().positive(), cpu: z.string(), node: z.string(), workers: z.number().int().nonnegative() }),
-  jobs: z.array(z.object({ label: z.string(), stage: z.string(), kind: z.string(), seconds: z.number().nonnegative() })),
+  machine: z.object({
+    cpus: z.number().int().positive(),
+    cpu: z.string(),
+    node: z.string(),
+    workers: z.number().int().nonnegative(),
+  }),
+  jobs: z.array(
+    z.object({ label: z.string(), stage: z.string(), kind: z.string(), seconds: z.number().nonnegative() }),
+  ),
 });
 
 export type FigureMeta = z.infer<typeof figureMetaSchema>;

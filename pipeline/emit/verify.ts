@@ -11,7 +11,9 @@ import { modelWeights, type ModelMeta } from '../train/job.ts';
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 function refuse(where: string, what: string): PipelineError {
-  return new PipelineError(`refusing to publish ${where}: ${what}`, { hint: 'rebuild it with --force; if it persists, the job that made it is at fault' });
+  return new PipelineError(`refusing to publish ${where}: ${what}`, {
+    hint: 'rebuild it with --force; if it persists, the job that made it is at fault',
+  });
 }
 
 /** Weights in their kind's full layout, every value finite. */
@@ -32,7 +34,8 @@ export function checkPublishableWeights(model: Artifact<ModelMeta>, where: strin
 /** A figure's files: its SVG (with a size), PNG, data as JSON and CSV, and any JSON spec that parses. */
 export function checkPublishableFigure(files: Record<string, Uint8Array>, where: string): void {
   for (const name of [FIGURE_FILES.svg, FIGURE_FILES.png, FIGURE_FILES.data, FIGURE_FILES.csv]) {
-    if (!files[name] || files[name].length === 0) throw refuse(where, `${name} is ${files[name] ? 'empty' : 'missing'}`);
+    if (!files[name] || files[name].length === 0)
+      throw refuse(where, `${name} is ${files[name] ? 'empty' : 'missing'}`);
   }
   for (const [name, bytes] of Object.entries(files)) {
     if (name.endsWith('.json')) {
@@ -42,10 +45,14 @@ export function checkPublishableFigure(files: Record<string, Uint8Array>, where:
         throw refuse(where, `${name} is not valid JSON (${(error as Error).message})`);
       }
     }
-    if (name.endsWith('.svg') && !/^\s*(<\?xml[^>]*>\s*)?<svg\b[\s\S]*<\/svg>\s*$/.test(Buffer.from(bytes).toString('utf8'))) {
+    if (
+      name.endsWith('.svg') &&
+      !/^\s*(<\?xml[^>]*>\s*)?<svg\b[\s\S]*<\/svg>\s*$/.test(Buffer.from(bytes).toString('utf8'))
+    ) {
       throw refuse(where, `${name} is not a whole SVG document`);
     }
   }
   const png = files[FIGURE_FILES.png]!;
-  if (png.length < 33 || PNG_SIGNATURE.some((b, i) => png[i] !== b)) throw refuse(where, `${FIGURE_FILES.png} is not a PNG image`);
+  if (png.length < 33 || PNG_SIGNATURE.some((b, i) => png[i] !== b))
+    throw refuse(where, `${FIGURE_FILES.png} is not a PNG image`);
 }

@@ -69,11 +69,23 @@ export function runPoints(runs: AblationRun[], regimes: Regime[], lookup: Lookup
   const pairs: PairCache = new Map();
   const points = runs.map((run) => {
     const mine = ablationOf(lookup(run.analysis));
-    return { id: run.analysis, dataset: run.dataset, regime: regimes.find((g) => g.id === run.regime)!, seed: run.seed, scores: mine.scores, features: mine.features, crossSeedSimilarity: Number.NaN, pairs };
+    return {
+      id: run.analysis,
+      dataset: run.dataset,
+      regime: regimes.find((g) => g.id === run.regime)!,
+      seed: run.seed,
+      scores: mine.scores,
+      features: mine.features,
+      crossSeedSimilarity: Number.NaN,
+      pairs,
+    };
   });
   for (const point of points) {
-    const others = points.filter((o) => o.dataset === point.dataset && o.regime.id === point.regime.id && o.seed !== point.seed);
-    if (others.length > 0) point.crossSeedSimilarity = others.reduce((s, o) => s + pairOf(point, o).matched, 0) / others.length;
+    const others = points.filter(
+      (o) => o.dataset === point.dataset && o.regime.id === point.regime.id && o.seed !== point.seed,
+    );
+    if (others.length > 0)
+      point.crossSeedSimilarity = others.reduce((s, o) => s + pairOf(point, o).matched, 0) / others.length;
   }
   return points;
 }
@@ -92,7 +104,8 @@ function pairOf(a: RunPoint, b: RunPoint): { matched: number; mismatched: number
  * job as the grid's (0, 0) cell when the grid has one, so its points would count those runs twice.
  */
 export function distinctRuns(points: RunPoint[]): RunPoint[] {
-  const off = (r: Regime) => r.latentNoise === 0 && r.weightDecay === 0 && r.inputNoise === 0 && r.l1 === 0 && r.dropout === 0;
+  const off = (r: Regime) =>
+    r.latentNoise === 0 && r.weightDecay === 0 && r.inputNoise === 0 && r.l1 === 0 && r.dropout === 0;
   const gridHasCorner = points.some((p) => p.regime.kind === 'grid' && off(p.regime));
   return points.filter((p) => !(gridHasCorner && p.regime.kind === 'comparator' && off(p.regime)));
 }
@@ -115,7 +128,8 @@ export function summarizeCells(points: RunPoint[], maxK: number): Cell[] {
     };
     const values = Object.fromEntries(
       (Object.keys(METRICS) as MetricName[]).map((name) => {
-        if (name in crossSeed) return [name, { ...crossSeed[name as keyof typeof crossSeed], censored: false }];
+        if (name in crossSeed)
+          return [name, { ...crossSeed[name as keyof typeof crossSeed], censored: false }];
         const raw = mine.map((p) => p.scores[name as keyof RunScores]);
         return [name, { ...tInterval(raw.map((x) => x ?? maxK)), censored: raw.some((x) => x === null) }];
       }),
@@ -139,11 +153,20 @@ const DATASET_TITLES: Record<string, string> = { mnist: 'MNIST', 'fashion-mnist'
 /** The values each metric can take: where its intervals are cut (a |cos| lies in [0, 1]). */
 export function metricRange(metric: MetricName, maxK: number): [number, number] {
   switch (metric) {
-    case 'accuracy': case 'featureSupport': case 'peripheryMass': case 'crossSeedSimilarity': case 'crossSeedNull': return [0, 1];
-    case 'crossSeedGain': return [-1, 1];
-    case 'effectiveRank': return [1, Infinity];
-    case 'totalVariation': return [0, Infinity];
-    case 'eigenvectorsNeeded': return [1, maxK];
+    case 'accuracy':
+    case 'featureSupport':
+    case 'peripheryMass':
+    case 'crossSeedSimilarity':
+    case 'crossSeedNull':
+      return [0, 1];
+    case 'crossSeedGain':
+      return [-1, 1];
+    case 'effectiveRank':
+      return [1, Infinity];
+    case 'totalVariation':
+      return [0, Infinity];
+    case 'eigenvectorsNeeded':
+      return [1, maxK];
   }
 }
 
@@ -189,14 +212,29 @@ export async function renderHeatmap(cells: Cell[], metric: MetricName, maxK: num
   });
   const values = rows.map((r, i) => ({ ...r, textColor: textColor[i]! }));
   const { label } = METRICS[metric];
-  const axis = { x: { field: 'weightDecay', type: 'ordinal', title: 'weight decay λ', axis: { labelAngle: 0 } }, y: { field: 'latentNoise', type: 'ordinal', title: 'latent noise σ' } } as const;
-  const lines = metric === 'accuracy' ? [{ field: 'label', dy: -6, size: 12 }, { field: 'intervalLabel', dy: 8, size: 9 }] : [{ field: 'label', dy: -11, size: 12 }, { field: 'intervalLabel', dy: 2, size: 9 }, { field: 'accuracyLabel', dy: 14, size: 9 }];
+  const axis = {
+    x: { field: 'weightDecay', type: 'ordinal', title: 'weight decay λ', axis: { labelAngle: 0 } },
+    y: { field: 'latentNoise', type: 'ordinal', title: 'latent noise σ' },
+  } as const;
+  const lines =
+    metric === 'accuracy'
+      ? [
+          { field: 'label', dy: -6, size: 12 },
+          { field: 'intervalLabel', dy: 8, size: 9 },
+        ]
+      : [
+          { field: 'label', dy: -11, size: 12 },
+          { field: 'intervalLabel', dy: 2, size: 9 },
+          { field: 'accuracyLabel', dy: 14, size: 9 },
+        ];
   const legendTitle = [label, `yellow = better (${better})`];
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description: `${label} over the latent-noise × weight-decay grid (mean over seeds, 95% interval beneath)`,
     data: { values },
-    facet: { column: { field: 'dataset', type: 'nominal', title: null, sort: Object.values(DATASET_TITLES) } },
+    facet: {
+      column: { field: 'dataset', type: 'nominal', title: null, sort: Object.values(DATASET_TITLES) },
+    },
     spec: {
       width: 340,
       height: 260,
@@ -205,36 +243,100 @@ export async function renderHeatmap(cells: Cell[], metric: MetricName, maxK: num
         {
           mark: 'rect',
           encoding: {
-            color: { field: 'mean', type: 'quantitative', title: legendTitle, scale: { scheme: 'viridis', reverse: better === 'lower' }, legend: { orient: 'top', direction: 'horizontal', gradientLength: 220, titleLimit: 600 } },
-            tooltip: [{ field: 'latentNoise', title: 'latent noise' }, { field: 'weightDecay', title: 'weight decay' }, { field: 'mean', title: label, format: '.4~g' }, { field: 'lo', format: '.4~g' }, { field: 'hi', format: '.4~g' }, { field: 'accuracy', format: '.2%' }, { field: 'seeds' }],
+            color: {
+              field: 'mean',
+              type: 'quantitative',
+              title: legendTitle,
+              scale: { scheme: 'viridis', reverse: better === 'lower' },
+              legend: { orient: 'top', direction: 'horizontal', gradientLength: 220, titleLimit: 600 },
+            },
+            tooltip: [
+              { field: 'latentNoise', title: 'latent noise' },
+              { field: 'weightDecay', title: 'weight decay' },
+              { field: 'mean', title: label, format: '.4~g' },
+              { field: 'lo', format: '.4~g' },
+              { field: 'hi', format: '.4~g' },
+              { field: 'accuracy', format: '.2%' },
+              { field: 'seeds' },
+            ],
           },
         },
         // one text layer per text colour and line: a colour field would join the per-panel colour scales
         ...(['black', 'white'] as const).flatMap((color) =>
-          lines.map((line) => ({ transform: [{ filter: `datum.textColor === '${color}'` }], mark: { type: 'text' as const, dy: line.dy, fontSize: line.size, color }, encoding: { text: { field: line.field } } })),
+          lines.map((line) => ({
+            transform: [{ filter: `datum.textColor === '${color}'` }],
+            mark: { type: 'text' as const, dy: line.dy, fontSize: line.size, color },
+            encoding: { text: { field: line.field } },
+          })),
         ),
       ],
     },
     resolve: { scale: { color: 'independent' } },
     config: CHART_CONFIG,
   };
-  const direction = metric === 'crossSeedNull' ? 'a null: lower means more class-specific features' : better === 'higher' ? 'higher is better' : 'lower means simpler features';
+  const direction =
+    metric === 'crossSeedNull'
+      ? 'a null: lower means more class-specific features'
+      : better === 'higher'
+        ? 'higher is better'
+        : 'lower means simpler features';
   const seeds = Math.max(...rows.map((r) => r.seeds));
-  const method = rows[0]?.interval === 'jackknife' ? 'leave-one-seed-out jackknife over seed pairs' : 't over seeds';
+  const method =
+    rows[0]?.interval === 'jackknife' ? 'leave-one-seed-out jackknife over seed pairs' : 't over seeds';
   return {
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
     alt: `Heatmaps of ${label} (${direction}; yellow is better) for each combination of latent noise (rows) and weight decay (columns), one panel per data set, each cell labelled with its mean over ${seeds} seeds and its 95% interval (${method})${metric === 'accuracy' ? '' : ', and its validation accuracy'}.`,
-    data: { metric, label, better, intervals: `95% intervals, ${method}, n = ${seeds} seeds; cut at the metric's range [${min}, ${max}]`, rows: values.map(({ textColor: _t, label: _l, intervalLabel: _i, accuracyLabel: _a, ...r }) => r) },
+    data: {
+      metric,
+      label,
+      better,
+      intervals: `95% intervals, ${method}, n = ${seeds} seeds; cut at the metric's range [${min}, ${max}]`,
+      rows: values.map(({ textColor: _t, label: _l, intervalLabel: _i, accuracyLabel: _a, ...r }) => r),
+    },
     table: {
-      columns: ['dataset', 'latent_noise', 'weight_decay', `${metric}_mean`, `${metric}_lo`, `${metric}_hi`, 'seeds', 'censored', ...(metric === 'accuracy' ? [] : ['accuracy_mean'])],
-      rows: rows.map((r) => [r.dataset, r.latentNoise, r.weightDecay, r.mean, r.lo ?? '', r.hi ?? '', r.seeds, r.censored ? 'yes' : 'no', ...(metric === 'accuracy' ? [] : [r.accuracy])]),
+      columns: [
+        'dataset',
+        'latent_noise',
+        'weight_decay',
+        `${metric}_mean`,
+        `${metric}_lo`,
+        `${metric}_hi`,
+        'seeds',
+        'censored',
+        ...(metric === 'accuracy' ? [] : ['accuracy_mean']),
+      ],
+      rows: rows.map((r) => [
+        r.dataset,
+        r.latentNoise,
+        r.weightDecay,
+        r.mean,
+        r.lo ?? '',
+        r.hi ?? '',
+        r.seeds,
+        r.censored ? 'yes' : 'no',
+        ...(metric === 'accuracy' ? [] : [r.accuracy]),
+      ]),
     },
     html: {
       table: {
-        columns: ['data set', 'latent noise σ', 'weight decay λ', `${label}, mean`, '95% interval', ...(metric === 'accuracy' ? [] : ['accuracy'])],
-        rows: rows.map((r) => [r.dataset, String(r.latentNoise), String(r.weightDecay), r.label, r.intervalLabel || 'none', ...(metric === 'accuracy' ? [] : [r.accuracyLabel.replace('acc ', '')])]),
+        columns: [
+          'data set',
+          'latent noise σ',
+          'weight decay λ',
+          `${label}, mean`,
+          '95% interval',
+          ...(metric === 'accuracy' ? [] : ['accuracy']),
+        ],
+        rows: rows.map((r) => [
+          r.dataset,
+          String(r.latentNoise),
+          String(r.weightDecay),
+          r.label,
+          r.intervalLabel || 'none',
+          ...(metric === 'accuracy' ? [] : [r.accuracyLabel.replace('acc ', '')]),
+        ]),
       },
     },
   };
@@ -245,7 +347,10 @@ export async function renderHeatmap(cells: Cell[], metric: MetricName, maxK: num
  * so each is flipped to have a non-negative dot product with the reference), and one colour limit
  * for them all: the 99.5th percentile of |value|, so that a few extreme pixels do not wash out the rest.
  */
-export function alignedTiles(features: ArrayLike<number>[], reference: ArrayLike<number>): { tiles: Float64Array[]; limit: number } {
+export function alignedTiles(
+  features: ArrayLike<number>[],
+  reference: ArrayLike<number>,
+): { tiles: Float64Array[]; limit: number } {
   const tiles = features.map((f) => {
     const norm = Math.sqrt(Array.from(f).reduce((s, x) => s + x * x, 0)) || 1;
     const dot = Array.from(f).reduce((s, x, i) => s + x * reference[i]!, 0);
@@ -274,7 +379,12 @@ export type GridGalleryParams = {
 };
 
 /** The same class's top positive eigenvector in every cell of the grid: rows latent noise, columns weight decay. */
-export async function renderGridGallery(runs: AblationRun[], regimes: Regime[], lookup: Lookup, p: GridGalleryParams): Promise<FigureOutput> {
+export async function renderGridGallery(
+  runs: AblationRun[],
+  regimes: Regime[],
+  lookup: Lookup,
+  p: GridGalleryParams,
+): Promise<FigureOutput> {
   const grid = regimes.filter((g) => g.kind === 'grid');
   const noises = [...new Set(grid.map((g) => g.latentNoise))].sort((a, b) => a - b);
   const decays = [...new Set(grid.map((g) => g.weightDecay))].sort((a, b) => a - b);
@@ -282,15 +392,31 @@ export async function renderGridGallery(runs: AblationRun[], regimes: Regime[], 
     const run = runs.find((r) => r.dataset === p.dataset && r.regime === regime && r.seed === p.seed)!;
     return ablationOf(lookup(run.analysis)).topPositive[p.classIndex]!;
   };
-  const cells = noises.flatMap((noise) => decays.map((decay) => grid.find((g) => g.latentNoise === noise && g.weightDecay === decay)!));
+  const cells = noises.flatMap((noise) =>
+    decays.map((decay) => grid.find((g) => g.latentNoise === noise && g.weightDecay === decay)!),
+  );
   const shown = cells.map((g) => top(g.id));
-  const { tiles, limit } = alignedTiles(shown.map((s) => s.feature), top(p.reference).feature);
+  const { tiles, limit } = alignedTiles(
+    shown.map((s) => s.feature),
+    top(p.reference).feature,
+  );
   const rows: GalleryRow[] = noises.map((noise, r) => ({
     label: `σ = ${noise}`,
-    tiles: decays.map((_, c) => ({ values: tiles[r * decays.length + c]!, label: `λ = ${formatValue(shown[r * decays.length + c]!.eigenvalue)}` })),
+    tiles: decays.map((_, c) => ({
+      values: tiles[r * decays.length + c]!,
+      label: `λ = ${formatValue(shown[r * decays.length + c]!.eigenvalue)}`,
+    })),
   }));
   const title = `${DATASET_TITLES[p.dataset] ?? p.dataset}, class ${p.className}: top positive eigenvector for each latent noise σ (rows) and weight decay (columns)`;
-  const { svg } = await gallerySvg(rows, { title, height: p.height, width: p.width, columnHeaders: decays.map((d) => `decay ${d}`), zoom: 4, limit, labelWidth: 90 });
+  const { svg } = await gallerySvg(rows, {
+    title,
+    height: p.height,
+    width: p.width,
+    columnHeaders: decays.map((d) => `decay ${d}`),
+    zoom: 4,
+    limit,
+    labelWidth: 90,
+  });
   const pixels = p.height * p.width;
   return {
     kind: 'image',
@@ -302,11 +428,26 @@ export async function renderGridGallery(runs: AblationRun[], regimes: Regime[], 
       class: p.className,
       seed: p.seed,
       colourLimit: round7(limit),
-      cells: cells.map((g, i) => ({ latentNoise: g.latentNoise, weightDecay: g.weightDecay, eigenvalue: round7(shown[i]!.eigenvalue), feature: Array.from(tiles[i]!, round7) })),
+      cells: cells.map((g, i) => ({
+        latentNoise: g.latentNoise,
+        weightDecay: g.weightDecay,
+        eigenvalue: round7(shown[i]!.eigenvalue),
+        feature: Array.from(tiles[i]!, round7),
+      })),
     },
     table: {
-      columns: ['latent_noise', 'weight_decay', 'eigenvalue', ...Array.from({ length: pixels }, (_, i) => `px${i}`)],
-      rows: cells.map((g, i) => [g.latentNoise, g.weightDecay, round7(shown[i]!.eigenvalue), ...Array.from(tiles[i]!, round7)]),
+      columns: [
+        'latent_noise',
+        'weight_decay',
+        'eigenvalue',
+        ...Array.from({ length: pixels }, (_, i) => `px${i}`),
+      ],
+      rows: cells.map((g, i) => [
+        g.latentNoise,
+        g.weightDecay,
+        round7(shown[i]!.eigenvalue),
+        ...Array.from(tiles[i]!, round7),
+      ]),
     },
   };
 }
@@ -322,19 +463,47 @@ export type ComparatorGalleryParams = {
 };
 
 /** Each class's top positive eigenvector under the middle cell's regime and under each comparator. */
-export async function renderComparatorGallery(runs: AblationRun[], regimes: Regime[], lookup: Lookup, p: ComparatorGalleryParams): Promise<FigureOutput> {
+export async function renderComparatorGallery(
+  runs: AblationRun[],
+  regimes: Regime[],
+  lookup: Lookup,
+  p: ComparatorGalleryParams,
+): Promise<FigureOutput> {
   const chosen = p.shown.map((id) => regimes.find((g) => g.id === id)!);
-  const tops = chosen.map((g) => ablationOf(lookup(runs.find((r) => r.dataset === p.dataset && r.regime === g.id && r.seed === p.seed)!.analysis)).topPositive);
+  const tops = chosen.map(
+    (g) =>
+      ablationOf(
+        lookup(runs.find((r) => r.dataset === p.dataset && r.regime === g.id && r.seed === p.seed)!.analysis),
+      ).topPositive,
+  );
   const classes = p.classNames.length;
   // Align each class's tiles to the middle cell's (first row); one colour limit for the whole figure.
-  const aligned = Array.from({ length: classes }, (_, a) => alignedTiles(tops.map((t) => t[a]!.feature), tops[0]![a]!.feature).tiles);
+  const aligned = Array.from(
+    { length: classes },
+    (_, a) =>
+      alignedTiles(
+        tops.map((t) => t[a]!.feature),
+        tops[0]![a]!.feature,
+      ).tiles,
+  );
   const limit = sharedLimit(aligned.flat());
   const rows: GalleryRow[] = chosen.map((g, r) => ({
     label: g.label,
-    tiles: p.classNames.map((_, a) => ({ values: aligned[a]![r]!, label: `λ = ${formatValue(tops[r]![a]!.eigenvalue)}` })),
+    tiles: p.classNames.map((_, a) => ({
+      values: aligned[a]![r]!,
+      label: `λ = ${formatValue(tops[r]![a]!.eigenvalue)}`,
+    })),
   }));
   const title = `${DATASET_TITLES[p.dataset] ?? p.dataset}: top positive eigenvector of each class under each regime`;
-  const { svg } = await gallerySvg(rows, { title, height: p.height, width: p.width, columnHeaders: p.classNames, zoom: 3, limit, labelWidth: 190 });
+  const { svg } = await gallerySvg(rows, {
+    title,
+    height: p.height,
+    width: p.width,
+    columnHeaders: p.classNames,
+    zoom: 3,
+    limit,
+    labelWidth: 190,
+  });
   const pixels = p.height * p.width;
   return {
     kind: 'image',
@@ -345,11 +514,25 @@ export async function renderComparatorGallery(runs: AblationRun[], regimes: Regi
       dataset: p.dataset,
       seed: p.seed,
       colourLimit: round7(limit),
-      rows: chosen.map((g, r) => ({ regime: g.label, eigenvectors: p.classNames.map((name, a) => ({ class: name, eigenvalue: round7(tops[r]![a]!.eigenvalue), feature: Array.from(aligned[a]![r]!, round7) })) })),
+      rows: chosen.map((g, r) => ({
+        regime: g.label,
+        eigenvectors: p.classNames.map((name, a) => ({
+          class: name,
+          eigenvalue: round7(tops[r]![a]!.eigenvalue),
+          feature: Array.from(aligned[a]![r]!, round7),
+        })),
+      })),
     },
     table: {
       columns: ['regime', 'class', 'eigenvalue', ...Array.from({ length: pixels }, (_, i) => `px${i}`)],
-      rows: chosen.flatMap((g, r) => p.classNames.map((name, a) => [g.label, name, round7(tops[r]![a]!.eigenvalue), ...Array.from(aligned[a]![r]!, round7)])),
+      rows: chosen.flatMap((g, r) =>
+        p.classNames.map((name, a) => [
+          g.label,
+          name,
+          round7(tops[r]![a]!.eigenvalue),
+          ...Array.from(aligned[a]![r]!, round7),
+        ]),
+      ),
     },
   };
 }
@@ -357,16 +540,47 @@ export async function renderComparatorGallery(runs: AblationRun[], regimes: Regi
 /** The comparators and the grid's middle cell: every metric, mean [95% interval] over seeds. */
 export async function renderComparatorTable(cells: Cell[], shown: string[]): Promise<FigureOutput> {
   const metrics = Object.keys(METRICS) as MetricName[];
-  const chosen = ['mnist', 'fashion-mnist'].flatMap((dataset) => shown.map((id) => cells.find((c) => c.dataset === dataset && c.regime.id === id)).filter((c): c is Cell => c !== undefined));
+  const chosen = ['mnist', 'fashion-mnist'].flatMap((dataset) =>
+    shown
+      .map((id) => cells.find((c) => c.dataset === dataset && c.regime.id === id))
+      .filter((c): c is Cell => c !== undefined),
+  );
   const columns = ['data set', 'regime', ...metrics.map((m) => METRICS[m].label)];
-  const rows = chosen.map((c) => [DATASET_TITLES[c.dataset] ?? c.dataset, c.regime.label, ...metrics.map((m) => display(m, c.values[m]))]);
+  const rows = chosen.map((c) => [
+    DATASET_TITLES[c.dataset] ?? c.dataset,
+    c.regime.label,
+    ...metrics.map((m) => display(m, c.values[m])),
+  ]);
   return {
-    ...tableFigure({ title: 'Comparators beside the grid\'s middle cell: every metric, mean over seeds', columns, rows, widths: [110, 190, ...metrics.map(() => 90)], groupEvery: shown.length }),
+    ...tableFigure({
+      title: "Comparators beside the grid's middle cell: every metric, mean over seeds",
+      columns,
+      rows,
+      widths: [110, 190, ...metrics.map(() => 90)],
+      groupEvery: shown.length,
+    }),
     alt: `A table with one row per data set and regime (the grid's middle cell and each comparator), giving the mean over seeds of ${columns.slice(2).join(', ')}.`,
-    data: { rows: chosen.map((c) => ({ dataset: c.dataset, regime: c.regime.id, label: c.regime.label, ...Object.fromEntries(metrics.map((m) => [m, { ...intervalFields(c.values[m]), censored: c.values[m].censored }])) })) },
+    data: {
+      rows: chosen.map((c) => ({
+        dataset: c.dataset,
+        regime: c.regime.id,
+        label: c.regime.label,
+        ...Object.fromEntries(
+          metrics.map((m) => [m, { ...intervalFields(c.values[m]), censored: c.values[m].censored }]),
+        ),
+      })),
+    },
     table: {
       columns: ['dataset', 'regime', ...metrics.flatMap((m) => [`${m}_mean`, `${m}_lo`, `${m}_hi`])],
-      rows: chosen.map((c) => [c.dataset, c.regime.id, ...metrics.flatMap((m) => [intervalFields(c.values[m]).mean, intervalFields(c.values[m]).lo ?? '', intervalFields(c.values[m]).hi ?? ''])]),
+      rows: chosen.map((c) => [
+        c.dataset,
+        c.regime.id,
+        ...metrics.flatMap((m) => [
+          intervalFields(c.values[m]).mean,
+          intervalFields(c.values[m]).lo ?? '',
+          intervalFields(c.values[m]).hi ?? '',
+        ]),
+      ]),
     },
   };
 }
@@ -379,14 +593,22 @@ export async function renderComparatorTable(cells: Cell[], shown: string[]): Pro
  * apart by shape.
  */
 export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureOutput> {
-  const metrics = (Object.keys(METRICS) as MetricName[]).filter((m) => m !== 'accuracy' && !CELL_ONLY_METRICS.includes(m));
+  const metrics = (Object.keys(METRICS) as MetricName[]).filter(
+    (m) => m !== 'accuracy' && !CELL_ONLY_METRICS.includes(m),
+  );
   const distinct = distinctRuns(points);
   const groupOf = (r: Regime) => (r.kind === 'grid' ? `grid, σ = ${r.latentNoise}` : r.label);
-  const noises = [...new Set(distinct.filter((p) => p.regime.kind === 'grid').map((p) => p.regime.latentNoise))].sort((a, b) => a - b);
-  const comparators = [...new Set(distinct.filter((p) => p.regime.kind === 'comparator').map((p) => p.regime.label))];
+  const noises = [
+    ...new Set(distinct.filter((p) => p.regime.kind === 'grid').map((p) => p.regime.latentNoise)),
+  ].sort((a, b) => a - b);
+  const comparators = [
+    ...new Set(distinct.filter((p) => p.regime.kind === 'comparator').map((p) => p.regime.label)),
+  ];
   const domain = [...noises.map((s) => `grid, σ = ${s}`), ...comparators];
   // plasma from dark purple to orange (its pale yellow end is cut: it vanishes on white)
-  const ramp = noises.map((_, i) => interpolatePlasma(noises.length === 1 ? 0 : (0.85 * i) / (noises.length - 1)));
+  const ramp = noises.map((_, i) =>
+    interpolatePlasma(noises.length === 1 ? 0 : (0.85 * i) / (noises.length - 1)),
+  );
   const shapes = ['square', 'triangle-up', 'cross', 'diamond', 'triangle-down'];
   const datasets = Object.keys(DATASET_TITLES).filter((d) => distinct.some((p) => p.dataset === d));
   const panels = datasets.flatMap((d) => metrics.map((m) => `${DATASET_TITLES[d]}: ${METRICS[m].label}`));
@@ -395,7 +617,18 @@ export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureO
       const value = m === 'crossSeedSimilarity' ? p.crossSeedSimilarity : p.scores[m as keyof RunScores];
       if (value === null || !Number.isFinite(value)) return [];
       const dataset = DATASET_TITLES[p.dataset] ?? p.dataset;
-      return [{ dataset, metric: METRICS[m].label, panel: `${dataset}: ${METRICS[m].label}`, value: round7(value), accuracy: round7(p.scores.accuracy), regime: p.regime.label, group: groupOf(p.regime), seed: p.seed }];
+      return [
+        {
+          dataset,
+          metric: METRICS[m].label,
+          panel: `${dataset}: ${METRICS[m].label}`,
+          value: round7(value),
+          accuracy: round7(p.scores.accuracy),
+          regime: p.regime.label,
+          group: groupOf(p.regime),
+          seed: p.seed,
+        },
+      ];
     }),
   );
   const legend = { title: 'regime', orient: 'bottom' as const, columns: 5, labelLimit: 200 };
@@ -404,18 +637,55 @@ export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureO
     description: 'Validation accuracy against each interpretability metric, one point per trained run',
     data: { values: rows },
     // the panel title on two lines (data set, then metric), so a long title does not widen its column
-    facet: { field: 'panel', type: 'nominal', title: null, sort: panels, header: { labelLimit: 600, labelFontSize: 12, labelExpr: "split(datum.label, ': ')" } },
+    facet: {
+      field: 'panel',
+      type: 'nominal',
+      title: null,
+      sort: panels,
+      header: { labelLimit: 600, labelFontSize: 12, labelExpr: "split(datum.label, ': ')" },
+    },
     columns: 3,
     spec: {
       width: 190,
       height: 150,
       mark: { type: 'point', filled: true, opacity: 0.85, size: 36 },
       encoding: {
-        x: { field: 'value', type: 'quantitative', title: null, scale: { zero: false, padding: 8 }, axis: { tickCount: 4 } },
-        y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { zero: false, padding: 8 }, axis: { format: '.0%', tickCount: 4 } },
-        color: { field: 'group', type: 'nominal', scale: { domain, range: [...ramp, ...comparators.map(() => '#000000')] }, legend },
-        shape: { field: 'group', type: 'nominal', scale: { domain, range: [...noises.map(() => 'circle'), ...comparators.map((_, i) => shapes[i % shapes.length]!)] }, legend },
-        tooltip: [{ field: 'regime' }, { field: 'seed' }, { field: 'metric' }, { field: 'value', format: '.4~g' }, { field: 'accuracy', format: '.2%' }],
+        x: {
+          field: 'value',
+          type: 'quantitative',
+          title: null,
+          scale: { zero: false, padding: 8 },
+          axis: { tickCount: 4 },
+        },
+        y: {
+          field: 'accuracy',
+          type: 'quantitative',
+          title: 'accuracy',
+          scale: { zero: false, padding: 8 },
+          axis: { format: '.0%', tickCount: 4 },
+        },
+        color: {
+          field: 'group',
+          type: 'nominal',
+          scale: { domain, range: [...ramp, ...comparators.map(() => '#000000')] },
+          legend,
+        },
+        shape: {
+          field: 'group',
+          type: 'nominal',
+          scale: {
+            domain,
+            range: [...noises.map(() => 'circle'), ...comparators.map((_, i) => shapes[i % shapes.length]!)],
+          },
+          legend,
+        },
+        tooltip: [
+          { field: 'regime' },
+          { field: 'seed' },
+          { field: 'metric' },
+          { field: 'value', format: '.4~g' },
+          { field: 'accuracy', format: '.2%' },
+        ],
       },
     },
     resolve: { scale: { x: 'independent', y: 'independent' } },
@@ -427,7 +697,10 @@ export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureO
     vegaLite: spec,
     alt: `Scatter plots of validation accuracy against ${metrics.map((m) => METRICS[m].label).join(', ')}, one panel per data set and metric, one point per trained run; grid runs coloured from dark to light by latent noise, comparators in black by shape.`,
     data: { rows },
-    table: { columns: ['dataset', 'metric', 'value', 'accuracy', 'regime', 'seed'], rows: rows.map((r) => [r.dataset, r.metric, r.value, r.accuracy, r.regime, r.seed]) },
+    table: {
+      columns: ['dataset', 'metric', 'value', 'accuracy', 'regime', 'seed'],
+      rows: rows.map((r) => [r.dataset, r.metric, r.value, r.accuracy, r.regime, r.seed]),
+    },
   };
 }
 
@@ -454,7 +727,15 @@ type ByName = Record<string, unknown>;
 export const ablationHeatmap = defineFigure<ByName, Study & { metric: MetricName; maxK: number }>({
   name: 'ablation-heatmap',
   module: import.meta.url,
-  render: (inputs, p) => renderHeatmap(summarizeCells(runPoints(p.runs, p.regimes, (name) => inputs[name]), p.maxK), p.metric, p.maxK),
+  render: (inputs, p) =>
+    renderHeatmap(
+      summarizeCells(
+        runPoints(p.runs, p.regimes, (name) => inputs[name]),
+        p.maxK,
+      ),
+      p.metric,
+      p.maxK,
+    ),
 });
 
 export const ablationGridGallery = defineFigure<ByName, Study & GridGalleryParams>({
@@ -466,13 +747,21 @@ export const ablationGridGallery = defineFigure<ByName, Study & GridGalleryParam
 export const ablationComparatorGallery = defineFigure<ByName, Study & ComparatorGalleryParams>({
   name: 'ablation-comparator-gallery',
   module: import.meta.url,
-  render: (inputs, { runs, regimes, ...p }) => renderComparatorGallery(runs, regimes, (name) => inputs[name], p),
+  render: (inputs, { runs, regimes, ...p }) =>
+    renderComparatorGallery(runs, regimes, (name) => inputs[name], p),
 });
 
 export const ablationComparatorTable = defineFigure<ByName, Study & { shown: string[]; maxK: number }>({
   name: 'ablation-comparator-table',
   module: import.meta.url,
-  render: (inputs, p) => renderComparatorTable(summarizeCells(runPoints(p.runs, p.regimes, (name) => inputs[name]), p.maxK), p.shown),
+  render: (inputs, p) =>
+    renderComparatorTable(
+      summarizeCells(
+        runPoints(p.runs, p.regimes, (name) => inputs[name]),
+        p.maxK,
+      ),
+      p.shown,
+    ),
 });
 
 export const ablationAccuracyScatter = defineFigure<ByName, Study>({

@@ -11,15 +11,36 @@ import { CHART_CONFIG, renderChart } from './charts.ts';
 import { clamped } from '../analysis/stats.ts';
 import { defineFigure, intervalFields, type FigureOutput } from './job.ts';
 
-const LABELS = { eigen: 'top eigenvectors of the class', 'other-class': "another class's top eigenvectors", random: 'random directions', pca: 'principal directions of the data' } as const;
+const LABELS = {
+  eigen: 'top eigenvectors of the class',
+  'other-class': "another class's top eigenvectors",
+  random: 'random directions',
+  pca: 'principal directions of the data',
+} as const;
 const MEASURES = ['target class misclassified', 'other classes still correct'];
 
 export async function renderPerturbation(summary: SummaryRow[]): Promise<FigureOutput> {
   const rows = summary.flatMap((r) => [
-    { method: LABELS[r.method], epsilon: r.epsilon, measure: MEASURES[0]!, ...intervalFields(clamped(r.targetMisclassification, 0, 1)) },
-    { method: LABELS[r.method], epsilon: r.epsilon, measure: MEASURES[1]!, ...intervalFields(clamped(r.offTargetAccuracy, 0, 1)) },
+    {
+      method: LABELS[r.method],
+      epsilon: r.epsilon,
+      measure: MEASURES[0]!,
+      ...intervalFields(clamped(r.targetMisclassification, 0, 1)),
+    },
+    {
+      method: LABELS[r.method],
+      epsilon: r.epsilon,
+      measure: MEASURES[1]!,
+      ...intervalFields(clamped(r.offTargetAccuracy, 0, 1)),
+    },
   ]);
-  const color = { field: 'method', type: 'nominal' as const, title: 'direction', scale: { domain: Object.values(LABELS), range: ['#b2182b', '#f4a582', '#7f7f7f', '#2166ac'] }, legend: { orient: 'bottom' as const, columns: 2, labelLimit: 400 } };
+  const color = {
+    field: 'method',
+    type: 'nominal' as const,
+    title: 'direction',
+    scale: { domain: Object.values(LABELS), range: ['#b2182b', '#f4a582', '#7f7f7f', '#2166ac'] },
+    legend: { orient: 'bottom' as const, columns: 2, labelLimit: 400 },
+  };
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description: 'Effect of moving test images along eigenvector, random and principal directions',
@@ -29,8 +50,38 @@ export async function renderPerturbation(summary: SummaryRow[]): Promise<FigureO
       width: 260,
       height: 200,
       layer: [
-        { mark: { type: 'errorband', opacity: 0.25 }, transform: [{ filter: 'datum.lo !== null' }], encoding: { x: { field: 'epsilon', type: 'quantitative', title: 'distance moved ε (‖x′ − x‖₂)' }, y: { field: 'lo', type: 'quantitative', title: 'share of images', axis: { format: '%' }, scale: { domain: [0, 1] } }, y2: { field: 'hi' }, color } },
-        { mark: { type: 'line', point: true }, encoding: { x: { field: 'epsilon', type: 'quantitative' }, y: { field: 'mean', type: 'quantitative' }, color, tooltip: [{ field: 'method' }, { field: 'epsilon' }, { field: 'mean', format: '.1%' }, { field: 'lo', format: '.1%' }, { field: 'hi', format: '.1%' }, { field: 'n', title: 'target classes' }] } },
+        {
+          mark: { type: 'errorband', opacity: 0.25 },
+          transform: [{ filter: 'datum.lo !== null' }],
+          encoding: {
+            x: { field: 'epsilon', type: 'quantitative', title: 'distance moved ε (‖x′ − x‖₂)' },
+            y: {
+              field: 'lo',
+              type: 'quantitative',
+              title: 'share of images',
+              axis: { format: '%' },
+              scale: { domain: [0, 1] },
+            },
+            y2: { field: 'hi' },
+            color,
+          },
+        },
+        {
+          mark: { type: 'line', point: true },
+          encoding: {
+            x: { field: 'epsilon', type: 'quantitative' },
+            y: { field: 'mean', type: 'quantitative' },
+            color,
+            tooltip: [
+              { field: 'method' },
+              { field: 'epsilon' },
+              { field: 'mean', format: '.1%' },
+              { field: 'lo', format: '.1%' },
+              { field: 'hi', format: '.1%' },
+              { field: 'n', title: 'target classes' },
+            ],
+          },
+        },
       ],
     },
     config: CHART_CONFIG,
@@ -41,8 +92,24 @@ export async function renderPerturbation(summary: SummaryRow[]): Promise<FigureO
     svg: await renderChart(spec),
     vegaLite: spec,
     alt: `Two line charts against the distance moved. At the largest distance, ${(at('eigen').targetMisclassification.mean * 100).toFixed(0)}% of target-class images are misclassified when moved along the class's top eigenvectors, against ${(at('other-class').targetMisclassification.mean * 100).toFixed(0)}% along another class's, ${(at('random').targetMisclassification.mean * 100).toFixed(0)}% along random directions and ${(at('pca').targetMisclassification.mean * 100).toFixed(0)}% along principal directions; shaded bands are 95% t intervals over target classes.`,
-    data: { intervals: '95% t intervals over n target classes; random draws and other classes are averaged within each target class first', rows },
-    table: { columns: ['method', 'epsilon', 'measure', 'mean', 'lo', 'hi', 'n', 'interval'], rows: rows.map((r) => [r.method, r.epsilon, r.measure, r.mean, r.lo ?? '', r.hi ?? '', r.n, r.interval]) },
+    data: {
+      intervals:
+        '95% t intervals over n target classes; random draws and other classes are averaged within each target class first',
+      rows,
+    },
+    table: {
+      columns: ['method', 'epsilon', 'measure', 'mean', 'lo', 'hi', 'n', 'interval'],
+      rows: rows.map((r) => [
+        r.method,
+        r.epsilon,
+        r.measure,
+        r.mean,
+        r.lo ?? '',
+        r.hi ?? '',
+        r.n,
+        r.interval,
+      ]),
+    },
   };
 }
 

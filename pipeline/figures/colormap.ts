@@ -16,7 +16,9 @@ const LUT: Uint8Array = (() => {
   const ramp = piecewise(interpolateLab, [...schemeRdBu[11]!].reverse());
   const lut = new Uint8Array(LEVELS * 3);
   for (let i = 0; i < LEVELS; i++) {
-    const [r, g, b] = ramp(i / (LEVELS - 1)).match(/\d+/g)!.map(Number);
+    const [r, g, b] = ramp(i / (LEVELS - 1))
+      .match(/\d+/g)!
+      .map(Number);
     lut.set([r!, g!, b!], i * 3);
   }
   return lut;

@@ -17,26 +17,60 @@ const percent = (x: number, digits = 1) => `${(x * 100).toFixed(digits)}%`;
 
 /** The card's rows: what a reader needs to judge the corpus, each a (property, value) pair. */
 export function cardRows(card: CorpusCard): [string, string][] {
-  const settings = card.settings as { source: { kind: string; stories?: number; batch?: number; shardBatches?: number; limit?: number | null; sampling?: Record<string, number> }; split: { heldOut: number; seed: number }; backend?: { name: string; detail: string } | null };
+  const settings = card.settings as {
+    source: {
+      kind: string;
+      stories?: number;
+      batch?: number;
+      shardBatches?: number;
+      limit?: number | null;
+      sampling?: Record<string, number>;
+    };
+    split: { heldOut: number; seed: number };
+    backend?: { name: string; detail: string } | null;
+  };
   const rows: [string, string][] = [
     ['source', card.source],
-    ['stories (train / validation / test)', `${int(card.stories.train)} / ${int(card.stories.validation)} / ${int(card.stories.test)}`],
-    ['tokens (train / validation / test)', `${int(card.tokens.train)} / ${int(card.tokens.validation)} / ${int(card.tokens.test)}`],
+    [
+      'stories (train / validation / test)',
+      `${int(card.stories.train)} / ${int(card.stories.validation)} / ${int(card.stories.test)}`,
+    ],
+    [
+      'tokens (train / validation / test)',
+      `${int(card.tokens.train)} / ${int(card.tokens.validation)} / ${int(card.tokens.test)}`,
+    ],
     ['mean tokens per story (with its BOS)', card.meanTokensPerStory.toFixed(1)],
   ];
   const s = settings.source;
   if (s.kind === 'sampled') {
     const p = s.sampling!;
-    rows.push(['sampling', `${int(s.stories!)} sequences from BOS, temperature ${p['temperature']}, top-p ${p['topP']}, at most ${p['maxTokens']} tokens, seed ${p['seed']}, ${s.batch} at a time`]);
-    if (s.shardBatches) rows.push(['shards', `${int(s.stories! / (s.batch! * s.shardBatches))} of ${int(s.batch! * s.shardBatches)} sequences; batch b sampled with seed ${p['seed']} + 104,729 b`]);
+    rows.push([
+      'sampling',
+      `${int(s.stories!)} sequences from BOS, temperature ${p['temperature']}, top-p ${p['topP']}, at most ${p['maxTokens']} tokens, seed ${p['seed']}, ${s.batch} at a time`,
+    ]);
+    if (s.shardBatches)
+      rows.push([
+        'shards',
+        `${int(s.stories! / (s.batch! * s.shardBatches))} of ${int(s.batch! * s.shardBatches)} sequences; batch b sampled with seed ${p['seed']} + 104,729 b`,
+      ]);
     rows.push(['dropped (reached the token limit)', `${int(card.unfinished ?? 0)}`]);
     if (settings.backend) rows.push(['sampled on', `${settings.backend.name} (${settings.backend.detail})`]);
   } else {
-    rows.push(['stories read', s.limit === null || s.limit === undefined ? 'all' : `the first ${int(s.limit)}`]);
+    rows.push([
+      'stories read',
+      s.limit === null || s.limit === undefined ? 'all' : `the first ${int(s.limit)}`,
+    ]);
   }
-  rows.push(['split', `by story, seeded (seed ${settings.split.seed}); ${percent(settings.split.heldOut, 0)} held out, halved into validation and test`]);
-  rows.push(['token types in the training split', `${int(card.vocabulary.seenInTrain)} of ${int(card.vocabulary.size)}`]);
-  for (const c of card.vocabulary.coverage) rows.push([`training tokens covered by the top ${int(c.top)} types`, percent(c.share, 2)]);
+  rows.push([
+    'split',
+    `by story, seeded (seed ${settings.split.seed}); ${percent(settings.split.heldOut, 0)} held out, halved into validation and test`,
+  ]);
+  rows.push([
+    'token types in the training split',
+    `${int(card.vocabulary.seenInTrain)} of ${int(card.vocabulary.size)}`,
+  ]);
+  for (const c of card.vocabulary.coverage)
+    rows.push([`training tokens covered by the top ${int(c.top)} types`, percent(c.share, 2)]);
   rows.push(['held-out tokens of a type unseen in training', percent(card.vocabulary.heldOutUnseen, 3)]);
   return rows;
 }
@@ -81,8 +115,30 @@ async function renderCoverage(inputs: Inputs<{ stories: CorpusMeta }>): Promise<
     width: 420,
     height: 240,
     layer: [
-      { mark: { type: 'line', point: true }, encoding: { x: { field: 'types', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'most frequent token types kept (log scale)' }, y: { field: 'share', type: 'quantitative', title: 'share of training tokens covered', axis: { format: '%' }, scale: { domain: [0, 1] } }, tooltip: [{ field: 'types' }, { field: 'share', format: '.2%' }] } },
-      { mark: { type: 'rule', strokeDash: [4, 4], color: '#888' }, data: { values: [{ types: 4096 }] }, encoding: { x: { field: 'types', type: 'quantitative' } } },
+      {
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: {
+            field: 'types',
+            type: 'quantitative',
+            scale: { type: 'log', base: 2 },
+            title: 'most frequent token types kept (log scale)',
+          },
+          y: {
+            field: 'share',
+            type: 'quantitative',
+            title: 'share of training tokens covered',
+            axis: { format: '%' },
+            scale: { domain: [0, 1] },
+          },
+          tooltip: [{ field: 'types' }, { field: 'share', format: '.2%' }],
+        },
+      },
+      {
+        mark: { type: 'rule', strokeDash: [4, 4], color: '#888' },
+        data: { values: [{ types: 4096 }] },
+        encoding: { x: { field: 'types', type: 'quantitative' } },
+      },
     ],
     config: CHART_CONFIG,
   };
@@ -113,7 +169,14 @@ async function renderSamples(meta: CorpusMeta): Promise<FigureOutput> {
     kind: 'text',
     svg: svgDocument(760, y, 'Sample stories', body),
     // On the site each story is its own passage, with the model's line breaks as paragraphs.
-    html: { passages: meta.card.samples.map((story) => story.split('\n').map((p) => p.trim()).filter((p) => p !== '')) },
+    html: {
+      passages: meta.card.samples.map((story) =>
+        story
+          .split('\n')
+          .map((p) => p.trim())
+          .filter((p) => p !== ''),
+      ),
+    },
     alt: `${meta.card.samples.length} stories of the validation split, as text: ${meta.card.samples.map((s, i) => `story ${i + 1}: “${s.replace(/\s*\n\s*/g, ' ')}”`).join('; ')}.`,
     data: { stories: meta.card.samples },
     table: { columns: ['story', 'text'], rows: meta.card.samples.map((s, i) => [i + 1, s]) },

@@ -27,7 +27,13 @@ export function pickSign(eig: Eigen, layer: BilinearLayer, sign: 1 | -1, count: 
   const picked: Shown[] = [];
   for (let i = 0; i < eig.n && picked.length < count; i++) {
     if (Math.sign(eig.values[i]!) !== sign) continue;
-    picked.push({ sign: sign > 0 ? 'positive' : 'negative', rank: picked.length + 1, index: i, eigenvalue: eig.values[i]!, feature: inputFeature(layer, eigenvector(eig, i)) });
+    picked.push({
+      sign: sign > 0 ? 'positive' : 'negative',
+      rank: picked.length + 1,
+      index: i,
+      eigenvalue: eig.values[i]!,
+      feature: inputFeature(layer, eigenvector(eig, i)),
+    });
   }
   return picked;
 }
@@ -50,13 +56,19 @@ export interface GalleryOptions {
 }
 
 /** A gallery figure: SVG (tiles as embedded PNGs), PNG, the features as JSON and CSV. */
-export async function renderFeatureGallery(rows: { label: string; picks: Shown[] }[], options: GalleryOptions): Promise<FigureOutput> {
+export async function renderFeatureGallery(
+  rows: { label: string; picks: Shown[] }[],
+  options: GalleryOptions,
+): Promise<FigureOutput> {
   const headers = options.headers ?? [
     ...Array.from({ length: options.perSign }, (_, i) => `+${i + 1}`),
     ...Array.from({ length: options.perSign }, (_, i) => `−${i + 1}`),
   ];
   const { svg } = await gallerySvg(
-    rows.map((r) => ({ label: r.label, tiles: r.picks.map((s) => ({ values: s.feature, label: `λ = ${formatValue(s.eigenvalue)}` })) })),
+    rows.map((r) => ({
+      label: r.label,
+      tiles: r.picks.map((s) => ({ values: s.feature, label: `λ = ${formatValue(s.eigenvalue)}` })),
+    })),
     { title: options.title, height: options.height, width: options.width, columnHeaders: headers, zoom: 4 },
   );
   const pixels = options.height * options.width;
@@ -66,18 +78,43 @@ export async function renderFeatureGallery(rows: { label: string; picks: Shown[]
     png: await svgToPng(svg),
     alt: options.alt,
     data: {
-      counting: 'rank counts eigenvectors of one sign from 1; index is the 1-based position in the |λ| order of all of them',
+      counting:
+        'rank counts eigenvectors of one sign from 1; index is the 1-based position in the |λ| order of all of them',
       height: options.height,
       width: options.width,
       columns: headers,
       rows: rows.map((r) => ({
         [options.rowKind]: r.label,
-        eigenvectors: r.picks.map((s) => ({ sign: s.sign, rank: s.rank, index: s.index + 1, eigenvalue: round7(s.eigenvalue), feature: Array.from(s.feature, round7) })),
+        eigenvectors: r.picks.map((s) => ({
+          sign: s.sign,
+          rank: s.rank,
+          index: s.index + 1,
+          eigenvalue: round7(s.eigenvalue),
+          feature: Array.from(s.feature, round7),
+        })),
       })),
     },
     table: {
-      columns: [options.rowKind.replace(/\s+/g, '_'), 'column', 'sign', 'rank', 'index_by_abs_eigenvalue', 'eigenvalue', ...Array.from({ length: pixels }, (_, i) => `px${i}`)],
-      rows: rows.flatMap((r) => r.picks.map((s, c) => [r.label, headers[c]!, s.sign, s.rank, s.index + 1, round7(s.eigenvalue), ...Array.from(s.feature, round7)])),
+      columns: [
+        options.rowKind.replace(/\s+/g, '_'),
+        'column',
+        'sign',
+        'rank',
+        'index_by_abs_eigenvalue',
+        'eigenvalue',
+        ...Array.from({ length: pixels }, (_, i) => `px${i}`),
+      ],
+      rows: rows.flatMap((r) =>
+        r.picks.map((s, c) => [
+          r.label,
+          headers[c]!,
+          s.sign,
+          s.rank,
+          s.index + 1,
+          round7(s.eigenvalue),
+          ...Array.from(s.feature, round7),
+        ]),
+      ),
     },
   };
 }
@@ -96,11 +133,20 @@ export const eigenGallery = defineFigure<{ model: ModelMeta; eigen: EigenMeta },
   module: import.meta.url,
   render: async (inputs, params) => {
     const layer = layerOf(inputs.model);
-    return renderClassGallery(params.classNames.map((name, a) => ({ label: name, picks: pickBySign(classEigen(inputs.eigen, a), layer, params.perSign) })), params);
+    return renderClassGallery(
+      params.classNames.map((name, a) => ({
+        label: name,
+        picks: pickBySign(classEigen(inputs.eigen, a), layer, params.perSign),
+      })),
+      params,
+    );
   },
 });
 
-function renderClassGallery(rows: { label: string; picks: Shown[] }[], params: GalleryParams): Promise<FigureOutput> {
+function renderClassGallery(
+  rows: { label: string; picks: Shown[] }[],
+  params: GalleryParams,
+): Promise<FigureOutput> {
   return renderFeatureGallery(rows, {
     title: 'Top positive and negative eigenvectors of each class',
     perSign: params.perSign,
@@ -118,16 +164,31 @@ export type ComparedModel = { label: string; model: string; eigen: string };
  * The same classes' top positive eigenvectors in several models side by side (the report's
  * regularisation steps: none, the paper's recipe, the recipe with input noise), in the order given.
  */
-export const regularizationComparison = defineFigure<Record<string, unknown>, GalleryParams & { models: ComparedModel[] }>({
+export const regularizationComparison = defineFigure<
+  Record<string, unknown>,
+  GalleryParams & { models: ComparedModel[] }
+>({
   name: 'regularization-comparison',
   module: import.meta.url,
   render: (inputs, params) => renderRegularizationComparison(inputs, params),
 });
 
-async function renderRegularizationComparison(inputs: Record<string, unknown>, params: GalleryParams & { models: ComparedModel[] }): Promise<FigureOutput> {
-  const compared = params.models.map((m) => ({ ...m, layer: layerOf(asModel(inputs[m.model] as Artifact, m.model)), eigen: asEigen(inputs[m.eigen] as Artifact, m.eigen) }));
-  const rows = params.classNames.map((name, a) => ({ label: name, picks: compared.flatMap((m) => pickSign(classEigen(m.eigen, a), m.layer, 1, params.perSign)) }));
-  const headers = compared.flatMap((m) => Array.from({ length: params.perSign }, (_, i) => `${m.label} +${i + 1}`));
+async function renderRegularizationComparison(
+  inputs: Record<string, unknown>,
+  params: GalleryParams & { models: ComparedModel[] },
+): Promise<FigureOutput> {
+  const compared = params.models.map((m) => ({
+    ...m,
+    layer: layerOf(asModel(inputs[m.model] as Artifact, m.model)),
+    eigen: asEigen(inputs[m.eigen] as Artifact, m.eigen),
+  }));
+  const rows = params.classNames.map((name, a) => ({
+    label: name,
+    picks: compared.flatMap((m) => pickSign(classEigen(m.eigen, a), m.layer, 1, params.perSign)),
+  }));
+  const headers = compared.flatMap((m) =>
+    Array.from({ length: params.perSign }, (_, i) => `${m.label} +${i + 1}`),
+  );
   return renderFeatureGallery(rows, {
     title: `Top positive eigenvectors: ${compared.map((m) => m.label).join(' | ')}`,
     perSign: params.perSign,

@@ -27,24 +27,42 @@ export type ExplanationParams = {
 
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${formatValue(x)}`;
 
-export const inputExplanations = defineFigure<{ model: ModelMeta; eigen: EigenMeta; data: DataMeta }, ExplanationParams>({
+export const inputExplanations = defineFigure<
+  { model: ModelMeta; eigen: EigenMeta; data: DataMeta },
+  ExplanationParams
+>({
   name: 'input-explanations',
   module: import.meta.url,
   render: (inputs, params) => renderExplanations(inputs, params),
 });
 
-async function renderExplanations(inputs: Inputs<{ model: ModelMeta; eigen: EigenMeta; data: DataMeta }>, params: ExplanationParams): Promise<FigureOutput> {
+async function renderExplanations(
+  inputs: Inputs<{ model: ModelMeta; eigen: EigenMeta; data: DataMeta }>,
+  params: ExplanationParams,
+): Promise<FigureOutput> {
   const layer = layerOf(inputs.model);
   const eigs = params.classNames.map((_, a) => classEigen(inputs.eigen, a));
   const { test } = splitOf(inputs.data);
   const pixels = (i: number) => test.images.subarray(i * test.dim, (i + 1) * test.dim);
-  const chosen = chooseInputs(test.labels, params.classNames.length, (i) => explain(layer, eigs, pixels(i), 1, 0).classes[0]!.class, params.misclassified);
-  const explained = chosen.map((i) => ({ i, id: `test-${String(i).padStart(5, '0')}`, label: test.labels[i]!, ...explain(layer, eigs, pixels(i), params.topClasses, params.topFeatures) }));
+  const chosen = chooseInputs(
+    test.labels,
+    params.classNames.length,
+    (i) => explain(layer, eigs, pixels(i), 1, 0).classes[0]!.class,
+    params.misclassified,
+  );
+  const explained = chosen.map((i) => ({
+    i,
+    id: `test-${String(i).padStart(5, '0')}`,
+    label: test.labels[i]!,
+    ...explain(layer, eigs, pixels(i), params.topClasses, params.topFeatures),
+  }));
   const pages: FigurePage[] = [];
   for (const ex of explained) {
     const predicted = ex.classes[0]!.class;
     const title = `Test image ${ex.i}: ${params.classNames[ex.label]}, predicted ${params.classNames[predicted]}`;
-    const svg = await explanationSvg(ex, pixels(ex.i), title, params, (a, index) => inputFeature(layer, eigenvector(eigs[a]!, index - 1)));
+    const svg = await explanationSvg(ex, pixels(ex.i), title, params, (a, index) =>
+      inputFeature(layer, eigenvector(eigs[a]!, index - 1)),
+    );
     pages.push({
       id: ex.id,
       title,
@@ -52,46 +70,93 @@ async function renderExplanations(inputs: Inputs<{ model: ModelMeta; eigen: Eige
       alt: `${title}. ${ex.classes.map((c) => `${params.classNames[c.class]}: logit ${formatValue(c.logit)}`).join('; ')}.`,
       svg,
       table: {
-        columns: ['class', 'logit', 'eigenvector (rank by |λ|)', 'eigenvalue λ', 'projection f·x', 'contribution λ(f·x)²'],
+        columns: [
+          'class',
+          'logit',
+          'eigenvector (rank by |λ|)',
+          'eigenvalue λ',
+          'projection f·x',
+          'contribution λ(f·x)²',
+        ],
         rows: ex.classes.flatMap((c) => [
-          ...c.top.map((t) => [params.classNames[c.class]!, round7(c.logit), t.index, round7(t.eigenvalue), round7(t.projection), round7(t.contribution)]),
+          ...c.top.map((t) => [
+            params.classNames[c.class]!,
+            round7(c.logit),
+            t.index,
+            round7(t.eigenvalue),
+            round7(t.projection),
+            round7(t.contribution),
+          ]),
           [params.classNames[c.class]!, round7(c.logit), 'rest', '', '', round7(c.rest)],
         ]),
       },
     });
   }
-  const overview = await overviewSvg(explained.map((ex) => ({ id: ex.id, label: params.classNames[ex.label]!, predicted: params.classNames[ex.classes[0]!.class]!, pixels: pixels(ex.i) })), params);
+  const overview = await overviewSvg(
+    explained.map((ex) => ({
+      id: ex.id,
+      label: params.classNames[ex.label]!,
+      predicted: params.classNames[ex.classes[0]!.class]!,
+      pixels: pixels(ex.i),
+    })),
+    params,
+  );
   return {
     kind: 'image',
     svg: overview,
     alt: `${explained.length} test images, each with its true and predicted class; each has its own page with the eigenvector contributions to its top logits.`,
     data: {
-      counting: 'index is the 1-based position of an eigenvector in its class\'s |λ| order',
+      counting: "index is the 1-based position of an eigenvector in its class's |λ| order",
       inputs: explained.map((ex) => ({
         id: ex.id,
         testIndex: ex.i,
         label: params.classNames[ex.label]!,
         logits: ex.logits.map(round7),
-        classes: ex.classes.map((c) => ({ class: params.classNames[c.class]!, logit: round7(c.logit), rest: round7(c.rest), top: c.top.map((t) => ({ index: t.index, eigenvalue: round7(t.eigenvalue), projection: round7(t.projection), contribution: round7(t.contribution) })) })),
+        classes: ex.classes.map((c) => ({
+          class: params.classNames[c.class]!,
+          logit: round7(c.logit),
+          rest: round7(c.rest),
+          top: c.top.map((t) => ({
+            index: t.index,
+            eigenvalue: round7(t.eigenvalue),
+            projection: round7(t.projection),
+            contribution: round7(t.contribution),
+          })),
+        })),
       })),
     },
     table: {
       columns: ['input', 'test_index', 'label', 'predicted', ...params.classNames.map((n) => `logit_${n}`)],
-      rows: explained.map((ex) => [ex.id, ex.i, params.classNames[ex.label]!, params.classNames[ex.classes[0]!.class]!, ...ex.logits.map(round7)]),
+      rows: explained.map((ex) => [
+        ex.id,
+        ex.i,
+        params.classNames[ex.label]!,
+        params.classNames[ex.classes[0]!.class]!,
+        ...ex.logits.map(round7),
+      ]),
     },
     pages,
   };
 }
 
 /** The first test image of each class, then the first `misclassified` images the model gets wrong. */
-function chooseInputs(labels: Uint8Array, classes: number, predict: (i: number) => number, misclassified: number): number[] {
+function chooseInputs(
+  labels: Uint8Array,
+  classes: number,
+  predict: (i: number) => number,
+  misclassified: number,
+): number[] {
   const first = Array.from({ length: classes }, (_, a) => labels.indexOf(a)).filter((i) => i >= 0);
   const wrong: number[] = [];
-  for (let i = 0; i < labels.length && wrong.length < misclassified; i++) if (!first.includes(i) && predict(i) !== labels[i]) wrong.push(i);
+  for (let i = 0; i < labels.length && wrong.length < misclassified; i++)
+    if (!first.includes(i) && predict(i) !== labels[i]) wrong.push(i);
   return [...first, ...wrong];
 }
 
-async function overviewSvg(items: { id: string; label: string; predicted: string; pixels: ArrayLike<number> }[], params: ExplanationParams): Promise<string> {
+async function overviewSvg(
+  items: { id: string; label: string; predicted: string; pixels: ArrayLike<number> }[],
+  params: ExplanationParams,
+): Promise<string> {
   const zoom = 3;
   const [w, h] = [params.width * zoom, params.height * zoom];
   const perRow = 6;
@@ -146,7 +211,9 @@ async function explanationSvg(
         `<text x="${x + w / 2}" y="${y + h + 26}" font-size="11" font-weight="bold" text-anchor="middle" fill="${t.contribution >= 0 ? '#b2182b' : '#2166ac'}">${escapeXml(signed(t.contribution))}</text>`,
       );
     }
-    body.push(`<text x="${left + c.top.length * col + 4}" y="${y + h / 2 + 4}" font-size="11">rest ${escapeXml(signed(c.rest))}</text>`);
+    body.push(
+      `<text x="${left + c.top.length * col + 4}" y="${y + h / 2 + 4}" font-size="11">rest ${escapeXml(signed(c.rest))}</text>`,
+    );
   }
   body.push(...colourBar(left, height - 40, 240));
   return svgDocument(width, height, title, body);

@@ -31,14 +31,23 @@ async function renderHosvdSpectrum(h: Artifact<HosvdMeta>, params: SpectrumParam
   const weights = requireTensor(h, 'weights', 'HOSVD').data as Float64Array;
   const rank = sigma.length;
   const total = sigma.reduce((s, x) => s + x * x, 0);
-  const spectrum = Array.from(sigma, (s, t) => ({ component: t + 1, sigma: round7(s), share: round7((s * s) / total) }));
+  const spectrum = Array.from(sigma, (s, t) => ({
+    component: t + 1,
+    sigma: round7(s),
+    share: round7((s * s) / total),
+  }));
   const shown = Math.min(params.components, rank);
   const loadings = params.classNames.flatMap((name, a) =>
-    Array.from({ length: shown }, (_, t) => ({ class: name, component: t + 1, weight: round7(weights[a * rank + t]!) })),
+    Array.from({ length: shown }, (_, t) => ({
+      class: name,
+      component: t + 1,
+      weight: round7(weights[a * rank + t]!),
+    })),
   );
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    description: 'Singular values of the flattened interaction tensor, and each class\'s weight on the top components',
+    description:
+      "Singular values of the flattened interaction tensor, and each class's weight on the top components",
     hconcat: [
       {
         title: 'share of ‖B‖² per component',
@@ -49,7 +58,11 @@ async function renderHosvdSpectrum(h: Artifact<HosvdMeta>, params: SpectrumParam
         encoding: {
           x: { field: 'component', type: 'ordinal', title: 'component t' },
           y: { field: 'share', type: 'quantitative', title: 'σ_t² / Σ σ²', axis: { format: '%' } },
-          tooltip: [{ field: 'component' }, { field: 'sigma', format: '.4g' }, { field: 'share', format: '.1%' }],
+          tooltip: [
+            { field: 'component' },
+            { field: 'sigma', format: '.4g' },
+            { field: 'share', format: '.1%' },
+          ],
         },
       },
       {
@@ -61,7 +74,12 @@ async function renderHosvdSpectrum(h: Artifact<HosvdMeta>, params: SpectrumParam
         encoding: {
           x: { field: 'component', type: 'ordinal', title: 'component t' },
           y: { field: 'class', type: 'ordinal', title: null, sort: params.classNames },
-          color: { field: 'weight', type: 'quantitative', scale: { scheme: 'redblue', reverse: true, domainMid: 0 }, legend: { title: 'u_t[a]' } },
+          color: {
+            field: 'weight',
+            type: 'quantitative',
+            scale: { scheme: 'redblue', reverse: true, domainMid: 0 },
+            legend: { title: 'u_t[a]' },
+          },
           tooltip: [{ field: 'class' }, { field: 'component' }, { field: 'weight', format: '.3f' }],
         },
       },
@@ -74,14 +92,29 @@ async function renderHosvdSpectrum(h: Artifact<HosvdMeta>, params: SpectrumParam
     vegaLite: spec,
     alt: `Left: bar chart of the share of the interaction tensor's squared norm carried by each of its ${rank} HOSVD components; the first carries ${(spectrum[0]!.share * 100).toFixed(0)}%. Right: heat map of each class's weight on the top ${shown} components.`,
     data: { counting: 'component counts HOSVD components from 1 in order of σ', spectrum, loadings },
-    table: { columns: ['component', 'sigma', 'share', ...params.classNames], rows: spectrum.map((s, t) => [s.component, s.sigma, s.share, ...params.classNames.map((_, a) => round7(weights[a * rank + t]!))]) },
+    table: {
+      columns: ['component', 'sigma', 'share', ...params.classNames],
+      rows: spectrum.map((s, t) => [
+        s.component,
+        s.sigma,
+        s.share,
+        ...params.classNames.map((_, a) => round7(weights[a * rank + t]!)),
+      ]),
+    },
   };
 }
 
-async function renderHosvdComponents(model: Artifact<ModelMeta>, h: Artifact<HosvdMeta>, params: ComponentParams): Promise<FigureOutput> {
+async function renderHosvdComponents(
+  model: Artifact<ModelMeta>,
+  h: Artifact<HosvdMeta>,
+  params: ComponentParams,
+): Promise<FigureOutput> {
   const layer = layerOf(model);
   const shown = Math.min(params.components, h.meta.components);
-  const rows = Array.from({ length: shown }, (_, t) => ({ label: `t = ${t + 1}`, picks: pickBySign(hosvdComponentEigen(h, t), layer, params.perSign) }));
+  const rows = Array.from({ length: shown }, (_, t) => ({
+    label: `t = ${t + 1}`,
+    picks: pickBySign(hosvdComponentEigen(h, t), layer, params.perSign),
+  }));
   return renderFeatureGallery(rows, {
     title: 'Top eigenvectors of the top HOSVD components',
     perSign: params.perSign,

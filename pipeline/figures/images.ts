@@ -34,7 +34,13 @@ export interface GalleryLayout {
 }
 
 /** A feature as an RGB PNG, nearest-neighbour enlarged, on a symmetric colour scale ±limit. */
-export async function featurePng(values: ArrayLike<number>, height: number, width: number, limit: number, zoom: number): Promise<Buffer> {
+export async function featurePng(
+  values: ArrayLike<number>,
+  height: number,
+  width: number,
+  limit: number,
+  zoom: number,
+): Promise<Buffer> {
   return sharp(Buffer.from(colorize(values, limit)), { raw: { width, height, channels: 3 } })
     .resize(width * zoom, height * zoom, { kernel: 'nearest' })
     .png({ compressionLevel: 9 })
@@ -42,8 +48,15 @@ export async function featurePng(values: ArrayLike<number>, height: number, widt
 }
 
 /** An input image as a grayscale PNG (0 white … 1 black, as digits are drawn on paper), enlarged. */
-export async function grayPng(values: ArrayLike<number>, height: number, width: number, zoom: number): Promise<Buffer> {
-  const pixels = Uint8Array.from({ length: height * width }, (_, i) => Math.round(255 * (1 - Math.max(0, Math.min(1, values[i]!)))));
+export async function grayPng(
+  values: ArrayLike<number>,
+  height: number,
+  width: number,
+  zoom: number,
+): Promise<Buffer> {
+  const pixels = Uint8Array.from({ length: height * width }, (_, i) =>
+    Math.round(255 * (1 - Math.max(0, Math.min(1, values[i]!)))),
+  );
   return sharp(Buffer.from(pixels), { raw: { width, height, channels: 1 } })
     .resize(width * zoom, height * zoom, { kernel: 'nearest' })
     .png({ compressionLevel: 9 })
@@ -62,26 +75,42 @@ const MARGIN = { left: 56, top: 44, gap: 10, label: 18, legend: 64 };
  * visible) unless the layout gives one limit for all; the legend says which. Tiles are embedded
  * as PNG data URIs so the SVG stands alone.
  */
-export async function gallerySvg(rows: GalleryRow[], layout: GalleryLayout): Promise<{ svg: string; width: number; height: number }> {
+export async function gallerySvg(
+  rows: GalleryRow[],
+  layout: GalleryLayout,
+): Promise<{ svg: string; width: number; height: number }> {
   const tileW = layout.width * layout.zoom;
   const tileH = layout.height * layout.zoom;
   const cols = Math.max(...rows.map((r) => r.tiles.length));
   // Row labels are right-aligned before the first column: wide enough for the longest (15 px bold
   // DejaVu Sans runs about 10 px a character), so "T-shirt/top" is never cut at the edge.
-  const left = Math.max(layout.labelWidth ?? MARGIN.left, 20 + Math.ceil(10 * Math.max(0, ...rows.map((r) => r.label.length))));
+  const left = Math.max(
+    layout.labelWidth ?? MARGIN.left,
+    20 + Math.ceil(10 * Math.max(0, ...rows.map((r) => r.label.length))),
+  );
   // At least wide enough for the colour bar and its note, whatever the number of columns.
   const width = Math.max(left + cols * (tileW + MARGIN.gap), left + 620);
   const height = MARGIN.top + rows.length * (tileH + MARGIN.label + MARGIN.gap) + MARGIN.legend;
   const body: string[] = [];
   layout.columnHeaders.forEach((header, c) => {
-    body.push(`<text x="${left + c * (tileW + MARGIN.gap) + tileW / 2}" y="${MARGIN.top - 12}" font-size="13" text-anchor="middle">${escapeXml(header)}</text>`);
+    body.push(
+      `<text x="${left + c * (tileW + MARGIN.gap) + tileW / 2}" y="${MARGIN.top - 12}" font-size="13" text-anchor="middle">${escapeXml(header)}</text>`,
+    );
   });
   for (const [r, row] of rows.entries()) {
     const y = MARGIN.top + r * (tileH + MARGIN.label + MARGIN.gap);
-    body.push(`<text x="${left - 10}" y="${y + tileH / 2 + 5}" font-size="15" font-weight="bold" text-anchor="end">${escapeXml(row.label)}</text>`);
+    body.push(
+      `<text x="${left - 10}" y="${y + tileH / 2 + 5}" font-size="15" font-weight="bold" text-anchor="end">${escapeXml(row.label)}</text>`,
+    );
     for (const [c, tile] of row.tiles.entries()) {
       const x = left + c * (tileW + MARGIN.gap);
-      const png = await featurePng(tile.values, layout.height, layout.width, layout.limit ?? (maxAbs(tile.values) || 1), 1);
+      const png = await featurePng(
+        tile.values,
+        layout.height,
+        layout.width,
+        layout.limit ?? (maxAbs(tile.values) || 1),
+        1,
+      );
       body.push(
         pngImage(png, x, y, tileW, tileH),
         `<text x="${x + tileW / 2}" y="${y + tileH + 13}" font-size="11" text-anchor="middle" fill="#333">${escapeXml(tile.label)}</text>`,
@@ -94,14 +123,17 @@ export async function gallerySvg(rows: GalleryRow[], layout: GalleryLayout): Pro
 
 /** A colour bar from −max to +max of each tile (or ±limit for all tiles), with its three ticks. */
 export function colourBar(x: number, y: number, width: number, limit?: number): string[] {
-  const [low, high, note] = limit === undefined
-    ? ['−1 · max |f|', '+1 · max |f|', 'each tile scaled to its own max |f|']
-    : [`−${formatValue(limit)}`, `+${formatValue(limit)}`, 'one scale for all tiles (unit-norm features)'];
+  const [low, high, note] =
+    limit === undefined
+      ? ['−1 · max |f|', '+1 · max |f|', 'each tile scaled to its own max |f|']
+      : [`−${formatValue(limit)}`, `+${formatValue(limit)}`, 'one scale for all tiles (unit-norm features)'];
   const steps = 64;
   const out = [`<g aria-label="colour scale">`];
   for (let i = 0; i < steps; i++) {
     const t = -1 + (2 * (i + 0.5)) / steps;
-    out.push(`<rect x="${(x + (i * width) / steps).toFixed(2)}" y="${y}" width="${(width / steps + 0.3).toFixed(2)}" height="12" fill="${hex(divergingColor(t))}"/>`);
+    out.push(
+      `<rect x="${(x + (i * width) / steps).toFixed(2)}" y="${y}" width="${(width / steps + 0.3).toFixed(2)}" height="12" fill="${hex(divergingColor(t))}"/>`,
+    );
   }
   out.push(
     `<rect x="${x}" y="${y}" width="${width}" height="12" fill="none" stroke="#999" stroke-width="0.5"/>`,
@@ -120,5 +152,7 @@ export function colourBar(x: number, y: number, width: number, limit?: number): 
  * embedded tiles stay pixelated.
  */
 export async function svgToPng(svg: string): Promise<Buffer> {
-  return sharp(Buffer.from(svg), { density: 2 * 72 }).png({ compressionLevel: 9 }).toBuffer();
+  return sharp(Buffer.from(svg), { density: 2 * 72 })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
 }

@@ -29,7 +29,13 @@ export type FigureKind = 'image' | 'chart' | 'table' | 'text';
  * labels are too small on a phone; the table reads at any width).
  */
 export type FigureHtml =
-  | { table: { columns: string[]; rows: string[][]; /** a rule above every `groupEvery`-th row */ groupEvery?: number } }
+  | {
+      table: {
+        columns: string[];
+        rows: string[][];
+        /** a rule above every `groupEvery`-th row */ groupEvery?: number;
+      };
+    }
   | { /** passages (e.g. stories), each a list of paragraphs */ passages: string[][] };
 
 export interface FigureOutput {
@@ -90,7 +96,10 @@ const RENDERERS = new Map<string, FigureRenderer<any, any>>();
 /** Registers a renderer (done by its own module when imported). */
 export function defineFigure<D, P>(renderer: FigureRenderer<D, P>): FigureRenderer<D, P> {
   const known = RENDERERS.get(renderer.name);
-  if (known && known.module !== renderer.module) throw new Error(`figure renderer '${renderer.name}' is defined in both ${known.module} and ${renderer.module}`);
+  if (known && known.module !== renderer.module)
+    throw new Error(
+      `figure renderer '${renderer.name}' is defined in both ${known.module} and ${renderer.module}`,
+    );
   RENDERERS.set(renderer.name, renderer);
   return renderer;
 }
@@ -101,7 +110,8 @@ const renderFigure = defineJob<FigureMeta, Record<string, unknown>, { renderer: 
   module: import.meta.url,
   run: async (_ctx, inputs, { renderer, params }) => {
     const r = RENDERERS.get(renderer);
-    if (!r) throw new Error(`no figure renderer '${renderer}' (known: ${[...RENDERERS.keys()].sort().join(', ')})`);
+    if (!r)
+      throw new Error(`no figure renderer '${renderer}' (known: ${[...RENDERERS.keys()].sort().join(', ')})`);
     const out = await r.render(inputs, params);
     checkHtml(renderer, out);
     const files: Record<string, Uint8Array> = {
@@ -111,22 +121,45 @@ const renderFigure = defineJob<FigureMeta, Record<string, unknown>, { renderer: 
     };
     if (out.png) files[FIGURE_FILES.png] = out.png;
     for (const page of out.pages ?? []) files[`${page.id}.svg`] = Buffer.from(page.svg);
-    if (out.vegaLite) files[FIGURE_FILES.vegaLite] = Buffer.from(`${JSON.stringify(out.vegaLite, null, 2)}\n`);
-    const pages = (out.pages ?? []).map(({ svg: _svg, table, ...page }) => ({ ...page, file: `${page.id}.svg`, table: { columns: table.columns, rows: table.rows } }));
-    return { meta: { kind: out.kind, alt: out.alt, renderer, pages, ...(out.html ? { html: out.html } : {}) }, tensors: {}, files };
+    if (out.vegaLite)
+      files[FIGURE_FILES.vegaLite] = Buffer.from(`${JSON.stringify(out.vegaLite, null, 2)}\n`);
+    const pages = (out.pages ?? []).map(({ svg: _svg, table, ...page }) => ({
+      ...page,
+      file: `${page.id}.svg`,
+      table: { columns: table.columns, rows: table.rows },
+    }));
+    return {
+      meta: { kind: out.kind, alt: out.alt, renderer, pages, ...(out.html ? { html: out.html } : {}) },
+      tensors: {},
+      files,
+    };
   },
 });
 
 /** Tables and texts need their HTML form; a chart or an image may add a table, never passages. */
 function checkHtml(renderer: string, out: FigureOutput): void {
   const textual = out.kind === 'table' || out.kind === 'text';
-  if (textual && !out.html) throw new Error(`figure renderer '${renderer}': a ${out.kind} figure needs an HTML form`);
-  if (!textual && out.html && !('table' in out.html)) throw new Error(`figure renderer '${renderer}': a ${out.kind} figure's HTML form can only be a table of its numbers`);
+  if (textual && !out.html)
+    throw new Error(`figure renderer '${renderer}': a ${out.kind} figure needs an HTML form`);
+  if (!textual && out.html && !('table' in out.html))
+    throw new Error(
+      `figure renderer '${renderer}': a ${out.kind} figure's HTML form can only be a table of its numbers`,
+    );
 }
 
 /** A figure drawn by `renderer` from `deps`' artifacts with `params`. */
-export function figureJob<D, P>(label: string, renderer: FigureRenderer<D, P>, deps: Deps<D>, params: P): Job<FigureMeta> {
-  return renderFigure.create(label, deps as Deps<Record<string, unknown>>, { renderer: renderer.name, params: params as Json }, { modules: [renderer.module] });
+export function figureJob<D, P>(
+  label: string,
+  renderer: FigureRenderer<D, P>,
+  deps: Deps<D>,
+  params: P,
+): Job<FigureMeta> {
+  return renderFigure.create(
+    label,
+    deps as Deps<Record<string, unknown>>,
+    { renderer: renderer.name, params: params as Json },
+    { modules: [renderer.module] },
+  );
 }
 
 /** Rounds to 7 significant digits (float32 precision) so data files stay small and stable. */
@@ -135,7 +168,13 @@ export function round7(x: number): number {
 }
 
 /** An interval as a figure's data row holds it: rounded, with its method and n; null bounds stay null (no band). */
-export function intervalFields(iv: Interval): { mean: number; lo: number | null; hi: number | null; n: number; interval: IntervalMethod } {
+export function intervalFields(iv: Interval): {
+  mean: number;
+  lo: number | null;
+  hi: number | null;
+  n: number;
+  interval: IntervalMethod;
+} {
   const r = (x: number | null) => (x === null ? null : round7(x));
   return { mean: round7(iv.mean), lo: r(iv.lo), hi: r(iv.hi), n: iv.n, interval: iv.method };
 }

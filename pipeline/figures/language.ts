@@ -7,7 +7,14 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { Json } from '../cache/artifact.ts';
 import type { Inputs } from '../cache/job.ts';
-import { asVocabularyWindows, BOS, compactMap, compactStream, decodeCompact, type VocabularyWindowsMeta } from '../corpus/vocabulary.ts';
+import {
+  asVocabularyWindows,
+  BOS,
+  compactMap,
+  compactStream,
+  decodeCompact,
+  type VocabularyWindowsMeta,
+} from '../corpus/vocabulary.ts';
 import { tokenSplitsOf } from '../data/tokens.ts';
 import { modelKind, parameterCount } from '../models/kind.ts';
 import { asModel, modelWeights, type ModelMeta } from '../train/job.ts';
@@ -66,17 +73,61 @@ export function modelRows(inputs: Inputs<ModelInputs>, params: ModelList) {
 async function renderModels(inputs: Inputs<ModelInputs>, params: ModelList): Promise<FigureOutput> {
   const rows = modelRows(inputs, params);
   // Timings are not drawn: figures are byte-identical across builds, and times are not.
-  const columns = ['model', 'parameters', 'tokens seen', 'steps', 'validation loss', 'test loss', 'test accuracy'];
-  const cells = rows.map((r) => [r.model, r.parameters.toLocaleString('en-US'), r.tokensSeen.toLocaleString('en-US'), String(r.steps), r.validationLoss.toFixed(4), r.testLoss.toFixed(4), `${(r.testAccuracy * 100).toFixed(1)}%`]);
+  const columns = [
+    'model',
+    'parameters',
+    'tokens seen',
+    'steps',
+    'validation loss',
+    'test loss',
+    'test accuracy',
+  ];
+  const cells = rows.map((r) => [
+    r.model,
+    r.parameters.toLocaleString('en-US'),
+    r.tokensSeen.toLocaleString('en-US'),
+    String(r.steps),
+    r.validationLoss.toFixed(4),
+    r.testLoss.toFixed(4),
+    `${(r.testAccuracy * 100).toFixed(1)}%`,
+  ]);
   return {
-    ...tableFigure({ title: 'The models: size, training and held-out cross-entropy per token', columns, rows: cells, widths: [230, 100, 110, 60, 110, 80, 100] }),
+    ...tableFigure({
+      title: 'The models: size, training and held-out cross-entropy per token',
+      columns,
+      rows: cells,
+      widths: [230, 100, 110, 60, 110, 80, 100],
+    }),
     alt: `Table of the models: ${rows.map((r) => `${r.model}, ${r.parameters} parameters, ${r.tokensSeen} tokens seen, validation loss ${r.validationLoss.toFixed(4)}, test loss ${r.testLoss.toFixed(4)}`).join('; ')}.`,
     data: { rows } as unknown as Json,
-    table: { columns: ['model', 'parameters', 'tokens_seen', 'steps', 'validation_loss', 'test_loss', 'test_accuracy'], rows: rows.map((r) => [r.model, r.parameters, r.tokensSeen, r.steps, r.validationLoss, r.testLoss, r.testAccuracy]) },
+    table: {
+      columns: [
+        'model',
+        'parameters',
+        'tokens_seen',
+        'steps',
+        'validation_loss',
+        'test_loss',
+        'test_accuracy',
+      ],
+      rows: rows.map((r) => [
+        r.model,
+        r.parameters,
+        r.tokensSeen,
+        r.steps,
+        r.validationLoss,
+        r.testLoss,
+        r.testAccuracy,
+      ]),
+    },
   };
 }
 
-export const languageModels = defineFigure<ModelInputs, ModelList>({ name: 'language-models', module: import.meta.url, render: renderModels });
+export const languageModels = defineFigure<ModelInputs, ModelList>({
+  name: 'language-models',
+  module: import.meta.url,
+  render: renderModels,
+});
 
 // ---- loss over training, both models ----
 
@@ -84,12 +135,25 @@ async function renderLossCurves(inputs: Inputs<ModelInputs>, params: ModelList):
   const windows = asVocabularyWindows(inputs['windows']).meta;
   const perStep = (m: ModelMeta) => windows.context * m.settings.batchSize;
   const rows = models(inputs, params).flatMap(({ label, model }) =>
-    model.meta.history.flatMap((h) => (['train', 'validation'] as const).map((split) => ({ model: label, split, step: h.step, tokens: Math.min(h.step * perStep(model.meta), tokensSeen(model.meta, windows)), loss: round7(h[split]['loss']!) }))),
+    model.meta.history.flatMap((h) =>
+      (['train', 'validation'] as const).map((split) => ({
+        model: label,
+        split,
+        step: h.step,
+        tokens: Math.min(h.step * perStep(model.meta), tokensSeen(model.meta, windows)),
+        loss: round7(h[split]['loss']!),
+      })),
+    ),
   );
-  const finals = models(inputs, params).map(({ label, model }) => ({ model: label, validation: round7(model.meta.final.validation['loss']!), test: round7(model.meta.final.test['loss']!) }));
+  const finals = models(inputs, params).map(({ label, model }) => ({
+    model: label,
+    validation: round7(model.meta.final.validation['loss']!),
+    test: round7(model.meta.final.test['loss']!),
+  }));
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    description: 'Cross-entropy per token over training, of each MLP form, on the training sample and the validation split',
+    description:
+      'Cross-entropy per token over training, of each MLP form, on the training sample and the validation split',
     data: { values: rows },
     width: 460,
     height: 260,
@@ -98,8 +162,26 @@ async function renderLossCurves(inputs: Inputs<ModelInputs>, params: ModelList):
       x: { field: 'tokens', type: 'quantitative', title: 'training tokens seen' },
       y: { field: 'loss', type: 'quantitative', title: 'cross-entropy per token', scale: { zero: false } },
       color: { field: 'model', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 400 } },
-      strokeDash: { field: 'split', type: 'nominal', title: null, scale: { domain: ['validation', 'train'], range: [[1, 0], [4, 3]] }, legend: { orient: 'bottom' } },
-      tooltip: [{ field: 'model' }, { field: 'split' }, { field: 'step' }, { field: 'tokens' }, { field: 'loss', format: '.4f' }],
+      strokeDash: {
+        field: 'split',
+        type: 'nominal',
+        title: null,
+        scale: {
+          domain: ['validation', 'train'],
+          range: [
+            [1, 0],
+            [4, 3],
+          ],
+        },
+        legend: { orient: 'bottom' },
+      },
+      tooltip: [
+        { field: 'model' },
+        { field: 'split' },
+        { field: 'step' },
+        { field: 'tokens' },
+        { field: 'loss', format: '.4f' },
+      ],
     },
     config: CHART_CONFIG,
   };
@@ -109,11 +191,18 @@ async function renderLossCurves(inputs: Inputs<ModelInputs>, params: ModelList):
     vegaLite: spec,
     alt: `Line chart of cross-entropy per token against training tokens seen for ${params.models.map((m) => m.label).join(' and ')}, on the training sample (dashed) and the validation split (solid); final validation losses ${finals.map((f) => `${f.model} ${f.validation.toFixed(4)}`).join(', ')}.`,
     data: { rows, final: finals } as unknown as Json,
-    table: { columns: ['model', 'split', 'step', 'tokens', 'loss'], rows: rows.map((r) => [r.model, r.split, r.step, r.tokens, r.loss]) },
+    table: {
+      columns: ['model', 'split', 'step', 'tokens', 'loss'],
+      rows: rows.map((r) => [r.model, r.split, r.step, r.tokens, r.loss]),
+    },
   };
 }
 
-export const languageLossCurves = defineFigure<ModelInputs, ModelList>({ name: 'language-loss-curves', module: import.meta.url, render: renderLossCurves });
+export const languageLossCurves = defineFigure<ModelInputs, ModelList>({
+  name: 'language-loss-curves',
+  module: import.meta.url,
+  render: renderLossCurves,
+});
 
 // ---- the held-out loss compared ----
 
@@ -125,13 +214,23 @@ export function lossRows(inputs: Inputs<ModelInputs>, params: SeedList) {
   const runs = params.models.flatMap(({ label, runs }) =>
     runs.flatMap(({ seed, key }) => {
       const m = asModel(inputs[key], `${label}, seed ${seed}`).meta;
-      return (['validation', 'test'] as const).map((split) => ({ model: label, seed, split, loss: round7(m.final[split]['loss']!) }));
+      return (['validation', 'test'] as const).map((split) => ({
+        model: label,
+        seed,
+        split,
+        loss: round7(m.final[split]['loss']!),
+      }));
     }),
   );
   const means = params.models.flatMap(({ label }) =>
     (['validation', 'test'] as const).map((split) => {
       const of = runs.filter((r) => r.model === label && r.split === split).map((r) => r.loss);
-      return { model: label, split, seeds: of.length, mean: round7(of.reduce((a, b) => a + b, 0) / of.length) };
+      return {
+        model: label,
+        split,
+        seeds: of.length,
+        mean: round7(of.reduce((a, b) => a + b, 0) / of.length),
+      };
     }),
   );
   return { runs, means };
@@ -143,9 +242,15 @@ async function renderLossComparison(inputs: Inputs<ModelInputs>, params: SeedLis
   const seeds = [...new Set(runs.map((r) => r.seed))];
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    description: 'Final held-out cross-entropy per token of each model, one point per seed, a tick at the mean over seeds',
+    description:
+      'Final held-out cross-entropy per token of each model, one point per seed, a tick at the mean over seeds',
     facet: { column: { field: 'split', type: 'nominal', title: null, sort: ['validation', 'test'] } },
-    data: { values: [...runs.map((r) => ({ ...r, kind: 'run' })), ...means.map((m) => ({ model: m.model, split: m.split, loss: m.mean, seeds: m.seeds, kind: 'mean' }))] },
+    data: {
+      values: [
+        ...runs.map((r) => ({ ...r, kind: 'run' })),
+        ...means.map((m) => ({ model: m.model, split: m.split, loss: m.mean, seeds: m.seeds, kind: 'mean' })),
+      ],
+    },
     spec: {
       width: 220,
       height: 240,
@@ -154,11 +259,32 @@ async function renderLossComparison(inputs: Inputs<ModelInputs>, params: SeedLis
           transform: [{ filter: "datum.kind === 'run'" }],
           mark: { type: 'point', filled: true, size: 70, opacity: 0.85 },
           encoding: {
-            x: { field: 'model', type: 'nominal', title: null, axis: { labelAngle: -20, labelLimit: 200 }, sort: order },
-            y: { field: 'loss', type: 'quantitative', title: 'cross-entropy per token', scale: { zero: false } },
+            x: {
+              field: 'model',
+              type: 'nominal',
+              title: null,
+              axis: { labelAngle: -20, labelLimit: 200 },
+              sort: order,
+            },
+            y: {
+              field: 'loss',
+              type: 'quantitative',
+              title: 'cross-entropy per token',
+              scale: { zero: false },
+            },
             color: { field: 'model', type: 'nominal', legend: null, sort: order },
-            shape: { field: 'seed', type: 'nominal', title: 'seed', legend: seeds.length > 1 ? { orient: 'bottom' } : null },
-            tooltip: [{ field: 'model' }, { field: 'seed' }, { field: 'split' }, { field: 'loss', format: '.4f' }],
+            shape: {
+              field: 'seed',
+              type: 'nominal',
+              title: 'seed',
+              legend: seeds.length > 1 ? { orient: 'bottom' } : null,
+            },
+            tooltip: [
+              { field: 'model' },
+              { field: 'seed' },
+              { field: 'split' },
+              { field: 'loss', format: '.4f' },
+            ],
           },
         },
         {
@@ -167,7 +293,12 @@ async function renderLossComparison(inputs: Inputs<ModelInputs>, params: SeedLis
           encoding: {
             x: { field: 'model', type: 'nominal', sort: order },
             y: { field: 'loss', type: 'quantitative' },
-            tooltip: [{ field: 'model' }, { field: 'split' }, { field: 'seeds', title: 'seeds' }, { field: 'loss', title: 'mean', format: '.4f' }],
+            tooltip: [
+              { field: 'model' },
+              { field: 'split' },
+              { field: 'seeds', title: 'seeds' },
+              { field: 'loss', title: 'mean', format: '.4f' },
+            ],
           },
         },
       ],
@@ -180,11 +311,18 @@ async function renderLossComparison(inputs: Inputs<ModelInputs>, params: SeedLis
     vegaLite: spec,
     alt: `Final cross-entropy per token, per seed: ${runs.map((r) => `${r.model} seed ${r.seed} ${r.split} ${r.loss.toFixed(4)}`).join(', ')}; means over seeds: ${means.map((m) => `${m.model} ${m.split} ${m.mean.toFixed(4)}`).join(', ')}.`,
     data: { runs, means } as unknown as Json,
-    table: { columns: ['model', 'seed', 'split', 'loss'], rows: runs.map((r) => [r.model, r.seed, r.split, r.loss]) },
+    table: {
+      columns: ['model', 'seed', 'split', 'loss'],
+      rows: runs.map((r) => [r.model, r.seed, r.split, r.loss]),
+    },
   };
 }
 
-export const languageLossComparison = defineFigure<ModelInputs, SeedList>({ name: 'language-loss-comparison', module: import.meta.url, render: renderLossComparison });
+export const languageLossComparison = defineFigure<ModelInputs, SeedList>({
+  name: 'language-loss-comparison',
+  module: import.meta.url,
+  render: renderLossComparison,
+});
 
 // ---- continuations of fixed prompts ----
 
@@ -201,32 +339,71 @@ export type ContinuationParams = ModelList & {
 
 /** Llama ids in the vocabulary's compact ids (types it lacks → <unk>). */
 function compactIds(llamaOf: readonly number[], ids: number[]): number[] {
-  return Array.from(compactStream(Int32Array.from(ids), compactMap(llamaOf, Math.max(...llamaOf, ...ids) + 1)).ids);
+  return Array.from(
+    compactStream(Int32Array.from(ids), compactMap(llamaOf, Math.max(...llamaOf, ...ids) + 1)).ids,
+  );
 }
 
-async function renderContinuations(inputs: Inputs<ModelInputs>, params: ContinuationParams): Promise<FigureOutput> {
+async function renderContinuations(
+  inputs: Inputs<ModelInputs>,
+  params: ContinuationParams,
+): Promise<FigureOutput> {
   const vocabulary = asVocabularyWindows(inputs['windows']).meta.vocabulary;
-  const rows: { model: string; prompt: string; decoding: string; continuation: string; finished: boolean }[] = [];
+  const rows: { model: string; prompt: string; decoding: string; continuation: string; finished: boolean }[] =
+    [];
   const prompts = params.prompts.map((q) => compactIds(vocabulary.llama, q.llama));
   for (const { label, model } of models(inputs, params)) {
     const kind = modelKind(model.meta.model.kind);
-    if (!kind.sample) throw new Error(`${label}: a '${kind.name}' model cannot continue prompts (its kind has no sampler)`);
+    if (!kind.sample)
+      throw new Error(`${label}: a '${kind.name}' model cannot continue prompts (its kind has no sampler)`);
     const weights = modelWeights(model);
-    for (const [decoding, settings] of [['greedy', { temperature: 0, topP: 1 }], [`sampled (T = ${params.temperature}, top-p ${params.topP})`, { temperature: params.temperature, topP: params.topP }]] as const) {
-      const out = kind.sample(model.meta.model.shape, weights, prompts, { ...settings, maxTokens: params.maxTokens, seed: params.seed, stop: [BOS] });
-      out.tokens.forEach((ids, i) => rows.push({ model: label, prompt: params.prompts[i]!.text, decoding, continuation: decodeCompact(vocabulary, ids), finished: out.finished[i]! }));
+    for (const [decoding, settings] of [
+      ['greedy', { temperature: 0, topP: 1 }],
+      [
+        `sampled (T = ${params.temperature}, top-p ${params.topP})`,
+        { temperature: params.temperature, topP: params.topP },
+      ],
+    ] as const) {
+      const out = kind.sample(model.meta.model.shape, weights, prompts, {
+        ...settings,
+        maxTokens: params.maxTokens,
+        seed: params.seed,
+        stop: [BOS],
+      });
+      out.tokens.forEach((ids, i) =>
+        rows.push({
+          model: label,
+          prompt: params.prompts[i]!.text,
+          decoding,
+          continuation: decodeCompact(vocabulary, ids),
+          finished: out.finished[i]!,
+        }),
+      );
     }
   }
   return {
     kind: 'chart',
-    svg: textBlocks('Continuations of fixed prompts', rows.map((r) => ({ heading: `${r.model}, ${r.decoding}`, text: `${r.prompt} ⟶${r.continuation}${r.finished ? '' : ' …'}` }))),
+    svg: textBlocks(
+      'Continuations of fixed prompts',
+      rows.map((r) => ({
+        heading: `${r.model}, ${r.decoding}`,
+        text: `${r.prompt} ⟶${r.continuation}${r.finished ? '' : ' …'}`,
+      })),
+    ),
     alt: `Each model's greedy and sampled continuations of ${params.prompts.length} fixed prompts: ${rows.map((r) => `${r.model} (${r.decoding}): “${r.prompt}${r.continuation}”`).join(' ')}`,
     data: { settings: { ...params, models: params.models.map((m) => m.label) }, rows } as unknown as Json,
-    table: { columns: ['model', 'prompt', 'decoding', 'continuation', 'ended_by_itself'], rows: rows.map((r) => [r.model, r.prompt, r.decoding, r.continuation, r.finished ? 'yes' : 'no']) },
+    table: {
+      columns: ['model', 'prompt', 'decoding', 'continuation', 'ended_by_itself'],
+      rows: rows.map((r) => [r.model, r.prompt, r.decoding, r.continuation, r.finished ? 'yes' : 'no']),
+    },
   };
 }
 
-export const languageContinuations = defineFigure<ModelInputs, ContinuationParams>({ name: 'language-continuations', module: import.meta.url, render: renderContinuations });
+export const languageContinuations = defineFigure<ModelInputs, ContinuationParams>({
+  name: 'language-continuations',
+  module: import.meta.url,
+  render: renderContinuations,
+});
 
 // ---- the vocabulary ----
 
@@ -235,22 +412,63 @@ async function renderVocabulary(inputs: Inputs<{ windows: VocabularyWindowsMeta 
   const show = (t: string) => JSON.stringify(t);
   const top = Array.from({ length: Math.min(24, vocabulary.size - 2) }, (_, i) => i + 2);
   const summary: string[][] = [
-    ['tokens in the vocabulary', `${vocabulary.size} (<unk>, BOS and the ${vocabulary.size - 2} most frequent other training types)`],
+    [
+      'tokens in the vocabulary',
+      `${vocabulary.size} (<unk>, BOS and the ${vocabulary.size - 2} most frequent other training types)`,
+    ],
     ['token types in the training split', String(vocabulary.typesSeen)],
-    ...(['train', 'validation', 'test'] as const).map((s) => [`${s} tokens that are <unk>`, `${(vocabulary.unknown[s] * 100).toFixed(3)}%`]),
-    ['most frequent tokens', top.slice(0, 12).map((c) => show(vocabulary.texts[c]!)).join(' ')],
-    ['', top.slice(12).map((c) => show(vocabulary.texts[c]!)).join(' ')],
-    ['least frequent kept', Array.from({ length: 6 }, (_, i) => vocabulary.size - 6 + i).filter((c) => c >= 2).map((c) => `${show(vocabulary.texts[c]!)} ×${vocabulary.trainCounts[c]}`).join('  ')],
+    ...(['train', 'validation', 'test'] as const).map((s) => [
+      `${s} tokens that are <unk>`,
+      `${(vocabulary.unknown[s] * 100).toFixed(3)}%`,
+    ]),
+    [
+      'most frequent tokens',
+      top
+        .slice(0, 12)
+        .map((c) => show(vocabulary.texts[c]!))
+        .join(' '),
+    ],
+    [
+      '',
+      top
+        .slice(12)
+        .map((c) => show(vocabulary.texts[c]!))
+        .join(' '),
+    ],
+    [
+      'least frequent kept',
+      Array.from({ length: 6 }, (_, i) => vocabulary.size - 6 + i)
+        .filter((c) => c >= 2)
+        .map((c) => `${show(vocabulary.texts[c]!)} ×${vocabulary.trainCounts[c]}`)
+        .join('  '),
+    ],
   ];
   return {
-    ...tableFigure({ title: 'The vocabulary and its coverage', columns: ['property', 'value'], rows: summary, widths: [280, 700] }),
+    ...tableFigure({
+      title: 'The vocabulary and its coverage',
+      columns: ['property', 'value'],
+      rows: summary,
+      widths: [280, 700],
+    }),
     alt: `The model vocabulary: ${vocabulary.size} tokens of ${vocabulary.typesSeen} training types; <unk> is ${(vocabulary.unknown.validation * 100).toFixed(3)}% of validation and ${(vocabulary.unknown.test * 100).toFixed(3)}% of test tokens. The data file lists every token.`,
-    data: { size: vocabulary.size, typesSeen: vocabulary.typesSeen, unknown: vocabulary.unknown, tokenizer: vocabulary.tokenizer } as unknown as Json,
-    table: { columns: ['id', 'llama_id', 'text', 'train_count'], rows: vocabulary.texts.map((t, c) => [c, vocabulary.llama[c]!, t, vocabulary.trainCounts[c]!]) },
+    data: {
+      size: vocabulary.size,
+      typesSeen: vocabulary.typesSeen,
+      unknown: vocabulary.unknown,
+      tokenizer: vocabulary.tokenizer,
+    } as unknown as Json,
+    table: {
+      columns: ['id', 'llama_id', 'text', 'train_count'],
+      rows: vocabulary.texts.map((t, c) => [c, vocabulary.llama[c]!, t, vocabulary.trainCounts[c]!]),
+    },
   };
 }
 
-export const languageVocabulary = defineFigure<{ windows: VocabularyWindowsMeta }, Record<string, never>>({ name: 'language-vocabulary', module: import.meta.url, render: renderVocabulary });
+export const languageVocabulary = defineFigure<{ windows: VocabularyWindowsMeta }, Record<string, never>>({
+  name: 'language-vocabulary',
+  module: import.meta.url,
+  render: renderVocabulary,
+});
 
 // ---- the held-out windows ----
 
@@ -261,15 +479,31 @@ async function renderHeldOut(inputs: Inputs<{ windows: VocabularyWindowsMeta }>)
   const rows: [string, number, string][] = [];
   for (const split of ['validation', 'test'] as const) {
     const set = splits[split];
-    for (let w = 0; w < set.n; w++) rows.push([split, w, Array.from(set.tokens.subarray(w * (T + 1), (w + 1) * (T + 1))).join(' ')]);
+    for (let w = 0; w < set.n; w++)
+      rows.push([split, w, Array.from(set.tokens.subarray(w * (T + 1), (w + 1) * (T + 1))).join(' ')]);
   }
   return {
     kind: 'chart',
-    svg: textBlocks('Held-out windows', rows.filter((r) => r[1] < 2).map(([split, w, ids]) => ({ heading: `${split} window ${w}`, text: decodeCompact(windows.meta.vocabulary, ids.split(' ').map(Number)) }))),
+    svg: textBlocks(
+      'Held-out windows',
+      rows
+        .filter((r) => r[1] < 2)
+        .map(([split, w, ids]) => ({
+          heading: `${split} window ${w}`,
+          text: decodeCompact(windows.meta.vocabulary, ids.split(' ').map(Number)),
+        })),
+    ),
     alt: `The ${splits.validation.n} validation and ${splits.test.n} test windows of ${T} + 1 compact token ids the held-out losses are over; the first two of each, decoded, are shown. The data file lists every window.`,
-    data: { context: T, windows: { validation: splits.validation.n, test: splits.test.n } } as unknown as Json,
+    data: {
+      context: T,
+      windows: { validation: splits.validation.n, test: splits.test.n },
+    } as unknown as Json,
     table: { columns: ['split', 'window', 'ids'], rows },
   };
 }
 
-export const languageHeldOut = defineFigure<{ windows: VocabularyWindowsMeta }, Record<string, never>>({ name: 'language-held-out', module: import.meta.url, render: renderHeldOut });
+export const languageHeldOut = defineFigure<{ windows: VocabularyWindowsMeta }, Record<string, never>>({
+  name: 'language-held-out',
+  module: import.meta.url,
+  render: renderHeldOut,
+});

@@ -15,7 +15,10 @@ export type SpectraParams = {
   classNames: string[];
 };
 
-export async function renderSpectra(eigen: Artifact<EigenMeta>, params: SpectraParams): Promise<FigureOutput> {
+export async function renderSpectra(
+  eigen: Artifact<EigenMeta>,
+  params: SpectraParams,
+): Promise<FigureOutput> {
   const rows = params.classNames.flatMap((name, a) => {
     const { values } = classEigen(eigen, a);
     return Array.from(values.subarray(0, params.top), (value, i) => ({
@@ -36,7 +39,12 @@ export async function renderSpectra(eigen: Artifact<EigenMeta>, params: SpectraP
       height: 110,
       mark: { type: 'bar' },
       encoding: {
-        x: { field: 'rank', type: 'quantitative', title: 'rank by |λ|', scale: { domain: [0, params.top + 1] } },
+        x: {
+          field: 'rank',
+          type: 'quantitative',
+          title: 'rank by |λ|',
+          scale: { domain: [0, params.top + 1] },
+        },
         y: { field: 'eigenvalue', type: 'quantitative', title: 'λ' },
         color: {
           field: 'sign',
@@ -54,8 +62,15 @@ export async function renderSpectra(eigen: Artifact<EigenMeta>, params: SpectraP
     svg: await renderChart(spec),
     vegaLite: spec,
     alt: `Bar charts, one per class, of the ${params.top} largest-magnitude eigenvalues of the class's interaction matrix against their rank; positive eigenvalues in red, negative in blue.`,
-    data: { counting: 'rank counts eigenvalues from 1 in order of |λ| (rank 1 is the largest)', top: params.top, rows },
-    table: { columns: ['class', 'rank', 'eigenvalue', 'sign'], rows: rows.map((r) => [r.class, r.rank, r.eigenvalue, r.sign]) },
+    data: {
+      counting: 'rank counts eigenvalues from 1 in order of |λ| (rank 1 is the largest)',
+      top: params.top,
+      rows,
+    },
+    table: {
+      columns: ['class', 'rank', 'eigenvalue', 'sign'],
+      rows: rows.map((r) => [r.class, r.rank, r.eigenvalue, r.sign]),
+    },
   };
 }
 

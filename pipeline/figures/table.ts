@@ -36,9 +36,17 @@ export interface TableSvgOptions {
  * A table figure's two forms: the HTML the site shows (readable on any screen, copyable) and the
  * SVG drawing to download for a paper, from the same cells.
  */
-export function tableFigure(options: TableSvgOptions): { kind: 'table'; svg: string; html: { table: { columns: string[]; rows: string[][]; groupEvery?: number } } } {
+export function tableFigure(options: TableSvgOptions): {
+  kind: 'table';
+  svg: string;
+  html: { table: { columns: string[]; rows: string[][]; groupEvery?: number } };
+} {
   const { columns, rows, groupEvery } = options;
-  return { kind: 'table', svg: tableSvg(options), html: { table: { columns, rows, ...(groupEvery ? { groupEvery } : {}) } } };
+  return {
+    kind: 'table',
+    svg: tableSvg(options),
+    html: { table: { columns, rows, ...(groupEvery ? { groupEvery } : {}) } },
+  };
 }
 
 const FONT = 12;
@@ -50,7 +58,8 @@ export function wrapWords(text: string, width: number): string[] {
   const lines: string[] = [];
   for (const word of text.split(/\s+/).filter(Boolean)) {
     const last = lines[lines.length - 1];
-    if (last !== undefined && textWidth(`${last} ${word}`, FONT, true) <= width) lines[lines.length - 1] = `${last} ${word}`;
+    if (last !== undefined && textWidth(`${last} ${word}`, FONT, true) <= width)
+      lines[lines.length - 1] = `${last} ${word}`;
     else lines.push(word);
   }
   return lines.length > 0 ? lines : [''];
@@ -85,7 +94,8 @@ export function tableSvg(options: TableSvgOptions): string {
   });
   rows.forEach((row, r) => {
     const y = top + (r + 1) * rowH;
-    if (r % (options.groupEvery ?? rows.length) === 0) body.push(`<line x1="10" x2="${width - 10}" y1="${y - 15}" y2="${y - 15}" stroke="#ccc"/>`);
+    if (r % (options.groupEvery ?? rows.length) === 0)
+      body.push(`<line x1="10" x2="${width - 10}" y1="${y - 15}" y2="${y - 15}" stroke="#ccc"/>`);
     let cx = 10;
     row.forEach((text, i) => {
       body.push(cellText(text, cx, y, false));

@@ -7,7 +7,12 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { Json } from '../cache/artifact.ts';
 import { requireTensor } from '../cache/artifact.ts';
 import type { Inputs } from '../cache/job.ts';
-import { asReadings, type DirectionReading, type Reading, type ReadingsMeta } from '../analysis/language-readings.ts';
+import {
+  asReadings,
+  type DirectionReading,
+  type Reading,
+  type ReadingsMeta,
+} from '../analysis/language-readings.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
 import { defineFigure, round7, type FigureOutput, type FigurePage } from './job.ts';
 import { formatValue } from './svg.ts';
@@ -23,30 +28,52 @@ function quoted(text: string): string {
   return JSON.stringify(text);
 }
 
-const list = (r: Reading['top'], n = 5) => r.slice(0, n).map((t) => quoted(t.text)).join(', ');
+const list = (r: Reading['top'], n = 5) =>
+  r
+    .slice(0, n)
+    .map((t) => quoted(t.text))
+    .join(', ');
 /** Tokens with their scores, for a token's own page. */
-const scored = (r: Reading['top'], n = 8) => r.slice(0, n).map((t) => `${quoted(t.text)} ${formatValue(t.score)}`).join(', ');
+const scored = (r: Reading['top'], n = 8) =>
+  r
+    .slice(0, n)
+    .map((t) => `${quoted(t.text)} ${formatValue(t.score)}`)
+    .join(', ');
 
 /** Each direction's eigenvalues from the artifact, in the canonical order (by |λ|). */
 function spectraOf(inputs: ReadingInputs): { direction: DirectionReading; values: Float64Array }[] {
   const readings = asReadings(inputs.readings);
-  return readings.meta.directions.map((direction, i) => ({ direction, values: requireTensor(readings, `direction${i}.values`, 'readings').data as Float64Array }));
+  return readings.meta.directions.map((direction, i) => ({
+    direction,
+    values: requireTensor(readings, `direction${i}.values`, 'readings').data as Float64Array,
+  }));
 }
 
 /** Eigenvalues sorted from the most positive to the most negative, over max |λ|. */
 function sortedRows(title: string, wordClass: string, values: Float64Array) {
   const max = Math.max(...Array.from(values, Math.abs)) || 1;
-  return [...values].sort((a, b) => b - a).map((value, i) => ({ token: title, class: wordClass, position: i + 1, value: round7(value), relative: round7(value / max) }));
+  return [...values]
+    .sort((a, b) => b - a)
+    .map((value, i) => ({
+      token: title,
+      class: wordClass,
+      position: i + 1,
+      value: round7(value),
+      relative: round7(value / max),
+    }));
 }
 
 async function renderSpectra(inputs: ReadingInputs): Promise<FigureOutput> {
   const spectra = spectraOf(inputs);
-  const rows = spectra.flatMap(({ direction, values }) => sortedRows(direction.title, direction.wordClass, values));
+  const rows = spectra.flatMap(({ direction, values }) =>
+    sortedRows(direction.title, direction.wordClass, values),
+  );
   const d = spectra[0]!.values.length;
   const classes = [...new Set(spectra.map((s) => s.direction.wordClass))];
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    description: 'Eigenvalues of each chosen output token\'s interaction matrix, from the most positive to the most negative, over the largest |λ|',
+    description:
+      "Eigenvalues of each chosen output token's interaction matrix, from the most positive to the most negative, over the largest |λ|",
     data: { values: rows },
     facet: { field: 'class', type: 'nominal', title: null, sort: classes, header: { labelLimit: 0 } },
     columns: 3,
@@ -58,10 +85,25 @@ async function renderSpectra(inputs: ReadingInputs): Promise<FigureOutput> {
         {
           mark: { type: 'line', strokeWidth: 1.5 },
           encoding: {
-            x: { field: 'position', type: 'quantitative', title: `λ sorted, 1 = most positive (of ${d})`, scale: { domain: [1, d], nice: false } },
+            x: {
+              field: 'position',
+              type: 'quantitative',
+              title: `λ sorted, 1 = most positive (of ${d})`,
+              scale: { domain: [1, d], nice: false },
+            },
             y: { field: 'relative', type: 'quantitative', title: 'λ / max |λ|', scale: { domain: [-1, 1] } },
-            color: { field: 'token', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 4, labelLimit: 0 } },
-            tooltip: [{ field: 'token' }, { field: 'position' }, { field: 'value', format: '.4g' }, { field: 'relative', format: '.3f' }],
+            color: {
+              field: 'token',
+              type: 'nominal',
+              title: null,
+              legend: { orient: 'bottom', columns: 4, labelLimit: 0 },
+            },
+            tooltip: [
+              { field: 'token' },
+              { field: 'position' },
+              { field: 'value', format: '.4g' },
+              { field: 'relative', format: '.3f' },
+            ],
           },
         },
       ],
@@ -73,8 +115,21 @@ async function renderSpectra(inputs: ReadingInputs): Promise<FigureOutput> {
     svg: await renderChart(spec),
     vegaLite: spec,
     alt: `Line charts, one panel per word class, of the ${d} eigenvalues of each chosen output token's interaction matrix Q_u, sorted from the most positive to the most negative and divided by the largest |λ|: ${spectra.map((s) => `${s.direction.title} (effective rank ${formatValue(s.direction.effectiveRank)})`).join(', ')}.`,
-    data: { directions: spectra.map(({ direction, values }) => ({ slug: direction.slug, title: direction.title, class: direction.wordClass, effectiveRank: round7(direction.effectiveRank), positive: direction.positive, negative: direction.negative, eigenvalues: Array.from(values, round7) })) } as unknown as Json,
-    table: { columns: ['token', 'class', 'position', 'eigenvalue', 'relative'], rows: rows.map((r) => [r.token, r.class, r.position, r.value, r.relative]) },
+    data: {
+      directions: spectra.map(({ direction, values }) => ({
+        slug: direction.slug,
+        title: direction.title,
+        class: direction.wordClass,
+        effectiveRank: round7(direction.effectiveRank),
+        positive: direction.positive,
+        negative: direction.negative,
+        eigenvalues: Array.from(values, round7),
+      })),
+    } as unknown as Json,
+    table: {
+      columns: ['token', 'class', 'position', 'eigenvalue', 'relative'],
+      rows: rows.map((r) => [r.token, r.class, r.position, r.value, r.relative]),
+    },
   };
 }
 
@@ -88,38 +143,115 @@ function tokenCurveRows(curves: DirectionCurves) {
     const random = tInterval(curves.random.map((c) => c[i]!.correlation));
     return [
       { k: point.k, method: 'top-k eigenvectors', mean: round7(point.correlation), lo: null, hi: null },
-      { k: point.k, method: 'k random directions', mean: round7(random.mean), lo: random.lo === null ? null : round7(Math.max(-1, random.lo)), hi: random.hi === null ? null : round7(Math.min(1, random.hi)) },
-      { k: point.k, method: 'top-k principal directions', mean: round7(curves.pca[i]!.correlation), lo: null, hi: null },
+      {
+        k: point.k,
+        method: 'k random directions',
+        mean: round7(random.mean),
+        lo: random.lo === null ? null : round7(Math.max(-1, random.lo)),
+        hi: random.hi === null ? null : round7(Math.min(1, random.hi)),
+      },
+      {
+        k: point.k,
+        method: 'top-k principal directions',
+        mean: round7(curves.pca[i]!.correlation),
+        lo: null,
+        hi: null,
+      },
     ];
   });
 }
 
-async function tokenPage(direction: DirectionReading, values: Float64Array, heads: number, curves?: DirectionCurves): Promise<FigurePage> {
+async function tokenPage(
+  direction: DirectionReading,
+  values: Float64Array,
+  heads: number,
+  curves?: DirectionCurves,
+): Promise<FigurePage> {
   const chosen = new Set(direction.eigenvectors.map((e) => e.index));
-  const points = Array.from(values, (value, i) => ({ index: i + 1, value: round7(value), read: chosen.has(i) ? 'read below' : 'not read' }));
+  const points = Array.from(values, (value, i) => ({
+    index: i + 1,
+    value: round7(value),
+    read: chosen.has(i) ? 'read below' : 'not read',
+  }));
   const spectrum = {
     data: { values: points },
     width: 520,
     height: 180,
     mark: { type: 'bar' as const },
     encoding: {
-      x: { field: 'index', type: 'ordinal', title: 'eigenvector, by |λ| (1 = largest)', axis: { values: points.filter((p) => p.index === 1 || p.index % 16 === 0).map((p) => p.index), labelAngle: 0 } },
+      x: {
+        field: 'index',
+        type: 'ordinal',
+        title: 'eigenvector, by |λ| (1 = largest)',
+        axis: {
+          values: points.filter((p) => p.index === 1 || p.index % 16 === 0).map((p) => p.index),
+          labelAngle: 0,
+        },
+      },
       y: { field: 'value', type: 'quantitative', title: 'eigenvalue λ' },
-      color: { field: 'read', type: 'nominal', title: null, scale: { domain: ['read below', 'not read'], range: ['#b2182b', '#bbbbbb'] }, legend: { orient: 'top' } },
+      color: {
+        field: 'read',
+        type: 'nominal',
+        title: null,
+        scale: { domain: ['read below', 'not read'], range: ['#b2182b', '#bbbbbb'] },
+        legend: { orient: 'top' },
+      },
     },
   };
   const curveRows = curves ? tokenCurveRows(curves) : [];
   const K = curveRows.length / 3;
-  const x = { field: 'k', type: 'quantitative' as const, title: 'k (log scale)', scale: { type: 'log' as const, domain: [1, K], nice: false }, axis: { values: logTicks(K) } };
-  const color = { field: 'method', type: 'nominal' as const, title: null, scale: { domain: ['top-k eigenvectors', 'k random directions', 'top-k principal directions'], range: ['#b2182b', '#7f7f7f', '#2166ac'] }, legend: { orient: 'right' as const, labelLimit: 0, symbolType: 'stroke', symbolStrokeWidth: 2.5, symbolOpacity: 1 } };
+  const x = {
+    field: 'k',
+    type: 'quantitative' as const,
+    title: 'k (log scale)',
+    scale: { type: 'log' as const, domain: [1, K], nice: false },
+    axis: { values: logTicks(K) },
+  };
+  const color = {
+    field: 'method',
+    type: 'nominal' as const,
+    title: null,
+    scale: {
+      domain: ['top-k eigenvectors', 'k random directions', 'top-k principal directions'],
+      range: ['#b2182b', '#7f7f7f', '#2166ac'],
+    },
+    legend: {
+      orient: 'right' as const,
+      labelLimit: 0,
+      symbolType: 'stroke',
+      symbolStrokeWidth: 2.5,
+      symbolOpacity: 1,
+    },
+  };
   const explained = {
     data: { values: curveRows },
     width: 360,
     height: 160,
-    title: { text: 'correlation with uᵀ MLP(x) over held-out positions, by k', fontSize: 12, fontWeight: 'normal' as const },
+    title: {
+      text: 'correlation with uᵀ MLP(x) over held-out positions, by k',
+      fontSize: 12,
+      fontWeight: 'normal' as const,
+    },
     layer: [
-      { mark: { type: 'errorband' as const, opacity: 0.2 }, transform: [{ filter: 'datum.lo !== null' }], encoding: { x, y: { field: 'lo', type: 'quantitative' as const, title: 'correlation', scale: { domain: [Math.min(0, ...curveRows.map((r) => r.lo ?? r.mean)), 1] } }, y2: { field: 'hi' }, color } },
-      { mark: { type: 'line' as const, strokeWidth: 2 }, encoding: { x, y: { field: 'mean', type: 'quantitative' as const }, color } },
+      {
+        mark: { type: 'errorband' as const, opacity: 0.2 },
+        transform: [{ filter: 'datum.lo !== null' }],
+        encoding: {
+          x,
+          y: {
+            field: 'lo',
+            type: 'quantitative' as const,
+            title: 'correlation',
+            scale: { domain: [Math.min(0, ...curveRows.map((r) => r.lo ?? r.mean)), 1] },
+          },
+          y2: { field: 'hi' },
+          color,
+        },
+      },
+      {
+        mark: { type: 'line' as const, strokeWidth: 2 },
+        encoding: { x, y: { field: 'mean', type: 'quantitative' as const }, color },
+      },
     ],
   };
   const spec = {
@@ -134,39 +266,112 @@ async function tokenPage(direction: DirectionReading, values: Float64Array, head
     const name = `#${e.index + 1}`;
     const lambda = formatValue(e.eigenvalue);
     rows.push([name, lambda, 'direct (embedding · v)', scored(e.direct.top), scored(e.direct.bottom)]);
-    e.heads.forEach((h, i) => rows.push([name, lambda, `head ${i} (OV circuit)`, scored(h.top), scored(h.bottom)]));
-    e.contexts.forEach((c, i) => rows.push([name, lambda, `held-out context ${i + 1}`, `…${c.before}⟦${c.token}⟧ → ${c.next}`, `λ(v·x)² = ${formatValue(c.activation)}, ${(100 * c.share).toFixed(0)}% of |contributions|, uᵀMLP(x) = ${formatValue(c.total)}`]));
+    e.heads.forEach((h, i) =>
+      rows.push([name, lambda, `head ${i} (OV circuit)`, scored(h.top), scored(h.bottom)]),
+    );
+    e.contexts.forEach((c, i) =>
+      rows.push([
+        name,
+        lambda,
+        `held-out context ${i + 1}`,
+        `…${c.before}⟦${c.token}⟧ → ${c.next}`,
+        `λ(v·x)² = ${formatValue(c.activation)}, ${(100 * c.share).toFixed(0)}% of |contributions|, uᵀMLP(x) = ${formatValue(c.total)}`,
+      ]),
+    );
   }
-  rows.push(['all', '', 'tokens alone, through the MLP (eᵀ Q_u e)', scored(direction.tokensThroughMlp.top), scored(direction.tokensThroughMlp.bottom)]);
-  rows.push(['all', '', 'tokens alone, MLP and direct path', scored(direction.tokensWithDirect.top), scored(direction.tokensWithDirect.bottom)]);
+  rows.push([
+    'all',
+    '',
+    'tokens alone, through the MLP (eᵀ Q_u e)',
+    scored(direction.tokensThroughMlp.top),
+    scored(direction.tokensThroughMlp.bottom),
+  ]);
+  rows.push([
+    'all',
+    '',
+    'tokens alone, MLP and direct path',
+    scored(direction.tokensWithDirect.top),
+    scored(direction.tokensWithDirect.bottom),
+  ]);
   return {
     id: direction.slug,
     title: `${direction.title}: reading the MLP's output for it`,
     caption: `The eigenvalues of Q_u for u = ${direction.terms.length === 1 ? `the unembedding row of ${quoted(direction.title)}` : direction.title} (effective rank ${formatValue(direction.effectiveRank)}; ${direction.positive} positive, ${direction.negative} negative)${curves ? `, and below them the correlation over held-out positions between uᵀ MLP(x) and its reconstruction from the top-k eigenvectors, k random directions (mean of ${curves.random.length} draws, 95% t interval over the draws) and the top-k principal directions of the MLP inputs` : ''}. The table reads each marked eigenvector v through the tokens whose embedding aligns with it (directly and, as virtual tokens, through each of the ${heads} heads' OV circuits; highest and lowest scores), the held-out contexts where |λ(v·x)²| is largest (distinct texts, as a story opening recurs across windows; the active token in ⟦ ⟧, then the token that follows), and, last, the tokens that alone most raise and most lower the output.`,
     alt: `Bar chart of the eigenvalues of the interaction matrix for ${direction.title}, the ones read in the table marked.`,
     svg: await renderChart(spec),
-    table: { columns: ['eigenvector', 'λ', 'read through', 'highest (token score)', 'lowest (token score)'], rows },
+    table: {
+      columns: ['eigenvector', 'λ', 'read through', 'highest (token score)', 'lowest (token score)'],
+      rows,
+    },
   };
 }
 
 async function renderTokenList(inputs: ReadingInputs): Promise<FigureOutput> {
   const spectra = spectraOf(inputs);
   const { heads } = asReadings(inputs.readings).meta;
-  const columns = ['token', 'word class', 'training count', 'effective rank', 'λ > 0 / λ < 0', 'top positive eigenvector: direct tokens', 'tokens that most raise it through the MLP'];
+  const columns = [
+    'token',
+    'word class',
+    'training count',
+    'effective rank',
+    'λ > 0 / λ < 0',
+    'top positive eigenvector: direct tokens',
+    'tokens that most raise it through the MLP',
+  ];
   const cells = spectra.map(({ direction }) => {
     const top = direction.eigenvectors[0];
-    return [direction.title, direction.wordClass, String(direction.count), formatValue(direction.effectiveRank), `${direction.positive} / ${direction.negative}`, top ? list(top.direct.top, 4) : '', list(direction.tokensThroughMlp.top, 4)];
+    return [
+      direction.title,
+      direction.wordClass,
+      String(direction.count),
+      formatValue(direction.effectiveRank),
+      `${direction.positive} / ${direction.negative}`,
+      top ? list(top.direct.top, 4) : '',
+      list(direction.tokensThroughMlp.top, 4),
+    ];
   });
   const curves = inputs.curves ? asCurves(inputs.curves).meta.directions : [];
-  const pages = await Promise.all(spectra.map(({ direction, values }) => tokenPage(direction, values, heads, curves.find((c) => c.slug === direction.slug))));
+  const pages = await Promise.all(
+    spectra.map(({ direction, values }) =>
+      tokenPage(
+        direction,
+        values,
+        heads,
+        curves.find((c) => c.slug === direction.slug),
+      ),
+    ),
+  );
   return {
-    ...tableFigure({ title: 'Output tokens read from the weights', columns, rows: cells, widths: columns.map(() => 60) }),
+    ...tableFigure({
+      title: 'Output tokens read from the weights',
+      columns,
+      rows: cells,
+      widths: columns.map(() => 60),
+    }),
     alt: `A table of the ${spectra.length} output directions read, each with its word class, training count, the effective rank of its interaction matrix, its counts of positive and negative eigenvalues, the tokens its top eigenvector aligns with, and the tokens that alone most raise it through the MLP; each token has a page of its own.`,
     data: { directions: spectra.map(({ direction }) => direction) } as unknown as Json,
-    table: { columns: ['slug', 'token', 'class', 'count', 'effective_rank', 'positive', 'negative'], rows: spectra.map(({ direction: r }) => [r.slug, r.title, r.wordClass, r.count, round7(r.effectiveRank), r.positive, r.negative]) },
+    table: {
+      columns: ['slug', 'token', 'class', 'count', 'effective_rank', 'positive', 'negative'],
+      rows: spectra.map(({ direction: r }) => [
+        r.slug,
+        r.title,
+        r.wordClass,
+        r.count,
+        round7(r.effectiveRank),
+        r.positive,
+        r.negative,
+      ]),
+    },
     pages,
   };
 }
 
-export const languageSpectra = defineFigure<{ readings: ReadingsMeta }, Record<string, never>>({ name: 'language-spectra', module: import.meta.url, render: (inputs) => renderSpectra(inputs) });
-export const languageTokenList = defineFigure<{ readings: ReadingsMeta; curves?: CurvesMeta }, Record<string, never>>({ name: 'language-output-tokens', module: import.meta.url, render: (inputs) => renderTokenList(inputs) });
+export const languageSpectra = defineFigure<{ readings: ReadingsMeta }, Record<string, never>>({
+  name: 'language-spectra',
+  module: import.meta.url,
+  render: (inputs) => renderSpectra(inputs),
+});
+export const languageTokenList = defineFigure<
+  { readings: ReadingsMeta; curves?: CurvesMeta },
+  Record<string, never>
+>({ name: 'language-output-tokens', module: import.meta.url, render: (inputs) => renderTokenList(inputs) });

@@ -12,11 +12,21 @@ import { defineFigure, round7, type FigureOutput } from './job.ts';
 
 export type TrainingCurveParams = { metrics: TaskMetric[] };
 
-export async function renderTrainingCurves(model: ModelMeta, params: TrainingCurveParams): Promise<FigureOutput> {
+export async function renderTrainingCurves(
+  model: ModelMeta,
+  params: TrainingCurveParams,
+): Promise<FigureOutput> {
   const { history } = model;
   const labels = params.metrics.map((m) => m.label);
   const rows = history.flatMap((h) =>
-    params.metrics.flatMap((m) => (['train', 'validation'] as const).map((split) => ({ epoch: h.epoch, split, metric: m.label, value: round7(h[split][m.name]!) }))),
+    params.metrics.flatMap((m) =>
+      (['train', 'validation'] as const).map((split) => ({
+        epoch: h.epoch,
+        split,
+        metric: m.label,
+        value: round7(h[split][m.name]!),
+      })),
+    ),
   );
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -31,21 +41,39 @@ export async function renderTrainingCurves(model: ModelMeta, params: TrainingCur
       encoding: {
         x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } },
         y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
-        color: { field: 'split', type: 'nominal', scale: { domain: ['train', 'validation'], range: ['#4c78a8', '#e45756'] }, legend: { orient: 'bottom' } },
-        tooltip: [{ field: 'epoch' }, { field: 'split' }, { field: 'metric' }, { field: 'value', format: '.4f' }],
+        color: {
+          field: 'split',
+          type: 'nominal',
+          scale: { domain: ['train', 'validation'], range: ['#4c78a8', '#e45756'] },
+          legend: { orient: 'bottom' },
+        },
+        tooltip: [
+          { field: 'epoch' },
+          { field: 'split' },
+          { field: 'metric' },
+          { field: 'value', format: '.4f' },
+        ],
       },
     },
     config: CHART_CONFIG,
   };
   const last = history.at(-1)!;
-  const finals = params.metrics.filter((m) => m.name !== 'loss').map((m) => `final validation ${m.label} ${m.format === 'percent' ? `${(last.validation[m.name]! * 100).toFixed(2)}%` : last.validation[m.name]!.toFixed(4)}`);
+  const finals = params.metrics
+    .filter((m) => m.name !== 'loss')
+    .map(
+      (m) =>
+        `final validation ${m.label} ${m.format === 'percent' ? `${(last.validation[m.name]! * 100).toFixed(2)}%` : last.validation[m.name]!.toFixed(4)}`,
+    );
   return {
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
     alt: `Line charts of ${labels.join(' and ')} over ${history.length} epochs for the training and validation splits${finals.length > 0 ? `; ${finals.join(', ')}` : ''}.`,
     data: { rows },
-    table: { columns: ['epoch', 'split', 'metric', 'value'], rows: rows.map((r) => [r.epoch, r.split, r.metric, r.value]) },
+    table: {
+      columns: ['epoch', 'split', 'metric', 'value'],
+      rows: rows.map((r) => [r.epoch, r.split, r.metric, r.value]),
+    },
   };
 }
 

@@ -28,12 +28,22 @@ export type BigramShape = {
 function checkShape(raw: unknown): BigramShape {
   const s = (raw ?? {}) as Partial<BigramShape>;
   for (const name of ['vocab', 'd', 'hidden'] as const) {
-    if (!Number.isInteger(s[name]) || s[name]! < 1) throw new PipelineError(`bilinear bigram model: shape.${name} must be a whole number ≥ 1, got ${JSON.stringify(s[name])}`, { exitCode: 2 });
+    if (!Number.isInteger(s[name]) || s[name]! < 1)
+      throw new PipelineError(
+        `bilinear bigram model: shape.${name} must be a whole number ≥ 1, got ${JSON.stringify(s[name])}`,
+        { exitCode: 2 },
+      );
   }
   return { vocab: s.vocab!, d: s.d!, hidden: s.hidden! };
 }
 
-const layout = (s: BigramShape): Record<string, number[]> => ({ embed: [s.vocab, s.d], W: [s.hidden, s.d], V: [s.hidden, s.d], O: [s.d, s.hidden], U: [s.vocab, s.d] });
+const layout = (s: BigramShape): Record<string, number[]> => ({
+  embed: [s.vocab, s.d],
+  W: [s.hidden, s.d],
+  V: [s.hidden, s.d],
+  O: [s.d, s.hidden],
+  U: [s.vocab, s.d],
+});
 
 /** N(0, 1/fan_in) for every matrix; the embedding N(0, 1), so the residual starts at unit scale. */
 function init(s: BigramShape, rng: { normalArray(n: number, std?: number): Float32Array }): Weights {
@@ -47,7 +57,12 @@ function init(s: BigramShape, rng: { normalArray(n: number, std?: number): Float
 }
 
 /** tokens (n, T) int32 → logits (n, T, vocab); latent noise on the MLP's input while training. */
-function forward(_shape: BigramShape, p: Record<string, tf.Tensor>, tokens: tf.Tensor, options: ForwardOptions = {}): ForwardResult {
+function forward(
+  _shape: BigramShape,
+  p: Record<string, tf.Tensor>,
+  tokens: tf.Tensor,
+  options: ForwardOptions = {},
+): ForwardResult {
   const [n, T] = tokens.shape as [number, number];
   const vocab = p['embed']!.shape[0]!;
   // A one-hot product rather than gather: gather's gradient (UnsortedSegmentSum) has no wasm
@@ -60,7 +75,10 @@ function forward(_shape: BigramShape, p: Record<string, tf.Tensor>, tokens: tf.T
     const std = tf.tidy(() => tf.sqrt(tf.moments(x).variance).dataSync()[0]!);
     xin = tf.add(x, tf.tensor(gaussian(x.size, std * noise.latent, noise.seed), x.shape));
   }
-  let h = tf.mul(tf.matMul(xin, p['W'] as tf.Tensor2D, false, true), tf.matMul(xin, p['V'] as tf.Tensor2D, false, true)) as tf.Tensor2D; // (n·T, m)
+  let h = tf.mul(
+    tf.matMul(xin, p['W'] as tf.Tensor2D, false, true),
+    tf.matMul(xin, p['V'] as tf.Tensor2D, false, true),
+  ) as tf.Tensor2D; // (n·T, m)
   if (noise?.dropout) h = tf.dropout(h, noise.dropout, undefined, noise.seed + 2) as tf.Tensor2D;
   const mlp = tf.matMul(h, p['O'] as tf.Tensor2D, false, true); // (n·T, d)
   const r = tf.add(x, mlp) as tf.Tensor2D;
@@ -86,14 +104,17 @@ export const bilinearBigram = defineModel<BigramShape>({
   // The usual language-model choice: decay the MLP, not the embedding or the unembedding.
   decays: (name) => name === 'W' || name === 'V' || name === 'O',
   describe: (s) => `bilinear bigram model, vocabulary ${s.vocab}, d = ${s.d}, MLP width ${s.hidden}`,
-  layoutText: 'x = embed[t] (embed: vocab×d); r = x + O((W x) * (V x)) (W, V: m×d, O: d×m); logits = U r (U: vocab×d); no biases',
-  bilinearLayers: (s, w) => [{
-    name: 'mlp',
-    input: 'residual stream',
-    output: 'residual stream',
-    E: null,
-    W: { data: w['W']!, rows: s.hidden, cols: s.d },
-    V: { data: w['V']!, rows: s.hidden, cols: s.d },
-    P: { data: w['O']!, rows: s.d, cols: s.hidden },
-  }],
+  layoutText:
+    'x = embed[t] (embed: vocab×d); r = x + O((W x) * (V x)) (W, V: m×d, O: d×m); logits = U r (U: vocab×d); no biases',
+  bilinearLayers: (s, w) => [
+    {
+      name: 'mlp',
+      input: 'residual stream',
+      output: 'residual stream',
+      E: null,
+      W: { data: w['W']!, rows: s.hidden, cols: s.d },
+      V: { data: w['V']!, rows: s.hidden, cols: s.d },
+      P: { data: w['O']!, rows: s.d, cols: s.hidden },
+    },
+  ],
 });

@@ -33,10 +33,16 @@ function checkShape(raw: unknown): BilinearShape {
   const s = raw as Partial<BilinearShape> | null;
   const whole = (name: keyof BilinearShape, value: unknown) => {
     if (!Number.isInteger(value) || (value as number) < 1) {
-      throw new PipelineError(`bilinear classifier: shape.${name} must be a whole number ≥ 1, got ${JSON.stringify(value)}`, { exitCode: 2 });
+      throw new PipelineError(
+        `bilinear classifier: shape.${name} must be a whole number ≥ 1, got ${JSON.stringify(value)}`,
+        { exitCode: 2 },
+      );
     }
   };
-  if (typeof s !== 'object' || s === null) throw new PipelineError('bilinear classifier: shape must be an object {input, embed, hidden, classes}', { exitCode: 2 });
+  if (typeof s !== 'object' || s === null)
+    throw new PipelineError('bilinear classifier: shape must be an object {input, embed, hidden, classes}', {
+      exitCode: 2,
+    });
   whole('input', s.input);
   whole('hidden', s.hidden);
   whole('classes', s.classes);
@@ -74,7 +80,12 @@ function init(shape: BilinearShape, rng: { normalArray(n: number, std?: number):
  * noise on the pixels, latent noise on e (the paper's §3, scaled by the batch's own std of e),
  * dropout on h (units kept are scaled by 1/(1 − rate), so evaluation needs no rescaling).
  */
-function forward(_shape: BilinearShape, p: Record<string, tf.Tensor>, x: tf.Tensor, options: ForwardOptions = {}): ForwardResult {
+function forward(
+  _shape: BilinearShape,
+  p: Record<string, tf.Tensor>,
+  x: tf.Tensor,
+  options: ForwardOptions = {},
+): ForwardResult {
   const noise = options.noise;
   const xin = noise?.input ? tf.add(x, tf.tensor(gaussian(x.size, noise.input, noise.seed + 1), x.shape)) : x;
   let e = (p['E'] ? tf.matMul(xin as tf.Tensor2D, p['E'] as tf.Tensor2D, false, true) : xin) as tf.Tensor2D; // (n, d)
@@ -84,7 +95,10 @@ function forward(_shape: BilinearShape, p: Record<string, tf.Tensor>, x: tf.Tens
     const std = tf.tidy(() => tf.sqrt(tf.moments(e).variance).dataSync()[0]!);
     e = tf.add(e, tf.tensor(gaussian(e.size, std * noise.latent, noise.seed), e.shape));
   }
-  let h = tf.mul(tf.matMul(e, p['W'] as tf.Tensor2D, false, true), tf.matMul(e, p['V'] as tf.Tensor2D, false, true)) as tf.Tensor2D; // (n, m)
+  let h = tf.mul(
+    tf.matMul(e, p['W'] as tf.Tensor2D, false, true),
+    tf.matMul(e, p['V'] as tf.Tensor2D, false, true),
+  ) as tf.Tensor2D; // (n, m)
   if (noise?.dropout) h = tf.dropout(h, noise.dropout, undefined, noise.seed + 2) as tf.Tensor2D;
   const output = tf.matMul(h, p['P'] as tf.Tensor2D, false, true); // (n, c)
   const hooks: Record<string, tf.Tensor> = {};
@@ -110,14 +124,16 @@ export const bilinearClassifier = defineModel<BilinearShape>({
   bilinearLayers(shape, w) {
     const d = embedDim(shape);
     const m = (data: Float32Array, rows: number, cols: number) => ({ data, rows, cols });
-    return [{
-      name: 'layer',
-      input: shape.embed === null ? 'input' : 'input (through E)',
-      output: 'logits',
-      E: w['E'] ? m(w['E'], d, shape.input) : null,
-      W: m(w['W']!, shape.hidden, d),
-      V: m(w['V']!, shape.hidden, d),
-      P: m(w['P']!, shape.classes, shape.hidden),
-    }];
+    return [
+      {
+        name: 'layer',
+        input: shape.embed === null ? 'input' : 'input (through E)',
+        output: 'logits',
+        E: w['E'] ? m(w['E'], d, shape.input) : null,
+        W: m(w['W']!, shape.hidden, d),
+        V: m(w['V']!, shape.hidden, d),
+        P: m(w['P']!, shape.classes, shape.hidden),
+      },
+    ];
   },
 });

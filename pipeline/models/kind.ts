@@ -133,14 +133,18 @@ const KINDS = new Map<string, ModelKind<any>>();
 /** Registers a kind (done by its own module, once, when imported). */
 export function defineModel<S extends Json>(kind: ModelKind<S>): ModelKind<S> {
   const known = KINDS.get(kind.name);
-  if (known && known.module !== kind.module) throw new Error(`model kind '${kind.name}' is defined in both ${known.module} and ${kind.module}`);
+  if (known && known.module !== kind.module)
+    throw new Error(`model kind '${kind.name}' is defined in both ${known.module} and ${kind.module}`);
   KINDS.set(kind.name, kind);
   return kind;
 }
 
 export function modelKind(name: string): ModelKind {
   const kind = KINDS.get(name);
-  if (!kind) throw new Error(`unknown model kind '${name}' (known: ${[...KINDS.keys()].sort().join(', ')}); import its module from pipeline/models/`);
+  if (!kind)
+    throw new Error(
+      `unknown model kind '${name}' (known: ${[...KINDS.keys()].sort().join(', ')}); import its module from pipeline/models/`,
+    );
   return kind;
 }
 
@@ -154,17 +158,35 @@ export function checkWeights(kind: ModelKind, shape: Json, weights: Weights, whe
   for (const [name, dims] of Object.entries(layout)) {
     const w = weights[name];
     const size = dims.reduce((a, b) => a * b, 1);
-    if (!w) throw new Error(`${where}: ${kind.name} needs tensor '${name}' [${dims.join(', ')}], which is missing (has: ${Object.keys(weights).join(', ') || 'none'})`);
-    if (w.length !== size) throw new Error(`${where}: tensor '${name}' holds ${w.length} values; ${kind.name} expects [${dims.join(', ')}] = ${size}`);
+    if (!w)
+      throw new Error(
+        `${where}: ${kind.name} needs tensor '${name}' [${dims.join(', ')}], which is missing (has: ${Object.keys(weights).join(', ') || 'none'})`,
+      );
+    if (w.length !== size)
+      throw new Error(
+        `${where}: tensor '${name}' holds ${w.length} values; ${kind.name} expects [${dims.join(', ')}] = ${size}`,
+      );
   }
   const extra = Object.keys(weights).filter((name) => !Object.hasOwn(layout, name));
-  if (extra.length > 0) throw new Error(`${where}: tensors ${extra.join(', ')} are not part of ${kind.name}'s layout`);
+  if (extra.length > 0)
+    throw new Error(`${where}: tensors ${extra.join(', ')} are not part of ${kind.name}'s layout`);
 }
 
 /** The forward pass without training noise, returning the activations at `hooks` (names the kind declares). */
-export function forwardWithHooks(kind: ModelKind, shape: Json, params: Record<string, tf.Tensor>, x: tf.Tensor, hooks: string[]): ForwardResult {
+export function forwardWithHooks(
+  kind: ModelKind,
+  shape: Json,
+  params: Record<string, tf.Tensor>,
+  x: tf.Tensor,
+  hooks: string[],
+): ForwardResult {
   // A hook point 'name.*' stands for one per layer: 'name.0', 'name.1', …
-  const unknown = hooks.filter((h) => !kind.hookPoints.includes(h) && !kind.hookPoints.includes(h.replace(/\.\d+$/, '.*')));
-  if (unknown.length > 0) throw new Error(`${kind.name} has no hook point ${unknown.map((h) => `'${h}'`).join(', ')} (has: ${kind.hookPoints.join(', ')})`);
+  const unknown = hooks.filter(
+    (h) => !kind.hookPoints.includes(h) && !kind.hookPoints.includes(h.replace(/\.\d+$/, '.*')),
+  );
+  if (unknown.length > 0)
+    throw new Error(
+      `${kind.name} has no hook point ${unknown.map((h) => `'${h}'`).join(', ')} (has: ${kind.hookPoints.join(', ')})`,
+    );
   return kind.forward(shape, params, x, { hooks });
 }

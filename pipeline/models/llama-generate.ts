@@ -13,7 +13,18 @@ import * as tf from '@tensorflow/tfjs';
 import { PipelineError } from '../errors.ts';
 import { Rng } from '../util/random.ts';
 import type { Generated, SampleSettings } from './kind.ts';
-import { betaOf, causalAttention, embedTokens, mlp, norm, repeatKv, ropeTables, rotate, unembedding, type LlamaShape } from './llama.ts';
+import {
+  betaOf,
+  causalAttention,
+  embedTokens,
+  mlp,
+  norm,
+  repeatKv,
+  ropeTables,
+  rotate,
+  unembedding,
+  type LlamaShape,
+} from './llama.ts';
 
 export const BOS = 1;
 export const EOS = 2;
@@ -22,32 +33,53 @@ export type { Generated, SampleSettings } from './kind.ts';
 
 function checkSettings(s: SampleSettings, shape: LlamaShape, longestPrompt: number): void {
   const bad = (what: string) => new PipelineError(`sampling: ${what}`, { exitCode: 2 });
-  if (!(s.temperature >= 0 && Number.isFinite(s.temperature))) throw bad(`temperature must be a finite number ≥ 0, got ${s.temperature}`);
+  if (!(s.temperature >= 0 && Number.isFinite(s.temperature)))
+    throw bad(`temperature must be a finite number ≥ 0, got ${s.temperature}`);
   if (!(s.topP > 0 && s.topP <= 1)) throw bad(`top-p must be in (0, 1], got ${s.topP}`);
-  if (!Number.isInteger(s.maxTokens) || s.maxTokens < 1) throw bad(`maxTokens must be a whole number ≥ 1, got ${s.maxTokens}`);
-  if (longestPrompt + s.maxTokens > shape.context) throw bad(`a prompt of ${longestPrompt} tokens and ${s.maxTokens} new ones exceed the context of ${shape.context}`);
+  if (!Number.isInteger(s.maxTokens) || s.maxTokens < 1)
+    throw bad(`maxTokens must be a whole number ≥ 1, got ${s.maxTokens}`);
+  if (longestPrompt + s.maxTokens > shape.context)
+    throw bad(
+      `a prompt of ${longestPrompt} tokens and ${s.maxTokens} new ones exceed the context of ${shape.context}`,
+    );
 }
 
 /** One step for every sequence at position `pos`: logits (n, vocab) and the caches grown by one position. */
-function step(shape: LlamaShape, p: Record<string, tf.Tensor>, tokens: Int32Array, pos: number, cache: { k: tf.Tensor; v: tf.Tensor }[], beta: number): { logits: tf.Tensor2D; cache: { k: tf.Tensor; v: tf.Tensor }[] } {
+function step(
+  shape: LlamaShape,
+  p: Record<string, tf.Tensor>,
+  tokens: Int32Array,
+  pos: number,
+  cache: { k: tf.Tensor; v: tf.Tensor }[],
+  beta: number,
+): { logits: tf.Tensor2D; cache: { k: tf.Tensor; v: tf.Tensor }[] } {
   const n = tokens.length;
   const hs = shape.dim / shape.heads;
   const rope = ropeTables(shape, pos, 1);
   let x = embedTokens(p, tf.tensor2d(tokens, [n, 1], 'int32')); // (n, d)
   const grown = cache.map((c, l) => {
     const a = norm(shape, p, `layers.${l}.attn_norm`, x);
-    const heads = (w: string, count: number) => tf.reshape(tf.matMul(a, p[`layers.${l}.${w}`] as tf.Tensor2D, false, true), [n, 1, count, hs]);
+    const heads = (w: string, count: number) =>
+      tf.reshape(tf.matMul(a, p[`layers.${l}.${w}`] as tf.Tensor2D, false, true), [n, 1, count, hs]);
     const q = tf.transpose(rotate(heads('wq', shape.heads), rope), [0, 2, 1, 3]); // (n, H, 1, hs)
     const kNew = tf.transpose(rotate(heads('wk', shape.kvHeads), rope), [0, 2, 1, 3]); // (n, KV, 1, hs)
     const vNew = tf.transpose(heads('wv', shape.kvHeads), [0, 2, 1, 3]);
     const k = pos === 0 ? kNew : tf.concat([c.k, kNew], 2); // (n, KV, pos + 1, hs)
     const v = pos === 0 ? vNew : tf.concat([c.v, vNew], 2);
-    const attended = tf.reshape(causalAttention(q, repeatKv(k, shape.heads), repeatKv(v, shape.heads)), [n, shape.dim]) as tf.Tensor2D;
+    const attended = tf.reshape(causalAttention(q, repeatKv(k, shape.heads), repeatKv(v, shape.heads)), [
+      n,
+      shape.dim,
+    ]) as tf.Tensor2D;
     x = tf.add<tf.Tensor2D>(x, tf.matMul(attended, p[`layers.${l}.wo`] as tf.Tensor2D, false, true));
     x = tf.add<tf.Tensor2D>(x, mlp(p, l, norm(shape, p, `layers.${l}.mlp_norm`, x), shape.mlp, beta).out);
     return { k, v };
   });
-  const logits = tf.matMul(norm(shape, p, 'final_norm', x), unembedding(shape, p), false, true) as tf.Tensor2D;
+  const logits = tf.matMul(
+    norm(shape, p, 'final_norm', x),
+    unembedding(shape, p),
+    false,
+    true,
+  ) as tf.Tensor2D;
   return { logits, cache: grown };
 }
 
@@ -56,9 +88,16 @@ function step(shape: LlamaShape, p: Record<string, tf.Tensor>, tokens: Int32Arra
  * leave the batch (their cache rows are dropped, a quarter of the batch at a time), so a batch's
  * last steps cost little more than the sequences still writing.
  */
-export function generate(shape: LlamaShape, p: Record<string, tf.Tensor>, prompts: number[][], settings: SampleSettings, onStep?: (pos: number) => void): Generated {
+export function generate(
+  shape: LlamaShape,
+  p: Record<string, tf.Tensor>,
+  prompts: number[][],
+  settings: SampleSettings,
+  onStep?: (pos: number) => void,
+): Generated {
   if (prompts.length === 0) return { tokens: [], finished: [] };
-  if (prompts.some((prompt) => prompt.length === 0)) throw new PipelineError('sampling: every prompt needs at least one token (BOS)', { exitCode: 2 });
+  if (prompts.some((prompt) => prompt.length === 0))
+    throw new PipelineError('sampling: every prompt needs at least one token (BOS)', { exitCode: 2 });
   const longest = Math.max(...prompts.map((prompt) => prompt.length));
   checkSettings(settings, shape, longest);
   // One stream per sequence: a sequence's draws do not depend on how many others share its batch.
@@ -77,8 +116,12 @@ export function generate(shape: LlamaShape, p: Record<string, tf.Tensor>, prompt
       const result = tf.tidy(() => {
         const r = step(shape, p, current, pos, cache, beta);
         // Probabilities on the backend (its softmax is vectorised); logits for greedy decoding.
-        const scores = settings.temperature === 0 ? r.logits : tf.softmax(tf.div(r.logits, settings.temperature));
-        return { scores: scores as tf.Tensor2D, cache: r.cache.map((c) => ({ k: tf.keep(c.k), v: tf.keep(c.v) })) };
+        const scores =
+          settings.temperature === 0 ? r.logits : tf.softmax(tf.div(r.logits, settings.temperature));
+        return {
+          scores: scores as tf.Tensor2D,
+          cache: r.cache.map((c) => ({ k: tf.keep(c.k), v: tf.keep(c.v) })),
+        };
       });
       tf.dispose(cache.flatMap((c) => [c.k, c.v]));
       cache = result.cache;
@@ -92,7 +135,8 @@ export function generate(shape: LlamaShape, p: Record<string, tf.Tensor>, prompt
         }
         if (done(i)) return; // waits in the batch until enough others are done to drop them together
         const row = scores.subarray(r * shape.vocab, (r + 1) * shape.vocab);
-        const next = settings.temperature === 0 ? argmax(row) : nucleusDraw(row, settings.topP, streams[i]!.uniform());
+        const next =
+          settings.temperature === 0 ? argmax(row) : nucleusDraw(row, settings.topP, streams[i]!.uniform());
         if (stop.has(next)) finished[i] = true;
         else out[i]!.push(next);
         current[r] = next;
@@ -133,7 +177,13 @@ function argmax(row: ArrayLike<number>): number {
  * top-p (llama2.c's sample_topp), renormalized; u uniform in [0, 1).
  */
 export function nucleusDraw(probs: ArrayLike<number>, topP: number, u: number): number {
-  if (topP >= 1) return drawFrom(probs, Array.from({ length: probs.length }, (_, i) => i), 1, u);
+  if (topP >= 1)
+    return drawFrom(
+      probs,
+      Array.from({ length: probs.length }, (_, i) => i),
+      1,
+      u,
+    );
   // Tokens below (1 − p)/(V − 1) cannot be in the nucleus: dropping them first saves sorting 32,000.
   const cutoff = (1 - topP) / (probs.length - 1);
   const candidates: number[] = [];
@@ -149,11 +199,20 @@ export function nucleusDraw(probs: ArrayLike<number>, topP: number, u: number): 
     }
   }
   const kept = candidates.slice(0, last + 1);
-  return drawFrom(probs, kept, kept.reduce((sum, i) => sum + probs[i]!, 0), u);
+  return drawFrom(
+    probs,
+    kept,
+    kept.reduce((sum, i) => sum + probs[i]!, 0),
+    u,
+  );
 }
 
 /** One token from logits: argmax at temperature 0, else a nucleus draw from softmax(logits / T). */
-export function sampleToken(logits: Float32Array, s: Pick<SampleSettings, 'temperature' | 'topP'>, rng: Rng): number {
+export function sampleToken(
+  logits: Float32Array,
+  s: Pick<SampleSettings, 'temperature' | 'topP'>,
+  rng: Rng,
+): number {
   if (s.temperature === 0) return argmax(logits);
   return nucleusDraw(softmax(logits, s.temperature), s.topP, rng.uniform());
 }

@@ -30,7 +30,15 @@ import { loadNative } from '../native/addon.ts';
 import { gaussian } from '../native/noise.ts';
 import { nativeMatMulEnabled } from '../native/kernels.ts';
 import type { Rng } from '../util/random.ts';
-import { defineModel, type BilinearLayerParts, type ForwardOptions, type ForwardResult, type Generated, type SampleSettings, type Weights } from './kind.ts';
+import {
+  defineModel,
+  type BilinearLayerParts,
+  type ForwardOptions,
+  type ForwardResult,
+  type Generated,
+  type SampleSettings,
+  type Weights,
+} from './kind.ts';
 // A cycle (llama-generate builds on this module's parts); each uses the other only inside functions.
 import { generate } from './llama-generate.ts';
 
@@ -62,15 +70,39 @@ const WHOLE = ['vocab', 'dim', 'hidden', 'layers', 'heads', 'kvHeads', 'context'
 function checkShape(raw: unknown): LlamaShape {
   const s = (raw ?? {}) as Partial<LlamaShape>;
   const bad = (what: string) => new PipelineError(`llama model: ${what}`, { exitCode: 2 });
-  for (const name of WHOLE) if (!Number.isInteger(s[name]) || s[name]! < 1) throw bad(`shape.${name} must be a whole number ≥ 1, got ${JSON.stringify(s[name])}`);
-  if (s.dim! % s.heads! !== 0 || (s.dim! / s.heads!) % 2 !== 0) throw bad(`shape.dim ${s.dim} must be heads (${s.heads}) × an even head size`);
-  if (s.heads! % s.kvHeads! !== 0) throw bad(`shape.heads ${s.heads} must be a multiple of shape.kvHeads ${s.kvHeads}`);
-  if (s.mlp !== 'gated' && s.mlp !== 'bilinear') throw bad(`shape.mlp must be 'gated' or 'bilinear', got ${JSON.stringify(s.mlp)}`);
+  for (const name of WHOLE)
+    if (!Number.isInteger(s[name]) || s[name]! < 1)
+      throw bad(`shape.${name} must be a whole number ≥ 1, got ${JSON.stringify(s[name])}`);
+  if (s.dim! % s.heads! !== 0 || (s.dim! / s.heads!) % 2 !== 0)
+    throw bad(`shape.dim ${s.dim} must be heads (${s.heads}) × an even head size`);
+  if (s.heads! % s.kvHeads! !== 0)
+    throw bad(`shape.heads ${s.heads} must be a multiple of shape.kvHeads ${s.kvHeads}`);
+  if (s.mlp !== 'gated' && s.mlp !== 'bilinear')
+    throw bad(`shape.mlp must be 'gated' or 'bilinear', got ${JSON.stringify(s.mlp)}`);
   if (typeof s.tiedEmbeddings !== 'boolean') throw bad('shape.tiedEmbeddings must be true or false');
-  for (const name of ['beta', 'normEps', 'ropeTheta'] as const) if (typeof s[name] !== 'number' || !Number.isFinite(s[name])) throw bad(`shape.${name} must be a finite number`);
+  for (const name of ['beta', 'normEps', 'ropeTheta'] as const)
+    if (typeof s[name] !== 'number' || !Number.isFinite(s[name]))
+      throw bad(`shape.${name} must be a finite number`);
   if (s.normEps! <= 0 || s.ropeTheta! <= 0) throw bad('shape.normEps and shape.ropeTheta must be positive');
-  if (s.norm !== undefined && s.norm !== 'none') throw bad(`shape.norm must be 'none' (no normalisation) or absent (RMSNorm), got ${JSON.stringify(s.norm)}`);
-  return { vocab: s.vocab!, dim: s.dim!, hidden: s.hidden!, layers: s.layers!, heads: s.heads!, kvHeads: s.kvHeads!, context: s.context!, tiedEmbeddings: s.tiedEmbeddings!, mlp: s.mlp!, beta: s.beta!, normEps: s.normEps!, ropeTheta: s.ropeTheta!, ...(s.norm ? { norm: s.norm } : {}) };
+  if (s.norm !== undefined && s.norm !== 'none')
+    throw bad(
+      `shape.norm must be 'none' (no normalisation) or absent (RMSNorm), got ${JSON.stringify(s.norm)}`,
+    );
+  return {
+    vocab: s.vocab!,
+    dim: s.dim!,
+    hidden: s.hidden!,
+    layers: s.layers!,
+    heads: s.heads!,
+    kvHeads: s.kvHeads!,
+    context: s.context!,
+    tiedEmbeddings: s.tiedEmbeddings!,
+    mlp: s.mlp!,
+    beta: s.beta!,
+    normEps: s.normEps!,
+    ropeTheta: s.ropeTheta!,
+    ...(s.norm ? { norm: s.norm } : {}),
+  };
 }
 
 const headSize = (s: LlamaShape) => s.dim / s.heads;
@@ -104,11 +136,13 @@ function layout(s: LlamaShape): Record<string, number[]> {
  */
 function init(s: LlamaShape, rng: Rng): Weights {
   const residualStd = 0.02 / Math.sqrt(2 * s.layers);
-  return Object.fromEntries(Object.entries(layout(s)).map(([name, dims]) => {
-    const size = dims.reduce((a, b) => a * b, 1);
-    if (dims.length === 1) return [name, new Float32Array(size).fill(1)];
-    return [name, rng.normalArray(size, /\.(wo|w2)$/.test(name) ? residualStd : 0.02)];
-  }));
+  return Object.fromEntries(
+    Object.entries(layout(s)).map(([name, dims]) => {
+      const size = dims.reduce((a, b) => a * b, 1);
+      if (dims.length === 1) return [name, new Float32Array(size).fill(1)];
+      return [name, rng.normalArray(size, /\.(wo|w2)$/.test(name) ? residualStd : 0.02)];
+    }),
+  );
 }
 
 /** g ⊙ x / √(mean(x²) + ε) over the last axis. */
@@ -134,7 +168,11 @@ function withLatentNoise(h: tf.Tensor2D, noise: ForwardOptions['noise'], l: numb
  * rotate(x) = x ⊙ cos + (x P) ⊙ sin: three element-wise products and one small matrix product,
  * all with gradients on every backend.
  */
-export function ropeTables(s: LlamaShape, start: number, T: number): { cos: tf.Tensor; sin: tf.Tensor; swap: tf.Tensor2D } {
+export function ropeTables(
+  s: LlamaShape,
+  start: number,
+  T: number,
+): { cos: tf.Tensor; sin: tf.Tensor; swap: tf.Tensor2D } {
   const hs = headSize(s);
   const cos = new Float32Array(T * hs);
   const sin = new Float32Array(T * hs);
@@ -152,7 +190,11 @@ export function ropeTables(s: LlamaShape, start: number, T: number): { cos: tf.T
     swap[(i + 1) * hs + i] = -1; // out[i] = −x[i+1]
     swap[i * hs + i + 1] = 1; // out[i+1] = x[i]
   }
-  return { cos: tf.tensor3d(cos, [T, 1, hs]), sin: tf.tensor3d(sin, [T, 1, hs]), swap: tf.tensor2d(swap, [hs, hs]) };
+  return {
+    cos: tf.tensor3d(cos, [T, 1, hs]),
+    sin: tf.tensor3d(sin, [T, 1, hs]),
+    swap: tf.tensor2d(swap, [hs, hs]),
+  };
 }
 
 /** x (n, T, heads, hs) rotated by position. */
@@ -184,7 +226,13 @@ export function causalAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Te
 }
 
 /** The MLP on h (N, d): gated with the given β, or bilinear. */
-export function mlp(p: Record<string, tf.Tensor>, l: number, h: tf.Tensor2D, form: LlamaShape['mlp'], beta: number): { hidden: tf.Tensor2D; out: tf.Tensor2D } {
+export function mlp(
+  p: Record<string, tf.Tensor>,
+  l: number,
+  h: tf.Tensor2D,
+  form: LlamaShape['mlp'],
+  beta: number,
+): { hidden: tf.Tensor2D; out: tf.Tensor2D } {
   const a = tf.matMul(h, p[`layers.${l}.w1`] as tf.Tensor2D, false, true); // (N, hidden)
   const b = tf.matMul(h, p[`layers.${l}.w3`] as tf.Tensor2D, false, true);
   const gate = form === 'bilinear' ? a : beta === 0 ? tf.mul(a, 0.5) : tf.mul(a, tf.sigmoid(tf.mul(a, beta)));
@@ -203,7 +251,10 @@ const embedRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   save([ids]);
   return {
     value: tf.gather(table, ids) as tf.Tensor2D,
-    gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => [scatterRows(dy, saved[0] as tf.Tensor1D, table.shape[0]), tf.zerosLike(saved[0]!)],
+    gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => [
+      scatterRows(dy, saved[0] as tf.Tensor1D, table.shape[0]),
+      tf.zerosLike(saved[0]!),
+    ],
   };
 });
 
@@ -215,7 +266,12 @@ function scatterRows(rows: tf.Tensor2D, ids: tf.Tensor1D, vocab: number): tf.Ten
     const backend = tf.backend() as BackendWasm;
     const out = backend.makeOutput([vocab, d], 'float32');
     // Views only after the allocation: it may grow (and so replace) the heap's buffer.
-    addon.scatterRows(backend.typedArrayFromHeap(out) as Float32Array, backend.typedArrayFromHeap(rows) as Float32Array, backend.typedArrayFromHeap(ids) as Int32Array, d);
+    addon.scatterRows(
+      backend.typedArrayFromHeap(out) as Float32Array,
+      backend.typedArrayFromHeap(rows) as Float32Array,
+      backend.typedArrayFromHeap(ids) as Int32Array,
+      d,
+    );
     return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor2D;
   }
   const grad = new Float32Array(vocab * d);
@@ -234,7 +290,8 @@ export function embedTokens(p: Record<string, tf.Tensor>, ids: tf.Tensor): tf.Te
 }
 
 /** The unembedding U (vocab, d): its own, or the embedding when tied. */
-export const unembedding = (s: LlamaShape, p: Record<string, tf.Tensor>): tf.Tensor2D => (s.tiedEmbeddings ? p['embed'] : p['unembed']) as tf.Tensor2D;
+export const unembedding = (s: LlamaShape, p: Record<string, tf.Tensor>): tf.Tensor2D =>
+  (s.tiedEmbeddings ? p['embed'] : p['unembed']) as tf.Tensor2D;
 
 /** β of this forward pass: the step's scheduled value, else the shape's. */
 export const betaOf = (s: LlamaShape, options: ForwardOptions): number => options.scalars?.['beta'] ?? s.beta;
@@ -246,9 +303,18 @@ export const betaOf = (s: LlamaShape, options: ForwardOptions): number => option
  * its latent noise while training), `mlp-hidden.l` its hidden activation, `resid-final` the
  * stream before the final norm. Without norms, resid-final = embed + Σ_l (attn-out.l + mlp-out.l).
  */
-export function forwardLlama(s: LlamaShape, p: Record<string, tf.Tensor>, tokens: tf.Tensor, options: ForwardOptions = {}): ForwardResult {
+export function forwardLlama(
+  s: LlamaShape,
+  p: Record<string, tf.Tensor>,
+  tokens: tf.Tensor,
+  options: ForwardOptions = {},
+): ForwardResult {
   const [n, T] = tokens.shape as [number, number];
-  if (T > s.context) throw new PipelineError(`llama model: a window of ${T} tokens is longer than the model's context of ${s.context}`, { exitCode: 2 });
+  if (T > s.context)
+    throw new PipelineError(
+      `llama model: a window of ${T} tokens is longer than the model's context of ${s.context}`,
+      { exitCode: 2 },
+    );
   const hs = headSize(s);
   const beta = betaOf(s, options);
   const wanted = new Set(options.hooks ?? []);
@@ -261,11 +327,15 @@ export function forwardLlama(s: LlamaShape, p: Record<string, tf.Tensor>, tokens
   for (let l = 0; l < s.layers; l++) {
     keep(`resid-pre.${l}`, x);
     const a = norm(s, p, `layers.${l}.attn_norm`, x);
-    const heads = (w: string, count: number) => tf.reshape(tf.matMul(a, p[`layers.${l}.${w}`] as tf.Tensor2D, false, true), [n, T, count, hs]);
+    const heads = (w: string, count: number) =>
+      tf.reshape(tf.matMul(a, p[`layers.${l}.${w}`] as tf.Tensor2D, false, true), [n, T, count, hs]);
     const q = tf.transpose(rotate(heads('wq', s.heads), rope), [0, 2, 1, 3]); // (n, H, T, hs)
     const k = repeatKv(tf.transpose(rotate(heads('wk', s.kvHeads), rope), [0, 2, 1, 3]), s.heads);
     const v = repeatKv(tf.transpose(heads('wv', s.kvHeads), [0, 2, 1, 3]), s.heads);
-    const attended = tf.reshape(tf.transpose(causalAttention(q, k, v), [0, 2, 1, 3]), [n * T, s.dim]) as tf.Tensor2D;
+    const attended = tf.reshape(tf.transpose(causalAttention(q, k, v), [0, 2, 1, 3]), [
+      n * T,
+      s.dim,
+    ]) as tf.Tensor2D;
     const attnOut = tf.matMul(attended, p[`layers.${l}.wo`] as tf.Tensor2D, false, true);
     keep(`attn-out.${l}`, attnOut);
     x = tf.add(x, attnOut);
@@ -293,8 +363,10 @@ export const llama = defineModel<LlamaShape>({
   scalars: ['beta'],
   // Matrices decay; norm gains do not (llama2.c's train.py: every tensor of rank ≥ 2).
   decays: (name) => !name.endsWith('_norm'),
-  describe: (s) => `Llama transformer, ${s.layers} layer${s.layers === 1 ? '' : 's'}, d = ${s.dim}, ${s.heads} heads${s.kvHeads < s.heads ? ` (${s.kvHeads} kv)` : ''}, ${s.mlp === 'bilinear' ? 'bilinear' : `gated (β = ${s.beta})`} MLP of width ${s.hidden}${normalized(s) ? '' : ', no normalisation'}, vocabulary ${s.vocab}, context ${s.context}`,
-  layoutText: 'x = embed[t]; per layer: x += wo·Attn(RMSNorm(x)·attn_norm) (causal, rotary θ = ropeTheta, pairs (2i, 2i+1)); h = RMSNorm(x)·mlp_norm; x += w2(Swish_β(w1 h) * (w3 h)) (gated) or w2((w1 h) * (w3 h)) (bilinear); logits = U(RMSNorm(x)·final_norm), U = unembed or embed when tied; with shape.norm "none" every RMSNorm(v)·g is v itself and the *_norm tensors are absent; matrices (out, in); no biases',
+  describe: (s) =>
+    `Llama transformer, ${s.layers} layer${s.layers === 1 ? '' : 's'}, d = ${s.dim}, ${s.heads} heads${s.kvHeads < s.heads ? ` (${s.kvHeads} kv)` : ''}, ${s.mlp === 'bilinear' ? 'bilinear' : `gated (β = ${s.beta})`} MLP of width ${s.hidden}${normalized(s) ? '' : ', no normalisation'}, vocabulary ${s.vocab}, context ${s.context}`,
+  layoutText:
+    'x = embed[t]; per layer: x += wo·Attn(RMSNorm(x)·attn_norm) (causal, rotary θ = ropeTheta, pairs (2i, 2i+1)); h = RMSNorm(x)·mlp_norm; x += w2(Swish_β(w1 h) * (w3 h)) (gated) or w2((w1 h) * (w3 h)) (bilinear); logits = U(RMSNorm(x)·final_norm), U = unembed or embed when tied; with shape.norm "none" every RMSNorm(v)·g is v itself and the *_norm tensors are absent; matrices (out, in); no biases',
   bilinearLayers,
   sample,
 });
@@ -323,25 +395,57 @@ function bilinearLayers(s: LlamaShape, w: Weights): BilinearLayerParts[] {
     const folded = (m: Float32Array) => (gain ? m.map((v, i) => v * gain[i % s.dim]!) : m);
     return {
       name: `layers.${l}.mlp`,
-      input: gain ? `layer ${l} MLP input (normalized residual stream)` : `layer ${l} MLP input (the residual stream)`,
+      input: gain
+        ? `layer ${l} MLP input (normalized residual stream)`
+        : `layer ${l} MLP input (the residual stream)`,
       output: 'residual stream',
       E: null,
       W: { data: folded(w[`layers.${l}.w1`]!), rows: s.hidden, cols: s.dim },
       V: { data: folded(w[`layers.${l}.w3`]!), rows: s.hidden, cols: s.dim },
-      P: { data: scale === 1 ? w[`layers.${l}.w2`]! : w[`layers.${l}.w2`]!.map((v) => v * scale), rows: s.dim, cols: s.hidden },
+      P: {
+        data: scale === 1 ? w[`layers.${l}.w2`]! : w[`layers.${l}.w2`]!.map((v) => v * scale),
+        rows: s.dim,
+        cols: s.hidden,
+      },
     };
   });
 }
 
 /** A llama2.c checkpoint as this kind's shape and weights (its gated MLP at the given β, 1 = as trained). */
-export function llamaFromCheckpoint(checkpoint: LlamaCheckpoint, beta = 1): { shape: LlamaShape; weights: Weights } {
+export function llamaFromCheckpoint(
+  checkpoint: LlamaCheckpoint,
+  beta = 1,
+): { shape: LlamaShape; weights: Weights } {
   const c = checkpoint.config;
   const a = checkpoint.arrays;
-  const shape: LlamaShape = { vocab: c.vocab, dim: c.dim, hidden: c.hidden, layers: c.layers, heads: c.heads, kvHeads: c.kvHeads, context: c.context, tiedEmbeddings: c.tiedEmbeddings, mlp: 'gated', beta, normEps: 1e-5, ropeTheta: 10000 };
+  const shape: LlamaShape = {
+    vocab: c.vocab,
+    dim: c.dim,
+    hidden: c.hidden,
+    layers: c.layers,
+    heads: c.heads,
+    kvHeads: c.kvHeads,
+    context: c.context,
+    tiedEmbeddings: c.tiedEmbeddings,
+    mlp: 'gated',
+    beta,
+    normEps: 1e-5,
+    ropeTheta: 10000,
+  };
   const sizes = layout(shape);
   const weights: Weights = { embed: a.tokenEmbedding, final_norm: a.rmsFinal };
   if (!c.tiedEmbeddings) weights['unembed'] = a.wcls;
-  const perLayer = { attn_norm: a.rmsAtt, wq: a.wq, wk: a.wk, wv: a.wv, wo: a.wo, mlp_norm: a.rmsFfn, w1: a.w1, w2: a.w2, w3: a.w3 };
+  const perLayer = {
+    attn_norm: a.rmsAtt,
+    wq: a.wq,
+    wk: a.wk,
+    wv: a.wv,
+    wo: a.wo,
+    mlp_norm: a.rmsFfn,
+    w1: a.w1,
+    w2: a.w2,
+    w3: a.w3,
+  };
   for (let l = 0; l < c.layers; l++) {
     for (const [name, stacked] of Object.entries(perLayer)) {
       const size = sizes[`layers.${l}.${name}`]!.reduce((x, y) => x * y, 1);
@@ -354,5 +458,7 @@ export function llamaFromCheckpoint(checkpoint: LlamaCheckpoint, beta = 1): { sh
 /** Weights as tensors for this kind's forward pass (the caller disposes them). */
 export function llamaParams(shape: LlamaShape, weights: Weights): Record<string, tf.Tensor> {
   const sizes = layout(shape);
-  return Object.fromEntries(Object.entries(sizes).map(([name, dims]) => [name, tf.tensor(weights[name]!, dims)]));
+  return Object.fromEntries(
+    Object.entries(sizes).map(([name, dims]) => [name, tf.tensor(weights[name]!, dims)]),
+  );
 }

@@ -15,19 +15,67 @@ export interface BlasInfo {
 
 export interface NativeAddon {
   /** C ← alpha·op(A)·op(B) + beta·C, row-major; op(A): m×k, op(B): k×n. */
-  sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number): void;
+  sgemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+  ): void;
   /** The same in float64 (the exact analyses). */
-  dgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float64Array, lda: number, b: Float64Array, ldb: number, beta: number, c: Float64Array, ldc: number): void;
+  dgemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float64Array,
+    lda: number,
+    b: Float64Array,
+    ldb: number,
+    beta: number,
+    c: Float64Array,
+    ldc: number,
+  ): void;
   /** Symmetric eigendecomposition in place: w ← ascending eigenvalues, row j of a (n×n) ← eigenvector j. */
   syevd(a: Float64Array, n: number, w: Float64Array): void;
   syevd(a: Float32Array, n: number, w: Float32Array): void;
   /** One AdamW step in place, bit-identical to pipeline/train/adamw.ts's TensorFlow.js ops. */
-  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, c1: number, c2: number): void;
+  adamw(
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    epsilon: number,
+    weightDecay: number,
+    c1: number,
+    c2: number,
+  ): void;
   /**
    * Softmax cross-entropy per row of logits (rows × cols) against target indices: loss[r], and,
    * unless grad is empty, grad ← scale · (softmax − one-hot).
    */
-  crossEntropy(logits: Float32Array, targets: Int32Array, rows: number, cols: number, scale: number, loss: Float32Array, grad: Float32Array): void;
+  crossEntropy(
+    logits: Float32Array,
+    targets: Int32Array,
+    rows: number,
+    cols: number,
+    scale: number,
+    loss: Float32Array,
+    grad: Float32Array,
+  ): void;
   /** out (table rows × cols) ← 0, then out[ids[r]] += rows[r]: an embedding lookup's gradient. */
   scatterRows(out: Float32Array, rows: Float32Array, ids: Int32Array, cols: number): void;
   /** out ← n draws from N(0, std²): the stream of `new Rng(seed).normalArray(n, std)` (see noise.ts). */
@@ -61,7 +109,8 @@ export function blasThreads(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env['BILINEAR_BLAS_THREADS'];
   if (raw === undefined || raw === '') return 1;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`BILINEAR_BLAS_THREADS must be a whole number ≥ 1, got '${raw}'`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`BILINEAR_BLAS_THREADS must be a whole number ≥ 1, got '${raw}'`);
   return n;
 }
 
@@ -71,14 +120,21 @@ export function nativeUnavailableReason(): string {
 }
 
 function tryLoad(): { addon: NativeAddon | null; reason: string } {
-  if (process.env['BILINEAR_NO_NATIVE'] === '1') return { addon: null, reason: 'disabled by BILINEAR_NO_NATIVE=1' };
+  if (process.env['BILINEAR_NO_NATIVE'] === '1')
+    return { addon: null, reason: 'disabled by BILINEAR_NO_NATIVE=1' };
   if (!existsSync(ADDON_PATH)) {
-    return { addon: null, reason: 'the native addon is not built (needs libopenblas-dev and liblapacke-dev; then npm run native)' };
+    return {
+      addon: null,
+      reason: 'the native addon is not built (needs libopenblas-dev and liblapacke-dev; then npm run native)',
+    };
   }
   try {
     return { addon: require(ADDON_PATH) as NativeAddon, reason: '' };
   } catch (error) {
-    return { addon: null, reason: `the native addon failed to load: ${(error as Error).message.split('\n')[0]}` };
+    return {
+      addon: null,
+      reason: `the native addon failed to load: ${(error as Error).message.split('\n')[0]}`,
+    };
   }
 }
 

@@ -13,7 +13,12 @@ import { nativeMatMulEnabled } from './kernels.ts';
 const useNative = () => nativeMatMulEnabled() && tf.getBackend() === 'wasm';
 
 /** Runs the C kernel: per-row losses, and the gradient scaled by `scale` unless `withGrad` is false. */
-function nativeRows(logits: tf.Tensor2D, targets: tf.Tensor1D, scale: number, withGrad: boolean): { rows: tf.Tensor1D; grad: tf.Tensor2D | null } {
+function nativeRows(
+  logits: tf.Tensor2D,
+  targets: tf.Tensor1D,
+  scale: number,
+  withGrad: boolean,
+): { rows: tf.Tensor1D; grad: tf.Tensor2D | null } {
   const backend = tf.backend() as BackendWasm;
   const [n, v] = logits.shape;
   const ids = targets.dtype === 'int32' ? targets : tf.cast(targets, 'int32');
@@ -21,10 +26,21 @@ function nativeRows(logits: tf.Tensor2D, targets: tf.Tensor1D, scale: number, wi
   const gradInfo = withGrad ? backend.makeOutput([n, v], 'float32') : null;
   // Views only after every allocation: one may grow (and so replace) the heap's buffer.
   const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
-  loadNative()!.crossEntropy(view(logits) as Float32Array, view(ids) as Int32Array, n, v, scale, view(lossInfo) as Float32Array, gradInfo ? (view(gradInfo) as Float32Array) : new Float32Array(0));
+  loadNative()!.crossEntropy(
+    view(logits) as Float32Array,
+    view(ids) as Int32Array,
+    n,
+    v,
+    scale,
+    view(lossInfo) as Float32Array,
+    gradInfo ? (view(gradInfo) as Float32Array) : new Float32Array(0),
+  );
   if (ids !== targets) ids.dispose();
   const engine = tf.engine();
-  return { rows: engine.makeTensorFromTensorInfo(lossInfo) as tf.Tensor1D, grad: gradInfo ? (engine.makeTensorFromTensorInfo(gradInfo) as tf.Tensor2D) : null };
+  return {
+    rows: engine.makeTensorFromTensorInfo(lossInfo) as tf.Tensor1D,
+    grad: gradInfo ? (engine.makeTensorFromTensorInfo(gradInfo) as tf.Tensor2D) : null,
+  };
 }
 
 const nativeMean = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -35,18 +51,30 @@ const nativeMean = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     value: tf.mean(rows) as tf.Scalar,
     // dy is 1 for the training loss itself: then the saved gradient as it is (a clone shares its
     // data), not a pass over N × V values.
-    gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => [dy.dataSync()[0] === 1 ? tf.clone(saved[0]!) : tf.mul(saved[0]!, dy), tf.zerosLike(targets)],
+    gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => [
+      dy.dataSync()[0] === 1 ? tf.clone(saved[0]!) : tf.mul(saved[0]!, dy),
+      tf.zerosLike(targets),
+    ],
   };
 });
 
 /** Each row's loss, log Σ exp(z) − z_target, without a gradient (evaluation). */
 export function rowCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
   if (useNative()) return nativeRows(logits, targets, 1, false).rows;
-  return tf.tidy(() => tf.sub(tf.logSumExp(logits, 1), tf.sum(tf.mul(logits, tf.oneHot(tf.cast(targets, 'int32'), logits.shape[1])), 1)) as tf.Tensor1D);
+  return tf.tidy(
+    () =>
+      tf.sub(
+        tf.logSumExp(logits, 1),
+        tf.sum(tf.mul(logits, tf.oneHot(tf.cast(targets, 'int32'), logits.shape[1])), 1),
+      ) as tf.Tensor1D,
+  );
 }
 
 /** The mean loss over the rows, differentiable in the logits (training). */
 export function meanCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
   if (useNative()) return nativeMean(logits, targets) as tf.Scalar;
-  return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.cast(targets, 'int32'), logits.shape[1]), logits) as tf.Scalar;
+  return tf.losses.softmaxCrossEntropy(
+    tf.oneHot(tf.cast(targets, 'int32'), logits.shape[1]),
+    logits,
+  ) as tf.Scalar;
 }

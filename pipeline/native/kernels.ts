@@ -20,13 +20,23 @@ let enabled = false;
 /** Switches the wasm backend's matmul kernels between native (true) and stock (false). */
 export function useNativeMatMul(addon: NativeAddon | null): void {
   if (addon && tf.version.tfjs !== TESTED_TFJS_VERSION) {
-    throw new Error(`native kernels are tested with TensorFlow.js ${TESTED_TFJS_VERSION}, found ${tf.version.tfjs}; run the native tests, then update TESTED_TFJS_VERSION`);
+    throw new Error(
+      `native kernels are tested with TensorFlow.js ${TESTED_TFJS_VERSION}, found ${tf.version.tfjs}; run the native tests, then update TESTED_TFJS_VERSION`,
+    );
   }
   for (const name of KERNELS) if (!stock.has(name)) stock.set(name, tf.getKernel(name, BACKEND));
   for (const name of KERNELS) tf.unregisterKernel(name, BACKEND);
   if (addon) {
-    tf.registerKernel({ kernelName: tf.BatchMatMul, backendName: BACKEND, kernelFunc: (args) => batchMatMul(addon, args) });
-    tf.registerKernel({ kernelName: tf._FusedMatMul, backendName: BACKEND, kernelFunc: (args) => fusedMatMul(addon, args) });
+    tf.registerKernel({
+      kernelName: tf.BatchMatMul,
+      backendName: BACKEND,
+      kernelFunc: (args) => batchMatMul(addon, args),
+    });
+    tf.registerKernel({
+      kernelName: tf._FusedMatMul,
+      backendName: BACKEND,
+      kernelFunc: (args) => fusedMatMul(addon, args),
+    });
     tf.registerKernel({ kernelName: tf.Identity, backendName: BACKEND, kernelFunc: sharedIdentity });
   } else {
     for (const name of KERNELS) tf.registerKernel(stock.get(name)!);
@@ -59,9 +69,18 @@ function batchMatMul(addon: NativeAddon, { inputs, backend, attrs }: KernelArgs)
 }
 
 /** out[..., m, n] = op(a)[..., m, k] · op(b)[..., k, n], with the batch dimensions broadcast. */
-function matMul(addon: NativeAddon, backend: BackendWasm, a: tf.TensorInfo, b: tf.TensorInfo, ta: boolean, tb: boolean): tf.TensorInfo {
-  if (a.dtype !== 'float32' || b.dtype !== 'float32') throw new Error(`native BatchMatMul supports float32 only, got ${a.dtype} and ${b.dtype}`);
-  if (a.shape.length < 2 || b.shape.length < 2) throw new Error(`BatchMatMul needs rank ≥ 2, got shapes [${a.shape}] and [${b.shape}]`);
+function matMul(
+  addon: NativeAddon,
+  backend: BackendWasm,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  ta: boolean,
+  tb: boolean,
+): tf.TensorInfo {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32')
+    throw new Error(`native BatchMatMul supports float32 only, got ${a.dtype} and ${b.dtype}`);
+  if (a.shape.length < 2 || b.shape.length < 2)
+    throw new Error(`BatchMatMul needs rank ≥ 2, got shapes [${a.shape}] and [${b.shape}]`);
   const [aRows, aCols] = a.shape.slice(-2) as [number, number];
   const [bRows, bCols] = b.shape.slice(-2) as [number, number];
   const m = ta ? aCols : aRows;
@@ -69,7 +88,9 @@ function matMul(addon: NativeAddon, backend: BackendWasm, a: tf.TensorInfo, b: t
   const n = tb ? bRows : bCols;
   const kB = tb ? bCols : bRows;
   if (k !== kB) {
-    throw new Error(`Error in matMul: inner shapes (${k}) and (${kB}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${ta} and transposeB=${tb} must match.`);
+    throw new Error(
+      `Error in matMul: inner shapes (${k}) and (${kB}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${ta} and transposeB=${tb} must match.`,
+    );
   }
   const aBatch = a.shape.slice(0, -2);
   const bBatch = b.shape.slice(0, -2);
@@ -85,7 +106,21 @@ function matMul(addon: NativeAddon, backend: BackendWasm, a: tf.TensorInfo, b: t
   for (let i = 0; i < count; i++) {
     const ai = aIndex(i) * m * k;
     const bi = bIndex(i) * k * n;
-    addon.sgemm(ta, tb, m, n, k, 1, A.subarray(ai, ai + m * k), ta ? m : k, B.subarray(bi, bi + k * n), tb ? k : n, 0, C.subarray(i * m * n, (i + 1) * m * n), n);
+    addon.sgemm(
+      ta,
+      tb,
+      m,
+      n,
+      k,
+      1,
+      A.subarray(ai, ai + m * k),
+      ta ? m : k,
+      B.subarray(bi, bi + k * n),
+      tb ? k : n,
+      0,
+      C.subarray(i * m * n, (i + 1) * m * n),
+      n,
+    );
   }
   return out;
 }
@@ -110,7 +145,12 @@ type Activation = 'linear' | 'relu' | 'relu6' | 'prelu' | 'leakyrelu' | 'elu' | 
 
 /** matMul, then + bias (broadcast), then the activation, as tf.fused.matMul defines them. */
 function fusedMatMul(addon: NativeAddon, { inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
-  const { a, b, bias, preluActivationWeights } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
+  const { a, b, bias, preluActivationWeights } = inputs as {
+    a: tf.TensorInfo;
+    b: tf.TensorInfo;
+    bias?: tf.TensorInfo;
+    preluActivationWeights?: tf.TensorInfo;
+  };
   const { transposeA, transposeB, activation, leakyreluAlpha } = attrs as unknown as {
     transposeA: boolean;
     transposeB: boolean;
@@ -121,12 +161,23 @@ function fusedMatMul(addon: NativeAddon, { inputs, backend, attrs }: KernelArgs)
   const out = matMul(addon, wasm, a, b, transposeA, transposeB);
   const C = wasm.typedArrayFromHeap(out) as Float32Array;
   if (bias) addBroadcast(C, out.shape, wasm.typedArrayFromHeap(bias) as Float32Array, bias.shape);
-  const alphas = preluActivationWeights ? broadcastValues(wasm.typedArrayFromHeap(preluActivationWeights) as Float32Array, preluActivationWeights.shape, out.shape) : null;
+  const alphas = preluActivationWeights
+    ? broadcastValues(
+        wasm.typedArrayFromHeap(preluActivationWeights) as Float32Array,
+        preluActivationWeights.shape,
+        out.shape,
+      )
+    : null;
   applyActivation(C, activation, leakyreluAlpha ?? 0.2, alphas);
   return out;
 }
 
-function addBroadcast(target: Float32Array, shape: number[], values: Float32Array, valueShape: number[]): void {
+function addBroadcast(
+  target: Float32Array,
+  shape: number[],
+  values: Float32Array,
+  valueShape: number[],
+): void {
   const full = broadcastValues(values, valueShape, shape);
   for (let i = 0; i < target.length; i++) target[i]! += full(i);
 }
@@ -141,7 +192,12 @@ function broadcastValues(values: Float32Array, valueShape: number[], shape: numb
   return (i) => values[index(i)]!;
 }
 
-function applyActivation(x: Float32Array, activation: Activation, leakyAlpha: number, alphas: ((i: number) => number) | null): void {
+function applyActivation(
+  x: Float32Array,
+  activation: Activation,
+  leakyAlpha: number,
+  alphas: ((i: number) => number) | null,
+): void {
   switch (activation) {
     case 'linear':
       return;

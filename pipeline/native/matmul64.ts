@@ -31,7 +31,8 @@ function product(a: Operand, b: Operand, native: boolean): Float64Array {
   const [m, k] = a.transpose ? [a.cols, a.rows] : [a.rows, a.cols];
   const [k2, n] = b.transpose ? [b.cols, b.rows] : [b.rows, b.cols];
   if (k !== k2) throw new PipelineError(`matmul64: inner dimensions differ (${m}×${k} · ${k2}×${n})`);
-  if (a.data.length !== a.rows * a.cols || b.data.length !== b.rows * b.cols) throw new PipelineError(`matmul64: an operand's data does not hold rows × cols values`);
+  if (a.data.length !== a.rows * a.cols || b.data.length !== b.rows * b.cols)
+    throw new PipelineError(`matmul64: an operand's data does not hold rows × cols values`);
   const out = new Float64Array(m * n);
   if (m === 0 || n === 0 || k === 0) return out;
   const addon = native ? loadNative() : null;
@@ -45,7 +46,9 @@ function product(a: Operand, b: Operand, native: boolean): Float64Array {
 /** The loop order that reads both operands contiguously when neither is transposed. */
 function portable(a: Operand, b: Operand, m: number, k: number, n: number, out: Float64Array): Float64Array {
   const A = (i: number, t: number) => (a.transpose ? a.data[t * a.cols + i]! : a.data[i * a.cols + t]!);
-  const B = b.transpose ? (t: number, j: number) => b.data[j * b.cols + t]! : (t: number, j: number) => b.data[t * b.cols + j]!;
+  const B = b.transpose
+    ? (t: number, j: number) => b.data[j * b.cols + t]!
+    : (t: number, j: number) => b.data[t * b.cols + j]!;
   for (let i = 0; i < m; i++) {
     const row = i * n;
     for (let t = 0; t < k; t++) {

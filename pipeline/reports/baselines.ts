@@ -13,14 +13,33 @@ import type { DataMeta } from '../data/job.ts';
 import { FASHION_MNIST, MNIST_IDX } from '../data/sources.ts';
 import { classEigenJob } from '../decompose/job.ts';
 import { PipelineError } from '../errors.ts';
-import { baselinesSummary, curveRows, METHODS, neededBySize, neededRows, stabilityAcrossSizes, stabilityAt, stabilityByRank, truncationCurves, type StudyRun } from '../figures/baselines.ts';
+import {
+  baselinesSummary,
+  curveRows,
+  METHODS,
+  neededBySize,
+  neededRows,
+  stabilityAcrossSizes,
+  stabilityAt,
+  stabilityByRank,
+  truncationCurves,
+  type StudyRun,
+} from '../figures/baselines.ts';
 import { figureJob } from '../figures/job.ts';
 import { bilinearClassifier } from '../models/bilinear-classifier.ts';
 import type { ProfileName } from '../profiles.ts';
 import { classification } from '../tasks/classification.ts';
 import { trainJob } from '../train/job.ts';
 import { IMAGE_SHAPE, IMAGE_TRAINING, studyData, validationSize } from './image-report.ts';
-import { censoredNeededText, withInterval, type FigurePlan, type Metric, type PlanContext, type ReportPlan, type ReportSpec } from './spec.ts';
+import {
+  censoredNeededText,
+  withInterval,
+  type FigurePlan,
+  type Metric,
+  type PlanContext,
+  type ReportPlan,
+  type ReportSpec,
+} from './spec.ts';
 
 interface StudyProfile {
   sizes: number[];
@@ -40,12 +59,25 @@ const AT_K = [1, 3, 10];
 /** Which test images the accuracies are on, as captions and labels say it wherever one is named. */
 function testImagesText(p: StudyProfile): string {
   const limit = p.caps.mnist.testLimit;
-  if (limit !== p.caps['fashion-mnist'].testLimit) throw new Error('baselines: both data sets must keep the same number of test images, or the captions would mislead');
-  return limit ? `on a seeded sample of ${limit.toLocaleString('en-US')} of the 10,000 test images` : 'on the 10,000 test images';
+  if (limit !== p.caps['fashion-mnist'].testLimit)
+    throw new Error(
+      'baselines: both data sets must keep the same number of test images, or the captions would mislead',
+    );
+  return limit
+    ? `on a seeded sample of ${limit.toLocaleString('en-US')} of the 10,000 test images`
+    : 'on the 10,000 test images';
 }
 
 const PROFILES: Record<ProfileName, StudyProfile> = {
-  smoke: { sizes: [8, 16], seeds: [0, 1, 2], randomDraws: 2, maxK: 16, epochs: { mnist: [1, 2], 'fashion-mnist': [1, 2] }, caps: { mnist: {}, 'fashion-mnist': {} }, pcaSample: 500 },
+  smoke: {
+    sizes: [8, 16],
+    seeds: [0, 1, 2],
+    randomDraws: 2,
+    maxK: 16,
+    epochs: { mnist: [1, 2], 'fashion-mnist': [1, 2] },
+    caps: { mnist: {}, 'fashion-mnist': {} },
+    pcaSample: 500,
+  },
   // The paper's study (sizes 30 … 1000, 5 seeds, full data) cut to the site's build budget
   // (DESIGN.md): four sizes, three seeds, the full 55,000 training images of each data set, at a
   // short and a longer training length, so the report can say how the answer moves with both;
@@ -59,17 +91,37 @@ const PROFILES: Record<ProfileName, StudyProfile> = {
     caps: { mnist: { testLimit: 5_000 }, 'fashion-mnist': { testLimit: 5_000 } },
     pcaSample: 10_000,
   },
-  paper: { sizes: [30, 50, 100, 300, 500, 1000], seeds: [0, 1, 2, 3, 4], randomDraws: 20, maxK: 100, epochs: { mnist: [5, 40], 'fashion-mnist': [5, 40] }, caps: { mnist: {}, 'fashion-mnist': {} }, pcaSample: 20_000 },
+  paper: {
+    sizes: [30, 50, 100, 300, 500, 1000],
+    seeds: [0, 1, 2, 3, 4],
+    randomDraws: 20,
+    maxK: 100,
+    epochs: { mnist: [5, 40], 'fashion-mnist': [5, 40] },
+    caps: { mnist: {}, 'fashion-mnist': {} },
+    pcaSample: 20_000,
+  },
 };
 
 /** Refuses an impossible study before anything trains. */
 export function checkStudy(p: StudyProfile): void {
-  if (p.seeds.length < 3) throw new PipelineError(`baselines: at least 3 seeds are needed for intervals over seed pairs (cross-seed similarity), got ${p.seeds.length}`, { exitCode: 2 });
+  if (p.seeds.length < 3)
+    throw new PipelineError(
+      `baselines: at least 3 seeds are needed for intervals over seed pairs (cross-seed similarity), got ${p.seeds.length}`,
+      { exitCode: 2 },
+    );
   if (p.sizes.length === 0) throw new PipelineError('baselines: no hidden sizes', { exitCode: 2 });
   for (const [dataset, lengths] of Object.entries(p.epochs)) {
-    if (lengths.length === 0 || lengths.some((e, i) => !Number.isInteger(e) || e < 1 || (i > 0 && e <= lengths[i - 1]!))) throw new PipelineError(`baselines: the training lengths of ${dataset} must be whole numbers of epochs in ascending order, got ${lengths.join(', ')}`, { exitCode: 2 });
+    if (
+      lengths.length === 0 ||
+      lengths.some((e, i) => !Number.isInteger(e) || e < 1 || (i > 0 && e <= lengths[i - 1]!))
+    )
+      throw new PipelineError(
+        `baselines: the training lengths of ${dataset} must be whole numbers of epochs in ascending order, got ${lengths.join(', ')}`,
+        { exitCode: 2 },
+      );
   }
-  for (const size of p.sizes) checkTruncationSettings(settingsFor(p, size), size, `baselines, hidden size ${size}`);
+  for (const size of p.sizes)
+    checkTruncationSettings(settingsFor(p, size), size, `baselines, hidden size ${size}`);
 }
 
 function settingsFor(p: StudyProfile, size: number): TruncationSettings {
@@ -90,25 +142,55 @@ function plan(ctx: PlanContext): ReportPlan {
       for (const size of p.sizes) {
         for (const seed of p.seeds) {
           // The main (longest) length keeps the ids of the published figures' runs.
-          const id = epochs === lengths.at(-1) ? `${dataset}-${size}-${seed}` : `${dataset}-${size}-${seed}-${epochs}-epochs`;
+          const id =
+            epochs === lengths.at(-1)
+              ? `${dataset}-${size}-${seed}`
+              : `${dataset}-${size}-${seed}-${epochs}-epochs`;
           const shape = { ...IMAGE_SHAPE, embed: size, hidden: size };
-          const model = trainJob(`baselines/${id}`, data, { kind: bilinearClassifier, shape }, classification, { ...IMAGE_TRAINING, epochs, seed, evaluate: 'last-epoch' }, ctx.backend);
+          const model = trainJob(
+            `baselines/${id}`,
+            data,
+            { kind: bilinearClassifier, shape },
+            classification,
+            { ...IMAGE_TRAINING, epochs, seed, evaluate: 'last-epoch' },
+            ctx.backend,
+          );
           const eigen = classEigenJob(`baselines/${id}`, model, classNames);
           const truncation = truncationJob(`baselines/${id}`, { data, model, eigen }, settingsFor(p, size));
-          Object.assign(deps, { [`${id}.model`]: model, [`${id}.eigen`]: eigen, [`${id}.truncation`]: truncation });
+          Object.assign(deps, {
+            [`${id}.model`]: model,
+            [`${id}.eigen`]: eigen,
+            [`${id}.truncation`]: truncation,
+          });
           analyses.push({ id, job: truncation });
           // the largest main-length models also feed the stability numbers of the narrative
-          if (size === Math.max(...p.sizes) && epochs === lengths.at(-1)) analyses.push({ id: `${id}.model`, job: model }, { id: `${id}.eigen`, job: eigen });
-          runs.push({ dataset, size, epochs, seed, truncation: `${id}.truncation`, model: `${id}.model`, eigen: `${id}.eigen` });
+          if (size === Math.max(...p.sizes) && epochs === lengths.at(-1))
+            analyses.push({ id: `${id}.model`, job: model }, { id: `${id}.eigen`, job: eigen });
+          runs.push({
+            dataset,
+            size,
+            epochs,
+            seed,
+            truncation: `${id}.truncation`,
+            model: `${id}.model`,
+            eigen: `${id}.eigen`,
+          });
         }
       }
     }
   }
   /** The study's jobs a set of runs reads, by the input names the runs give. */
-  const inputsOf = (mine: StudyRun[], parts: ('truncation' | 'model' | 'eigen')[]) => Object.fromEntries(mine.flatMap((r) => parts.map((part) => [r[part], deps[r[part]]!])));
-  const figure = (id: string, title: string, caption: string, job: (label: string) => FigurePlan['job']): FigurePlan => ({ id, title, caption, job: job(`baselines/${id}`) });
+  const inputsOf = (mine: StudyRun[], parts: ('truncation' | 'model' | 'eigen')[]) =>
+    Object.fromEntries(mine.flatMap((r) => parts.map((part) => [r[part], deps[r[part]]!])));
+  const figure = (
+    id: string,
+    title: string,
+    caption: string,
+    job: (label: string) => FigurePlan['job'],
+  ): FigurePlan => ({ id, title, caption, job: job(`baselines/${id}`) });
   const main = (dataset: string) => p.epochs[dataset as 'mnist' | 'fashion-mnist'].at(-1)!;
-  const byDataset = (dataset: string) => runs.filter((r) => r.dataset === dataset && r.epochs === main(dataset));
+  const byDataset = (dataset: string) =>
+    runs.filter((r) => r.dataset === dataset && r.epochs === main(dataset));
   const seedsText = `${p.seeds.length} seeds`;
   const onTest = testImagesText(p);
   const methodsText = `its top-k eigenvectors (red), k random orthonormal directions (grey; ${p.randomDraws} draws per model), its own class's top-k principal directions (dark blue), or c·k principal directions shared by all classes, the same total budget (light blue; all d once c·k ≥ d)`;
@@ -116,19 +198,39 @@ function plan(ctx: PlanContext): ReportPlan {
     accuracy: ['accuracy', 'accuracy', `Accuracy ${onTest}`],
     error: ['error', 'test error', `Error (1 − accuracy, log scale, as in the paper) ${onTest}`],
     r2: ['r2', 'logit R²', "R² of the logits against the full model's"],
-    relativeError: ['relative-error', 'relative error of Q', "Relative Frobenius error ‖Q − Q_k‖_F / ‖Q‖_F of each class's interaction matrix (mean over classes)"],
+    relativeError: [
+      'relative-error',
+      'relative error of Q',
+      "Relative Frobenius error ‖Q − Q_k‖_F / ‖Q‖_F of each class's interaction matrix (mean over classes)",
+    ],
   } as const;
   const curves = (dataset: string, title: string, measure: keyof typeof names) =>
     figure(
       `${dataset}-${names[measure][0]}-vs-k`,
       `${title}: ${names[measure][1]} against k`,
       `${names[measure][2]} when each class keeps only k directions: ${methodsText}${measure === 'accuracy' || measure === 'error' ? '; dashed: the full model' : ''}. Models trained ${main(dataset)} epochs; one panel per hidden size; bands are 95% t intervals over ${seedsText} (random directions: over the seeds' means of their draws).`,
-      (label) => figureJob(label, truncationCurves, inputsOf(byDataset(dataset), ['truncation']), { runs: byDataset(dataset), dataset: title, measure }),
+      (label) =>
+        figureJob(label, truncationCurves, inputsOf(byDataset(dataset), ['truncation']), {
+          runs: byDataset(dataset),
+          dataset: title,
+          measure,
+        }),
     );
   const everyLength = (dataset: string) => runs.filter((r) => r.dataset === dataset);
   const mainRuns = [MNIST_IDX, FASHION_MNIST].flatMap((s) => byDataset(s.name));
   return {
-    settings: { sizes: p.sizes, seeds: p.seeds, randomDraws: p.randomDraws, maxK: p.maxK, epochs: p.epochs, training: { ...IMAGE_TRAINING }, caps: JSON.parse(JSON.stringify(p.caps)), validation: validationSize(ctx.profile), pcaSample: p.pcaSample, backend: `${ctx.backend.name} (${ctx.backend.detail})` },
+    settings: {
+      sizes: p.sizes,
+      seeds: p.seeds,
+      randomDraws: p.randomDraws,
+      maxK: p.maxK,
+      epochs: p.epochs,
+      training: { ...IMAGE_TRAINING },
+      caps: JSON.parse(JSON.stringify(p.caps)),
+      validation: validationSize(ctx.profile),
+      pcaSample: p.pcaSample,
+      backend: `${ctx.backend.name} (${ctx.backend.detail})`,
+    },
     models: [],
     analyses,
     figures: [
@@ -140,17 +242,45 @@ function plan(ctx: PlanContext): ReportPlan {
       curves('fashion-mnist', 'Fashion-MNIST', 'r2'),
       curves('mnist', 'MNIST', 'relativeError'),
       curves('fashion-mnist', 'Fashion-MNIST', 'relativeError'),
-      figure('eigenvectors-needed', 'Eigenvectors needed, by size and training length', `For each method, the directions per class it needs to keep accuracy (${onTest}) within one point of the full model's (the smallest such k, over every k up to ${p.maxK}), against hidden size, at each training length. Points are means over ${seedsText} with 95% t intervals; a triangle marks a mean where some seed never got there (counted as the largest k, so the mean is a lower bound).`, (label) =>
-        figureJob(label, neededBySize, inputsOf(runs, ['truncation']), { datasets: [MNIST_IDX, FASHION_MNIST].map((s) => ({ title: s.title, runs: everyLength(s.name) })) }),
+      figure(
+        'eigenvectors-needed',
+        'Eigenvectors needed, by size and training length',
+        `For each method, the directions per class it needs to keep accuracy (${onTest}) within one point of the full model's (the smallest such k, over every k up to ${p.maxK}), against hidden size, at each training length. Points are means over ${seedsText} with 95% t intervals; a triangle marks a mean where some seed never got there (counted as the largest k, so the mean is a lower bound).`,
+        (label) =>
+          figureJob(label, neededBySize, inputsOf(runs, ['truncation']), {
+            datasets: [MNIST_IDX, FASHION_MNIST].map((s) => ({ title: s.title, runs: everyLength(s.name) })),
+          }),
       ),
-      figure('summary-table', 'Summary', `For each data set, hidden size and method, at the main training length: the directions per class needed to keep accuracy (${onTest}) within one point of the full model's (mean over seeds, then each seed's value), and the mean accuracy at k = ${AT_K.join(', ')}.`, (label) =>
-        figureJob(label, baselinesSummary, inputsOf(mainRuns, ['truncation']), { datasets: [MNIST_IDX, FASHION_MNIST].map((s) => ({ title: s.title, runs: byDataset(s.name) })), atK: AT_K }),
+      figure(
+        'summary-table',
+        'Summary',
+        `For each data set, hidden size and method, at the main training length: the directions per class needed to keep accuracy (${onTest}) within one point of the full model's (mean over seeds, then each seed's value), and the mean accuracy at k = ${AT_K.join(', ')}.`,
+        (label) =>
+          figureJob(label, baselinesSummary, inputsOf(mainRuns, ['truncation']), {
+            datasets: [MNIST_IDX, FASHION_MNIST].map((s) => ({ title: s.title, runs: byDataset(s.name) })),
+            atK: AT_K,
+          }),
       ),
-      figure('stability-by-rank', 'Stability across seeds', `How similar the top-r eigenvectors are between models trained from different seeds: the eigenvectors of two models are paired one to one to maximise |cos| (input space), for the same class (averaged over classes) and, as the null, for different classes (averaged over every pair of classes a ≠ b), over every pair of distinct seeds. Bands are 95% leave-one-seed-out jackknife intervals (n = ${p.seeds.length} seeds), cut at 0 and 1 where they run past the range of a |cos|. "Chance" is the same statistic for independent random Gaussian vectors.`, (label) =>
-        figureJob(label, stabilityByRank, inputsOf(mainRuns, ['model', 'eigen']), { runs: mainRuns, maxRank: 10, seed: 3 }),
+      figure(
+        'stability-by-rank',
+        'Stability across seeds',
+        `How similar the top-r eigenvectors are between models trained from different seeds: the eigenvectors of two models are paired one to one to maximise |cos| (input space), for the same class (averaged over classes) and, as the null, for different classes (averaged over every pair of classes a ≠ b), over every pair of distinct seeds. Bands are 95% leave-one-seed-out jackknife intervals (n = ${p.seeds.length} seeds), cut at 0 and 1 where they run past the range of a |cos|. "Chance" is the same statistic for independent random Gaussian vectors.`,
+        (label) =>
+          figureJob(label, stabilityByRank, inputsOf(mainRuns, ['model', 'eigen']), {
+            runs: mainRuns,
+            maxRank: 10,
+            seed: 3,
+          }),
       ),
-      figure('stability-across-sizes', 'Stability across sizes', 'Matched similarity of the top 5 eigenvectors per class between models of two hidden sizes trained from different seeds, for the same class (top) and for different classes (bottom, the null), averaged over classes or class pairs and over all such pairs of models (on the diagonal: different seeds of one size).', (label) =>
-        figureJob(label, stabilityAcrossSizes, inputsOf(mainRuns, ['model', 'eigen']), { runs: mainRuns, rank: 5 }),
+      figure(
+        'stability-across-sizes',
+        'Stability across sizes',
+        'Matched similarity of the top 5 eigenvectors per class between models of two hidden sizes trained from different seeds, for the same class (top) and for different classes (bottom, the null), averaged over classes or class pairs and over all such pairs of models (on the diagonal: different seeds of one size).',
+        (label) =>
+          figureJob(label, stabilityAcrossSizes, inputsOf(mainRuns, ['model', 'eigen']), {
+            runs: mainRuns,
+            rank: 5,
+          }),
       ),
     ],
     metrics: (read) => studyMetrics(runs, read, deps, p, main),
@@ -158,57 +288,144 @@ function plan(ctx: PlanContext): ReportPlan {
 }
 
 const METHOD_KEYS = ['eigen', 'random', 'pcaClass', 'pcaShared'] as const;
-const METHOD_IDS = { eigen: 'eigen', random: 'random', pcaClass: 'pca-class', pcaShared: 'pca-shared' } as const;
+const METHOD_IDS = {
+  eigen: 'eigen',
+  random: 'random',
+  pcaClass: 'pca-class',
+  pcaShared: 'pca-shared',
+} as const;
 
 /**
  * The numbers the narrative quotes: for every data set, size and training length, each method's
  * directions needed; at the largest size and main length, accuracy and R² at small k and the
  * cross-seed stability of the top eigenvectors beside the class-mismatched null.
  */
-function studyMetrics(runs: StudyRun[], read: (job: Job) => Artifact, deps: Record<string, Job>, p: StudyProfile, main: (dataset: string) => number): Record<string, Metric> {
+function studyMetrics(
+  runs: StudyRun[],
+  read: (job: Job) => Artifact,
+  deps: Record<string, Job>,
+  p: StudyProfile,
+  main: (dataset: string) => number,
+): Record<string, Metric> {
   const size = Math.max(...p.sizes);
   const onTest = testImagesText(p);
   const stable = (r: StudyRun) => r.size === size && r.epochs === main(r.dataset);
-  const inputs = Object.fromEntries(runs.flatMap((r) => (stable(r) ? [r.truncation, r.model, r.eigen] : [r.truncation]).map((name) => [name, read(deps[name]!)])));
+  const inputs = Object.fromEntries(
+    runs.flatMap((r) =>
+      (stable(r) ? [r.truncation, r.model, r.eigen] : [r.truncation]).map((name) => [
+        name,
+        read(deps[name]!),
+      ]),
+    ),
+  );
   const out: Record<string, Metric> = {
     'largest-size': { label: 'largest hidden size', value: size, format: 'number', digits: 0 },
-    'smallest-size': { label: 'smallest hidden size', value: Math.min(...p.sizes), format: 'number', digits: 0 },
+    'smallest-size': {
+      label: 'smallest hidden size',
+      value: Math.min(...p.sizes),
+      format: 'number',
+      digits: 0,
+    },
     seeds: { label: 'seeds per model', value: p.seeds.length, format: 'number', digits: 0 },
     draws: { label: 'random draws per model', value: p.randomDraws, format: 'number', digits: 0 },
     'max-k': { label: 'largest k', value: p.maxK, format: 'number', digits: 0 },
   };
   const data = read(deps['mnist.data']!).meta as DataMeta;
-  out['train-images'] = { label: 'training images per data set', value: data.trainSize, format: 'number', digits: 0 };
-  out['test-images'] = { label: 'test images per data set (a seeded sample when fewer than 10,000)', value: data.testSize, format: 'number', digits: 0 };
+  out['train-images'] = {
+    label: 'training images per data set',
+    value: data.trainSize,
+    format: 'number',
+    digits: 0,
+  };
+  out['test-images'] = {
+    label: 'test images per data set (a seeded sample when fewer than 10,000)',
+    value: data.testSize,
+    format: 'number',
+    digits: 0,
+  };
   for (const dataset of ['mnist', 'fashion-mnist'] as const) {
     const lengths = p.epochs[dataset];
-    out[`${dataset}-short-epochs`] = { label: `${dataset} short training length`, value: lengths[0]!, format: 'number', digits: 0 };
-    out[`${dataset}-epochs`] = { label: `${dataset} main training length`, value: lengths.at(-1)!, format: 'number', digits: 0 };
-    for (const row of neededRows(dataset, runs.filter((r) => r.dataset === dataset), inputs)) {
+    out[`${dataset}-short-epochs`] = {
+      label: `${dataset} short training length`,
+      value: lengths[0]!,
+      format: 'number',
+      digits: 0,
+    };
+    out[`${dataset}-epochs`] = {
+      label: `${dataset} main training length`,
+      value: lengths.at(-1)!,
+      format: 'number',
+      digits: 0,
+    };
+    for (const row of neededRows(
+      dataset,
+      runs.filter((r) => r.dataset === dataset),
+      inputs,
+    )) {
       // named by the size's place (smallest, largest), so that prose reads the same in every profile
       const role = row.size === size ? 'largest' : row.size === Math.min(...p.sizes) ? 'smallest' : null;
       if (role === null) continue;
       const method = METHOD_KEYS.find((m) => METHODS[m] === row.method)!;
       const name = `${dataset}-${role}-${row.epochs === lengths.at(-1) ? '' : 'short-'}needed-${METHOD_IDS[method]}`;
-      out[name] = withInterval({ label: `${dataset} d = ${row.size}, ${row.epochs} epochs: ${row.method}, directions needed`, value: row.interval.mean, format: 'number', digits: 1, ...(row.censored ? { text: censoredNeededText(row.interval.mean, row.maxK) } : {}) }, row.interval, 'seeds', [1, row.maxK]);
-      if (method === 'eigen') out[name.replace('needed-eigen', 'full-accuracy')] = { label: `${dataset} d = ${row.size}, ${row.epochs} epochs: full accuracy ${onTest}`, value: row.fullAccuracy.mean, format: 'percent', digits: 1 };
+      out[name] = withInterval(
+        {
+          label: `${dataset} d = ${row.size}, ${row.epochs} epochs: ${row.method}, directions needed`,
+          value: row.interval.mean,
+          format: 'number',
+          digits: 1,
+          ...(row.censored ? { text: censoredNeededText(row.interval.mean, row.maxK) } : {}),
+        },
+        row.interval,
+        'seeds',
+        [1, row.maxK],
+      );
+      if (method === 'eigen')
+        out[name.replace('needed-eigen', 'full-accuracy')] = {
+          label: `${dataset} d = ${row.size}, ${row.epochs} epochs: full accuracy ${onTest}`,
+          value: row.fullAccuracy.mean,
+          format: 'percent',
+          digits: 1,
+        };
     }
-    const largest = runs.filter((r) => r.dataset === dataset && r.size === size && r.epochs === main(dataset));
+    const largest = runs.filter(
+      (r) => r.dataset === dataset && r.size === size && r.epochs === main(dataset),
+    );
     for (const measure of ['accuracy', 'r2'] as const) {
       const rows = curveRows(largest, inputs, measure);
       for (const method of METHOD_KEYS) {
         for (const k of AT_K) {
           const row = rows.find((r) => r.method === METHODS[method] && r.k === k);
-          if (row) out[`${dataset}-${measure === 'accuracy' ? 'acc' : 'r2-'}${k}-${METHOD_IDS[method]}`] = { label: `${dataset} ${measure === 'accuracy' ? `accuracy ${onTest}` : 'logit R²'} at k = ${k} (${METHODS[method]})`, value: row.mean, format: measure === 'accuracy' ? 'percent' : 'number', digits: measure === 'accuracy' ? 1 : 2 };
+          if (row)
+            out[`${dataset}-${measure === 'accuracy' ? 'acc' : 'r2-'}${k}-${METHOD_IDS[method]}`] = {
+              label: `${dataset} ${measure === 'accuracy' ? `accuracy ${onTest}` : 'logit R²'} at k = ${k} (${METHODS[method]})`,
+              value: row.mean,
+              format: measure === 'accuracy' ? 'percent' : 'number',
+              digits: measure === 'accuracy' ? 1 : 2,
+            };
         }
       }
     }
     const stability = stabilityAt(largest, inputs, 5);
     for (const [name, iv] of Object.entries(stability)) {
-      out[`${dataset}-stability-${name}`] = { label: `${dataset} cross-seed similarity of the top 5 eigenvectors (${name})`, value: iv.mean, format: 'number', digits: 2 };
+      out[`${dataset}-stability-${name}`] = {
+        label: `${dataset} cross-seed similarity of the top 5 eigenvectors (${name})`,
+        value: iv.mean,
+        format: 'number',
+        digits: 2,
+      };
       if (iv.lo !== null && iv.hi !== null) {
-        out[`${dataset}-stability-${name}-lo`] = { label: `${dataset} stability (${name}), interval low`, value: iv.lo, format: 'number', digits: 2 };
-        out[`${dataset}-stability-${name}-hi`] = { label: `${dataset} stability (${name}), interval high`, value: iv.hi, format: 'number', digits: 2 };
+        out[`${dataset}-stability-${name}-lo`] = {
+          label: `${dataset} stability (${name}), interval low`,
+          value: iv.lo,
+          format: 'number',
+          digits: 2,
+        };
+        out[`${dataset}-stability-${name}-hi`] = {
+          label: `${dataset} stability (${name}), interval high`,
+          value: iv.hi,
+          format: 'number',
+          digits: 2,
+        };
       }
     }
   }
@@ -218,8 +435,8 @@ function studyMetrics(runs: StudyRun[], read: (job: Job) => Artifact, deps: Reco
 export const baselinesReport: ReportSpec = {
   id: 'baselines',
   title: 'Eigenvectors against baselines: how much of the model do the top eigenvectors keep?',
-  summary: 'Truncation to the top-k eigenvectors against random and class-conditional and shared principal directions, across hidden sizes, training lengths and seeds, with the stability of eigenvectors across seeds beside a class-mismatched null.',
+  summary:
+    'Truncation to the top-k eigenvectors against random and class-conditional and shared principal directions, across hidden sizes, training lengths and seeds, with the stability of eigenvectors across seeds beside a class-mismatched null.',
   datasets: [FASHION_MNIST],
   plan,
 };
-

@@ -11,12 +11,22 @@ const [SHAPE, TRAIN] = [IMAGE_SHAPE, IMAGE_TRAINING];
 export const fashionMnistReport = imageReport({
   id: 'fashion-mnist',
   title: 'Fashion-MNIST: eigenvector features of a bilinear classifier',
-  summary: 'The same bilinear classifier trained on Fashion-MNIST clothing images, and the eigenvectors of its class interaction matrices.',
+  summary:
+    'The same bilinear classifier trained on Fashion-MNIST clothing images, and the eigenvectors of its class interaction matrices.',
   datasets: [FASHION_MNIST],
   data(ctx) {
     const split = capped(ctx.profile);
     const { job, source } = imageData(ctx, FASHION_MNIST, split);
-    return { job, classNames: FASHION_MNIST.classNames, describe: { source, split: 'official 60,000 / 10,000; the validation images are carved from the 60,000 and the model trains on the rest', ...split } };
+    return {
+      job,
+      classNames: FASHION_MNIST.classNames,
+      describe: {
+        source,
+        split:
+          'official 60,000 / 10,000; the validation images are carved from the 60,000 and the model trains on the rest',
+        ...split,
+      },
+    };
   },
   profiles: {
     smoke: { shape: { ...SHAPE, embed: 32, hidden: 32 }, train: { ...TRAIN, epochs: 2, lr: 0.005 } },

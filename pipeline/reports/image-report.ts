@@ -9,7 +9,14 @@ import type { Artifact, Json } from '../cache/artifact.ts';
 import type { Job } from '../cache/job.ts';
 import { classEigen, classEigenJob, hosvdJob, type EigenMeta } from '../decompose/job.ts';
 import { idxDataJob, type DataMeta, type OfficialSplitSettings } from '../data/job.ts';
-import { FASHION_MNIST, locateDataset, MNIST_IDX, verifyDataset, type IdxSource, type LocatedDataset } from '../data/sources.ts';
+import {
+  FASHION_MNIST,
+  locateDataset,
+  MNIST_IDX,
+  verifyDataset,
+  type IdxSource,
+  type LocatedDataset,
+} from '../data/sources.ts';
 import { eigenGallery, regularizationComparison } from '../figures/eigen-gallery.ts';
 import { hosvdComponents, hosvdSpectrum } from '../figures/hosvd.ts';
 import { figureJob } from '../figures/job.ts';
@@ -27,7 +34,14 @@ import type { ProfileName } from '../profiles.ts';
 import { classification } from '../tasks/classification.ts';
 import { trainJob, type ModelMeta } from '../train/job.ts';
 import { TRAIN_MONITOR, type TrainSettings } from '../train/trainer.ts';
-import { withInterval, type FigurePlan, type Metric, type PlanContext, type ReportPlan, type ReportSpec } from './spec.ts';
+import {
+  withInterval,
+  type FigurePlan,
+  type Metric,
+  type PlanContext,
+  type ReportPlan,
+  type ReportSpec,
+} from './spec.ts';
 
 export interface ImageProfile {
   shape: BilinearShape;
@@ -37,7 +51,14 @@ export interface ImageProfile {
 /** Perturbation check sizes: a small one for smoke builds, the published one otherwise. */
 const PERTURBATION: Record<'smoke' | 'full', PerturbationSettings> = {
   smoke: { epsilons: [0, 2, 4], perClass: 5, directions: 2, randomDraws: 2, pcaSample: 300, seed: 7 },
-  full: { epsilons: [0, 1, 2, 3, 4, 5, 6], perClass: 30, directions: 3, randomDraws: 10, pcaSample: 2000, seed: 7 },
+  full: {
+    epsilons: [0, 1, 2, 3, 4, 5, 6],
+    perClass: 30,
+    directions: 3,
+    randomDraws: 10,
+    pcaSample: 2000,
+    seed: 7,
+  },
 };
 
 export interface ImageData {
@@ -66,7 +87,15 @@ export const IMAGE_SHAPE = { input: 784, classes: 10 };
  * never-lit border pixels (each report measures it as its own step: recipe against recipe with
  * input noise); warm-up over 5% of steps; batch 128.
  */
-export const IMAGE_TRAINING = { batchSize: 128, lr: 0.002, weightDecay: 0.5, warmupFraction: 0.05, latentNoise: 0.33, inputNoise: 0.3, seed: 0 };
+export const IMAGE_TRAINING = {
+  batchSize: 128,
+  lr: 0.002,
+  weightDecay: 0.5,
+  warmupFraction: 0.05,
+  latentNoise: 0.33,
+  inputNoise: 0.3,
+  seed: 0,
+};
 
 /** The smoke profile's data caps: enough to exercise every stage in seconds. */
 export function smokeLimits(profile: ProfileName): { trainLimit?: number; testLimit?: number } {
@@ -79,11 +108,18 @@ export function smokeLimits(profile: ProfileName): { trainLimit?: number; testLi
  * installed must match; a user's own files that differ are used with a warning), and read with
  * the official split, capped as given.
  */
-export function imageData(ctx: PlanContext, source: IdxSource, split: OfficialSplitSettings): { job: Job<DataMeta>; source: string } {
+export function imageData(
+  ctx: PlanContext,
+  source: IdxSource,
+  split: OfficialSplitSettings,
+): { job: Job<DataMeta>; source: string } {
   const located = locateDataset(source, { dir: ctx.dataDirs[source.name], cacheDir: ctx.cacheDir });
   const warning = verifyDataset(source, located);
   if (warning) ctx.log?.warn(warning);
-  return { job: idxDataJob(source, located, split), source: publishedSource(source, located, warning !== undefined) };
+  return {
+    job: idxDataJob(source, located, split),
+    source: publishedSource(source, located, warning !== undefined),
+  };
 }
 
 /**
@@ -92,12 +128,19 @@ export function imageData(ctx: PlanContext, source: IdxSource, split: OfficialSp
  * or a download cache lies wherever the build ran).
  */
 export function publishedSource(source: IdxSource, located: LocatedDataset, differs: boolean): string {
-  const checked = differs ? 'which differ from the published files' : 'verified against the published checksums';
+  const checked = differs
+    ? 'which differ from the published files'
+    : 'verified against the published checksums';
   switch (located.origin) {
-    case 'package': return `IDX files of the ${located.how}, ${checked}`;
-    case 'system': return `IDX files in ${located.dir} (the system copy), ${checked}`;
-    case 'download': return `IDX files downloaded from ${source.baseUrl}, ${checked}`;
-    case 'flag': case 'env': return `IDX files named by ${located.how}, ${checked}`;
+    case 'package':
+      return `IDX files of the ${located.how}, ${checked}`;
+    case 'system':
+      return `IDX files in ${located.dir} (the system copy), ${checked}`;
+    case 'download':
+      return `IDX files downloaded from ${source.baseUrl}, ${checked}`;
+    case 'flag':
+    case 'env':
+      return `IDX files named by ${located.how}, ${checked}`;
   }
 }
 
@@ -111,16 +154,30 @@ export function validationSize(profile: ProfileName): number {
 }
 
 /** A data set's split: the validation images, then the smoke profile's caps, else the given ones (absent: all the rest). */
-export function capped(profile: ProfileName, caps: { trainLimit?: number | undefined; testLimit?: number | undefined } = {}): OfficialSplitSettings {
+export function capped(
+  profile: ProfileName,
+  caps: { trainLimit?: number | undefined; testLimit?: number | undefined } = {},
+): OfficialSplitSettings {
   const limits = { ...caps, ...smokeLimits(profile) };
-  return { validation: validationSize(profile), ...(limits.trainLimit ? { trainLimit: limits.trainLimit } : {}), ...(limits.testLimit ? { testLimit: limits.testLimit } : {}), seed: 1 };
+  return {
+    validation: validationSize(profile),
+    ...(limits.trainLimit ? { trainLimit: limits.trainLimit } : {}),
+    ...(limits.testLimit ? { testLimit: limits.testLimit } : {}),
+    seed: 1,
+  };
 }
 
 /**
  * The data of the multi-model studies (baselines, ablations): MNIST and Fashion-MNIST, each with
  * optional caps. One definition, so the studies share the cached data sets.
  */
-export function studyData(ctx: PlanContext, caps: Record<'mnist' | 'fashion-mnist', { trainLimit?: number | undefined; testLimit?: number | undefined }>): { dataset: string; title: string; classNames: string[]; job: Job<DataMeta> }[] {
+export function studyData(
+  ctx: PlanContext,
+  caps: Record<
+    'mnist' | 'fashion-mnist',
+    { trainLimit?: number | undefined; testLimit?: number | undefined }
+  >,
+): { dataset: string; title: string; classNames: string[]; job: Job<DataMeta> }[] {
   return [MNIST_IDX, FASHION_MNIST].map((source) => ({
     dataset: source.name,
     title: source.title,
@@ -146,8 +203,19 @@ export function imageReport(config: ImageReportConfig): ReportSpec {
 
 /** The report's three models, in the order the comparison shows them; the last is the report's model. */
 const STEPS = [
-  { id: 'unregularized', label: 'none', column: 'none', describe: 'the same classifier trained without noise or weight decay' },
-  { id: 'recipe', label: 'latent noise + decay', column: 'σ + decay', describe: "the same classifier trained with the paper's recipe only (latent noise and weight decay, no input noise)" },
+  {
+    id: 'unregularized',
+    label: 'none',
+    column: 'none',
+    describe: 'the same classifier trained without noise or weight decay',
+  },
+  {
+    id: 'recipe',
+    label: 'latent noise + decay',
+    column: 'σ + decay',
+    describe:
+      "the same classifier trained with the paper's recipe only (latent noise and weight decay, no input noise)",
+  },
   { id: 'model', label: '+ input noise', column: '+ input noise', describe: '' },
 ] as const;
 
@@ -161,28 +229,64 @@ function planImageReport(config: ImageReportConfig, ctx: PlanContext): ReportPla
     model: train,
   };
   const steps = STEPS.map((step) => {
-    const model = trainJob(`${config.id}/${step.id}`, data.job, { kind: bilinearClassifier, shape }, classification, settings[step.id], ctx.backend);
+    const model = trainJob(
+      `${config.id}/${step.id}`,
+      data.job,
+      { kind: bilinearClassifier, shape },
+      classification,
+      settings[step.id],
+      ctx.backend,
+    );
     const eigen = classEigenJob(`${config.id}/${step.id}`, model, classNames);
     return { ...step, model, eigen };
   });
   const { model, eigen } = steps.at(-1)!;
   const hosvd = hosvdJob(`${config.id}/model`, model, HOSVD_COMPONENTS);
   const perturbationSettings = PERTURBATION[ctx.profile === 'smoke' ? 'smoke' : 'full'];
-  const perturbation = perturbationJob(`${config.id}/model`, { data: data.job, model, eigen }, perturbationSettings);
+  const perturbation = perturbationJob(
+    `${config.id}/model`,
+    { data: data.job, model, eigen },
+    perturbationSettings,
+  );
   // How much of the logits the top eigenvectors keep (logit R² and accuracy at each k on the test
   // images), so that what the spectra caption would claim is a number in the text instead.
-  const truncation = truncationJob(`${config.id}/model`, { data: data.job, model, eigen }, { maxK: Math.min(20, embedDim(shape)), randomDraws: 1, pcaSample: 2000, seed: 11 });
+  const truncation = truncationJob(
+    `${config.id}/model`,
+    { data: data.job, model, eigen },
+    { maxK: Math.min(20, embedDim(shape)), randomDraws: 1, pcaSample: 2000, seed: 11 },
+  );
   // The ablations' interpretability scores of every step (effective rank, periphery mass, …), on
   // 2,000 validation images as in the studies, so the page can say in numbers what each step changes.
-  const scoring: AblationSettings = { topFeatures: 3, maxK: Math.min(50, embedDim(shape)), height: 28, width: 28, validationSample: 2000 };
-  const scores = Object.fromEntries(steps.map((s) => [s.id, ablationJob(`${config.id}/${s.id}`, { data: data.job, model: s.model, eigen: s.eigen }, scoring)]));
+  const scoring: AblationSettings = {
+    topFeatures: 3,
+    maxK: Math.min(50, embedDim(shape)),
+    height: 28,
+    width: 28,
+    validationSample: 2000,
+  };
+  const scores = Object.fromEntries(
+    steps.map((s) => [
+      s.id,
+      ablationJob(`${config.id}/${s.id}`, { data: data.job, model: s.model, eigen: s.eigen }, scoring),
+    ]),
+  );
   const image = { height: 28, width: 28 };
   const gallery = { perSign: PER_SIGN, ...image, classNames };
   const regularization = `latent noise ${train.latentNoise}, weight decay ${train.weightDecay} and input noise ${train.inputNoise ?? 0}`;
-  const figure = (id: string, title: string, caption: string, job: (label: string) => FigurePlan['job']): FigurePlan => ({ id, title, caption, job: job(`${config.id}/${id}`) });
+  const figure = (
+    id: string,
+    title: string,
+    caption: string,
+    job: (label: string) => FigurePlan['job'],
+  ): FigurePlan => ({ id, title, caption, job: job(`${config.id}/${id}`) });
   const width = embedDim(shape);
   const classWord = config.id === 'mnist' ? 'digit' : 'class';
-  const compared = Object.fromEntries(steps.flatMap((s) => [[`${s.id}.model`, s.model], [`${s.id}.eigen`, s.eigen]]));
+  const compared = Object.fromEntries(
+    steps.flatMap((s) => [
+      [`${s.id}.model`, s.model],
+      [`${s.id}.eigen`, s.eigen],
+    ]),
+  );
   return {
     settings: {
       data: JSON.parse(JSON.stringify(data.describe)) as Json,
@@ -194,11 +298,23 @@ function planImageReport(config: ImageReportConfig, ctx: PlanContext): ReportPla
       scores: { ...scoring },
       backend: `${ctx.backend.name} (${ctx.backend.detail})`,
     },
-    analyses: [{ id: 'perturbation', job: perturbation }, { id: 'truncation', job: truncation }, { id: 'eigen', job: eigen }, ...steps.map((s) => ({ id: s.id === 'model' ? 'scores' : `${s.id}-scores`, job: scores[s.id]! }))],
-    models: steps.map((s) => ({ id: s.id, description: s.id === 'model' ? `${bilinearClassifier.describe(shape)}, ${regularization}` : s.describe, job: s.model })),
+    analyses: [
+      { id: 'perturbation', job: perturbation },
+      { id: 'truncation', job: truncation },
+      { id: 'eigen', job: eigen },
+      ...steps.map((s) => ({ id: s.id === 'model' ? 'scores' : `${s.id}-scores`, job: scores[s.id]! })),
+    ],
+    models: steps.map((s) => ({
+      id: s.id,
+      description: s.id === 'model' ? `${bilinearClassifier.describe(shape)}, ${regularization}` : s.describe,
+      job: s.model,
+    })),
     figures: [
-      figure('training-curves', 'Training curves', `Cross-entropy loss and accuracy of the report's model after each epoch, on the validation split (${validationText(ctx.profile)}) and on the training images (a fixed, seeded sample of at most ${TRAIN_MONITOR.toLocaleString('en-US')} of them). The test images are not drawn: they are evaluated once, after the last epoch.`, (label) =>
-        figureJob(label, trainingCurves, { model }, { metrics: [...classification.metrics] }),
+      figure(
+        'training-curves',
+        'Training curves',
+        `Cross-entropy loss and accuracy of the report's model after each epoch, on the validation split (${validationText(ctx.profile)}) and on the training images (a fixed, seeded sample of at most ${TRAIN_MONITOR.toLocaleString('en-US')} of them). The test images are not drawn: they are evaluated once, after the last epoch.`,
+        (label) => figureJob(label, trainingCurves, { model }, { metrics: [...classification.metrics] }),
       ),
       figure(
         'eigenvector-gallery',
@@ -216,25 +332,42 @@ function planImageReport(config: ImageReportConfig, ctx: PlanContext): ReportPla
         'regularization-comparison',
         'One regulariser at a time',
         `Each class's top three positive eigenvectors in three models trained from the same initial weights and data order: without regularisation (left), with the paper's recipe of latent noise ${train.latentNoise} and weight decay ${train.weightDecay} (middle, headed σ + decay), and with input noise ${train.inputNoise ?? 0} added to the recipe (right, the report's model).`,
-        (label) => figureJob(label, regularizationComparison, compared, { ...gallery, models: steps.map((s) => ({ label: s.column, model: `${s.id}.model`, eigen: `${s.id}.eigen` })) }),
+        (label) =>
+          figureJob(label, regularizationComparison, compared, {
+            ...gallery,
+            models: steps.map((s) => ({ label: s.column, model: `${s.id}.model`, eigen: `${s.id}.eigen` })),
+          }),
       ),
       figure(
         'hosvd-spectrum',
         'Components shared across classes',
         'The higher-order SVD of the interaction tensor: the share of its squared norm carried by each component (left) and how much each class uses the top components (right).',
-        (label) => figureJob(label, hosvdSpectrum, { hosvd }, { classNames, components: HOSVD_COMPONENTS * 2 }),
+        (label) =>
+          figureJob(label, hosvdSpectrum, { hosvd }, { classNames, components: HOSVD_COMPONENTS * 2 }),
       ),
       figure(
         'hosvd-components',
         'Top eigenvectors of the shared components',
         `Each of the top ${HOSVD_COMPONENTS} HOSVD components is an interaction matrix in its own right; its top positive and negative eigenvectors show the input patterns that the classes share.`,
-        (label) => figureJob(label, hosvdComponents, { model, hosvd }, { components: HOSVD_COMPONENTS, perSign: PER_SIGN, ...image }),
+        (label) =>
+          figureJob(
+            label,
+            hosvdComponents,
+            { model, hosvd },
+            { components: HOSVD_COMPONENTS, perSign: PER_SIGN, ...image },
+          ),
       ),
       figure(
         'input-explanations',
         'Explanations of single test images',
-        'The first test image of each class and the first misclassified ones, with the true class and the prediction. Each has its own page: its top logits, each split exactly into the contributions of the class\'s eigenvectors.',
-        (label) => figureJob(label, inputExplanations, { model, eigen, data: data.job }, { classNames, ...image, misclassified: 2, topClasses: 3, topFeatures: 4 }),
+        "The first test image of each class and the first misclassified ones, with the true class and the prediction. Each has its own page: its top logits, each split exactly into the contributions of the class's eigenvectors.",
+        (label) =>
+          figureJob(
+            label,
+            inputExplanations,
+            { model, eigen, data: data.job },
+            { classNames, ...image, misclassified: 2, topClasses: 3, topFeatures: 4 },
+          ),
       ),
       figure(
         'perturbation-check',
@@ -247,9 +380,24 @@ function planImageReport(config: ImageReportConfig, ctx: PlanContext): ReportPla
       const meta = (id: string): ModelMeta => read(steps.find((s) => s.id === id)!.model).meta;
       const m = meta('model');
       const out: Record<string, Metric> = {
-        'test-accuracy': { label: 'test accuracy', value: m.final.test['accuracy']!, format: 'percent', digits: 2 },
-        'validation-accuracy': { label: 'validation accuracy', value: m.final.validation['accuracy']!, format: 'percent', digits: 2 },
-        'train-accuracy': { label: 'training accuracy', value: m.final.train['accuracy']!, format: 'percent', digits: 2 },
+        'test-accuracy': {
+          label: 'test accuracy',
+          value: m.final.test['accuracy']!,
+          format: 'percent',
+          digits: 2,
+        },
+        'validation-accuracy': {
+          label: 'validation accuracy',
+          value: m.final.validation['accuracy']!,
+          format: 'percent',
+          digits: 2,
+        },
+        'train-accuracy': {
+          label: 'training accuracy',
+          value: m.final.train['accuracy']!,
+          format: 'percent',
+          digits: 2,
+        },
         'test-loss': { label: 'test loss', value: m.final.test['loss']!, format: 'number', digits: 4 },
         'embed-dim': { label: 'embedding dimension d', value: width, format: 'number', digits: 0 },
         'hidden-dim': { label: 'hidden dimension m', value: shape.hidden, format: 'number', digits: 0 },
@@ -261,8 +409,18 @@ function planImageReport(config: ImageReportConfig, ctx: PlanContext): ReportPla
         const prefix = step.id === 'model' ? '' : `${step.id}-`;
         const which = step.id === 'model' ? '' : ` (${step.label})`;
         if (prefix) {
-          out[`${prefix}test-accuracy`] = { label: `test accuracy${which}`, value: meta(step.id).final.test['accuracy']!, format: 'percent', digits: 2 };
-          out[`${prefix}train-accuracy`] = { label: `training accuracy${which}`, value: meta(step.id).final.train['accuracy']!, format: 'percent', digits: 2 };
+          out[`${prefix}test-accuracy`] = {
+            label: `test accuracy${which}`,
+            value: meta(step.id).final.test['accuracy']!,
+            format: 'percent',
+            digits: 2,
+          };
+          out[`${prefix}train-accuracy`] = {
+            label: `training accuracy${which}`,
+            value: meta(step.id).final.train['accuracy']!,
+            format: 'percent',
+            digits: 2,
+          };
         }
         Object.assign(out, scoreMetrics(prefix, which, read(scores[step.id]!).meta.scores, scoring.maxK));
       }
@@ -277,38 +435,94 @@ function validationText(profile: ProfileName): string {
 }
 
 /** The interpretability scores of one model (analysis/ablation.ts), as metrics named `<prefix><metric>`. */
-function scoreMetrics(prefix: string, which: string, scores: RunScores, maxK: number): Record<string, Metric> {
+function scoreMetrics(
+  prefix: string,
+  which: string,
+  scores: RunScores,
+  maxK: number,
+): Record<string, Metric> {
   const out: Record<string, Metric> = {
-    [`${prefix}effective-rank`]: { label: `${METRICS.effectiveRank.label}${which}`, value: scores.effectiveRank, format: 'number', digits: 1 },
-    [`${prefix}periphery-mass`]: { label: `${METRICS.peripheryMass.label}${which}`, value: scores.peripheryMass, format: 'number', digits: 3 },
-    [`${prefix}feature-support`]: { label: `${METRICS.featureSupport.label}${which}`, value: scores.featureSupport, format: 'number', digits: 3 },
-    [`${prefix}total-variation`]: { label: `${METRICS.totalVariation.label}${which}`, value: scores.totalVariation, format: 'number', digits: 3 },
+    [`${prefix}effective-rank`]: {
+      label: `${METRICS.effectiveRank.label}${which}`,
+      value: scores.effectiveRank,
+      format: 'number',
+      digits: 1,
+    },
+    [`${prefix}periphery-mass`]: {
+      label: `${METRICS.peripheryMass.label}${which}`,
+      value: scores.peripheryMass,
+      format: 'number',
+      digits: 3,
+    },
+    [`${prefix}feature-support`]: {
+      label: `${METRICS.featureSupport.label}${which}`,
+      value: scores.featureSupport,
+      format: 'number',
+      digits: 3,
+    },
+    [`${prefix}total-variation`]: {
+      label: `${METRICS.totalVariation.label}${which}`,
+      value: scores.totalVariation,
+      format: 'number',
+      digits: 3,
+    },
   };
-  out[`${prefix}eigenvectors-needed`] = scores.eigenvectorsNeeded === null
-    ? { label: `${METRICS.eigenvectorsNeeded.label}${which}`, value: maxK, format: 'number', digits: 0, text: `more than ${maxK}` }
-    : { label: `${METRICS.eigenvectorsNeeded.label}${which}`, value: scores.eigenvectorsNeeded, format: 'number', digits: 0 };
+  out[`${prefix}eigenvectors-needed`] =
+    scores.eigenvectorsNeeded === null
+      ? {
+          label: `${METRICS.eigenvectorsNeeded.label}${which}`,
+          value: maxK,
+          format: 'number',
+          digits: 0,
+          text: `more than ${maxK}`,
+        }
+      : {
+          label: `${METRICS.eigenvectorsNeeded.label}${which}`,
+          value: scores.eigenvectorsNeeded,
+          format: 'number',
+          digits: 0,
+        };
   return out;
 }
 
 /** How concentrated the spectra are: the top eigenvalues' share of Σλ², and what the top k keep of the logits. */
-function concentrationMetrics(eigen: Artifact<EigenMeta>, truncation: TruncationResult): Record<string, Metric> {
+function concentrationMetrics(
+  eigen: Artifact<EigenMeta>,
+  truncation: TruncationResult,
+): Record<string, Metric> {
   const c = eigen.meta.directions.length;
-  const share = (k: number) => Array.from({ length: c }, (_, a) => {
-    const values = classEigen(eigen, a).values;
-    let top = 0;
-    let all = 0;
-    values.forEach((v, i) => {
-      all += v * v;
-      if (i < k) top += v * v;
-    });
-    return top / all;
-  }).reduce((s, x) => s + x, 0) / c;
+  const share = (k: number) =>
+    Array.from({ length: c }, (_, a) => {
+      const values = classEigen(eigen, a).values;
+      let top = 0;
+      let all = 0;
+      values.forEach((v, i) => {
+        all += v * v;
+        if (i < k) top += v * v;
+      });
+      return top / all;
+    }).reduce((s, x) => s + x, 0) / c;
   const out: Record<string, Metric> = {};
   for (const k of [3, 10]) {
     if (k > truncation.ks.length) continue;
-    out[`top${k}-share`] = { label: `share of Σλ² in the top ${k} eigenvalues (mean over classes)`, value: share(k), format: 'percent', digits: 0 };
-    out[`r2-${k}`] = { label: `logit R² of the top ${k} eigenvectors per class (test images)`, value: truncation.eigen.r2[k - 1]!, format: 'number', digits: 2 };
-    out[`accuracy-${k}`] = { label: `test accuracy of the top ${k} eigenvectors per class`, value: truncation.eigen.accuracy[k - 1]!, format: 'percent', digits: 1 };
+    out[`top${k}-share`] = {
+      label: `share of Σλ² in the top ${k} eigenvalues (mean over classes)`,
+      value: share(k),
+      format: 'percent',
+      digits: 0,
+    };
+    out[`r2-${k}`] = {
+      label: `logit R² of the top ${k} eigenvectors per class (test images)`,
+      value: truncation.eigen.r2[k - 1]!,
+      format: 'number',
+      digits: 2,
+    };
+    out[`accuracy-${k}`] = {
+      label: `test accuracy of the top ${k} eigenvectors per class`,
+      value: truncation.eigen.accuracy[k - 1]!,
+      format: 'percent',
+      digits: 1,
+    };
   }
   return out;
 }
@@ -317,12 +531,38 @@ function concentrationMetrics(eigen: Artifact<EigenMeta>, truncation: Truncation
 function perturbationMetrics(summary: SummaryRow[]): Record<string, Metric> {
   const epsilons = [...new Set(summary.map((r) => r.epsilon))];
   const out: Record<string, Metric> = {};
-  for (const [name, epsilon] of [['max', epsilons.at(-1)!], ['mid', epsilons[Math.floor(epsilons.length / 2)]!]] as const) {
-    out[`perturbation-${name}-epsilon`] = { label: 'distance moved ε', value: epsilon, format: 'number', digits: 0 };
+  for (const [name, epsilon] of [
+    ['max', epsilons.at(-1)!],
+    ['mid', epsilons[Math.floor(epsilons.length / 2)]!],
+  ] as const) {
+    out[`perturbation-${name}-epsilon`] = {
+      label: 'distance moved ε',
+      value: epsilon,
+      format: 'number',
+      digits: 0,
+    };
     for (const method of ['eigen', 'other-class', 'random', 'pca'] as const) {
       const row = summary.find((r) => r.method === method && r.epsilon === epsilon)!;
-      out[`perturbation-${name}-${method}-flipped`] = withInterval({ label: `target images misclassified along ${method} directions at ε = ${epsilon}`, value: row.targetMisclassification.mean, format: 'percent', digits: 0 }, row.targetMisclassification, 'target classes');
-      out[`perturbation-${name}-${method}-others`] = withInterval({ label: `other images still correct along ${method} directions at ε = ${epsilon}`, value: row.offTargetAccuracy.mean, format: 'percent', digits: 0 }, row.offTargetAccuracy, 'target classes');
+      out[`perturbation-${name}-${method}-flipped`] = withInterval(
+        {
+          label: `target images misclassified along ${method} directions at ε = ${epsilon}`,
+          value: row.targetMisclassification.mean,
+          format: 'percent',
+          digits: 0,
+        },
+        row.targetMisclassification,
+        'target classes',
+      );
+      out[`perturbation-${name}-${method}-others`] = withInterval(
+        {
+          label: `other images still correct along ${method} directions at ε = ${epsilon}`,
+          value: row.offTargetAccuracy.mean,
+          format: 'percent',
+          digits: 0,
+        },
+        row.offTargetAccuracy,
+        'target classes',
+      );
     }
   }
   return out;

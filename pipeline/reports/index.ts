@@ -7,4 +7,11 @@ import { languageReport } from './language.ts';
 import { storiesReport } from './stories.ts';
 import type { ReportSpec } from './spec.ts';
 
-export const REPORTS: ReportSpec[] = [mnistReport, fashionMnistReport, baselinesReport, ablationsReport, storiesReport, languageReport];
+export const REPORTS: ReportSpec[] = [
+  mnistReport,
+  fashionMnistReport,
+  baselinesReport,
+  ablationsReport,
+  storiesReport,
+  languageReport,
+];

@@ -16,7 +16,15 @@ import { readLlamaConfig } from '../data/llama-checkpoint.ts';
 import { readRange } from '../data/llama-files.ts';
 import { readLlamaTokenizer } from '../data/llama-tokenizer.ts';
 import { figureJob } from '../figures/job.ts';
-import { languageContinuations, languageHeldOut, languageLossComparison, languageLossCurves, languageModels, languageVocabulary, tokensSeen } from '../figures/language.ts';
+import {
+  languageContinuations,
+  languageHeldOut,
+  languageLossComparison,
+  languageLossCurves,
+  languageModels,
+  languageVocabulary,
+  tokensSeen,
+} from '../figures/language.ts';
 import { parameterCount } from '../models/kind.ts';
 import { llama, type LlamaShape } from '../models/llama.ts';
 import type { ProfileName } from '../profiles.ts';
@@ -26,11 +34,25 @@ import type { TrainSettings } from '../train/trainer.ts';
 import { withInterval, type Metric, type PlanContext, type ReportPlan, type ReportSpec } from './spec.ts';
 import { tInterval } from '../analysis/stats.ts';
 import { corpusFor } from './stories.ts';
-import { languageReadingsJob, type ReadingSettings, type ReadingsMeta } from '../analysis/language-readings.ts';
+import {
+  languageReadingsJob,
+  type ReadingSettings,
+  type ReadingsMeta,
+} from '../analysis/language-readings.ts';
 import { languageSpectra, languageTokenList } from '../figures/token-readings.ts';
 import { languageCurvesJob, type CurveSettings, type CurvesMeta } from '../analysis/language-curves.ts';
-import { CURVE_METHODS, curveInterval, languageExplainedCurves, languageTruncatedLoss, type CurveMethod } from '../figures/explained-curves.ts';
-import { languageTruncationJob, type TruncationMeta, type TruncationSettings } from '../analysis/language-truncation.ts';
+import {
+  CURVE_METHODS,
+  curveInterval,
+  languageExplainedCurves,
+  languageTruncatedLoss,
+  type CurveMethod,
+} from '../figures/explained-curves.ts';
+import {
+  languageTruncationJob,
+  type TruncationMeta,
+  type TruncationSettings,
+} from '../analysis/language-truncation.ts';
 
 interface LanguageProfile {
   /** Tokens in the model vocabulary (the paper's 4,096); at most the training types + 1. */
@@ -62,7 +84,14 @@ const CURVES = { maxK: 64, draws: 10, topShare: 0.1, seed: 17 };
  */
 const READINGS = { eigenvectors: 3, tokens: 8, contexts: 4, span: 12 };
 
-const SHAPE = { tiedEmbeddings: false, mlp: 'bilinear' as const, beta: 1, normEps: 1e-5, ropeTheta: 10000, norm: 'none' as const };
+const SHAPE = {
+  tiedEmbeddings: false,
+  mlp: 'bilinear' as const,
+  beta: 1,
+  normEps: 1e-5,
+  ropeTheta: 10000,
+  norm: 'none' as const,
+};
 const TRAIN = { lr: 1e-3, weightDecay: 0.1, warmupFraction: 0.05, latentNoise: 0.33, monitor: 256 };
 
 export const LANGUAGE_PROFILES: Record<ProfileName, LanguageProfile> = {
@@ -73,7 +102,11 @@ export const LANGUAGE_PROFILES: Record<ProfileName, LanguageProfile> = {
     train: { ...TRAIN, lr: 1e-2, epochs: 8, batchSize: 8, evaluateEvery: 16, seed: 0 },
     seeds: [0, 1],
     twoLayers: false,
-    readings: { ...READINGS, choice: { perClass: 2, required: ['girl'], differences: ['play'] }, windows: 64 },
+    readings: {
+      ...READINGS,
+      choice: { perClass: 2, required: ['girl'], differences: ['play'] },
+      windows: 64,
+    },
     curves: { ...CURVES, draws: 3, windows: 64, trainWindows: 64 },
     truncation: { ...TRUNCATION, windows: 4, trainWindows: 64 },
   },
@@ -88,7 +121,11 @@ export const LANGUAGE_PROFILES: Record<ProfileName, LanguageProfile> = {
     train: { ...TRAIN, lr: 3e-3, epochs: 5, batchSize: 32, evaluateEvery: 100, seed: 0 },
     seeds: [0, 1],
     twoLayers: false,
-    readings: { ...READINGS, choice: { perClass: 3, required: ['girl'], differences: ['jump'] }, windows: 400 },
+    readings: {
+      ...READINGS,
+      choice: { perClass: 3, required: ['girl'], differences: ['jump'] },
+      windows: 400,
+    },
     curves: { ...CURVES, windows: 200, trainWindows: 200 },
     truncation: { ...TRUNCATION, windows: 8, trainWindows: 200 },
   },
@@ -100,44 +137,110 @@ export const LANGUAGE_PROFILES: Record<ProfileName, LanguageProfile> = {
     train: { ...TRAIN, weightDecay: 1, epochs: 5, batchSize: 128, evaluateEvery: 500, seed: 0 },
     seeds: [0, 1],
     twoLayers: true,
-    readings: { ...READINGS, choice: { perClass: 5, required: ['girl'], differences: ['jump'] }, windows: 2000 },
+    readings: {
+      ...READINGS,
+      choice: { perClass: 5, required: ['girl'], differences: ['jump'] },
+      windows: 2000,
+    },
     curves: { ...CURVES, windows: 1000, trainWindows: 1000 },
     truncation: { ...TRUNCATION, windows: 32, trainWindows: 1000 },
   },
 };
 
 /** Fixed prompts continued by every model (story openings in the corpus's style). */
-export const PROMPTS = ['Once upon a time, there was a little girl named', 'Tom and his dog went to the park. They', 'The sun was hot, so the children'];
+export const PROMPTS = [
+  'Once upon a time, there was a little girl named',
+  'Tom and his dog went to the park. They',
+  'The sun was hot, so the children',
+];
 
 function plan(ctx: PlanContext): ReportPlan {
   const { job: stories, files } = corpusFor(ctx);
   const p = LANGUAGE_PROFILES[ctx.profile];
-  const windows = vocabularyWindowsJob('language/windows', stories, { context: p.shape.context, size: p.vocabulary, tokenizer: files.tokenizer, setting: `the ${ctx.profile} profile's language vocabulary (pipeline/reports/language.ts)` });
-  const shape = (over: Partial<LlamaShape> = {}): LlamaShape => ({ ...p.shape, vocab: p.vocabulary, ...over });
+  const windows = vocabularyWindowsJob('language/windows', stories, {
+    context: p.shape.context,
+    size: p.vocabulary,
+    tokenizer: files.tokenizer,
+    setting: `the ${ctx.profile} profile's language vocabulary (pipeline/reports/language.ts)`,
+  });
+  const shape = (over: Partial<LlamaShape> = {}): LlamaShape => ({
+    ...p.shape,
+    vocab: p.vocabulary,
+    ...over,
+  });
   const forms = [
     { key: 'bilinear', id: 'bilinear', label: 'bilinear MLP', shape: shape() },
     { key: 'swiglu', id: 'swiglu', label: 'SwiGLU MLP (twin)', shape: shape({ mlp: 'gated', beta: 1 }) },
-    ...(p.twoLayers ? [{ key: 'twoLayers', id: 'bilinear-two-layers', label: 'bilinear MLP, two layers', shape: shape({ layers: 2 }) }] : []),
+    ...(p.twoLayers
+      ? [
+          {
+            key: 'twoLayers',
+            id: 'bilinear-two-layers',
+            label: 'bilinear MLP, two layers',
+            shape: shape({ layers: 2 }),
+          },
+        ]
+      : []),
   ];
   // Run i of a model is its seed p.seeds[i]; the first is published, the others are analyses.
   const runKey = (key: string, i: number) => (i === 0 ? key : `${key}-seed-${p.seeds[i]}`);
-  const runs = forms.map((f) => ({ ...f, jobs: p.seeds.map((seed, i) => trainJob(`language/${runKey(f.id, i)}`, windows, { kind: llama, shape: f.shape }, nextToken, { ...p.train, seed }, ctx.backend)) }));
+  const runs = forms.map((f) => ({
+    ...f,
+    jobs: p.seeds.map((seed, i) =>
+      trainJob(
+        `language/${runKey(f.id, i)}`,
+        windows,
+        { kind: llama, shape: f.shape },
+        nextToken,
+        { ...p.train, seed },
+        ctx.backend,
+      ),
+    ),
+  }));
   const published = runs.map((r) => ({ ...r, job: r.jobs[0]! }));
-  const deps = { windows, ...Object.fromEntries(runs.flatMap((r) => r.jobs.map((job, i) => [runKey(r.key, i), job]))) } as unknown as Deps<Record<string, ModelMeta | VocabularyWindowsMeta>>;
+  const deps = {
+    windows,
+    ...Object.fromEntries(runs.flatMap((r) => r.jobs.map((job, i) => [runKey(r.key, i), job]))),
+  } as unknown as Deps<Record<string, ModelMeta | VocabularyWindowsMeta>>;
   const list = { models: published.map(({ key, label }) => ({ key, label })) };
   const readings = languageReadingsJob('language/readings', published[0]!.job, windows, p.readings);
-  const truncation = languageTruncationJob('language/truncated-loss', published[0]!.job, windows, p.truncation);
-  const curves = languageCurvesJob('language/explained-curves', published[0]!.job, windows, { ...p.curves, choice: p.readings.choice });
-  const seedList = { models: runs.map(({ key, label }) => ({ key, label, runs: p.seeds.map((seed, i) => ({ seed, key: runKey(key, i) })) })) };
-  const { vocab } = readLlamaConfig(readRange({ ...files.checkpoint, end: Math.min(files.checkpoint.end, files.checkpoint.start + 28) }), files.checkpoint.name);
+  const truncation = languageTruncationJob(
+    'language/truncated-loss',
+    published[0]!.job,
+    windows,
+    p.truncation,
+  );
+  const curves = languageCurvesJob('language/explained-curves', published[0]!.job, windows, {
+    ...p.curves,
+    choice: p.readings.choice,
+  });
+  const seedList = {
+    models: runs.map(({ key, label }) => ({
+      key,
+      label,
+      runs: p.seeds.map((seed, i) => ({ seed, key: runKey(key, i) })),
+    })),
+  };
+  const { vocab } = readLlamaConfig(
+    readRange({ ...files.checkpoint, end: Math.min(files.checkpoint.end, files.checkpoint.start + 28) }),
+    files.checkpoint.name,
+  );
   const tokenizer = readLlamaTokenizer(readRange(files.tokenizer), vocab, files.tokenizer.name);
   const prompts = PROMPTS.map((text) => ({ text, llama: tokenizer.encode(text, { bos: true }) }));
   // At most 40 new tokens, fewer when the longest prompt and 40 would not fit in the context.
-  const sampling = { maxTokens: Math.min(40, p.shape.context - Math.max(...prompts.map((q) => q.llama.length))), temperature: 1, topP: 0.9, seed: 11 };
+  const sampling = {
+    maxTokens: Math.min(40, p.shape.context - Math.max(...prompts.map((q) => q.llama.length))),
+    temperature: 1,
+    topP: 0.9,
+    seed: 11,
+  };
   return {
     settings: {
-      corpus: 'the stories report\'s corpus',
-      vocabulary: { size: p.vocabulary, rule: '<unk>, BOS, then the training split\'s most frequent other token types (ties: lower Llama id); every other type becomes <unk>' },
+      corpus: "the stories report's corpus",
+      vocabulary: {
+        size: p.vocabulary,
+        rule: "<unk>, BOS, then the training split's most frequent other token types (ties: lower Llama id); every other type becomes <unk>",
+      },
       model: { kind: llama.name, ...p.shape, vocab: p.vocabulary },
       twin: 'the same shape with the gated MLP Swish_1(W1 x) ⊙ W3 x (SwiGLU)',
       training: { ...p.train },
@@ -145,13 +248,48 @@ function plan(ctx: PlanContext): ReportPlan {
       continuations: { prompts: PROMPTS, ...sampling },
       backend: `${ctx.backend.name} (${ctx.backend.detail})`,
     },
-    models: published.map((r) => ({ id: r.id, description: `${r.label}: ${llama.describe(r.shape)}`, job: r.job })),
-    analyses: [{ id: 'windows', job: windows }, { id: 'readings', job: readings }, { id: 'explained-curves', job: curves }, { id: 'truncated-loss', job: truncation }, ...runs.flatMap((r) => r.jobs.slice(1).map((job, i) => ({ id: runKey(r.id, i + 1), job })))],
+    models: published.map((r) => ({
+      id: r.id,
+      description: `${r.label}: ${llama.describe(r.shape)}`,
+      job: r.job,
+    })),
+    analyses: [
+      { id: 'windows', job: windows },
+      { id: 'readings', job: readings },
+      { id: 'explained-curves', job: curves },
+      { id: 'truncated-loss', job: truncation },
+      ...runs.flatMap((r) => r.jobs.slice(1).map((job, i) => ({ id: runKey(r.id, i + 1), job }))),
+    ],
     figures: [
-      { id: 'models', title: 'The models', caption: 'Each model\'s parameters, the training tokens it read, its training steps, and its cross-entropy per token and next-token accuracy on the held-out splits after the last step.', job: figureJob('language/models', languageModels, deps, list) },
-      { id: 'training-curves', title: 'Training curves', caption: `Cross-entropy per token over training, every ${p.train.evaluateEvery} steps and at each epoch's end: on a fixed sample of ${p.train.monitor} training windows (dashed) and on the whole validation split (solid), without noise. The test split is evaluated once, after the last step.`, job: figureJob('language/training-curves', languageLossCurves, deps, list) },
-      { id: 'loss-comparison', title: 'Bilinear against SwiGLU', caption: `Cross-entropy per token on the validation and test splits after the last step, of the bilinear model and its SwiGLU twin (same shape, data order, steps and latent noise; only the MLP differs), one point per seed (${p.seeds.join(', ')}; a seed sets the initialisation, the data order and the noise, the same for both forms), the tick at the mean over seeds.`, job: figureJob('language/loss-comparison', languageLossComparison, deps, seedList) },
-      { id: 'continuations', title: 'Continuations of fixed prompts', caption: `Each model's continuation of the same ${PROMPTS.length} prompts, greedy and sampled (temperature ${sampling.temperature}, top-p ${sampling.topP}, seed ${sampling.seed}), at most ${sampling.maxTokens} tokens; "…" marks a continuation cut at that limit, "<unk>" a token outside the vocabulary.`, job: figureJob('language/continuations', languageContinuations, deps, { ...list, prompts, ...sampling }) },
+      {
+        id: 'models',
+        title: 'The models',
+        caption:
+          "Each model's parameters, the training tokens it read, its training steps, and its cross-entropy per token and next-token accuracy on the held-out splits after the last step.",
+        job: figureJob('language/models', languageModels, deps, list),
+      },
+      {
+        id: 'training-curves',
+        title: 'Training curves',
+        caption: `Cross-entropy per token over training, every ${p.train.evaluateEvery} steps and at each epoch's end: on a fixed sample of ${p.train.monitor} training windows (dashed) and on the whole validation split (solid), without noise. The test split is evaluated once, after the last step.`,
+        job: figureJob('language/training-curves', languageLossCurves, deps, list),
+      },
+      {
+        id: 'loss-comparison',
+        title: 'Bilinear against SwiGLU',
+        caption: `Cross-entropy per token on the validation and test splits after the last step, of the bilinear model and its SwiGLU twin (same shape, data order, steps and latent noise; only the MLP differs), one point per seed (${p.seeds.join(', ')}; a seed sets the initialisation, the data order and the noise, the same for both forms), the tick at the mean over seeds.`,
+        job: figureJob('language/loss-comparison', languageLossComparison, deps, seedList),
+      },
+      {
+        id: 'continuations',
+        title: 'Continuations of fixed prompts',
+        caption: `Each model's continuation of the same ${PROMPTS.length} prompts, greedy and sampled (temperature ${sampling.temperature}, top-p ${sampling.topP}, seed ${sampling.seed}), at most ${sampling.maxTokens} tokens; "…" marks a continuation cut at that limit, "<unk>" a token outside the vocabulary.`,
+        job: figureJob('language/continuations', languageContinuations, deps, {
+          ...list,
+          prompts,
+          ...sampling,
+        }),
+      },
       {
         id: 'output-tokens',
         title: 'Output tokens read from the weights',
@@ -165,7 +303,8 @@ function plan(ctx: PlanContext): ReportPlan {
       {
         id: 'output-spectra',
         title: 'Spectra of the output tokens',
-        caption: 'The eigenvalues of each chosen token\'s Q_u, sorted from the most positive to the most negative and divided by the largest |λ|, one panel per word class: how many directions each output spreads over, and on which sign.',
+        caption:
+          "The eigenvalues of each chosen token's Q_u, sorted from the most positive to the most negative and divided by the largest |λ|, one panel per word class: how many directions each output spreads over, and on which sign.",
         job: figureJob('language/output-spectra', languageSpectra, { readings }, {}),
       },
       {
@@ -187,25 +326,55 @@ function plan(ctx: PlanContext): ReportPlan {
         ].join(' '),
         job: figureJob('language/truncated-loss', languageTruncatedLoss, { truncation }, {}),
       },
-      { id: 'vocabulary', title: 'The vocabulary', caption: 'The model vocabulary, chosen from the training split alone, and the share of each split\'s tokens outside it (<unk>). The data file lists every token: its id, its Llama id, its text and its training count.', job: figureJob('language/vocabulary', languageVocabulary, { windows }, {}) },
-      { id: 'held-out-windows', title: 'Held-out windows', caption: 'The validation and test windows the held-out losses are over, in the vocabulary\'s ids: each model reads the first T ids of a window and is scored on predicting each next one. With the weights and the vocabulary, the data file is all a reader needs to recompute the held-out loss.', job: figureJob('language/held-out-windows', languageHeldOut, { windows }, {}) },
+      {
+        id: 'vocabulary',
+        title: 'The vocabulary',
+        caption:
+          "The model vocabulary, chosen from the training split alone, and the share of each split's tokens outside it (<unk>). The data file lists every token: its id, its Llama id, its text and its training count.",
+        job: figureJob('language/vocabulary', languageVocabulary, { windows }, {}),
+      },
+      {
+        id: 'held-out-windows',
+        title: 'Held-out windows',
+        caption:
+          "The validation and test windows the held-out losses are over, in the vocabulary's ids: each model reads the first T ids of a window and is scored on predicting each next one. With the weights and the vocabulary, the data file is all a reader needs to recompute the held-out loss.",
+        job: figureJob('language/held-out-windows', languageHeldOut, { windows }, {}),
+      },
     ],
     metrics(read): Record<string, Metric> {
       const w = read(windows).meta;
-      const num = (label: string, value: number, digits: number): Metric => ({ label, value, format: 'number', digits });
+      const num = (label: string, value: number, digits: number): Metric => ({
+        label,
+        value,
+        format: 'number',
+        digits,
+      });
       const out: Record<string, Metric> = {
         'vocabulary-size': num('tokens in the model vocabulary', w.vocabulary.size, 0),
         'types-seen': num('token types in the training split', w.vocabulary.typesSeen, 0),
-        'unknown-test': { label: 'test tokens outside the vocabulary', value: w.vocabulary.unknown.test, format: 'percent', digits: 2 },
+        'unknown-test': {
+          label: 'test tokens outside the vocabulary',
+          value: w.vocabulary.unknown.test,
+          format: 'percent',
+          digits: 2,
+        },
         'train-windows': num('training windows', w.windows.train, 0),
         context: num('context (tokens per window)', w.context, 0),
       };
       const loss = (m: ModelMeta, split: 'validation' | 'test') => m.final[split]['loss']!;
       for (const r of published) {
         const m = read(r.job).meta;
-        out[`${r.id}-validation-loss`] = num(`validation loss of the ${r.label} model (cross-entropy per token)`, loss(m, 'validation'), 4);
+        out[`${r.id}-validation-loss`] = num(
+          `validation loss of the ${r.label} model (cross-entropy per token)`,
+          loss(m, 'validation'),
+          4,
+        );
         out[`${r.id}-test-loss`] = num(`test loss of the ${r.label} model`, loss(m, 'test'), 4);
-        out[`${r.id}-parameters`] = num(`parameters of the ${r.label} model`, parameterCount(llama, r.shape), 0);
+        out[`${r.id}-parameters`] = num(
+          `parameters of the ${r.label} model`,
+          parameterCount(llama, r.shape),
+          0,
+        );
         out[`${r.id}-tokens-seen`] = num(`training tokens read by the ${r.label} model`, tokensSeen(m, w), 0);
       }
       // What the bilinear form costs: per seed, the paired difference (the same seed for both forms),
@@ -213,17 +382,45 @@ function plan(ctx: PlanContext): ReportPlan {
       const [bilinear, swiglu] = [runs[0]!, runs[1]!];
       const costs = p.seeds.map((seed, i) => {
         const [b, g] = [loss(read(bilinear.jobs[i]!).meta, 'test'), loss(read(swiglu.jobs[i]!).meta, 'test')];
-        out[`cost-test-seed-${seed}`] = num(`test loss of the bilinear model minus its SwiGLU twin, seed ${seed}`, b - g, 4);
+        out[`cost-test-seed-${seed}`] = num(
+          `test loss of the bilinear model minus its SwiGLU twin, seed ${seed}`,
+          b - g,
+          4,
+        );
         return { difference: b - g, relative: b / g - 1 };
       });
       const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
-      for (const r of runs) out[`${r.id}-test-loss-mean`] = num(`test loss of the ${r.label} model, mean over ${p.seeds.length} seed(s)`, mean(r.jobs.map((j) => loss(read(j).meta, 'test'))), 4);
-      out['cost-test'] = costs.length > 1
-        ? withInterval(num(`test loss of the bilinear model minus its SwiGLU twin, mean over ${p.seeds.length} seeds`, mean(costs.map((c) => c.difference)), 4), tInterval(costs.map((c) => c.difference)), 'seeds')
-        : num(`test loss of the bilinear model minus its SwiGLU twin (one seed)`, costs[0]!.difference, 4);
-      out['cost-test-relative'] = { label: `the bilinear model's test loss relative to its SwiGLU twin's, minus 1 (mean over ${p.seeds.length} seed(s))`, value: mean(costs.map((c) => c.relative)), format: 'percent', digits: 1 };
+      for (const r of runs)
+        out[`${r.id}-test-loss-mean`] = num(
+          `test loss of the ${r.label} model, mean over ${p.seeds.length} seed(s)`,
+          mean(r.jobs.map((j) => loss(read(j).meta, 'test'))),
+          4,
+        );
+      out['cost-test'] =
+        costs.length > 1
+          ? withInterval(
+              num(
+                `test loss of the bilinear model minus its SwiGLU twin, mean over ${p.seeds.length} seeds`,
+                mean(costs.map((c) => c.difference)),
+                4,
+              ),
+              tInterval(costs.map((c) => c.difference)),
+              'seeds',
+            )
+          : num(`test loss of the bilinear model minus its SwiGLU twin (one seed)`, costs[0]!.difference, 4);
+      out['cost-test-relative'] = {
+        label: `the bilinear model's test loss relative to its SwiGLU twin's, minus 1 (mean over ${p.seeds.length} seed(s))`,
+        value: mean(costs.map((c) => c.relative)),
+        format: 'percent',
+        digits: 1,
+      };
       out['seeds'] = num('seeds per model', p.seeds.length, 0);
-      Object.assign(out, readingMetrics(read(readings)), curveMetrics(read(curves).meta), truncationMetrics(read(truncation).meta));
+      Object.assign(
+        out,
+        readingMetrics(read(readings)),
+        curveMetrics(read(curves).meta),
+        truncationMetrics(read(truncation).meta),
+      );
       return out;
     },
   };
@@ -232,16 +429,41 @@ function plan(ctx: PlanContext): ReportPlan {
 /** The headline of the curves: the correlation at k = 1, 2, 4, 8 of each method, mean over directions with its interval. */
 function curveMetrics(meta: CurvesMeta): Record<string, Metric> {
   const out: Record<string, Metric> = {
-    'curves-positions': { label: 'held-out positions the curves are over', value: meta.positions, format: 'number', digits: 0 },
-    'curves-directions': { label: 'output directions the curves average over', value: meta.directions.length, format: 'number', digits: 0 },
-    'curves-draws': { label: 'random draws per direction', value: meta.settings.draws, format: 'number', digits: 0 },
+    'curves-positions': {
+      label: 'held-out positions the curves are over',
+      value: meta.positions,
+      format: 'number',
+      digits: 0,
+    },
+    'curves-directions': {
+      label: 'output directions the curves average over',
+      value: meta.directions.length,
+      format: 'number',
+      digits: 0,
+    },
+    'curves-draws': {
+      label: 'random draws per direction',
+      value: meta.settings.draws,
+      format: 'number',
+      digits: 0,
+    },
   };
   for (const k of [1, 2, 4, 8].filter((k) => k <= meta.K)) {
     for (const method of Object.keys(CURVE_METHODS) as CurveMethod[]) {
       for (const measure of ['correlation', 'correlationTop'] as const) {
         const iv = curveInterval(meta.directions, method, measure, k - 1);
         const name = `${measure === 'correlation' ? 'corr' : 'corr-top'}-${method}-k${k}`;
-        out[name] = withInterval({ label: `correlation with the MLP activation${measure === 'correlationTop' ? ' on its top positions' : ''}, ${CURVE_METHODS[method]}, k = ${k}`, value: iv.mean, format: 'number', digits: 2 }, iv, 'output directions', [-1, 1]);
+        out[name] = withInterval(
+          {
+            label: `correlation with the MLP activation${measure === 'correlationTop' ? ' on its top positions' : ''}, ${CURVE_METHODS[method]}, k = ${k}`,
+            value: iv.mean,
+            format: 'number',
+            digits: 2,
+          },
+          iv,
+          'output directions',
+          [-1, 1],
+        );
       }
     }
   }
@@ -254,9 +476,19 @@ function truncationMetrics(meta: TruncationMeta): Record<string, Metric> {
   const out: Record<string, Metric> = {
     'truncation-full': num('held-out loss of the model on the truncation positions', meta.full),
     'truncation-no-mlp': num('held-out loss without the MLP', meta.noMlp),
-    'truncation-positions': { label: 'held-out positions of the truncated loss', value: meta.positions, format: 'number', digits: 0 },
+    'truncation-positions': {
+      label: 'held-out positions of the truncated loss',
+      value: meta.positions,
+      format: 'number',
+      digits: 0,
+    },
   };
-  for (const l of meta.losses) for (const m of ['eigen', 'random', 'pca'] as const) out[`truncation-${m}-k${l.k}`] = num(`held-out loss with the MLP read through k = ${l.k} directions (${m})`, l[m]);
+  for (const l of meta.losses)
+    for (const m of ['eigen', 'random', 'pca'] as const)
+      out[`truncation-${m}-k${l.k}`] = num(
+        `held-out loss with the MLP read through k = ${l.k} directions (${m})`,
+        l[m],
+      );
   return out;
 }
 
@@ -264,33 +496,68 @@ function truncationMetrics(meta: TruncationMeta): Record<string, Metric> {
 function readingMetrics(artifact: Artifact<ReadingsMeta>): Record<string, Metric> {
   const { meta } = artifact;
   // the two eigenvalues of largest |λ| of each direction: opposite signs make a ± pair
-  const tops = meta.directions.map((_, i) => Array.from(requireTensor(artifact, `direction${i}.values`, 'readings').data.subarray(0, 2)));
+  const tops = meta.directions.map((_, i) =>
+    Array.from(requireTensor(artifact, `direction${i}.values`, 'readings').data.subarray(0, 2)),
+  );
   const pairs = tops.filter(([a, b]) => a! * b! < 0).length;
-  const num = (label: string, value: number, digits: number): Metric => ({ label, value, format: 'number', digits });
+  const num = (label: string, value: number, digits: number): Metric => ({
+    label,
+    value,
+    format: 'number',
+    digits,
+  });
   const girl = meta.directions.find((r) => r.slug === 'girl')!;
   const ranks = meta.directions.map((r) => r.effectiveRank);
-  const text = (label: string, words: string[]): Metric => ({ label, value: words.length, format: 'number', digits: 0, text: words.map((w) => `“${w.trim() || w}”`).join(', ') });
+  const text = (label: string, words: string[]): Metric => ({
+    label,
+    value: words.length,
+    format: 'number',
+    digits: 0,
+    text: words.map((w) => `“${w.trim() || w}”`).join(', '),
+  });
   return {
     'readings-directions': num('output directions read', meta.directions.length, 0),
     'residual-dim': num('dimensions of the residual stream (the MLP input)', meta.d, 0),
     'readings-positions': num('held-out positions scanned for contexts', meta.positions, 0),
     'girl-effective-rank': num('effective rank of Q_u for "girl"', girl.effectiveRank, 1),
-    'pair-directions': num('output directions whose two largest eigenvalues (by |λ|) have opposite signs', pairs, 0),
-    'girl-eigenvalue-1': num('the eigenvalue of largest |λ| of Q_u for "girl"', tops[meta.directions.indexOf(girl)]![0]!, 2),
-    'girl-eigenvalue-2': num('the eigenvalue of second largest |λ| of Q_u for "girl"', tops[meta.directions.indexOf(girl)]![1]!, 2),
+    'pair-directions': num(
+      'output directions whose two largest eigenvalues (by |λ|) have opposite signs',
+      pairs,
+      0,
+    ),
+    'girl-eigenvalue-1': num(
+      'the eigenvalue of largest |λ| of Q_u for "girl"',
+      tops[meta.directions.indexOf(girl)]![0]!,
+      2,
+    ),
+    'girl-eigenvalue-2': num(
+      'the eigenvalue of second largest |λ| of Q_u for "girl"',
+      tops[meta.directions.indexOf(girl)]![1]!,
+      2,
+    ),
     'girl-positive': num('positive eigenvalues of Q_u for "girl"', girl.positive, 0),
     'girl-negative': num('negative eigenvalues of Q_u for "girl"', girl.negative, 0),
     'effective-rank-min': num('smallest effective rank among the output directions', Math.min(...ranks), 1),
     'effective-rank-max': num('largest effective rank among the output directions', Math.max(...ranks), 1),
-    'girl-mlp-top': text('tokens that alone most raise "girl" through the MLP', girl.tokensThroughMlp.top.slice(0, 5).map((t) => t.text)),
-    'girl-mlp-bottom': text('tokens that alone most lower "girl" through the MLP', girl.tokensThroughMlp.bottom.slice(0, 5).map((t) => t.text)),
-    'girl-top-direct': text('tokens the top eigenvector of "girl" aligns with directly', (girl.eigenvectors[0]?.direct.top ?? []).slice(0, 5).map((t) => t.text)),
+    'girl-mlp-top': text(
+      'tokens that alone most raise "girl" through the MLP',
+      girl.tokensThroughMlp.top.slice(0, 5).map((t) => t.text),
+    ),
+    'girl-mlp-bottom': text(
+      'tokens that alone most lower "girl" through the MLP',
+      girl.tokensThroughMlp.bottom.slice(0, 5).map((t) => t.text),
+    ),
+    'girl-top-direct': text(
+      'tokens the top eigenvector of "girl" aligns with directly',
+      (girl.eigenvectors[0]?.direct.top ?? []).slice(0, 5).map((t) => t.text),
+    ),
   };
 }
 
 export const languageReport: ReportSpec = {
   id: 'language',
   title: 'Language: a bilinear transformer trained on stories',
-  summary: 'A one-layer transformer with a bilinear MLP and no normalisation, trained on the story corpus, beside its SwiGLU twin: what the bilinear form costs in held-out loss, and what the MLP computes for chosen output tokens, read from its weights.',
+  summary:
+    'A one-layer transformer with a bilinear MLP and no normalisation, trained on the story corpus, beside its SwiGLU twin: what the bilinear form costs in held-out loss, and what the MLP computes for chosen output tokens, read from its weights.',
   plan,
 };

@@ -12,12 +12,22 @@ const [SHAPE, TRAIN] = [IMAGE_SHAPE, IMAGE_TRAINING];
 export const mnistReport = imageReport({
   id: 'mnist',
   title: 'MNIST: eigenvector features of a bilinear classifier',
-  summary: 'A one-layer bilinear classifier trained on MNIST digits, and the eigenvectors of its class interaction matrices.',
+  summary:
+    'A one-layer bilinear classifier trained on MNIST digits, and the eigenvectors of its class interaction matrices.',
   datasets: [MNIST_IDX],
   data(ctx) {
     const split = capped(ctx.profile);
     const { job, source } = imageData(ctx, MNIST_IDX, split);
-    return { job, classNames: MNIST_IDX.classNames, describe: { source, split: 'official 60,000 / 10,000; the validation images are carved from the 60,000 and the model trains on the rest', ...split } };
+    return {
+      job,
+      classNames: MNIST_IDX.classNames,
+      describe: {
+        source,
+        split:
+          'official 60,000 / 10,000; the validation images are carved from the 60,000 and the model trains on the rest',
+        ...split,
+      },
+    };
   },
   profiles: {
     // Seconds: enough to exercise every stage, not to learn good features.
@@ -28,7 +38,10 @@ export const mnistReport = imageReport({
     // measured at 12 epochs: decay 0.5 gave 98.14% test accuracy, effective rank 24.3, periphery
     // mass 0.079; decay 1.0 97.87%, 17.8, 0.061 and visibly smoother strokes; decay 1.0 with
     // latent noise 0.66 97.67%, 19.4, 0.050.
-    default: { shape: { ...SHAPE, embed: 300, hidden: 300 }, train: { ...TRAIN, epochs: 12, weightDecay: 1.0 } },
+    default: {
+      shape: { ...SHAPE, embed: 300, hidden: 300 },
+      train: { ...TRAIN, epochs: 12, weightDecay: 1.0 },
+    },
     // The paper's MNIST model: wider hidden layer, longer training.
     paper: { shape: { ...SHAPE, embed: 300, hidden: 1000 }, train: { ...TRAIN, epochs: 100, lr: 0.001 } },
   },

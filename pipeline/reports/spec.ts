@@ -60,11 +60,26 @@ export interface MetricInterval {
  * alone). A t interval can reach past what the measure can take; `range` cuts it there, and the
  * interval says so.
  */
-export function withInterval(metric: Metric, iv: Interval, unit: string, range: [number, number] = metric.format === 'percent' ? [0, 1] : [-Infinity, Infinity]): Metric {
+export function withInterval(
+  metric: Metric,
+  iv: Interval,
+  unit: string,
+  range: [number, number] = metric.format === 'percent' ? [0, 1] : [-Infinity, Infinity],
+): Metric {
   if (iv.lo === null || iv.hi === null || metric.text !== undefined) return metric;
   const lo = Math.max(range[0], iv.lo);
   const hi = Math.min(range[1], iv.hi);
-  return { ...metric, interval: { lo, hi, n: iv.n, method: iv.method, unit, ...(lo !== iv.lo || hi !== iv.hi ? { clipped: true } : {}) } };
+  return {
+    ...metric,
+    interval: {
+      lo,
+      hi,
+      n: iv.n,
+      method: iv.method,
+      unit,
+      ...(lo !== iv.lo || hi !== iv.hi ? { clipped: true } : {}),
+    },
+  };
 }
 
 /** A job whose artifact feeds headline numbers but is not published as a figure or model. */
@@ -108,11 +123,14 @@ export interface ReportSpec {
   plan(ctx: PlanContext): ReportPlan;
 }
 
-const idSchema = (what: string) => z.string().regex(KEBAB_ID, `${what} must be kebab-case (lower-case letters, digits and single hyphens)`);
+const idSchema = (what: string) =>
+  z.string().regex(KEBAB_ID, `${what} must be kebab-case (lower-case letters, digits and single hyphens)`);
 
 const planSchema = z.object({
   models: z.array(z.object({ id: idSchema('model id') })),
-  figures: z.array(z.object({ id: idSchema('figure id'), title: z.string().min(1), caption: z.string().min(1) })),
+  figures: z.array(
+    z.object({ id: idSchema('figure id'), title: z.string().min(1), caption: z.string().min(1) }),
+  ),
 });
 
 /** Checks a report's ids before anything runs: kebab-case, and no figure or model id twice. */
@@ -124,7 +142,10 @@ export function validatePlan(report: ReportSpec, plan: ReportPlan): void {
     const issue = parsed.error.issues[0]!;
     throw new Error(`${where}: ${issue.path.join('.')}: ${issue.message}`);
   }
-  for (const [kind, ids] of [['figure', plan.figures.map((f) => f.id)], ['model', plan.models.map((m) => m.id)]] as const) {
+  for (const [kind, ids] of [
+    ['figure', plan.figures.map((f) => f.id)],
+    ['model', plan.models.map((m) => m.id)],
+  ] as const) {
     const seen = new Set<string>();
     for (const id of ids) {
       if (seen.has(id)) throw new Error(`${where}: ${kind} id '${id}' is used twice`);

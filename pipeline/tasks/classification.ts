@@ -23,7 +23,10 @@ export function classificationBatch(set: ImageSet, indices: number[], classes: n
     x.set(set.images.subarray(i * set.dim, (i + 1) * set.dim), r * set.dim);
     y[r * classes + set.labels[i]!] = 1;
   });
-  return { inputs: tf.tensor2d(x, [indices.length, set.dim]), targets: tf.tensor2d(y, [indices.length, classes]) };
+  return {
+    inputs: tf.tensor2d(x, [indices.length, set.dim]),
+    targets: tf.tensor2d(y, [indices.length, classes]),
+  };
 }
 
 /** Chunk of examples per evaluation pass: bounds memory, not results. */
@@ -39,10 +42,17 @@ export const classification = defineTask<ClassificationData>({
   evaluate(predict, data, split, subset) {
     const set = data[split];
     const n = subset?.length ?? set.n;
-    const [lossSum, correct] = sumOverBatches(set.n, EVAL_CHUNK, subset, (indices) => classificationBatch(set, indices, data.classes), predict, (logits, b, count) => [
-      tf.mul(tf.losses.softmaxCrossEntropy(b.targets, logits), count) as tf.Scalar,
-      tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(b.targets, 1)), 'float32')),
-    ]);
+    const [lossSum, correct] = sumOverBatches(
+      set.n,
+      EVAL_CHUNK,
+      subset,
+      (indices) => classificationBatch(set, indices, data.classes),
+      predict,
+      (logits, b, count) => [
+        tf.mul(tf.losses.softmaxCrossEntropy(b.targets, logits), count) as tf.Scalar,
+        tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(b.targets, 1)), 'float32')),
+      ],
+    );
     return { loss: lossSum! / n, accuracy: correct! / n };
   },
   metrics: [

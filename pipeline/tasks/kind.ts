@@ -40,7 +40,12 @@ export interface Task<D = unknown> {
    * Every metric over a split (or the examples of it at `indices`), in chunks: `loss` first (the
    * same loss as training, without noise), then the task's own; means over the examples.
    */
-  evaluate(predict: (inputs: tf.Tensor) => tf.Tensor, data: D, split: Split, indices?: number[]): Record<string, number>;
+  evaluate(
+    predict: (inputs: tf.Tensor) => tf.Tensor,
+    data: D,
+    split: Split,
+    indices?: number[],
+  ): Record<string, number>;
   /** The metrics evaluate() reports, `loss` first. */
   metrics: readonly TaskMetric[];
 }
@@ -50,14 +55,18 @@ const TASKS = new Map<string, Task>();
 /** Registers a task (done by its own module, once, when imported). */
 export function defineTask<D>(task: Task<D>): Task<D> {
   const known = TASKS.get(task.name);
-  if (known && known.module !== task.module) throw new Error(`task '${task.name}' is defined in both ${known.module} and ${task.module}`);
+  if (known && known.module !== task.module)
+    throw new Error(`task '${task.name}' is defined in both ${known.module} and ${task.module}`);
   TASKS.set(task.name, task as Task);
   return task;
 }
 
 export function taskOf(name: string): Task {
   const task = TASKS.get(name);
-  if (!task) throw new Error(`unknown task '${name}' (known: ${[...TASKS.keys()].sort().join(', ')}); import its module from pipeline/tasks/`);
+  if (!task)
+    throw new Error(
+      `unknown task '${name}' (known: ${[...TASKS.keys()].sort().join(', ')}); import its module from pipeline/tasks/`,
+    );
   return task;
 }
 

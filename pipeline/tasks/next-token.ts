@@ -19,10 +19,17 @@ export function nextTokenBatch(set: TokenWindows, indices: number[]): Batch {
     inputs.set(window.subarray(0, T), r * T);
     targets.set(window.subarray(1), r * T);
   });
-  return { inputs: tf.tensor2d(inputs, [indices.length, T], 'int32'), targets: tf.tensor2d(targets, [indices.length, T], 'int32') };
+  return {
+    inputs: tf.tensor2d(inputs, [indices.length, T], 'int32'),
+    targets: tf.tensor2d(targets, [indices.length, T], 'int32'),
+  };
 }
 
-const flat = (output: tf.Tensor, targets: tf.Tensor) => [tf.reshape(output, [-1, output.shape.at(-1)!]) as tf.Tensor2D, tf.reshape(targets, [-1]) as tf.Tensor1D] as const; // (n·T, V), (n·T)
+const flat = (output: tf.Tensor, targets: tf.Tensor) =>
+  [
+    tf.reshape(output, [-1, output.shape.at(-1)!]) as tf.Tensor2D,
+    tf.reshape(targets, [-1]) as tf.Tensor1D,
+  ] as const; // (n·T, V), (n·T)
 
 /** Logits per evaluation pass at most: bounds memory (n · T · V floats), not results. */
 const EVAL_LOGITS = 1 << 23;
@@ -38,10 +45,17 @@ export const nextToken = defineTask<TokenSplits>({
     const set = data[split];
     const positions = (subset?.length ?? set.n) * set.context;
     const chunk = Math.max(1, Math.floor(EVAL_LOGITS / (set.context * data.vocabSize)));
-    const [lossSum, correct] = sumOverBatches(set.n, chunk, subset, (indices) => nextTokenBatch(set, indices), predict, (logits, b) => [
-      tf.sum(rowCrossEntropy(...flat(logits, b.targets))),
-      tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), b.targets), 'float32')),
-    ]);
+    const [lossSum, correct] = sumOverBatches(
+      set.n,
+      chunk,
+      subset,
+      (indices) => nextTokenBatch(set, indices),
+      predict,
+      (logits, b) => [
+        tf.sum(rowCrossEntropy(...flat(logits, b.targets))),
+        tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), b.targets), 'float32')),
+      ],
+    );
     return { loss: lossSum! / positions, accuracy: correct! / positions };
   },
   metrics: [

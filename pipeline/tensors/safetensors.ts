@@ -37,7 +37,10 @@ export function tensor(data: TypedArray, shape: number[]): NamedTensor {
   return { dtype: dtypeOf(data), shape, data };
 }
 
-export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata: Record<string, string> = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: Record<string, NamedTensor>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const names = Object.keys(tensors).sort();
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header['__metadata__'] = metadata;
@@ -104,19 +107,29 @@ function decodeEntry(
   dataLength: number,
   fail: (why: string) => Error,
 ): NamedTensor {
-  const { dtype, shape, data_offsets: offsets } = entry as { dtype: DType; shape: number[]; data_offsets: [number, number] };
+  const {
+    dtype,
+    shape,
+    data_offsets: offsets,
+  } = entry as { dtype: DType; shape: number[]; data_offsets: [number, number] };
   if (!(dtype in BYTES)) throw fail(`tensor '${name}' has unsupported dtype ${String(dtype)}`);
-  if (!Array.isArray(shape) || !Array.isArray(offsets)) throw fail(`tensor '${name}' lacks shape or data_offsets`);
+  if (!Array.isArray(shape) || !Array.isArray(offsets))
+    throw fail(`tensor '${name}' lacks shape or data_offsets`);
   const [begin, end] = offsets;
   const size = shape.reduce((a, b) => a * b, 1);
   if (end > dataLength || begin > end || end - begin !== size * BYTES[dtype]) {
-    throw fail(`tensor '${name}' spans bytes ${begin}..${end} but the data section has ${dataLength} bytes for shape [${shape}]`);
+    throw fail(
+      `tensor '${name}' spans bytes ${begin}..${end} but the data section has ${dataLength} bytes for shape [${shape}]`,
+    );
   }
   const raw = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end)); // a copy: aligned, and not a view of a pooled Buffer
   const data =
-    dtype === 'F32' ? new Float32Array(raw.buffer)
-    : dtype === 'F64' ? new Float64Array(raw.buffer)
-    : dtype === 'I32' ? new Int32Array(raw.buffer)
-    : raw;
+    dtype === 'F32'
+      ? new Float32Array(raw.buffer)
+      : dtype === 'F64'
+        ? new Float64Array(raw.buffer)
+        : dtype === 'I32'
+          ? new Int32Array(raw.buffer)
+          : raw;
   return { dtype, shape, data };
 }

@@ -39,9 +39,12 @@ export class AdamW {
     this.options = { ...ADAMW_DEFAULTS, ...options };
     this.params = params;
     const decayed = this.options.decayed ?? params.map(() => true);
-    if (decayed.length !== params.length) throw new Error(`AdamW: ${decayed.length} decay flags for ${params.length} parameters`);
+    if (decayed.length !== params.length)
+      throw new Error(`AdamW: ${decayed.length} decay flags for ${params.length} parameters`);
     this.decay = decayed.map((on) => (on ? this.options.weightDecay : 0));
-    this.moments = tf.tidy(() => params.map((p) => ({ m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) })));
+    this.moments = tf.tidy(() =>
+      params.map((p) => ({ m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) })),
+    );
   }
 
   /** One update with learning rate `lr`; `grads` in the order of the constructor's params. */
@@ -74,12 +77,25 @@ export class AdamW {
   private stepInPlace(addon: NativeAddon, grads: tf.Tensor[], lr: number, c1: number, c2: number): boolean {
     const backend = tf.backend() as BackendWasm;
     const owned = (t: tf.Tensor) => backend.dataIdMap.get(t.dataId)?.refCount === 1;
-    if (!this.params.every((p, i) => owned(p) && owned(this.moments[i]!.m) && owned(this.moments[i]!.v))) return false;
+    if (!this.params.every((p, i) => owned(p) && owned(this.moments[i]!.m) && owned(this.moments[i]!.v)))
+      return false;
     const { beta1, beta2, epsilon } = this.options;
     const view = (t: tf.Tensor) => backend.typedArrayFromHeap(t) as Float32Array;
     this.params.forEach((p, i) => {
       const { m, v } = this.moments[i]!;
-      addon.adamw(view(p), view(grads[i]!), view(m), view(v), lr, beta1, beta2, epsilon, this.decay[i]!, c1, c2);
+      addon.adamw(
+        view(p),
+        view(grads[i]!),
+        view(m),
+        view(v),
+        lr,
+        beta1,
+        beta2,
+        epsilon,
+        this.decay[i]!,
+        c1,
+        c2,
+      );
     });
     return true;
   }

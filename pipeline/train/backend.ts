@@ -85,7 +85,9 @@ async function activateWasm(): Promise<void> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   if (!wasmPathsSet) {
     // In Node the .wasm binaries are read from the installed package, never fetched.
-    wasm.setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/');
+    wasm.setWasmPaths(
+      join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/',
+    );
     wasmPathsSet = true;
   }
   await setBackend('wasm');

@@ -8,7 +8,13 @@ import type { Json } from '../cache/artifact.ts';
 import { artifactOf, defineJob, type Job } from '../cache/job.ts';
 import type { Artifact } from '../cache/artifact.ts';
 import type { DataInfo } from '../data/job.ts';
-import { checkWeights, modelKind, type BilinearLayerParts, type ModelKind, type Weights } from '../models/kind.ts';
+import {
+  checkWeights,
+  modelKind,
+  type BilinearLayerParts,
+  type ModelKind,
+  type Weights,
+} from '../models/kind.ts';
 import { taskOf, type Task } from '../tasks/kind.ts';
 import { tensor, type NamedTensor } from '../tensors/safetensors.ts';
 import type { BackendInfo } from './backend.ts';
@@ -58,8 +64,20 @@ const trainModel = defineJob<ModelMeta, { data: DataInfo; init?: ModelMeta }, Tr
     const kind = modelKind(params.model.kind);
     const task = taskOf(params.task);
     // The run to finetune from must fit this run's layout exactly.
-    const start = inputs.init ? modelWeights(inputs.init, kind, params.model.shape, 'the weights to finetune from, of') : undefined;
-    const result = await train({ kind, shape: params.model.shape, task, data: task.prepare(inputs.data), settings: params.settings, ...(start ? { start } : {}) }, ctx.log);
+    const start = inputs.init
+      ? modelWeights(inputs.init, kind, params.model.shape, 'the weights to finetune from, of')
+      : undefined;
+    const result = await train(
+      {
+        kind,
+        shape: params.model.shape,
+        task,
+        data: task.prepare(inputs.data),
+        settings: params.settings,
+        ...(start ? { start } : {}),
+      },
+      ctx.log,
+    );
     const data = inputs.data.meta;
     const meta: ModelMeta = {
       model: { ...params.model, description: kind.describe(params.model.shape) },
@@ -82,7 +100,9 @@ const trainModel = defineJob<ModelMeta, { data: DataInfo; init?: ModelMeta }, Tr
         tfjsVersion: params.backend.tfjs,
       },
     };
-    const headline = Object.entries(result.final.validation).map(([name, value]) => `${name} ${value.toFixed(4)}`).join(', ');
+    const headline = Object.entries(result.final.validation)
+      .map(([name, value]) => `${name} ${value.toFixed(4)}`)
+      .join(', ');
     ctx.log.info(`  validation ${headline}; ${meta.msPerStep} ms/step on ${params.backend.name}`);
     return { meta, tensors: weightTensors(kind, params.model.shape, result.weights), files: {} };
   },
@@ -99,7 +119,15 @@ export interface TrainJobOptions {
 }
 
 /** A training job: `model` (kind and shape) on `task`, from `data`'s artifact. */
-export function trainJob<S extends Json>(label: string, data: Job<DataInfo>, model: ModelSpec<S>, task: Pick<Task, 'name' | 'module'>, settings: TrainSettings, backend: BackendInfo, options: TrainJobOptions = {}): Job<ModelMeta> {
+export function trainJob<S extends Json>(
+  label: string,
+  data: Job<DataInfo>,
+  model: ModelSpec<S>,
+  task: Pick<Task, 'name' | 'module'>,
+  settings: TrainSettings,
+  backend: BackendInfo,
+  options: TrainJobOptions = {},
+): Job<ModelMeta> {
   const shape = model.kind.checkShape(model.shape) as Json;
   checkSupported(model.kind, settings);
   const params: TrainParams = {
@@ -108,7 +136,9 @@ export function trainJob<S extends Json>(label: string, data: Job<DataInfo>, mod
     settings: { ...settings },
     backend: { name: backend.name, detail: backend.detail, tfjs: backend.tfjsVersion },
   };
-  return trainModel.create(label, { data, ...(options.init ? { init: options.init } : {}) }, params, { modules: [model.kind.module, task.module] });
+  return trainModel.create(label, { data, ...(options.init ? { init: options.init } : {}) }, params, {
+    modules: [model.kind.module, task.module],
+  });
 }
 
 function keyOf(deps: Record<string, string>, name: string): string {
@@ -129,11 +159,21 @@ export function weightTensors(kind: ModelKind, shape: Json, weights: Weights): R
 }
 
 /** A model artifact's weights, checked against `kind`'s layout for `shape` (by default its own). */
-export function modelWeights(model: Artifact<ModelMeta>, kind = modelKind(model.meta.model.kind), shape = model.meta.model.shape, role = 'model'): Weights {
-  const weights = Object.fromEntries(Object.entries(model.tensors).map(([name, t]) => {
-    if (!(t.data instanceof Float32Array)) throw new Error(`${role} ${model.meta.model.description}: tensor '${name}' is ${t.dtype}; weights are F32`);
-    return [name, t.data];
-  }));
+export function modelWeights(
+  model: Artifact<ModelMeta>,
+  kind = modelKind(model.meta.model.kind),
+  shape = model.meta.model.shape,
+  role = 'model',
+): Weights {
+  const weights = Object.fromEntries(
+    Object.entries(model.tensors).map(([name, t]) => {
+      if (!(t.data instanceof Float32Array))
+        throw new Error(
+          `${role} ${model.meta.model.description}: tensor '${name}' is ${t.dtype}; weights are F32`,
+        );
+      return [name, t.data];
+    }),
+  );
   checkWeights(kind, shape, weights, `${role} ${model.meta.model.description}`);
   return weights;
 }

@@ -45,7 +45,10 @@ export function scheduleValue(s: ScalarSchedule, step: number, totalSteps: numbe
       return s.from + ((s.to - s.from) * (at - s.start)) / (s.end - s.start);
     }
     case 'warmup-cosine':
-      return learningRate({ peak: s.peak, warmupSteps: Math.round(s.warmup * totalSteps), totalSteps, finalFraction: s.final }, step);
+      return learningRate(
+        { peak: s.peak, warmupSteps: Math.round(s.warmup * totalSteps), totalSteps, finalFraction: s.final },
+        step,
+      );
   }
 }
 
@@ -56,10 +59,23 @@ export function checkSchedule(name: string, s: ScalarSchedule): void {
   };
   if (s.kind === 'constant') finite('value', s.value);
   else if (s.kind === 'linear') {
-    [['from', s.from], ['to', s.to], ['start', s.start], ['end', s.end]].forEach(([w, x]) => finite(w as string, x as number));
-    if (!(s.start >= 0 && s.end <= 1 && s.start < s.end)) throw new Error(`schedule '${name}': needs 0 ≤ start < end ≤ 1 (shares of all steps), got start ${s.start}, end ${s.end}`);
+    [
+      ['from', s.from],
+      ['to', s.to],
+      ['start', s.start],
+      ['end', s.end],
+    ].forEach(([w, x]) => finite(w as string, x as number));
+    if (!(s.start >= 0 && s.end <= 1 && s.start < s.end))
+      throw new Error(
+        `schedule '${name}': needs 0 ≤ start < end ≤ 1 (shares of all steps), got start ${s.start}, end ${s.end}`,
+      );
   } else {
-    [['peak', s.peak], ['warmup', s.warmup], ['final', s.final]].forEach(([w, x]) => finite(w as string, x as number));
-    if (!(s.warmup >= 0 && s.warmup < 1)) throw new Error(`schedule '${name}': warmup must be a share of steps in [0, 1), got ${s.warmup}`);
+    [
+      ['peak', s.peak],
+      ['warmup', s.warmup],
+      ['final', s.final],
+    ].forEach(([w, x]) => finite(w as string, x as number));
+    if (!(s.warmup >= 0 && s.warmup < 1))
+      throw new Error(`schedule '${name}': warmup must be a share of steps in [0, 1), got ${s.warmup}`);
   }
 }

@@ -13,7 +13,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Json } from '../cache/artifact.ts';
 import { PipelineError } from '../errors.ts';
-import { checkWeights, type ModelKind, type NoiseName, type TrainingNoise, type Weights } from '../models/kind.ts';
+import {
+  checkWeights,
+  type ModelKind,
+  type NoiseName,
+  type TrainingNoise,
+  type Weights,
+} from '../models/kind.ts';
 import type { Batch, Task } from '../tasks/kind.ts';
 import type { Log } from '../util/log.ts';
 import { Rng } from '../util/random.ts';
@@ -111,7 +117,11 @@ export interface TrainRun<D> {
 }
 
 /** The settings that reach a kind's forward pass as training noise, by the noise they set. */
-const NOISE_SETTINGS = { latentNoise: 'latent', inputNoise: 'input', dropout: 'dropout' } as const satisfies Record<string, NoiseName>;
+const NOISE_SETTINGS = {
+  latentNoise: 'latent',
+  inputNoise: 'input',
+  dropout: 'dropout',
+} as const satisfies Record<string, NoiseName>;
 
 /**
  * Refuses a run whose settings the model kind does not implement: a nonzero noise its forward
@@ -119,13 +129,25 @@ const NOISE_SETTINGS = { latentNoise: 'latent', inputNoise: 'input', dropout: 'd
  * publish a model trained otherwise than its settings say.
  */
 export function checkSupported(kind: ModelKind, settings: TrainSettings): void {
-  const refuse = (what: string, has: readonly string[]) => new PipelineError(`${kind.name} models do not implement ${what} (they implement: ${has.join(', ') || 'none'})`, { exitCode: 2, hint: 'remove the setting from the report spec, or implement it in the model kind' });
+  const refuse = (what: string, has: readonly string[]) =>
+    new PipelineError(
+      `${kind.name} models do not implement ${what} (they implement: ${has.join(', ') || 'none'})`,
+      { exitCode: 2, hint: 'remove the setting from the report spec, or implement it in the model kind' },
+    );
   for (const [setting, noise] of Object.entries(NOISE_SETTINGS)) {
     const value = settings[setting as keyof typeof NOISE_SETTINGS] ?? 0;
-    if (value !== 0 && !kind.noises.includes(noise)) throw refuse(`${setting} (set to ${value})`, kind.noises.map((n) => Object.entries(NOISE_SETTINGS).find(([, v]) => v === n)![0]));
+    if (value !== 0 && !kind.noises.includes(noise))
+      throw refuse(
+        `${setting} (set to ${value})`,
+        kind.noises.map((n) => Object.entries(NOISE_SETTINGS).find(([, v]) => v === n)![0]),
+      );
   }
   for (const name of Object.keys(settings.schedules ?? {})) {
-    if (name !== 'lr' && !kind.scalars.includes(name)) throw refuse(`a schedule for '${name}'`, ['lr', ...kind.scalars].map((n) => `a schedule for '${n}'`));
+    if (name !== 'lr' && !kind.scalars.includes(name))
+      throw refuse(
+        `a schedule for '${name}'`,
+        ['lr', ...kind.scalars].map((n) => `a schedule for '${n}'`),
+      );
   }
 }
 
@@ -152,13 +174,23 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
   let evalMs = 0;
   // Evaluations read the schedule's scalars at the last step taken, and never noise.
   const predictor = () => {
-    const scalars = Object.fromEntries(Object.entries(schedules).map(([name, s]) => [name, scheduleValue(s, Math.max(0, step - 1), totalSteps)]));
+    const scalars = Object.fromEntries(
+      Object.entries(schedules).map(([name, s]) => [
+        name,
+        scheduleValue(s, Math.max(0, step - 1), totalSteps),
+      ]),
+    );
     return (x: tf.Tensor) => kind.forward(shape, params, x, { scalars }).output;
   };
   const evaluate = (epoch: number) => {
     const started = performance.now();
     const predict = predictor();
-    history.push({ epoch, step, train: task.evaluate(predict, data, 'train', monitor), validation: task.evaluate(predict, data, 'validation') });
+    history.push({
+      epoch,
+      step,
+      train: task.evaluate(predict, data, 'train', monitor),
+      validation: task.evaluate(predict, data, 'validation'),
+    });
     evalMs += performance.now() - started;
   };
   let final: TrainResult['final'] | undefined;
@@ -168,8 +200,15 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
       const order = rng.shuffle(Array.from({ length: trainSize }, (_, i) => i));
       for (let first = 0; first < order.length; first += settings.batchSize) {
         const b = task.batch(data, 'train', order.slice(first, first + settings.batchSize));
-        const noise: TrainingNoise = { latent: settings.latentNoise, input: settings.inputNoise ?? 0, dropout: settings.dropout ?? 0, seed: rng.nextUint32() };
-        const scalars = Object.fromEntries(Object.entries(schedules).map(([name, s]) => [name, scheduleValue(s, step, totalSteps)]));
+        const noise: TrainingNoise = {
+          latent: settings.latentNoise,
+          input: settings.inputNoise ?? 0,
+          dropout: settings.dropout ?? 0,
+          seed: rng.nextUint32(),
+        };
+        const scalars = Object.fromEntries(
+          Object.entries(schedules).map(([name, s]) => [name, scheduleValue(s, step, totalSteps)]),
+        );
         const loss = trainStep(trainee, b, noise, scalars, settings.l1 ?? 0);
         stepLosses[step] = loss;
         step++;
@@ -182,13 +221,26 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
       if (epoch === settings.epochs) {
         const started = performance.now();
         const predict = predictor();
-        final = { train: monitor ? task.evaluate(predict, data, 'train') : history.at(-1)!.train, validation: history.at(-1)!.validation, test: task.evaluate(predict, data, 'test') };
+        final = {
+          train: monitor ? task.evaluate(predict, data, 'train') : history.at(-1)!.train,
+          validation: history.at(-1)!.validation,
+          test: task.evaluate(predict, data, 'test'),
+        };
         evalMs += performance.now() - started;
       }
     }
     const trainMs = performance.now() - loopStarted - evalMs;
     const weights = Object.fromEntries(names.map((n) => [n, new Float32Array(params[n]!.dataSync())]));
-    return { weights, history, final: final!, monitored: monitor?.length ?? trainSize, stepLosses, steps: step, msPerStep: trainMs / Math.max(step, 1), wallMs: performance.now() - began };
+    return {
+      weights,
+      history,
+      final: final!,
+      monitored: monitor?.length ?? trainSize,
+      stepLosses,
+      steps: step,
+      msPerStep: trainMs / Math.max(step, 1),
+      wallMs: performance.now() - began,
+    };
   } finally {
     progress.end();
     disposeTrainee(trainee);
@@ -197,20 +249,34 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
 
 function checkEvery(every: number | undefined): number | undefined {
   if (every === undefined) return undefined;
-  if (!Number.isInteger(every) || every < 1) throw new PipelineError(`evaluateEvery must be a whole number of steps ≥ 1, got ${every}`, { exitCode: 2, hint: 'fix the report spec\'s training settings' });
+  if (!Number.isInteger(every) || every < 1)
+    throw new PipelineError(`evaluateEvery must be a whole number of steps ≥ 1, got ${every}`, {
+      exitCode: 2,
+      hint: "fix the report spec's training settings",
+    });
   return every;
 }
 
 /** The training examples evaluated each epoch, ascending; undefined when that is all of them. From its own stream, so the training stream is untouched. */
 function monitorSample(n: number, seed: number, size: number): number[] | undefined {
-  if (!Number.isInteger(size) || size < 1) throw new PipelineError(`monitor must be a whole number of training examples ≥ 1, got ${size}`, { exitCode: 2, hint: 'fix the report spec\'s training settings' });
+  if (!Number.isInteger(size) || size < 1)
+    throw new PipelineError(`monitor must be a whole number of training examples ≥ 1, got ${size}`, {
+      exitCode: 2,
+      hint: "fix the report spec's training settings",
+    });
   if (n <= size) return undefined;
-  return new Rng(seed ^ 0x6d6f6e69).shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, size).sort((a, b) => a - b);
+  return new Rng(seed ^ 0x6d6f6e69)
+    .shuffle(Array.from({ length: n }, (_, i) => i))
+    .slice(0, size)
+    .sort((a, b) => a - b);
 }
 
 /** The learning rate's schedule (the warm-up/cosine default unless given) and the others. */
 function schedulesOf(settings: TrainSettings): Record<string, ScalarSchedule> {
-  const all: Record<string, ScalarSchedule> = { lr: { kind: 'warmup-cosine', peak: settings.lr, warmup: settings.warmupFraction, final: 0 }, ...settings.schedules };
+  const all: Record<string, ScalarSchedule> = {
+    lr: { kind: 'warmup-cosine', peak: settings.lr, warmup: settings.warmupFraction, final: 0 },
+    ...settings.schedules,
+  };
   for (const [name, s] of Object.entries(all)) checkSchedule(name, s);
   return all;
 }
@@ -218,10 +284,20 @@ function schedulesOf(settings: TrainSettings): Record<string, ScalarSchedule> {
 let variableCount = 0;
 
 /** The weights as TensorFlow.js variables, in layout order; names unique in this thread. */
-function variables(kind: ModelKind, shape: Json, weights: Weights, names: string[]): Record<string, tf.Variable> {
+function variables(
+  kind: ModelKind,
+  shape: Json,
+  weights: Weights,
+  names: string[],
+): Record<string, tf.Variable> {
   const layout = kind.layout(shape);
   // tidy disposes the initial tensor; the variable keeps the data alive.
-  return Object.fromEntries(names.map((n) => [n, tf.tidy(() => tf.variable(tf.tensor(weights[n]!, layout[n]!), true, `${n}_${++variableCount}`))]));
+  return Object.fromEntries(
+    names.map((n) => [
+      n,
+      tf.tidy(() => tf.variable(tf.tensor(weights[n]!, layout[n]!), true, `${n}_${++variableCount}`)),
+    ]),
+  );
 }
 
 /** A model being trained: its variables (in layout order) and its optimiser. */
@@ -236,7 +312,13 @@ export interface Trainee {
 }
 
 /** Variables from `weights` (checked against the layout) and AdamW with the kind's parameter groups. */
-export function makeTrainee(kind: ModelKind, shape: Json, task: Pick<Task, 'loss'>, weights: Weights, weightDecay: number): Trainee {
+export function makeTrainee(
+  kind: ModelKind,
+  shape: Json,
+  task: Pick<Task, 'loss'>,
+  weights: Weights,
+  weightDecay: number,
+): Trainee {
   checkWeights(kind, shape, weights, 'initial weights');
   const names = Object.keys(kind.layout(shape));
   const params = variables(kind, shape, weights, names);
@@ -254,15 +336,26 @@ export function disposeTrainee(t: Trainee): void {
  * One optimiser step on the batch's task loss plus `l1` · Σ|w|; returns the task loss alone,
  * before the step. Disposes the batch.
  */
-export function trainStep(t: Trainee, b: Batch, noise: TrainingNoise, scalars: Record<string, number>, l1: number): number {
+export function trainStep(
+  t: Trainee,
+  b: Batch,
+  noise: TrainingNoise,
+  scalars: Record<string, number>,
+  l1: number,
+): number {
   const kept: { loss?: tf.Scalar } = {};
   const { value, grads } = tf.variableGrads(() => {
-    const loss = tf.keep(t.task.loss(t.kind.forward(t.shape, t.params, b.inputs, { noise, scalars }).output, b));
+    const loss = tf.keep(
+      t.task.loss(t.kind.forward(t.shape, t.params, b.inputs, { noise, scalars }).output, b),
+    );
     kept.loss = loss;
     if (l1 === 0) return loss;
     return tf.add(loss, tf.mul(l1, tf.addN(t.list.map((p) => tf.sum(tf.abs(p)))))) as tf.Scalar;
   }, t.list);
-  t.optimizer.step(t.list.map((p) => grads[p.name]!), scalars['lr']!);
+  t.optimizer.step(
+    t.list.map((p) => grads[p.name]!),
+    scalars['lr']!,
+  );
   const loss = kept.loss!.dataSync()[0]!;
   tf.dispose([value, kept.loss!, b.inputs, b.targets, ...Object.values(grads)]);
   return loss;

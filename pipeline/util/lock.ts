@@ -35,7 +35,12 @@ const STALE_GUARD_MS = 10_000;
 export async function lockDirectory(dir: string, onWait: (owner: string) => void): Promise<Lock> {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, LOCK_FILE);
-  const me: Owner = { pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex'), started: new Date().toISOString() };
+  const me: Owner = {
+    pid: process.pid,
+    host: hostname(),
+    token: randomBytes(8).toString('hex'),
+    started: new Date().toISOString(),
+  };
   const text = `${JSON.stringify(me)}\n`;
   let told = false;
   for (;;) {

@@ -4,7 +4,8 @@
  */
 import { styleText } from 'node:util';
 
-export type JobStatus = 'cached' | 'missing' | 'built' | 'damaged' | 'failed' | 'emitted' | 'waiting' | 'skipped';
+export type JobStatus =
+  'cached' | 'missing' | 'built' | 'damaged' | 'failed' | 'emitted' | 'waiting' | 'skipped';
 
 export interface Progress {
   /** Reports `done` of `total` units, with a short detail such as the current loss. */
@@ -33,13 +34,14 @@ const STATUS_STYLE: Record<JobStatus, Parameters<typeof styleText>[0]> = {
 
 /** Logs to stderr; a redrawn bar on a terminal, a line every `intervalMs` otherwise. */
 export function consoleLog(stream: NodeJS.WriteStream = process.stderr, intervalMs = 10_000): Log {
-  const paint = (style: Parameters<typeof styleText>[0], text: string) =>
-    styleText(style, text, { stream });
+  const paint = (style: Parameters<typeof styleText>[0], text: string) => styleText(style, text, { stream });
   return {
     info: (message) => stream.write(`${message}\n`),
     warn: (message) => stream.write(`${paint('yellow', 'warning')} ${message}\n`),
     job: (status, label, detail) =>
-      stream.write(`${paint(STATUS_STYLE[status], `[${status}]`.padEnd(9))} ${label}  ${paint('dim', detail)}\n`),
+      stream.write(
+        `${paint(STATUS_STYLE[status], `[${status}]`.padEnd(9))} ${label}  ${paint('dim', detail)}\n`,
+      ),
     progress: (label, total) =>
       stream.isTTY ? terminalBar(stream, label, total) : periodicLines(stream, label, total, intervalMs),
   };
@@ -57,7 +59,12 @@ function terminalBar(stream: NodeJS.WriteStream, label: string, total: number): 
   };
 }
 
-function periodicLines(stream: NodeJS.WriteStream, label: string, total: number, intervalMs: number): Progress {
+function periodicLines(
+  stream: NodeJS.WriteStream,
+  label: string,
+  total: number,
+  intervalMs: number,
+): Progress {
   let last = Date.now();
   return {
     update(done, detail = '') {

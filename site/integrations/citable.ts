@@ -13,7 +13,15 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkAllReferences } from '../lib/references.ts';
-import { checkContract, contractError, publishedPaths, readContract, redirectPage, reportProfiles, type Contract } from '../lib/url-contract.ts';
+import {
+  checkContract,
+  contractError,
+  publishedPaths,
+  readContract,
+  redirectPage,
+  reportProfiles,
+  type Contract,
+} from '../lib/url-contract.ts';
 
 export interface CitableOptions {
   reportsDir: string;
@@ -43,8 +51,14 @@ export default function citable(options: CitableOptions): AstroIntegration {
         base = config.base.replace(/\/?$/, '/');
         site = config.site ?? site;
         if (command === 'sync') return;
-        const problems = checkAllReferences(process.cwd(), options.contentDir, options.pagesDir, options.reportsDir);
-        if (problems.length > 0) throw new Error(`unknown figure reference(s):\n${problems.map((p) => `  ${p}`).join('\n')}`);
+        const problems = checkAllReferences(
+          process.cwd(),
+          options.contentDir,
+          options.pagesDir,
+          options.reportsDir,
+        );
+        if (problems.length > 0)
+          throw new Error(`unknown figure reference(s):\n${problems.map((p) => `  ${p}`).join('\n')}`);
         if (command === 'build') contract = checkContractBeforeBuild(options, base, logger);
       },
       'astro:build:done': ({ dir, logger }) => {
@@ -52,22 +66,33 @@ export default function citable(options: CitableOptions): AstroIntegration {
         const out = fileURLToPath(dir);
         checkBuiltPages(contract, out, base, options.contractFile);
         writeRedirects(contract, out, base, site, logger);
-        if (existsSync(join(out, 'sitemap-index.xml'))) copyFileSync(join(out, 'sitemap-index.xml'), join(out, 'sitemap.xml'));
+        if (existsSync(join(out, 'sitemap-index.xml')))
+          copyFileSync(join(out, 'sitemap-index.xml'), join(out, 'sitemap.xml'));
       },
     },
   };
 }
 
-function checkContractBeforeBuild(options: CitableOptions, base: string, logger: AstroIntegrationLogger): Contract | null {
+function checkContractBeforeBuild(
+  options: CitableOptions,
+  base: string,
+  logger: AstroIntegrationLogger,
+): Contract | null {
   const mode = contractMode(options.reportsDir);
   if (mode === 'off') return null;
   const contract = readContract(options.contractFile);
   const check = checkContract(contract, publishedPaths(options.reportsDir));
   const error = contractError(check, base, relative(process.cwd(), options.contractFile));
   if (error && mode === 'enforce') throw new Error(error);
-  if (error) logger.warn(`${error}\n(only a warning for a smoke build: URL_CONTRACT=enforce makes it an error)`);
+  if (error)
+    logger.warn(`${error}\n(only a warning for a smoke build: URL_CONTRACT=enforce makes it an error)`);
   if (check.unlisted.length > 0) {
-    logger.info(`${check.unlisted.length} published URL(s) not yet in ${relative(process.cwd(), options.contractFile)} (npm run urls:update after a default build): ${check.unlisted.slice(0, 5).map((u) => base + u).join(', ')}${check.unlisted.length > 5 ? ', …' : ''}`);
+    logger.info(
+      `${check.unlisted.length} published URL(s) not yet in ${relative(process.cwd(), options.contractFile)} (npm run urls:update after a default build): ${check.unlisted
+        .slice(0, 5)
+        .map((u) => base + u)
+        .join(', ')}${check.unlisted.length > 5 ? ', …' : ''}`,
+    );
   }
   return mode === 'enforce' ? contract : keepValid(contract, check);
 }
@@ -84,13 +109,23 @@ function keepValid(contract: Contract, check: ReturnType<typeof checkContract>):
 
 /** Every listed, unmoved URL must have a page in the output (catches a broken route, too). */
 function checkBuiltPages(contract: Contract, out: string, base: string, file: string): void {
-  const missing = contract.urls.filter((u) => !(u in contract.moved) && !existsSync(join(out, u, 'index.html')));
+  const missing = contract.urls.filter(
+    (u) => !(u in contract.moved) && !existsSync(join(out, u, 'index.html')),
+  );
   if (missing.length > 0) {
-    throw new Error(`published URL contract broken (${relative(process.cwd(), file)}): no page was built for\n${missing.map((u) => `  ${base}${u}`).join('\n')}`);
+    throw new Error(
+      `published URL contract broken (${relative(process.cwd(), file)}): no page was built for\n${missing.map((u) => `  ${base}${u}`).join('\n')}`,
+    );
   }
 }
 
-function writeRedirects(contract: Contract, out: string, base: string, site: string, logger: AstroIntegrationLogger): void {
+function writeRedirects(
+  contract: Contract,
+  out: string,
+  base: string,
+  site: string,
+  logger: AstroIntegrationLogger,
+): void {
   for (const [from, to] of Object.entries(contract.moved)) {
     const target = join(out, from, 'index.html');
     if (existsSync(target)) continue; // a page is built there again; the contract check said so in enforce mode

@@ -35,7 +35,13 @@ export function bibtexKey(project: Project, id: string): string {
 
 export function bibtex(project: Project, item: Citable): string {
   const title = item.within ? `${item.title} (${item.within})` : item.title;
-  const note = [`version ${project.version}`, item.dataVersion ? `data version ${item.dataVersion}` : '', `id ${item.id}`].filter(Boolean).join(', ');
+  const note = [
+    `version ${project.version}`,
+    item.dataVersion ? `data version ${item.dataVersion}` : '',
+    `id ${item.id}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
   const fields: [string, string][] = [
     ['author', project.authors.map((a) => a.bibtex).join(' and ')],
     ['title', `{${escapeBibtex(title)}}`],
@@ -52,7 +58,9 @@ export function bibtex(project: Project, item: Citable): string {
 /** One line: authors (year). Title. Where. Project, version. URL. */
 export function shortCitation(project: Project, item: Citable): string {
   const authors = project.authors.map((a) => a.display).join(', ');
-  const versions = [`version ${project.version}`, item.dataVersion ? `data version ${item.dataVersion}` : ''].filter(Boolean).join(', ');
+  const versions = [`version ${project.version}`, item.dataVersion ? `data version ${item.dataVersion}` : '']
+    .filter(Boolean)
+    .join(', ');
   return `${authors} (${project.year}). ${item.title}.${item.within ? ` ${item.within}.` : ''} ${project.name}, ${versions}. ${item.url}`;
 }
 

@@ -25,8 +25,10 @@ export function absoluteUrl(sitePath: string): string {
 
 export const reportUrl = (report: string) => url(`reports/${report}/`);
 export const figureUrl = (report: string, figure: string) => url(`reports/${report}/figures/${figure}/`);
-export const figureFileUrl = (report: string, figure: string, file: string) => `${figureUrl(report, figure)}${file}`;
-export const figurePageUrl = (report: string, figure: string, page: string) => `${figureUrl(report, figure)}${page}/`;
+export const figureFileUrl = (report: string, figure: string, file: string) =>
+  `${figureUrl(report, figure)}${file}`;
+export const figurePageUrl = (report: string, figure: string, page: string) =>
+  `${figureUrl(report, figure)}${page}/`;
 export const modelFileUrl = (report: string, file: string) => url(`reports/${report}/models/${file}`);
 /** A figure's thumbnail for lists (not citable: derived from figure.png, it may change with the site). */
 export const thumbnailUrl = (report: string, figure: string) => url(`thumbnails/${report}/${figure}.webp`);

@@ -60,7 +60,11 @@ export function parseCitationCff(text: string, file = 'CITATION.cff'): Project {
     authors: cff.authors.map((a) =>
       'name' in a && typeof a.name === 'string'
         ? { bibtex: `{${a.name}}`, display: a.name, isEntity: true }
-        : { bibtex: [a['family-names'], a['given-names']].filter(Boolean).join(', '), display: [a['given-names'], a['family-names']].filter(Boolean).join(' '), isEntity: false },
+        : {
+            bibtex: [a['family-names'], a['given-names']].filter(Boolean).join(', '),
+            display: [a['given-names'], a['family-names']].filter(Boolean).join(' '),
+            isEntity: false,
+          },
     ),
     version: cff.version,
     released: cff['date-released'],

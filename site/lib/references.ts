@@ -25,17 +25,24 @@ export interface Reference {
  */
 export function narrativeFigureOrder(narrative: string, figures: readonly string[]): string[] {
   const known = new Set(figures);
-  const mentioned = findReferences(narrative).map((r) => r.id).filter((id) => known.has(id));
+  const mentioned = findReferences(narrative)
+    .map((r) => r.id)
+    .filter((id) => known.has(id));
   return [...new Set([...mentioned, ...figures])];
 }
 
 /** Every `<Figure id="…">` and `<FigureRef id="…">` in an MDX source, with its line. */
 export function findReferences(source: string): Reference[] {
   const refs: Reference[] = [];
-  const pattern = /<(Figure|FigureRef)\b[^>]*?\bid\s*=\s*(?:"([^"]*)"|'([^']*)'|\{\s*["'`]([^"'`]*)["'`]\s*\})/g;
+  const pattern =
+    /<(Figure|FigureRef)\b[^>]*?\bid\s*=\s*(?:"([^"]*)"|'([^']*)'|\{\s*["'`]([^"'`]*)["'`]\s*\})/g;
   for (const match of source.matchAll(pattern)) {
     const line = source.slice(0, match.index).split('\n').length;
-    refs.push({ component: match[1] as Reference['component'], id: match[2] ?? match[3] ?? match[4] ?? '', line });
+    refs.push({
+      component: match[1] as Reference['component'],
+      id: match[2] ?? match[3] ?? match[4] ?? '',
+      line,
+    });
   }
   return refs;
 }
@@ -44,19 +51,32 @@ export function findReferences(source: string): Reference[] {
  * Problems in one MDX file: `report` is the report whose narrative it is (null for a site page,
  * where only `report/figure` ids can be resolved).
  */
-export function checkReferences(file: string, source: string, report: string | null, figures: Map<string, string[]>): string[] {
+export function checkReferences(
+  file: string,
+  source: string,
+  report: string | null,
+  figures: Map<string, string[]>,
+): string[] {
   const problems: string[] = [];
   for (const ref of findReferences(source)) {
-    const [target, figure] = ref.id.includes('/') ? (ref.id.split('/', 2) as [string, string]) : [report, ref.id];
+    const [target, figure] = ref.id.includes('/')
+      ? (ref.id.split('/', 2) as [string, string])
+      : [report, ref.id];
     const where = `${file}:${ref.line}: <${ref.component} id="${ref.id}">`;
     if (ref.component === 'Figure' && target !== report) {
-      problems.push(`${where}: <Figure> embeds a figure of this page's own report; link to another report's figure with <FigureRef id="report/figure" />`);
+      problems.push(
+        `${where}: <Figure> embeds a figure of this page's own report; link to another report's figure with <FigureRef id="report/figure" />`,
+      );
     } else if (target === null) {
       problems.push(`${where}: outside a report narrative, name the figure as report/figure`);
     } else if (!figures.has(target)) {
-      problems.push(`${where}: there is no report '${target}' (known: ${[...figures.keys()].join(', ') || 'none'})`);
+      problems.push(
+        `${where}: there is no report '${target}' (known: ${[...figures.keys()].join(', ') || 'none'})`,
+      );
     } else if (!figures.get(target)!.includes(figure)) {
-      problems.push(`${where}: report '${target}' has no figure '${figure}' (known: ${figures.get(target)!.join(', ')})`);
+      problems.push(
+        `${where}: report '${target}' has no figure '${figure}' (known: ${figures.get(target)!.join(', ')})`,
+      );
     }
   }
   return problems;
@@ -66,7 +86,12 @@ export function checkReferences(file: string, source: string, report: string | n
  * Checks the narratives of the reports that were built (content/<report>.mdx) and the site's MDX
  * pages; a narrative whose report is not in the reports folder is not published, so not checked.
  */
-export function checkAllReferences(root: string, contentDir: string, pagesDir: string, reportsDir: string): string[] {
+export function checkAllReferences(
+  root: string,
+  contentDir: string,
+  pagesDir: string,
+  reportsDir: string,
+): string[] {
   const figures = figureIndex(reportsDir);
   const problems: string[] = [];
   for (const name of existsSync(contentDir) ? readdirSync(contentDir).sort() : []) {
@@ -75,13 +100,16 @@ export function checkAllReferences(root: string, contentDir: string, pagesDir: s
     const file = join(contentDir, name);
     problems.push(...checkReferences(relative(root, file), readFileSync(file, 'utf8'), report, figures));
   }
-  for (const file of listMdx(pagesDir)) problems.push(...checkReferences(relative(root, file), readFileSync(file, 'utf8'), null, figures));
+  for (const file of listMdx(pagesDir))
+    problems.push(...checkReferences(relative(root, file), readFileSync(file, 'utf8'), null, figures));
   return problems;
 }
 
 function listMdx(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? listMdx(join(dir, e.name)) : e.name.endsWith('.mdx') ? [join(dir, e.name)] : []))
+    .flatMap((e) =>
+      e.isDirectory() ? listMdx(join(dir, e.name)) : e.name.endsWith('.mdx') ? [join(dir, e.name)] : [],
+    )
     .sort();
 }

@@ -24,7 +24,8 @@ export function readReportFiles(reportsDir: string): ReportFile[] {
 
 function readReportFile(file: string): ReportFile {
   const where = relative(process.cwd(), file) || file;
-  const fail = (what: string) => new Error(`${where}: ${what}; rebuild the reports (npm run pipeline) or remove the folder`);
+  const fail = (what: string) =>
+    new Error(`${where}: ${what}; rebuild the reports (npm run pipeline) or remove the folder`);
   let data: unknown;
   try {
     data = JSON.parse(readFileSync(file, 'utf8'));
@@ -32,7 +33,13 @@ function readReportFile(file: string): ReportFile {
     throw fail(`not valid JSON (${(error as Error).message})`);
   }
   const r = data as Partial<ReportFile> | null;
-  if (!r || typeof r.id !== 'string' || !Array.isArray(r.figures) || !r.figures.every((f) => typeof f === 'string') || typeof r.profile !== 'string') {
+  if (
+    !r ||
+    typeof r.id !== 'string' ||
+    !Array.isArray(r.figures) ||
+    !r.figures.every((f) => typeof f === 'string') ||
+    typeof r.profile !== 'string'
+  ) {
     throw fail('not a report (it needs a string id and profile and a list of figure ids)');
   }
   return { id: r.id, figures: r.figures, profile: r.profile };

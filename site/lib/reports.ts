@@ -17,18 +17,23 @@ export type Timings = CollectionEntry<'timings'>['data'];
 /** A report's build timings; an error naming the fix when its timings.json is missing. */
 export async function requireTimings(id: string): Promise<Timings> {
   const entry = await getEntry('timings', id);
-  if (!entry) throw new Error(`report '${id}' has no timings.json in reports/${id}/ (rebuild it: npm run pipeline -- --only ${id})`);
+  if (!entry)
+    throw new Error(
+      `report '${id}' has no timings.json in reports/${id}/ (rebuild it: npm run pipeline -- --only ${id})`,
+    );
   return entry.data;
 }
 
-
 export async function allReports(): Promise<Report[]> {
-  return (await getCollection('reports')).map((entry) => entry.data).sort((a, b) => a.order - b.order || a.id.localeCompare(b.id));
+  return (await getCollection('reports'))
+    .map((entry) => entry.data)
+    .sort((a, b) => a.order - b.order || a.id.localeCompare(b.id));
 }
 
 export async function requireReport(id: string): Promise<Report> {
   const entry = await getEntry('reports', id);
-  if (!entry) throw new Error(`no report '${id}' in reports/ (run the pipeline: npm run pipeline -- --only ${id})`);
+  if (!entry)
+    throw new Error(`no report '${id}' in reports/ (run the pipeline: npm run pipeline -- --only ${id})`);
   return entry.data;
 }
 
@@ -63,13 +68,14 @@ export function figureOrder(report: Report): string[] {
   return order;
 }
 
-
 export async function requireFigure(report: string, id: string, referencedFrom?: string): Promise<Figure> {
   const entry = await getEntry('figures', `${report}/${id}`);
   if (!entry) {
     const known = (await getCollection('figures', (f) => f.data.report === report)).map((f) => f.data.id);
     const where = referencedFrom ? `${referencedFrom} references` : 'there is no';
-    throw new Error(`${where} figure '${id}' of report '${report}', which does not exist (known: ${known.join(', ') || 'none'})`);
+    throw new Error(
+      `${where} figure '${id}' of report '${report}', which does not exist (known: ${known.join(', ') || 'none'})`,
+    );
   }
   return entry.data;
 }
@@ -83,7 +89,10 @@ export function figureNumber(report: Report, figureId: string): number {
 export function figureNeighbours(report: Report, figureId: string): { previous?: string; next?: string } {
   const order = figureOrder(report);
   const i = order.indexOf(figureId);
-  return { ...(i > 0 ? { previous: order[i - 1]! } : {}), ...(i + 1 < order.length ? { next: order[i + 1]! } : {}) };
+  return {
+    ...(i > 0 ? { previous: order[i - 1]! } : {}),
+    ...(i + 1 < order.length ? { next: order[i + 1]! } : {}),
+  };
 }
 
 /**

@@ -14,7 +14,12 @@ import { readReportFiles } from './report-files.ts';
 export const CONTRACT_FILE = resolve('site/published-urls.json');
 
 /** A published page, relative to the base: `reports/<report>/` or `reports/<report>/figures/<figure>/`. */
-const pagePath = z.string().regex(/^reports\/[a-z0-9-]+\/(figures\/[a-z0-9-]+\/)?$/, 'must look like reports/<report>/ or reports/<report>/figures/<figure>/');
+const pagePath = z
+  .string()
+  .regex(
+    /^reports\/[a-z0-9-]+\/(figures\/[a-z0-9-]+\/)?$/,
+    'must look like reports/<report>/ or reports/<report>/figures/<figure>/',
+  );
 
 export const contractSchema = z.object({
   $comment: z.string().optional(),
@@ -44,7 +49,9 @@ export function readContract(file = CONTRACT_FILE): Contract {
 
 /** The report and figure pages a reports folder publishes (sorted). */
 export function publishedPaths(reportsDir: string): string[] {
-  return readReportFiles(reportsDir).flatMap(({ id, figures }) => [`reports/${id}/`, ...figures.map((f) => `reports/${id}/figures/${f}/`)]).sort();
+  return readReportFiles(reportsDir)
+    .flatMap(({ id, figures }) => [`reports/${id}/`, ...figures.map((f) => `reports/${id}/figures/${f}/`)])
+    .sort();
 }
 
 /** The profiles the reports in a folder were built with. */
@@ -76,11 +83,16 @@ export function checkContract(contract: Contract, published: string[]): Contract
 }
 
 /** The error a failed check gives, naming every offending URL and the way out; null when it passes. */
-export function contractError(check: ContractCheck, base: string, file = 'site/published-urls.json'): string | null {
+export function contractError(
+  check: ContractCheck,
+  base: string,
+  file = 'site/published-urls.json',
+): string | null {
   const lines: string[] = [];
   const at = (p: string) => `${base}${p}`;
   for (const u of check.missing) lines.push(`  ${at(u)} is no longer built`);
-  for (const [from, to] of check.brokenMoves) lines.push(`  ${at(from)} is listed as moved to ${at(to)}, which is not built`);
+  for (const [from, to] of check.brokenMoves)
+    lines.push(`  ${at(from)} is listed as moved to ${at(to)}, which is not built`);
   for (const u of check.stillPresent) lines.push(`  ${at(u)} is listed as moved but is still built`);
   if (lines.length === 0) return null;
   return [
@@ -95,7 +107,8 @@ export function updateContract(contract: Contract, published: string[]): Contrac
   return { ...contract, urls: [...new Set([...contract.urls, ...published])].sort(), moved: contract.moved };
 }
 
-const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeHtml = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
  * The page left at a moved URL: an immediate meta refresh, a canonical link to the new address

@@ -27,13 +27,33 @@ export const GET: APIRoute = async () => {
     profiles.add(report.profile);
     for (const figure of await reportFigures(report)) {
       for (const file of figure.files) {
-        artifacts.push({ path: figureFileUrl(report.id, figure.id, file.name), bytes: file.bytes, sha256: file.sha256, role: file.role, report: report.id, figure: figure.id });
+        artifacts.push({
+          path: figureFileUrl(report.id, figure.id, file.name),
+          bytes: file.bytes,
+          sha256: file.sha256,
+          role: file.role,
+          report: report.id,
+          figure: figure.id,
+        });
       }
       const meta = readFileSync(join(REPORTS_DIR, report.id, 'figures', figure.id, 'meta.json'));
-      artifacts.push({ path: figureFileUrl(report.id, figure.id, 'meta.json'), bytes: meta.length, sha256: createHash('sha256').update(meta).digest('hex'), role: 'meta', report: report.id, figure: figure.id });
+      artifacts.push({
+        path: figureFileUrl(report.id, figure.id, 'meta.json'),
+        bytes: meta.length,
+        sha256: createHash('sha256').update(meta).digest('hex'),
+        role: 'meta',
+        report: report.id,
+        figure: figure.id,
+      });
     }
     for (const model of report.models) {
-      artifacts.push({ path: modelFileUrl(report.id, model.file.name), bytes: model.file.bytes, sha256: model.file.sha256, role: 'weights', report: report.id });
+      artifacts.push({
+        path: modelFileUrl(report.id, model.file.name),
+        bytes: model.file.bytes,
+        sha256: model.file.sha256,
+        role: 'weights',
+        report: report.id,
+      });
     }
   }
   artifacts.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -45,5 +65,7 @@ export const GET: APIRoute = async () => {
     profiles: [...profiles].sort(),
     artifacts,
   };
-  return new Response(`${JSON.stringify(manifest, null, 2)}\n`, { headers: { 'Content-Type': 'application/json' } });
+  return new Response(`${JSON.stringify(manifest, null, 2)}\n`, {
+    headers: { 'Content-Type': 'application/json' },
+  });
 };

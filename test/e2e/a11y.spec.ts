@@ -31,15 +31,32 @@ for (const scheme of ['light', 'dark'] as const) {
           await page.locator('#pages ~ ul a').first().click();
           await expect(page).toHaveURL(/\/input-explanations\/[^/]+\/$/);
         }
-        const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
+        const results = await new AxeBuilder({ page })
+          .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'])
+          .analyze();
         const byImpact: Record<string, number> = {};
-        for (const v of results.violations) byImpact[v.impact ?? 'unknown'] = (byImpact[v.impact ?? 'unknown'] ?? 0) + v.nodes.length;
-        info.annotations.push({ type: 'axe', description: `${name} ${scheme}: ${JSON.stringify(byImpact)} (${results.passes.length} rules passed)` });
+        for (const v of results.violations)
+          byImpact[v.impact ?? 'unknown'] = (byImpact[v.impact ?? 'unknown'] ?? 0) + v.nodes.length;
+        info.annotations.push({
+          type: 'axe',
+          description: `${name} ${scheme}: ${JSON.stringify(byImpact)} (${results.passes.length} rules passed)`,
+        });
         if (results.violations.length > 0) {
-          console.log(`axe ${name} (${scheme}):`, results.violations.map((v) => `${v.impact} ${v.id} ×${v.nodes.length}: ${v.help}`).join('; '));
+          console.log(
+            `axe ${name} (${scheme}):`,
+            results.violations.map((v) => `${v.impact} ${v.id} ×${v.nodes.length}: ${v.help}`).join('; '),
+          );
         }
         const blocking = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-        expect(blocking.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`)).toEqual([]);
+        expect(
+          blocking.map(
+            (v) =>
+              `${v.id}: ${v.help} (${v.nodes
+                .map((n) => n.target.join(' '))
+                .slice(0, 3)
+                .join(', ')})`,
+          ),
+        ).toEqual([]);
       });
     }
   });

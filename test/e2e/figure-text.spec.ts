@@ -60,30 +60,47 @@ test('no figure draws text outside its frame, over other text, or cut short', as
       const shown = (el: Element) => {
         for (let e: Element | null = el; e; e = e.parentElement) {
           const style = getComputedStyle(e);
-          if (style.display === 'none' || style.visibility === 'hidden' || Number(style.opacity) === 0) return false;
+          if (style.display === 'none' || style.visibility === 'hidden' || Number(style.opacity) === 0)
+            return false;
         }
         return true;
       };
-      const texts = Array.from(document.querySelectorAll('text')).filter((t) => (t.textContent ?? '').trim() !== '' && shown(t));
+      const texts = Array.from(document.querySelectorAll('text')).filter(
+        (t) => (t.textContent ?? '').trim() !== '' && shown(t),
+      );
       return {
         vega: document.documentElement.classList.contains('marks'),
         frame: { left: root.left, top: root.top, right: root.right, bottom: root.bottom },
         boxes: texts.map((t) => {
           const b = t.getBoundingClientRect();
-          return { text: (t.textContent ?? '').trim(), left: b.left, top: b.top, right: b.right, bottom: b.bottom };
+          return {
+            text: (t.textContent ?? '').trim(),
+            left: b.left,
+            top: b.top,
+            right: b.right,
+            bottom: b.bottom,
+          };
         }),
       };
     });
     for (const b of boxes) {
-      if (b.left < frame.left - 0.5 || b.top < frame.top - 0.5 || b.right > frame.right + 0.5 || b.bottom > frame.bottom + 0.5) {
-        problems.push(`${path}: "${b.text}" runs outside the frame (${Math.round(b.left)}–${Math.round(b.right)} × ${Math.round(b.top)}–${Math.round(b.bottom)} in ${Math.round(frame.right)} × ${Math.round(frame.bottom)})`);
+      if (
+        b.left < frame.left - 0.5 ||
+        b.top < frame.top - 0.5 ||
+        b.right > frame.right + 0.5 ||
+        b.bottom > frame.bottom + 0.5
+      ) {
+        problems.push(
+          `${path}: "${b.text}" runs outside the frame (${Math.round(b.left)}–${Math.round(b.right)} × ${Math.round(b.top)}–${Math.round(b.bottom)} in ${Math.round(frame.right)} × ${Math.round(frame.bottom)})`,
+        );
       }
       // Vega cuts a label that passes its limit with an ellipsis (texts of ours may end in one on purpose)
       if (vega && b.text.includes('…')) problems.push(`${path}: "${b.text}" is cut short`);
     }
     for (let i = 0; i < boxes.length; i++) {
       for (let j = i + 1; j < boxes.length; j++) {
-        if (overlaps(boxes[i]!, boxes[j]!)) problems.push(`${path}: "${boxes[i]!.text}" overlaps "${boxes[j]!.text}"`);
+        if (overlaps(boxes[i]!, boxes[j]!))
+          problems.push(`${path}: "${boxes[i]!.text}" overlaps "${boxes[j]!.text}"`);
       }
     }
   }

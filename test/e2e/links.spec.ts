@@ -37,17 +37,36 @@ test.describe('built under a base path', () => {
   test.beforeAll(async () => {
     test.setTimeout(180_000);
     // the committed list, plus a figure that moved: the build must leave a redirect at its old URL
-    const contract = JSON.parse(readFileSync('site/published-urls.json', 'utf8')) as { urls: string[]; moved: Record<string, string> };
+    const contract = JSON.parse(readFileSync('site/published-urls.json', 'utf8')) as {
+      urls: string[];
+      moved: Record<string, string>;
+    };
     mkdirSync('.smoke/fixtures', { recursive: true });
     const contractFile = '.smoke/fixtures/moved-urls.json';
-    writeFileSync(contractFile, JSON.stringify({ urls: [...contract.urls, OLD].sort(), moved: { ...contract.moved, [OLD]: NEW } }));
+    writeFileSync(
+      contractFile,
+      JSON.stringify({ urls: [...contract.urls, OLD].sort(), moved: { ...contract.moved, [OLD]: NEW } }),
+    );
     const build = spawnSync(process.execPath, ['scripts/build-site.ts'], {
       encoding: 'utf8',
-      env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1', REPORTS_DIR: '.smoke/reports', SITE_OUT: OUT, BASE_PATH: BASE, SITE_URL: 'https://example.org', URL_CONTRACT: 'enforce', URL_CONTRACT_FILE: contractFile },
+      env: {
+        ...process.env,
+        ASTRO_TELEMETRY_DISABLED: '1',
+        REPORTS_DIR: '.smoke/reports',
+        SITE_OUT: OUT,
+        BASE_PATH: BASE,
+        SITE_URL: 'https://example.org',
+        URL_CONTRACT: 'enforce',
+        URL_CONTRACT_FILE: contractFile,
+      },
     });
     expect(build.status, build.stderr + build.stdout.slice(-2000)).toBe(0);
     server = spawn(process.execPath, ['test/e2e/serve.ts', OUT, String(PORT), BASE], { stdio: 'ignore' });
-    await expect.poll(async () => (await fetch(`http://127.0.0.1:${PORT}${BASE}`).catch(() => null))?.status, { timeout: 10_000 }).toBe(200);
+    await expect
+      .poll(async () => (await fetch(`http://127.0.0.1:${PORT}${BASE}`).catch(() => null))?.status, {
+        timeout: 10_000,
+      })
+      .toBe(200);
   });
 
   test.afterAll(() => {
@@ -58,20 +77,31 @@ test.describe('built under a base path', () => {
     const { problems, links } = checkSite(OUT, BASE, 'https://example.org');
     expect(links).toBeGreaterThan(500);
     expect(problems).toEqual([]);
-    const manifest = JSON.parse(readFileSync(`${OUT}/manifest.json`, 'utf8')) as { base: string; site: string; artifacts: { path: string }[] };
+    const manifest = JSON.parse(readFileSync(`${OUT}/manifest.json`, 'utf8')) as {
+      base: string;
+      site: string;
+      artifacts: { path: string }[];
+    };
     expect(manifest.base).toBe(BASE);
     expect(manifest.site).toBe(`https://example.org${BASE}`);
     for (const a of manifest.artifacts) expect(a.path.startsWith(BASE), a.path).toBe(true);
   });
 
-  test('pages and figures load under the base, and the moved URL redirects without JavaScript', async ({ browser }) => {
+  test('pages and figures load under the base, and the moved URL redirects without JavaScript', async ({
+    browser,
+  }) => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();
     const origin = `http://127.0.0.1:${PORT}`;
     await page.goto(`${origin}${BASE}${NEW}`);
     const img = page.locator('figure img');
-    await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0)).toBe(true);
-    await expect(page.locator('meta[property="og:image"]')).toHaveAttribute('content', `https://example.org${BASE}${NEW}figure.png`);
+    await expect
+      .poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0))
+      .toBe(true);
+    await expect(page.locator('meta[property="og:image"]')).toHaveAttribute(
+      'content',
+      `https://example.org${BASE}${NEW}figure.png`,
+    );
     await expect(page.locator('.short-citation')).toContainText(`https://example.org${BASE}${NEW}`);
 
     const redirect = readFileSync(`${OUT}/${OLD}index.html`, 'utf8');

@@ -24,7 +24,11 @@ async function expectImagesLoaded(page: Page, selector: string): Promise<number>
   for (let i = 0; i < count; i++) {
     const img = images.nth(i);
     await img.scrollIntoViewIfNeeded();
-    await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0), { message: `image ${i} of ${page.url()}` }).toBe(true);
+    await expect
+      .poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0), {
+        message: `image ${i} of ${page.url()}`,
+      })
+      .toBe(true);
   }
   return count;
 }
@@ -69,7 +73,9 @@ test.describe('without JavaScript, on a phone', () => {
         case 'figure':
           expect(await expectFiguresShown(page)).toBe(1);
           await expect(page.locator('figcaption')).toContainText(/^Figure \d+\./);
-          await expect(page.locator('.citation .short-citation')).toContainText(`http://localhost:4321${path}`);
+          await expect(page.locator('.citation .short-citation')).toContainText(
+            `http://localhost:4321${path}`,
+          );
           // …and a local build says, visibly, that such an address is not to be cited
           await expect(page.locator('#local-build')).toBeVisible();
           await expect(page.locator('#local-build')).toContainText('http://localhost:4321/');
@@ -95,9 +101,13 @@ test.describe('without JavaScript, on a phone', () => {
       }
       // words stay apart where the markup breaks a line (the HTML compressor drops such spaces)
       const text = await page.locator('body').innerText();
-      for (const glued of [/[^\s(]\(permalink/, /\S· | ·\S/, /or seehow/]) expect(text, `${path}: ${glued}`).not.toMatch(glued);
+      for (const glued of [/[^\s(]\(permalink/, /\S· | ·\S/, /or seehow/])
+        expect(text, `${path}: ${glued}`).not.toMatch(glued);
       // nothing wider than the screen: the page itself never scrolls sideways
-      const [scrollWidth, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+      const [scrollWidth, width] = await page.evaluate(() => [
+        document.documentElement.scrollWidth,
+        window.innerWidth,
+      ]);
       expect(scrollWidth, `${path} scrolls sideways`).toBeLessThanOrEqual(width);
     });
   }

@@ -34,9 +34,12 @@ createServer((req, res) => {
   try {
     requested = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
   } catch {
-    return void res.writeHead(400, { 'Content-Type': 'text/plain' }).end('bad request: the path cannot be decoded');
+    return void res
+      .writeHead(400, { 'Content-Type': 'text/plain' })
+      .end('bad request: the path cannot be decoded');
   }
-  if (!`${requested}/`.startsWith(base)) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+  if (!`${requested}/`.startsWith(base))
+    return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
   const path = normalize(`/${requested.slice(base.length)}`);
   let file = join(root, path);
   if (!file.startsWith(root)) return void res.writeHead(403).end();
@@ -47,7 +50,8 @@ createServer((req, res) => {
   if (!existsSync(file)) {
     // as static hosts do: the site's own 404 page, when it has one
     const notFound = join(root, '404.html');
-    if (!existsSync(notFound)) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+    if (!existsSync(notFound))
+      return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
     return void res.writeHead(404, { 'Content-Type': TYPES['.html']! }).end(readFileSync(notFound));
   }
   const type = Object.hasOwn(TYPES, extname(file)) ? TYPES[extname(file)]! : 'application/octet-stream';
@@ -61,4 +65,6 @@ createServer((req, res) => {
     res.writeHead(200, { 'Content-Type': type });
     stream.pipe(res);
   });
-}).listen(port, '127.0.0.1', () => process.stdout.write(`serving ${root} at http://127.0.0.1:${port}${base}\n`));
+}).listen(port, '127.0.0.1', () =>
+  process.stdout.write(`serving ${root} at http://127.0.0.1:${port}${base}\n`),
+);

@@ -10,8 +10,15 @@ function collectErrors(page: Page): string[] {
   page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
   page.on('pageerror', (error) => errors.push(error.message));
   // a lazy image still loading when the reader clicks away is cancelled, not broken
-  page.on('requestfailed', (request) => request.failure()?.errorText !== 'net::ERR_ABORTED' && errors.push(`failed: ${request.url()}`));
-  page.on('response', (response) => response.status() >= 400 && errors.push(`${response.status()}: ${response.url()}`));
+  page.on(
+    'requestfailed',
+    (request) =>
+      request.failure()?.errorText !== 'net::ERR_ABORTED' && errors.push(`failed: ${request.url()}`),
+  );
+  page.on(
+    'response',
+    (response) => response.status() >= 400 && errors.push(`${response.status()}: ${response.url()}`),
+  );
   return errors;
 }
 
@@ -22,7 +29,9 @@ async function expectImagesLoaded(page: Page): Promise<number> {
   for (let i = 0; i < count; i++) {
     const img = images.nth(i);
     await img.scrollIntoViewIfNeeded();
-    await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0)).toBe(true);
+    await expect
+      .poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0))
+      .toBe(true);
   }
   return count;
 }
@@ -31,25 +40,35 @@ test('home → MNIST report → figure page: images load, nothing errors', async
   const errors = collectErrors(page);
   await page.goto('/');
   await expect(page.locator('h1')).toContainText('bilinear');
-  await page.locator('.report-card').getByRole('link', { name: /^MNIST:/ }).click();
+  await page
+    .locator('.report-card')
+    .getByRole('link', { name: /^MNIST:/ })
+    .click();
   await expect(page).toHaveURL(/\/reports\/mnist\/$/);
   await expect(page.locator('h1')).toContainText('MNIST');
   expect(await expectImagesLoaded(page)).toBe(8);
   // the test accuracy is interpolated from the emitted data, not typed
   await expect(page.locator('.metric').first()).toHaveText(/^\d+$|^\d+\.\d+%$/);
 
-  await page.locator('#figure-eigenvector-gallery').getByRole('link', { name: /Permalink/ }).click();
+  await page
+    .locator('#figure-eigenvector-gallery')
+    .getByRole('link', { name: /Permalink/ })
+    .click();
   await expect(page).toHaveURL(/\/reports\/mnist\/figures\/eigenvector-gallery\/$/);
   await expect(page.locator('h1')).toHaveText('Top eigenvectors of each digit');
   expect(await expectImagesLoaded(page)).toBe(1);
   await expect(page.locator('figcaption')).toContainText('eigenvalues');
-  await expect(page.getByText('npm run pipeline -- --profile smoke --only mnist/eigenvector-gallery')).toBeVisible();
+  await expect(
+    page.getByText('npm run pipeline -- --profile smoke --only mnist/eigenvector-gallery'),
+  ).toBeVisible();
   expect(errors).toEqual([]);
 });
 
 test('every download listed on a figure page resolves', async ({ page, request }) => {
   await page.goto('/reports/mnist/figures/eigenvalue-spectra/');
-  const links = await page.locator('#downloads + .table-scroll a').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href));
+  const links = await page
+    .locator('#downloads + .table-scroll a')
+    .evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href));
   expect(links.length).toBeGreaterThanOrEqual(5);
   for (const href of links) {
     const response = await request.get(href);
@@ -69,20 +88,31 @@ test('pages are readable without JavaScript', async ({ browser }) => {
   await context.close();
 });
 
-test('the methods page states every metric and the weights layout, with the tested example', async ({ page }) => {
+test('the methods page states every metric and the weights layout, with the tested example', async ({
+  page,
+}) => {
   const errors = collectErrors(page);
   await page.goto('/');
   await page.getByRole('link', { name: 'Methods', exact: true }).click();
   await expect(page.locator('h1')).toHaveText('Methods');
   const metricsTable = page.locator('table').filter({ hasText: 'effective rank' });
-  for (const metric of ['eigenvalue effective rank', 'feature support', 'periphery mass', 'total variation', 'eigenvectors needed', 'cross-seed similarity']) {
+  for (const metric of [
+    'eigenvalue effective rank',
+    'feature support',
+    'periphery mass',
+    'total variation',
+    'eigenvectors needed',
+    'cross-seed similarity',
+  ]) {
     await expect(metricsTable.getByRole('cell', { name: metric, exact: true })).toBeVisible();
   }
   await expect(page.locator('pre').filter({ hasText: 'def load_safetensors' })).toBeVisible();
   // The mathematics is MathML typeset at build time (no script on the page), drawn as mathematics:
   // the identity the decomposition rests on is a display formula, with ℝ as a letter, not "R".
   expect(await page.locator('main math').count()).toBeGreaterThan(50);
-  const identity = page.locator('.math-display math').filter({ has: page.locator('annotation', { hasText: 'u^\\top \\mathrm{logits}(x) = e^\\top Q_u' }) });
+  const identity = page
+    .locator('.math-display math')
+    .filter({ has: page.locator('annotation', { hasText: 'u^\\top \\mathrm{logits}(x) = e^\\top Q_u' }) });
   await expect(identity).toBeVisible();
   expect((await identity.boundingBox())!.height).toBeGreaterThan(12);
   await expect(page.locator('.math-display math').first()).toContainText('ℝ');
@@ -90,7 +120,9 @@ test('the methods page states every metric and the weights layout, with the test
   expect(errors).toEqual([]);
 });
 
-test('a per-input explanation page: from the figure to an input, its image and contribution table', async ({ page }) => {
+test('a per-input explanation page: from the figure to an input, its image and contribution table', async ({
+  page,
+}) => {
   const errors = collectErrors(page);
   await page.goto('/reports/fashion-mnist/figures/input-explanations/');
   const inputs = page.locator('#pages ~ ul a');
@@ -106,38 +138,66 @@ test('a per-input explanation page: from the figure to an input, its image and c
   expect(errors).toEqual([]);
 });
 
-test('the home page: hero figure, headline numbers from the data with their intervals, a card per report', async ({ browser }) => {
+test('the home page: hero figure, headline numbers from the data with their intervals, a card per report', async ({
+  browser,
+}) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
   const errors = collectErrors(page);
   await page.goto('/');
   expect(await expectImagesLoaded(page)).toBeGreaterThan(5);
-  await expect(page.locator('figure.hero img')).toHaveAttribute('src', '/reports/mnist/figures/eigenvector-gallery/figure.svg');
+  await expect(page.locator('figure.hero img')).toHaveAttribute(
+    'src',
+    '/reports/mnist/figures/eigenvector-gallery/figure.svg',
+  );
   const reports = ['mnist', 'fashion-mnist', 'baselines', 'ablations', 'stories', 'language'];
-  const metrics = Object.fromEntries(reports.map((r) => [r, (JSON.parse(readFileSync(`.smoke/reports/${r}/report.json`, 'utf8')) as { metrics: Record<string, { display: string; interval?: { display: string } }> }).metrics]));
+  const metrics = Object.fromEntries(
+    reports.map((r) => [
+      r,
+      (
+        JSON.parse(readFileSync(`.smoke/reports/${r}/report.json`, 'utf8')) as {
+          metrics: Record<string, { display: string; interval?: { display: string } }>;
+        }
+      ).metrics,
+    ]),
+  );
   const headlines = page.locator('ul.headlines > li');
   await expect(headlines).toHaveCount(5);
   // each number is the report's, and a mean comes with its interval, method and n
-  for (const [i, [report, name]] of ([['mnist', 'test-accuracy'], ['mnist', 'perturbation-mid-eigen-flipped'], ['baselines', 'mnist-largest-needed-eigen'], ['ablations', 'mnist-strongest-cross-seed-similarity'], ['language', 'cost-test']] as const).entries()) {
+  for (const [i, [report, name]] of (
+    [
+      ['mnist', 'test-accuracy'],
+      ['mnist', 'perturbation-mid-eigen-flipped'],
+      ['baselines', 'mnist-largest-needed-eigen'],
+      ['ablations', 'mnist-strongest-cross-seed-similarity'],
+      ['language', 'cost-test'],
+    ] as const
+  ).entries()) {
     const m = metrics[report]![name]!;
     await expect(headlines.nth(i)).toContainText(m.display);
     if (m.interval) await expect(headlines.nth(i)).toContainText(m.interval.display);
   }
-  await expect(headlines.nth(1).locator('.interval').first()).toContainText(/95% interval .* n = \d+ target classes/);
+  await expect(headlines.nth(1).locator('.interval').first()).toContainText(
+    /95% interval .* n = \d+ target classes/,
+  );
   // every report has a card with its picture, linked to the report
   await expect(page.locator('.report-card')).toHaveCount(reports.length);
-  for (const r of reports) await expect(page.locator(`.report-card h3 a[href="/reports/${r}/"]`)).toBeVisible();
+  for (const r of reports)
+    await expect(page.locator(`.report-card h3 a[href="/reports/${r}/"]`)).toBeVisible();
   await page.goto('/reports/');
   await expect(page.locator('h1')).toHaveText('All reports');
   await expect(page.locator('.report-card img')).toHaveCount(reports.length);
   expect(await expectImagesLoaded(page)).toBe(reports.length);
   await page.goto('/figures/');
-  await expect(page.locator('.figure-index li img.figure-thumb').first()).toHaveAttribute('src', /^\/thumbnails\/[a-z-]+\/[a-z0-9-]+\.webp$/);
+  await expect(page.locator('.figure-index li img.figure-thumb').first()).toHaveAttribute(
+    'src',
+    /^\/thumbnails\/[a-z-]+\/[a-z0-9-]+\.webp$/,
+  );
   expect(errors).toEqual([]);
   await context.close();
 });
 
-test('an unknown address gets the site\'s 404 page, with a way back', async ({ page, request }) => {
+test("an unknown address gets the site's 404 page, with a way back", async ({ page, request }) => {
   const response = await request.get('/reports/no-such-report/');
   expect(response.status()).toBe(404);
   await page.goto('/no/such/page/');
@@ -155,7 +215,10 @@ test('the preview server answers a malformed path with 400 and keeps serving', a
   expect((await request.get('/constructor')).status()).toBe(404);
 });
 
-test('the stories report shows its corpus card and sample stories without JavaScript, numbers from the data', async ({ browser, request }) => {
+test('the stories report shows its corpus card and sample stories without JavaScript, numbers from the data', async ({
+  browser,
+  request,
+}) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
   await page.goto('/reports/stories/');
@@ -163,17 +226,28 @@ test('the stories report shows its corpus card and sample stories without JavaSc
   // the coverage chart is a drawing; the corpus card is an HTML table and the stories HTML text
   expect(await expectImagesLoaded(page)).toBe(1);
   await expect(page.locator('#figure-corpus-card table.figure-table')).toContainText('training tokens');
-  const samples = (await (await request.get('/reports/stories/figures/sample-stories/data.json')).json()) as { stories: string[] };
+  const samples = (await (await request.get('/reports/stories/figures/sample-stories/data.json')).json()) as {
+    stories: string[];
+  };
   expect(samples.stories.length).toBeGreaterThan(1);
-  await expect(page.locator('#figure-sample-stories .figure-passages section')).toHaveCount(samples.stories.length);
+  await expect(page.locator('#figure-sample-stories .figure-passages section')).toHaveCount(
+    samples.stories.length,
+  );
   // The narrative's counts are the card's: the figure's data says how many training stories there are.
-  const card = (await (await request.get('/reports/stories/figures/corpus-card/data.json')).json()) as { card: { stories: { train: number } } };
-  await expect(page.locator('main')).toContainText(`${card.card.stories.train.toLocaleString("en-US")} training`);
+  const card = (await (await request.get('/reports/stories/figures/corpus-card/data.json')).json()) as {
+    card: { stories: { train: number } };
+  };
+  await expect(page.locator('main')).toContainText(
+    `${card.card.stories.train.toLocaleString('en-US')} training`,
+  );
   await page.goto('/reports/stories/figures/sample-stories/');
   // one passage per story, one paragraph per line of the story: never run together
   const passages = page.locator('.figure-passages section');
   await expect(passages).toHaveCount(samples.stories.length);
-  for (const [i, story] of samples.stories.entries()) await expect(passages.nth(i).locator('p:not(.passage-number)')).toHaveCount(story.split('\n').filter((l) => l.trim() !== '').length);
+  for (const [i, story] of samples.stories.entries())
+    await expect(passages.nth(i).locator('p:not(.passage-number)')).toHaveCount(
+      story.split('\n').filter((l) => l.trim() !== '').length,
+    );
   await expect(page.locator('dl.facts')).toContainText('text (shown as HTML');
   // made from data alone: no training seed or backend, and the data's own seeds
   const provenance = page.locator('table.provenance');
@@ -189,7 +263,10 @@ test('the stories report shows its corpus card and sample stories without JavaSc
   await context.close();
 });
 
-test('the language report: its figures, numbers from the data and the build times, readable without JavaScript; the files to recompute its losses download', async ({ browser, request }) => {
+test('the language report: its figures, numbers from the data and the build times, readable without JavaScript; the files to recompute its losses download', async ({
+  browser,
+  request,
+}) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
   await page.goto('/reports/language/');
@@ -197,29 +274,59 @@ test('the language report: its figures, numbers from the data and the build time
   expect(await expectImagesLoaded(page)).toBe(7);
   await expect(page.locator('#figure-models table.figure-table tbody tr')).toHaveCount(2);
   await expect(page.locator('#figure-vocabulary table.figure-table')).toBeVisible();
-  const report = JSON.parse(readFileSync('.smoke/reports/language/report.json', 'utf8')) as { metrics: Record<string, { display: string }>; figures: string[] };
-  expect(report.figures).toEqual(['models', 'training-curves', 'loss-comparison', 'continuations', 'output-tokens', 'output-spectra', 'explained-by-k', 'truncated-loss', 'vocabulary', 'held-out-windows']);
+  const report = JSON.parse(readFileSync('.smoke/reports/language/report.json', 'utf8')) as {
+    metrics: Record<string, { display: string }>;
+    figures: string[];
+  };
+  expect(report.figures).toEqual([
+    'models',
+    'training-curves',
+    'loss-comparison',
+    'continuations',
+    'output-tokens',
+    'output-spectra',
+    'explained-by-k',
+    'truncated-loss',
+    'vocabulary',
+    'held-out-windows',
+  ]);
   // the headline of the explained-by-k curves: eigen, random and PCA at k = 1, each with its interval
-  for (const name of ['corr-eigen-k1', 'corr-random-k1', 'corr-pca-k1']) await expect(page.locator('main')).toContainText(report.metrics[name]!.display);
+  for (const name of ['corr-eigen-k1', 'corr-random-k1', 'corr-pca-k1'])
+    await expect(page.locator('main')).toContainText(report.metrics[name]!.display);
   const main = page.locator('main');
-  for (const name of ['bilinear-test-loss', 'swiglu-test-loss', 'cost-test-seed-0', 'cost-test-seed-1', 'bilinear-tokens-seen']) await expect(main).toContainText(report.metrics[name]!.display);
+  for (const name of [
+    'bilinear-test-loss',
+    'swiglu-test-loss',
+    'cost-test-seed-0',
+    'cost-test-seed-1',
+    'bilinear-tokens-seen',
+  ])
+    await expect(main).toContainText(report.metrics[name]!.display);
   // what the build took, from timings.json: the stage table and the training jobs
   await expect(page.locator('#build-time')).toBeVisible();
   await expect(page.locator('table.build-times').first()).toContainText('train');
   await expect(page.locator('table.build-times').last()).toContainText('language/bilinear');
   // both models' weights, the windows and the vocabulary: everything a reader needs to recompute the loss
-  for (const model of ['bilinear', 'swiglu']) expect((await request.get(`/reports/language/models/${model}.safetensors`)).status(), model).toBe(200);
+  for (const model of ['bilinear', 'swiglu'])
+    expect((await request.get(`/reports/language/models/${model}.safetensors`)).status(), model).toBe(200);
   const windows = await (await request.get('/reports/language/figures/held-out-windows/data.csv')).text();
   expect(windows.split('\n')[0]).toBe('split,window,ids');
   expect(windows).toContain('\ntest,0,');
   const vocabulary = await (await request.get('/reports/language/figures/vocabulary/data.csv')).text();
-  expect(vocabulary.split('\n').slice(0, 3)).toEqual(['id,llama_id,text,train_count', expect.stringMatching(/^0,-1,<unk>,\d+$/), expect.stringMatching(/^1,1,<s>,\d+$/)]);
+  expect(vocabulary.split('\n').slice(0, 3)).toEqual([
+    'id,llama_id,text,train_count',
+    expect.stringMatching(/^0,-1,<unk>,\d+$/),
+    expect.stringMatching(/^1,1,<s>,\d+$/),
+  ]);
   await page.goto('/reports/language/figures/continuations/');
   expect(await expectImagesLoaded(page)).toBe(1);
   await context.close();
 });
 
-test('a figure page shows the figure larger than the text column, its PNG at twice the drawing, and its numbers as a table', async ({ browser, request }) => {
+test('a figure page shows the figure larger than the text column, its PNG at twice the drawing, and its numbers as a table', async ({
+  browser,
+  request,
+}) => {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const path = '/reports/ablations/figures/heatmap-accuracy/';
   await page.goto(path);
@@ -238,11 +345,16 @@ test('a figure page shows the figure larger than the text column, its PNG at twi
   await page.close();
 });
 
-test('in the dark theme figures are dimmed, not glaring white, and keep their colours', async ({ browser }) => {
+test('in the dark theme figures are dimmed, not glaring white, and keep their colours', async ({
+  browser,
+}) => {
   const filterOf = async (scheme: 'light' | 'dark') => {
     const page = await browser.newPage({ colorScheme: scheme });
     await page.goto('/reports/mnist/');
-    const filter = await page.locator('main figure img').first().evaluate((el) => getComputedStyle(el).filter);
+    const filter = await page
+      .locator('main figure img')
+      .first()
+      .evaluate((el) => getComputedStyle(el).filter);
     await page.close();
     return filter;
   };
@@ -250,23 +362,37 @@ test('in the dark theme figures are dimmed, not glaring white, and keep their co
   expect(await filterOf('dark')).toMatch(/^brightness\(0\.[5-9]\d*\)$/);
 });
 
-test('a token page of the language report, without JavaScript: its spectrum, eigenvectors read through tokens and contexts, its Table 1 rows', async ({ browser }) => {
+test('a token page of the language report, without JavaScript: its spectrum, eigenvectors read through tokens and contexts, its Table 1 rows', async ({
+  browser,
+}) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
   await page.goto('/reports/language/figures/output-tokens/');
   await page.locator('#pages ~ ul a', { hasText: 'girl' }).click();
   await expect(page).toHaveURL(/\/output-tokens\/girl\/$/);
   await expect(page.locator('h1')).toContainText('girl');
-  await expect.poll(() => page.locator('main figure img').evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0)).toBe(true);
+  await expect
+    .poll(() =>
+      page.locator('main figure img').evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0),
+    )
+    .toBe(true);
   const rows = page.locator('main table tbody tr');
   await expect(page.locator('figcaption')).toContainText('k random directions');
-  for (const reading of ['direct (embedding · v)', 'head 0 (OV circuit)', 'held-out context 1', 'tokens alone, through the MLP (eᵀ Q_u e)', 'tokens alone, MLP and direct path']) {
+  for (const reading of [
+    'direct (embedding · v)',
+    'head 0 (OV circuit)',
+    'held-out context 1',
+    'tokens alone, through the MLP (eᵀ Q_u e)',
+    'tokens alone, MLP and direct path',
+  ]) {
     await expect(rows.filter({ hasText: reading }).first()).toBeVisible();
   }
   await expect(rows.filter({ hasText: 'held-out context 1' }).first()).toContainText('⟦');
   // every token page is listed under the figure, each at a slug of its text
   await page.goto('/reports/language/figures/output-tokens/');
-  const links = await page.locator('#pages ~ ul a').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).getAttribute('href')));
+  const links = await page
+    .locator('#pages ~ ul a')
+    .evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).getAttribute('href')));
   expect(links.length).toBeGreaterThan(4);
   for (const href of links) expect(href).toMatch(/\/output-tokens\/[a-z0-9-]+\/$/);
   await context.close();

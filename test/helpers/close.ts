@@ -14,9 +14,15 @@ export function assertClose(
   const e = typeof expected === 'number' ? [expected] : Array.from(expected);
   assert.equal(a.length, e.length, `${label}: length ${a.length}, expected ${e.length}`);
   for (let i = 0; i < a.length; i++) {
-    assert.ok(Number.isFinite(a[i]) && Number.isFinite(e[i]), `${label}[${i}]: non-finite (${a[i]} vs ${e[i]})`);
+    assert.ok(
+      Number.isFinite(a[i]) && Number.isFinite(e[i]),
+      `${label}[${i}]: non-finite (${a[i]} vs ${e[i]})`,
+    );
     const tol = atol + rtol * Math.abs(e[i]!);
-    assert.ok(Math.abs(a[i]! - e[i]!) <= tol, `${label}[${i}]: ${a[i]} differs from ${e[i]} by ${Math.abs(a[i]! - e[i]!)} > ${tol}`);
+    assert.ok(
+      Math.abs(a[i]! - e[i]!) <= tol,
+      `${label}[${i}]: ${a[i]} differs from ${e[i]} by ${Math.abs(a[i]! - e[i]!)} > ${tol}`,
+    );
   }
 }
 

@@ -13,7 +13,8 @@ export function digest(dir: string): Record<string, string> {
     for (const name of readdirSync(d).sort()) {
       const path = join(d, name);
       if (statSync(path).isDirectory()) walk(path);
-      else if (name !== 'timings.json') files[relative(dir, path)] = createHash('sha256').update(readFileSync(path)).digest('hex');
+      else if (name !== 'timings.json')
+        files[relative(dir, path)] = createHash('sha256').update(readFileSync(path)).digest('hex');
     }
   };
   walk(dir);

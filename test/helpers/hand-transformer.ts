@@ -13,7 +13,21 @@ import { Rng } from '../../pipeline/util/random.ts';
 
 export const TEXTS = ['<unk>', '<s>', ' girl', ' boy', ' play', ' the', ' happy', ' run'];
 export const COUNTS = [0, 5, 9, 4, 7, 20, 3, 6];
-export const SHAPE: LlamaShape = { vocab: TEXTS.length, dim: 4, hidden: 4, layers: 1, heads: 2, kvHeads: 2, context: 6, tiedEmbeddings: false, mlp: 'bilinear', beta: 1, normEps: 1e-5, ropeTheta: 10000, norm: 'none' };
+export const SHAPE: LlamaShape = {
+  vocab: TEXTS.length,
+  dim: 4,
+  hidden: 4,
+  layers: 1,
+  heads: 2,
+  kvHeads: 2,
+  context: 6,
+  tiedEmbeddings: false,
+  mlp: 'bilinear',
+  beta: 1,
+  normEps: 1e-5,
+  ropeTheta: 10000,
+  norm: 'none',
+};
 const D = SHAPE.dim;
 export const BOY = 3;
 export const GIRL = 2;
@@ -35,25 +49,57 @@ export function handWeights(): Record<string, Float32Array> {
     for (let i = 0; i < D; i++) w2[i * SHAPE.hidden + k] = (coefficients[k]! * u[i]!) / uu;
   });
   const random = (n: number) => Float32Array.from({ length: n }, () => 0.5 * rng.normal());
-  return { embed, unembed, 'layers.0.wq': random(D * D), 'layers.0.wk': random(D * D), 'layers.0.wv': random(D * D), 'layers.0.wo': random(D * D), 'layers.0.w1': w1, 'layers.0.w3': Float32Array.from(w1), 'layers.0.w2': w2 };
+  return {
+    embed,
+    unembed,
+    'layers.0.wq': random(D * D),
+    'layers.0.wk': random(D * D),
+    'layers.0.wv': random(D * D),
+    'layers.0.wo': random(D * D),
+    'layers.0.w1': w1,
+    'layers.0.w3': Float32Array.from(w1),
+    'layers.0.w2': w2,
+  };
 }
 
 export function modelArtifact(shape: LlamaShape, weights: Record<string, Float32Array>): Artifact<ModelMeta> {
-  return { kind: 'train/model', meta: { model: { kind: 'llama', shape, description: 'a hand-built one-layer transformer' } } as unknown as ModelMeta, tensors: weightTensors(llama, shape as never, weights), files: {} };
-}
-
-export function windowsArtifact(validationWindows: number): Artifact<VocabularyWindowsMeta> {
-  const rng = new Rng(9);
-  const split = (n: number) => tensor(Int32Array.from({ length: n * (SHAPE.context + 1) }, () => 2 + rng.int(SHAPE.vocab - 2)), [n, SHAPE.context + 1]);
-  const vocabulary = { size: TEXTS.length, tokenizer: 'fixture', texts: TEXTS, llama: TEXTS.map((_, i) => i), trainCounts: COUNTS, typesSeen: TEXTS.length, unknown: { train: 0, validation: 0, test: 0 } };
   return {
-    kind: 'corpus/vocabulary-windows',
-    meta: { vocabSize: SHAPE.vocab, context: SHAPE.context, vocabulary } as unknown as VocabularyWindowsMeta,
-    tensors: { 'train.tokens': split(4), 'validation.tokens': split(validationWindows), 'test.tokens': split(2) },
+    kind: 'train/model',
+    meta: {
+      model: { kind: 'llama', shape, description: 'a hand-built one-layer transformer' },
+    } as unknown as ModelMeta,
+    tensors: weightTensors(llama, shape as never, weights),
     files: {},
   };
 }
 
+export function windowsArtifact(validationWindows: number): Artifact<VocabularyWindowsMeta> {
+  const rng = new Rng(9);
+  const split = (n: number) =>
+    tensor(
+      Int32Array.from({ length: n * (SHAPE.context + 1) }, () => 2 + rng.int(SHAPE.vocab - 2)),
+      [n, SHAPE.context + 1],
+    );
+  const vocabulary = {
+    size: TEXTS.length,
+    tokenizer: 'fixture',
+    texts: TEXTS,
+    llama: TEXTS.map((_, i) => i),
+    trainCounts: COUNTS,
+    typesSeen: TEXTS.length,
+    unknown: { train: 0, validation: 0, test: 0 },
+  };
+  return {
+    kind: 'corpus/vocabulary-windows',
+    meta: { vocabSize: SHAPE.vocab, context: SHAPE.context, vocabulary } as unknown as VocabularyWindowsMeta,
+    tensors: {
+      'train.tokens': split(4),
+      'validation.tokens': split(validationWindows),
+      'test.tokens': split(2),
+    },
+    files: {},
+  };
+}
 
 /** The hand-built model as a model artifact. */
 export function handModel(shape: LlamaShape = SHAPE): Artifact<ModelMeta> {

@@ -31,7 +31,8 @@ export function writeIdxDirectory(dir: string, n = 40, m = 20): Record<string, U
 /** A directory `to` (created) of symbolic links to the files of `from`, but for those in `except`. */
 export function linkDirectory(from: string, to: string, except: string[] = []): void {
   mkdirSync(to, { recursive: true });
-  for (const name of readdirSync(from)) if (!except.includes(name)) symlinkSync(join(from, name), join(to, name));
+  for (const name of readdirSync(from))
+    if (!except.includes(name)) symlinkSync(join(from, name), join(to, name));
 }
 
 /**
@@ -42,7 +43,8 @@ export function linkDirectory(from: string, to: string, except: string[] = []): 
 export function copyWithFlippedByte(from: string, to: string, file: string, offset: number): Uint8Array {
   linkDirectory(from, to, [file]);
   const bytes = new Uint8Array(readFileSync(join(from, file)));
-  if (offset >= bytes.length) throw new Error(`${file} has ${bytes.length} bytes; cannot flip byte ${offset}`);
+  if (offset >= bytes.length)
+    throw new Error(`${file} has ${bytes.length} bytes; cannot flip byte ${offset}`);
   bytes[offset] = bytes[offset]! ^ 0xff;
   writeFileSync(join(to, file), bytes);
   return bytes;

@@ -31,7 +31,12 @@ export interface WasmLlama {
 export async function loadWasmLlama(vocab = 32000): Promise<WasmLlama> {
   const src = join(wasmPackageDir()!, 'src') + '/';
   const factory = require(join(src, 'llama2.js')) as (options: object) => Promise<EmscriptenModule>;
-  const module = await factory({ locateFile: (path: string) => src + path, arguments: ['model.bin'], print: () => {}, printErr: () => {} });
+  const module = await factory({
+    locateFile: (path: string) => src + path,
+    arguments: ['model.bin'],
+    print: () => {},
+    printErr: () => {},
+  });
   return {
     logits(tokens) {
       module.ccall('set_parameters', null, ['number', 'number'], [0, 256]);

@@ -26,14 +26,21 @@ export function htmlFiles(dir: string): string[] {
   return out;
 }
 
-const decode = (s: string) => s.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+const decode = (s: string) =>
+  s
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>');
 
 /** The links of a page: href and src attributes, and same-site URLs in meta content. */
 export function linksOf(html: string): string[] {
   const links: string[] = [];
   for (const m of html.matchAll(/\s(?:href|src)="([^"]*)"/g)) links.push(decode(m[1]!));
   for (const m of html.matchAll(/<meta [^>]*content="(https?:\/\/[^"]*)"/g)) links.push(decode(m[1]!));
-  for (const m of html.matchAll(/http-equiv="refresh" content="\d+;\s*url=([^"]*)"/g)) links.push(decode(m[1]!));
+  for (const m of html.matchAll(/http-equiv="refresh" content="\d+;\s*url=([^"]*)"/g))
+    links.push(decode(m[1]!));
   return links;
 }
 
@@ -45,7 +52,11 @@ export function idsOf(html: string): Set<string> {
  * Checks every page under `dir`, a site served at `origin` + `base` (base like `/` or `/bilinear/`).
  * Links to other hosts are not followed.
  */
-export function checkSite(dir: string, base: string, origin: string): { pages: number; links: number; problems: LinkProblem[] } {
+export function checkSite(
+  dir: string,
+  base: string,
+  origin: string,
+): { pages: number; links: number; problems: LinkProblem[] } {
   const problems: LinkProblem[] = [];
   const idCache = new Map<string, Set<string>>();
   const ids = (file: string) => {
@@ -79,7 +90,8 @@ export function checkSite(dir: string, base: string, origin: string): { pages: n
         continue;
       }
       const fragment = decodeURIComponent(target.hash.slice(1));
-      if (fragment && file.endsWith('.html') && !ids(file).has(fragment)) report(`no element with id '${fragment}'`);
+      if (fragment && file.endsWith('.html') && !ids(file).has(fragment))
+        report(`no element with id '${fragment}'`);
     }
   }
   return { pages: pages.length, links, problems };

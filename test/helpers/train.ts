@@ -5,6 +5,20 @@ import { classification } from '../../pipeline/tasks/classification.ts';
 import { train, type TrainResult, type TrainSettings } from '../../pipeline/train/trainer.ts';
 import type { Log } from '../../pipeline/util/log.ts';
 
-export function trainClassifier(shape: BilinearShape, settings: TrainSettings, data: { train: ImageSet; test: ImageSet; validation?: ImageSet }, log: Log): Promise<TrainResult> {
-  return train({ kind: bilinearClassifier, shape, task: classification, data: { validation: data.test, ...data, classes: shape.classes }, settings }, log);
+export function trainClassifier(
+  shape: BilinearShape,
+  settings: TrainSettings,
+  data: { train: ImageSet; test: ImageSet; validation?: ImageSet },
+  log: Log,
+): Promise<TrainResult> {
+  return train(
+    {
+      kind: bilinearClassifier,
+      shape,
+      task: classification,
+      data: { validation: data.test, ...data, classes: shape.classes },
+      settings,
+    },
+    log,
+  );
 }

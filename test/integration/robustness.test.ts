@@ -7,7 +7,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -26,7 +35,10 @@ function args(build: Build, extra: string[]): string[] {
 }
 
 function run(build: Build, ...extra: string[]) {
-  const r = spawnSync(process.execPath, args(build, extra), { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  const r = spawnSync(process.execPath, args(build, extra), {
+    encoding: 'utf8',
+    env: { ...process.env, FORCE_COLOR: '0' },
+  });
   return { code: r.status, stderr: r.stderr };
 }
 
@@ -36,7 +48,9 @@ function start(build: Build, extra: string[] = [], killAfterMs?: number, signal:
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   if (killAfterMs !== undefined) setTimeout(() => child.kill(signal), killAfterMs);
-  return new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) => child.on('exit', (code, sig) => resolve({ code, signal: sig, stderr })));
+  return new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) =>
+    child.on('exit', (code, sig) => resolve({ code, signal: sig, stderr })),
+  );
 }
 
 /** A copy of the clean build's cache, with its own output folder. */
@@ -50,7 +64,11 @@ function copyOfClean(name: string): Build {
 function entry(cache: string, stage: string, label: string): string {
   for (const key of readdirSync(join(cache, stage))) {
     const dir = join(cache, stage, key);
-    if (existsSync(join(dir, 'entry.json')) && JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8')).label === label) return dir;
+    if (
+      existsSync(join(dir, 'entry.json')) &&
+      JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8')).label === label
+    )
+      return dir;
   }
   throw new Error(`no ${stage} entry labelled ${label} in ${cache}`);
 }
@@ -58,7 +76,9 @@ function entry(cache: string, stage: string, label: string): string {
 /** Temporary folders (staging, set aside) and locks anywhere under dir: none may be left. */
 function leftovers(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((p) => /(^|\/)(\.staging-|\.old-|\.damaged-|\.build\.lock)/.test(p));
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((p) =>
+    /(^|\/)(\.staging-|\.old-|\.damaged-|\.build\.lock)/.test(p),
+  );
 }
 
 before(() => {
@@ -72,33 +92,78 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 /** Each kind of damage, as [stage, label, what, damage]; the build must say each in one line. */
 const DAMAGE: [string, string, string, (dir: string) => void][] = [
-  ['train', 'mnist/model', '16 flipped bytes in the weights', (dir) => {
-    const path = join(dir, 'tensors.safetensors');
-    const bytes = readFileSync(path);
-    for (let i = 0; i < 16; i++) bytes[bytes.length - 64 - i]! ^= 0xff;
-    writeFileSync(path, bytes);
-  }],
+  [
+    'train',
+    'mnist/model',
+    '16 flipped bytes in the weights',
+    (dir) => {
+      const path = join(dir, 'tensors.safetensors');
+      const bytes = readFileSync(path);
+      for (let i = 0; i < 16; i++) bytes[bytes.length - 64 - i]! ^= 0xff;
+      writeFileSync(path, bytes);
+    },
+  ],
   ['train', 'mnist/recipe', 'deleted weights', (dir) => rmSync(join(dir, 'tensors.safetensors'))],
-  ['train', 'mnist/unregularized', 'an edited test accuracy', (dir) => {
-    const path = join(dir, 'meta.json');
-    const text = readFileSync(path, 'utf8');
-    const edited = text.replace(/("accuracy": )0\.\d+/, '$10.999');
-    assert.notEqual(edited, text);
-    writeFileSync(path, edited);
-  }],
-  ['figure', 'mnist/eigenvalue-spectra', 'a deleted data.json', (dir) => rmSync(join(dir, 'files', 'data.json'))],
-  ['figure', 'mnist/training-curves', 'a half-truncated data.json', (dir) => {
-    const path = join(dir, 'files', 'data.json');
-    truncateSync(path, Math.floor(readFileSync(path).length / 2));
-  }],
-  ['figure', 'mnist/hosvd-spectrum (png)', 'a 0-byte figure.png', (dir) => writeFileSync(join(dir, 'files', 'figure.png'), '')],
-  ['figure', 'mnist/perturbation-check', 'a deleted figure.svg', (dir) => rmSync(join(dir, 'files', 'figure.svg'))],
-  ['analysis', 'mnist/model (truncation)', 'an invalid meta.json', (dir) => writeFileSync(join(dir, 'meta.json'), '{"ks": [1, 2')],
-  ['decompose', 'mnist/model', 'half-truncated eigenvectors', (dir) => {
-    const path = join(dir, 'tensors.safetensors');
-    truncateSync(path, Math.floor(readFileSync(path).length / 2));
-  }],
-  ['analysis', 'mnist/model (perturbation check)', 'an invalid entry.json', (dir) => writeFileSync(join(dir, 'entry.json'), '{"stage": "anal')],
+  [
+    'train',
+    'mnist/unregularized',
+    'an edited test accuracy',
+    (dir) => {
+      const path = join(dir, 'meta.json');
+      const text = readFileSync(path, 'utf8');
+      const edited = text.replace(/("accuracy": )0\.\d+/, '$10.999');
+      assert.notEqual(edited, text);
+      writeFileSync(path, edited);
+    },
+  ],
+  [
+    'figure',
+    'mnist/eigenvalue-spectra',
+    'a deleted data.json',
+    (dir) => rmSync(join(dir, 'files', 'data.json')),
+  ],
+  [
+    'figure',
+    'mnist/training-curves',
+    'a half-truncated data.json',
+    (dir) => {
+      const path = join(dir, 'files', 'data.json');
+      truncateSync(path, Math.floor(readFileSync(path).length / 2));
+    },
+  ],
+  [
+    'figure',
+    'mnist/hosvd-spectrum (png)',
+    'a 0-byte figure.png',
+    (dir) => writeFileSync(join(dir, 'files', 'figure.png'), ''),
+  ],
+  [
+    'figure',
+    'mnist/perturbation-check',
+    'a deleted figure.svg',
+    (dir) => rmSync(join(dir, 'files', 'figure.svg')),
+  ],
+  [
+    'analysis',
+    'mnist/model (truncation)',
+    'an invalid meta.json',
+    (dir) => writeFileSync(join(dir, 'meta.json'), '{"ks": [1, 2'),
+  ],
+  [
+    'decompose',
+    'mnist/model',
+    'half-truncated eigenvectors',
+    (dir) => {
+      const path = join(dir, 'tensors.safetensors');
+      truncateSync(path, Math.floor(readFileSync(path).length / 2));
+    },
+  ],
+  [
+    'analysis',
+    'mnist/model (perturbation check)',
+    'an invalid entry.json',
+    (dir) => writeFileSync(join(dir, 'entry.json'), '{"stage": "anal'),
+  ],
 ];
 
 test('fault injection: every kind of damaged cache file is said in one line, removed and rebuilt; the build publishes the clean bytes', () => {
@@ -111,11 +176,19 @@ test('fault injection: every kind of damaged cache file is said in one line, rem
   const said = r.stderr.split('\n').filter((line) => line.startsWith('[damaged]'));
   for (const [stage, label, what] of DAMAGE) {
     const lines = said.filter((line) => line.includes(`${stage} ${label} `));
-    assert.equal(lines.length, 1, `${what} (${stage} ${label}) was said ${lines.length} times:\n${said.join('\n')}`);
+    assert.equal(
+      lines.length,
+      1,
+      `${what} (${stage} ${label}) was said ${lines.length} times:\n${said.join('\n')}`,
+    );
     assert.match(lines[0]!, /\.(json|safetensors|png|svg): .*; removed, rebuilding$/);
   }
   assert.equal(said.length, DAMAGE.length, said.join('\n'));
-  assert.deepEqual(digest(build.out), cleanBytes, 'the build over a damaged cache published other bytes than a clean build');
+  assert.deepEqual(
+    digest(build.out),
+    cleanBytes,
+    'the build over a damaged cache published other bytes than a clean build',
+  );
   assert.deepEqual(leftovers(build.cache), []);
   const again = run(build);
   assert.equal(again.code, 0, again.stderr);
@@ -152,7 +225,11 @@ test('builds killed at random points (SIGKILL and SIGINT) resume to the bytes of
     const signal = i % 2 === 0 ? 'SIGKILL' : 'SIGINT';
     const r = await start(build, [], delay, signal);
     kills.push(`${signal} at ${delay} ms: ${r.signal ?? `exit ${r.code}`}`);
-    assert.doesNotMatch(r.stderr, /\[damaged\]/, `an interrupted build damaged the cache (${kills.join('; ')})`);
+    assert.doesNotMatch(
+      r.stderr,
+      /\[damaged\]/,
+      `an interrupted build damaged the cache (${kills.join('; ')})`,
+    );
   }
   const r = run(build);
   assert.equal(r.code, 0, `${kills.join('; ')}\n${r.stderr}`);
@@ -171,7 +248,10 @@ test('eight warm builds started 0.3 s apart on one cache and one output folder a
   }
   const results = await Promise.all(runs);
   results.forEach((r, i) => assert.equal(r.code, 0, `build ${i}: ${r.stderr}`));
-  assert.ok(results.some((r) => /\[waiting\]/.test(r.stderr)), 'no build waited for another: the test did not overlap them');
+  assert.ok(
+    results.some((r) => /\[waiting\]/.test(r.stderr)),
+    'no build waited for another: the test did not overlap them',
+  );
   assert.deepEqual(digest(build.out), cleanBytes);
   assert.deepEqual(leftovers(build.out), []);
   assert.deepEqual(leftovers(build.cache), []);

@@ -22,8 +22,19 @@ const out = join(root, 'dist');
 
 const hash = (c: string) => c.repeat(64);
 const provenance = {
-  configHash: hash('a'), dataName: 'toy', dataSource: 'fixture', dataHash: hash('b'), datasets: [{ name: 'toy', source: 'fixture', hash: hash('b') }], seed: 0, seeds: [0], backend: 'cpu', backendDetail: 'fixture',
-  tfjsVersion: '0', codeVersion: { figure: '0' }, profile: 'default', command: 'npm run pipeline -- --only toy',
+  configHash: hash('a'),
+  dataName: 'toy',
+  dataSource: 'fixture',
+  dataHash: hash('b'),
+  datasets: [{ name: 'toy', source: 'fixture', hash: hash('b') }],
+  seed: 0,
+  seeds: [0],
+  backend: 'cpu',
+  backendDetail: 'fixture',
+  tfjsVersion: '0',
+  codeVersion: { figure: '0' },
+  profile: 'default',
+  command: 'npm run pipeline -- --only toy',
 };
 
 function writeContract(name: string, urls: string[], moved: Record<string, string> = {}): string {
@@ -36,7 +47,15 @@ function build(env: Record<string, string>, options: { keep?: boolean } = {}) {
   if (!options.keep) rmSync(out, { recursive: true, force: true });
   const r = spawnSync(process.execPath, [SITE], {
     encoding: 'utf8',
-    env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1', FORCE_COLOR: '0', REPORTS_DIR: reports, CONTENT_DIR: content, SITE_OUT: out, ...env },
+    env: {
+      ...process.env,
+      ASTRO_TELEMETRY_DISABLED: '1',
+      FORCE_COLOR: '0',
+      REPORTS_DIR: reports,
+      CONTENT_DIR: content,
+      SITE_OUT: out,
+      ...env,
+    },
   });
   return { code: r.status, output: `${r.stdout}\n${r.stderr}` };
 }
@@ -46,11 +65,32 @@ before(() => {
   mkdirSync(join(reports, 'toy'), { recursive: true });
   mkdirSync(content, { recursive: true });
   mkdirSync(badContent, { recursive: true });
-  const report = { id: 'toy', order: 0, title: 'Toy: a fixture report', summary: 'A report with no figures.', profile: 'default', settings: {}, metrics: {}, figures: [], models: [], provenance };
+  const report = {
+    id: 'toy',
+    order: 0,
+    title: 'Toy: a fixture report',
+    summary: 'A report with no figures.',
+    profile: 'default',
+    settings: {},
+    metrics: {},
+    figures: [],
+    models: [],
+    provenance,
+  };
   writeFileSync(join(reports, 'toy', 'report.json'), JSON.stringify(report));
-  writeFileSync(join(reports, 'toy', 'timings.json'), JSON.stringify({ report: 'toy', machine: { cpus: 1, cpu: 'fixture', node: 'v22', workers: 1 }, jobs: [] }));
+  writeFileSync(
+    join(reports, 'toy', 'timings.json'),
+    JSON.stringify({
+      report: 'toy',
+      machine: { cpus: 1, cpu: 'fixture', node: 'v22', workers: 1 },
+      jobs: [],
+    }),
+  );
   writeFileSync(join(content, 'toy.mdx'), '---\nlede: A fixture.\n---\n\n## Only prose\n\nNothing to see.\n');
-  writeFileSync(join(badContent, 'toy.mdx'), '---\nlede: A fixture.\n---\n\n## Prose\n\nAs <FigureRef id="no-such-figure" /> shows.\n');
+  writeFileSync(
+    join(badContent, 'toy.mdx'),
+    '---\nlede: A fixture.\n---\n\n## Prose\n\nAs <FigureRef id="no-such-figure" /> shows.\n',
+  );
 });
 
 test('a published URL that is no longer built fails the build, naming it', () => {
@@ -61,11 +101,17 @@ test('a published URL that is no longer built fails the build, naming it', () =>
   assert.match(r.output, /\/bilinear\/reports\/toy\/figures\/gone\/ is no longer built/);
   assert.doesNotMatch(r.output, /├─ \//, 'pages were rendered before the check');
   assert.equal(existsSync(out), false, 'a failed build published a site');
-  assert.deepEqual(readdirSync(root).filter((name) => name.startsWith('.staging-')), [], 'the failed build left its staging folder');
+  assert.deepEqual(
+    readdirSync(root).filter((name) => name.startsWith('.staging-')),
+    [],
+    'the failed build left its staging folder',
+  );
 });
 
 test('a moved URL gets a redirect page at its old address (under the base path)', () => {
-  const contract = writeContract('moved.json', ['reports/old-toy/', 'reports/toy/'], { 'reports/old-toy/': 'reports/toy/' });
+  const contract = writeContract('moved.json', ['reports/old-toy/', 'reports/toy/'], {
+    'reports/old-toy/': 'reports/toy/',
+  });
   const r = build({ URL_CONTRACT_FILE: contract, BASE_PATH: '/bilinear/', SITE_URL: 'https://example.org' });
   assert.equal(r.code, 0, r.output.slice(-3000));
   const html = readFileSync(join(out, 'reports', 'old-toy', 'index.html'), 'utf8');
@@ -82,9 +128,11 @@ test('a narrative that references an unknown figure fails the build with the fil
   const r = build({ URL_CONTRACT_FILE: contract, CONTENT_DIR: badContent });
   assert.notEqual(r.code, 0, 'the build passed');
   assert.match(r.output, /unknown figure reference/);
-  assert.match(r.output, /bad-content\/toy\.mdx:7: <FigureRef id="no-such-figure">: report 'toy' has no figure 'no-such-figure'/);
+  assert.match(
+    r.output,
+    /bad-content\/toy\.mdx:7: <FigureRef id="no-such-figure">: report 'toy' has no figure 'no-such-figure'/,
+  );
 });
-
 
 test('a failed build leaves the previous site whole; an invalid report.json is named', () => {
   const contract = writeContract('ok.json', ['reports/toy/']);
@@ -101,7 +149,10 @@ test('a failed build leaves the previous site whole; an invalid report.json is n
     assert.match(r.output, /reports\/toy\/report\.json: not valid JSON/);
     assert.match(r.output, /site build failed; .*dist\/ was left as it was/);
     assert.deepEqual(digest(out), before, 'the previous site changed');
-    assert.deepEqual(readdirSync(root).filter((name) => name.startsWith('.staging-')), []);
+    assert.deepEqual(
+      readdirSync(root).filter((name) => name.startsWith('.staging-')),
+      [],
+    );
   } finally {
     writeFileSync(file, valid);
   }

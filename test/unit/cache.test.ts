@@ -7,7 +7,17 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
-import { mkdtempSync, mkdirSync, readdirSync, existsSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  mkdirSync,
+  readdirSync,
+  existsSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -52,7 +62,8 @@ const failing = defineJob<Value, Record<string, never>, null>({
 
 function counter() {
   runs.length = 0;
-  const job = (label: string, config: { n?: number }, deps: Record<string, Job<Value>> = {}): Job<Value> => counterKind.create(label, deps, { label, ...config });
+  const job = (label: string, config: { n?: number }, deps: Record<string, Job<Value>> = {}): Job<Value> =>
+    counterKind.create(label, deps, { label, ...config });
   return { runs, job };
 }
 
@@ -74,7 +85,11 @@ test('a second run answers from the cache, round-tripping meta, tensors and file
   const runner = new JobRunner({ cache, log: memoryLog(), force: false });
   const second = await runner.get(b);
   assert.deepEqual(runs, ['a', 'b'], 'nothing should run again');
-  assert.deepEqual(runner.stats, { built: 0, cached: 1, repaired: 0 }, 'a cached job must not load its upstream');
+  assert.deepEqual(
+    runner.stats,
+    { built: 0, cached: 1, repaired: 0 },
+    'a cached job must not load its upstream',
+  );
   assert.deepEqual(second.meta, first.meta);
   assert.deepEqual(Array.from(second.tensors['x']!.data), [1, 2]);
   assert.equal(Buffer.from(second.files['out.txt']!).toString(), 'b');
@@ -111,7 +126,13 @@ test('status reports cached and missing jobs without running anything', async ()
   runs.length = 0;
   const b = job('b', {}, { a });
   const status = new JobRunner({ cache, log: memoryLog(), force: false }).status([b]);
-  assert.deepEqual(status.map((s) => [s.job.label, s.cached]), [['a', true], ['b', false]]);
+  assert.deepEqual(
+    status.map((s) => [s.job.label, s.cached]),
+    [
+      ['a', true],
+      ['b', false],
+    ],
+  );
   assert.deepEqual(runs, []);
 });
 
@@ -144,30 +165,78 @@ async function exitedPid(): Promise<number> {
 
 /** Each kind of damage to a stored entry, and the reason the read gives for it. */
 const DAMAGE: [string, (dir: string) => void, RegExp][] = [
-  ['flipped bytes in the tensors', (dir) => flip(join(dir, 'tensors.safetensors'), 16), /tensors\.safetensors: contents differ from the SHA-256/],
-  ['a deleted tensors file', (dir) => rmSync(join(dir, 'tensors.safetensors')), /tensors\.safetensors: missing/],
-  ['a half-truncated tensors file', (dir) => truncateSync(join(dir, 'tensors.safetensors'), 40), /tensors\.safetensors: 40 bytes, entry\.json records \d+/],
-  ['an edited value in meta.json', (dir) => writeFileSync(join(dir, 'meta.json'), readFileSync(join(dir, 'meta.json'), 'utf8').replace('"value": 2', '"value": 3')), /meta\.json: contents differ/],
-  ['invalid meta.json', (dir) => writeFileSync(join(dir, 'meta.json'), '{"val'), /meta\.json: \d+ bytes, entry\.json records/],
+  [
+    'flipped bytes in the tensors',
+    (dir) => flip(join(dir, 'tensors.safetensors'), 16),
+    /tensors\.safetensors: contents differ from the SHA-256/,
+  ],
+  [
+    'a deleted tensors file',
+    (dir) => rmSync(join(dir, 'tensors.safetensors')),
+    /tensors\.safetensors: missing/,
+  ],
+  [
+    'a half-truncated tensors file',
+    (dir) => truncateSync(join(dir, 'tensors.safetensors'), 40),
+    /tensors\.safetensors: 40 bytes, entry\.json records \d+/,
+  ],
+  [
+    'an edited value in meta.json',
+    (dir) =>
+      writeFileSync(
+        join(dir, 'meta.json'),
+        readFileSync(join(dir, 'meta.json'), 'utf8').replace('"value": 2', '"value": 3'),
+      ),
+    /meta\.json: contents differ/,
+  ],
+  [
+    'invalid meta.json',
+    (dir) => writeFileSync(join(dir, 'meta.json'), '{"val'),
+    /meta\.json: \d+ bytes, entry\.json records/,
+  ],
   ['a deleted file', (dir) => rmSync(join(dir, 'files', 'out.txt')), /files\/out\.txt: missing/],
-  ['a 0-byte file', (dir) => writeFileSync(join(dir, 'files', 'out.txt'), ''), /files\/out\.txt: 0 bytes, entry\.json records 1/],
-  ['invalid entry.json', (dir) => writeFileSync(join(dir, 'entry.json'), '{"stage": "da'), /entry\.json: not valid JSON/],
-  ['entry.json without its file list', (dir) => writeFileSync(join(dir, 'entry.json'), '{"stage": "data"}'), /entry\.json: has no file list/],
-  ['entry.json with a file record emptied', (dir) => {
-    const info = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8'));
-    info.files['meta.json'] = null;
-    writeFileSync(join(dir, 'entry.json'), JSON.stringify(info));
-  }, /entry\.json: records no size and SHA-256 for meta\.json/],
-  ['entry.json naming another job kind', (dir) => {
-    const info = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8'));
-    info.kind = 'test/failing';
-    writeFileSync(join(dir, 'entry.json'), JSON.stringify(info));
-  }, /entry\.json: names the job kind 'test\/failing', not 'test\/counter'/],
-  ['entry.json naming a file outside the entry', (dir) => {
-    const info = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8'));
-    info.files['../../elsewhere'] = { bytes: 1, sha256: '0'.repeat(64) };
-    writeFileSync(join(dir, 'entry.json'), JSON.stringify(info));
-  }, /entry\.json: lists '\.\.\/\.\.\/elsewhere', which is no file of an entry/],
+  [
+    'a 0-byte file',
+    (dir) => writeFileSync(join(dir, 'files', 'out.txt'), ''),
+    /files\/out\.txt: 0 bytes, entry\.json records 1/,
+  ],
+  [
+    'invalid entry.json',
+    (dir) => writeFileSync(join(dir, 'entry.json'), '{"stage": "da'),
+    /entry\.json: not valid JSON/,
+  ],
+  [
+    'entry.json without its file list',
+    (dir) => writeFileSync(join(dir, 'entry.json'), '{"stage": "data"}'),
+    /entry\.json: has no file list/,
+  ],
+  [
+    'entry.json with a file record emptied',
+    (dir) => {
+      const info = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8'));
+      info.files['meta.json'] = null;
+      writeFileSync(join(dir, 'entry.json'), JSON.stringify(info));
+    },
+    /entry\.json: records no size and SHA-256 for meta\.json/,
+  ],
+  [
+    'entry.json naming another job kind',
+    (dir) => {
+      const info = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8'));
+      info.kind = 'test/failing';
+      writeFileSync(join(dir, 'entry.json'), JSON.stringify(info));
+    },
+    /entry\.json: names the job kind 'test\/failing', not 'test\/counter'/,
+  ],
+  [
+    'entry.json naming a file outside the entry',
+    (dir) => {
+      const info = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8'));
+      info.files['../../elsewhere'] = { bytes: 1, sha256: '0'.repeat(64) };
+      writeFileSync(join(dir, 'entry.json'), JSON.stringify(info));
+    },
+    /entry\.json: lists '\.\.\/\.\.\/elsewhere', which is no file of an entry/,
+  ],
 ];
 
 function flip(path: string, count: number): void {
@@ -185,7 +254,10 @@ for (const [what, damage, reason] of DAMAGE) {
     const clean = await new JobRunner({ cache, log: memoryLog(), force: false }).get(b);
     const key = new JobRunner({ cache, log: memoryLog(), force: false }).key(b);
     damage(join(cache.root, 'data', key));
-    assert.throws(() => cache.read('data', key, 'test/counter'), (error: unknown) => error instanceof DamagedEntryError && reason.test(error.message));
+    assert.throws(
+      () => cache.read('data', key, 'test/counter'),
+      (error: unknown) => error instanceof DamagedEntryError && reason.test(error.message),
+    );
     runs.length = 0;
     const log = memoryLog();
     const runner = new JobRunner({ cache, log, force: false });
@@ -203,7 +275,14 @@ for (const [what, damage, reason] of DAMAGE) {
 
 test('two writers of one key: the first complete entry stays, the second is dropped, no staging is left', async () => {
   const cache = tempCache();
-  const info = { stage: 'data', kind: 'test/counter', label: 'x', key: 'k'.repeat(64), seconds: 0, inputs: null };
+  const info = {
+    stage: 'data',
+    kind: 'test/counter',
+    label: 'x',
+    key: 'k'.repeat(64),
+    seconds: 0,
+    inputs: null,
+  };
   cache.write(info, artifact({ meta: { value: 1 } }));
   cache.write(info, artifact({ meta: { value: 1 } }));
   assert.deepEqual(cache.read('data', info.key).meta, { value: 1 });
@@ -232,7 +311,10 @@ test('the output lock: a second holder waits until the first releases; a lock wh
   assert.deepEqual(order, ['first releases', 'second']);
   assert.match(waitedFor, new RegExp(`^pid ${process.pid} on `));
   const gone = await exitedPid();
-  writeFileSync(join(dir, '.build.lock'), `${JSON.stringify({ pid: gone, host: (await import('node:os')).hostname(), token: 'x', started: 'then' })}\n`);
+  writeFileSync(
+    join(dir, '.build.lock'),
+    `${JSON.stringify({ pid: gone, host: (await import('node:os')).hostname(), token: 'x', started: 'then' })}\n`,
+  );
   const taken = await lockDirectory(dir, () => assert.fail('a stale lock is not waited for'));
   assert.equal(JSON.parse(readFileSync(join(dir, '.build.lock'), 'utf8')).pid, process.pid);
   taken.release();
@@ -250,13 +332,22 @@ test('a full disk while storing an entry: one line naming the cache folder, noth
   const { job } = counter();
   const real = fs.writeFileSync;
   fs.writeFileSync = ((path: fs.PathOrFileDescriptor, ...rest: unknown[]) => {
-    if (String(path).endsWith('tensors.safetensors')) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
+    if (String(path).endsWith('tensors.safetensors'))
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), {
+        code: 'ENOSPC',
+        syscall: 'write',
+      });
     return (real as (...args: unknown[]) => void)(path, ...rest);
   }) as typeof fs.writeFileSync;
   syncBuiltinESMExports();
   try {
-    await assert.rejects(new JobRunner({ cache, log: memoryLog(), force: false }).get(job('a', {})), (error: unknown) =>
-      error instanceof PipelineError && error.message === `cannot store data a in the cache ${cache.root}: no space left on the device` && /--cache/.test(error.hint ?? ''));
+    await assert.rejects(
+      new JobRunner({ cache, log: memoryLog(), force: false }).get(job('a', {})),
+      (error: unknown) =>
+        error instanceof PipelineError &&
+        error.message === `cannot store data a in the cache ${cache.root}: no space left on the device` &&
+        /--cache/.test(error.hint ?? ''),
+    );
   } finally {
     fs.writeFileSync = real;
     syncBuiltinESMExports();

@@ -24,8 +24,10 @@ function tree(files: Record<string, string>): string {
 
 test('the closure follows value imports and re-exports, skips type-only imports, and names packages', () => {
   const dir = tree({
-    'a.ts': "import { b } from './b.ts';\nimport type { T } from './types.ts';\nimport {\n  x,\n  type Y,\n} from './multi.ts';\nimport * as tf from '@tensorflow/tfjs';\nimport { join } from 'node:path';\n",
-    'b.ts': "export { c } from './c.ts';\nexport type { D } from './d.ts';\nconst m = await import('ml-matrix');\n",
+    'a.ts':
+      "import { b } from './b.ts';\nimport type { T } from './types.ts';\nimport {\n  x,\n  type Y,\n} from './multi.ts';\nimport * as tf from '@tensorflow/tfjs';\nimport { join } from 'node:path';\n",
+    'b.ts':
+      "export { c } from './c.ts';\nexport type { D } from './d.ts';\nconst m = await import('ml-matrix');\n",
     'c.ts': 'export const c = 1;\n',
     'd.ts': 'export type D = 1;\n',
     'types.ts': 'export type T = 1;\n',
@@ -39,7 +41,11 @@ test('the closure follows value imports and re-exports, skips type-only imports,
 });
 
 test('editing a module in the closure changes the code version; editing one outside does not', () => {
-  const dir = tree({ 'a.ts': "import { b } from './b.ts';\n", 'b.ts': 'export const b = 1;\n', 'other.ts': 'export const o = 1;\n' });
+  const dir = tree({
+    'a.ts': "import { b } from './b.ts';\n",
+    'b.ts': 'export const b = 1;\n',
+    'other.ts': 'export const o = 1;\n',
+  });
   const a = join(dir, 'a.ts');
   const before = codeVersion([a]);
   writeFileSync(join(dir, 'other.ts'), 'export const o = 2;\n');
@@ -51,14 +57,20 @@ test('editing a module in the closure changes the code version; editing one outs
   assert.notEqual(codeVersion([a]), before, 'a module inside the closure changed');
 });
 
-test('each figure renderer is in its own figures\' code version, and captions (report specs) are in none', () => {
+test("each figure renderer is in its own figures' code version, and captions (report specs) are in none", () => {
   const figures = new URL('../../pipeline/figures/', import.meta.url).pathname;
   const spectra = moduleClosure([join(figures, 'job.ts'), join(figures, 'spectra.ts')]).files;
   assert.ok(spectra.includes('pipeline/figures/spectra.ts'));
-  assert.ok(!spectra.some((f) => f.includes('eigen-gallery') || f.includes('training-curves')), `spectra reaches ${spectra.join(', ')}`);
-  assert.ok(!spectra.some((f) => f.startsWith('pipeline/reports/')), 'a figure must not depend on the report specs');
+  assert.ok(
+    !spectra.some((f) => f.includes('eigen-gallery') || f.includes('training-curves')),
+    `spectra reaches ${spectra.join(', ')}`,
+  );
+  assert.ok(
+    !spectra.some((f) => f.startsWith('pipeline/reports/')),
+    'a figure must not depend on the report specs',
+  );
   const trainer = moduleClosure([new URL('../../pipeline/train/job.ts', import.meta.url).pathname]).files;
-  assert.ok(trainer.includes('native/bilinear_native.c'), 'training depends on the native addon\'s C source');
+  assert.ok(trainer.includes('native/bilinear_native.c'), "training depends on the native addon's C source");
 });
 
 test('a worker thread runs a job from its description and stores it; the main thread reads the same result', async () => {
@@ -76,12 +88,25 @@ test('a worker thread runs a job from its description and stores it; the main th
     const again = await new JobRunner({ cache, log: memoryLog(), force: false }).get(top);
     assert.deepEqual(again.meta, result.meta, 'read back from the cache, not recomputed');
     // a PipelineError keeps its exit code and hint across the thread, and the job is named once
-    await assert.rejects(runner.get(refusingKind.create('refuse', {}, null)), (error: unknown) =>
-      error instanceof PipelineError && error.exitCode === 3 && error.hint === 'install them' && error.message === 'analysis refuse failed: the data are missing');
-    assert.deepEqual(log.lines.filter((l) => l.startsWith('[failed]')), ['[failed] analysis refuse the data are missing']);
+    await assert.rejects(
+      runner.get(refusingKind.create('refuse', {}, null)),
+      (error: unknown) =>
+        error instanceof PipelineError &&
+        error.exitCode === 3 &&
+        error.hint === 'install them' &&
+        error.message === 'analysis refuse failed: the data are missing',
+    );
+    assert.deepEqual(
+      log.lines.filter((l) => l.startsWith('[failed]')),
+      ['[failed] analysis refuse the data are missing'],
+    );
     // and any other error reads the same with a worker as without one
     const crash = crashingKind.create('crash', {}, null);
-    const failure = (promise: Promise<unknown>) => promise.then(() => assert.fail('the job did not fail'), (error: unknown) => error as PipelineError);
+    const failure = (promise: Promise<unknown>) =>
+      promise.then(
+        () => assert.fail('the job did not fail'),
+        (error: unknown) => error as PipelineError,
+      );
     const viaWorker = await failure(runner.get(crash));
     const onThread = await failure(new JobRunner({ cache, log: memoryLog(), force: false }).get(crash));
     assert.equal(viaWorker.message, 'analysis crash failed: the job broke');
@@ -93,5 +118,8 @@ test('a worker thread runs a job from its description and stores it; the main th
 });
 
 test('job parameters must be plain JSON, checked when the job is made', () => {
-  assert.throws(() => squareKind.create('bad', {}, { x: Number.NaN }), /test\/square bad: parameters must be plain JSON: cannot hash non-finite number at \$\.x/);
+  assert.throws(
+    () => squareKind.create('bad', {}, { x: Number.NaN }),
+    /test\/square bad: parameters must be plain JSON: cannot hash non-finite number at \$\.x/,
+  );
 });

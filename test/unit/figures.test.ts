@@ -33,45 +33,93 @@ test('equal magnitudes get equal saturation whatever the sign (the scale is symm
 });
 
 test('a feature becomes a PNG of the zoomed size', async () => {
-  const png = await featurePng(Float64Array.from({ length: 12 }, (_, i) => i - 6), 3, 4, 6, 5);
+  const png = await featurePng(
+    Float64Array.from({ length: 12 }, (_, i) => i - 6),
+    3,
+    4,
+    6,
+    5,
+  );
   const meta = await sharp(png).metadata();
   assert.equal(meta.format, 'png');
   assert.deepEqual([meta.width, meta.height], [20, 15]);
 });
 
 test('CSV quotes where RFC 4180 says to, and refuses NaN', () => {
-  assert.equal(toCsv({ columns: ['a', 'b'], rows: [['x,y', 1], ['say "hi"', 2.5]] }), 'a,b\n"x,y",1\n"say ""hi""",2.5\n');
+  assert.equal(
+    toCsv({
+      columns: ['a', 'b'],
+      rows: [
+        ['x,y', 1],
+        ['say "hi"', 2.5],
+      ],
+    }),
+    'a,b\n"x,y",1\n"say ""hi""",2.5\n',
+  );
   assert.throws(() => toCsv({ columns: ['a'], rows: [[Number.NaN]] }), /non-finite/);
-  assert.throws(() => toCsv({ columns: ['a', 'b'], rows: [[1]] }), /row 0 has 1 cells but the table has 2 columns/);
+  assert.throws(
+    () => toCsv({ columns: ['a', 'b'], rows: [[1]] }),
+    /row 0 has 1 cells but the table has 2 columns/,
+  );
 });
 
 test('a Vega-Lite chart renders to a standalone SVG with its data drawn', async () => {
   const svg = await renderChart({
-    data: { values: [{ x: 1, y: 2 }, { x: 2, y: 3 }] },
+    data: {
+      values: [
+        { x: 1, y: 2 },
+        { x: 2, y: 3 },
+      ],
+    },
     mark: 'bar',
     encoding: { x: { field: 'x', type: 'ordinal' }, y: { field: 'y', type: 'quantitative' } },
   });
   assert.match(svg, /^<svg[^>]*width="\d+"/);
   assert.equal((svg.match(/role-mark/g) ?? []).length > 0, true);
-  assert.equal(await renderChart({ data: { values: [{ x: 1, y: 2 }] }, mark: 'point', encoding: { x: { field: 'x', type: 'quantitative' } } }),
-    await renderChart({ data: { values: [{ x: 1, y: 2 }] }, mark: 'point', encoding: { x: { field: 'x', type: 'quantitative' } } }), 'rendering is deterministic');
+  assert.equal(
+    await renderChart({
+      data: { values: [{ x: 1, y: 2 }] },
+      mark: 'point',
+      encoding: { x: { field: 'x', type: 'quantitative' } },
+    }),
+    await renderChart({
+      data: { values: [{ x: 1, y: 2 }] },
+      mark: 'point',
+      encoding: { x: { field: 'x', type: 'quantitative' } },
+    }),
+    'rendering is deterministic',
+  );
 });
 
 test('a gallery leaves room for its longest row label: nothing is drawn at the left edge', async () => {
   const tile = { label: 'λ 1.0', values: Float32Array.from({ length: 16 }, (_, i) => i - 8) };
   for (const label of ['T-shirt/top', 'Sneaker', '7']) {
-    const { svg } = await gallerySvg([{ label, tiles: [tile, tile] }], { title: 'test', height: 4, width: 4, columnHeaders: ['a', 'b'], zoom: 4 });
+    const { svg } = await gallerySvg([{ label, tiles: [tile, tile] }], {
+      title: 'test',
+      height: 4,
+      width: 4,
+      columnHeaders: ['a', 'b'],
+      zoom: 4,
+    });
     // rendered on white and trimmed: a label cut at the edge leaves no margin on the left
-    const { info } = await sharp(Buffer.from(svg)).flatten({ background: '#fff' }).trim({ background: '#fff', threshold: 10 }).toBuffer({ resolveWithObject: true });
+    const { info } = await sharp(Buffer.from(svg))
+      .flatten({ background: '#fff' })
+      .trim({ background: '#fff', threshold: 10 })
+      .toBuffer({ resolveWithObject: true });
     assert.ok((info.trimOffsetLeft ?? 0) < -4, `${label}: left margin ${-(info.trimOffsetLeft ?? 0)} px`);
   }
 });
 
 test('a drawn table: every cell ends before the next column starts, headers wrap within their column', () => {
   const columns = ['data set', 'cross-seed similarity, different classes (null)', 'validation accuracy'];
-  const rows = [['Fashion-MNIST', '0.0398', '37.2%'], ['MNIST', '−1.38e-3', '25.7%']];
+  const rows = [
+    ['Fashion-MNIST', '0.0398', '37.2%'],
+    ['MNIST', '−1.38e-3', '25.7%'],
+  ];
   const svg = tableSvg({ title: 'T', columns, rows, widths: [40, 40, 40] });
-  const texts = [...svg.matchAll(/<text x="([\d.]+)" y="([\d.]+)" font-size="12"( font-weight="bold")?>([^<]*)<\/text>/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]), bold: m[3] !== undefined, text: m[4]! }));
+  const texts = [
+    ...svg.matchAll(/<text x="([\d.]+)" y="([\d.]+)" font-size="12"( font-weight="bold")?>([^<]*)<\/text>/g),
+  ].map((m) => ({ x: Number(m[1]), y: Number(m[2]), bold: m[3] !== undefined, text: m[4]! }));
   const starts = [...new Set(texts.map((t) => t.x))].sort((a, b) => a - b);
   assert.equal(starts.length, columns.length);
   for (const t of texts) {
@@ -81,7 +129,10 @@ test('a drawn table: every cell ends before the next column starts, headers wrap
   const header = texts.filter((t) => t.bold && t.x === starts[1]);
   assert.ok(header.length > 1, 'the long header takes several lines');
   assert.deepEqual(header.map((t) => t.text).join(' '), columns[1]);
-  assert.ok(Math.max(...header.map((t) => t.y)) < Math.min(...texts.filter((t) => !t.bold).map((t) => t.y)), 'headers above the rows');
+  assert.ok(
+    Math.max(...header.map((t) => t.y)) < Math.min(...texts.filter((t) => !t.bold).map((t) => t.y)),
+    'headers above the rows',
+  );
 });
 
 test('log-axis ticks are 1, 2, 5 per decade, none past the end', () => {
@@ -90,33 +141,83 @@ test('log-axis ticks are 1, 2, 5 per decade, none past the end', () => {
   assert.deepEqual(logTicks(1), [1]);
 });
 
-function cell(dataset: string, latentNoise: number, weightDecay: number, value: (metric: MetricName) => CellValue): Cell {
-  const regime: Regime = { id: `${latentNoise}-${weightDecay}`, label: '', kind: 'grid', latentNoise, weightDecay, inputNoise: 0, l1: 0, dropout: 0 };
-  return { dataset, regime, values: Object.fromEntries((Object.keys(METRICS) as MetricName[]).map((m) => [m, value(m)])) as Record<MetricName, CellValue> };
+function cell(
+  dataset: string,
+  latentNoise: number,
+  weightDecay: number,
+  value: (metric: MetricName) => CellValue,
+): Cell {
+  const regime: Regime = {
+    id: `${latentNoise}-${weightDecay}`,
+    label: '',
+    kind: 'grid',
+    latentNoise,
+    weightDecay,
+    inputNoise: 0,
+    l1: 0,
+    dropout: 0,
+  };
+  return {
+    dataset,
+    regime,
+    values: Object.fromEntries((Object.keys(METRICS) as MetricName[]).map((m) => [m, value(m)])) as Record<
+      MetricName,
+      CellValue
+    >,
+  };
 }
 
 test('heatmaps: yellow is better for every metric, each cell shows its interval cut at the range, the CSV has no repeated column', async () => {
-  const at = (mean: number, half: number): CellValue => ({ mean, lo: mean - half, hi: mean + half, n: 3, method: 't', censored: false });
-  const cells = [0, 1].flatMap((noise) => [0, 1].map((decay) => cell('mnist', noise, decay, () => at(0.5 + 0.48 * noise - 0.1 * decay, 0.05))));
+  const at = (mean: number, half: number): CellValue => ({
+    mean,
+    lo: mean - half,
+    hi: mean + half,
+    n: 3,
+    method: 't',
+    censored: false,
+  });
+  const cells = [0, 1].flatMap((noise) =>
+    [0, 1].map((decay) => cell('mnist', noise, decay, () => at(0.5 + 0.48 * noise - 0.1 * decay, 0.05))),
+  );
   for (const metric of ['accuracy', 'effectiveRank', 'crossSeedNull'] as MetricName[]) {
     const out = await renderHeatmap(cells, metric, 10);
     const spec = JSON.stringify(out.vegaLite);
-    assert.equal(spec.includes('"reverse":true'), METRICS[metric].better === 'lower', `${metric}: the viridis scale runs so that yellow is better`);
-    assert.ok(spec.includes(`yellow = better (${METRICS[metric].better})`), `${metric}: the legend says which way is better`);
-    assert.equal(new Set(out.table.columns).size, out.table.columns.length, `${metric}: ${out.table.columns.join(',')}`);
+    assert.equal(
+      spec.includes('"reverse":true'),
+      METRICS[metric].better === 'lower',
+      `${metric}: the viridis scale runs so that yellow is better`,
+    );
+    assert.ok(
+      spec.includes(`yellow = better (${METRICS[metric].better})`),
+      `${metric}: the legend says which way is better`,
+    );
+    assert.equal(
+      new Set(out.table.columns).size,
+      out.table.columns.length,
+      `${metric}: ${out.table.columns.join(',')}`,
+    );
     const rows = (out.data as { rows: { lo: number; hi: number }[] }).rows;
     if (metric === 'effectiveRank') {
-      for (const r of rows) assert.ok(r.lo >= 1, `an effective rank's interval is cut at 1: [${r.lo}, ${r.hi}]`);
+      for (const r of rows)
+        assert.ok(r.lo >= 1, `an effective rank's interval is cut at 1: [${r.lo}, ${r.hi}]`);
     } else {
-      for (const r of rows) assert.ok(r.lo >= 0 && r.hi <= 1, `${metric}: [${r.lo}, ${r.hi}] is cut at [0, 1]`);
-      assert.ok(out.svg.includes('[0.930, 1.00]') || out.svg.includes('[93.0, 100.0]'), `${metric}: the cut interval of the top cell is drawn`);
+      for (const r of rows)
+        assert.ok(r.lo >= 0 && r.hi <= 1, `${metric}: [${r.lo}, ${r.hi}] is cut at [0, 1]`);
+      assert.ok(
+        out.svg.includes('[0.930, 1.00]') || out.svg.includes('[93.0, 100.0]'),
+        `${metric}: the cut interval of the top cell is drawn`,
+      );
     }
-    assert.ok(out.html && 'table' in out.html && out.html.table.rows.length === cells.length, 'the numbers come as a table too');
+    assert.ok(
+      out.html && 'table' in out.html && out.html.table.rows.length === cells.length,
+      'the numbers come as a table too',
+    );
   }
 });
 
-test('a figure\'s PNG is exactly twice its SVG in pixels', async () => {
-  const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="333" height="71" viewBox="0 0 333 71"><rect width="333" height="71" fill="#fff"/></svg>';
+test("a figure's PNG is exactly twice its SVG in pixels", async () => {
+  const svg =
+    '<svg xmlns="http://www.w3.org/2000/svg" width="333" height="71" viewBox="0 0 333 71"><rect width="333" height="71" fill="#fff"/></svg>';
   const meta = await sharp(await svgToPng(svg)).metadata();
   assert.deepEqual([meta.width, meta.height], [666, 142]);
 });

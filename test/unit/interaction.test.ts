@@ -6,12 +6,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { embed, layerOutput, bilinearLayer } from '../../pipeline/decompose/layer.ts';
-import { interactionMatrix, interactionTensor, oneHot, quadraticForm } from '../../pipeline/decompose/interaction.ts';
+import {
+  interactionMatrix,
+  interactionTensor,
+  oneHot,
+  quadraticForm,
+} from '../../pipeline/decompose/interaction.ts';
 import { Rng } from '../../pipeline/util/random.ts';
 import { assertClose } from '../helpers/close.ts';
 import { randomLayer, randomVector } from '../helpers/random-layer.ts';
 
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((s, x, i) => s + x * b[i]!, 0);
+const dot = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  Array.from(a).reduce((s, x, i) => s + x * b[i]!, 0);
 
 for (const [name, shape] of [
   ['no embedding', { d: 12, m: 9, c: 4 }],
@@ -21,7 +27,11 @@ for (const [name, shape] of [
   test(`uᵀ out(x) = eᵀ Q_u e on a random layer, ${name}`, () => {
     const layer = randomLayer(1, shape);
     const rng = new Rng(2);
-    const directions = [oneHot(layer.c, 0), Float64Array.from(oneHot(layer.c, 1), (x, i) => x - (i === 2 ? 1 : 0)), randomVector(rng, layer.c)];
+    const directions = [
+      oneHot(layer.c, 0),
+      Float64Array.from(oneHot(layer.c, 1), (x, i) => x - (i === 2 ? 1 : 0)),
+      randomVector(rng, layer.c),
+    ];
     for (const u of directions) {
       const q = interactionMatrix(layer, u);
       for (let trial = 0; trial < 5; trial++) {
@@ -50,7 +60,10 @@ test('the engine refuses mismatched shapes, naming them', () => {
   const m = (rows: number, cols: number) => ({ data: new Float64Array(rows * cols), rows, cols });
   assert.throws(() => bilinearLayer({ W: m(4, 3), V: m(4, 2), P: m(2, 4) }), /W is 4×3 but V is 4×2/);
   assert.throws(() => bilinearLayer({ W: m(4, 3), V: m(4, 3), P: m(2, 5) }), /P is 2×5 but W has m = 4/);
-  assert.throws(() => bilinearLayer({ W: m(4, 3), V: m(4, 3), P: m(2, 4), E: m(5, 10) }), /E is 5×10 but W has d = 3/);
+  assert.throws(
+    () => bilinearLayer({ W: m(4, 3), V: m(4, 3), P: m(2, 4), E: m(5, 10) }),
+    /E is 5×10 but W has d = 3/,
+  );
   const layer = randomLayer(5, { d: 3, m: 4, c: 2 });
   assert.throws(() => interactionMatrix(layer, [1, 0, 0]), /length 3, the layer has c = 2/);
 });
@@ -59,7 +72,10 @@ test('the engine refuses NaN and Infinity weights, naming the tensor', () => {
   const m = (rows: number, cols: number) => ({ data: new Float64Array(rows * cols), rows, cols });
   const V = m(4, 3);
   V.data[5] = Number.NaN;
-  assert.throws(() => bilinearLayer({ W: m(4, 3), V, P: m(2, 4) }), /V has a non-finite value \(NaN\) at \[1, 2\]/);
+  assert.throws(
+    () => bilinearLayer({ W: m(4, 3), V, P: m(2, 4) }),
+    /V has a non-finite value \(NaN\) at \[1, 2\]/,
+  );
   const P = m(2, 4);
   P.data[0] = Number.POSITIVE_INFINITY;
   assert.throws(() => bilinearLayer({ W: m(4, 3), V: m(4, 3), P }), /P has a non-finite value \(Infinity\)/);

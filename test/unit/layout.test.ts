@@ -10,7 +10,26 @@ import { test } from 'node:test';
 
 const PIPELINE = new URL('../../pipeline/', import.meta.url).pathname;
 /** Lowest first. A module may import from its own floor and from any floor before it. */
-const FLOORS = ['util', 'errors.ts', 'profiles.ts', 'tensors', 'cache', 'data', 'native', 'models', 'corpus', 'tasks', 'train', 'decompose', 'analysis', 'figures', 'emit', 'reports', 'build.ts', 'cli.ts'];
+const FLOORS = [
+  'util',
+  'errors.ts',
+  'profiles.ts',
+  'tensors',
+  'cache',
+  'data',
+  'native',
+  'models',
+  'corpus',
+  'tasks',
+  'train',
+  'decompose',
+  'analysis',
+  'figures',
+  'emit',
+  'reports',
+  'build.ts',
+  'cli.ts',
+];
 /** Type-only imports that go up, and why they may. */
 const ALLOWED_UP = new Set(['emit/models.ts -> reports/spec.ts', 'emit/report.ts -> reports/spec.ts']); // the emitter writes what a spec declares
 
@@ -23,10 +42,12 @@ function sources(dir: string): string[] {
 
 function imports(file: string): { target: string; typeOnly: boolean }[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/^\s*(?:import|export)\s+(type\s+)?[^'";]*?\sfrom\s*['"](\.[^'"]+)['"]/gm)].map((m) => ({
-    target: relative(PIPELINE, resolve(dirname(file), m[2]!)),
-    typeOnly: m[1] !== undefined,
-  }));
+  return [...text.matchAll(/^\s*(?:import|export)\s+(type\s+)?[^'";]*?\sfrom\s*['"](\.[^'"]+)['"]/gm)].map(
+    (m) => ({
+      target: relative(PIPELINE, resolve(dirname(file), m[2]!)),
+      typeOnly: m[1] !== undefined,
+    }),
+  );
 }
 
 const floorOf = (path: string) => FLOORS.indexOf(path.split('/')[0]!);
@@ -52,7 +73,8 @@ test('no stage outside models/, tasks/ and the report specs names a kind of mode
     // corpus/ samples stories from the pretrained language model, which it names.
     if (/^(models|tasks|reports|corpus)\//.test(from)) continue;
     for (const { target } of imports(file)) {
-      if (/^models\/(?!kind\.ts)/.test(target) || /^tasks\/(?!kind\.ts)/.test(target)) named.push(`${from} -> ${target}`);
+      if (/^models\/(?!kind\.ts)/.test(target) || /^tasks\/(?!kind\.ts)/.test(target))
+        named.push(`${from} -> ${target}`);
     }
   }
   assert.deepEqual(named, []);

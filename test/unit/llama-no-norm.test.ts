@@ -23,8 +23,30 @@ import { Rng } from '../../pipeline/util/random.ts';
 import { assertClose } from '../helpers/close.ts';
 import { tokenChainKind } from '../helpers/fixture-jobs.ts';
 
-const SHAPE: LlamaShape = { vocab: 23, dim: 16, hidden: 32, layers: 1, heads: 4, kvHeads: 4, context: 10, tiedEmbeddings: false, mlp: 'bilinear', beta: 1, normEps: 1e-5, ropeTheta: 10000, norm: 'none' };
-const SETTINGS: TrainSettings = { epochs: 3, batchSize: 8, lr: 3e-3, weightDecay: 0.1, warmupFraction: 0.1, latentNoise: 0.33, seed: 3 };
+const SHAPE: LlamaShape = {
+  vocab: 23,
+  dim: 16,
+  hidden: 32,
+  layers: 1,
+  heads: 4,
+  kvHeads: 4,
+  context: 10,
+  tiedEmbeddings: false,
+  mlp: 'bilinear',
+  beta: 1,
+  normEps: 1e-5,
+  ropeTheta: 10000,
+  norm: 'none',
+};
+const SETTINGS: TrainSettings = {
+  epochs: 3,
+  batchSize: 8,
+  lr: 3e-3,
+  weightDecay: 0.1,
+  warmupFraction: 0.1,
+  latentNoise: 0.33,
+  seed: 3,
+};
 
 /** Windows of a noisy token chain (next = 5·t + 2 mod vocab, one token in five random). */
 function splits(seed: number): TokenSplits {
@@ -45,18 +67,39 @@ function splits(seed: number): TokenSplits {
 
 const flat = (t: tf.Tensor) => t.dataSync() as Float32Array;
 
-function hooksOf(shape: LlamaShape, weights: Weights, ids: number[][], names: string[], options: ForwardOptions = {}) {
+function hooksOf(
+  shape: LlamaShape,
+  weights: Weights,
+  ids: number[][],
+  names: string[],
+  options: ForwardOptions = {},
+) {
   return tf.tidy(() => {
     const x = tf.tensor2d(ids, [ids.length, ids[0]!.length], 'int32');
-    const { output, hooks } = llama.forward(shape, llamaParams(shape, weights), x, { ...options, hooks: names });
-    return { logits: flat(output), ...Object.fromEntries(names.map((n) => [n, flat(hooks[n]!)])) } as Record<string, Float32Array>;
+    const { output, hooks } = llama.forward(shape, llamaParams(shape, weights), x, {
+      ...options,
+      hooks: names,
+    });
+    return { logits: flat(output), ...Object.fromEntries(names.map((n) => [n, flat(hooks[n]!)])) } as Record<
+      string,
+      Float32Array
+    >;
   });
 }
 
 test('without normalisation the layout has no gains, and a norm other than none is refused', () => {
-  assert.deepEqual(Object.keys(llama.layout(SHAPE)).filter((n) => n.includes('norm')), []);
-  assert.deepEqual(Object.keys(llama.layout({ ...SHAPE, norm: undefined })).filter((n) => n.includes('norm')), ['layers.0.attn_norm', 'layers.0.mlp_norm', 'final_norm']);
-  assert.throws(() => llama.checkShape({ ...SHAPE, norm: 'layer' }), /shape.norm must be 'none'.*got "layer"/);
+  assert.deepEqual(
+    Object.keys(llama.layout(SHAPE)).filter((n) => n.includes('norm')),
+    [],
+  );
+  assert.deepEqual(
+    Object.keys(llama.layout({ ...SHAPE, norm: undefined })).filter((n) => n.includes('norm')),
+    ['layers.0.attn_norm', 'layers.0.mlp_norm', 'final_norm'],
+  );
+  assert.throws(
+    () => llama.checkShape({ ...SHAPE, norm: 'layer' }),
+    /shape.norm must be 'none'.*got "layer"/,
+  );
   assert.match(llama.describe(SHAPE), /1 layer, .*no normalisation/);
 });
 
@@ -65,14 +108,33 @@ test('no-norm hooks: the MLP reads resid-pre + attn-out, the stream ends as embe
   const shape = { ...SHAPE, layers: 2 };
   const weights = llama.init(shape, new Rng(2));
   const ids = [[1, 4, 4, 19, 0, 7]];
-  const names = ['resid-pre.0', 'attn-out.0', 'mlp-in.0', 'mlp-out.0', 'resid-pre.1', 'attn-out.1', 'mlp-in.1', 'mlp-out.1', 'resid-final'];
+  const names = [
+    'resid-pre.0',
+    'attn-out.0',
+    'mlp-in.0',
+    'mlp-out.0',
+    'resid-pre.1',
+    'attn-out.1',
+    'mlp-in.1',
+    'mlp-out.1',
+    'resid-final',
+  ];
   const h = hooksOf(shape, weights, ids, names);
   const d = shape.dim;
   const n = ids[0]!.length;
-  const embedded = Float32Array.from(ids[0]!.flatMap((t) => Array.from(weights['embed']!.subarray(t * d, (t + 1) * d))));
+  const embedded = Float32Array.from(
+    ids[0]!.flatMap((t) => Array.from(weights['embed']!.subarray(t * d, (t + 1) * d))),
+  );
   assertClose(h['resid-pre.0']!, embedded, { atol: 0, label: 'resid-pre.0 = embed[t]' });
-  for (const l of [0, 1]) assertClose(h[`mlp-in.${l}`]!, h[`resid-pre.${l}`]!.map((v, i) => v + h[`attn-out.${l}`]![i]!), { atol: 1e-6, label: `mlp-in.${l}` });
-  const sum = embedded.map((v, i) => v + h['attn-out.0']![i]! + h['mlp-out.0']![i]! + h['attn-out.1']![i]! + h['mlp-out.1']![i]!);
+  for (const l of [0, 1])
+    assertClose(
+      h[`mlp-in.${l}`]!,
+      h[`resid-pre.${l}`]!.map((v, i) => v + h[`attn-out.${l}`]![i]!),
+      { atol: 1e-6, label: `mlp-in.${l}` },
+    );
+  const sum = embedded.map(
+    (v, i) => v + h['attn-out.0']![i]! + h['mlp-out.0']![i]! + h['attn-out.1']![i]! + h['mlp-out.1']![i]!,
+  );
   assertClose(h['resid-final']!, sum, { atol: 1e-5, label: 'resid-final = embed + Σ attn-out + mlp-out' });
   const U = weights['unembed']!;
   const logits = Array.from({ length: n * shape.vocab }, (_, k) => {
@@ -84,11 +146,17 @@ test('no-norm hooks: the MLP reads resid-pre + attn-out, the stream ends as embe
   assertClose(h['logits']!, logits, { atol: 1e-5, label: 'logits = U resid-final' });
 });
 
-test('on trained weights, each token\'s MLP share of its logit uᵀ MLP(x) is xᵀ Q_u x (u its unembedding row), to float precision', async () => {
+test("on trained weights, each token's MLP share of its logit uᵀ MLP(x) is xᵀ Q_u x (u its unembedding row), to float precision", async () => {
   await selectBackend('auto');
   const data = splits(1);
-  const result = await train({ kind: llama, shape: SHAPE, task: nextToken, data, settings: SETTINGS }, memoryLog());
-  assert.ok(result.history.at(-1)!.train['loss']! < result.history[0]!.train['loss']!, 'the model learned something');
+  const result = await train(
+    { kind: llama, shape: SHAPE, task: nextToken, data, settings: SETTINGS },
+    memoryLog(),
+  );
+  assert.ok(
+    result.history.at(-1)!.train['loss']! < result.history[0]!.train['loss']!,
+    'the model learned something',
+  );
   const [parts] = llama.bilinearLayers(SHAPE, result.weights);
   assert.equal(parts!.input, 'layer 0 MLP input (the residual stream)');
   const layer = bilinearLayer(parts!);
@@ -109,22 +177,30 @@ test('on trained weights, each token\'s MLP share of its logit uᵀ MLP(x) is x�
         scale += Math.abs(u[i]! * out[i]!);
       }
       // float32 forward against a float64 form: a few float32 ulps of the terms' magnitude.
-      assertClose(quadraticForm(q, x), share, { atol: 1e-5 * Math.max(scale, 1e-3), label: `token ${token} position ${pos}` });
+      assertClose(quadraticForm(q, x), share, {
+        atol: 1e-5 * Math.max(scale, 1e-3),
+        label: `token ${token} position ${pos}`,
+      });
       checked++;
     }
   }
   assert.equal(checked, 30);
 });
 
-test('latent noise: N(0, (σ · std h)²) on the MLP input when a step\'s noise is given; none without it; seeded', async () => {
+test("latent noise: N(0, (σ · std h)²) on the MLP input when a step's noise is given; none without it; seeded", async () => {
   await selectBackend('auto');
   const weights = llama.init(SHAPE, new Rng(4));
-  const ids = Array.from({ length: 6 }, (_, w) => Array.from({ length: SHAPE.context }, (_, i) => (w * 7 + i * 3) % SHAPE.vocab));
+  const ids = Array.from({ length: 6 }, (_, w) =>
+    Array.from({ length: SHAPE.context }, (_, i) => (w * 7 + i * 3) % SHAPE.vocab),
+  );
   const names = ['mlp-in.0', 'resid-pre.0', 'attn-out.0'];
   const clean = hooksOf(SHAPE, weights, ids, names);
   const noise = { latent: 0.33, input: 0, dropout: 0, seed: 11 };
   const noisy = hooksOf(SHAPE, weights, ids, names, { noise });
-  assertClose(noisy['resid-pre.0']!, clean['resid-pre.0']!, { atol: 0, label: 'the stream before the MLP is untouched' });
+  assertClose(noisy['resid-pre.0']!, clean['resid-pre.0']!, {
+    atol: 0,
+    label: 'the stream before the MLP is untouched',
+  });
   const diff = noisy['mlp-in.0']!.map((v, i) => v - clean['mlp-in.0']![i]!);
   const std = (a: Float32Array) => {
     const mean = a.reduce((s, v) => s + v, 0) / a.length;
@@ -133,42 +209,104 @@ test('latent noise: N(0, (σ · std h)²) on the MLP input when a step\'s noise 
   // 960 draws: the sample std is within 10% of the true one with overwhelming probability.
   const ratio = std(diff) / std(clean['mlp-in.0']!);
   assert.ok(Math.abs(ratio - 0.33) < 0.033, `noise std / std(h) = ${ratio}, expected 0.33`);
-  assertClose(hooksOf(SHAPE, weights, ids, names, { noise })['mlp-in.0']!, noisy['mlp-in.0']!, { atol: 0, label: 'same seed, same noise' });
-  assertClose(hooksOf(SHAPE, weights, ids, names, { noise: { ...noise, latent: 0 } })['mlp-in.0']!, clean['mlp-in.0']!, { atol: 0, label: 'σ = 0 is no noise' });
+  assertClose(hooksOf(SHAPE, weights, ids, names, { noise })['mlp-in.0']!, noisy['mlp-in.0']!, {
+    atol: 0,
+    label: 'same seed, same noise',
+  });
+  assertClose(
+    hooksOf(SHAPE, weights, ids, names, { noise: { ...noise, latent: 0 } })['mlp-in.0']!,
+    clean['mlp-in.0']!,
+    { atol: 0, label: 'σ = 0 is no noise' },
+  );
 });
 
 test('the trainer gives noise to training steps only: every evaluation is clean and the final metrics are a clean evaluation', async () => {
   await selectBackend('auto');
   const calls = { noisy: 0, clean: 0 };
-  const recorder = defineModel({ ...llama, name: 'test-noise-recorder', module: import.meta.url, forward: (s: LlamaShape, p: Record<string, tf.Tensor>, x: tf.Tensor, o: ForwardOptions = {}) => {
-    if (o.noise) {
-      assert.equal(o.noise.latent, SETTINGS.latentNoise);
-      calls.noisy++;
-    } else calls.clean++;
-    return llama.forward(s, p, x, o);
-  } });
+  const recorder = defineModel({
+    ...llama,
+    name: 'test-noise-recorder',
+    module: import.meta.url,
+    forward: (s: LlamaShape, p: Record<string, tf.Tensor>, x: tf.Tensor, o: ForwardOptions = {}) => {
+      if (o.noise) {
+        assert.equal(o.noise.latent, SETTINGS.latentNoise);
+        calls.noisy++;
+      } else calls.clean++;
+      return llama.forward(s, p, x, o);
+    },
+  });
   const data = splits(2);
-  const result = await train({ kind: recorder, shape: SHAPE, task: nextToken, data, settings: SETTINGS }, memoryLog());
+  const result = await train(
+    { kind: recorder, shape: SHAPE, task: nextToken, data, settings: SETTINGS },
+    memoryLog(),
+  );
   assert.equal(calls.noisy, result.steps, 'one noisy forward pass per training step');
   assert.ok(calls.clean > 0, 'evaluations ran');
   const params = llamaParams(SHAPE, result.weights);
   const predict = (x: tf.Tensor) => llama.forward(SHAPE, params, x).output;
   for (const split of ['validation', 'test'] as const) {
     const again = nextToken.evaluate(predict, data, split);
-    assertClose(result.final[split]['loss']!, again['loss']!, { atol: 1e-6, label: `${split} loss re-evaluated without noise` });
+    assertClose(result.final[split]['loss']!, again['loss']!, {
+      atol: 1e-6,
+      label: `${split} loss re-evaluated without noise`,
+    });
   }
   tf.dispose(Object.values(params));
 });
 
 test('settings a kind does not implement are refused, by the trainer and when a training job is planned', async () => {
   await selectBackend('auto');
-  assert.throws(() => checkSupported(llama, { ...SETTINGS, dropout: 0.1 }), /llama models do not implement dropout \(set to 0.1\) \(they implement: latentNoise\)/);
-  assert.throws(() => checkSupported(llama, { ...SETTINGS, inputNoise: 0.2 }), /llama models do not implement inputNoise/);
-  assert.throws(() => checkSupported(llama, { ...SETTINGS, schedules: { gamma: { kind: 'constant', value: 1 } } }), /llama models do not implement a schedule for 'gamma' \(they implement: a schedule for 'lr', a schedule for 'beta'\)/);
-  assert.throws(() => checkSupported(bilinearBigram, { ...SETTINGS, inputNoise: 0.2 }), /bilinear-bigram models do not implement inputNoise/);
-  checkSupported(llama, { ...SETTINGS, dropout: 0, inputNoise: 0, schedules: { beta: { kind: 'linear', from: 1, to: 0, start: 0, end: 1 } } });
-  await assert.rejects(train({ kind: llama, shape: SHAPE, task: nextToken, data: splits(3), settings: { ...SETTINGS, dropout: 0.1 } }, memoryLog()), (e: Error & { exitCode?: number }) => /do not implement dropout/.test(e.message) && e.exitCode === 2);
+  assert.throws(
+    () => checkSupported(llama, { ...SETTINGS, dropout: 0.1 }),
+    /llama models do not implement dropout \(set to 0.1\) \(they implement: latentNoise\)/,
+  );
+  assert.throws(
+    () => checkSupported(llama, { ...SETTINGS, inputNoise: 0.2 }),
+    /llama models do not implement inputNoise/,
+  );
+  assert.throws(
+    () => checkSupported(llama, { ...SETTINGS, schedules: { gamma: { kind: 'constant', value: 1 } } }),
+    /llama models do not implement a schedule for 'gamma' \(they implement: a schedule for 'lr', a schedule for 'beta'\)/,
+  );
+  assert.throws(
+    () => checkSupported(bilinearBigram, { ...SETTINGS, inputNoise: 0.2 }),
+    /bilinear-bigram models do not implement inputNoise/,
+  );
+  checkSupported(llama, {
+    ...SETTINGS,
+    dropout: 0,
+    inputNoise: 0,
+    schedules: { beta: { kind: 'linear', from: 1, to: 0, start: 0, end: 1 } },
+  });
+  await assert.rejects(
+    train(
+      {
+        kind: llama,
+        shape: SHAPE,
+        task: nextToken,
+        data: splits(3),
+        settings: { ...SETTINGS, dropout: 0.1 },
+      },
+      memoryLog(),
+    ),
+    (e: Error & { exitCode?: number }) => /do not implement dropout/.test(e.message) && e.exitCode === 2,
+  );
   const backend = await selectBackend('auto');
-  const data = tokenChainKind.create('chain', {}, { vocab: SHAPE.vocab, step: 5, windows: 16, context: SHAPE.context });
-  assert.throws(() => trainJob('lm/noisy', data, { kind: llama, shape: SHAPE }, nextToken, { ...SETTINGS, inputNoise: 0.1 }, backend), /llama models do not implement inputNoise/);
+  const data = tokenChainKind.create(
+    'chain',
+    {},
+    { vocab: SHAPE.vocab, step: 5, windows: 16, context: SHAPE.context },
+  );
+  assert.throws(
+    () =>
+      trainJob(
+        'lm/noisy',
+        data,
+        { kind: llama, shape: SHAPE },
+        nextToken,
+        { ...SETTINGS, inputNoise: 0.1 },
+        backend,
+      ),
+    /llama models do not implement inputNoise/,
+  );
 });

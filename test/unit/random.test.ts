@@ -8,8 +8,14 @@ test('the same seed gives the same stream; different seeds differ', () => {
   const b = new Rng(42);
   const c = new Rng(43);
   const xs = Array.from({ length: 100 }, () => a.nextUint32());
-  assert.deepEqual(xs, Array.from({ length: 100 }, () => b.nextUint32()));
-  assert.notDeepEqual(xs, Array.from({ length: 100 }, () => c.nextUint32()));
+  assert.deepEqual(
+    xs,
+    Array.from({ length: 100 }, () => b.nextUint32()),
+  );
+  assert.notDeepEqual(
+    xs,
+    Array.from({ length: 100 }, () => c.nextUint32()),
+  );
 });
 
 test('uniform, int and normal have the moments they should (n = 200,000; tolerances ≈ 5σ)', () => {
@@ -25,13 +31,17 @@ test('uniform, int and normal have the moments they should (n = 200,000; toleran
   assertClose(variance, 1, { atol: 5 * Math.sqrt(2 / n), label: 'var N' });
   const counts = new Array(7).fill(0);
   for (let i = 0; i < 70_000; i++) counts[rng.int(7)]++;
-  for (const count of counts) assertClose(count, 10_000, { atol: 5 * Math.sqrt(10_000), label: 'int(7) count' });
+  for (const count of counts)
+    assertClose(count, 10_000, { atol: 5 * Math.sqrt(10_000), label: 'int(7) count' });
 });
 
 test('shuffle is a seeded permutation', () => {
   const xs = Array.from({ length: 50 }, (_, i) => i);
   const shuffled = new Rng(3).shuffle([...xs]);
-  assert.deepEqual([...shuffled].sort((a, b) => a - b), xs);
+  assert.deepEqual(
+    [...shuffled].sort((a, b) => a - b),
+    xs,
+  );
   assert.notDeepEqual(shuffled, xs);
   assert.deepEqual(new Rng(3).shuffle([...xs]), shuffled);
 });

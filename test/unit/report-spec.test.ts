@@ -9,7 +9,15 @@ import type { FigureMeta } from '../../pipeline/figures/job.ts';
 import { validatePlan, type ReportPlan, type ReportSpec } from '../../pipeline/reports/spec.ts';
 import type { ModelMeta } from '../../pipeline/train/job.ts';
 
-const job: Job<ModelMeta & FigureMeta> = { kind: 'figure/render', stage: 'figure', label: 'x', params: null, deps: {}, modules: [], heavy: false };
+const job: Job<ModelMeta & FigureMeta> = {
+  kind: 'figure/render',
+  stage: 'figure',
+  label: 'x',
+  params: null,
+  deps: {},
+  modules: [],
+  heavy: false,
+};
 
 function spec(figureIds: string[], id = 'toy'): [ReportSpec, ReportPlan] {
   const plan: ReportPlan = {
@@ -26,12 +34,19 @@ test('a valid plan passes', () => {
 });
 
 test('a figure id used twice names the spec file and the id', () => {
-  assert.throws(() => validatePlan(...spec(['curves', 'curves'])), /report 'toy' \(pipeline\/reports\/toy\.ts\): figure id 'curves' is used twice/);
+  assert.throws(
+    () => validatePlan(...spec(['curves', 'curves'])),
+    /report 'toy' \(pipeline\/reports\/toy\.ts\): figure id 'curves' is used twice/,
+  );
 });
 
 test('a malformed figure id names the spec file, the field and the rule', () => {
   for (const bad of ['Curves', 'two words', 'trailing-', 'a--b', '']) {
-    assert.throws(() => validatePlan(...spec(['ok', bad])), /pipeline\/reports\/toy\.ts\): figures\.1\.id: figure id must be kebab-case/, `'${bad}' was accepted`);
+    assert.throws(
+      () => validatePlan(...spec(['ok', bad])),
+      /pipeline\/reports\/toy\.ts\): figures\.1\.id: figure id must be kebab-case/,
+      `'${bad}' was accepted`,
+    );
   }
 });
 

@@ -37,9 +37,15 @@ test('same tensors give the same bytes', () => {
 
 test('a truncated file or a bad header fails with a message that names the file', () => {
   const bytes = encodeSafetensors(sample());
-  assert.throws(() => decodeSafetensors(bytes.subarray(0, bytes.length - 5), 'model.safetensors'), /model\.safetensors is not a valid safetensors file: tensor '.*' spans bytes/);
+  assert.throws(
+    () => decodeSafetensors(bytes.subarray(0, bytes.length - 5), 'model.safetensors'),
+    /model\.safetensors is not a valid safetensors file: tensor '.*' spans bytes/,
+  );
   assert.throws(() => decodeSafetensors(bytes.subarray(0, 4), 'm.st'), /fewer than the 8-byte header length/);
-  assert.throws(() => decodeSafetensors(bytes.subarray(0, 20), 'm.st'), /header length \d+ exceeds the file size 20/);
+  assert.throws(
+    () => decodeSafetensors(bytes.subarray(0, 20), 'm.st'),
+    /header length \d+ exceeds the file size 20/,
+  );
   const garbled = Uint8Array.from(bytes);
   garbled[9] = 0x7b; // '{' inside the header: no longer JSON
   garbled[10] = 0x7b;
@@ -47,5 +53,8 @@ test('a truncated file or a bad header fails with a message that names the file'
 });
 
 test('a shape that does not fit its data is refused when building a tensor', () => {
-  assert.throws(() => tensor(new Float32Array(5), [2, 3]), /shape \[2, 3\] holds 6 values but the data has 5/);
+  assert.throws(
+    () => tensor(new Float32Array(5), [2, 3]),
+    /shape \[2, 3\] holds 6 values but the data has 5/,
+  );
 });

@@ -26,7 +26,8 @@ const dir = mkdtempSync(join(tmpdir(), 'shards-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const located = locateLlamaFiles();
-const NEEDS_TOKENIZER = 'missing' in located ? { skip: `the llama tokenizer is not installed: ${located.missing}` } : {};
+const NEEDS_TOKENIZER =
+  'missing' in located ? { skip: `the llama tokenizer is not installed: ${located.missing}` } : {};
 
 /**
  * Every layer writes nothing (wo, w2 zero), so the logits depend on the current token's embedding
@@ -34,7 +35,16 @@ const NEEDS_TOKENIZER = 'missing' in located ? { skip: `the llama tokenizer is n
  * makes BOS likely enough (a few percent to tens of percent) that most 24-token sequences end.
  */
 function checkpointFile(): ByteRange {
-  const config: LlamaConfig = { dim: 8, hidden: 8, layers: 1, heads: 2, kvHeads: 2, vocab: 32000, context: 32, tiedEmbeddings: false };
+  const config: LlamaConfig = {
+    dim: 8,
+    hidden: 8,
+    layers: 1,
+    heads: 2,
+    kvHeads: 2,
+    vocab: 32000,
+    context: 32,
+    tiedEmbeddings: false,
+  };
   const rng = new Rng(3);
   const embedding = rng.normalArray(config.vocab * config.dim, 0.5);
   for (let t = 0; t < config.vocab; t++) embedding[t * config.dim] = 1;
@@ -43,8 +53,18 @@ function checkpointFile(): ByteRange {
   wcls[config.dim] = 5.5;
   const square = () => rng.normalArray(config.dim * config.dim, 0.3);
   const arrays = {
-    tokenEmbedding: embedding, rmsAtt: new Float32Array(8).fill(1), wq: square(), wk: square(), wv: square(), wo: new Float32Array(64),
-    rmsFfn: new Float32Array(8).fill(1), w1: square(), w2: new Float32Array(64), w3: square(), rmsFinal: new Float32Array(8).fill(1), wcls,
+    tokenEmbedding: embedding,
+    rmsAtt: new Float32Array(8).fill(1),
+    wq: square(),
+    wk: square(),
+    wv: square(),
+    wo: new Float32Array(64),
+    rmsFfn: new Float32Array(8).fill(1),
+    w1: square(),
+    w2: new Float32Array(64),
+    w3: square(),
+    rmsFinal: new Float32Array(8).fill(1),
+    wcls,
   };
   const bytes = writeLlamaCheckpoint({ config, arrays });
   const path = join(dir, 'model.bin');
@@ -60,22 +80,43 @@ before(async () => {
 });
 
 const request = (over: Partial<ShardsRequest> = {}): ShardsRequest => ({
-  checkpoint, stories: 12, batch: 2, shardBatches: 2, sampling: { temperature: 1, topP: 0.9, maxTokens: 24, seed: 5 }, backend: { name: backend.name, detail: backend.detail, tfjsVersion: backend.tfjsVersion }, ...over,
+  checkpoint,
+  stories: 12,
+  batch: 2,
+  shardBatches: 2,
+  sampling: { temperature: 1, topP: 0.9, maxTokens: 24, seed: 5 },
+  backend: { name: backend.name, detail: backend.detail, tfjsVersion: backend.tfjsVersion },
+  ...over,
 });
 
-async function sample(jobs: ReturnType<typeof shardJobs>): Promise<{ shards: Artifact<ReturnType<typeof asShard>['meta']>[]; stories: number[][]; unfinished: number }> {
+async function sample(
+  jobs: ReturnType<typeof shardJobs>,
+): Promise<{
+  shards: Artifact<ReturnType<typeof asShard>['meta']>[];
+  stories: number[][];
+  unfinished: number;
+}> {
   const shards = [];
   for (const job of jobs) shards.push(asShard(await runJob(job)));
-  return { shards, stories: shards.flatMap(shardStories), unfinished: shards.reduce((n, s) => n + s.meta.unfinished, 0) };
+  return {
+    shards,
+    stories: shards.flatMap(shardStories),
+    unfinished: shards.reduce((n, s) => n + s.meta.unfinished, 0),
+  };
 }
 
 test('the same batches cut into 6, 3 or 1 shards give the same stories in the same order', async () => {
-  const [six, three, one] = await Promise.all([1, 2, 6].map((shardBatches) => sample(shardJobs('t', request({ shardBatches })))));
+  const [six, three, one] = await Promise.all(
+    [1, 2, 6].map((shardBatches) => sample(shardJobs('t', request({ shardBatches })))),
+  );
   assert.equal(six!.shards.length, 6);
   assert.equal(three!.shards.length, 3);
   assert.equal(one!.shards.length, 1);
   assert.ok(one!.stories.length >= 3, `only ${one!.stories.length} of 12 sequences ended`);
-  assert.ok(one!.stories.every((s) => s.length > 0 && !s.includes(1)), 'a story is empty or holds BOS');
+  assert.ok(
+    one!.stories.every((s) => s.length > 0 && !s.includes(1)),
+    'a story is empty or holds BOS',
+  );
   assert.deepEqual(three!.stories, one!.stories);
   assert.deepEqual(six!.stories, one!.stories);
   assert.equal(one!.stories.length + one!.unfinished, 12);
@@ -91,28 +132,51 @@ test('a larger corpus keeps the shards of a smaller one (same keys) and adds onl
   assert.equal(large.length, 5);
   assert.deepEqual(large.slice(0, 3), small);
   assert.equal(new Set(large).size, 5);
-  const reseeded = shardJobs('t', request({ sampling: { ...request().sampling, seed: 6 } })).map((j) => runner.key(j));
-  assert.ok(reseeded.every((k) => !small.includes(k)), 'another seed reuses a shard');
+  const reseeded = shardJobs('t', request({ sampling: { ...request().sampling, seed: 6 } })).map((j) =>
+    runner.key(j),
+  );
+  assert.ok(
+    reseeded.every((k) => !small.includes(k)),
+    'another seed reuses a shard',
+  );
 });
 
 test('sizes that do not cut into whole shards are refused, naming the fix', () => {
-  assert.throws(() => shardJobs('t', request({ stories: 10 })), (e: unknown) => e instanceof PipelineError && /10 stories do not cut into shards of 2 batches of 2/.test(e.message) && /multiple of 4/.test(e.hint ?? ''));
-  for (const over of [{ batch: 0 }, { shardBatches: 1.5 }, { stories: -4 }]) assert.throws(() => shardJobs('t', request(over)), PipelineError, JSON.stringify(over));
+  assert.throws(
+    () => shardJobs('t', request({ stories: 10 })),
+    (e: unknown) =>
+      e instanceof PipelineError &&
+      /10 stories do not cut into shards of 2 batches of 2/.test(e.message) &&
+      /multiple of 4/.test(e.hint ?? ''),
+  );
+  for (const over of [{ batch: 0 }, { shardBatches: 1.5 }, { stories: -4 }])
+    assert.throws(() => shardJobs('t', request(over)), PipelineError, JSON.stringify(over));
 });
 
-test('the stories job reads its shards in order: every sampled story in exactly one split, the dropped ones counted', NEEDS_TOKENIZER, async () => {
-  if ('missing' in located) return;
-  const stories = storiesJob('t/corpus', { tokenizer: located.tokenizer, checkpoint: { range: checkpoint, stories: 12, batch: 2, shardBatches: 2, sampling: request().sampling }, split: { heldOut: 0.4, seed: 1 }, samples: 1, description: 'random', backend });
-  const inputs: Record<string, Artifact> = {};
-  const shards = shardJobs('t/corpus', request());
-  for (const [i, job] of shards.entries()) inputs[`shard-${i}`] = await runJob(job);
-  const sampled = await sample(shards);
-  // the inputs handed over in reverse order: the job orders them by shard number
-  const reversed = Object.fromEntries(Object.entries(inputs).reverse());
-  const corpus = asStories(await runJob(stories, reversed));
-  const all = SPLITS.flatMap((s) => storiesOf(corpus, s));
-  assert.deepEqual(all.map((s) => s.join(',')).sort(), sampled.stories.map((s) => s.join(',')).sort());
-  assert.equal(corpus.meta.card.unfinished, sampled.unfinished);
-  const ordered = asStories(await runJob(stories, inputs));
-  assert.deepEqual(ordered.meta.card, corpus.meta.card);
-});
+test(
+  'the stories job reads its shards in order: every sampled story in exactly one split, the dropped ones counted',
+  NEEDS_TOKENIZER,
+  async () => {
+    if ('missing' in located) return;
+    const stories = storiesJob('t/corpus', {
+      tokenizer: located.tokenizer,
+      checkpoint: { range: checkpoint, stories: 12, batch: 2, shardBatches: 2, sampling: request().sampling },
+      split: { heldOut: 0.4, seed: 1 },
+      samples: 1,
+      description: 'random',
+      backend,
+    });
+    const inputs: Record<string, Artifact> = {};
+    const shards = shardJobs('t/corpus', request());
+    for (const [i, job] of shards.entries()) inputs[`shard-${i}`] = await runJob(job);
+    const sampled = await sample(shards);
+    // the inputs handed over in reverse order: the job orders them by shard number
+    const reversed = Object.fromEntries(Object.entries(inputs).reverse());
+    const corpus = asStories(await runJob(stories, reversed));
+    const all = SPLITS.flatMap((s) => storiesOf(corpus, s));
+    assert.deepEqual(all.map((s) => s.join(',')).sort(), sampled.stories.map((s) => s.join(',')).sort());
+    assert.equal(corpus.meta.card.unfinished, sampled.unfinished);
+    const ordered = asStories(await runJob(stories, inputs));
+    assert.deepEqual(ordered.meta.card, corpus.meta.card);
+  },
+);

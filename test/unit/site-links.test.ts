@@ -26,6 +26,12 @@ test('broken files, anchors and links outside the base are reported; good ones a
   assert.equal(links, 9);
   assert.deepEqual(
     problems.map((p) => `${p.link}: ${p.problem}`),
-    ['a/#nope: no element with id \'nope\'', '/base/missing/: no such file', '/a/: outside the base path /base/', 'nope.png: no such file', 'https://example.org/base/gone.png: no such file'],
+    [
+      "a/#nope: no element with id 'nope'",
+      '/base/missing/: no such file',
+      '/a/: outside the base path /base/',
+      'nope.png: no such file',
+      'https://example.org/base/gone.png: no such file',
+    ],
   );
 });

@@ -5,12 +5,22 @@
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { clamped, nestedInterval, pairInterval, tCritical, tInterval } from '../../pipeline/analysis/stats.ts';
+import {
+  clamped,
+  nestedInterval,
+  pairInterval,
+  tCritical,
+  tInterval,
+} from '../../pipeline/analysis/stats.ts';
 import { assertClose } from '../helpers/close.ts';
 
 test('t critical values match the table (two-sided 95%)', () => {
   // Student's t table, t_{0.975, df}: 12.706, 4.303, 2.776, 2.262, 2.045; 1.960 in the limit.
-  assertClose([1, 2, 4, 9, 29].map((df) => tCritical(df)), [12.7062047, 4.3026527, 2.7764451, 2.2621572, 2.0452296], { atol: 1e-6, label: 't quantiles' });
+  assertClose(
+    [1, 2, 4, 9, 29].map((df) => tCritical(df)),
+    [12.7062047, 4.3026527, 2.7764451, 2.2621572, 2.0452296],
+    { atol: 1e-6, label: 't quantiles' },
+  );
   assertClose([tCritical(1e6)], [1.959966], { atol: 1e-5, label: 'normal limit' });
   assert.throws(() => tCritical(0), /degrees of freedom/);
 });
@@ -29,7 +39,10 @@ test('three seeds give an interval 2.2× and two seeds 6.5× wider than the norm
     const sd = Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1));
     return (1.96 * sd) / Math.sqrt(xs.length);
   };
-  for (const [xs, ratio] of [[[0.91, 0.93, 0.94], 4.3026527 / 1.96], [[0.91, 0.93], 12.7062047 / 1.96]] as const) {
+  for (const [xs, ratio] of [
+    [[0.91, 0.93, 0.94], 4.3026527 / 1.96],
+    [[0.91, 0.93], 12.7062047 / 1.96],
+  ] as const) {
     const iv = tInterval([...xs]);
     assertClose([(iv.hi! - iv.mean) / normal([...xs])], [ratio], { atol: 1e-6, label: `${xs.length} seeds` });
   }
@@ -43,10 +56,17 @@ test('one unit gives no interval, a constant a zero-width one; bad values are re
 });
 
 test('nested draws: the interval is over unit means, never over the pooled draws', () => {
-  const groups = [[0.1, 0.2, 0.3], [0.5, 0.6, 0.7], [0.2, 0.2, 0.2]];
+  const groups = [
+    [0.1, 0.2, 0.3],
+    [0.5, 0.6, 0.7],
+    [0.2, 0.2, 0.2],
+  ];
   const nested = nestedInterval(groups);
   const overMeans = tInterval([0.2, 0.6, 0.2]);
-  assertClose([nested.mean, nested.lo!, nested.hi!], [overMeans.mean, overMeans.lo!, overMeans.hi!], { atol: 1e-12, label: 'nested = t over means' });
+  assertClose([nested.mean, nested.lo!, nested.hi!], [overMeans.mean, overMeans.lo!, overMeans.hi!], {
+    atol: 1e-12,
+    label: 'nested = t over means',
+  });
   assert.equal(nested.n, 3);
   assert.equal(nested.method, 'nested');
   // Pooling nine draws as independent would claim a much narrower interval.
@@ -58,7 +78,10 @@ test('the pair jackknife of (x_i + x_j)/2 is exactly the t interval of the x_i',
   const x = [0.3, 0.55, 0.41, 0.62, 0.47];
   const pairs = pairInterval(x.length, (i, j) => (x[i]! + x[j]!) / 2);
   const direct = tInterval(x);
-  assertClose([pairs.mean, pairs.lo!, pairs.hi!], [direct.mean, direct.lo!, direct.hi!], { atol: 1e-12, label: 'jackknife identity' });
+  assertClose([pairs.mean, pairs.lo!, pairs.hi!], [direct.mean, direct.lo!, direct.hi!], {
+    atol: 1e-12,
+    label: 'jackknife identity',
+  });
   assert.equal(pairs.n, 5);
   assert.equal(pairs.method, 'jackknife');
 });
@@ -72,12 +95,27 @@ test('the pair jackknife: each pair is computed once; two seeds give one pair an
   assert.deepEqual(calls, ['01', '02', '03', '12', '13', '23']);
   assert.equal(iv.mean, 3);
   assert.ok(iv.lo! < 3 && iv.hi! > 3);
-  assert.deepEqual(pairInterval(2, () => 0.548), { mean: 0.548, lo: null, hi: null, n: 2, method: 'jackknife' });
+  assert.deepEqual(
+    pairInterval(2, () => 0.548),
+    { mean: 0.548, lo: null, hi: null, n: 2, method: 'jackknife' },
+  );
   assert.throws(() => pairInterval(1, () => 0), /at least 2 seeds/);
   assert.throws(() => pairInterval(3, () => Number.NaN), /non-finite/);
 });
 
 test('clamping keeps an interval inside a range and a missing one missing', () => {
-  assert.deepEqual(clamped({ mean: 0.98, lo: 0.95, hi: 1.02, n: 3, method: 't' }, 0, 1), { mean: 0.98, lo: 0.95, hi: 1, n: 3, method: 't' });
-  assert.deepEqual(clamped({ mean: 0.5, lo: null, hi: null, n: 1, method: 't' }, 0, 1), { mean: 0.5, lo: null, hi: null, n: 1, method: 't' });
+  assert.deepEqual(clamped({ mean: 0.98, lo: 0.95, hi: 1.02, n: 3, method: 't' }, 0, 1), {
+    mean: 0.98,
+    lo: 0.95,
+    hi: 1,
+    n: 3,
+    method: 't',
+  });
+  assert.deepEqual(clamped({ mean: 0.5, lo: null, hi: null, n: 1, method: 't' }, 0, 1), {
+    mean: 0.5,
+    lo: null,
+    hi: null,
+    n: 1,
+    method: 't',
+  });
 });

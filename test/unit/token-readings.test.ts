@@ -9,21 +9,55 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { symmetricEigen } from '../../pipeline/decompose/eigen.ts';
 import { interactionMatrix, quadraticForm } from '../../pipeline/decompose/interaction.ts';
-import { distinctContexts, readLanguageModel, type Context, type ReadingSettings } from '../../pipeline/analysis/language-readings.ts';
+import {
+  distinctContexts,
+  readLanguageModel,
+  type Context,
+  type ReadingSettings,
+} from '../../pipeline/analysis/language-readings.ts';
 import { chooseOutputs, tokenSlug } from '../../pipeline/analysis/output-tokens.ts';
-import { combineRows, extremes, ovPullback, rowScores, tokenOutputs, topContexts } from '../../pipeline/analysis/token-readings.ts';
+import {
+  combineRows,
+  extremes,
+  ovPullback,
+  rowScores,
+  tokenOutputs,
+  topContexts,
+} from '../../pipeline/analysis/token-readings.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
 import { Rng } from '../../pipeline/util/random.ts';
 import { assertClose } from '../helpers/close.ts';
-import { COUNTS, handWeights, modelArtifact, SHAPE, TEXTS, windowsArtifact } from '../helpers/hand-transformer.ts';
+import {
+  COUNTS,
+  handWeights,
+  modelArtifact,
+  SHAPE,
+  TEXTS,
+  windowsArtifact,
+} from '../helpers/hand-transformer.ts';
 
-const SETTINGS: ReadingSettings = { choice: { perClass: 1, required: ['girl'], differences: ['play'] }, eigenvectors: 1, tokens: 3, contexts: 4, span: 3, windows: 8 };
+const SETTINGS: ReadingSettings = {
+  choice: { perClass: 1, required: ['girl'], differences: ['play'] },
+  eigenvectors: 1,
+  tokens: 3,
+  contexts: 4,
+  span: 3,
+  windows: 8,
+};
 
-test('a hand-built model whose Q_u has a token\'s embedding as top eigenvector: the direct reading puts that token first', async () => {
+test("a hand-built model whose Q_u has a token's embedding as top eigenvector: the direct reading puts that token first", async () => {
   await selectBackend('cpu');
-  const { meta } = readLanguageModel(modelArtifact(SHAPE, handWeights()), windowsArtifact(5), { settings: SETTINGS, layer: 'layers.0.mlp', solver: 'ml-matrix' });
+  const { meta } = readLanguageModel(modelArtifact(SHAPE, handWeights()), windowsArtifact(5), {
+    settings: SETTINGS,
+    layer: 'layers.0.mlp',
+    solver: 'ml-matrix',
+  });
   const girl = meta.directions.find((r) => r.slug === 'girl')!;
-  assertClose(girl.eigenvectors[0]!.eigenvalue, 5, { atol: 1e-5, rtol: 1e-5, label: 'the top eigenvalue is the hand-set 5' });
+  assertClose(girl.eigenvectors[0]!.eigenvalue, 5, {
+    atol: 1e-5,
+    rtol: 1e-5,
+    label: 'the top eigenvalue is the hand-set 5',
+  });
   assert.equal(girl.eigenvectors[0]!.direct.top[0]!.text, ' boy');
   assert.equal(girl.positive, 2);
   assert.equal(girl.negative, 1);
@@ -31,13 +65,19 @@ test('a hand-built model whose Q_u has a token\'s embedding as top eigenvector: 
   assert.equal(girl.tokensThroughMlp.top[0]!.text, ' boy');
   assertClose(girl.tokensThroughMlp.top[0]!.score, 20, { atol: 1e-4, rtol: 1e-4, label: 'eᵀ Q e of boy' });
   // with one word per class, "girl" (required) is also the most frequent noun, so no second noun is read
-  assert.deepEqual(meta.directions.map((r) => r.slug), ['girl', 'play', 'happy', 'the', 'play-vs-verbs']);
+  assert.deepEqual(
+    meta.directions.map((r) => r.slug),
+    ['girl', 'play', 'happy', 'the', 'play-vs-verbs'],
+  );
   assert.equal(meta.positions, 5 * SHAPE.context);
 });
 
-test('OV readings equal the scores through each head\'s full OV matrix W_O^h W_V^h', () => {
+test("OV readings equal the scores through each head's full OV matrix W_O^h W_V^h", () => {
   const rng = new Rng(2);
-  for (const s of [{ dim: 8, heads: 4, kvHeads: 4 }, { dim: 8, heads: 4, kvHeads: 2 }]) {
+  for (const s of [
+    { dim: 8, heads: 4, kvHeads: 4 },
+    { dim: 8, heads: 4, kvHeads: 2 },
+  ]) {
     const hs = s.dim / s.heads;
     const wv = Float64Array.from({ length: s.kvHeads * hs * s.dim }, () => rng.normal());
     const wo = Float64Array.from({ length: s.dim * s.heads * hs }, () => rng.normal());
@@ -47,13 +87,21 @@ test('OV readings equal the scores through each head\'s full OV matrix W_O^h W_V
       const kv = Math.floor(h / (s.heads / s.kvHeads));
       // OV (d, d) = W_O[:, h·hs …] · W_V[kv·hs …, :]
       const ov = new Float64Array(s.dim * s.dim);
-      for (let i = 0; i < s.dim; i++) for (let c = 0; c < s.dim; c++) for (let j = 0; j < hs; j++) ov[i * s.dim + c]! += wo[i * s.heads * hs + h * hs + j]! * wv[(kv * hs + j) * s.dim + c]!;
+      for (let i = 0; i < s.dim; i++)
+        for (let c = 0; c < s.dim; c++)
+          for (let j = 0; j < hs; j++)
+            ov[i * s.dim + c]! += wo[i * s.heads * hs + h * hs + j]! * wv[(kv * hs + j) * s.dim + c]!;
       const direct = Array.from({ length: 11 }, (_, t) => {
         let score = 0;
-        for (let i = 0; i < s.dim; i++) for (let c = 0; c < s.dim; c++) score += v[i]! * ov[i * s.dim + c]! * E[t * s.dim + c]!;
+        for (let i = 0; i < s.dim; i++)
+          for (let c = 0; c < s.dim; c++) score += v[i]! * ov[i * s.dim + c]! * E[t * s.dim + c]!;
         return score;
       });
-      assertClose(rowScores(E, 11, s.dim, ovPullback(wv, wo, s, h, v)), direct, { atol: 1e-10, rtol: 1e-10, label: `head ${h} of ${s.heads} (${s.kvHeads} kv)` });
+      assertClose(rowScores(E, 11, s.dim, ovPullback(wv, wo, s, h, v)), direct, {
+        atol: 1e-10,
+        rtol: 1e-10,
+        label: `head ${h} of ${s.heads} (${s.kvHeads} kv)`,
+      });
     }
   }
 });
@@ -72,15 +120,41 @@ test('top contexts equal a brute-force scan over every position and eigenvector'
   chosen.forEach((i, c) => {
     const all = Array.from({ length: N }, (_, n) => {
       const x = X.subarray(n * d, (n + 1) * d);
-      const parts = Array.from({ length: d }, (_, j) => eig.values[j]! * eig.vectors.subarray(j * d, (j + 1) * d).reduce((s, vj, k) => s + vj * x[k]!, 0) ** 2);
-      return { n, act: parts[i]!, share: Math.abs(parts[i]!) / parts.reduce((s, p) => s + Math.abs(p), 0), total: quadraticForm(q, x) };
+      const parts = Array.from(
+        { length: d },
+        (_, j) =>
+          eig.values[j]! *
+          eig.vectors.subarray(j * d, (j + 1) * d).reduce((s, vj, k) => s + vj * x[k]!, 0) ** 2,
+      );
+      return {
+        n,
+        act: parts[i]!,
+        share: Math.abs(parts[i]!) / parts.reduce((s, p) => s + Math.abs(p), 0),
+        total: quadraticForm(q, x),
+      };
     });
     all.sort((p, r) => Math.abs(r.act) - Math.abs(p.act) || p.n - r.n);
     const best = all.slice(0, 5);
-    assert.deepEqual(hits[c]!.map((h) => h.window * T + h.position), best.map((b) => b.n), `eigenvector ${i}: the same positions in the same order`);
-    assertClose(hits[c]!.map((h) => h.activation), best.map((b) => b.act), { atol: 1e-10, rtol: 1e-10, label: 'activations' });
-    assertClose(hits[c]!.map((h) => h.share), best.map((b) => b.share), { atol: 1e-10, rtol: 1e-10, label: 'shares' });
-    assertClose(hits[c]!.map((h) => h.total), best.map((b) => b.total), { atol: 1e-10, rtol: 1e-10, label: 'xᵀ Q x' });
+    assert.deepEqual(
+      hits[c]!.map((h) => h.window * T + h.position),
+      best.map((b) => b.n),
+      `eigenvector ${i}: the same positions in the same order`,
+    );
+    assertClose(
+      hits[c]!.map((h) => h.activation),
+      best.map((b) => b.act),
+      { atol: 1e-10, rtol: 1e-10, label: 'activations' },
+    );
+    assertClose(
+      hits[c]!.map((h) => h.share),
+      best.map((b) => b.share),
+      { atol: 1e-10, rtol: 1e-10, label: 'shares' },
+    );
+    assertClose(
+      hits[c]!.map((h) => h.total),
+      best.map((b) => b.total),
+      { atol: 1e-10, rtol: 1e-10, label: 'xᵀ Q x' },
+    );
   });
   assert.throws(() => topContexts(X, N, d, T, eig, q, chosen, N + 1), /only 42 positions/);
 });
@@ -90,16 +164,52 @@ test('Table 1 scores: eᵀ Q_u e through the MLP, u · e on the direct path; ext
   const d = 6;
   const E = Float64Array.from({ length: 9 * d }, () => rng.normal());
   const a = Float64Array.from({ length: d * d }, () => rng.normal());
-  const q = interactionMatrix({ d, m: d, c: d, W: a, V: a, P: Float64Array.from({ length: d * d }, (_, i) => (i % (d + 1) === 0 ? 1 : 0)), E: null, outBias: null } as never, Float64Array.from({ length: d }, (_, i) => i - 2));
+  const q = interactionMatrix(
+    {
+      d,
+      m: d,
+      c: d,
+      W: a,
+      V: a,
+      P: Float64Array.from({ length: d * d }, (_, i) => (i % (d + 1) === 0 ? 1 : 0)),
+      E: null,
+      outBias: null,
+    } as never,
+    Float64Array.from({ length: d }, (_, i) => i - 2),
+  );
   const u = Float64Array.from({ length: d }, () => rng.normal());
   const { mlp, direct } = tokenOutputs(E, 9, d, q, u);
   for (let s = 0; s < 9; s++) {
-    assertClose(mlp[s]!, quadraticForm(q, E.subarray(s * d, (s + 1) * d)), { atol: 1e-10, rtol: 1e-10, label: `token ${s}` });
-    assertClose(direct[s]!, u.reduce((t, ui, i) => t + ui * E[s * d + i]!, 0), { atol: 1e-12, rtol: 1e-12, label: `token ${s} direct` });
+    assertClose(mlp[s]!, quadraticForm(q, E.subarray(s * d, (s + 1) * d)), {
+      atol: 1e-10,
+      rtol: 1e-10,
+      label: `token ${s}`,
+    });
+    assertClose(
+      direct[s]!,
+      u.reduce((t, ui, i) => t + ui * E[s * d + i]!, 0),
+      { atol: 1e-12, rtol: 1e-12, label: `token ${s} direct` },
+    );
   }
-  assert.deepEqual(extremes([3, 1, 3, -2, 0], 2), { top: [{ id: 0, score: 3 }, { id: 2, score: 3 }], bottom: [{ id: 3, score: -2 }, { id: 4, score: 0 }] });
+  assert.deepEqual(extremes([3, 1, 3, -2, 0], 2), {
+    top: [
+      { id: 0, score: 3 },
+      { id: 2, score: 3 },
+    ],
+    bottom: [
+      { id: 3, score: -2 },
+      { id: 4, score: 0 },
+    ],
+  });
   assert.throws(() => extremes([1, Number.NaN], 1), /NaN/);
-  assertClose(combineRows(Float64Array.from([1, 2, 3, 4]), 2, [{ id: 0, weight: 1 }, { id: 1, weight: -0.5 }]), [-0.5, 0], { atol: 0, rtol: 0, label: 'u = U[0] − U[1]/2' });
+  assertClose(
+    combineRows(Float64Array.from([1, 2, 3, 4]), 2, [
+      { id: 0, weight: 1 },
+      { id: 1, weight: -0.5 },
+    ]),
+    [-0.5, 0],
+    { atol: 0, rtol: 0, label: 'u = U[0] − U[1]/2' },
+  );
 });
 
 test('page ids are slugs of the token text, the same across two corpora with different ids and counts', () => {
@@ -109,27 +219,87 @@ test('page ids are slugs of the token text, the same across two corpora with dif
   const counts = [0, 3, 6, 3, 25, 7, 9, 4, 1];
   const b = chooseOutputs(shuffled, counts, choice);
   const byTitle = (list: typeof a) => Object.fromEntries(list.map((o) => [o.title, o.slug]));
-  for (const [title, slug] of Object.entries(byTitle(a))) if (title in byTitle(b)) assert.equal(byTitle(b)[title], slug, title);
-  assert.deepEqual(a.map((o) => o.slug).sort(), b.filter((o) => o.slug !== 'dog').map((o) => o.slug).sort());
-  assert.notDeepEqual(a.find((o) => o.slug === 'girl')!.terms, b.find((o) => o.slug === 'girl')!.terms, 'the ids differ, the page id does not');
-  assert.equal(tokenSlug(' Lily\'s'), 'lily-s');
+  for (const [title, slug] of Object.entries(byTitle(a)))
+    if (title in byTitle(b)) assert.equal(byTitle(b)[title], slug, title);
+  assert.deepEqual(
+    a.map((o) => o.slug).sort(),
+    b
+      .filter((o) => o.slug !== 'dog')
+      .map((o) => o.slug)
+      .sort(),
+  );
+  assert.notDeepEqual(
+    a.find((o) => o.slug === 'girl')!.terms,
+    b.find((o) => o.slug === 'girl')!.terms,
+    'the ids differ, the page id does not',
+  );
+  assert.equal(tokenSlug(" Lily's"), 'lily-s');
   assert.throws(() => tokenSlug(' ,'), /no letters or digits/);
 });
 
 test('bad settings are refused by name: a missing required word, too few held-out positions, a model the readings cannot mean', async () => {
-  assert.throws(() => chooseOutputs(TEXTS, COUNTS, { perClass: 1, required: ['dragon'], differences: [] }), /no token " dragon" \(a required output token\)/);
-  assert.throws(() => chooseOutputs(TEXTS, COUNTS, { perClass: 1, required: [], differences: ['swim'] }), /no token " swim" \(the verb of a logit difference\)/);
+  assert.throws(
+    () => chooseOutputs(TEXTS, COUNTS, { perClass: 1, required: ['dragon'], differences: [] }),
+    /no token " dragon" \(a required output token\)/,
+  );
+  assert.throws(
+    () => chooseOutputs(TEXTS, COUNTS, { perClass: 1, required: [], differences: ['swim'] }),
+    /no token " swim" \(the verb of a logit difference\)/,
+  );
   await selectBackend('cpu');
-  const params = { settings: { ...SETTINGS, contexts: 100 }, layer: 'layers.0.mlp', solver: 'ml-matrix' as const };
-  assert.throws(() => readLanguageModel(modelArtifact(SHAPE, handWeights()), windowsArtifact(2), params), /readings\.contexts asks for 100 contexts .* 12 held-out positions .*readings\.windows/);
-  assert.throws(() => readLanguageModel(modelArtifact(SHAPE, handWeights()), windowsArtifact(0), { ...params, settings: SETTINGS }), /validation split has no windows/);
+  const params = {
+    settings: { ...SETTINGS, contexts: 100 },
+    layer: 'layers.0.mlp',
+    solver: 'ml-matrix' as const,
+  };
+  assert.throws(
+    () => readLanguageModel(modelArtifact(SHAPE, handWeights()), windowsArtifact(2), params),
+    /readings\.contexts asks for 100 contexts .* 12 held-out positions .*readings\.windows/,
+  );
+  assert.throws(
+    () =>
+      readLanguageModel(modelArtifact(SHAPE, handWeights()), windowsArtifact(0), {
+        ...params,
+        settings: SETTINGS,
+      }),
+    /validation split has no windows/,
+  );
   const gated = { ...SHAPE, mlp: 'gated' as const };
-  assert.throws(() => readLanguageModel(modelArtifact(gated, handWeights()), windowsArtifact(2), { ...params, settings: SETTINGS }), /has a gated MLP/);
+  assert.throws(
+    () =>
+      readLanguageModel(modelArtifact(gated, handWeights()), windowsArtifact(2), {
+        ...params,
+        settings: SETTINGS,
+      }),
+    /has a gated MLP/,
+  );
 });
 
 test('contexts shown are distinct texts, in order of activation: a repeated story opening is shown once', () => {
-  const at = (activation: number, before: string, token: string): Context => ({ window: 0, position: 0, activation, share: 0.5, total: 1, before, token, next: ' a' });
-  const contexts = [at(9, 'Once', ' upon'), at(9, 'Once', ' upon'), at(8, '', ' upon'), at(7, 'Once', ' upon'), at(6, 'There', ' was')];
-  assert.deepEqual(distinctContexts(contexts, 3).map((c) => [c.activation, c.before, c.token]), [[9, 'Once', ' upon'], [8, '', ' upon'], [6, 'There', ' was']]);
+  const at = (activation: number, before: string, token: string): Context => ({
+    window: 0,
+    position: 0,
+    activation,
+    share: 0.5,
+    total: 1,
+    before,
+    token,
+    next: ' a',
+  });
+  const contexts = [
+    at(9, 'Once', ' upon'),
+    at(9, 'Once', ' upon'),
+    at(8, '', ' upon'),
+    at(7, 'Once', ' upon'),
+    at(6, 'There', ' was'),
+  ];
+  assert.deepEqual(
+    distinctContexts(contexts, 3).map((c) => [c.activation, c.before, c.token]),
+    [
+      [9, 'Once', ' upon'],
+      [8, '', ' upon'],
+      [6, 'There', ' was'],
+    ],
+  );
   assert.equal(distinctContexts(contexts, 10).length, 3);
 });

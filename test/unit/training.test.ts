@@ -18,7 +18,10 @@ import { assertClose } from '../helpers/close.ts';
 test('two AdamW steps equal the update equations computed by hand', async () => {
   await selectBackend('auto');
   const theta0 = [0.5, -1.5, 2];
-  const grads = [[0.1, -0.2, 0.3], [-0.3, 0.05, 0.2]];
+  const grads = [
+    [0.1, -0.2, 0.3],
+    [-0.3, 0.05, 0.2],
+  ];
   const [lr, wd, b1, b2, eps] = [0.01, 0.5, 0.9, 0.999, 1e-8];
   const p = tf.variable(tf.tensor1d(theta0));
   const opt = new AdamW([p], { weightDecay: wd });
@@ -62,11 +65,22 @@ test('schedule: linear warm-up to the peak, cosine down to the final fraction', 
 function toyData(n: number, seed: number) {
   const rng = new Rng(seed);
   const labels = Uint8Array.from({ length: n }, (_, i) => i % 2);
-  const images = Float32Array.from({ length: n * 8 }, (_, k) => rng.uniform() + (k % 8 === labels[Math.floor(k / 8)]! ? 1 : 0));
+  const images = Float32Array.from(
+    { length: n * 8 },
+    (_, k) => rng.uniform() + (k % 8 === labels[Math.floor(k / 8)]! ? 1 : 0),
+  );
   return imageSet(images, labels, 8);
 }
 
-const SETTINGS = { epochs: 2, batchSize: 16, lr: 0.01, weightDecay: 0.1, warmupFraction: 0.1, latentNoise: 0.3, seed: 3 };
+const SETTINGS = {
+  epochs: 2,
+  batchSize: 16,
+  lr: 0.01,
+  weightDecay: 0.1,
+  warmupFraction: 0.1,
+  latentNoise: 0.3,
+  seed: 3,
+};
 const SHAPE = { input: 8, embed: 4, hidden: 5, classes: 2 };
 
 test('training is reproducible from its seed and leaks no tensors', async () => {
@@ -88,16 +102,46 @@ test('evaluateEvery adds evaluations within epochs, at the steps named; they do 
   const data = { train: toyData(64, 1), test: toyData(16, 2) };
   // 64 examples in batches of 16: 4 steps an epoch, 8 in all.
   const plain = await trainClassifier(SHAPE, SETTINGS, data, memoryLog());
-  assert.deepEqual(plain.history.map((h) => [h.epoch, h.step]), [[1, 4], [2, 8]]);
-  const dense = await trainClassifier(SHAPE, { ...SETTINGS, evaluateEvery: 3, monitor: 10 }, data, memoryLog());
-  assert.deepEqual(dense.history.map((h) => [h.epoch, h.step]), [[1, 3], [1, 4], [2, 6], [2, 8]], 'every 3 steps, and at each epoch end');
+  assert.deepEqual(
+    plain.history.map((h) => [h.epoch, h.step]),
+    [
+      [1, 4],
+      [2, 8],
+    ],
+  );
+  const dense = await trainClassifier(
+    SHAPE,
+    { ...SETTINGS, evaluateEvery: 3, monitor: 10 },
+    data,
+    memoryLog(),
+  );
+  assert.deepEqual(
+    dense.history.map((h) => [h.epoch, h.step]),
+    [
+      [1, 3],
+      [1, 4],
+      [2, 6],
+      [2, 8],
+    ],
+    'every 3 steps, and at each epoch end',
+  );
   assert.deepEqual(dense.weights, plain.weights, 'evaluating draws nothing from the training stream');
   assert.deepEqual(dense.history[1]!.validation, plain.history[0]!.validation);
   assert.equal(dense.monitored, 10);
-  assert.notDeepEqual(dense.history[1]!.train, plain.history[0]!.train, 'a 10-example training sample is not all 64');
+  assert.notDeepEqual(
+    dense.history[1]!.train,
+    plain.history[0]!.train,
+    'a 10-example training sample is not all 64',
+  );
   assert.deepEqual(dense.final, plain.final, 'the final metrics are over whole splits whatever the sample');
-  assert.ok(dense.wallMs >= dense.msPerStep * dense.steps, `wall ${dense.wallMs} ms ≥ ${dense.steps} steps × ${dense.msPerStep} ms`);
-  await assert.rejects(trainClassifier(SHAPE, { ...SETTINGS, evaluateEvery: 0 }, data, memoryLog()), /evaluateEvery must be a whole number of steps ≥ 1, got 0/);
+  assert.ok(
+    dense.wallMs >= dense.msPerStep * dense.steps,
+    `wall ${dense.wallMs} ms ≥ ${dense.steps} steps × ${dense.msPerStep} ms`,
+  );
+  await assert.rejects(
+    trainClassifier(SHAPE, { ...SETTINGS, evaluateEvery: 0 }, data, memoryLog()),
+    /evaluateEvery must be a whole number of steps ≥ 1, got 0/,
+  );
 });
 
 test('a diverging run stops with a message instead of producing NaN weights', async () => {
@@ -111,7 +155,10 @@ test('a diverging run stops with a message instead of producing NaN weights', as
 
 /** Σ|w| over every weight matrix of a trained model. */
 function l1Norm(w: Record<string, Float32Array>): number {
-  return [w['E'], w['W'], w['V'], w['P']].reduce((s, m) => s + (m ? m.reduce((t, x) => t + Math.abs(x), 0) : 0), 0);
+  return [w['E'], w['W'], w['V'], w['P']].reduce(
+    (s, m) => s + (m ? m.reduce((t, x) => t + Math.abs(x), 0) : 0),
+    0,
+  );
 }
 
 test('an L1 penalty shrinks Σ|w|, is reproducible, and the recorded loss stays the cross-entropy', async () => {
@@ -121,7 +168,10 @@ test('an L1 penalty shrinks Σ|w|, is reproducible, and the recorded loss stays 
   const a = await trainClassifier(SHAPE, plain, data, memoryLog());
   const b = await trainClassifier(SHAPE, { ...plain, l1: 0.1 }, data, memoryLog());
   const b2 = await trainClassifier(SHAPE, { ...plain, l1: 0.1 }, data, memoryLog());
-  assert.ok(l1Norm(b.weights) < 0.8 * l1Norm(a.weights), `Σ|w| ${l1Norm(b.weights)} (L1) vs ${l1Norm(a.weights)} (none)`);
+  assert.ok(
+    l1Norm(b.weights) < 0.8 * l1Norm(a.weights),
+    `Σ|w| ${l1Norm(b.weights)} (L1) vs ${l1Norm(a.weights)} (none)`,
+  );
   assert.deepEqual(b.weights.W, b2.weights.W);
   // the first step's loss is computed before any update, from the same initial weights
   assert.equal(b.stepLosses[0], a.stepLosses[0]);

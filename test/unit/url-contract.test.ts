@@ -7,13 +7,24 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { checkContract, contractError, contractSchema, publishedPaths, readContract, redirectPage, updateContract } from '../../site/lib/url-contract.ts';
+import {
+  checkContract,
+  contractError,
+  contractSchema,
+  publishedPaths,
+  readContract,
+  redirectPage,
+  updateContract,
+} from '../../site/lib/url-contract.ts';
 import { contractMode } from '../../site/integrations/citable.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'url-contract-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-function reportsFolder(name: string, reports: Record<string, { figures: string[]; profile?: string }>): string {
+function reportsFolder(
+  name: string,
+  reports: Record<string, { figures: string[]; profile?: string }>,
+): string {
   const dir = join(root, name);
   for (const [id, { figures, profile = 'default' }] of Object.entries(reports)) {
     mkdirSync(join(dir, id), { recursive: true });
@@ -22,15 +33,23 @@ function reportsFolder(name: string, reports: Record<string, { figures: string[]
   return dir;
 }
 
-const contract = (urls: string[], moved: Record<string, string> = {}) => contractSchema.parse({ urls, moved });
+const contract = (urls: string[], moved: Record<string, string> = {}) =>
+  contractSchema.parse({ urls, moved });
 
 test('the published pages of a reports folder: each report and each figure', () => {
   const dir = reportsFolder('two', { mnist: { figures: ['a', 'b'] }, extra: { figures: [] } });
-  assert.deepEqual(publishedPaths(dir), ['reports/extra/', 'reports/mnist/', 'reports/mnist/figures/a/', 'reports/mnist/figures/b/']);
+  assert.deepEqual(publishedPaths(dir), [
+    'reports/extra/',
+    'reports/mnist/',
+    'reports/mnist/figures/a/',
+    'reports/mnist/figures/b/',
+  ]);
 });
 
 test('a listed URL that is no longer built breaks the contract, named in the message with the base', () => {
-  const check = checkContract(contract(['reports/mnist/', 'reports/mnist/figures/gone/']), ['reports/mnist/']);
+  const check = checkContract(contract(['reports/mnist/', 'reports/mnist/figures/gone/']), [
+    'reports/mnist/',
+  ]);
   assert.deepEqual(check.missing, ['reports/mnist/figures/gone/']);
   const message = contractError(check, '/bilinear/')!;
   assert.match(message, /\/bilinear\/reports\/mnist\/figures\/gone\/ is no longer built/);
@@ -38,10 +57,18 @@ test('a listed URL that is no longer built breaks the contract, named in the mes
 });
 
 test('a moved URL passes when its new address is built, and fails when it is not, or when the old one still is', () => {
-  const moved = contract(['reports/mnist/figures/old/'], { 'reports/mnist/figures/old/': 'reports/mnist/figures/new/' });
+  const moved = contract(['reports/mnist/figures/old/'], {
+    'reports/mnist/figures/old/': 'reports/mnist/figures/new/',
+  });
   assert.equal(contractError(checkContract(moved, ['reports/mnist/figures/new/']), '/'), null);
-  assert.match(contractError(checkContract(moved, []), '/')!, /listed as moved to \/reports\/mnist\/figures\/new\/, which is not built/);
-  assert.match(contractError(checkContract(moved, ['reports/mnist/figures/old/', 'reports/mnist/figures/new/']), '/')!, /listed as moved but is still built/);
+  assert.match(
+    contractError(checkContract(moved, []), '/')!,
+    /listed as moved to \/reports\/mnist\/figures\/new\/, which is not built/,
+  );
+  assert.match(
+    contractError(checkContract(moved, ['reports/mnist/figures/old/', 'reports/mnist/figures/new/']), '/')!,
+    /listed as moved but is still built/,
+  );
 });
 
 test('new pages are reported as unlisted (not an error), and the update adds them, never dropping one', () => {
@@ -61,14 +88,26 @@ test('the list file is validated: a malformed entry names its position', () => {
 test('the committed list is valid, sorted, and lists the published reports', () => {
   const committed = readContract();
   assert.deepEqual([...committed.urls].sort(), committed.urls);
-  for (const report of ['mnist', 'fashion-mnist', 'baselines']) assert.ok(committed.urls.includes(`reports/${report}/`), report);
-  assert.ok(JSON.parse(readFileSync('site/published-urls.json', 'utf8')).$comment.includes('npm run urls:update'));
+  for (const report of ['mnist', 'fashion-mnist', 'baselines'])
+    assert.ok(committed.urls.includes(`reports/${report}/`), report);
+  assert.ok(
+    JSON.parse(readFileSync('site/published-urls.json', 'utf8')).$comment.includes('npm run urls:update'),
+  );
 });
 
 test('the redirect page: immediate refresh, canonical link and a visible link, no script', () => {
-  const html = redirectPage('/bilinear/reports/mnist/figures/new/', 'https://example.org/bilinear/reports/mnist/figures/new/');
-  assert.match(html, /<meta http-equiv="refresh" content="0; url=\/bilinear\/reports\/mnist\/figures\/new\/">/);
-  assert.match(html, /<link rel="canonical" href="https:\/\/example.org\/bilinear\/reports\/mnist\/figures\/new\/">/);
+  const html = redirectPage(
+    '/bilinear/reports/mnist/figures/new/',
+    'https://example.org/bilinear/reports/mnist/figures/new/',
+  );
+  assert.match(
+    html,
+    /<meta http-equiv="refresh" content="0; url=\/bilinear\/reports\/mnist\/figures\/new\/">/,
+  );
+  assert.match(
+    html,
+    /<link rel="canonical" href="https:\/\/example.org\/bilinear\/reports\/mnist\/figures\/new\/">/,
+  );
   assert.match(html, /<a href="\/bilinear\/reports\/mnist\/figures\/new\/">/);
   assert.doesNotMatch(html, /<script/);
 });

@@ -12,13 +12,19 @@ import { figurePng, thumbnailSize, type Figure } from '../../../lib/reports.ts';
 
 export async function getStaticPaths() {
   const figures = await getCollection('figures');
-  return figures.filter(({ data }) => figurePng(data)).map(({ data }) => ({ params: { report: data.report, figure: data.id }, props: { figure: data } }));
+  return figures
+    .filter(({ data }) => figurePng(data))
+    .map(({ data }) => ({ params: { report: data.report, figure: data.id }, props: { figure: data } }));
 }
 
 export const GET: APIRoute = async ({ props }) => {
   const figure = (props as { figure: Figure }).figure;
   const size = thumbnailSize(figure)!;
   const png = join(REPORTS_DIR, figure.report, 'figures', figure.id, figurePng(figure)!.name);
-  const webp = await sharp(png).resize({ ...size, fit: 'fill' }).flatten({ background: '#ffffff' }).webp({ quality: 78, effort: 4 }).toBuffer();
+  const webp = await sharp(png)
+    .resize({ ...size, fit: 'fill' })
+    .flatten({ background: '#ffffff' })
+    .webp({ quality: 78, effort: 4 })
+    .toBuffer();
   return new Response(new Uint8Array(webp), { headers: { 'Content-Type': 'image/webp' } });
 };

@@ -7,7 +7,9 @@ import { REPORTS_DIR } from '../../../../lib/paths.ts';
 import { contentType } from '../../../../lib/content-type.ts';
 
 export async function getStaticPaths() {
-  return (await allReports()).flatMap((report) => report.models.map((m) => ({ params: { report: report.id, file: m.file.name } })));
+  return (await allReports()).flatMap((report) =>
+    report.models.map((m) => ({ params: { report: report.id, file: m.file.name } })),
+  );
 }
 
 export const GET: APIRoute = ({ params }) => {

@@ -12,7 +12,9 @@ import { contentType } from '../../../../../lib/content-type.ts';
 export async function getStaticPaths() {
   const figures = await getCollection('figures');
   return figures.flatMap(({ data }) =>
-    [...data.files.map((f) => f.name), 'meta.json'].map((file) => ({ params: { report: data.report, figure: data.id, file } })),
+    [...data.files.map((f) => f.name), 'meta.json'].map((file) => ({
+      params: { report: data.report, figure: data.id, file },
+    })),
   );
 }
 
