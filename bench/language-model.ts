@@ -84,7 +84,7 @@ async function main() {
   await selectBackend('native');
   const forms = (['bilinear', 'gated'] as const).map((mlp) => ({
     mlp,
-    shape: { ...profile.shape, vocab: profile.vocabulary, mlp, beta: 1 } as LlamaShape,
+    shape: { ...profile.shape, vocab: profile.vocabulary, mlp, beta: 1 },
   }));
   const times = forms.map(() => ({ native: [] as number[], torch: [] as (number | string)[] }));
   for (let r = 0; r < ROUNDS; r++) {
@@ -101,7 +101,7 @@ async function main() {
   for (const [i, f] of forms.entries()) {
     const native = median(times[i]!.native);
     const torch = times[i]!.torch;
-    const torchMs = torch.every((t) => typeof t === 'number') ? median(torch as number[]) : null;
+    const torchMs = torch.every((t) => typeof t === 'number') ? median(torch) : null;
     console.log(
       `  ${(f.mlp === 'bilinear' ? 'bilinear MLP' : 'SwiGLU MLP').padEnd(14)} native ${rate(native)}   PyTorch ${torchMs === null ? `  (none: ${torch.find((t) => typeof t === 'string')})` : `${rate(torchMs)}   native / PyTorch ${(torchMs / native).toFixed(2)}×`}`,
     );

@@ -23,7 +23,7 @@ import {
 const { values } = parseArgs({
   options: { reports: { type: 'string', default: 'reports' }, check: { type: 'boolean', default: false } },
 });
-const reportsDir = resolve(values.reports!);
+const reportsDir = resolve(values.reports);
 
 function fail(message: string): never {
   process.stderr.write(`urls: ${message}\n`);

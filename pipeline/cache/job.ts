@@ -108,7 +108,8 @@ function plainParams(params: unknown, where: string): Json {
     canonicalJson(params);
   } catch (error) {
     throw new Error(
-      `${where}: parameters must be plain JSON: ${error instanceof Error ? error.message : error}`,
+      `${where}: parameters must be plain JSON: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
     );
   }
   return params as Json;

@@ -24,7 +24,10 @@ async function init(): Promise<void> {
   await fn(setup.init.argument);
 }
 
-parentPort!.on('message', async (job: JobDescription) => {
+// runJob never rejects: every failure is sent back as a message.
+parentPort!.on('message', (job: JobDescription) => void runJob(job));
+
+async function runJob(job: JobDescription): Promise<void> {
   try {
     await (ready ??= init());
     for (const module of job.modules) await import(module);
@@ -41,4 +44,4 @@ parentPort!.on('message', async (job: JobDescription) => {
     const pipeline = error instanceof PipelineError ? { exitCode: error.exitCode, hint: error.hint } : {};
     parentPort!.postMessage({ ok: false, error: message, ...pipeline });
   }
-});
+}

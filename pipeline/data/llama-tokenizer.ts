@@ -146,9 +146,9 @@ export class LlamaTokenizer {
       id[left] = c.id;
       alive[right] = 0;
       next[left] = next[right]!;
-      if (next[left] >= 0) prev[next[left]!] = left;
+      if (next[left] >= 0) prev[next[left]] = left;
       if (prev[left]! >= 0) consider(prev[left]!, left);
-      if (next[left]! >= 0) consider(left, next[left]!);
+      if (next[left] >= 0) consider(left, next[left]);
     }
     const out: number[] = [];
     for (let i = n > 0 ? 0 : -1; i >= 0; i = next[i]!) out.push(id[i]!); // symbol 0 is never merged away
@@ -182,7 +182,7 @@ function pieceIds(pieces: Uint8Array[]): Map<string, number> {
   for (let id = FIRST_PIECE; id < pieces.length; id++) {
     let text: string;
     try {
-      text = strictUtf8.decode(pieces[id]!);
+      text = strictUtf8.decode(pieces[id]);
     } catch {
       continue; // text decoded from code points can never equal invalid UTF-8
     }

@@ -52,7 +52,7 @@ export function symmetricEigen(q: Float64Array, n: number, solver: EigenSolver =
 /** Raw solver output: eigenvalues in any order, and the eigenvector of eigenvalue i. */
 interface RawEigen {
   lambda: ArrayLike<number>;
-  column(i: number): ArrayLike<number>;
+  column: (i: number) => ArrayLike<number>;
 }
 
 function solveLapack(sym: Float64Array, n: number): RawEigen {

@@ -18,7 +18,7 @@
 import { Matrix, QrDecomposition } from 'ml-matrix';
 import { PipelineError } from '../errors.ts';
 import { matmul64 } from '../native/matmul64.ts';
-import { Rng } from '../util/random.ts';
+import type { Rng } from '../util/random.ts';
 import { symmetricEigen, type Eigen } from './eigen.ts';
 
 export interface QuadraticBasis {

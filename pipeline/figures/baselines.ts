@@ -235,7 +235,7 @@ export async function renderTruncationChart(
     hconcat: sizes.map(panel),
     resolve: { scale: { x: 'independent' } },
     config: CHART_CONFIG,
-  } as TopLevelSpec;
+  };
   return {
     kind: 'chart',
     svg: await renderChart(spec),

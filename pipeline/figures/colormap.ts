@@ -16,9 +16,8 @@ const LUT: Uint8Array = (() => {
   const ramp = piecewise(interpolateLab, [...schemeRdBu[11]!].reverse());
   const lut = new Uint8Array(LEVELS * 3);
   for (let i = 0; i < LEVELS; i++) {
-    const [r, g, b] = ramp(i / (LEVELS - 1))
-      .match(/\d+/g)!
-      .map(Number);
+    const color = String(ramp(i / (LEVELS - 1))); // "rgb(r, g, b)"
+    const [r, g, b] = color.match(/\d+/g)!.map(Number);
     lut.set([r!, g!, b!], i * 3);
   }
   return lut;

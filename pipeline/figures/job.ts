@@ -156,7 +156,7 @@ export function figureJob<D, P>(
 ): Job<FigureMeta> {
   return renderFigure.create(
     label,
-    deps as Deps<Record<string, unknown>>,
+    deps,
     { renderer: renderer.name, params: params as Json },
     { modules: [renderer.module] },
   );

@@ -64,10 +64,10 @@ function forward(
   options: ForwardOptions = {},
 ): ForwardResult {
   const [n, T] = tokens.shape as [number, number];
-  const vocab = p['embed']!.shape[0]!;
+  const vocab = p['embed']!.shape[0];
   // A one-hot product rather than gather: gather's gradient (UnsortedSegmentSum) has no wasm
   // kernel, and at this vocabulary size the product is cheap.
-  const oneHot = tf.oneHot(tf.reshape(tokens, [-1]) as tf.Tensor1D, vocab).toFloat() as tf.Tensor2D; // (n·T, vocab)
+  const oneHot = tf.oneHot(tf.reshape<tf.Rank.R1>(tokens, [-1]), vocab).toFloat() as tf.Tensor2D; // (n·T, vocab)
   const x = tf.matMul(oneHot, p['embed'] as tf.Tensor2D); // (n·T, d)
   let xin = x;
   const noise = options.noise;
@@ -75,13 +75,13 @@ function forward(
     const std = tf.tidy(() => tf.sqrt(tf.moments(x).variance).dataSync()[0]!);
     xin = tf.add(x, tf.tensor(gaussian(x.size, std * noise.latent, noise.seed), x.shape));
   }
-  let h = tf.mul(
+  let h = tf.mul<tf.Tensor2D>(
     tf.matMul(xin, p['W'] as tf.Tensor2D, false, true),
     tf.matMul(xin, p['V'] as tf.Tensor2D, false, true),
-  ) as tf.Tensor2D; // (n·T, m)
+  ); // (n·T, m)
   if (noise?.dropout) h = tf.dropout(h, noise.dropout, undefined, noise.seed + 2) as tf.Tensor2D;
   const mlp = tf.matMul(h, p['O'] as tf.Tensor2D, false, true); // (n·T, d)
-  const r = tf.add(x, mlp) as tf.Tensor2D;
+  const r = tf.add<tf.Tensor2D>(x, mlp);
   const logits = tf.reshape(tf.matMul(r, p['U'] as tf.Tensor2D, false, true), [n, T, -1]); // (n, T, vocab)
   const hooks: Record<string, tf.Tensor> = {};
   const shaped = (t: tf.Tensor) => tf.reshape(t, [n, T, -1]);

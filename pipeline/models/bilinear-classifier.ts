@@ -88,17 +88,17 @@ function forward(
 ): ForwardResult {
   const noise = options.noise;
   const xin = noise?.input ? tf.add(x, tf.tensor(gaussian(x.size, noise.input, noise.seed + 1), x.shape)) : x;
-  let e = (p['E'] ? tf.matMul(xin as tf.Tensor2D, p['E'] as tf.Tensor2D, false, true) : xin) as tf.Tensor2D; // (n, d)
+  let e = (p['E'] ? tf.matMul(xin, p['E'], false, true) : xin) as tf.Tensor2D; // (n, d)
   if (noise && noise.latent > 0) {
     // The scale is read out as a number, so it is a constant of the step: the noise sends no
     // gradient through std(e) (the optimiser cannot shrink the noise by shrinking e's spread).
     const std = tf.tidy(() => tf.sqrt(tf.moments(e).variance).dataSync()[0]!);
     e = tf.add(e, tf.tensor(gaussian(e.size, std * noise.latent, noise.seed), e.shape));
   }
-  let h = tf.mul(
+  let h = tf.mul<tf.Tensor2D>(
     tf.matMul(e, p['W'] as tf.Tensor2D, false, true),
     tf.matMul(e, p['V'] as tf.Tensor2D, false, true),
-  ) as tf.Tensor2D; // (n, m)
+  ); // (n, m)
   if (noise?.dropout) h = tf.dropout(h, noise.dropout, undefined, noise.seed + 2) as tf.Tensor2D;
   const output = tf.matMul(h, p['P'] as tf.Tensor2D, false, true); // (n, c)
   const hooks: Record<string, tf.Tensor> = {};

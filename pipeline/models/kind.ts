@@ -145,7 +145,7 @@ export function modelKind(name: string): ModelKind {
     throw new Error(
       `unknown model kind '${name}' (known: ${[...KINDS.keys()].sort().join(', ')}); import its module from pipeline/models/`,
     );
-  return kind;
+  return kind as ModelKind;
 }
 
 /**

@@ -24,7 +24,7 @@ import {
   rotate,
   unembedding,
   type LlamaShape,
-} from './llama.ts';
+} from './llama-block.ts';
 
 export const BOS = 1;
 export const EOS = 2;
@@ -66,20 +66,15 @@ function step(
     const vNew = tf.transpose(heads('wv', shape.kvHeads), [0, 2, 1, 3]);
     const k = pos === 0 ? kNew : tf.concat([c.k, kNew], 2); // (n, KV, pos + 1, hs)
     const v = pos === 0 ? vNew : tf.concat([c.v, vNew], 2);
-    const attended = tf.reshape(causalAttention(q, repeatKv(k, shape.heads), repeatKv(v, shape.heads)), [
-      n,
-      shape.dim,
-    ]) as tf.Tensor2D;
+    const attended = tf.reshape<tf.Rank.R2>(
+      causalAttention(q, repeatKv(k, shape.heads), repeatKv(v, shape.heads)),
+      [n, shape.dim],
+    );
     x = tf.add<tf.Tensor2D>(x, tf.matMul(attended, p[`layers.${l}.wo`] as tf.Tensor2D, false, true));
     x = tf.add<tf.Tensor2D>(x, mlp(p, l, norm(shape, p, `layers.${l}.mlp_norm`, x), shape.mlp, beta).out);
     return { k, v };
   });
-  const logits = tf.matMul(
-    norm(shape, p, 'final_norm', x),
-    unembedding(shape, p),
-    false,
-    true,
-  ) as tf.Tensor2D;
+  const logits = tf.matMul<tf.Tensor2D>(norm(shape, p, 'final_norm', x), unembedding(shape, p), false, true);
   return { logits, cache: grown };
 }
 

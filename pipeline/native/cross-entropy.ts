@@ -48,7 +48,7 @@ const nativeMean = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const { rows, grad } = nativeRows(logits, targets, 1 / logits.shape[0], true);
   save([grad!]);
   return {
-    value: tf.mean(rows) as tf.Scalar,
+    value: tf.mean<tf.Scalar>(rows),
     // dy is 1 for the training loss itself: then the saved gradient as it is (a clone shares its
     // data), not a pass over N × V values.
     gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => [
@@ -61,20 +61,19 @@ const nativeMean = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
 /** Each row's loss, log Σ exp(z) − z_target, without a gradient (evaluation). */
 export function rowCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
   if (useNative()) return nativeRows(logits, targets, 1, false).rows;
-  return tf.tidy(
-    () =>
-      tf.sub(
-        tf.logSumExp(logits, 1),
-        tf.sum(tf.mul(logits, tf.oneHot(tf.cast(targets, 'int32'), logits.shape[1])), 1),
-      ) as tf.Tensor1D,
+  return tf.tidy(() =>
+    tf.sub<tf.Tensor1D>(
+      tf.logSumExp(logits, 1),
+      tf.sum(tf.mul(logits, tf.oneHot(tf.cast(targets, 'int32'), logits.shape[1])), 1),
+    ),
   );
 }
 
 /** The mean loss over the rows, differentiable in the logits (training). */
 export function meanCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
-  if (useNative()) return nativeMean(logits, targets) as tf.Scalar;
-  return tf.losses.softmaxCrossEntropy(
+  if (useNative()) return nativeMean(logits, targets);
+  return tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(
     tf.oneHot(tf.cast(targets, 'int32'), logits.shape[1]),
     logits,
-  ) as tf.Scalar;
+  );
 }

@@ -128,7 +128,7 @@ function matMul(
 /** Maps a flat index into the broadcast shape `to` to the flat index into `from`. */
 function broadcastIndexer(from: number[], to: number[]): (i: number) => number {
   if (from.length === to.length && from.every((d, j) => d === to[j])) return (i) => i;
-  const padded = [...new Array(to.length - from.length).fill(1), ...from];
+  const padded = [...new Array<number>(to.length - from.length).fill(1), ...from];
   const fromStrides = padded.map((_, j) => padded.slice(j + 1).reduce((x, y) => x * y, 1));
   const toStrides = to.map((_, j) => to.slice(j + 1).reduce((x, y) => x * y, 1));
   return (i) => {

@@ -379,7 +379,7 @@ function plan(ctx: PlanContext): ReportPlan {
         inputNoise: 0,
         epochs: { ...p.epochs },
       },
-      caps: JSON.parse(JSON.stringify(p.caps)),
+      caps: structuredClone(p.caps),
       analysis: { ...p.analysis },
       backend: `${ctx.backend.name} (${ctx.backend.detail})`,
     },

@@ -226,7 +226,7 @@ function plan(ctx: PlanContext): ReportPlan {
       maxK: p.maxK,
       epochs: p.epochs,
       training: { ...IMAGE_TRAINING },
-      caps: JSON.parse(JSON.stringify(p.caps)),
+      caps: structuredClone(p.caps),
       validation: validationSize(ctx.profile),
       pcaSample: p.pcaSample,
       backend: `${ctx.backend.name} (${ctx.backend.detail})`,

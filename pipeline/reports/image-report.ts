@@ -281,7 +281,7 @@ function planImageReport(config: ImageReportConfig, ctx: PlanContext): ReportPla
   ): FigurePlan => ({ id, title, caption, job: job(`${config.id}/${id}`) });
   const width = embedDim(shape);
   const classWord = config.id === 'mnist' ? 'digit' : 'class';
-  const compared = Object.fromEntries(
+  const compared = Object.fromEntries<Job>(
     steps.flatMap((s) => [
       [`${s.id}.model`, s.model],
       [`${s.id}.eigen`, s.eigen],

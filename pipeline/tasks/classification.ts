@@ -38,7 +38,7 @@ export const classification = defineTask<ClassificationData>({
   prepare: (data: Artifact) => ({ ...splitOf(data), classes: dataMeta(data).classNames.length }),
   size: (data, split: Split) => data[split].n,
   batch: (data, split, indices) => classificationBatch(data[split], indices, data.classes),
-  loss: (output, batch) => tf.losses.softmaxCrossEntropy(batch.targets, output) as tf.Scalar,
+  loss: (output, batch) => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(batch.targets, output),
   evaluate(predict, data, split, subset) {
     const set = data[split];
     const n = subset?.length ?? set.n;
@@ -49,7 +49,7 @@ export const classification = defineTask<ClassificationData>({
       (indices) => classificationBatch(set, indices, data.classes),
       predict,
       (logits, b, count) => [
-        tf.mul(tf.losses.softmaxCrossEntropy(b.targets, logits), count) as tf.Scalar,
+        tf.mul<tf.Scalar>(tf.losses.softmaxCrossEntropy(b.targets, logits), count),
         tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(b.targets, 1)), 'float32')),
       ],
     );

@@ -57,7 +57,7 @@ export function defineTask<D>(task: Task<D>): Task<D> {
   const known = TASKS.get(task.name);
   if (known && known.module !== task.module)
     throw new Error(`task '${task.name}' is defined in both ${known.module} and ${task.module}`);
-  TASKS.set(task.name, task as Task);
+  TASKS.set(task.name, task);
   return task;
 }
 

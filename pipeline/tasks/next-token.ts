@@ -27,8 +27,8 @@ export function nextTokenBatch(set: TokenWindows, indices: number[]): Batch {
 
 const flat = (output: tf.Tensor, targets: tf.Tensor) =>
   [
-    tf.reshape(output, [-1, output.shape.at(-1)!]) as tf.Tensor2D,
-    tf.reshape(targets, [-1]) as tf.Tensor1D,
+    tf.reshape<tf.Rank.R2>(output, [-1, output.shape.at(-1)!]),
+    tf.reshape<tf.Rank.R1>(targets, [-1]),
   ] as const; // (n·T, V), (n·T)
 
 /** Logits per evaluation pass at most: bounds memory (n · T · V floats), not results. */

@@ -85,7 +85,10 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): DecodedSaf
   }
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + headerLength)).toString('utf8'));
+    header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + headerLength)).toString('utf8')) as Record<
+      string,
+      unknown
+    >;
   } catch {
     throw fail('its header is not JSON');
   }

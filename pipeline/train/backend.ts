@@ -45,7 +45,7 @@ export async function selectBackend(request: BackendRequest): Promise<BackendInf
       active = { name, detail, tfjsVersion: tf.version.tfjs };
       return active;
     } catch (error) {
-      failures.push(`${name}: ${error instanceof Error ? error.message.split('\n')[0] : error}`);
+      failures.push(`${name}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
     }
   }
   throw new PipelineError(`no training backend could start (${failures.join('; ')})`, {

@@ -295,7 +295,7 @@ function variables(
   return Object.fromEntries(
     names.map((n) => [
       n,
-      tf.tidy(() => tf.variable(tf.tensor(weights[n]!, layout[n]!), true, `${n}_${++variableCount}`)),
+      tf.tidy(() => tf.variable(tf.tensor(weights[n]!, layout[n]), true, `${n}_${++variableCount}`)),
     ]),
   );
 }
@@ -350,7 +350,7 @@ export function trainStep(
     );
     kept.loss = loss;
     if (l1 === 0) return loss;
-    return tf.add(loss, tf.mul(l1, tf.addN(t.list.map((p) => tf.sum(tf.abs(p)))))) as tf.Scalar;
+    return tf.add<tf.Scalar>(loss, tf.mul(l1, tf.addN(t.list.map((p) => tf.sum(tf.abs(p))))));
   }, t.list);
   t.optimizer.step(
     t.list.map((p) => grads[p.name]!),

@@ -37,7 +37,7 @@ export function readContract(file = CONTRACT_FILE): Contract {
   try {
     data = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
+    throw new Error(`${file}: not valid JSON (${(error as Error).message})`, { cause: error });
   }
   const parsed = contractSchema.safeParse(data);
   if (!parsed.success) {

@@ -68,7 +68,7 @@ export function modelArtifact(shape: LlamaShape, weights: Record<string, Float32
     meta: {
       model: { kind: 'llama', shape, description: 'a hand-built one-layer transformer' },
     } as unknown as ModelMeta,
-    tensors: weightTensors(llama, shape as never, weights),
+    tensors: weightTensors(llama, shape, weights),
     files: {},
   };
 }

@@ -78,7 +78,7 @@ export function referenceLogits(s: LlamaShape, w: Weights, tokens: number[], bet
       const out = matVec(at('w2'), gated, s.dim, s.hidden);
       for (let i = 0; i < s.dim; i++) x[i]! += out[i]!;
     }
-    const final = rmsNorm(x, w['final_norm']!, s.normEps);
+    const final = rmsNorm(x, w['final_norm'], s.normEps);
     return matVec(s.tiedEmbeddings ? w['embed']! : w['unembed']!, final, s.vocab, s.dim);
   });
 }

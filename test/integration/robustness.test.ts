@@ -66,7 +66,7 @@ function entry(cache: string, stage: string, label: string): string {
     const dir = join(cache, stage, key);
     if (
       existsSync(join(dir, 'entry.json')) &&
-      JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8')).label === label
+      (JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8')) as { label: string }).label === label
     )
       return dir;
   }

@@ -32,6 +32,9 @@ import { canonicalJson, hashJson } from '../../pipeline/util/hash.ts';
 import { memoryLog } from '../../pipeline/util/log.ts';
 import { PipelineError } from '../../pipeline/errors.ts';
 
+/** entry.json as the fault-injection cases edit it. */
+type EntryJson = { kind: string; files: Record<string, unknown> };
+
 type Value = { value: number };
 const runs: string[] = [];
 
@@ -213,7 +216,7 @@ const DAMAGE: [string, (dir: string) => void, RegExp][] = [
   [
     'entry.json with a file record emptied',
     (dir) => {
-      const info = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8'));
+      const info = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8')) as EntryJson;
       info.files['meta.json'] = null;
       writeFileSync(join(dir, 'entry.json'), JSON.stringify(info));
     },
@@ -222,7 +225,7 @@ const DAMAGE: [string, (dir: string) => void, RegExp][] = [
   [
     'entry.json naming another job kind',
     (dir) => {
-      const info = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8'));
+      const info = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8')) as EntryJson;
       info.kind = 'test/failing';
       writeFileSync(join(dir, 'entry.json'), JSON.stringify(info));
     },
@@ -231,7 +234,7 @@ const DAMAGE: [string, (dir: string) => void, RegExp][] = [
   [
     'entry.json naming a file outside the entry',
     (dir) => {
-      const info = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8'));
+      const info = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8')) as EntryJson;
       info.files['../../elsewhere'] = { bytes: 1, sha256: '0'.repeat(64) };
       writeFileSync(join(dir, 'entry.json'), JSON.stringify(info));
     },
@@ -316,7 +319,10 @@ test('the output lock: a second holder waits until the first releases; a lock wh
     `${JSON.stringify({ pid: gone, host: (await import('node:os')).hostname(), token: 'x', started: 'then' })}\n`,
   );
   const taken = await lockDirectory(dir, () => assert.fail('a stale lock is not waited for'));
-  assert.equal(JSON.parse(readFileSync(join(dir, '.build.lock'), 'utf8')).pid, process.pid);
+  assert.equal(
+    (JSON.parse(readFileSync(join(dir, '.build.lock'), 'utf8')) as { pid: number }).pid,
+    process.pid,
+  );
   taken.release();
   assert.deepEqual(readdirSync(dir), []);
   // an empty lock file (not written by this code, or cut off) is taken over once it is old
@@ -331,14 +337,14 @@ test('a full disk while storing an entry: one line naming the cache folder, noth
   const cache = tempCache();
   const { job } = counter();
   const real = fs.writeFileSync;
-  fs.writeFileSync = ((path: fs.PathOrFileDescriptor, ...rest: unknown[]) => {
+  fs.writeFileSync = (path: fs.PathOrFileDescriptor, ...rest: unknown[]) => {
     if (String(path).endsWith('tensors.safetensors'))
       throw Object.assign(new Error('ENOSPC: no space left on device, write'), {
         code: 'ENOSPC',
         syscall: 'write',
       });
     return (real as (...args: unknown[]) => void)(path, ...rest);
-  }) as typeof fs.writeFileSync;
+  };
   syncBuiltinESMExports();
   try {
     await assert.rejects(

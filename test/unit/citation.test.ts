@@ -36,7 +36,7 @@ test('an invalid CITATION.cff is refused with the key that is wrong', () => {
     /date-released must be YYYY-MM-DD/,
   );
   assert.throws(
-    () => parseCitationCff(cff.replace(/authors:\n(  - .*\n)+/, 'authors: []\n')),
+    () => parseCitationCff(cff.replace(/authors:\n( {2}- .*\n)+/, 'authors: []\n')),
     /CITATION\.cff: authors/,
   );
 });

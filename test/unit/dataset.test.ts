@@ -9,7 +9,7 @@ import {
 } from '../../pipeline/data/dataset.ts';
 
 function labelled(counts: number[]) {
-  const labels = Uint8Array.from(counts.flatMap((n, c) => new Array(n).fill(c)));
+  const labels = Uint8Array.from(counts.flatMap((n, c) => new Array<number>(n).fill(c)));
   const images = Float32Array.from({ length: labels.length * 2 }, (_, i) => Math.floor(i / 2)); // pixel = example index
   return imageSet(images, labels, 2);
 }

@@ -60,7 +60,17 @@ test('weights: whole and finite pass; empty, incomplete or non-finite ones are r
   }
 });
 
-const PNG = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...new Array(40).fill(0)]);
+const PNG = Uint8Array.from([
+  0x89,
+  0x50,
+  0x4e,
+  0x47,
+  0x0d,
+  0x0a,
+  0x1a,
+  0x0a,
+  ...new Array<number>(40).fill(0),
+]);
 const files = (): Record<string, Uint8Array> => ({
   'figure.svg': Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect/></svg>\n'),
   'figure.png': PNG,

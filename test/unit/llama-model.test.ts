@@ -14,8 +14,8 @@ import { locateLlamaFiles, readRange } from '../../pipeline/data/llama-files.ts'
 import { readLlamaTokenizer } from '../../pipeline/data/llama-tokenizer.ts';
 import { tokenWindows } from '../../pipeline/data/tokens.ts';
 import { forwardWithHooks } from '../../pipeline/models/kind.ts';
+import { embedTokens } from '../../pipeline/models/llama-block.ts';
 import {
-  embedTokens,
   forwardLlama,
   llama,
   llamaFromCheckpoint,

@@ -73,17 +73,14 @@ function hooksOf(
   ids: number[][],
   names: string[],
   options: ForwardOptions = {},
-) {
+): Record<string, Float32Array> {
   return tf.tidy(() => {
     const x = tf.tensor2d(ids, [ids.length, ids[0]!.length], 'int32');
     const { output, hooks } = llama.forward(shape, llamaParams(shape, weights), x, {
       ...options,
       hooks: names,
     });
-    return { logits: flat(output), ...Object.fromEntries(names.map((n) => [n, flat(hooks[n]!)])) } as Record<
-      string,
-      Float32Array
-    >;
+    return { logits: flat(output), ...Object.fromEntries(names.map((n) => [n, flat(hooks[n]!)])) };
   });
 }
 

@@ -226,15 +226,15 @@ test(
           const prelu = activation === 'prelu' ? tf.fill([5], 0.3) : undefined;
           const f = (x: tf.Tensor, y: tf.Tensor) =>
             tf.fused.matMul({
-              a: x as tf.Tensor2D,
-              b: y as tf.Tensor2D,
+              a: x,
+              b: y,
               bias,
               activation,
               preluActivationWeights: prelu,
               leakyreluAlpha: 0.1,
             });
           const out = f(a, b);
-          const [ga, gb] = tf.grads((x, y) => tf.sum(f(x!, y!)))([a, b]);
+          const [ga, gb] = tf.grads((x, y) => tf.sum(f(x, y)))([a, b]);
           return [out.dataSync().slice(), ga!.dataSync().slice(), gb!.dataSync().slice()];
         });
       const { stock, native } = await bothPaths(run);

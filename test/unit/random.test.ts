@@ -29,8 +29,8 @@ test('uniform, int and normal have the moments they should (n = 200,000; toleran
   const variance = z.reduce((s, x) => s + (x - mean) ** 2, 0) / n;
   assertClose(mean, 0, { atol: 5 / Math.sqrt(n), label: 'mean N' });
   assertClose(variance, 1, { atol: 5 * Math.sqrt(2 / n), label: 'var N' });
-  const counts = new Array(7).fill(0);
-  for (let i = 0; i < 70_000; i++) counts[rng.int(7)]++;
+  const counts = new Array<number>(7).fill(0);
+  for (let i = 0; i < 70_000; i++) counts[rng.int(7)]! += 1;
   for (const count of counts)
     assertClose(count, 10_000, { atol: 5 * Math.sqrt(10_000), label: 'int(7) count' });
 });

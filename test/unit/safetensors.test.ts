@@ -24,10 +24,13 @@ test('layout follows the format: u64 header length, JSON header padded to 8, dat
   const bytes = encodeSafetensors(sample());
   const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
   assert.equal(n % 8, 0);
-  const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString());
+  const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString()) as Record<
+    string,
+    { data_offsets: number[] }
+  >;
   assert.deepEqual(header.W, { dtype: 'F32', shape: [2, 3], data_offsets: [0, 24] });
-  assert.deepEqual(header.labels.data_offsets, [24, 27]);
-  assert.deepEqual(header.lambda.data_offsets, [27, 43]);
+  assert.deepEqual(header['labels']!.data_offsets, [24, 27]);
+  assert.deepEqual(header['lambda']!.data_offsets, [27, 43]);
   assert.equal(bytes.length, 8 + n + 43);
 });
 

@@ -89,9 +89,7 @@ const request = (over: Partial<ShardsRequest> = {}): ShardsRequest => ({
   ...over,
 });
 
-async function sample(
-  jobs: ReturnType<typeof shardJobs>,
-): Promise<{
+async function sample(jobs: ReturnType<typeof shardJobs>): Promise<{
   shards: Artifact<ReturnType<typeof asShard>['meta']>[];
   stories: number[][];
   unfinished: number;

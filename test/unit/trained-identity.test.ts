@@ -41,7 +41,7 @@ test('uᵀ logits(x) = eᵀ Q_u e on a trained model (TensorFlow.js float32 vs f
   const x = data.test.images.subarray(0, 5 * 16);
   const logits = tf.tidy(() => {
     const params = Object.fromEntries(
-      Object.entries(weights).map(([name, w]) => [name, tf.tensor(w, layout[name]!)]),
+      Object.entries(weights).map(([name, w]) => [name, tf.tensor(w, layout[name])]),
     );
     return bilinearClassifier
       .forward(shape, params, tf.tensor2d(x, [5, 16]))

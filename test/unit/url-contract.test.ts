@@ -91,7 +91,9 @@ test('the committed list is valid, sorted, and lists the published reports', () 
   for (const report of ['mnist', 'fashion-mnist', 'baselines'])
     assert.ok(committed.urls.includes(`reports/${report}/`), report);
   assert.ok(
-    JSON.parse(readFileSync('site/published-urls.json', 'utf8')).$comment.includes('npm run urls:update'),
+    (JSON.parse(readFileSync('site/published-urls.json', 'utf8')) as { $comment: string }).$comment.includes(
+      'npm run urls:update',
+    ),
   );
 });
 
