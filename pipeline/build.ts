@@ -92,7 +92,8 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   // Every flag is checked; before any job runs, both folders must take writes.
   requireWritableDirectory(options.outDir, '--out');
   requireWritableDirectory(options.cacheDir, '--cache');
-  // Another build writing the same reports waits its turn; one on another output folder shares the cache safely.
+  // Another build writing the same reports waits its turn; one on another output folder shares the cache
+  // safely.
   const lock = await lockDirectory(options.outDir, (owner) =>
     options.log.job('waiting', options.outDir, `another build (${owner}) is writing it`),
   );

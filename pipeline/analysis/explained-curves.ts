@@ -36,7 +36,10 @@ export function prefixForms(qb: QuadraticBasis, X: Float64Array, N: number): Flo
   return out;
 }
 
-/** Pearson correlation of column k of F (N, K) with y over the positions in `rows` (NaN when either is constant). */
+/**
+ * Pearson correlation of column k of F (N, K) with y over the positions in `rows` (NaN when either is
+ * constant).
+ */
 export function columnCorrelation(
   F: Float64Array,
   K: number,

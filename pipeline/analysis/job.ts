@@ -64,7 +64,10 @@ export function asTruncation(a: Artifact | undefined, what = 'truncation'): Arti
 
 export type AblationMeta = { settings: AblationSettings; scores: RunScores };
 
-/** One ablation run's scores, its top features per class (for cross-seed similarity) and its top positive eigenvectors (for galleries). */
+/**
+ * One ablation run's scores, its top features per class (for cross-seed similarity) and its top positive
+ * eigenvectors (for galleries).
+ */
 const ablationKind = defineJob<AblationMeta, ModelInputs, AblationSettings>({
   name: 'analysis/ablation',
   stage: 'analysis',

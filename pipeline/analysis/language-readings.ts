@@ -65,7 +65,10 @@ export interface DirectionReading extends OutputDirection {
   positive: number;
   negative: number;
   eigenvectors: EigenReading[];
-  /** Tokens alone in the stream that most raise and most lower u: through the MLP, and with the direct path too. */
+  /**
+   * Tokens alone in the stream that most raise and most lower u: through the MLP, and with the direct path
+   * too.
+   */
   tokensThroughMlp: Reading;
   tokensWithDirect: Reading;
 }

@@ -63,7 +63,10 @@ export interface TruncationMeta {
   solver: string;
 }
 
-/** Mean cross-entropy of logits (N, vocab) against targets, by the training code's own loss (float32, as the model evaluates). */
+/**
+ * Mean cross-entropy of logits (N, vocab) against targets, by the training code's own loss (float32, as the
+ * model evaluates).
+ */
 export function meanLoss(logits: Float64Array, N: number, vocab: number, targets: Int32Array): number {
   const loss = tf.tidy(
     () =>

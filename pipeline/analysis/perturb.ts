@@ -212,7 +212,8 @@ function moveTowardRemoval(
   let nTarget = 0;
   const [Wu, Vu, h] = [new Float64Array(m), new Float64Array(m), new Float64Array(m)];
   for (const img of pool) {
-    // δ = Σ_j (q_j · x) q_j (orthonormal q_j, so ‖δ‖² = Σ_j (q_j · x)²); u = E δ / ‖δ‖ enters h through W u and V u.
+    // δ = Σ_j (q_j · x) q_j (orthonormal q_j, so ‖δ‖² = Σ_j (q_j · x)²); u = E δ / ‖δ‖ enters h through W u
+    // and V u.
     const coef = set.dirs.map((s) => s.reduce((acc, sv, p) => acc + sv * img.x[p]!, 0));
     const norm2 = coef.reduce((acc, x) => acc + x * x, 0);
     const scale = norm2 > 0 ? 1 / Math.sqrt(norm2) : 0;
@@ -249,7 +250,9 @@ function moveTowardRemoval(
   };
 }
 
-/** Per method and ε: intervals over target classes, each class's random draws or other classes averaged first. */
+/**
+ * Per method and ε: intervals over target classes, each class's random draws or other classes averaged first.
+ */
 function summarise(units: UnitResult[], epsilons: number[]): SummaryRow[] {
   return METHODS.flatMap((method) => {
     const mine = units.filter((u) => u.method === method);

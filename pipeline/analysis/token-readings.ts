@@ -109,7 +109,10 @@ export interface ContextHit {
   position: number;
   /** λ (v · x)², signed as λ. */
   activation: number;
-  /** |λ (v · x)²| over Σ_j |λ_j (v_j · x)²|: its share of the absolute contributions of all eigenvectors there. */
+  /**
+   * |λ (v · x)²| over Σ_j |λ_j (v_j · x)²|: its share of the absolute contributions of all eigenvectors
+   * there.
+   */
   share: number;
   /** xᵀ Q x: the direction's whole MLP output there. */
   total: number;

@@ -29,7 +29,10 @@ export interface TruncationSettings {
   /** Curves are computed at every k from 1 to maxK, which must be at most the layer's dimension d. */
   maxK: number;
   randomDraws: number;
-  /** The first this many training images give the principal directions (each class's own, and the shared ones). */
+  /**
+   * The first this many training images give the principal directions (each class's own, and the shared
+   * ones).
+   */
   pcaSample: number;
   seed: number;
 }

@@ -97,7 +97,10 @@ const OPTIONAL = new Set(
   ),
 );
 
-/** The installed version of a package (read from its package.json, which `exports` may hide); 'absent' for an optional one that is not installed. */
+/**
+ * The installed version of a package (read from its package.json, which `exports` may hide); 'absent' for an
+ * optional one that is not installed.
+ */
 export function libraryVersion(name: string): string {
   for (const dir of require.resolve.paths(name) ?? []) {
     const manifest = join(dir, name, 'package.json');

@@ -6,7 +6,9 @@
  * with (no second copy of the parameters hidden in a closure), and a worker thread can be sent the
  * description itself: it imports the modules, which define the kind, and runs it.
  *
- *   const trainKind = defineJob<ModelMeta, { data: DataMeta }, TrainParams>({ name, stage, module: import.meta.url, run });
+ *   const trainKind = defineJob<ModelMeta, { data: DataMeta }, TrainParams>({
+ *     name, stage, module: import.meta.url, run,
+ *   });
  *   const job = trainKind.create('mnist/model', { data }, params);   // Job<ModelMeta>
  */
 import { canonicalJson } from '../util/hash.ts';

@@ -29,7 +29,9 @@ import { asShard, shardJobs, shardStories, storyStream, streamStories, type Shar
 export const SPLITS = ['train', 'validation', 'test'] as const;
 export type CorpusSplit = (typeof SPLITS)[number];
 
-/** Stories sampled from a llama2.c checkpoint, from BOS, `batch` at a time, `shardBatches` batches per shard. */
+/**
+ * Stories sampled from a llama2.c checkpoint, from BOS, `batch` at a time, `shardBatches` batches per shard.
+ */
 export type SampledStories = {
   kind: 'sampled';
   checkpoint: string;

@@ -33,7 +33,9 @@ export interface Vocabulary {
   size: number;
   /** The tokenizer file the Llama ids belong to. */
   tokenizer: string;
-  /** Each compact id's text as the stream spells it (leading space kept; byte tokens as <0xHH>; <unk>, <s>). */
+  /**
+   * Each compact id's text as the stream spells it (leading space kept; byte tokens as <0xHH>; <unk>, <s>).
+   */
   texts: string[];
   /** Each compact id's Llama id (−1 for <unk>, which stands for every type left out). */
   llama: number[];
@@ -110,7 +112,9 @@ export function compactStream(stream: Int32Array, map: Int32Array): { ids: Int32
   return { ids, unknown: stream.length === 0 ? 0 : unknown / stream.length };
 }
 
-/** Compact ids back to Llama ids (<unk> to Llama's <unk>): the inverse of compactStream on every kept type. */
+/**
+ * Compact ids back to Llama ids (<unk> to Llama's <unk>): the inverse of compactStream on every kept type.
+ */
 export function llamaIds(vocabulary: Pick<Vocabulary, 'llama'>, ids: ArrayLike<number>): number[] {
   return Array.from(ids, (c) => {
     const id = vocabulary.llama[c];
@@ -130,7 +134,9 @@ function tokenText(tokenizer: LlamaTokenizer, id: number): string {
   return tokenizer.decode([id], { dummyPrefix: false });
 }
 
-/** Compact ids as text, as a reader sees a story: byte tokens as their bytes, BOS as nothing, <unk> marked. */
+/**
+ * Compact ids as text, as a reader sees a story: byte tokens as their bytes, BOS as nothing, <unk> marked.
+ */
 export function decodeCompact(vocabulary: Pick<Vocabulary, 'texts'>, ids: ArrayLike<number>): string {
   const bytes: number[] = [];
   const encoder = new TextEncoder();

@@ -41,7 +41,10 @@ export interface OfficialSplitSettings {
    * used once, for the final numbers. The training split is the rest.
    */
   validation: number;
-  /** Caps on the training split (after the validation images are taken out) and the official test set (stratified samples), for smaller profiles. */
+  /**
+   * Caps on the training split (after the validation images are taken out) and the official test set
+   * (stratified samples), for smaller profiles.
+   */
   trainLimit?: number;
   testLimit?: number;
   seed: number;

@@ -4,7 +4,8 @@
  *
  *   dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len
  *   token_embedding (vocab, dim)
- *   rms_att (layers, dim)   wq (layers, heads·hs, dim)   wk, wv (layers, kv_heads·hs, dim)   wo (layers, dim, heads·hs)
+ *   rms_att (layers, dim)   wq (layers, heads·hs, dim)   wk, wv (layers, kv_heads·hs, dim)
+ *   wo (layers, dim, heads·hs)
  *   rms_ffn (layers, dim)   w1 (layers, hidden, dim)   w2 (layers, dim, hidden)   w3 (layers, hidden, dim)
  *   rms_final (dim)   two RoPE tables (seq_len, hs/2) each, unused (run.c skips them too)
  *   wcls (vocab, dim)       only when vocab_size is negative (an unshared classifier)

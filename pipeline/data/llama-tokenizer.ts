@@ -50,7 +50,9 @@ export class LlamaTokenizer {
   readonly maxTokenLength: number;
   /** Each token's piece as stored in the file (decoded leniently), for piece(). */
   private readonly pieces: string[];
-  /** What each token decodes to: the piece's bytes, the raw byte for byte tokens, nothing for control tokens. */
+  /**
+   * What each token decodes to: the piece's bytes, the raw byte for byte tokens, nothing for control tokens.
+   */
   private readonly output: Uint8Array[];
   private readonly scores: Float32Array;
   /** Piece text → id, for ids ≥ 259 whose piece is valid UTF-8 (no other piece can match text). */

@@ -13,7 +13,9 @@ export const STORY_SEPARATOR = '<|endoftext|>';
 
 const FORMAT_HINT = `give a TinyStories-format text file: UTF-8, stories separated by lines of ${STORY_SEPARATOR}`;
 
-/** The stories of a TinyStories-format file, in file order. Errors name the file and the fix (exit code 2). */
+/**
+ * The stories of a TinyStories-format file, in file order. Errors name the file and the fix (exit code 2).
+ */
 export function readStoriesFile(path: string): string[] {
   const bytes = readBytes(path);
   if (bytes.length === 0) throw badFile(path, 'it is empty');

@@ -1,7 +1,8 @@
 /**
  * Token data for next-token prediction: each split is a set of windows of T + 1 token ids (the
  * model reads the first T, and learns to predict each next one). A data artifact holds them as
- * `train.tokens`, `validation.tokens` and `test.tokens`, int32 (n, T + 1), and the vocabulary size in its metadata.
+ * `train.tokens`, `validation.tokens` and `test.tokens`, int32 (n, T + 1), and the vocabulary size in its
+ * metadata.
  */
 import { requireTensor, type Artifact } from '../cache/artifact.ts';
 

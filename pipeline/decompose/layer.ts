@@ -138,7 +138,10 @@ function checkMatrix(name: string, t: Matrix): void {
   }
 }
 
-/** The embedded input e = E x (or x itself without an embedding), with the constant 1 appended when biases were folded. */
+/**
+ * The embedded input e = E x (or x itself without an embedding), with the constant 1 appended when biases
+ * were folded.
+ */
 export function embed(layer: BilinearLayer, x: ArrayLike<number>): Float64Array {
   if (x.length !== layer.input)
     throw new PipelineError(`input has length ${x.length}, the layer expects ${layer.input}`);

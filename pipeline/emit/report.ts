@@ -5,7 +5,8 @@
  *   figures/<figure>/meta.json       title, caption, files (with SHA-256), provenance
  *   figures/<figure>/figure.svg …    the files the figure job rendered (and figure.png for every figure)
  *   models/<model>.safetensors       trained weights: the plan's models and every model a figure used
- *   timings.json                     what each job took to build here (the one file that varies between builds)
+ *   timings.json                     what each job took to build here (the one file that varies
+ *                                    between builds)
  *
  * The folder is staged and swapped in whole, so the site never reads a half-written report.
  */
@@ -168,7 +169,10 @@ export async function emitFigure(
   }
 }
 
-/** A file-system error while writing `what` into `outDir`, in one line that names the folder (ENOSPC names none). */
+/**
+ * A file-system error while writing `what` into `outDir`, in one line that names the folder (ENOSPC names
+ * none).
+ */
 function writeError(error: unknown, what: string, outDir: string): unknown {
   if (error instanceof PipelineError || !(error as NodeJS.ErrnoException).code) return error;
   return new PipelineError(`cannot write ${what} into ${outDir}: ${describeFsError(error)}`, {

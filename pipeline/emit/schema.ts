@@ -49,7 +49,10 @@ export const figureMetaSchema = z.object({
   caption: z.string(),
   kind: z.enum(['image', 'chart', 'table', 'text']),
   alt: z.string(),
-  /** What the site shows as HTML for a table or a text (the SVG stays a download); for a chart or an image, its numbers as a table beneath it (readable on a phone). */
+  /**
+   * What the site shows as HTML for a table or a text (the SVG stays a download); for a chart or an image,
+   * its numbers as a table beneath it (readable on a phone).
+   */
   html: z
     .union([
       z.object({

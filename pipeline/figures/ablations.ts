@@ -57,14 +57,19 @@ export interface RunPoint {
   /** [class][rank] its top features in input space. */
   features: Float64Array[][];
   crossSeedSimilarity: number;
-  /** Its analysis's input name, and the pair statistics shared by the study's points (filled as first needed). */
+  /**
+   * Its analysis's input name, and the pair statistics shared by the study's points (filled as first needed).
+   */
   id: string;
   pairs: PairCache;
 }
 
 type Lookup = (name: string) => Artifact | undefined;
 
-/** Scores of every run, with per-run cross-seed similarity (mean over the cell's other seeds and over classes). */
+/**
+ * Scores of every run, with per-run cross-seed similarity (mean over the cell's other seeds and over
+ * classes).
+ */
 export function runPoints(runs: AblationRun[], regimes: Regime[], lookup: Lookup): RunPoint[] {
   const pairs: PairCache = new Map();
   const points = runs.map((run) => {
@@ -170,7 +175,10 @@ export function metricRange(metric: MetricName, maxK: number): [number, number] 
   }
 }
 
-/** A cell's 95% interval as its second line of text: "[lo, hi]" (percent points for accuracy), empty without one. */
+/**
+ * A cell's 95% interval as its second line of text: "[lo, hi]" (percent points for accuracy), empty without
+ * one.
+ */
 function intervalText(name: MetricName, v: CellValue): string {
   if (v.lo === null || v.hi === null) return '';
   if (name === 'accuracy') return `[${(v.lo * 100).toFixed(1)}, ${(v.hi * 100).toFixed(1)}]`;
@@ -203,7 +211,8 @@ export async function renderHeatmap(cells: Cell[], metric: MetricName, maxK: num
     };
   });
   const better = METRICS[metric].better;
-  // Text colour per cell: dark on the light (yellow) half of its panel's colour range, light on the dark half.
+  // Text colour per cell: dark on the light (yellow) half of its panel's colour range, light on the dark
+  // half.
   const textColor = rows.map((r) => {
     const panel = rows.filter((o) => o.dataset === r.dataset).map((o) => o.mean);
     const [lo, hi] = [Math.min(...panel), Math.max(...panel)];
@@ -378,7 +387,10 @@ export type GridGalleryParams = {
   reference: string;
 };
 
-/** The same class's top positive eigenvector in every cell of the grid: rows latent noise, columns weight decay. */
+/**
+ * The same class's top positive eigenvector in every cell of the grid: rows latent noise, columns weight
+ * decay.
+ */
 export async function renderGridGallery(
   runs: AblationRun[],
   regimes: Regime[],

@@ -84,7 +84,9 @@ function methodInterval(
   return tInterval(mine.map((x) => pick(x.result[method], measure, i)));
 }
 
-/** Mean and 95% interval per (size, method, k), over seeds; random draws are averaged within each seed first. */
+/**
+ * Mean and 95% interval per (size, method, k), over seeds; random draws are averaged within each seed first.
+ */
 export function curveRows(runs: StudyRun[], inputs: Record<string, Artifact>, measure: Measure): CurveRow[] {
   const all = results(runs, inputs);
   const sizes = [...new Set(runs.map((r) => r.size))].sort((a, b) => a - b);
@@ -253,7 +255,10 @@ export async function renderTruncationChart(
   };
 }
 
-/** Per model, the directions each method needs (eigenvectorsNeeded on its curve; random: on the mean curve of its draws). */
+/**
+ * Per model, the directions each method needs (eigenvectorsNeeded on its curve; random: on the mean curve of
+ * its draws).
+ */
 export function neededOf(result: TruncationResult, method: Method): number | null {
   const accuracy =
     method === 'random'
@@ -307,7 +312,8 @@ export function neededRows(dataset: string, runs: StudyRun[], inputs: Record<str
 }
 
 export async function renderNeededChart(rows: NeededRow[]): Promise<FigureOutput> {
-  // k is at least 1 and at most maxK: intervals are clamped there (a t interval of a count can reach past both)
+  // k is at least 1 and at most maxK: intervals are clamped there (a t interval of a count can reach past
+  // both)
   const values = rows.map((r) => ({
     dataset: r.dataset,
     size: r.size,
@@ -548,7 +554,10 @@ function features(run: StudyRun, inputs: Record<string, Artifact>, r: number): F
   });
 }
 
-/** Cross-seed similarity of the top-r eigenvectors of one group of seeds (same data set and size): same class, the null, their difference. */
+/**
+ * Cross-seed similarity of the top-r eigenvectors of one group of seeds (same data set and size): same class,
+ * the null, their difference.
+ */
 export function stabilityAt(
   runs: StudyRun[],
   inputs: Record<string, Artifact>,
@@ -716,7 +725,10 @@ export async function renderStabilityByRank(
   };
 }
 
-/** size × size: matched similarity of the top-r eigenvectors between models of two sizes (distinct models only), same class and different classes. */
+/**
+ * size × size: matched similarity of the top-r eigenvectors between models of two sizes (distinct models
+ * only), same class and different classes.
+ */
 export async function renderStabilityAcrossSizes(
   runs: StudyRun[],
   inputs: Record<string, Artifact>,

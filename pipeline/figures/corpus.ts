@@ -85,7 +85,10 @@ export async function renderCorpusCard(meta: CorpusMeta): Promise<FigureOutput> 
   };
 }
 
-/** Share of the training tokens covered by the N most frequent types, at N = 1, 2, 4, … and the whole vocabulary. */
+/**
+ * Share of the training tokens covered by the N most frequent types, at N = 1, 2, 4, … and the whole
+ * vocabulary.
+ */
 export function coverageCurve(stream: Int32Array, vocab: number): { types: number; share: number }[] {
   const counts = new Float64Array(vocab);
   for (const t of stream) counts[t]!++;

@@ -88,7 +88,8 @@ async function renderCurves(inputs: Inputs<{ curves: CurvesMeta }>): Promise<Fig
     height: 170,
     transform: [{ filter: { field: 'measure', equal: measure } }],
     layer: [
-      // R² without refit falls far below 0 for a poor basis: the axis stops at −1, and lines below it are cut at the frame
+      // R² without refit falls far below 0 for a poor basis: the axis stops at −1, and lines below it are cut
+      // at the frame
       {
         mark: { type: 'errorband' as const, opacity: 0.2, clip: true },
         transform: [{ filter: 'datum.lo !== null' }],

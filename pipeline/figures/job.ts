@@ -51,7 +51,10 @@ export interface FigureOutput {
   alt: string;
   /** Pages of their own under the figure's permalink (e.g. one per explained input). */
   pages?: FigurePage[];
-  /** For kinds 'table' and 'text': what the site shows as HTML; for a chart or an image, an optional table of its numbers. */
+  /**
+   * For kinds 'table' and 'text': what the site shows as HTML; for a chart or an image, an optional table of
+   * its numbers.
+   */
   html?: FigureHtml;
 }
 
@@ -167,7 +170,10 @@ export function round7(x: number): number {
   return Number(x.toPrecision(7));
 }
 
-/** An interval as a figure's data row holds it: rounded, with its method and n; null bounds stay null (no band). */
+/**
+ * An interval as a figure's data row holds it: rounded, with its method and n; null bounds stay null (no
+ * band).
+ */
 export function intervalFields(iv: Interval): {
   mean: number;
   lo: number | null;

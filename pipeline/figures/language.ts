@@ -327,7 +327,10 @@ export const languageLossComparison = defineFigure<ModelInputs, SeedList>({
 // ---- continuations of fixed prompts ----
 
 export type ContinuationParams = ModelList & {
-  /** Each prompt as text and in Llama ids (BOS first), encoded at plan time; mapped to the vocabulary here (one id for one). */
+  /**
+   * Each prompt as text and in Llama ids (BOS first), encoded at plan time; mapped to the vocabulary here
+   * (one id for one).
+   */
   prompts: { text: string; llama: number[] }[];
   /** New tokens at most: the longest prompt and these fit in the context. */
   maxTokens: number;

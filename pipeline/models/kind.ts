@@ -172,7 +172,9 @@ export function checkWeights(kind: ModelKind, shape: Json, weights: Weights, whe
     throw new Error(`${where}: tensors ${extra.join(', ')} are not part of ${kind.name}'s layout`);
 }
 
-/** The forward pass without training noise, returning the activations at `hooks` (names the kind declares). */
+/**
+ * The forward pass without training noise, returning the activations at `hooks` (names the kind declares).
+ */
 export function forwardWithHooks(
   kind: ModelKind,
   shape: Json,

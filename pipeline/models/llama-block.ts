@@ -90,7 +90,9 @@ export function rotate(x: tf.Tensor, rope: { cos: tf.Tensor; sin: tf.Tensor; swa
   return tf.add(tf.mul(x, rope.cos), tf.mul(swapped, rope.sin));
 }
 
-/** k or v (n, kvHeads, T, hs) repeated to (n, heads, T, hs): each kv head serves heads/kvHeads query heads. */
+/**
+ * k or v (n, kvHeads, T, hs) repeated to (n, heads, T, hs): each kv head serves heads/kvHeads query heads.
+ */
 export function repeatKv(x: tf.Tensor, heads: number): tf.Tensor {
   const [n, kv, T, hs] = x.shape as [number, number, number, number];
   if (kv === heads) return x;

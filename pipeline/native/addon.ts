@@ -1,6 +1,7 @@
 /**
  * The native addon (native/bilinear_native.c): OpenBLAS sgemm and dgemm, LAPACKE syevd, a fused AdamW
- * update, a fused softmax cross-entropy and an embedding gradient's scatter. Optional: where it was not built (no compiler, no OpenBLAS), or when
+ * update, a fused softmax cross-entropy and an embedding gradient's scatter. Optional: where it was not built
+ * (no compiler, no OpenBLAS), or when
  * BILINEAR_NO_NATIVE=1, loadNative() returns null and callers take the portable path.
  * @code-depends ../../native/bilinear_native.c
  */

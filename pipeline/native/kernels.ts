@@ -1,6 +1,7 @@
 /**
  * TensorFlow.js matmul kernels (BatchMatMul, _FusedMatMul) computed by OpenBLAS sgemm, for the
- * wasm backend, and a zero-copy Identity. Tensors on that backend live in the WebAssembly heap; the kernels hand views of
+ * wasm backend, and a zero-copy Identity. Tensors on that backend live in the WebAssembly heap; the kernels
+ * hand views of
  * the heap straight to sgemm, so nothing is copied. Gradients need nothing extra: TensorFlow.js
  * defines them with matMul, which dispatches back here.
  *

@@ -91,7 +91,10 @@ const studySchema = z
     embed: whole('embed'),
     hidden: whole('hidden'),
     epochs: z.object({ mnist: whole('epochs'), 'fashion-mnist': whole('epochs') }),
-    /** Training and test set caps per data set (stratified samples; the validation split is carved first, the same in every report). */
+    /**
+     * Training and test set caps per data set (stratified samples; the validation split is carved first, the
+     * same in every report).
+     */
     caps: z.object({
       mnist: z.object({
         trainLimit: whole('trainLimit').optional(),
@@ -102,7 +105,10 @@ const studySchema = z
         testLimit: whole('testLimit').optional(),
       }),
     }),
-    /** Scores of each run: its top features, the largest k for eigenvectors needed, and the validation images accuracy is measured on. */
+    /**
+     * Scores of each run: its top features, the largest k for eigenvectors needed, and the validation images
+     * accuracy is measured on.
+     */
     analysis: z.object({
       topFeatures: whole('topFeatures'),
       maxK: whole('maxK'),

@@ -153,7 +153,10 @@ export function validationSize(profile: ProfileName): number {
   return profile === 'smoke' ? 200 : 5_000;
 }
 
-/** A data set's split: the validation images, then the smoke profile's caps, else the given ones (absent: all the rest). */
+/**
+ * A data set's split: the validation images, then the smoke profile's caps, else the given ones (absent: all
+ * the rest).
+ */
 export function capped(
   profile: ProfileName,
   caps: { trainLimit?: number | undefined; testLimit?: number | undefined } = {},
@@ -485,7 +488,9 @@ function scoreMetrics(
   return out;
 }
 
-/** How concentrated the spectra are: the top eigenvalues' share of Σλ², and what the top k keep of the logits. */
+/**
+ * How concentrated the spectra are: the top eigenvalues' share of Σλ², and what the top k keep of the logits.
+ */
 function concentrationMetrics(
   eigen: Artifact<EigenMeta>,
   truncation: TruncationResult,

@@ -71,7 +71,9 @@ interface LanguageProfile {
   truncation: TruncationSettings;
 }
 
-/** Truncated-loss k values; the first validation windows (every token's Q_t is decomposed, so a few windows). */
+/**
+ * Truncated-loss k values; the first validation windows (every token's Q_t is decomposed, so a few windows).
+ */
 const TRUNCATION = { ks: [1, 2, 4, 8, 16, 32, 64], seed: 23 };
 
 /** The later paper's k = 1 … 64, 10 random draws per direction, the top 10% as "large activations". */
@@ -426,7 +428,10 @@ function plan(ctx: PlanContext): ReportPlan {
   };
 }
 
-/** The headline of the curves: the correlation at k = 1, 2, 4, 8 of each method, mean over directions with its interval. */
+/**
+ * The headline of the curves: the correlation at k = 1, 2, 4, 8 of each method, mean over directions with its
+ * interval.
+ */
 function curveMetrics(meta: CurvesMeta): Record<string, Metric> {
   const out: Record<string, Metric> = {
     'curves-positions': {

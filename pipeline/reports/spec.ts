@@ -40,7 +40,9 @@ export interface Metric {
   digits: number;
   /** Printed instead of the formatted value (e.g. "> 50" when a threshold is never reached). */
   text?: string;
-  /** The 95% interval of a mean, with its method and what its n counts; the site prints it beside the value. */
+  /**
+   * The 95% interval of a mean, with its method and what its n counts; the site prints it beside the value.
+   */
   interval?: MetricInterval;
 }
 

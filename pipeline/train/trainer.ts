@@ -257,7 +257,10 @@ function checkEvery(every: number | undefined): number | undefined {
   return every;
 }
 
-/** The training examples evaluated each epoch, ascending; undefined when that is all of them. From its own stream, so the training stream is untouched. */
+/**
+ * The training examples evaluated each epoch, ascending; undefined when that is all of them. From its own
+ * stream, so the training stream is untouched.
+ */
 function monitorSample(n: number, seed: number, size: number): number[] | undefined {
   if (!Number.isInteger(size) || size < 1)
     throw new PipelineError(`monitor must be a whole number of training examples ≥ 1, got ${size}`, {

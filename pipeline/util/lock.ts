@@ -25,7 +25,10 @@ export interface Lock {
 
 const LOCK_FILE = '.build.lock';
 const POLL_MS = 200;
-/** A guard (or an unreadable lock) this old was left by a process killed mid-way: a takeover takes microseconds. */
+/**
+ * A guard (or an unreadable lock) this old was left by a process killed mid-way: a takeover takes
+ * microseconds.
+ */
 const STALE_GUARD_MS = 10_000;
 
 /**
@@ -113,7 +116,10 @@ function olderThan(path: string, ms: number): boolean {
   }
 }
 
-/** Removes the stale lock whose contents were `seen`, under the takeover guard; another build's newer lock is never touched. */
+/**
+ * Removes the stale lock whose contents were `seen`, under the takeover guard; another build's newer lock is
+ * never touched.
+ */
 function takeOver(path: string, seen: string): void {
   const guard = `${path}.takeover`;
   if (olderThan(guard, STALE_GUARD_MS)) unlinkQuietly(guard); // left by a build killed mid-takeover

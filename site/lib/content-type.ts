@@ -1,4 +1,7 @@
-/** Content types of the files the site serves from reports/ (for the dev server; static hosts infer their own). */
+/**
+ * Content types of the files the site serves from reports/ (for the dev server; static hosts infer their
+ * own).
+ */
 const TYPES: Record<string, string> = {
   svg: 'image/svg+xml',
   png: 'image/png',

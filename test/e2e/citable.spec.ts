@@ -32,7 +32,8 @@ test('a figure page: citation, data version, every model, OpenGraph image, neigh
     'content',
     'Bilinear reports contributors',
   );
-  // an aggregate figure lists every model of the sweep (2 data sets × 2 sizes × 3 seeds), each with weights that resolve
+  // an aggregate figure lists every model of the sweep (2 data sets × 2 sizes × 3 seeds), each with weights
+  // that resolve
   const weights = page.locator('table.models a');
   await expect(weights).toHaveCount(12);
   for (const href of await weights.evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href))) {

@@ -1,4 +1,7 @@
-/** The bilinear classifier trained on the classification task, the way the training job trains it (validating on the test set unless given one). */
+/**
+ * The bilinear classifier trained on the classification task, the way the training job trains it (validating
+ * on the test set unless given one).
+ */
 import type { ImageSet } from '../../pipeline/data/dataset.ts';
 import { bilinearClassifier, type BilinearShape } from '../../pipeline/models/bilinear-classifier.ts';
 import { classification } from '../../pipeline/tasks/classification.ts';

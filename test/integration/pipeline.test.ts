@@ -127,7 +127,8 @@ test('every figure has a PNG, and names every model it was made from, each publi
     mnist('regularization-comparison').models.map((m) => m.id),
     ['model', 'recipe', 'unregularized'],
   );
-  // an aggregate figure of the sweep (2 data sets × 2 sizes × 3 seeds at the main length in smoke) names all 12 runs
+  // an aggregate figure of the sweep (2 data sets × 2 sizes × 3 seeds at the main length in smoke) names all
+  // 12 runs
   const stability = figureMetaSchema.parse(
     JSON.parse(readFileSync(join(out, 'baselines', 'figures', 'stability-by-rank', 'meta.json'), 'utf8')),
   );

@@ -70,7 +70,10 @@ function layerFrom(features: { f: Float64Array; s: number }[][]) {
   return { layer, eigs };
 }
 
-/** Images lit only in the centre (the periphery is the 1-pixel border), labelled by which feature they match best. */
+/**
+ * Images lit only in the centre (the periphery is the 1-pixel border), labelled by which feature they match
+ * best.
+ */
 function data(n: number, seed: number, classes: Float64Array[]) {
   const rng = new Rng(seed);
   const images = new Float32Array(n * H * W);

@@ -215,7 +215,8 @@ test(
     assert.equal(card.meanTokensPerStory, allTokens / STORIES.length);
     assert.equal(card.unfinished, null);
 
-    // Coverage: shares non-decreasing in top, at most 1; the whole of a small training split is covered by its types.
+    // Coverage: shares non-decreasing in top, at most 1; the whole of a small training split is covered by
+    // its types.
     const shares = card.vocabulary.coverage.map((c) => c.share);
     assert.deepEqual(
       card.vocabulary.coverage.map((c) => c.top),

@@ -1,4 +1,6 @@
-/** Figure building blocks: the colour map's symmetry, CSV writing, chart rendering, table and heatmap layout. */
+/**
+ * Figure building blocks: the colour map's symmetry, CSV writing, chart rendering, table and heatmap layout.
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { colorize, divergingColor } from '../../pipeline/figures/colormap.ts';

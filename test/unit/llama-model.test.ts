@@ -209,7 +209,8 @@ test('a scheduled β reaches the MLP, and Swish_0 is exactly half the bilinear M
         .output.dataSync() as Float32Array,
   );
   assert.deepEqual(scheduled, fixed);
-  // With w2 halved, a bilinear MLP computes what the gated one does at β = 0 (the same residual stream throughout).
+  // With w2 halved, a bilinear MLP computes what the gated one does at β = 0 (the same residual stream
+  // throughout).
   const halved = Object.fromEntries(
     Object.entries(weights).map(([name, w]) => [name, name.endsWith('.w2') ? w.map((v) => v / 2) : w]),
   );

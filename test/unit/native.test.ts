@@ -312,7 +312,8 @@ test('LAPACK and ml-matrix give the same canonical eigendecomposition', { skip }
     const lapack = symmetricEigen(q, n, 'lapack');
     const fallback = symmetricEigen(q, n, 'ml-matrix');
     assertClose(lapack.values, fallback.values, { atol: 1e-10, rtol: 1e-10, label: `λ (n = ${n})` });
-    // eigenvalues of a random matrix are distinct, so each eigenvector is unique up to the sign, which the canonical form fixes
+    // eigenvalues of a random matrix are distinct, so each eigenvector is unique up to the sign, which the
+    // canonical form fixes
     for (let i = 0; i < n; i++)
       assertClose(eigenvector(lapack, i), eigenvector(fallback, i), {
         atol: 1e-8,

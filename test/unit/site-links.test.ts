@@ -1,4 +1,6 @@
-/** The link checker the site tests rely on finds what it must: missing files, anchors, links outside the base. */
+/**
+ * The link checker the site tests rely on finds what it must: missing files, anchors, links outside the base.
+ */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
