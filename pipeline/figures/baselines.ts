@@ -831,32 +831,79 @@ export async function renderStabilityAcrossSizes(
 }
 
 type Runs = { runs: StudyRun[] };
+/** Which test images the accuracies are on, in words ("on the 10,000 test images"). */
+type OnTest = { testImages: string };
 
-export const truncationCurves = defineFigure<
-  Record<string, unknown>,
-  Runs & { dataset: string; measure: Measure }
->({
+/** Each measure's words: in its figure's id, in its title, and leading its caption. */
+export const MEASURE_WORDS: Record<
+  Measure,
+  { slug: string; title: string; lead: (onTest: string) => string }
+> = {
+  accuracy: { slug: 'accuracy', title: 'accuracy', lead: (onTest) => `Accuracy ${onTest}` },
+  error: {
+    slug: 'error',
+    title: 'test error',
+    lead: (onTest) => `Error (1 − accuracy, log scale, as in the paper) ${onTest}`,
+  },
+  r2: { slug: 'r2', title: 'logit R²', lead: () => "R² of the logits against the full model's" },
+  relativeError: {
+    slug: 'relative-error',
+    title: 'relative error of Q',
+    lead: () =>
+      "Relative Frobenius error ‖Q − Q_k‖_F / ‖Q‖_F of each class's interaction matrix (mean over classes)",
+  },
+};
+
+/** "3 seeds": how many seeds the runs were trained from. */
+const seedsText = (runs: StudyRun[]) => `${new Set(runs.map((r) => r.seed)).size} seeds`;
+
+type CurveParams = Runs & OnTest & { dataset: string; measure: Measure; randomDraws: number };
+
+export const truncationCurves = defineFigure<Record<string, unknown>, CurveParams>({
   name: 'truncation-curves',
   module: import.meta.url,
+  title: (p) => `${p.dataset}: ${MEASURE_WORDS[p.measure].title} against k`,
+  caption: (p) =>
+    [
+      `${MEASURE_WORDS[p.measure].lead(p.testImages)} when each class keeps only k directions:`,
+      `its top-k eigenvectors (red), k random orthonormal directions (grey; ${p.randomDraws} draws per`,
+      "model), its own class's top-k principal directions (dark blue), or c·k principal directions shared",
+      'by all classes, the same total budget (light blue; all d once c·k ≥ d)' +
+        `${p.measure === 'accuracy' || p.measure === 'error' ? '; dashed: the full model' : ''}.`,
+      `Models trained ${p.runs[0]!.epochs} epochs; one panel per hidden size; bands are 95% t intervals`,
+      `over ${seedsText(p.runs)} (random directions: over the seeds' means of their draws).`,
+    ].join(' '),
   render: (inputs, { runs, ...params }) => renderTruncationChart(runs, inputs, params),
 });
 
-export const neededBySize = defineFigure<
-  Record<string, unknown>,
-  { datasets: { title: string; runs: StudyRun[] }[] }
->({
+type Datasets = { datasets: { title: string; runs: StudyRun[] }[] };
+
+export const neededBySize = defineFigure<Record<string, unknown>, Datasets & OnTest & { maxK: number }>({
   name: 'eigenvectors-needed-by-size',
   module: import.meta.url,
+  title: () => 'Eigenvectors needed, by size and training length',
+  caption: (p) =>
+    [
+      `For each method, the directions per class it needs to keep accuracy (${p.testImages}) within one`,
+      `point of the full model's (the smallest such k, over every k up to ${p.maxK}), against hidden size,`,
+      `at each training length. Points are means over ${seedsText(p.datasets.flatMap((d) => d.runs))} with`,
+      '95% t intervals; a triangle marks a mean where some seed never got there (counted as the largest k,',
+      'so the mean is a lower bound).',
+    ].join(' '),
   render: (inputs, { datasets }) =>
     renderNeededChart(datasets.flatMap((d) => neededRows(d.title, d.runs, inputs))),
 });
 
-export const baselinesSummary = defineFigure<
-  Record<string, unknown>,
-  { datasets: { title: string; runs: StudyRun[] }[]; atK: number[] }
->({
+export const baselinesSummary = defineFigure<Record<string, unknown>, Datasets & OnTest & { atK: number[] }>({
   name: 'baselines-summary-table',
   module: import.meta.url,
+  title: () => 'Summary',
+  caption: (p) =>
+    [
+      'For each data set, hidden size and method, at the main training length: the directions per class',
+      `needed to keep accuracy (${p.testImages}) within one point of the full model's (mean over seeds,`,
+      `then each seed's value), and the mean accuracy at k = ${p.atK.join(', ')}.`,
+    ].join(' '),
   render: (inputs, { datasets, atK }) =>
     renderSummaryTable(
       datasets.flatMap((d) => summaryRows(d.title, d.runs, inputs, atK)),
@@ -870,11 +917,29 @@ export const stabilityByRank = defineFigure<
 >({
   name: 'stability-by-rank',
   module: import.meta.url,
+  title: () => 'Stability across seeds',
+  caption: (p) =>
+    [
+      'How similar the top-r eigenvectors are between models trained from different seeds: the',
+      'eigenvectors of two models are paired one to one to maximise |cos| (input space), for the same',
+      'class (averaged over classes) and, as the null, for different classes (averaged over every pair of',
+      'classes a ≠ b), over every pair of distinct seeds. Bands are 95% leave-one-seed-out jackknife',
+      `intervals (n = ${seedsText(p.runs)}), cut at 0 and 1 where they run past the range of a |cos|.`,
+      '"Chance" is the same statistic for independent random Gaussian vectors.',
+    ].join(' '),
   render: (inputs, { runs, ...params }) => renderStabilityByRank(runs, inputs, params),
 });
 
 export const stabilityAcrossSizes = defineFigure<Record<string, unknown>, Runs & { rank: number }>({
   name: 'stability-across-sizes',
   module: import.meta.url,
+  title: () => 'Stability across sizes',
+  caption: (p) =>
+    [
+      `Matched similarity of the top ${p.rank} eigenvectors per class between models of two hidden sizes`,
+      'trained from different seeds, for the same class (top) and for different classes (bottom, the',
+      'null), averaged over classes or class pairs and over all such pairs of models (on the diagonal:',
+      'different seeds of one size).',
+    ].join(' '),
   render: (inputs, { runs, ...params }) => renderStabilityAcrossSizes(runs, inputs, params),
 });

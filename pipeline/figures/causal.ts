@@ -113,8 +113,23 @@ export async function renderPerturbation(summary: SummaryRow[]): Promise<FigureO
   };
 }
 
-export const perturbationChart = defineFigure<{ perturbation: PerturbationMeta }, Record<string, never>>({
+/** The check's settings, as its caption states them. */
+type PerturbationCaption = { directions: number; randomDraws: number; perClass: number; classes: number };
+
+export const perturbationChart = defineFigure<{ perturbation: PerturbationMeta }, PerturbationCaption>({
   name: 'perturbation-check',
   module: import.meta.url,
+  title: () => 'Moving images along eigenvectors',
+  caption: (p) =>
+    [
+      `Test images moved a distance ε towards removing their component in the span of ${p.directions}`,
+      `directions (an exact orthogonal projection): the target class's top ${p.directions} positive`,
+      "eigenvectors, another class's (every other class in turn: the control for class specificity),",
+      `${p.directions} random directions (${p.randomDraws} draws per class), or the data's top`,
+      `${p.directions} principal directions. Left: share of the target class's images (${p.perClass} per`,
+      "class) no longer classified as the target; right: share of the other classes' images still",
+      `classified correctly. Bands are 95% t intervals over the ${p.classes} target classes, each class's`,
+      'draws or other classes averaged first.',
+    ].join(' '),
   render: (inputs) => renderPerturbation(inputs.perturbation.meta.summary),
 });

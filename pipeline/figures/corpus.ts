@@ -14,6 +14,8 @@ import { tableFigure } from './table.ts';
 
 const int = (n: number) => n.toLocaleString('en-US');
 const percent = (x: number, digits = 1) => `${(x * 100).toFixed(digits)}%`;
+/** The vocabulary size of the paper's language models, marked on the coverage curve. */
+const PAPER_VOCABULARY = 4096;
 
 /** The card's rows: what a reader needs to judge the corpus, each a (property, value) pair. */
 export function cardRows(card: CorpusCard): [string, string][] {
@@ -110,7 +112,7 @@ async function renderCoverage(inputs: Inputs<{ stories: CorpusMeta }>): Promise<
   const stories = inputs.stories;
   const stream = requireTensor(stories, 'train.stream', 'stories').data as Int32Array;
   const rows = coverageCurve(stream, stories.meta.vocabSize);
-  const at4096 = rows.find((r) => r.types === 4096);
+  const at4096 = rows.find((r) => r.types === PAPER_VOCABULARY);
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description: 'Share of training tokens covered by the most frequent token types',
@@ -139,7 +141,7 @@ async function renderCoverage(inputs: Inputs<{ stories: CorpusMeta }>): Promise<
       },
       {
         mark: { type: 'rule', strokeDash: [4, 4], color: '#888' },
-        data: { values: [{ types: 4096 }] },
+        data: { values: [{ types: PAPER_VOCABULARY }] },
         encoding: { x: { field: 'types', type: 'quantitative' } },
       },
     ],
@@ -149,7 +151,7 @@ async function renderCoverage(inputs: Inputs<{ stories: CorpusMeta }>): Promise<
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `A line chart of the share of ${int(stream.length)} training tokens covered by the most frequent token types, from 1 to all ${int(stories.meta.vocabSize)}${at4096 ? `; the top 4,096 (dashed line) cover ${percent(at4096.share, 2)}` : ''}.`,
+    alt: `A line chart of the share of ${int(stream.length)} training tokens covered by the most frequent token types, from 1 to all ${int(stories.meta.vocabSize)}${at4096 ? `; the top ${int(PAPER_VOCABULARY)} (dashed line) cover ${percent(at4096.share, 2)}` : ''}.`,
     data: { tokens: stream.length, rows },
     table: { columns: ['types', 'share'], rows: rows.map((r) => [r.types, r.share]) },
   };
@@ -189,17 +191,28 @@ async function renderSamples(meta: CorpusMeta): Promise<FigureOutput> {
 export const corpusCardFigure = defineFigure<{ stories: CorpusMeta }, Record<string, never>>({
   name: 'corpus-card',
   module: import.meta.url,
+  title: () => 'Corpus card',
+  caption: () =>
+    'Size of each split in stories and tokens, how much of the vocabulary the stories use, and the exact ' +
+    'settings that made them.',
   render: (inputs) => renderCorpusCard(inputs.stories.meta),
 });
 
 export const corpusCoverage = defineFigure<{ stories: CorpusMeta }, Record<string, never>>({
   name: 'corpus-coverage',
   module: import.meta.url,
+  title: () => 'Vocabulary coverage',
+  caption: () =>
+    'A few thousand token types cover almost all of the training text: the share of training tokens ' +
+    `covered by the N most frequent types (the dashed line marks ${int(PAPER_VOCABULARY)}, the vocabulary ` +
+    "size of the paper's language models).",
   render: (inputs) => renderCoverage(inputs),
 });
 
 export const corpusSamples = defineFigure<{ stories: CorpusMeta }, Record<string, never>>({
   name: 'corpus-samples',
   module: import.meta.url,
+  title: () => 'Sample stories',
+  caption: () => 'The first stories of the validation split, as text (decoded from their tokens).',
   render: (inputs) => renderSamples(inputs.stories.meta),
 });

@@ -13,6 +13,7 @@ import { asModel, type ModelMeta } from '../train/job.ts';
 import { defineFigure, round7, type FigureOutput } from './job.ts';
 import { gallerySvg, svgToPng } from './images.ts';
 import { formatValue } from './svg.ts';
+import { countWord } from './words.ts';
 
 export interface Shown {
   sign: 'positive' | 'negative';
@@ -125,12 +126,22 @@ export type GalleryParams = {
   height: number;
   width: number;
   classNames: string[];
+  /** What a class is called in titles: "digit" (MNIST) or "class". */
+  classWord: string;
 };
 
 /** Each class's top positive and negative eigenvectors. */
 export const eigenGallery = defineFigure<{ model: ModelMeta; eigen: EigenMeta }, GalleryParams>({
   name: 'eigenvector-gallery',
   module: import.meta.url,
+  title: (p) => `Top eigenvectors of each ${p.classWord}`,
+  caption: (p) =>
+    [
+      `For each class, the ${countWord(p.perSign)} eigenvectors of its interaction matrix with the largest`,
+      `positive eigenvalues (+1…+${p.perSign}) and the ${countWord(p.perSign)} with the most negative`,
+      `(−1…−${p.perSign}), projected back to pixel space. Red pixels push the eigenvector's projection up,`,
+      'blue down; the logit changes by λ times the squared projection.',
+    ].join(' '),
   render: async (inputs, params) => {
     const layer = layerOf(inputs.model);
     return renderClassGallery(
@@ -160,22 +171,34 @@ function renderClassGallery(
 /** One model of a comparison: its column label and the input names of its model and eigen artifacts. */
 export type ComparedModel = { label: string; model: string; eigen: string };
 
+/** The comparison's models, in order: none, the paper's recipe, the recipe with input noise. */
+type ComparisonParams = GalleryParams & {
+  models: ComparedModel[];
+  recipe: { latentNoise: number; weightDecay: number; inputNoise: number };
+};
+
 /**
  * The same classes' top positive eigenvectors in several models side by side (the report's
  * regularisation steps: none, the paper's recipe, the recipe with input noise), in the order given.
  */
-export const regularizationComparison = defineFigure<
-  Record<string, unknown>,
-  GalleryParams & { models: ComparedModel[] }
->({
+export const regularizationComparison = defineFigure<Record<string, unknown>, ComparisonParams>({
   name: 'regularization-comparison',
   module: import.meta.url,
+  title: () => 'One regulariser at a time',
+  caption: (p) =>
+    [
+      `Each class's top ${countWord(p.perSign)} positive eigenvectors in ${countWord(p.models.length)}`,
+      'models trained from the same initial weights and data order: without regularisation (left), with',
+      `the paper's recipe of latent noise ${p.recipe.latentNoise} and weight decay ${p.recipe.weightDecay}`,
+      `(middle, headed σ + decay), and with input noise ${p.recipe.inputNoise} added to the recipe (right,`,
+      "the report's model).",
+    ].join(' '),
   render: (inputs, params) => renderRegularizationComparison(inputs, params),
 });
 
 async function renderRegularizationComparison(
   inputs: Record<string, unknown>,
-  params: GalleryParams & { models: ComparedModel[] },
+  params: ComparisonParams,
 ): Promise<FigureOutput> {
   const compared = params.models.map((m) => ({
     ...m,

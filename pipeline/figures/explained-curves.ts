@@ -174,9 +174,25 @@ function roundPoint(p: CurvePoint): CurvePoint {
   };
 }
 
-export const languageExplainedCurves = defineFigure<{ curves: CurvesMeta }, Record<string, never>>({
+/** The curves' settings, as the caption states them. */
+type CurvesCaption = { maxK: number; draws: number; topShare: number };
+
+export const languageExplainedCurves = defineFigure<{ curves: CurvesMeta }, CurvesCaption>({
   name: 'language-explained-curves',
   module: import.meta.url,
+  title: () => 'How much the top-k eigenvectors explain',
+  caption: (p) =>
+    [
+      'For each output direction u, the correlation (and R²) over held-out positions between its MLP',
+      `activation uᵀ MLP(x) = xᵀ Q_u x and its reconstruction from k directions, k = 1 to ${p.maxK}:`,
+      `the top-k eigenvectors of Q_u by |λ|, k random orthonormal directions (${p.draws} draws per`,
+      'direction), and the top-k principal directions of the MLP inputs at training positions',
+      '(uncentred), each reading Q_u restricted to its k directions.',
+      'Middle: the same correlation over the positions where the activation is in its top',
+      `${Math.round(100 * p.topShare)}%. Means over the output directions with 95% t intervals over`,
+      'directions (random draws averaged within each direction first). R² is not refitted, so a poor basis',
+      'falls far below 0; its axis stops at −1.',
+    ].join(' '),
   render: (inputs) => renderCurves(inputs),
 });
 
@@ -288,8 +304,21 @@ async function renderTruncatedLoss(inputs: Inputs<{ truncation: TruncationMeta }
   };
 }
 
-export const languageTruncatedLoss = defineFigure<{ truncation: TruncationMeta }, Record<string, never>>({
+/** The number of output tokens and of validation windows, as the caption states them. */
+type LossCaption = { vocabulary: number; windows: number };
+
+export const languageTruncatedLoss = defineFigure<{ truncation: TruncationMeta }, LossCaption>({
   name: 'language-truncated-loss',
   module: import.meta.url,
+  title: () => 'What truncation costs the model',
+  caption: (p) =>
+    [
+      `Held-out loss when the MLP is replaced, for all ${p.vocabulary} output tokens at once, by a`,
+      "k-direction reading: each token's logit is U[t]·x plus its top-k eigen terms (its own k eigenvectors",
+      'of Q_t), or Q_t restricted to k random directions of its own, or to k principal directions of the',
+      'MLP inputs shared by all tokens;',
+      "dashed: the model's own loss and the loss without the MLP, on the same",
+      `${p.windows} validation windows. Eigen and random spend k directions per token, PCA k in all.`,
+    ].join(' '),
   render: (inputs) => renderTruncatedLoss(inputs),
 });

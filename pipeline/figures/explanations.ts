@@ -33,6 +33,13 @@ export const inputExplanations = defineFigure<
 >({
   name: 'input-explanations',
   module: import.meta.url,
+  title: () => 'Explanations of single test images',
+  caption: () =>
+    [
+      'The first test image of each class and the first misclassified ones, with the true class and the',
+      'prediction. Each has its own page: its top logits, each split exactly into the contributions of',
+      "the class's eigenvectors.",
+    ].join(' '),
   render: (inputs, params) => renderExplanations(inputs, params),
 });
 

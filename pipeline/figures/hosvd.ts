@@ -17,12 +17,20 @@ type ComponentParams = { components: number; perSign: number; height: number; wi
 export const hosvdSpectrum = defineFigure<{ hosvd: HosvdMeta }, SpectrumParams>({
   name: 'hosvd-spectrum',
   module: import.meta.url,
+  title: () => 'Components shared across classes',
+  caption: () =>
+    'The higher-order SVD of the interaction tensor: the share of its squared norm carried by each ' +
+    'component (left) and how much each class uses the top components (right).',
   render: (inputs, params) => renderHosvdSpectrum(inputs.hosvd, params),
 });
 
 export const hosvdComponents = defineFigure<{ model: ModelMeta; hosvd: HosvdMeta }, ComponentParams>({
   name: 'hosvd-components',
   module: import.meta.url,
+  title: () => 'Top eigenvectors of the shared components',
+  caption: (p) =>
+    `Each of the top ${p.components} HOSVD components is an interaction matrix in its own right; its top ` +
+    'positive and negative eigenvectors show the input patterns that the classes share.',
   render: (inputs, params) => renderHosvdComponents(inputs.model, inputs.hosvd, params),
 });
 

@@ -5,8 +5,11 @@
  * - the parameters a figure is drawn with are exactly those its key hashes (no second copy in a
  *   closure);
  * - its key hashes its own renderer's code and what that imports (cache/code-version.ts), so
- *   editing one renderer re-renders its figures only, and editing a caption (written by the
- *   emitter, from the report spec) re-renders nothing.
+ *   editing one renderer re-renders its figures only.
+ * A renderer also writes the words around its figure, the title and the caption, from the same
+ * parameters: they live beside the code that knows what the parameters mean, and a report's plan
+ * lists its figures by id, renderer, inputs and parameters alone (`figure()`). Editing a caption
+ * re-renders that renderer's figures (seconds), nothing upstream of them.
  * A rendered figure is the files of its permalink page: the figure (SVG, and PNG for images),
  * its data as JSON and CSV, and for charts the Vega-Lite spec.
  */
@@ -73,6 +76,13 @@ export interface FigureRenderer<D, P> {
   name: string;
   /** `import.meta.url` of the defining module: its code is part of the key of every figure it draws. */
   module: string;
+  /** The title above the figure. */
+  title(params: P): string;
+  /**
+   * The caption beneath it: what it shows and how to read it, its claim first. Every number in it
+   * comes from the parameters (which the figure's key hashes), never from a second copy.
+   */
+  caption(params: P): string;
   render(inputs: Inputs<D>, params: P): Promise<FigureOutput>;
 }
 
@@ -163,6 +173,31 @@ export function figureJob<D, P>(
     { renderer: renderer.name, params: params as Json },
     { modules: [renderer.module] },
   );
+}
+
+/** A figure as a report lists it: its stable id, its words, and the job that draws it. */
+export interface PlannedFigure {
+  /** Stable, kebab-case: the figure's URL is /reports/<report>/figures/<id>/. */
+  id: string;
+  title: string;
+  caption: string;
+  job: Job<FigureMeta>;
+}
+
+/** The figure `id` of `report`, drawn by `renderer` from `deps`' artifacts with `params`. */
+export function figure<D, P>(
+  report: string,
+  id: string,
+  renderer: FigureRenderer<D, P>,
+  deps: Deps<D>,
+  params: P,
+): PlannedFigure {
+  return {
+    id,
+    title: renderer.title(params),
+    caption: renderer.caption(params),
+    job: figureJob(`${report}/${id}`, renderer, deps, params),
+  };
 }
 
 /** Rounds to 7 significant digits (float32 precision) so data files stay small and stable. */

@@ -126,6 +126,10 @@ async function renderModels(inputs: Inputs<ModelInputs>, params: ModelList): Pro
 export const languageModels = defineFigure<ModelInputs, ModelList>({
   name: 'language-models',
   module: import.meta.url,
+  title: () => 'The models',
+  caption: () =>
+    "Each model's parameters, the training tokens it read, its training steps, and its cross-entropy per " +
+    'token and next-token accuracy on the held-out splits after the last step.',
   render: renderModels,
 });
 
@@ -198,9 +202,19 @@ async function renderLossCurves(inputs: Inputs<ModelInputs>, params: ModelList):
   };
 }
 
-export const languageLossCurves = defineFigure<ModelInputs, ModelList>({
+/** The models, and how often training was evaluated and on how many training windows. */
+type CurveList = ModelList & { evaluateEvery: number; monitor: number };
+
+export const languageLossCurves = defineFigure<ModelInputs, CurveList>({
   name: 'language-loss-curves',
   module: import.meta.url,
+  title: () => 'Training curves',
+  caption: (p) =>
+    [
+      `Cross-entropy per token over training, every ${p.evaluateEvery} steps and at each epoch's end: on a`,
+      `fixed sample of ${p.monitor} training windows (dashed) and on the whole validation split (solid),`,
+      'without noise. The test split is evaluated once, after the last step.',
+    ].join(' '),
   render: renderLossCurves,
 });
 
@@ -321,6 +335,14 @@ async function renderLossComparison(inputs: Inputs<ModelInputs>, params: SeedLis
 export const languageLossComparison = defineFigure<ModelInputs, SeedList>({
   name: 'language-loss-comparison',
   module: import.meta.url,
+  title: () => 'Bilinear against SwiGLU',
+  caption: (p) =>
+    [
+      'Cross-entropy per token on the validation and test splits after the last step, of the bilinear model',
+      'and its SwiGLU twin (same shape, data order, steps and latent noise; only the MLP differs), one point',
+      `per seed (${p.models[0]!.runs.map((r) => r.seed).join(', ')}; a seed sets the initialisation, the data`,
+      'order and the noise, the same for both forms), the tick at the mean over seeds.',
+    ].join(' '),
   render: renderLossComparison,
 });
 
@@ -405,6 +427,13 @@ async function renderContinuations(
 export const languageContinuations = defineFigure<ModelInputs, ContinuationParams>({
   name: 'language-continuations',
   module: import.meta.url,
+  title: () => 'Continuations of fixed prompts',
+  caption: (p) =>
+    [
+      `Each model's continuation of the same ${p.prompts.length} prompts, greedy and sampled (temperature`,
+      `${p.temperature}, top-p ${p.topP}, seed ${p.seed}), at most ${p.maxTokens} tokens; "…" marks a`,
+      'continuation cut at that limit, "<unk>" a token outside the vocabulary.',
+    ].join(' '),
   render: renderContinuations,
 });
 
@@ -470,6 +499,13 @@ async function renderVocabulary(inputs: Inputs<{ windows: VocabularyWindowsMeta 
 export const languageVocabulary = defineFigure<{ windows: VocabularyWindowsMeta }, Record<string, never>>({
   name: 'language-vocabulary',
   module: import.meta.url,
+  title: () => 'The vocabulary',
+  caption: () =>
+    [
+      "The model vocabulary, chosen from the training split alone, and the share of each split's tokens",
+      'outside it (<unk>). The data file lists every token: its id, its Llama id, its text and its training',
+      'count.',
+    ].join(' '),
   render: renderVocabulary,
 });
 
@@ -508,5 +544,12 @@ async function renderHeldOut(inputs: Inputs<{ windows: VocabularyWindowsMeta }>)
 export const languageHeldOut = defineFigure<{ windows: VocabularyWindowsMeta }, Record<string, never>>({
   name: 'language-held-out',
   module: import.meta.url,
+  title: () => 'Held-out windows',
+  caption: () =>
+    [
+      "The validation and test windows the held-out losses are over, in the vocabulary's ids: each model",
+      'reads the first T ids of a window and is scored on predicting each next one. With the weights and the',
+      'vocabulary, the data file is all a reader needs to recompute the held-out loss.',
+    ].join(' '),
   render: renderHeldOut,
 });

@@ -13,6 +13,8 @@ export type SpectraParams = {
   /** How many eigenvalues (by |λ|) to plot per class. */
   top: number;
   classNames: string[];
+  /** What a class is called in the title: "digit" (MNIST) or "class". */
+  classWord: string;
 };
 
 export async function renderSpectra(
@@ -77,5 +79,9 @@ export async function renderSpectra(
 export const eigenvalueSpectra = defineFigure<{ eigen: EigenMeta }, SpectraParams>({
   name: 'eigenvalue-spectra',
   module: import.meta.url,
+  title: (p) => `Eigenvalue spectra per ${p.classWord}`,
+  caption: (p) =>
+    `The ${p.top} eigenvalues of largest magnitude of each class's interaction matrix, in order of |λ|. ` +
+    'How concentrated each spectrum is, the effective rank, is given in the text.',
   render: (inputs, params) => renderSpectra(inputs.eigen, params),
 });

@@ -19,6 +19,7 @@ import { formatValue } from './svg.ts';
 import { tableFigure } from './table.ts';
 import { asCurves, type CurvesMeta, type DirectionCurves } from '../analysis/language-curves.ts';
 import { tInterval } from '../analysis/stats.ts';
+import type { OutputChoice } from '../analysis/output-tokens.ts';
 import { logTicks } from './baselines.ts';
 
 type ReadingInputs = Inputs<{ readings: ReadingsMeta; curves?: CurvesMeta }>;
@@ -369,9 +370,33 @@ async function renderTokenList(inputs: ReadingInputs): Promise<FigureOutput> {
 export const languageSpectra = defineFigure<{ readings: ReadingsMeta }, Record<string, never>>({
   name: 'language-spectra',
   module: import.meta.url,
+  title: () => 'Spectra of the output tokens',
+  caption: () =>
+    [
+      "The eigenvalues of each chosen token's Q_u, sorted from the most positive to the most negative and",
+      'divided by the largest |λ|, one panel per word class: how many directions each output spreads over,',
+      'and on which sign.',
+    ].join(' '),
   render: (inputs) => renderSpectra(inputs),
 });
+
 export const languageTokenList = defineFigure<
   { readings: ReadingsMeta; curves?: CurvesMeta },
-  Record<string, never>
->({ name: 'language-output-tokens', module: import.meta.url, render: (inputs) => renderTokenList(inputs) });
+  { choice: OutputChoice }
+>({
+  name: 'language-output-tokens',
+  module: import.meta.url,
+  title: () => 'Output tokens read from the weights',
+  caption: ({ choice }) =>
+    [
+      "For each chosen output token t, the MLP's share of t's logit is exactly xᵀ Q_u x with u = W_Uᵀ e_t;",
+      'the table gives the effective rank of Q_u and what its top eigenvector and the tokens alone say.',
+      `Tokens are chosen by text: the ${choice.perClass} most frequent training-split words of each of four`,
+      'word classes (nouns, verbs, adjectives, function words; the lists are in',
+      'pipeline/analysis/output-tokens.ts), always',
+      `${choice.required.map((w) => `"${w}"`).join(', ')}, and`,
+      `${choice.differences.map((w) => `"${w}" minus the mean of the other verbs`).join(', ')}.`,
+      'Each token has a page of its own, at an address made from its text.',
+    ].join(' '),
+  render: (inputs) => renderTokenList(inputs),
+});

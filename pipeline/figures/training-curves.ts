@@ -10,7 +10,13 @@ import type { ModelMeta } from '../train/job.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
 import { defineFigure, round7, type FigureOutput } from './job.ts';
 
-export type TrainingCurveParams = { metrics: TaskMetric[] };
+export type TrainingCurveParams = {
+  metrics: TaskMetric[];
+  /** The validation split in words, for the caption ("5,000 images carved from the training set"). */
+  validation: string;
+  /** The most training examples an evaluation's training sample holds. */
+  monitored: number;
+};
 
 export async function renderTrainingCurves(
   model: ModelMeta,
@@ -80,5 +86,13 @@ export async function renderTrainingCurves(
 export const trainingCurves = defineFigure<{ model: ModelMeta }, TrainingCurveParams>({
   name: 'training-curves',
   module: import.meta.url,
+  title: () => 'Training curves',
+  caption: (p) =>
+    [
+      "Cross-entropy loss and accuracy of the report's model after each epoch, on the validation split",
+      `(${p.validation}) and on the training images (a fixed, seeded sample of at most`,
+      `${p.monitored.toLocaleString('en-US')} of them). The test images are not drawn: they are evaluated`,
+      'once, after the last epoch.',
+    ].join(' '),
   render: (inputs, params) => renderTrainingCurves(inputs.model.meta, params),
 });

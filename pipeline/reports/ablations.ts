@@ -35,7 +35,7 @@ import {
   type Cell,
   type Regime,
 } from '../figures/ablations.ts';
-import { figureJob } from '../figures/job.ts';
+import { figure } from '../figures/job.ts';
 import { bilinearClassifier } from '../models/bilinear-classifier.ts';
 import type { ProfileName } from '../profiles.ts';
 import { classification } from '../tasks/classification.ts';
@@ -45,7 +45,6 @@ import { IMAGE_SHAPE, IMAGE_TRAINING, studyData } from './image-report.ts';
 import {
   censoredNeededText,
   withInterval,
-  type FigurePlan,
   type Metric,
   type ModelPlan,
   type PlanContext,
@@ -317,58 +316,41 @@ function plan(ctx: PlanContext): ReportPlan {
   const shownComparators = [middle, 'input-noise', 'l1', 'dropout', 'none'];
   const inputsOf = (mine: AblationRun[]) =>
     Object.fromEntries(mine.map((r) => [r.analysis, jobs[r.analysis]!]));
-  const figure = (
-    id: string,
-    title: string,
-    caption: string,
-    job: (label: string) => FigurePlan['job'],
-  ): FigurePlan => ({ id, title, caption, job: job(`ablations/${id}`) });
   const maxK = p.analysis.maxK;
-  const seedsText = `${p.seeds.length} seeds`;
   const heatmaps = (Object.keys(METRICS) as MetricName[]).map((metric) =>
     figure(
-      `heatmap-${metric === 'eigenvectorsNeeded' ? 'k-within-one-point' : kebab(metric)}`, // a published id keeps its URL after the metric's rename
-      `${capitalize(METRICS[metric].label)} over the grid`,
-      `${capitalize(METRICS[metric].label)} (${metric === 'crossSeedNull' ? 'a null: the similarity expected of unrelated features, the floor the similarity is judged against' : METRICS[metric].better === 'higher' ? 'higher is better' : 'lower means simpler features'}) for every combination of latent noise σ (rows) and decoupled weight decay (columns); each cell is the mean over ${seedsText} with its 95% interval beneath (${metric.startsWith('crossSeed') ? 'a leave-one-seed-out jackknife over seed pairs' : 't over seeds'})${metric === 'accuracy' ? '' : ' and its validation accuracy'}. Yellow is better in every heatmap; colour scales are per panel.`,
-      (label) => figureJob(label, ablationHeatmap, inputsOf(runs), { runs, regimes, metric, maxK }),
+      'ablations',
+      // a published id keeps its URL after the metric's rename
+      `heatmap-${metric === 'eigenvectorsNeeded' ? 'k-within-one-point' : kebab(metric)}`,
+      ablationHeatmap,
+      inputsOf(runs),
+      { runs, regimes, metric, maxK },
     ),
   );
-  const perDataset = datasets.flatMap(({ dataset, title, classNames }) => {
+  const perDataset = datasets.flatMap(({ dataset, classNames }) => {
     const mine = runs.filter((r) => r.dataset === dataset);
     const classIndex = p.galleryClass[dataset as 'mnist' | 'fashion-mnist'];
     const imageSize = { height: 28, width: 28 };
     return [
-      figure(
-        `${dataset}-eigenvector-grid`,
-        `${title}: one eigenvector across the grid`,
-        `The top positive eigenvector of class ${classNames[classIndex]} in the seed-${p.seeds[0]} run of every cell: latent noise σ grows down the rows, weight decay across the columns. Features are unit-norm, their signs aligned to the middle cell's (σ = ${p.middle.latentNoise}, decay ${p.middle.weightDecay}), and drawn on one colour scale.`,
-        (label) =>
-          figureJob(label, ablationGridGallery, inputsOf(mine), {
-            runs: mine,
-            regimes,
-            dataset,
-            classIndex,
-            className: classNames[classIndex]!,
-            seed: p.seeds[0]!,
-            reference: middle,
-            ...imageSize,
-          }),
-      ),
-      figure(
-        `${dataset}-comparators-gallery`,
-        `${title}: other regularizers beside the middle cell`,
-        `The top positive eigenvector of every class (seed ${p.seeds[0]}) under the grid's middle cell (σ = ${p.middle.latentNoise}, decay ${p.middle.weightDecay}) and under each comparator, which replaces both: input noise, L1 on the weights, dropout on the hidden layer, or no regularization. Signs are aligned to the middle cell's; one colour scale.`,
-        (label) =>
-          figureJob(label, ablationComparatorGallery, inputsOf(mine), {
-            runs: mine,
-            regimes,
-            dataset,
-            classNames,
-            seed: p.seeds[0]!,
-            shown: shownComparators,
-            ...imageSize,
-          }),
-      ),
+      figure('ablations', `${dataset}-eigenvector-grid`, ablationGridGallery, inputsOf(mine), {
+        runs: mine,
+        regimes,
+        dataset,
+        classIndex,
+        className: classNames[classIndex]!,
+        seed: p.seeds[0]!,
+        reference: middle,
+        ...imageSize,
+      }),
+      figure('ablations', `${dataset}-comparators-gallery`, ablationComparatorGallery, inputsOf(mine), {
+        runs: mine,
+        regimes,
+        dataset,
+        classNames,
+        seed: p.seeds[0]!,
+        shown: shownComparators,
+        ...imageSize,
+      }),
     ];
   });
   return {
@@ -394,32 +376,16 @@ function plan(ctx: PlanContext): ReportPlan {
     figures: [
       ...heatmaps,
       ...perDataset,
-      figure(
-        'comparators-table',
-        'Comparators: every metric',
-        `Every metric for the grid's middle cell and each comparator, mean over ${seedsText} (k within one point: "≥ mean" when a seed never got there within K, counted as K).`,
-        (label) =>
-          figureJob(label, ablationComparatorTable, inputsOf(runs), {
-            runs,
-            regimes,
-            shown: shownComparators,
-            maxK,
-          }),
-      ),
-      figure(
-        'accuracy-vs-metrics',
-        'Accuracy against interpretability',
-        `Validation accuracy against each interpretability metric, one point per trained model, coloured by regime: grid runs by their latent noise, comparators by name ("none" is the grid's (0, 0) cell, drawn there).`,
-        (label) => figureJob(label, ablationAccuracyScatter, inputsOf(runs), { runs, regimes }),
-      ),
+      figure('ablations', 'comparators-table', ablationComparatorTable, inputsOf(runs), {
+        runs,
+        regimes,
+        shown: shownComparators,
+        maxK,
+      }),
+      figure('ablations', 'accuracy-vs-metrics', ablationAccuracyScatter, inputsOf(runs), { runs, regimes }),
     ],
     metrics: (read) => studyMetrics(p, runs, regimes, (name) => read(jobs[name]!)),
   };
-}
-
-/** Upper-cases a label's first letter, except a leading variable name ("k" in a label). */
-function capitalize(text: string): string {
-  return /^k /.test(text) ? text : text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /**

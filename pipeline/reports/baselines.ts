@@ -23,9 +23,11 @@ import {
   stabilityAt,
   stabilityByRank,
   truncationCurves,
+  MEASURE_WORDS,
+  type Measure,
   type StudyRun,
 } from '../figures/baselines.ts';
-import { figureJob } from '../figures/job.ts';
+import { figure } from '../figures/job.ts';
 import { bilinearClassifier } from '../models/bilinear-classifier.ts';
 import type { ProfileName } from '../profiles.ts';
 import { classification } from '../tasks/classification.ts';
@@ -34,7 +36,6 @@ import { IMAGE_SHAPE, IMAGE_TRAINING, studyData, validationSize } from './image-
 import {
   censoredNeededText,
   withInterval,
-  type FigurePlan,
   type Metric,
   type PlanContext,
   type ReportPlan,
@@ -182,39 +183,17 @@ function plan(ctx: PlanContext): ReportPlan {
   /** The study's jobs a set of runs reads, by the input names the runs give. */
   const inputsOf = (mine: StudyRun[], parts: ('truncation' | 'model' | 'eigen')[]) =>
     Object.fromEntries(mine.flatMap((r) => parts.map((part) => [r[part], deps[r[part]]!])));
-  const figure = (
-    id: string,
-    title: string,
-    caption: string,
-    job: (label: string) => FigurePlan['job'],
-  ): FigurePlan => ({ id, title, caption, job: job(`baselines/${id}`) });
   const main = (dataset: string) => p.epochs[dataset as 'mnist' | 'fashion-mnist'].at(-1)!;
   const byDataset = (dataset: string) =>
     runs.filter((r) => r.dataset === dataset && r.epochs === main(dataset));
-  const seedsText = `${p.seeds.length} seeds`;
-  const onTest = testImagesText(p);
-  const methodsText = `its top-k eigenvectors (red), k random orthonormal directions (grey; ${p.randomDraws} draws per model), its own class's top-k principal directions (dark blue), or c·k principal directions shared by all classes, the same total budget (light blue; all d once c·k ≥ d)`;
-  const names = {
-    accuracy: ['accuracy', 'accuracy', `Accuracy ${onTest}`],
-    error: ['error', 'test error', `Error (1 − accuracy, log scale, as in the paper) ${onTest}`],
-    r2: ['r2', 'logit R²', "R² of the logits against the full model's"],
-    relativeError: [
-      'relative-error',
-      'relative error of Q',
-      "Relative Frobenius error ‖Q − Q_k‖_F / ‖Q‖_F of each class's interaction matrix (mean over classes)",
-    ],
-  } as const;
-  const curves = (dataset: string, title: string, measure: keyof typeof names) =>
+  const onTest = { testImages: testImagesText(p) };
+  const curves = (dataset: string, title: string, measure: Measure) =>
     figure(
-      `${dataset}-${names[measure][0]}-vs-k`,
-      `${title}: ${names[measure][1]} against k`,
-      `${names[measure][2]} when each class keeps only k directions: ${methodsText}${measure === 'accuracy' || measure === 'error' ? '; dashed: the full model' : ''}. Models trained ${main(dataset)} epochs; one panel per hidden size; bands are 95% t intervals over ${seedsText} (random directions: over the seeds' means of their draws).`,
-      (label) =>
-        figureJob(label, truncationCurves, inputsOf(byDataset(dataset), ['truncation']), {
-          runs: byDataset(dataset),
-          dataset: title,
-          measure,
-        }),
+      'baselines',
+      `${dataset}-${MEASURE_WORDS[measure].slug}-vs-k`,
+      truncationCurves,
+      inputsOf(byDataset(dataset), ['truncation']),
+      { runs: byDataset(dataset), dataset: title, measure, randomDraws: p.randomDraws, ...onTest },
     );
   const everyLength = (dataset: string) => runs.filter((r) => r.dataset === dataset);
   const mainRuns = [MNIST_IDX, FASHION_MNIST].flatMap((s) => byDataset(s.name));
@@ -242,45 +221,30 @@ function plan(ctx: PlanContext): ReportPlan {
       curves('fashion-mnist', 'Fashion-MNIST', 'r2'),
       curves('mnist', 'MNIST', 'relativeError'),
       curves('fashion-mnist', 'Fashion-MNIST', 'relativeError'),
+      figure('baselines', 'eigenvectors-needed', neededBySize, inputsOf(runs, ['truncation']), {
+        datasets: [MNIST_IDX, FASHION_MNIST].map((s) => ({ title: s.title, runs: everyLength(s.name) })),
+        maxK: p.maxK,
+        ...onTest,
+      }),
+      figure('baselines', 'summary-table', baselinesSummary, inputsOf(mainRuns, ['truncation']), {
+        datasets: [MNIST_IDX, FASHION_MNIST].map((s) => ({ title: s.title, runs: byDataset(s.name) })),
+        atK: AT_K,
+        ...onTest,
+      }),
+      figure('baselines', 'stability-by-rank', stabilityByRank, inputsOf(mainRuns, ['model', 'eigen']), {
+        runs: mainRuns,
+        maxRank: 10,
+        seed: 3,
+      }),
       figure(
-        'eigenvectors-needed',
-        'Eigenvectors needed, by size and training length',
-        `For each method, the directions per class it needs to keep accuracy (${onTest}) within one point of the full model's (the smallest such k, over every k up to ${p.maxK}), against hidden size, at each training length. Points are means over ${seedsText} with 95% t intervals; a triangle marks a mean where some seed never got there (counted as the largest k, so the mean is a lower bound).`,
-        (label) =>
-          figureJob(label, neededBySize, inputsOf(runs, ['truncation']), {
-            datasets: [MNIST_IDX, FASHION_MNIST].map((s) => ({ title: s.title, runs: everyLength(s.name) })),
-          }),
-      ),
-      figure(
-        'summary-table',
-        'Summary',
-        `For each data set, hidden size and method, at the main training length: the directions per class needed to keep accuracy (${onTest}) within one point of the full model's (mean over seeds, then each seed's value), and the mean accuracy at k = ${AT_K.join(', ')}.`,
-        (label) =>
-          figureJob(label, baselinesSummary, inputsOf(mainRuns, ['truncation']), {
-            datasets: [MNIST_IDX, FASHION_MNIST].map((s) => ({ title: s.title, runs: byDataset(s.name) })),
-            atK: AT_K,
-          }),
-      ),
-      figure(
-        'stability-by-rank',
-        'Stability across seeds',
-        `How similar the top-r eigenvectors are between models trained from different seeds: the eigenvectors of two models are paired one to one to maximise |cos| (input space), for the same class (averaged over classes) and, as the null, for different classes (averaged over every pair of classes a ≠ b), over every pair of distinct seeds. Bands are 95% leave-one-seed-out jackknife intervals (n = ${p.seeds.length} seeds), cut at 0 and 1 where they run past the range of a |cos|. "Chance" is the same statistic for independent random Gaussian vectors.`,
-        (label) =>
-          figureJob(label, stabilityByRank, inputsOf(mainRuns, ['model', 'eigen']), {
-            runs: mainRuns,
-            maxRank: 10,
-            seed: 3,
-          }),
-      ),
-      figure(
+        'baselines',
         'stability-across-sizes',
-        'Stability across sizes',
-        'Matched similarity of the top 5 eigenvectors per class between models of two hidden sizes trained from different seeds, for the same class (top) and for different classes (bottom, the null), averaged over classes or class pairs and over all such pairs of models (on the diagonal: different seeds of one size).',
-        (label) =>
-          figureJob(label, stabilityAcrossSizes, inputsOf(mainRuns, ['model', 'eigen']), {
-            runs: mainRuns,
-            rank: 5,
-          }),
+        stabilityAcrossSizes,
+        inputsOf(mainRuns, ['model', 'eigen']),
+        {
+          runs: mainRuns,
+          rank: 5,
+        },
       ),
     ],
     metrics: (read) => studyMetrics(runs, read, deps, p, main),

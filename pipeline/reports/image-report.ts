@@ -19,7 +19,7 @@ import {
 } from '../data/sources.ts';
 import { eigenGallery, regularizationComparison } from '../figures/eigen-gallery.ts';
 import { hosvdComponents, hosvdSpectrum } from '../figures/hosvd.ts';
-import { figureJob } from '../figures/job.ts';
+import { figure } from '../figures/job.ts';
 import { eigenvalueSpectra } from '../figures/spectra.ts';
 import { trainingCurves } from '../figures/training-curves.ts';
 import { inputExplanations } from '../figures/explanations.ts';
@@ -36,7 +36,6 @@ import { trainJob, type ModelMeta } from '../train/job.ts';
 import { TRAIN_MONITOR, type TrainSettings } from '../train/trainer.ts';
 import {
   withInterval,
-  type FigurePlan,
   type Metric,
   type PlanContext,
   type ReportPlan,
@@ -274,16 +273,10 @@ function planImageReport(config: ImageReportConfig, ctx: PlanContext): ReportPla
     ]),
   );
   const image = { height: 28, width: 28 };
-  const gallery = { perSign: PER_SIGN, ...image, classNames };
-  const regularization = `latent noise ${train.latentNoise}, weight decay ${train.weightDecay} and input noise ${train.inputNoise ?? 0}`;
-  const figure = (
-    id: string,
-    title: string,
-    caption: string,
-    job: (label: string) => FigurePlan['job'],
-  ): FigurePlan => ({ id, title, caption, job: job(`${config.id}/${id}`) });
-  const width = embedDim(shape);
   const classWord = config.id === 'mnist' ? 'digit' : 'class';
+  const gallery = { perSign: PER_SIGN, ...image, classNames, classWord };
+  const regularization = `latent noise ${train.latentNoise}, weight decay ${train.weightDecay} and input noise ${train.inputNoise ?? 0}`;
+  const width = embedDim(shape);
   const compared = Object.fromEntries<Job>(
     steps.flatMap((s) => [
       [`${s.id}.model`, s.model],
@@ -314,69 +307,82 @@ function planImageReport(config: ImageReportConfig, ctx: PlanContext): ReportPla
     })),
     figures: [
       figure(
+        config.id,
         'training-curves',
-        'Training curves',
-        `Cross-entropy loss and accuracy of the report's model after each epoch, on the validation split (${validationText(ctx.profile)}) and on the training images (a fixed, seeded sample of at most ${TRAIN_MONITOR.toLocaleString('en-US')} of them). The test images are not drawn: they are evaluated once, after the last epoch.`,
-        (label) => figureJob(label, trainingCurves, { model }, { metrics: [...classification.metrics] }),
+        trainingCurves,
+        { model },
+        {
+          metrics: [...classification.metrics],
+          validation: validationText(ctx.profile),
+          monitored: TRAIN_MONITOR,
+        },
       ),
+      figure(config.id, 'eigenvector-gallery', eigenGallery, { model, eigen }, gallery),
       figure(
-        'eigenvector-gallery',
-        `Top eigenvectors of each ${classWord}`,
-        `For each class, the three eigenvectors of its interaction matrix with the largest positive eigenvalues (+1…+3) and the three with the most negative (−1…−3), projected back to pixel space. Red pixels push the eigenvector's projection up, blue down; the logit changes by λ times the squared projection.`,
-        (label) => figureJob(label, eigenGallery, { model, eigen }, gallery),
-      ),
-      figure(
+        config.id,
         'eigenvalue-spectra',
-        `Eigenvalue spectra per ${classWord}`,
-        `The ${SPECTRUM_TOP} eigenvalues of largest magnitude of each class's interaction matrix, in order of |λ|. How concentrated each spectrum is, the effective rank, is given in the text.`,
-        (label) => figureJob(label, eigenvalueSpectra, { eigen }, { top: SPECTRUM_TOP, classNames }),
+        eigenvalueSpectra,
+        { eigen },
+        {
+          top: SPECTRUM_TOP,
+          classNames,
+          classWord,
+        },
       ),
+      figure(config.id, 'regularization-comparison', regularizationComparison, compared, {
+        ...gallery,
+        models: steps.map((s) => ({ label: s.column, model: `${s.id}.model`, eigen: `${s.id}.eigen` })),
+        recipe: {
+          latentNoise: train.latentNoise,
+          weightDecay: train.weightDecay,
+          inputNoise: train.inputNoise ?? 0,
+        },
+      }),
       figure(
-        'regularization-comparison',
-        'One regulariser at a time',
-        `Each class's top three positive eigenvectors in three models trained from the same initial weights and data order: without regularisation (left), with the paper's recipe of latent noise ${train.latentNoise} and weight decay ${train.weightDecay} (middle, headed σ + decay), and with input noise ${train.inputNoise ?? 0} added to the recipe (right, the report's model).`,
-        (label) =>
-          figureJob(label, regularizationComparison, compared, {
-            ...gallery,
-            models: steps.map((s) => ({ label: s.column, model: `${s.id}.model`, eigen: `${s.id}.eigen` })),
-          }),
-      ),
-      figure(
+        config.id,
         'hosvd-spectrum',
-        'Components shared across classes',
-        'The higher-order SVD of the interaction tensor: the share of its squared norm carried by each component (left) and how much each class uses the top components (right).',
-        (label) =>
-          figureJob(label, hosvdSpectrum, { hosvd }, { classNames, components: HOSVD_COMPONENTS * 2 }),
+        hosvdSpectrum,
+        { hosvd },
+        {
+          classNames,
+          components: HOSVD_COMPONENTS * 2,
+        },
       ),
       figure(
+        config.id,
         'hosvd-components',
-        'Top eigenvectors of the shared components',
-        `Each of the top ${HOSVD_COMPONENTS} HOSVD components is an interaction matrix in its own right; its top positive and negative eigenvectors show the input patterns that the classes share.`,
-        (label) =>
-          figureJob(
-            label,
-            hosvdComponents,
-            { model, hosvd },
-            { components: HOSVD_COMPONENTS, perSign: PER_SIGN, ...image },
-          ),
+        hosvdComponents,
+        { model, hosvd },
+        {
+          components: HOSVD_COMPONENTS,
+          perSign: PER_SIGN,
+          ...image,
+        },
       ),
       figure(
+        config.id,
         'input-explanations',
-        'Explanations of single test images',
-        "The first test image of each class and the first misclassified ones, with the true class and the prediction. Each has its own page: its top logits, each split exactly into the contributions of the class's eigenvectors.",
-        (label) =>
-          figureJob(
-            label,
-            inputExplanations,
-            { model, eigen, data: data.job },
-            { classNames, ...image, misclassified: 2, topClasses: 3, topFeatures: 4 },
-          ),
+        inputExplanations,
+        { model, eigen, data: data.job },
+        {
+          classNames,
+          ...image,
+          misclassified: 2,
+          topClasses: 3,
+          topFeatures: 4,
+        },
       ),
       figure(
+        config.id,
         'perturbation-check',
-        'Moving images along eigenvectors',
-        `Test images moved a distance ε towards removing their component in the span of ${perturbationSettings.directions} directions (an exact orthogonal projection): the target class's top ${perturbationSettings.directions} positive eigenvectors, another class's (every other class in turn: the control for class specificity), ${perturbationSettings.directions} random directions (${perturbationSettings.randomDraws} draws per class), or the data's top ${perturbationSettings.directions} principal directions. Left: share of the target class's images (${perturbationSettings.perClass} per class) no longer classified as the target; right: share of the other classes' images still classified correctly. Bands are 95% t intervals over the ${classNames.length} target classes, each class's draws or other classes averaged first.`,
-        (label) => figureJob(label, perturbationChart, { perturbation }, {}),
+        perturbationChart,
+        { perturbation },
+        {
+          directions: perturbationSettings.directions,
+          randomDraws: perturbationSettings.randomDraws,
+          perClass: perturbationSettings.perClass,
+          classes: classNames.length,
+        },
       ),
     ],
     metrics(read) {

@@ -15,7 +15,7 @@ import { vocabularyWindowsJob, type VocabularyWindowsMeta } from '../corpus/voca
 import { readLlamaConfig } from '../data/llama-checkpoint.ts';
 import { readRange } from '../data/llama-files.ts';
 import { readLlamaTokenizer } from '../data/llama-tokenizer.ts';
-import { figureJob } from '../figures/job.ts';
+import { figure } from '../figures/job.ts';
 import {
   languageContinuations,
   languageHeldOut,
@@ -263,85 +263,47 @@ function plan(ctx: PlanContext): ReportPlan {
       ...runs.flatMap((r) => r.jobs.slice(1).map((job, i) => ({ id: runKey(r.id, i + 1), job }))),
     ],
     figures: [
-      {
-        id: 'models',
-        title: 'The models',
-        caption:
-          "Each model's parameters, the training tokens it read, its training steps, and its cross-entropy per token and next-token accuracy on the held-out splits after the last step.",
-        job: figureJob('language/models', languageModels, deps, list),
-      },
-      {
-        id: 'training-curves',
-        title: 'Training curves',
-        caption: `Cross-entropy per token over training, every ${p.train.evaluateEvery} steps and at each epoch's end: on a fixed sample of ${p.train.monitor} training windows (dashed) and on the whole validation split (solid), without noise. The test split is evaluated once, after the last step.`,
-        job: figureJob('language/training-curves', languageLossCurves, deps, list),
-      },
-      {
-        id: 'loss-comparison',
-        title: 'Bilinear against SwiGLU',
-        caption: `Cross-entropy per token on the validation and test splits after the last step, of the bilinear model and its SwiGLU twin (same shape, data order, steps and latent noise; only the MLP differs), one point per seed (${p.seeds.join(', ')}; a seed sets the initialisation, the data order and the noise, the same for both forms), the tick at the mean over seeds.`,
-        job: figureJob('language/loss-comparison', languageLossComparison, deps, seedList),
-      },
-      {
-        id: 'continuations',
-        title: 'Continuations of fixed prompts',
-        caption: `Each model's continuation of the same ${PROMPTS.length} prompts, greedy and sampled (temperature ${sampling.temperature}, top-p ${sampling.topP}, seed ${sampling.seed}), at most ${sampling.maxTokens} tokens; "…" marks a continuation cut at that limit, "<unk>" a token outside the vocabulary.`,
-        job: figureJob('language/continuations', languageContinuations, deps, {
-          ...list,
-          prompts,
-          ...sampling,
-        }),
-      },
-      {
-        id: 'output-tokens',
-        title: 'Output tokens read from the weights',
-        caption: [
-          `For each chosen output token t, the MLP's share of t's logit is exactly xᵀ Q_u x with u = W_Uᵀ e_t; the table gives the effective rank of Q_u and what its top eigenvector and the tokens alone say.`,
-          `Tokens are chosen by text: the ${p.readings.choice.perClass} most frequent training-split words of each of four word classes (nouns, verbs, adjectives, function words; the lists are in pipeline/analysis/output-tokens.ts), always ${p.readings.choice.required.map((w) => `"${w}"`).join(', ')}, and ${p.readings.choice.differences.map((w) => `"${w}" minus the mean of the other verbs`).join(', ')}.`,
-          'Each token has a page of its own, at an address made from its text.',
-        ].join(' '),
-        job: figureJob('language/output-tokens', languageTokenList, { readings, curves }, {}),
-      },
-      {
-        id: 'output-spectra',
-        title: 'Spectra of the output tokens',
-        caption:
-          "The eigenvalues of each chosen token's Q_u, sorted from the most positive to the most negative and divided by the largest |λ|, one panel per word class: how many directions each output spreads over, and on which sign.",
-        job: figureJob('language/output-spectra', languageSpectra, { readings }, {}),
-      },
-      {
-        id: 'explained-by-k',
-        title: 'How much the top-k eigenvectors explain',
-        caption: [
-          `For each output direction u, the correlation (and R²) over held-out positions between its MLP activation uᵀ MLP(x) = xᵀ Q_u x and its reconstruction from k directions, k = 1 to ${Math.min(p.curves.maxK, p.shape.dim)}:`,
-          `the top-k eigenvectors of Q_u by |λ|, k random orthonormal directions (${p.curves.draws} draws per direction), and the top-k principal directions of the MLP inputs at training positions (uncentred), each reading Q_u restricted to its k directions.`,
-          `Middle: the same correlation over the positions where the activation is in its top ${Math.round(100 * p.curves.topShare)}%. Means over the output directions with 95% t intervals over directions (random draws averaged within each direction first). R² is not refitted, so a poor basis falls far below 0; its axis stops at −1.`,
-        ].join(' '),
-        job: figureJob('language/explained-by-k', languageExplainedCurves, { curves }, {}),
-      },
-      {
-        id: 'truncated-loss',
-        title: 'What truncation costs the model',
-        caption: [
-          `Held-out loss when the MLP is replaced, for all ${p.vocabulary} output tokens at once, by a k-direction reading: each token's logit is U[t]·x plus its top-k eigen terms (its own k eigenvectors of Q_t), or Q_t restricted to k random directions of its own, or to k principal directions of the MLP inputs shared by all tokens;`,
-          `dashed: the model's own loss and the loss without the MLP, on the same ${p.truncation.windows} validation windows. Eigen and random spend k directions per token, PCA k in all.`,
-        ].join(' '),
-        job: figureJob('language/truncated-loss', languageTruncatedLoss, { truncation }, {}),
-      },
-      {
-        id: 'vocabulary',
-        title: 'The vocabulary',
-        caption:
-          "The model vocabulary, chosen from the training split alone, and the share of each split's tokens outside it (<unk>). The data file lists every token: its id, its Llama id, its text and its training count.",
-        job: figureJob('language/vocabulary', languageVocabulary, { windows }, {}),
-      },
-      {
-        id: 'held-out-windows',
-        title: 'Held-out windows',
-        caption:
-          "The validation and test windows the held-out losses are over, in the vocabulary's ids: each model reads the first T ids of a window and is scored on predicting each next one. With the weights and the vocabulary, the data file is all a reader needs to recompute the held-out loss.",
-        job: figureJob('language/held-out-windows', languageHeldOut, { windows }, {}),
-      },
+      figure('language', 'models', languageModels, deps, list),
+      figure('language', 'training-curves', languageLossCurves, deps, {
+        ...list,
+        evaluateEvery: p.train.evaluateEvery,
+        monitor: p.train.monitor,
+      }),
+      figure('language', 'loss-comparison', languageLossComparison, deps, seedList),
+      figure('language', 'continuations', languageContinuations, deps, { ...list, prompts, ...sampling }),
+      figure(
+        'language',
+        'output-tokens',
+        languageTokenList,
+        { readings, curves },
+        {
+          choice: p.readings.choice,
+        },
+      ),
+      figure('language', 'output-spectra', languageSpectra, { readings }, {}),
+      figure(
+        'language',
+        'explained-by-k',
+        languageExplainedCurves,
+        { curves },
+        {
+          maxK: Math.min(p.curves.maxK, p.shape.dim),
+          draws: p.curves.draws,
+          topShare: p.curves.topShare,
+        },
+      ),
+      figure(
+        'language',
+        'truncated-loss',
+        languageTruncatedLoss,
+        { truncation },
+        {
+          vocabulary: p.vocabulary,
+          windows: p.truncation.windows,
+        },
+      ),
+      figure('language', 'vocabulary', languageVocabulary, { windows }, {}),
+      figure('language', 'held-out-windows', languageHeldOut, { windows }, {}),
     ],
     metrics(read): Record<string, Metric> {
       const w = read(windows).meta;

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Interval, IntervalMethod } from '../analysis/stats.ts';
 import type { Artifact, Json } from '../cache/artifact.ts';
 import type { Job } from '../cache/job.ts';
-import type { FigureMeta } from '../figures/job.ts';
+import type { PlannedFigure } from '../figures/job.ts';
 import type { ModelMeta } from '../train/job.ts';
 import type { Log } from '../util/log.ts';
 import type { ProfileName } from '../profiles.ts';
@@ -17,13 +17,8 @@ import type { IdxSource } from '../data/sources.ts';
 /** Stable ids: lower-case kebab-case, as they appear in URLs. Once published, never changed. */
 export const KEBAB_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
-export interface FigurePlan {
-  id: string;
-  title: string;
-  /** One or two sentences under the figure: what it shows and how to read it. */
-  caption: string;
-  job: Job<FigureMeta>;
-}
+/** A figure of the report: made with `figure()` (figures/job.ts), which takes its words from its renderer. */
+export type FigurePlan = PlannedFigure;
 
 export interface ModelPlan {
   id: string;

@@ -13,7 +13,7 @@ import { LLAMA_PACKAGE, locateLlamaFiles, readRange, type LlamaFiles } from '../
 import { readLlamaTokenizer } from '../data/llama-tokenizer.ts';
 import { OptionalInputMissing } from '../errors.ts';
 import { corpusCardFigure, corpusCoverage, corpusSamples } from '../figures/corpus.ts';
-import { figureJob } from '../figures/job.ts';
+import { figure } from '../figures/job.ts';
 import type { SampleSettings } from '../models/llama-generate.ts';
 import type { ProfileName } from '../profiles.ts';
 import type { Metric, PlanContext, ReportPlan, ReportSpec } from './spec.ts';
@@ -136,26 +136,9 @@ function plan(ctx: PlanContext): ReportPlan {
     models: [],
     analyses: [{ id: 'corpus', job }],
     figures: [
-      {
-        id: 'corpus-card',
-        title: 'Corpus card',
-        caption:
-          'Size of each split in stories and tokens, how much of the vocabulary the stories use, and the exact settings that made them.',
-        job: figureJob('stories/corpus-card', corpusCardFigure, deps, {}),
-      },
-      {
-        id: 'vocabulary-coverage',
-        title: 'Vocabulary coverage',
-        caption:
-          "A few thousand token types cover almost all of the training text: the share of training tokens covered by the N most frequent types (the dashed line marks 4,096, the vocabulary size of the paper's language models).",
-        job: figureJob('stories/vocabulary-coverage', corpusCoverage, deps, {}),
-      },
-      {
-        id: 'sample-stories',
-        title: 'Sample stories',
-        caption: 'The first stories of the validation split, as text (decoded from their tokens).',
-        job: figureJob('stories/sample-stories', corpusSamples, deps, {}),
-      },
+      figure('stories', 'corpus-card', corpusCardFigure, deps, {}),
+      figure('stories', 'vocabulary-coverage', corpusCoverage, deps, {}),
+      figure('stories', 'sample-stories', corpusSamples, deps, {}),
     ],
     metrics(r): Record<string, Metric> {
       const card = r(job).meta.card;

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { build } from '../../pipeline/build.ts';
 import { JobRunner } from '../../pipeline/cache/runner.ts';
 import { reportMetaSchema } from '../../pipeline/emit/schema.ts';
-import { figureJob } from '../../pipeline/figures/job.ts';
+import { figure } from '../../pipeline/figures/job.ts';
 import { trainingCurves } from '../../pipeline/figures/training-curves.ts';
 import type { ReportSpec } from '../../pipeline/reports/spec.ts';
 import { decodeSafetensors } from '../../pipeline/tensors/safetensors.ts';
@@ -285,17 +285,11 @@ test('a report of the new kind is emitted by the unchanged emitter: weights, met
       settings: {},
       models: [{ id: 'model', description: 'bigram model', job: model }],
       figures: [
-        {
-          id: 'training-curves',
-          title: 'Curves',
-          caption: 'Loss per epoch.',
-          job: figureJob(
-            'toy-lm/training-curves',
-            trainingCurves,
-            { model },
-            { metrics: [...nextToken.metrics] },
-          ),
-        },
+        figure('toy-lm', 'training-curves', trainingCurves, { model }, {
+          metrics: [...nextToken.metrics],
+          validation: 'the same token chain',
+          monitored: 64,
+        }),
       ],
       metrics: (read) => ({
         'test-accuracy': {
@@ -331,11 +325,11 @@ test('a report of the new kind is emitted by the unchanged emitter: weights, met
   );
   assert.equal(weights.metadata['format'], 'bilinear-reports/bilinear-bigram');
   assert.equal(weights.metadata['task'], 'next-token');
-  const figure = JSON.parse(
+  const curves = JSON.parse(
     readFileSync(join(dir, 'reports', 'toy-lm', 'figures', 'training-curves', 'data.json'), 'utf8'),
   ) as { rows: { metric: string }[] };
   assert.deepEqual(
-    [...new Set(figure.rows.map((r) => r.metric))],
+    [...new Set(curves.rows.map((r) => r.metric))],
     ['cross-entropy per token', 'next-token accuracy'],
   );
 });
