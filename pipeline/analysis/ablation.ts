@@ -19,6 +19,7 @@ import {
 import { eigenBasis, truncationCurve } from '../decompose/truncation.ts';
 import { PipelineError } from '../errors.ts';
 import { exactModel } from './truncation-study.ts';
+import { mean } from './stats.ts';
 
 export interface AblationSettings {
   /** Eigenvectors per class (the top ones by |λ|) scored by the feature metrics and compared across seeds. */
@@ -81,10 +82,6 @@ export function checkAblationSettings(s: AblationSettings, where: string): void 
         exitCode: 2,
       });
   }
-}
-
-function mean(values: number[]): number {
-  return values.reduce((s, x) => s + x, 0) / values.length;
 }
 
 export function analyseRun(

@@ -50,7 +50,8 @@ function checkFinite(values: number[], what: string): void {
     );
 }
 
-function mean(values: number[]): number {
+/** The arithmetic mean (NaN for no values). */
+export function mean(values: number[]): number {
   return values.reduce((s, x) => s + x, 0) / values.length;
 }
 

@@ -45,6 +45,7 @@ import { IMAGE_SHAPE, IMAGE_TRAINING, studyData } from './image-report.ts';
 import {
   censoredNeededText,
   withInterval,
+  type FigurePlan,
   type Metric,
   type ModelPlan,
   type PlanContext,
@@ -311,7 +312,36 @@ export function planStudy(ctx: PlanContext, p: StudyProfile) {
 
 function plan(ctx: PlanContext): ReportPlan {
   const p = checkStudy(PROFILES[ctx.profile], ctx.profile);
-  const { regimes, runs, jobs, published, datasets } = planStudy(ctx, p);
+  const study = planStudy(ctx, p);
+  const { regimes, runs, jobs } = study;
+  return {
+    settings: {
+      grid: { latentNoise: p.latentNoise, weightDecay: p.weightDecay },
+      middle: { ...p.middle },
+      comparators: { ...p.comparators },
+      seeds: p.seeds,
+      model: { ...IMAGE_SHAPE, embed: p.embed, hidden: p.hidden },
+      training: {
+        ...IMAGE_TRAINING,
+        latentNoise: 'grid',
+        weightDecay: 'grid',
+        inputNoise: 0,
+        epochs: { ...p.epochs },
+      },
+      caps: structuredClone(p.caps),
+      analysis: { ...p.analysis },
+      backend: `${ctx.backend.name} (${ctx.backend.detail})`,
+    },
+    models: study.published,
+    analyses: runs.map((r) => ({ id: r.analysis, job: jobs[r.analysis]! })),
+    figures: studyFigures(p, study),
+    metrics: (read) => studyMetrics(p, runs, regimes, (name) => read(jobs[name]!)),
+  };
+}
+
+/** The heatmaps, the galleries of each data set, and the comparisons of every regime. */
+function studyFigures(p: StudyProfile, study: ReturnType<typeof planStudy>): FigurePlan[] {
+  const { regimes, runs, jobs, datasets } = study;
   const middle = middleId(p);
   const shownComparators = [middle, 'input-noise', 'l1', 'dropout', 'none'];
   const inputsOf = (mine: AblationRun[]) =>
@@ -353,39 +383,17 @@ function plan(ctx: PlanContext): ReportPlan {
       }),
     ];
   });
-  return {
-    settings: {
-      grid: { latentNoise: p.latentNoise, weightDecay: p.weightDecay },
-      middle: { ...p.middle },
-      comparators: { ...p.comparators },
-      seeds: p.seeds,
-      model: { ...IMAGE_SHAPE, embed: p.embed, hidden: p.hidden },
-      training: {
-        ...IMAGE_TRAINING,
-        latentNoise: 'grid',
-        weightDecay: 'grid',
-        inputNoise: 0,
-        epochs: { ...p.epochs },
-      },
-      caps: structuredClone(p.caps),
-      analysis: { ...p.analysis },
-      backend: `${ctx.backend.name} (${ctx.backend.detail})`,
-    },
-    models: published,
-    analyses: runs.map((r) => ({ id: r.analysis, job: jobs[r.analysis]! })),
-    figures: [
-      ...heatmaps,
-      ...perDataset,
-      figure('ablations', 'comparators-table', ablationComparatorTable, inputsOf(runs), {
-        runs,
-        regimes,
-        shown: shownComparators,
-        maxK,
-      }),
-      figure('ablations', 'accuracy-vs-metrics', ablationAccuracyScatter, inputsOf(runs), { runs, regimes }),
-    ],
-    metrics: (read) => studyMetrics(p, runs, regimes, (name) => read(jobs[name]!)),
-  };
+  return [
+    ...heatmaps,
+    ...perDataset,
+    figure('ablations', 'comparators-table', ablationComparatorTable, inputsOf(runs), {
+      runs,
+      regimes,
+      shown: shownComparators,
+      maxK,
+    }),
+    figure('ablations', 'accuracy-vs-metrics', ablationAccuracyScatter, inputsOf(runs), { runs, regimes }),
+  ];
 }
 
 /**

@@ -36,6 +36,7 @@ import { IMAGE_SHAPE, IMAGE_TRAINING, studyData, validationSize } from './image-
 import {
   censoredNeededText,
   withInterval,
+  type FigurePlan,
   type Metric,
   type PlanContext,
   type ReportPlan,
@@ -132,6 +133,30 @@ function settingsFor(p: StudyProfile, size: number): TruncationSettings {
 function plan(ctx: PlanContext): ReportPlan {
   const p = PROFILES[ctx.profile];
   checkStudy(p);
+  const { runs, deps, analyses } = planRuns(ctx, p);
+  const main = (dataset: string) => p.epochs[dataset as 'mnist' | 'fashion-mnist'].at(-1)!;
+  return {
+    settings: {
+      sizes: p.sizes,
+      seeds: p.seeds,
+      randomDraws: p.randomDraws,
+      maxK: p.maxK,
+      epochs: p.epochs,
+      training: { ...IMAGE_TRAINING },
+      caps: structuredClone(p.caps),
+      validation: validationSize(ctx.profile),
+      pcaSample: p.pcaSample,
+      backend: `${ctx.backend.name} (${ctx.backend.detail})`,
+    },
+    models: [],
+    analyses,
+    figures: studyFigures(p, runs, deps, main),
+    metrics: (read) => studyMetrics(runs, read, deps, p, main),
+  };
+}
+
+/** Every data set × training length × size × seed: a model, its decomposition and its truncation. */
+function planRuns(ctx: PlanContext, p: StudyProfile) {
   const runs: StudyRun[] = [];
   const deps: Record<string, Job> = {};
   const analyses: { id: string; job: Job }[] = [];
@@ -180,10 +205,18 @@ function plan(ctx: PlanContext): ReportPlan {
       }
     }
   }
+  return { runs, deps, analyses };
+}
+
+function studyFigures(
+  p: StudyProfile,
+  runs: StudyRun[],
+  deps: Record<string, Job>,
+  main: (dataset: string) => number,
+): FigurePlan[] {
   /** The study's jobs a set of runs reads, by the input names the runs give. */
   const inputsOf = (mine: StudyRun[], parts: ('truncation' | 'model' | 'eigen')[]) =>
     Object.fromEntries(mine.flatMap((r) => parts.map((part) => [r[part], deps[r[part]]!])));
-  const main = (dataset: string) => p.epochs[dataset as 'mnist' | 'fashion-mnist'].at(-1)!;
   const byDataset = (dataset: string) =>
     runs.filter((r) => r.dataset === dataset && r.epochs === main(dataset));
   const onTest = { testImages: testImagesText(p) };
@@ -197,58 +230,41 @@ function plan(ctx: PlanContext): ReportPlan {
     );
   const everyLength = (dataset: string) => runs.filter((r) => r.dataset === dataset);
   const mainRuns = [MNIST_IDX, FASHION_MNIST].flatMap((s) => byDataset(s.name));
-  return {
-    settings: {
-      sizes: p.sizes,
-      seeds: p.seeds,
-      randomDraws: p.randomDraws,
+  return [
+    curves('mnist', 'MNIST', 'accuracy'),
+    curves('mnist', 'MNIST', 'error'),
+    curves('mnist', 'MNIST', 'r2'),
+    curves('fashion-mnist', 'Fashion-MNIST', 'accuracy'),
+    curves('fashion-mnist', 'Fashion-MNIST', 'error'),
+    curves('fashion-mnist', 'Fashion-MNIST', 'r2'),
+    curves('mnist', 'MNIST', 'relativeError'),
+    curves('fashion-mnist', 'Fashion-MNIST', 'relativeError'),
+    figure('baselines', 'eigenvectors-needed', neededBySize, inputsOf(runs, ['truncation']), {
+      datasets: [MNIST_IDX, FASHION_MNIST].map((s) => ({ title: s.title, runs: everyLength(s.name) })),
       maxK: p.maxK,
-      epochs: p.epochs,
-      training: { ...IMAGE_TRAINING },
-      caps: structuredClone(p.caps),
-      validation: validationSize(ctx.profile),
-      pcaSample: p.pcaSample,
-      backend: `${ctx.backend.name} (${ctx.backend.detail})`,
-    },
-    models: [],
-    analyses,
-    figures: [
-      curves('mnist', 'MNIST', 'accuracy'),
-      curves('mnist', 'MNIST', 'error'),
-      curves('mnist', 'MNIST', 'r2'),
-      curves('fashion-mnist', 'Fashion-MNIST', 'accuracy'),
-      curves('fashion-mnist', 'Fashion-MNIST', 'error'),
-      curves('fashion-mnist', 'Fashion-MNIST', 'r2'),
-      curves('mnist', 'MNIST', 'relativeError'),
-      curves('fashion-mnist', 'Fashion-MNIST', 'relativeError'),
-      figure('baselines', 'eigenvectors-needed', neededBySize, inputsOf(runs, ['truncation']), {
-        datasets: [MNIST_IDX, FASHION_MNIST].map((s) => ({ title: s.title, runs: everyLength(s.name) })),
-        maxK: p.maxK,
-        ...onTest,
-      }),
-      figure('baselines', 'summary-table', baselinesSummary, inputsOf(mainRuns, ['truncation']), {
-        datasets: [MNIST_IDX, FASHION_MNIST].map((s) => ({ title: s.title, runs: byDataset(s.name) })),
-        atK: AT_K,
-        ...onTest,
-      }),
-      figure('baselines', 'stability-by-rank', stabilityByRank, inputsOf(mainRuns, ['model', 'eigen']), {
+      ...onTest,
+    }),
+    figure('baselines', 'summary-table', baselinesSummary, inputsOf(mainRuns, ['truncation']), {
+      datasets: [MNIST_IDX, FASHION_MNIST].map((s) => ({ title: s.title, runs: byDataset(s.name) })),
+      atK: AT_K,
+      ...onTest,
+    }),
+    figure('baselines', 'stability-by-rank', stabilityByRank, inputsOf(mainRuns, ['model', 'eigen']), {
+      runs: mainRuns,
+      maxRank: 10,
+      seed: 3,
+    }),
+    figure(
+      'baselines',
+      'stability-across-sizes',
+      stabilityAcrossSizes,
+      inputsOf(mainRuns, ['model', 'eigen']),
+      {
         runs: mainRuns,
-        maxRank: 10,
-        seed: 3,
-      }),
-      figure(
-        'baselines',
-        'stability-across-sizes',
-        stabilityAcrossSizes,
-        inputsOf(mainRuns, ['model', 'eigen']),
-        {
-          runs: mainRuns,
-          rank: 5,
-        },
-      ),
-    ],
-    metrics: (read) => studyMetrics(runs, read, deps, p, main),
-  };
+        rank: 5,
+      },
+    ),
+  ];
 }
 
 const METHOD_KEYS = ['eigen', 'random', 'pcaClass', 'pcaShared'] as const;

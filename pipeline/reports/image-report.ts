@@ -36,8 +36,10 @@ import { trainJob, type ModelMeta } from '../train/job.ts';
 import { TRAIN_MONITOR, type TrainSettings } from '../train/trainer.ts';
 import {
   withInterval,
+  type FigurePlan,
   type Metric,
   type PlanContext,
+  type ReadArtifact,
   type ReportPlan,
   type ReportSpec,
 } from './spec.ts';
@@ -222,6 +224,42 @@ const STEPS = [
 ] as const;
 
 function planImageReport(config: ImageReportConfig, ctx: PlanContext): ReportPlan {
+  const jobs = planImageJobs(config, ctx);
+  const { shape, train, data, settings, steps, perturbation, truncation, eigen, scores, scoring } = jobs;
+  const regularization =
+    `latent noise ${train.latentNoise}, weight decay ${train.weightDecay} ` +
+    `and input noise ${train.inputNoise ?? 0}`;
+  return {
+    settings: {
+      data: JSON.parse(JSON.stringify(data.describe)) as Json,
+      model: { kind: bilinearClassifier.name, ...shape },
+      task: classification.name,
+      training: { ...train },
+      comparison: { recipe: { ...settings.recipe }, unregularized: { ...settings.unregularized } },
+      perturbation: { ...jobs.perturbationSettings },
+      scores: { ...scoring },
+      backend: `${ctx.backend.name} (${ctx.backend.detail})`,
+    },
+    analyses: [
+      { id: 'perturbation', job: perturbation },
+      { id: 'truncation', job: truncation },
+      { id: 'eigen', job: eigen },
+      ...steps.map((s) => ({ id: s.id === 'model' ? 'scores' : `${s.id}-scores`, job: scores[s.id]! })),
+    ],
+    models: steps.map((s) => ({
+      id: s.id,
+      description: s.id === 'model' ? `${bilinearClassifier.describe(shape)}, ${regularization}` : s.describe,
+      job: s.model,
+    })),
+    figures: imageFigures(config, ctx, jobs),
+    metrics: (read) => imageMetrics(read, jobs),
+  };
+}
+
+type ImageJobs = ReturnType<typeof planImageJobs>;
+
+/** The three steps' models and decompositions, and the analyses of the report's model. */
+function planImageJobs(config: ImageReportConfig, ctx: PlanContext) {
   const { shape, train } = config.profiles[ctx.profile];
   const data = config.data(ctx);
   const classNames = data.classNames;
@@ -272,170 +310,168 @@ function planImageReport(config: ImageReportConfig, ctx: PlanContext): ReportPla
       ablationJob(`${config.id}/${s.id}`, { data: data.job, model: s.model, eigen: s.eigen }, scoring),
     ]),
   );
+  return {
+    shape,
+    train,
+    data,
+    settings,
+    steps,
+    model,
+    eigen,
+    hosvd,
+    perturbation,
+    perturbationSettings,
+    truncation,
+    scores,
+    scoring,
+  };
+}
+
+function imageFigures(config: ImageReportConfig, ctx: PlanContext, jobs: ImageJobs): FigurePlan[] {
+  const { data, steps, model, eigen, hosvd, perturbation, perturbationSettings, train } = jobs;
+  const classNames = data.classNames;
   const image = { height: 28, width: 28 };
   const classWord = config.id === 'mnist' ? 'digit' : 'class';
   const gallery = { perSign: PER_SIGN, ...image, classNames, classWord };
-  const regularization = `latent noise ${train.latentNoise}, weight decay ${train.weightDecay} and input noise ${train.inputNoise ?? 0}`;
-  const width = embedDim(shape);
   const compared = Object.fromEntries<Job>(
     steps.flatMap((s) => [
       [`${s.id}.model`, s.model],
       [`${s.id}.eigen`, s.eigen],
     ]),
   );
-  return {
-    settings: {
-      data: JSON.parse(JSON.stringify(data.describe)) as Json,
-      model: { kind: bilinearClassifier.name, ...shape },
-      task: classification.name,
-      training: { ...train },
-      comparison: { recipe: { ...settings.recipe }, unregularized: { ...settings.unregularized } },
-      perturbation: { ...perturbationSettings },
-      scores: { ...scoring },
-      backend: `${ctx.backend.name} (${ctx.backend.detail})`,
+  return [
+    figure(
+      config.id,
+      'training-curves',
+      trainingCurves,
+      { model },
+      {
+        metrics: [...classification.metrics],
+        validation: validationText(ctx.profile),
+        monitored: TRAIN_MONITOR,
+      },
+    ),
+    figure(config.id, 'eigenvector-gallery', eigenGallery, { model, eigen }, gallery),
+    figure(
+      config.id,
+      'eigenvalue-spectra',
+      eigenvalueSpectra,
+      { eigen },
+      {
+        top: SPECTRUM_TOP,
+        classNames,
+        classWord,
+      },
+    ),
+    figure(config.id, 'regularization-comparison', regularizationComparison, compared, {
+      ...gallery,
+      models: steps.map((s) => ({ label: s.column, model: `${s.id}.model`, eigen: `${s.id}.eigen` })),
+      recipe: {
+        latentNoise: train.latentNoise,
+        weightDecay: train.weightDecay,
+        inputNoise: train.inputNoise ?? 0,
+      },
+    }),
+    figure(
+      config.id,
+      'hosvd-spectrum',
+      hosvdSpectrum,
+      { hosvd },
+      {
+        classNames,
+        components: HOSVD_COMPONENTS * 2,
+      },
+    ),
+    figure(
+      config.id,
+      'hosvd-components',
+      hosvdComponents,
+      { model, hosvd },
+      {
+        components: HOSVD_COMPONENTS,
+        perSign: PER_SIGN,
+        ...image,
+      },
+    ),
+    figure(
+      config.id,
+      'input-explanations',
+      inputExplanations,
+      { model, eigen, data: data.job },
+      {
+        classNames,
+        ...image,
+        misclassified: 2,
+        topClasses: 3,
+        topFeatures: 4,
+      },
+    ),
+    figure(
+      config.id,
+      'perturbation-check',
+      perturbationChart,
+      { perturbation },
+      {
+        directions: perturbationSettings.directions,
+        randomDraws: perturbationSettings.randomDraws,
+        perClass: perturbationSettings.perClass,
+        classes: classNames.length,
+      },
+    ),
+  ];
+}
+
+/** Headline numbers: the report's model, each step's accuracy and scores, the analyses. */
+function imageMetrics(read: ReadArtifact, jobs: ImageJobs): Record<string, Metric> {
+  const { shape, train, steps, perturbation, eigen, truncation, scores, scoring } = jobs;
+  const meta = (id: string): ModelMeta => read(steps.find((s) => s.id === id)!.model).meta;
+  const m = meta('model');
+  const out: Record<string, Metric> = {
+    'test-accuracy': {
+      label: 'test accuracy',
+      value: m.final.test['accuracy']!,
+      format: 'percent',
+      digits: 2,
     },
-    analyses: [
-      { id: 'perturbation', job: perturbation },
-      { id: 'truncation', job: truncation },
-      { id: 'eigen', job: eigen },
-      ...steps.map((s) => ({ id: s.id === 'model' ? 'scores' : `${s.id}-scores`, job: scores[s.id]! })),
-    ],
-    models: steps.map((s) => ({
-      id: s.id,
-      description: s.id === 'model' ? `${bilinearClassifier.describe(shape)}, ${regularization}` : s.describe,
-      job: s.model,
-    })),
-    figures: [
-      figure(
-        config.id,
-        'training-curves',
-        trainingCurves,
-        { model },
-        {
-          metrics: [...classification.metrics],
-          validation: validationText(ctx.profile),
-          monitored: TRAIN_MONITOR,
-        },
-      ),
-      figure(config.id, 'eigenvector-gallery', eigenGallery, { model, eigen }, gallery),
-      figure(
-        config.id,
-        'eigenvalue-spectra',
-        eigenvalueSpectra,
-        { eigen },
-        {
-          top: SPECTRUM_TOP,
-          classNames,
-          classWord,
-        },
-      ),
-      figure(config.id, 'regularization-comparison', regularizationComparison, compared, {
-        ...gallery,
-        models: steps.map((s) => ({ label: s.column, model: `${s.id}.model`, eigen: `${s.id}.eigen` })),
-        recipe: {
-          latentNoise: train.latentNoise,
-          weightDecay: train.weightDecay,
-          inputNoise: train.inputNoise ?? 0,
-        },
-      }),
-      figure(
-        config.id,
-        'hosvd-spectrum',
-        hosvdSpectrum,
-        { hosvd },
-        {
-          classNames,
-          components: HOSVD_COMPONENTS * 2,
-        },
-      ),
-      figure(
-        config.id,
-        'hosvd-components',
-        hosvdComponents,
-        { model, hosvd },
-        {
-          components: HOSVD_COMPONENTS,
-          perSign: PER_SIGN,
-          ...image,
-        },
-      ),
-      figure(
-        config.id,
-        'input-explanations',
-        inputExplanations,
-        { model, eigen, data: data.job },
-        {
-          classNames,
-          ...image,
-          misclassified: 2,
-          topClasses: 3,
-          topFeatures: 4,
-        },
-      ),
-      figure(
-        config.id,
-        'perturbation-check',
-        perturbationChart,
-        { perturbation },
-        {
-          directions: perturbationSettings.directions,
-          randomDraws: perturbationSettings.randomDraws,
-          perClass: perturbationSettings.perClass,
-          classes: classNames.length,
-        },
-      ),
-    ],
-    metrics(read) {
-      const meta = (id: string): ModelMeta => read(steps.find((s) => s.id === id)!.model).meta;
-      const m = meta('model');
-      const out: Record<string, Metric> = {
-        'test-accuracy': {
-          label: 'test accuracy',
-          value: m.final.test['accuracy']!,
-          format: 'percent',
-          digits: 2,
-        },
-        'validation-accuracy': {
-          label: 'validation accuracy',
-          value: m.final.validation['accuracy']!,
-          format: 'percent',
-          digits: 2,
-        },
-        'train-accuracy': {
-          label: 'training accuracy',
-          value: m.final.train['accuracy']!,
-          format: 'percent',
-          digits: 2,
-        },
-        'test-loss': { label: 'test loss', value: m.final.test['loss']!, format: 'number', digits: 4 },
-        'embed-dim': { label: 'embedding dimension d', value: width, format: 'number', digits: 0 },
-        'hidden-dim': { label: 'hidden dimension m', value: shape.hidden, format: 'number', digits: 0 },
-        epochs: { label: 'epochs', value: train.epochs, format: 'number', digits: 0 },
-        ...perturbationMetrics(read(perturbation).meta.summary),
-        ...concentrationMetrics(read(eigen), read(truncation).meta),
-      };
-      for (const step of steps) {
-        const prefix = step.id === 'model' ? '' : `${step.id}-`;
-        const which = step.id === 'model' ? '' : ` (${step.label})`;
-        if (prefix) {
-          out[`${prefix}test-accuracy`] = {
-            label: `test accuracy${which}`,
-            value: meta(step.id).final.test['accuracy']!,
-            format: 'percent',
-            digits: 2,
-          };
-          out[`${prefix}train-accuracy`] = {
-            label: `training accuracy${which}`,
-            value: meta(step.id).final.train['accuracy']!,
-            format: 'percent',
-            digits: 2,
-          };
-        }
-        Object.assign(out, scoreMetrics(prefix, which, read(scores[step.id]!).meta.scores, scoring.maxK));
-      }
-      return out;
+    'validation-accuracy': {
+      label: 'validation accuracy',
+      value: m.final.validation['accuracy']!,
+      format: 'percent',
+      digits: 2,
     },
+    'train-accuracy': {
+      label: 'training accuracy',
+      value: m.final.train['accuracy']!,
+      format: 'percent',
+      digits: 2,
+    },
+    'test-loss': { label: 'test loss', value: m.final.test['loss']!, format: 'number', digits: 4 },
+    'embed-dim': { label: 'embedding dimension d', value: embedDim(shape), format: 'number', digits: 0 },
+    'hidden-dim': { label: 'hidden dimension m', value: shape.hidden, format: 'number', digits: 0 },
+    epochs: { label: 'epochs', value: train.epochs, format: 'number', digits: 0 },
+    ...perturbationMetrics(read(perturbation).meta.summary),
+    ...concentrationMetrics(read(eigen), read(truncation).meta),
   };
+  for (const step of steps) {
+    const prefix = step.id === 'model' ? '' : `${step.id}-`;
+    const which = step.id === 'model' ? '' : ` (${step.label})`;
+    if (prefix) {
+      out[`${prefix}test-accuracy`] = {
+        label: `test accuracy${which}`,
+        value: meta(step.id).final.test['accuracy']!,
+        format: 'percent',
+        digits: 2,
+      };
+      out[`${prefix}train-accuracy`] = {
+        label: `training accuracy${which}`,
+        value: meta(step.id).final.train['accuracy']!,
+        format: 'percent',
+        digits: 2,
+      };
+    }
+    Object.assign(out, scoreMetrics(prefix, which, read(scores[step.id]!).meta.scores, scoring.maxK));
+  }
+  return out;
 }
 
 /** How the validation split is described on a page. */

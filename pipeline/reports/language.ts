@@ -31,8 +31,17 @@ import type { ProfileName } from '../profiles.ts';
 import { nextToken } from '../tasks/next-token.ts';
 import { trainJob, type ModelMeta } from '../train/job.ts';
 import type { TrainSettings } from '../train/trainer.ts';
-import { withInterval, type Metric, type PlanContext, type ReportPlan, type ReportSpec } from './spec.ts';
-import { tInterval } from '../analysis/stats.ts';
+import {
+  numberMetric,
+  withInterval,
+  type FigurePlan,
+  type Metric,
+  type PlanContext,
+  type ReadArtifact,
+  type ReportPlan,
+  type ReportSpec,
+} from './spec.ts';
+import { mean, tInterval } from '../analysis/stats.ts';
 import { corpusFor } from './stories.ts';
 import {
   languageReadingsJob,
@@ -157,6 +166,51 @@ export const PROMPTS = [
 ];
 
 function plan(ctx: PlanContext): ReportPlan {
+  const jobs = planJobs(ctx);
+  const { p, published, runs, windows, readings, curves, truncation } = jobs;
+  return {
+    settings: {
+      corpus: "the stories report's corpus",
+      vocabulary: {
+        size: p.vocabulary,
+        rule: VOCABULARY_RULE,
+      },
+      model: { kind: llama.name, ...p.shape, vocab: p.vocabulary },
+      twin: 'the same shape with the gated MLP Swish_1(W1 x) ⊙ W3 x (SwiGLU)',
+      training: { ...p.train },
+      seeds: p.seeds,
+      continuations: { prompts: PROMPTS, ...jobs.sampling },
+      backend: `${ctx.backend.name} (${ctx.backend.detail})`,
+    },
+    models: published.map((r) => ({
+      id: r.id,
+      description: `${r.label}: ${llama.describe(r.shape)}`,
+      job: r.job,
+    })),
+    analyses: [
+      { id: 'windows', job: windows },
+      { id: 'readings', job: readings },
+      { id: 'explained-curves', job: curves },
+      { id: 'truncated-loss', job: truncation },
+      ...runs.flatMap((r) => r.jobs.slice(1).map((job, i) => ({ id: runKey(p, r.id, i + 1), job }))),
+    ],
+    figures: figuresOf(jobs),
+    metrics: (read) => modelMetrics(read, jobs),
+  };
+}
+
+/** How the vocabulary is chosen, as the settings say it. */
+const VOCABULARY_RULE =
+  "<unk>, BOS, then the training split's most frequent other token types (ties: lower Llama id); " +
+  'every other type becomes <unk>';
+
+/** Run i of a model is its seed p.seeds[i]; the first is published, the others are analyses. */
+const runKey = (p: LanguageProfile, key: string, i: number) => (i === 0 ? key : `${key}-seed-${p.seeds[i]}`);
+
+type LanguageJobs = ReturnType<typeof planJobs>;
+
+/** Every job of the report: the windows, each form's run per seed, the analyses, the prompts. */
+function planJobs(ctx: PlanContext) {
   const { job: stories, files } = corpusFor(ctx);
   const p = LANGUAGE_PROFILES[ctx.profile];
   const windows = vocabularyWindowsJob('language/windows', stories, {
@@ -184,13 +238,11 @@ function plan(ctx: PlanContext): ReportPlan {
         ]
       : []),
   ];
-  // Run i of a model is its seed p.seeds[i]; the first is published, the others are analyses.
-  const runKey = (key: string, i: number) => (i === 0 ? key : `${key}-seed-${p.seeds[i]}`);
   const runs = forms.map((f) => ({
     ...f,
     jobs: p.seeds.map((seed, i) =>
       trainJob(
-        `language/${runKey(f.id, i)}`,
+        `language/${runKey(p, f.id, i)}`,
         windows,
         { kind: llama, shape: f.shape },
         nextToken,
@@ -202,7 +254,7 @@ function plan(ctx: PlanContext): ReportPlan {
   const published = runs.map((r) => ({ ...r, job: r.jobs[0]! }));
   const deps = {
     windows,
-    ...Object.fromEntries(runs.flatMap((r) => r.jobs.map((job, i) => [runKey(r.key, i), job]))),
+    ...Object.fromEntries(runs.flatMap((r) => r.jobs.map((job, i) => [runKey(p, r.key, i), job]))),
   } as unknown as Deps<Record<string, ModelMeta | VocabularyWindowsMeta>>;
   const list = { models: published.map(({ key, label }) => ({ key, label })) };
   const readings = languageReadingsJob('language/readings', published[0]!.job, windows, p.readings);
@@ -220,7 +272,7 @@ function plan(ctx: PlanContext): ReportPlan {
     models: runs.map(({ key, label }) => ({
       key,
       label,
-      runs: p.seeds.map((seed, i) => ({ seed, key: runKey(key, i) })),
+      runs: p.seeds.map((seed, i) => ({ seed, key: runKey(p, key, i) })),
     })),
   };
   const { vocab } = readLlamaConfig(
@@ -237,157 +289,156 @@ function plan(ctx: PlanContext): ReportPlan {
     seed: 11,
   };
   return {
-    settings: {
-      corpus: "the stories report's corpus",
-      vocabulary: {
-        size: p.vocabulary,
-        rule: "<unk>, BOS, then the training split's most frequent other token types (ties: lower Llama id); every other type becomes <unk>",
-      },
-      model: { kind: llama.name, ...p.shape, vocab: p.vocabulary },
-      twin: 'the same shape with the gated MLP Swish_1(W1 x) ⊙ W3 x (SwiGLU)',
-      training: { ...p.train },
-      seeds: p.seeds,
-      continuations: { prompts: PROMPTS, ...sampling },
-      backend: `${ctx.backend.name} (${ctx.backend.detail})`,
-    },
-    models: published.map((r) => ({
-      id: r.id,
-      description: `${r.label}: ${llama.describe(r.shape)}`,
-      job: r.job,
-    })),
-    analyses: [
-      { id: 'windows', job: windows },
-      { id: 'readings', job: readings },
-      { id: 'explained-curves', job: curves },
-      { id: 'truncated-loss', job: truncation },
-      ...runs.flatMap((r) => r.jobs.slice(1).map((job, i) => ({ id: runKey(r.id, i + 1), job }))),
-    ],
-    figures: [
-      figure('language', 'models', languageModels, deps, list),
-      figure('language', 'training-curves', languageLossCurves, deps, {
-        ...list,
-        evaluateEvery: p.train.evaluateEvery,
-        monitor: p.train.monitor,
-      }),
-      figure('language', 'loss-comparison', languageLossComparison, deps, seedList),
-      figure('language', 'continuations', languageContinuations, deps, { ...list, prompts, ...sampling }),
-      figure(
-        'language',
-        'output-tokens',
-        languageTokenList,
-        { readings, curves },
-        {
-          choice: p.readings.choice,
-        },
-      ),
-      figure('language', 'output-spectra', languageSpectra, { readings }, {}),
-      figure(
-        'language',
-        'explained-by-k',
-        languageExplainedCurves,
-        { curves },
-        {
-          maxK: Math.min(p.curves.maxK, p.shape.dim),
-          draws: p.curves.draws,
-          topShare: p.curves.topShare,
-        },
-      ),
-      figure(
-        'language',
-        'truncated-loss',
-        languageTruncatedLoss,
-        { truncation },
-        {
-          vocabulary: p.vocabulary,
-          windows: p.truncation.windows,
-        },
-      ),
-      figure('language', 'vocabulary', languageVocabulary, { windows }, {}),
-      figure('language', 'held-out-windows', languageHeldOut, { windows }, {}),
-    ],
-    metrics(read): Record<string, Metric> {
-      const w = read(windows).meta;
-      const num = (label: string, value: number, digits: number): Metric => ({
-        label,
-        value,
-        format: 'number',
-        digits,
-      });
-      const out: Record<string, Metric> = {
-        'vocabulary-size': num('tokens in the model vocabulary', w.vocabulary.size, 0),
-        'types-seen': num('token types in the training split', w.vocabulary.typesSeen, 0),
-        'unknown-test': {
-          label: 'test tokens outside the vocabulary',
-          value: w.vocabulary.unknown.test,
-          format: 'percent',
-          digits: 2,
-        },
-        'train-windows': num('training windows', w.windows.train, 0),
-        context: num('context (tokens per window)', w.context, 0),
-      };
-      const loss = (m: ModelMeta, split: 'validation' | 'test') => m.final[split]['loss']!;
-      for (const r of published) {
-        const m = read(r.job).meta;
-        out[`${r.id}-validation-loss`] = num(
-          `validation loss of the ${r.label} model (cross-entropy per token)`,
-          loss(m, 'validation'),
-          4,
-        );
-        out[`${r.id}-test-loss`] = num(`test loss of the ${r.label} model`, loss(m, 'test'), 4);
-        out[`${r.id}-parameters`] = num(
-          `parameters of the ${r.label} model`,
-          parameterCount(llama, r.shape),
-          0,
-        );
-        out[`${r.id}-tokens-seen`] = num(`training tokens read by the ${r.label} model`, tokensSeen(m, w), 0);
-      }
-      // What the bilinear form costs: per seed, the paired difference (the same seed for both forms),
-      // and its mean over seeds. With two seeds, both values are published, not an interval.
-      const [bilinear, swiglu] = [runs[0]!, runs[1]!];
-      const costs = p.seeds.map((seed, i) => {
-        const [b, g] = [loss(read(bilinear.jobs[i]!).meta, 'test'), loss(read(swiglu.jobs[i]!).meta, 'test')];
-        out[`cost-test-seed-${seed}`] = num(
-          `test loss of the bilinear model minus its SwiGLU twin, seed ${seed}`,
-          b - g,
-          4,
-        );
-        return { difference: b - g, relative: b / g - 1 };
-      });
-      const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
-      for (const r of runs)
-        out[`${r.id}-test-loss-mean`] = num(
-          `test loss of the ${r.label} model, mean over ${p.seeds.length} seed(s)`,
-          mean(r.jobs.map((j) => loss(read(j).meta, 'test'))),
-          4,
-        );
-      out['cost-test'] =
-        costs.length > 1
-          ? withInterval(
-              num(
-                `test loss of the bilinear model minus its SwiGLU twin, mean over ${p.seeds.length} seeds`,
-                mean(costs.map((c) => c.difference)),
-                4,
-              ),
-              tInterval(costs.map((c) => c.difference)),
-              'seeds',
-            )
-          : num(`test loss of the bilinear model minus its SwiGLU twin (one seed)`, costs[0]!.difference, 4);
-      out['cost-test-relative'] = {
-        label: `the bilinear model's test loss relative to its SwiGLU twin's, minus 1 (mean over ${p.seeds.length} seed(s))`,
-        value: mean(costs.map((c) => c.relative)),
-        format: 'percent',
-        digits: 1,
-      };
-      out['seeds'] = num('seeds per model', p.seeds.length, 0);
-      Object.assign(
-        out,
-        readingMetrics(read(readings)),
-        curveMetrics(read(curves).meta),
-        truncationMetrics(read(truncation).meta),
-      );
-      return out;
-    },
+    p,
+    windows,
+    runs,
+    published,
+    deps,
+    list,
+    seedList,
+    readings,
+    truncation,
+    curves,
+    prompts,
+    sampling,
   };
+}
+
+function figuresOf(jobs: LanguageJobs): FigurePlan[] {
+  const { p, deps, list, seedList, readings, curves, truncation, windows } = jobs;
+  return [
+    figure('language', 'models', languageModels, deps, list),
+    figure('language', 'training-curves', languageLossCurves, deps, {
+      ...list,
+      evaluateEvery: p.train.evaluateEvery,
+      monitor: p.train.monitor,
+    }),
+    figure('language', 'loss-comparison', languageLossComparison, deps, seedList),
+    figure('language', 'continuations', languageContinuations, deps, {
+      ...list,
+      prompts: jobs.prompts,
+      ...jobs.sampling,
+    }),
+    figure(
+      'language',
+      'output-tokens',
+      languageTokenList,
+      { readings, curves },
+      {
+        choice: p.readings.choice,
+      },
+    ),
+    figure('language', 'output-spectra', languageSpectra, { readings }, {}),
+    figure(
+      'language',
+      'explained-by-k',
+      languageExplainedCurves,
+      { curves },
+      {
+        maxK: Math.min(p.curves.maxK, p.shape.dim),
+        draws: p.curves.draws,
+        topShare: p.curves.topShare,
+      },
+    ),
+    figure(
+      'language',
+      'truncated-loss',
+      languageTruncatedLoss,
+      { truncation },
+      {
+        vocabulary: p.vocabulary,
+        windows: p.truncation.windows,
+      },
+    ),
+    figure('language', 'vocabulary', languageVocabulary, { windows }, {}),
+    figure('language', 'held-out-windows', languageHeldOut, { windows }, {}),
+  ];
+}
+
+/** Headline numbers of the vocabulary, the models and their comparison, and of every analysis. */
+function modelMetrics(read: ReadArtifact, jobs: LanguageJobs): Record<string, Metric> {
+  const { p, windows, runs, published, readings, curves, truncation } = jobs;
+  const w = read(windows).meta;
+  const out: Record<string, Metric> = {
+    'vocabulary-size': numberMetric('tokens in the model vocabulary', w.vocabulary.size, 0),
+    'types-seen': numberMetric('token types in the training split', w.vocabulary.typesSeen, 0),
+    'unknown-test': {
+      label: 'test tokens outside the vocabulary',
+      value: w.vocabulary.unknown.test,
+      format: 'percent',
+      digits: 2,
+    },
+    'train-windows': numberMetric('training windows', w.windows.train, 0),
+    context: numberMetric('context (tokens per window)', w.context, 0),
+  };
+  const loss = (m: ModelMeta, split: 'validation' | 'test') => m.final[split]['loss']!;
+  for (const r of published) {
+    const m = read(r.job).meta;
+    out[`${r.id}-validation-loss`] = numberMetric(
+      `validation loss of the ${r.label} model (cross-entropy per token)`,
+      loss(m, 'validation'),
+      4,
+    );
+    out[`${r.id}-test-loss`] = numberMetric(`test loss of the ${r.label} model`, loss(m, 'test'), 4);
+    out[`${r.id}-parameters`] = numberMetric(
+      `parameters of the ${r.label} model`,
+      parameterCount(llama, r.shape),
+      0,
+    );
+    out[`${r.id}-tokens-seen`] = numberMetric(
+      `training tokens read by the ${r.label} model`,
+      tokensSeen(m, w),
+      0,
+    );
+  }
+  // What the bilinear form costs: per seed, the paired difference (the same seed for both forms),
+  // and its mean over seeds. With two seeds, both values are published, not an interval.
+  const [bilinear, swiglu] = [runs[0]!, runs[1]!];
+  const costs = p.seeds.map((seed, i) => {
+    const [b, g] = [loss(read(bilinear.jobs[i]!).meta, 'test'), loss(read(swiglu.jobs[i]!).meta, 'test')];
+    out[`cost-test-seed-${seed}`] = numberMetric(
+      `test loss of the bilinear model minus its SwiGLU twin, seed ${seed}`,
+      b - g,
+      4,
+    );
+    return { difference: b - g, relative: b / g - 1 };
+  });
+  for (const r of runs)
+    out[`${r.id}-test-loss-mean`] = numberMetric(
+      `test loss of the ${r.label} model, mean over ${p.seeds.length} seed(s)`,
+      mean(r.jobs.map((j) => loss(read(j).meta, 'test'))),
+      4,
+    );
+  out['cost-test'] =
+    costs.length > 1
+      ? withInterval(
+          numberMetric(
+            `test loss of the bilinear model minus its SwiGLU twin, mean over ${p.seeds.length} seeds`,
+            mean(costs.map((c) => c.difference)),
+            4,
+          ),
+          tInterval(costs.map((c) => c.difference)),
+          'seeds',
+        )
+      : numberMetric(
+          `test loss of the bilinear model minus its SwiGLU twin (one seed)`,
+          costs[0]!.difference,
+          4,
+        );
+  out['cost-test-relative'] = {
+    label: `the bilinear model's test loss relative to its SwiGLU twin's, minus 1 (mean over ${p.seeds.length} seed(s))`,
+    value: mean(costs.map((c) => c.relative)),
+    format: 'percent',
+    digits: 1,
+  };
+  out['seeds'] = numberMetric('seeds per model', p.seeds.length, 0);
+  Object.assign(
+    out,
+    readingMetrics(read(readings)),
+    curveMetrics(read(curves).meta),
+    truncationMetrics(read(truncation).meta),
+  );
+  return out;
 }
 
 /**
@@ -439,22 +490,17 @@ function curveMetrics(meta: CurvesMeta): Record<string, Metric> {
 
 /** The truncated losses for prose: the model's own, without the MLP, and each method at each k. */
 function truncationMetrics(meta: TruncationMeta): Record<string, Metric> {
-  const num = (label: string, value: number): Metric => ({ label, value, format: 'number', digits: 3 });
   const out: Record<string, Metric> = {
-    'truncation-full': num('held-out loss of the model on the truncation positions', meta.full),
-    'truncation-no-mlp': num('held-out loss without the MLP', meta.noMlp),
-    'truncation-positions': {
-      label: 'held-out positions of the truncated loss',
-      value: meta.positions,
-      format: 'number',
-      digits: 0,
-    },
+    'truncation-full': numberMetric('held-out loss of the model on the truncation positions', meta.full, 3),
+    'truncation-no-mlp': numberMetric('held-out loss without the MLP', meta.noMlp, 3),
+    'truncation-positions': numberMetric('held-out positions of the truncated loss', meta.positions),
   };
   for (const l of meta.losses)
     for (const m of ['eigen', 'random', 'pca'] as const)
-      out[`truncation-${m}-k${l.k}`] = num(
+      out[`truncation-${m}-k${l.k}`] = numberMetric(
         `held-out loss with the MLP read through k = ${l.k} directions (${m})`,
         l[m],
+        3,
       );
   return out;
 }
@@ -467,12 +513,6 @@ function readingMetrics(artifact: Artifact<ReadingsMeta>): Record<string, Metric
     Array.from(requireTensor(artifact, `direction${i}.values`, 'readings').data.subarray(0, 2)),
   );
   const pairs = tops.filter(([a, b]) => a! * b! < 0).length;
-  const num = (label: string, value: number, digits: number): Metric => ({
-    label,
-    value,
-    format: 'number',
-    digits,
-  });
   const girl = meta.directions.find((r) => r.slug === 'girl')!;
   const ranks = meta.directions.map((r) => r.effectiveRank);
   const text = (label: string, words: string[]): Metric => ({
@@ -483,29 +523,37 @@ function readingMetrics(artifact: Artifact<ReadingsMeta>): Record<string, Metric
     text: words.map((w) => `“${w.trim() || w}”`).join(', '),
   });
   return {
-    'readings-directions': num('output directions read', meta.directions.length, 0),
-    'residual-dim': num('dimensions of the residual stream (the MLP input)', meta.d, 0),
-    'readings-positions': num('held-out positions scanned for contexts', meta.positions, 0),
-    'girl-effective-rank': num('effective rank of Q_u for "girl"', girl.effectiveRank, 1),
-    'pair-directions': num(
+    'readings-directions': numberMetric('output directions read', meta.directions.length, 0),
+    'residual-dim': numberMetric('dimensions of the residual stream (the MLP input)', meta.d, 0),
+    'readings-positions': numberMetric('held-out positions scanned for contexts', meta.positions, 0),
+    'girl-effective-rank': numberMetric('effective rank of Q_u for "girl"', girl.effectiveRank, 1),
+    'pair-directions': numberMetric(
       'output directions whose two largest eigenvalues (by |λ|) have opposite signs',
       pairs,
       0,
     ),
-    'girl-eigenvalue-1': num(
+    'girl-eigenvalue-1': numberMetric(
       'the eigenvalue of largest |λ| of Q_u for "girl"',
       tops[meta.directions.indexOf(girl)]![0]!,
       2,
     ),
-    'girl-eigenvalue-2': num(
+    'girl-eigenvalue-2': numberMetric(
       'the eigenvalue of second largest |λ| of Q_u for "girl"',
       tops[meta.directions.indexOf(girl)]![1]!,
       2,
     ),
-    'girl-positive': num('positive eigenvalues of Q_u for "girl"', girl.positive, 0),
-    'girl-negative': num('negative eigenvalues of Q_u for "girl"', girl.negative, 0),
-    'effective-rank-min': num('smallest effective rank among the output directions', Math.min(...ranks), 1),
-    'effective-rank-max': num('largest effective rank among the output directions', Math.max(...ranks), 1),
+    'girl-positive': numberMetric('positive eigenvalues of Q_u for "girl"', girl.positive, 0),
+    'girl-negative': numberMetric('negative eigenvalues of Q_u for "girl"', girl.negative, 0),
+    'effective-rank-min': numberMetric(
+      'smallest effective rank among the output directions',
+      Math.min(...ranks),
+      1,
+    ),
+    'effective-rank-max': numberMetric(
+      'largest effective rank among the output directions',
+      Math.max(...ranks),
+      1,
+    ),
     'girl-mlp-top': text(
       'tokens that alone most raise "girl" through the MLP',
       girl.tokensThroughMlp.top.slice(0, 5).map((t) => t.text),

@@ -52,6 +52,16 @@ export interface MetricInterval {
   clipped?: boolean;
 }
 
+/** A plain number printed with `digits` decimals (thousands grouped). */
+export function numberMetric(label: string, value: number, digits = 0): Metric {
+  return { label, value, format: 'number', digits };
+}
+
+/** A share printed as a percentage with `digits` decimals. */
+export function percentMetric(label: string, value: number, digits = 1): Metric {
+  return { label, value, format: 'percent', digits };
+}
+
 /**
  * A metric with its interval, when the interval exists (too few units give none: the value stands
  * alone). A t interval can reach past what the measure can take; `range` cuts it there, and the
@@ -85,6 +95,9 @@ export interface AnalysisPlan {
   job: Job;
 }
 
+/** A listed job's artifact, typed as that job's (what `metrics` reads). */
+export type ReadArtifact = <M>(job: Job<M>) => Artifact<M>;
+
 export interface ReportPlan {
   /** Everything the build used, shown on the report page ("built with"). */
   settings: { [key: string]: Json };
@@ -95,7 +108,7 @@ export interface ReportPlan {
    * Headline numbers (keys are the names the narrative uses), from the artifacts of the plan's
    * models and analyses: `read(job)` gives a listed job's artifact, typed as that job's.
    */
-  metrics(read: <M>(job: Job<M>) => Artifact<M>): Record<string, Metric>;
+  metrics(read: ReadArtifact): Record<string, Metric>;
 }
 
 /** What a plan may depend on besides the profile. */

@@ -16,7 +16,14 @@ import { corpusCardFigure, corpusCoverage, corpusSamples } from '../figures/corp
 import { figure } from '../figures/job.ts';
 import type { SampleSettings } from '../models/llama-generate.ts';
 import type { ProfileName } from '../profiles.ts';
-import type { Metric, PlanContext, ReportPlan, ReportSpec } from './spec.ts';
+import {
+  numberMetric,
+  percentMetric,
+  type Metric,
+  type PlanContext,
+  type ReportPlan,
+  type ReportSpec,
+} from './spec.ts';
 
 interface CorpusProfile {
   /** Stories sampled from the checkpoint. */
@@ -115,8 +122,6 @@ export function corpusFor(ctx: PlanContext): {
 function plan(ctx: PlanContext): ReportPlan {
   const { job, files, profile } = corpusFor(ctx);
   const deps = { stories: job };
-  const coverage = (card: CorpusMeta['card'], top: number) =>
-    card.vocabulary.coverage.find((c) => c.top === top)?.share ?? 1;
   return {
     settings: {
       checkpoint: files.checkpoint.name,
@@ -140,42 +145,36 @@ function plan(ctx: PlanContext): ReportPlan {
       figure('stories', 'vocabulary-coverage', corpusCoverage, deps, {}),
       figure('stories', 'sample-stories', corpusSamples, deps, {}),
     ],
-    metrics(r): Record<string, Metric> {
-      const card = r(job).meta.card;
-      const n = (label: string, value: number, digits = 0): Metric => ({
-        label,
-        value,
-        format: 'number',
-        digits,
-      });
-      return {
-        'train-stories': n('training stories', card.stories.train),
-        'validation-stories': n('validation stories', card.stories.validation),
-        'test-stories': n('test stories', card.stories.test),
-        'train-tokens': n('training tokens', card.tokens.train),
-        'mean-story-tokens': n('mean tokens per story', card.meanTokensPerStory, 1),
-        dropped: n('sequences dropped at the token limit', card.unfinished ?? 0),
-        'types-seen': n('token types in the training split', card.vocabulary.seenInTrain),
-        'coverage-4096': {
-          label: 'training tokens covered by the 4,096 most frequent types',
-          value: coverage(card, 4096),
-          format: 'percent',
-          digits: 2,
-        },
-        'coverage-2048': {
-          label: 'training tokens covered by the 2,048 most frequent types',
-          value: coverage(card, 2048),
-          format: 'percent',
-          digits: 2,
-        },
-        'held-out-unseen': {
-          label: 'held-out tokens of a type unseen in training',
-          value: card.vocabulary.heldOutUnseen,
-          format: 'percent',
-          digits: 3,
-        },
-      };
-    },
+    metrics: (read) => corpusMetrics(read(job).meta.card),
+  };
+}
+
+/** The corpus's sizes and coverage, for prose. */
+function corpusMetrics(card: CorpusMeta['card']): Record<string, Metric> {
+  const coverage = (top: number) => card.vocabulary.coverage.find((c) => c.top === top)?.share ?? 1;
+  return {
+    'train-stories': numberMetric('training stories', card.stories.train),
+    'validation-stories': numberMetric('validation stories', card.stories.validation),
+    'test-stories': numberMetric('test stories', card.stories.test),
+    'train-tokens': numberMetric('training tokens', card.tokens.train),
+    'mean-story-tokens': numberMetric('mean tokens per story', card.meanTokensPerStory, 1),
+    dropped: numberMetric('sequences dropped at the token limit', card.unfinished ?? 0),
+    'types-seen': numberMetric('token types in the training split', card.vocabulary.seenInTrain),
+    'coverage-4096': percentMetric(
+      'training tokens covered by the 4,096 most frequent types',
+      coverage(4096),
+      2,
+    ),
+    'coverage-2048': percentMetric(
+      'training tokens covered by the 2,048 most frequent types',
+      coverage(2048),
+      2,
+    ),
+    'held-out-unseen': percentMetric(
+      'held-out tokens of a type unseen in training',
+      card.vocabulary.heldOutUnseen,
+      3,
+    ),
   };
 }
 
