@@ -20,12 +20,12 @@ import { defaultSolver, symmetricEigen, type EigenSolver } from '../decompose/ei
 import { interactionMatrix } from '../decompose/interaction.ts';
 import { layerOf } from '../decompose/job.ts';
 import { eigenBasis, pcaBasis, projectedBasis, randomOrthonormalBasis } from '../decompose/truncation.ts';
-import { modelWeights, type ModelMeta } from '../train/job.ts';
+import type { ModelMeta } from '../train/job.ts';
 import { sha256 } from '../util/hash.ts';
 import { Rng } from '../util/random.ts';
 import { PipelineError } from '../errors.ts';
 import { curveOf, prefixForms, topCount, topPositions, type CurvePoint } from './explained-curves.ts';
-import { checkedShape, mlpInputs } from './language-readings.ts';
+import { mlpInputs, readableTransformer } from './transformer.ts';
 import { chooseOutputs, type OutputChoice } from './output-tokens.ts';
 import { combineRows, quadraticForms } from './token-readings.ts';
 
@@ -64,7 +64,7 @@ export interface CurvesMeta {
   directions: DirectionCurves[];
 }
 
-type Params = { settings: CurveSettings; layer: string; solver: EigenSolver };
+type Params = { settings: CurveSettings; layer: number; solver: EigenSolver };
 
 const curvesKind = defineJob<CurvesMeta, { model: ModelMeta; windows: VocabularyWindowsMeta }, Params>({
   name: 'analysis/language-curves',
@@ -86,7 +86,7 @@ export function languageCurvesJob(
   return curvesKind.create(
     label,
     { model, windows },
-    { settings, layer: 'layers.0.mlp', solver: defaultSolver() },
+    { settings, layer: 0, solver: defaultSolver() },
     { modules: model.modules },
   );
 }
@@ -100,12 +100,11 @@ export function explainedCurves(
   windows: Artifact<VocabularyWindowsMeta>,
   params: Params,
 ): CurvesMeta {
-  const s = checkedShape(model);
+  const t = readableTransformer(model, 'explained-by-k curves');
   const { settings } = params;
-  const w = modelWeights(model);
-  const d = s.dim;
-  const U = s.tiedEmbeddings ? w['embed']! : w['unembed']!;
-  const layer = layerOf(model, params.layer);
+  const d = t.d;
+  const U = t.view.unembedding(t.shape, t.weights);
+  const layer = layerOf(model, t.view.mlpLayer(t.shape, params.layer));
   const K = Math.min(settings.maxK, d);
   const { validation: held, train } = mlpInputs(model, windows, {
     validation: settings.windows,

@@ -7,20 +7,18 @@
  * held-out contexts where they are most active; and for every token s alone in the stream, how
  * much it raises u through the MLP (E[s]ᵀ Q_u E[s]) and with the direct path (+ u · E[s]).
  */
-import * as tf from '@tensorflow/tfjs';
 import type { Artifact } from '../cache/artifact.ts';
 import { artifactOf, defineJob, type Job } from '../cache/job.ts';
-import { asVocabularyWindows, decodeCompact, type VocabularyWindowsMeta } from '../corpus/vocabulary.ts';
-import { tokenSplitsOf, type TokenWindows } from '../data/tokens.ts';
+import { asVocabularyWindows, type VocabularyWindowsMeta } from '../corpus/vocabulary.ts';
 import { defaultSolver, symmetricEigen, type EigenSolver } from '../decompose/eigen.ts';
 import { interactionMatrix } from '../decompose/interaction.ts';
 import { layerOf } from '../decompose/job.ts';
 import { effectiveRank } from '../decompose/metrics.ts';
 import { PipelineError } from '../errors.ts';
-import { forwardWithHooks, modelKind } from '../models/kind.ts';
 import { tensor } from '../tensors/safetensors.ts';
-import { modelWeights, type ModelMeta } from '../train/job.ts';
+import type { ModelMeta } from '../train/job.ts';
 import { chooseOutputs, type OutputChoice, type OutputDirection } from './output-tokens.ts';
+import { mlpInputs, readableTransformer } from './transformer.ts';
 import {
   combineRows,
   extremes,
@@ -84,7 +82,8 @@ export interface ReadingsMeta {
   directions: DirectionReading[];
 }
 
-type Params = { settings: ReadingSettings; layer: string; solver: EigenSolver };
+/** `layer`: which layer's MLP is read (its index). */
+type Params = { settings: ReadingSettings; layer: number; solver: EigenSolver };
 type Inputs = { model: ModelMeta; windows: VocabularyWindowsMeta };
 
 const readingsKind = defineJob<ReadingsMeta, Inputs, Params>({
@@ -111,7 +110,7 @@ export function languageReadingsJob(
   return readingsKind.create(
     label,
     { model, windows },
-    { settings, layer: 'layers.0.mlp', solver: defaultSolver() },
+    { settings, layer: 0, solver: defaultSolver() },
     { modules: model.modules },
   );
 }
@@ -136,51 +135,19 @@ export function distinctContexts(contexts: Context[], k: number): Context[] {
     .slice(0, k);
 }
 
-/**
- * What the readings need of a transformer kind's shape (the llama kind's fields; a kind is named
- * only by its registry name here, so a new transformer kind with these fields reads the same way).
- */
-export interface ReadableShape {
-  vocab: number;
-  dim: number;
-  heads: number;
-  kvHeads: number;
-  layers: number;
-  context: number;
-  tiedEmbeddings: boolean;
-  mlp: string;
-  norm?: string;
-}
-
-/** Refuses what the readings cannot mean: another kind, more than one layer, a norm, a gated MLP. */
-export function checkedShape(model: Artifact<ModelMeta>): ReadableShape {
-  const { kind, shape, description } = model.meta.model;
-  const s = shape as unknown as ReadableShape;
-  const refuse = (why: string) =>
-    new PipelineError(`token readings: ${description} ${why}`, {
-      exitCode: 2,
-      hint: 'they read the MLP of a one-layer Llama-kind model with shape.norm "none" and a bilinear MLP (the language report\'s)',
-    });
-  if (kind !== 'llama') throw refuse(`is a '${kind}' model`);
-  if (s.layers !== 1) throw refuse(`has ${s.layers} layers; the direct and OV readings assume one`);
-  if (s.norm !== 'none') throw refuse('has RMSNorm, which rescales the stream the MLP reads');
-  if (s.mlp !== 'bilinear') throw refuse('has a gated MLP');
-  return s;
-}
-
 export function readLanguageModel(
   model: Artifact<ModelMeta>,
   windows: Artifact<VocabularyWindowsMeta>,
   params: Params,
 ): { meta: ReadingsMeta; spectra: Float64Array[] } {
-  const s = checkedShape(model);
+  const t = readableTransformer(model, 'token readings');
   const { settings } = params;
-  const w = modelWeights(model);
   const { vocabulary } = windows.meta;
-  const d = s.dim;
-  const E = w['embed']!;
-  const U = s.tiedEmbeddings ? E : w['unembed']!;
-  const layer = layerOf(model, params.layer);
+  const d = t.d;
+  const E = t.view.embedding(t.shape, t.weights);
+  const U = t.view.unembedding(t.shape, t.weights);
+  const layerName = t.view.mlpLayer(t.shape, params.layer);
+  const layer = layerOf(model, layerName);
   const outputs = chooseOutputs(vocabulary.texts, vocabulary.trainCounts, settings.choice);
   const X = mlpInputs(model, windows, { validation: settings.windows }).validation;
   if (X.positions < settings.contexts)
@@ -226,9 +193,11 @@ export function readLanguageModel(
       return {
         index: i,
         eigenvalue: eig.values[i]!,
-        direct: reading(rowScores(E, s.vocab, d, v)),
-        heads: Array.from({ length: s.heads }, (_, h) =>
-          reading(rowScores(E, s.vocab, d, ovPullback(w['layers.0.wv']!, w['layers.0.wo']!, s, h, v))),
+        direct: reading(rowScores(E, t.vocab, d, v)),
+        heads: Array.from({ length: t.heads }, (_, h) =>
+          reading(
+            rowScores(E, t.vocab, d, ovPullback(t.view.headOV(t.shape, t.weights, params.layer, h), v)),
+          ),
         ),
         contexts: distinctContexts(
           hits[c]!.map((hit) => ({ ...hit, ...X.text(hit.window, hit.position, settings.span) })),
@@ -236,7 +205,7 @@ export function readLanguageModel(
         ),
       };
     });
-    const { mlp, direct } = tokenOutputs(E, s.vocab, d, q, u);
+    const { mlp, direct } = tokenOutputs(E, t.vocab, d, q, u);
     return {
       ...out,
       effectiveRank: effectiveRank(eig.values),
@@ -248,109 +217,13 @@ export function readLanguageModel(
     };
   });
   const meta: ReadingsMeta = {
-    layer: params.layer,
+    layer: layerName,
     d,
-    heads: s.heads,
+    heads: t.heads,
     solver: params.solver,
     settings,
     positions: X.positions,
     directions,
   };
   return { meta, spectra };
-}
-
-/**
- * The MLP's input at every position of the first `limits[split]` windows of each split asked for,
- * (windows·T, d) in float64, from the model's own forward pass (clean: no latent noise), and each
- * position's text. The weights become tensors once for all splits.
- */
-export function mlpInputs<S extends 'validation' | 'train'>(
-  model: Artifact<ModelMeta>,
-  windows: Artifact<VocabularyWindowsMeta>,
-  limits: Record<S, number>,
-): Record<S, MlpInputs> {
-  const s = checkedShape(model);
-  const w = modelWeights(model);
-  const kind = modelKind(model.meta.model.kind);
-  const layout = kind.layout(s as never);
-  const params = Object.fromEntries(
-    Object.entries(layout).map(([name, dims]) => [name, tf.tensor(w[name]!, dims)]),
-  );
-  try {
-    const splits = tokenSplitsOf(windows);
-    return Object.fromEntries(
-      (Object.keys(limits) as S[]).map((split) => [
-        split,
-        splitInputs(
-          splits[split],
-          split,
-          limits[split],
-          (ids, rows, T) => {
-            const { hooks } = forwardWithHooks(
-              kind,
-              s as never,
-              params,
-              tf.tensor2d(ids, [rows, T], 'int32'),
-              ['mlp-in.0'],
-            );
-            return hooks['mlp-in.0']!;
-          },
-          s.dim,
-          windows.meta.vocabulary,
-        ),
-      ]),
-    ) as Record<S, MlpInputs>;
-  } finally {
-    tf.dispose(Object.values(params));
-  }
-}
-
-export interface MlpInputs {
-  /** (positions, d) */
-  values: Float64Array;
-  positions: number;
-  T: number;
-  /** The text before a position (at most `span` tokens), its token and the next one. */
-  text: (window: number, position: number, span: number) => { before: string; token: string; next: string };
-}
-
-function splitInputs(
-  held: TokenWindows,
-  split: string,
-  limit: number,
-  forward: (ids: Int32Array, rows: number, T: number) => tf.Tensor,
-  d: number,
-  vocabulary: VocabularyWindowsMeta['vocabulary'],
-): MlpInputs {
-  if (held.n === 0)
-    throw new PipelineError(`token readings: the ${split} split has no windows to read the MLP's inputs on`, {
-      exitCode: 2,
-      hint: "a larger corpus (the stories report's corpus settings) gives it some",
-    });
-  const n = Math.min(limit, held.n);
-  const T = held.context;
-  const tokens = held.tokens.subarray(0, n * (T + 1));
-  const values = new Float64Array(n * T * d);
-  const batch = 16;
-  for (let start = 0; start < n; start += batch) {
-    const rows = Math.min(batch, n - start);
-    const ids = new Int32Array(rows * T);
-    for (let r = 0; r < rows; r++)
-      ids.set(tokens.subarray((start + r) * (T + 1), (start + r) * (T + 1) + T), r * T);
-    const x = tf.tidy(() => forward(ids, rows, T));
-    values.set(x.dataSync(), start * T * d);
-    x.dispose();
-  }
-  const text = (window: number, position: number, span: number) => {
-    const at = window * (T + 1);
-    return {
-      before: decodeCompact(
-        vocabulary,
-        Array.from(tokens.subarray(at + Math.max(0, position - span), at + position)),
-      ),
-      token: decodeCompact(vocabulary, [tokens[at + position]!]),
-      next: decodeCompact(vocabulary, [tokens[at + position + 1]!]),
-    };
-  };
-  return { values, positions: n * T, T, text };
 }

@@ -28,10 +28,10 @@ import { eigenBasis, pcaBasis, projectedBasis, randomOrthonormalBasis } from '..
 import { PipelineError } from '../errors.ts';
 import { rowCrossEntropy } from '../native/cross-entropy.ts';
 import { matmul64 } from '../native/matmul64.ts';
-import { modelWeights, type ModelMeta } from '../train/job.ts';
+import type { ModelMeta } from '../train/job.ts';
 import { Rng } from '../util/random.ts';
 import { prefixForms } from './explained-curves.ts';
-import { checkedShape, mlpInputs } from './language-readings.ts';
+import { mlpInputs, readableTransformer } from './transformer.ts';
 import { quadraticForms } from './token-readings.ts';
 
 export interface TruncationSettings {
@@ -140,7 +140,7 @@ export function truncatedLosses(
   };
 }
 
-type Params = { settings: TruncationSettings; layer: string; solver: EigenSolver };
+type Params = { settings: TruncationSettings; layer: number; solver: EigenSolver };
 
 const truncationKind = defineJob<
   TruncationMeta,
@@ -166,7 +166,7 @@ export function languageTruncationJob(
   return truncationKind.create(
     label,
     { model, windows },
-    { settings, layer: 'layers.0.mlp', solver: defaultSolver() },
+    { settings, layer: 0, solver: defaultSolver() },
     { modules: model.modules },
   );
 }
@@ -180,10 +180,9 @@ export function languageTruncation(
   windows: Artifact<VocabularyWindowsMeta>,
   params: Params,
 ): TruncationMeta {
-  const s = checkedShape(model);
+  const t = readableTransformer(model, 'truncated loss');
   const { settings } = params;
-  const w = modelWeights(model);
-  const d = s.dim;
+  const d = t.d;
   const ks = settings.ks.filter((k) => k <= d);
   const { validation: held, train } = mlpInputs(model, windows, {
     validation: settings.windows,
@@ -196,11 +195,11 @@ export function languageTruncation(
     { length: held.positions },
     (_, n) => split.tokens[Math.floor(n / T) * (T + 1) + (n % T) + 1]!,
   );
-  const U = s.tiedEmbeddings ? w['embed']! : w['unembed']!;
+  const U = t.view.unembedding(t.shape, t.weights);
   const result = truncatedLosses(
-    layerOf(model, params.layer),
+    layerOf(model, t.view.mlpLayer(t.shape, params.layer)),
     U,
-    s.vocab,
+    t.vocab,
     held.values,
     held.positions,
     targets,
@@ -209,5 +208,5 @@ export function languageTruncation(
     new Rng(settings.seed),
     params.solver,
   );
-  return { settings, positions: held.positions, vocab: s.vocab, d, solver: params.solver, ...result };
+  return { settings, positions: held.positions, vocab: t.vocab, d, solver: params.solver, ...result };
 }

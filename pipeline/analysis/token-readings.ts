@@ -44,38 +44,28 @@ export function rowScores(E: ArrayLike<number>, rows: number, d: number, w: Arra
   return out;
 }
 
-export interface AttentionShape {
-  dim: number;
-  heads: number;
-  kvHeads: number;
-}
-
 /**
- * Head h's OV map read backwards: the residual direction a token must have, before the head, to be
- * written along v by it: W_V^hᵀ W_O^hᵀ v (d). Head h reads key/value head ⌊h / (heads / kvHeads)⌋.
+ * A head's OV map read backwards: the residual direction a token must have, before the head, to be
+ * written along v by it: W_Vᵀ W_Oᵀ v (d), for the head's W_V (hs, d) and W_O (d, hs).
  */
 export function ovPullback(
-  wv: ArrayLike<number>,
-  wo: ArrayLike<number>,
-  s: AttentionShape,
-  h: number,
+  ov: { wv: ArrayLike<number>; wo: ArrayLike<number> },
   v: ArrayLike<number>,
 ): Float64Array {
-  const hs = s.dim / s.heads;
-  const kv = Math.floor(h / (s.heads / s.kvHeads));
-  if (wo.length !== s.dim * s.heads * hs || wv.length !== s.kvHeads * hs * s.dim)
+  const d = v.length;
+  const hs = ov.wv.length / d;
+  if (!Number.isInteger(hs) || ov.wo.length !== d * hs)
     throw new PipelineError(
-      `ovPullback: wo has ${wo.length} values, wv ${wv.length}, for d = ${s.dim}, ${s.heads} heads, ${s.kvHeads} kv heads`,
+      `ovPullback: W_V holds ${ov.wv.length} values and W_O ${ov.wo.length}; for d = ${d} both must be d × hs`,
     );
-  const w = new Float64Array(hs); // W_O^hᵀ v, (hs)
-  for (let i = 0; i < s.dim; i++) {
+  const w = new Float64Array(hs); // W_Oᵀ v, (hs)
+  for (let i = 0; i < d; i++) {
     const vi = v[i]!;
-    for (let j = 0; j < hs; j++) w[j]! += wo[i * s.heads * hs + h * hs + j]! * vi;
+    for (let j = 0; j < hs; j++) w[j]! += ov.wo[i * hs + j]! * vi;
   }
-  const out = new Float64Array(s.dim); // W_V^hᵀ w, (d)
+  const out = new Float64Array(d); // W_Vᵀ w, (d)
   for (let j = 0; j < hs; j++) {
-    const row = (kv * hs + j) * s.dim;
-    for (let c = 0; c < s.dim; c++) out[c]! += wv[row + c]! * w[j]!;
+    for (let c = 0; c < d; c++) out[c]! += ov.wv[j * d + c]! * w[j]!;
   }
   return out;
 }

@@ -3,7 +3,8 @@
  * type, seeded initialisation, forward pass (with named hook points exposing intermediate
  * activations), tensor layout, the metadata written into its safetensors file, and the bilinear
  * layers it holds, in the decomposition's terms. Nothing outside models/ knows a kind's tensors:
- * the trainer, the decomposition and the emitter see only this interface.
+ * the trainer, the decomposition, the analyses and the emitter see only this interface (a
+ * transformer's parts through its `transformer` view).
  *
  * Weights are named float32 arrays in math layout (output dimension first), the layout of the
  * published safetensors files.
@@ -100,6 +101,40 @@ export interface ModelKind<S extends Json = Json> {
   bilinearLayers(shape: S, weights: Weights): BilinearLayerParts[];
   /** Continuations of token prompts, for kinds that are language models (absent otherwise). */
   sample?(shape: S, weights: Weights, prompts: number[][], settings: SampleSettings): Generated;
+  /** The parts analyses read of a transformer, for kinds that are transformers (absent otherwise). */
+  transformer?: TransformerView<S>;
+}
+
+/**
+ * A transformer as analyses read it, without naming its tensors. Each part is given in the basis
+ * of the stream it reads: where the model normalises the residual stream x before a read
+ * (RMSNorm, g ⊙ x / rms(x)), the part reads the unit-RMS stream x̂ = x / rms(x) and the norm's
+ * gain g is folded into the part's own input matrix, so that one set of readings serves a model
+ * with or without normalisation. Without normalisation x̂ = x and nothing is folded.
+ */
+export interface TransformerView<S> {
+  /** Vocabulary size, residual width d, layers, attention heads. */
+  sizes(shape: S): { vocab: number; d: number; layers: number; heads: number };
+  /** Whether the stream is normalised before each read (then x̂ = x / rms(x), not x). */
+  normalized(shape: S): boolean;
+  /** Whether every layer's MLP is exactly bilinear, so that `bilinearLayers` holds it as Q_u. */
+  bilinearMlp(shape: S): boolean;
+  /** The token embedding (vocab, d), row-major: a token's residual stream before any layer. */
+  embedding(shape: S, weights: Weights): Float32Array;
+  /** The unembedding (vocab, d) with the final norm's gain folded in: logit_t = U[t] · x̂_final. */
+  unembedding(shape: S, weights: Weights): Float32Array;
+  /**
+   * Head h of layer l as an OV circuit: W_V (hs, d), with the attention norm's gain folded into its
+   * columns, and W_O (d, hs); the head writes W_O W_V x̂ (times its attention weights).
+   */
+  headOV(shape: S, weights: Weights, layer: number, head: number): { wv: Float32Array; wo: Float32Array };
+  /** The name, among `bilinearLayers`, of layer l's MLP. */
+  mlpLayer(shape: S, layer: number): string;
+  /**
+   * The stream layer l's MLP reads (x̂ before its normalisation's gain, the input of its bilinear
+   * layer) at every position of token windows ids (n, T), without training noise: (n·T, d).
+   */
+  mlpInput(shape: S, params: Record<string, tf.Tensor>, ids: tf.Tensor2D, layer: number): tf.Tensor2D;
 }
 
 export interface SampleSettings {

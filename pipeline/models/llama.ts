@@ -46,6 +46,7 @@ import {
   normalized,
   repeatKv,
   ropeTables,
+  rmsNorm,
   rotate,
   unembedding,
   type LlamaShape,
@@ -211,7 +212,47 @@ export const llama = defineModel<LlamaShape>({
     'x = embed[t]; per layer: x += wo·Attn(RMSNorm(x)·attn_norm) (causal, rotary θ = ropeTheta, pairs (2i, 2i+1)); h = RMSNorm(x)·mlp_norm; x += w2(Swish_β(w1 h) * (w3 h)) (gated) or w2((w1 h) * (w3 h)) (bilinear); logits = U(RMSNorm(x)·final_norm), U = unembed or embed when tied; with shape.norm "none" every RMSNorm(v)·g is v itself and the *_norm tensors are absent; matrices (out, in); no biases',
   bilinearLayers,
   sample,
+  transformer: {
+    sizes: (s) => ({ vocab: s.vocab, d: s.dim, layers: s.layers, heads: s.heads }),
+    normalized,
+    bilinearMlp: (s) => s.mlp === 'bilinear' || s.beta === 0,
+    embedding: (_s, w) => w['embed']!,
+    unembedding: (s, w) => foldGain(s.tiedEmbeddings ? w['embed']! : w['unembed']!, w['final_norm']),
+    headOV,
+    mlpLayer: (_s, l) => `layers.${l}.mlp`,
+    mlpInput,
+  },
 });
+
+/** A (rows, d) matrix with each column i scaled by gain[i] (no gain: the matrix itself). */
+function foldGain(m: Float32Array, gain: Float32Array | undefined): Float32Array {
+  return gain ? m.map((v, i) => v * gain[i % gain.length]!) : m;
+}
+
+/** Head h of layer l: W_V (hs, d) of its key/value head, attention gain folded in, and W_O (d, hs). */
+function headOV(s: LlamaShape, w: Weights, l: number, h: number): { wv: Float32Array; wo: Float32Array } {
+  const hs = headSize(s);
+  const kv = Math.floor(h / (s.heads / s.kvHeads)); // grouped-query: heads share key/value heads
+  const wv = w[`layers.${l}.wv`]!.subarray(kv * hs * s.dim, (kv + 1) * hs * s.dim); // (hs, d)
+  const wo = w[`layers.${l}.wo`]!; // (d, heads·hs)
+  const woHead = Float32Array.from({ length: s.dim * hs }, (_, k) => {
+    const [i, j] = [Math.floor(k / hs), k % hs];
+    return wo[i * s.heads * hs + h * hs + j]!;
+  });
+  return { wv: foldGain(wv, w[`layers.${l}.attn_norm`]), wo: woHead };
+}
+
+/**
+ * The stream layer l's bilinear MLP reads, (n·T, d): x itself without normalisation (the forward
+ * pass's own `mlp-in` activation), x / √(mean(x²) + ε) with it (its gain is folded into W1, W3).
+ */
+function mlpInput(s: LlamaShape, p: Record<string, tf.Tensor>, ids: tf.Tensor2D, l: number): tf.Tensor2D {
+  const flat = (t: tf.Tensor) => tf.reshape<tf.Rank.R2>(t, [-1, s.dim]); // hooks are (n, T, d)
+  if (!normalized(s)) return flat(forwardLlama(s, p, ids, { hooks: [`mlp-in.${l}`] }).hooks[`mlp-in.${l}`]!);
+  const { hooks } = forwardLlama(s, p, ids, { hooks: [`resid-pre.${l}`, `attn-out.${l}`] });
+  const x = tf.add(hooks[`resid-pre.${l}`]!, hooks[`attn-out.${l}`]!); // the stream before the MLP
+  return flat(rmsNorm(x, tf.scalar(1), s.normEps));
+}
 
 /** Continuations of prompts (llama-generate.ts: a key/value cache, greedy or nucleus sampling). */
 function sample(s: LlamaShape, w: Weights, prompts: number[][], settings: SampleSettings): Generated {

@@ -159,7 +159,7 @@ test('the curves of a model are identical across two runs with the same seed, an
     topShare: 0.25,
     seed: 5,
   };
-  const params = { settings, layer: 'layers.0.mlp', solver: 'ml-matrix' as const };
+  const params = { settings, layer: 0, solver: 'ml-matrix' as const };
   const [a, b] = [
     explainedCurves(handModel(), handWindows(4), params),
     explainedCurves(handModel(), handWindows(4), params),
@@ -177,7 +177,7 @@ test('truncated loss: at k = d every method is the model itself, whose loss equa
   const windows = handWindows(3);
   const meta = languageTruncation(model, windows, {
     settings: { ks: [1, 2, SHAPE.dim], windows: 3, trainWindows: 4, seed: 1 },
-    layer: 'layers.0.mlp',
+    layer: 0,
     solver: 'ml-matrix',
   });
   // the forward pass's own cross-entropy on the same windows

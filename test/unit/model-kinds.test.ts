@@ -285,11 +285,17 @@ test('a report of the new kind is emitted by the unchanged emitter: weights, met
       settings: {},
       models: [{ id: 'model', description: 'bigram model', job: model }],
       figures: [
-        figure('toy-lm', 'training-curves', trainingCurves, { model }, {
-          metrics: [...nextToken.metrics],
-          validation: 'the same token chain',
-          monitored: 64,
-        }),
+        figure(
+          'toy-lm',
+          'training-curves',
+          trainingCurves,
+          { model },
+          {
+            metrics: [...nextToken.metrics],
+            validation: 'the same token chain',
+            monitored: 64,
+          },
+        ),
       ],
       metrics: (read) => ({
         'test-accuracy': {

@@ -49,7 +49,7 @@ test("a hand-built model whose Q_u has a token's embedding as top eigenvector: t
   await selectBackend('cpu');
   const { meta } = readLanguageModel(modelArtifact(SHAPE, handWeights()), windowsArtifact(5), {
     settings: SETTINGS,
-    layer: 'layers.0.mlp',
+    layer: 0,
     solver: 'ml-matrix',
   });
   const girl = meta.directions.find((r) => r.slug === 'girl')!;
@@ -97,7 +97,13 @@ test("OV readings equal the scores through each head's full OV matrix W_O^h W_V^
           for (let c = 0; c < s.dim; c++) score += v[i]! * ov[i * s.dim + c]! * E[t * s.dim + c]!;
         return score;
       });
-      assertClose(rowScores(E, 11, s.dim, ovPullback(wv, wo, s, h, v)), direct, {
+      // the head's own W_V (hs, d) and W_O (d, hs), sliced from the full matrices
+      const headWv = wv.subarray(kv * hs * s.dim, (kv + 1) * hs * s.dim);
+      const headWo = Float64Array.from({ length: s.dim * hs }, (_, k) => {
+        const [i, j] = [Math.floor(k / hs), k % hs];
+        return wo[i * s.heads * hs + h * hs + j]!;
+      });
+      assertClose(rowScores(E, 11, s.dim, ovPullback({ wv: headWv, wo: headWo }, v)), direct, {
         atol: 1e-10,
         rtol: 1e-10,
         label: `head ${h} of ${s.heads} (${s.kvHeads} kv)`,
@@ -249,7 +255,7 @@ test('bad settings are refused by name: a missing required word, too few held-ou
   await selectBackend('cpu');
   const params = {
     settings: { ...SETTINGS, contexts: 100 },
-    layer: 'layers.0.mlp',
+    layer: 0,
     solver: 'ml-matrix' as const,
   };
   assert.throws(
