@@ -4,145 +4,28 @@
  * cell (gallery and table), and accuracy against each interpretability metric, one point per run.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { Artifact } from '../cache/artifact.ts';
 import { CELL_ONLY_METRICS, METRICS, type MetricName, type RunScores } from '../analysis/ablation.ts';
+import {
+  distinctRuns,
+  metricRange,
+  studyPoints,
+  summarizeCells,
+  type AblationRun,
+  type Cell,
+  type CellValue,
+  type Lookup,
+  type Regime,
+  type RunPoint,
+} from '../analysis/ablation-study.ts';
 import { ablationOf } from '../analysis/job.ts';
-import { clamped, pairInterval, tInterval, type Interval } from '../analysis/stats.ts';
+import { clamped } from '../analysis/stats.ts';
 import { datasetTitle, IDX_SOURCES } from '../data/sources.ts';
-import { pairSimilarities } from '../decompose/metrics.ts';
 import { interpolatePlasma } from 'd3-scale-chromatic';
 import { CHART_CONFIG, renderChart } from './charts.ts';
 import { gallerySvg, svgToPng, type GalleryRow } from './images.ts';
 import { defineFigure, intervalFields, round7, type FigureOutput } from './job.ts';
 import { formatValue } from './svg.ts';
 import { tableFigure } from './table.ts';
-
-/** A training regime: one cell of the grid, or a comparator. */
-export type Regime = {
-  id: string;
-  /** Short text for rows and legends. */
-  label: string;
-  kind: 'grid' | 'comparator';
-  latentNoise: number;
-  weightDecay: number;
-  inputNoise: number;
-  l1: number;
-  dropout: number;
-};
-
-/** A trained run of the study, and the input name of its ablation artifact. */
-export type AblationRun = {
-  dataset: string;
-  regime: string;
-  seed: number;
-  analysis: string;
-};
-
-export interface CellValue extends Interval {
-  /** For eigenvectors needed: some seed never got within one point by maxK (counted as maxK). */
-  censored: boolean;
-}
-
-export interface Cell {
-  dataset: string;
-  regime: Regime;
-  values: Record<MetricName, CellValue>;
-}
-
-/** One point per run: its scores, its features, and its mean similarity to the other seeds of its cell. */
-export interface RunPoint {
-  dataset: string;
-  regime: Regime;
-  seed: number;
-  scores: RunScores;
-  /** [class][rank] its top features in input space. */
-  features: Float64Array[][];
-  crossSeedSimilarity: number;
-  /**
-   * Its analysis's input name, and the pair statistics shared by the study's points (filled as first needed).
-   */
-  id: string;
-  pairs: PairCache;
-}
-
-type Lookup = (name: string) => Artifact | undefined;
-
-/**
- * Scores of every run, with per-run cross-seed similarity (mean over the cell's other seeds and over
- * classes).
- */
-export function runPoints(runs: AblationRun[], regimes: Regime[], lookup: Lookup): RunPoint[] {
-  const pairs: PairCache = new Map();
-  const points = runs.map((run) => {
-    const mine = ablationOf(lookup(run.analysis));
-    return {
-      id: run.analysis,
-      dataset: run.dataset,
-      regime: regimes.find((g) => g.id === run.regime)!,
-      seed: run.seed,
-      scores: mine.scores,
-      features: mine.features,
-      crossSeedSimilarity: Number.NaN,
-      pairs,
-    };
-  });
-  for (const point of points) {
-    const others = points.filter(
-      (o) => o.dataset === point.dataset && o.regime.id === point.regime.id && o.seed !== point.seed,
-    );
-    if (others.length > 0)
-      point.crossSeedSimilarity = others.reduce((s, o) => s + pairOf(point, o).matched, 0) / others.length;
-  }
-  return points;
-}
-
-type PairCache = Map<string, { matched: number; mismatched: number }>;
-
-/** Both cross-seed statistics of two runs' features, computed once per unordered pair. */
-function pairOf(a: RunPoint, b: RunPoint): { matched: number; mismatched: number } {
-  const key = [a.id, b.id].sort().join('\0');
-  if (!a.pairs.has(key)) a.pairs.set(key, pairSimilarities(a.features, b.features));
-  return a.pairs.get(key)!;
-}
-
-/**
- * The points of distinct trained models: a comparator with every strength 0 ("none") is the same
- * job as the grid's (0, 0) cell when the grid has one, so its points would count those runs twice.
- */
-export function distinctRuns(points: RunPoint[]): RunPoint[] {
-  const off = (r: Regime) =>
-    r.latentNoise === 0 && r.weightDecay === 0 && r.inputNoise === 0 && r.l1 === 0 && r.dropout === 0;
-  const gridHasCorner = points.some((p) => p.regime.kind === 'grid' && off(p.regime));
-  return points.filter((p) => !(gridHasCorner && p.regime.kind === 'comparator' && off(p.regime)));
-}
-
-/**
- * Mean and 95% interval over seeds of every metric, per data set and regime: t intervals for the
- * per-run scores; for the cross-seed statistics (same class, the class-mismatched null, and their
- * difference), the mean over every pair of the cell's seeds with a leave-one-seed-out jackknife
- * interval (none with 2 seeds: one pair).
- */
-export function summarizeCells(points: RunPoint[], maxK: number): Cell[] {
-  const keys = [...new Set(points.map((p) => `${p.dataset}\0${p.regime.id}`))];
-  return keys.map((key) => {
-    const mine = points.filter((p) => `${p.dataset}\0${p.regime.id}` === key).sort((a, b) => a.seed - b.seed);
-    const pair = (i: number, j: number) => pairOf(mine[i]!, mine[j]!);
-    const crossSeed = {
-      crossSeedSimilarity: pairInterval(mine.length, (i, j) => pair(i, j).matched),
-      crossSeedNull: pairInterval(mine.length, (i, j) => pair(i, j).mismatched),
-      crossSeedGain: pairInterval(mine.length, (i, j) => pair(i, j).matched - pair(i, j).mismatched),
-    };
-    const values = Object.fromEntries(
-      (Object.keys(METRICS) as MetricName[]).map((name) => {
-        if (name in crossSeed)
-          return [name, { ...crossSeed[name as keyof typeof crossSeed], censored: false }];
-        const raw = mine.map((p) => p.scores[name as keyof RunScores]);
-        return [name, { ...tInterval(raw.map((x) => x ?? maxK)), censored: raw.some((x) => x === null) }];
-      }),
-    ) as Record<MetricName, CellValue>;
-    return { dataset: mine[0]!.dataset, regime: mine[0]!.regime, values };
-  });
-}
 
 function display(name: MetricName, v: CellValue): string {
   if (name === 'accuracy') return `${(v.mean * 100).toFixed(1)}%`;
@@ -152,26 +35,6 @@ function display(name: MetricName, v: CellValue): string {
 
 export function kebab(name: MetricName): string {
   return name.replace(/[A-Z]/g, (ch) => `-${ch.toLowerCase()}`);
-}
-
-/** The values each metric can take: where its intervals are cut (a |cos| lies in [0, 1]). */
-export function metricRange(metric: MetricName, maxK: number): [number, number] {
-  switch (metric) {
-    case 'accuracy':
-    case 'featureSupport':
-    case 'peripheryMass':
-    case 'crossSeedSimilarity':
-    case 'crossSeedNull':
-      return [0, 1];
-    case 'crossSeedGain':
-      return [-1, 1];
-    case 'effectiveRank':
-      return [1, Infinity];
-    case 'totalVariation':
-      return [0, Infinity];
-    case 'eigenvectorsNeeded':
-      return [1, maxK];
-  }
 }
 
 /**
@@ -715,22 +578,6 @@ export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureO
   };
 }
 
-/** Pearson correlation over runs (NaN when either side is constant). */
-export function correlation(xs: number[], ys: number[]): number {
-  const n = xs.length;
-  const mx = xs.reduce((s, x) => s + x, 0) / n;
-  const my = ys.reduce((s, y) => s + y, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (xs[i]! - mx) * (ys[i]! - my);
-    sxx += (xs[i]! - mx) ** 2;
-    syy += (ys[i]! - my) ** 2;
-  }
-  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : Number.NaN;
-}
-
 /** What every ablation figure is drawn from: the study's runs (by input name) and regimes. */
 type Study = { runs: AblationRun[]; regimes: Regime[] };
 type ByName = Record<string, unknown>;
@@ -772,7 +619,7 @@ export const ablationHeatmap = defineFigure<ByName, Study & { metric: MetricName
   render: (inputs, p) =>
     renderHeatmap(
       summarizeCells(
-        runPoints(p.runs, p.regimes, (name) => inputs[name]),
+        studyPoints(p.runs, p.regimes, (name) => inputs[name]),
         p.maxK,
       ),
       p.metric,
@@ -820,7 +667,7 @@ export const ablationComparatorTable = defineFigure<ByName, Study & { shown: str
   render: (inputs, p) =>
     renderComparatorTable(
       summarizeCells(
-        runPoints(p.runs, p.regimes, (name) => inputs[name]),
+        studyPoints(p.runs, p.regimes, (name) => inputs[name]),
         p.maxK,
       ),
       p.shown,
@@ -837,5 +684,5 @@ export const ablationAccuracyScatter = defineFigure<ByName, Study>({
       'regime: grid runs by their latent noise, comparators by name ("none" is the grid\'s (0, 0) cell,',
       'drawn there).',
     ].join(' '),
-  render: (inputs, p) => renderAccuracyScatter(runPoints(p.runs, p.regimes, (name) => inputs[name])),
+  render: (inputs, p) => renderAccuracyScatter(studyPoints(p.runs, p.regimes, (name) => inputs[name]).points),
 });

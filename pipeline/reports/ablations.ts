@@ -20,20 +20,22 @@ import { FASHION_MNIST } from '../data/sources.ts';
 import { classEigenJob } from '../decompose/job.ts';
 import { PipelineError } from '../errors.ts';
 import {
+  correlation,
+  distinctRuns,
+  metricRange,
+  studyPoints,
+  summarizeCells,
+  type AblationRun,
+  type Cell,
+  type Regime,
+} from '../analysis/ablation-study.ts';
+import {
   ablationAccuracyScatter,
   ablationComparatorGallery,
   ablationComparatorTable,
   ablationGridGallery,
   ablationHeatmap,
-  correlation,
-  distinctRuns,
   kebab,
-  metricRange,
-  runPoints,
-  summarizeCells,
-  type AblationRun,
-  type Cell,
-  type Regime,
 } from '../figures/ablations.ts';
 import { figure } from '../figures/job.ts';
 import { bilinearClassifier } from '../models/bilinear-classifier.ts';
@@ -406,8 +408,9 @@ function studyMetrics(
   regimes: Regime[],
   lookup: (name: string) => Artifact,
 ): Record<string, Metric> {
-  const points = runPoints(runs, regimes, lookup);
-  const cells = summarizeCells(points, p.analysis.maxK);
+  const study = studyPoints(runs, regimes, lookup);
+  const { points } = study;
+  const cells = summarizeCells(study, p.analysis.maxK);
   const at = (latentNoise: number, weightDecay: number) =>
     `latent-${number(latentNoise)}-decay-${number(weightDecay)}`;
   const [noise, decay] = [

@@ -17,7 +17,8 @@ import { symmetricEigen } from '../../pipeline/decompose/eigen.ts';
 import { interactionMatrix, oneHot } from '../../pipeline/decompose/interaction.ts';
 import { eigenvectorsNeeded, runSimilarity } from '../../pipeline/decompose/metrics.ts';
 import { bilinearLayer } from '../../pipeline/decompose/layer.ts';
-import { alignedTiles, correlation, distinctRuns } from '../../pipeline/figures/ablations.ts';
+import { correlation, distinctRuns } from '../../pipeline/analysis/ablation-study.ts';
+import { alignedTiles } from '../../pipeline/figures/ablations.ts';
 import {
   ABLATION_PROFILES,
   checkStudy,
@@ -270,7 +271,6 @@ test('"none" points are dropped when the grid has a (0, 0) cell, kept when it ha
     features: [],
     crossSeedSimilarity: 0.5,
     id,
-    pairs: new Map(),
   });
   assert.deepEqual(
     distinctRuns([point('latent-0-decay-0'), point('none'), point('l1')]).map((p) => p.regime.id),
