@@ -7,6 +7,30 @@ import type { NamedTensor } from '../tensors/safetensors.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
+/**
+ * T when it is plain JSON data, never otherwise: what `asJson` accepts. Functions and typed arrays
+ * (which JSON.stringify would write as `{"0": …}`) are refused; optional fields are allowed.
+ */
+export type JsonData<T> = T extends string | number | boolean | null
+  ? T
+  : T extends (...args: never[]) => unknown
+    ? never
+    : T extends ArrayBufferView
+      ? never
+      : T extends readonly (infer U)[]
+        ? readonly JsonData<U>[]
+        : T extends object
+          ? { [K in keyof T]: JsonData<T[K]> }
+          : never;
+
+/**
+ * Plain data typed by an interface, as Json. An interface has no index signature, so TypeScript
+ * does not see its objects as Json even when they are plain data; JsonData checks that they are.
+ */
+export function asJson<T>(value: T & JsonData<T>): Json {
+  return value as unknown as Json;
+}
+
 export interface Artifact<M = unknown> {
   /** The name of the job kind that made it (set by the runner; see job.ts). */
   kind?: string;

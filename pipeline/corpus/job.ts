@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { artifact, requireTensor, type Artifact, type Json } from '../cache/artifact.ts';
+import { asJson, artifact, requireTensor, type Artifact, type Json } from '../cache/artifact.ts';
 import { artifactOf, defineJob, type Job } from '../cache/job.ts';
 import type { DataInfo } from '../data/job.ts';
 import { rangeFingerprint, verifiedBytes, type ByteRange } from '../data/llama-files.ts';
@@ -223,11 +223,11 @@ function corpusCard(
   const allStories = SPLITS.reduce((n, s) => n + storyCount[s], 0);
   return {
     source: description,
-    settings: {
+    settings: asJson({
       source: params.source,
       split: { ...params.split },
       backend: params.backend,
-    } as unknown as Json,
+    }),
     stories: storyCount,
     tokens,
     meanTokensPerStory: SPLITS.reduce((n, s) => n + tokens[s], 0) / allStories,
@@ -309,7 +309,7 @@ export function storiesJob(label: string, request: StoriesRequest): Job<CorpusMe
     label,
     Object.fromEntries(shards.map((job, i) => [`shard-${i}`, job])),
     params,
-    { locations: locations as unknown as Json },
+    { locations: asJson(locations) },
   );
 }
 

@@ -8,7 +8,7 @@
  * the same stories in the same order, and a corpus of more shards begins with the stories of one
  * of fewer.
  */
-import { artifact, requireTensor, type Artifact, type Json } from '../cache/artifact.ts';
+import { asJson, artifact, requireTensor, type Artifact } from '../cache/artifact.ts';
 import { artifactOf, defineJob, type Job } from '../cache/job.ts';
 import { readLlamaCheckpoint } from '../data/llama-checkpoint.ts';
 import { rangeFingerprint, verifiedBytes, type ByteRange } from '../data/llama-files.ts';
@@ -128,7 +128,7 @@ export function shardJobs(label: string, request: ShardsRequest): Job<ShardMeta>
         sampling: { ...request.sampling },
         backend,
       },
-      { locations: { checkpoint: { ...request.checkpoint } } as unknown as Json },
+      { locations: asJson({ checkpoint: { ...request.checkpoint } }) },
     ),
   );
 }

@@ -15,7 +15,7 @@
  * validation and test splits are mapped with the training split's vocabulary, never their own,
  * and the share of their tokens that become <unk> is published.
  */
-import { artifact, requireTensor, type Artifact, type Json } from '../cache/artifact.ts';
+import { asJson, artifact, requireTensor, type Artifact } from '../cache/artifact.ts';
 import { artifactOf, defineJob, type Job } from '../cache/job.ts';
 import { rangeFingerprint, verifiedBytes, type ByteRange } from '../data/llama-files.ts';
 import { readLlamaTokenizer, type LlamaTokenizer } from '../data/llama-tokenizer.ts';
@@ -246,7 +246,7 @@ export function vocabularyWindowsJob(
     setting: options.setting,
   };
   return vocabularyWindows.create(label, { stories }, params, {
-    locations: { tokenizer: { ...options.tokenizer } } as unknown as Json,
+    locations: asJson({ tokenizer: { ...options.tokenizer } }),
   });
 }
 

@@ -4,7 +4,7 @@
  * vocabulary is chosen by), and sample stories as text.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { requireTensor, type Json } from '../cache/artifact.ts';
+import { asJson, requireTensor } from '../cache/artifact.ts';
 import type { Inputs } from '../cache/job.ts';
 import type { CorpusCard, CorpusMeta } from '../corpus/job.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
@@ -82,7 +82,7 @@ export async function renderCorpusCard(meta: CorpusMeta): Promise<FigureOutput> 
   return {
     ...tableFigure({ title: 'Corpus card', columns: ['property', 'value'], rows, widths: [330, 640] }),
     alt: `The corpus card: ${rows.map(([k, v]) => `${k}: ${v}`).join('; ')}.`,
-    data: { card: meta.card as unknown as Json },
+    data: { card: asJson(meta.card) },
     table: { columns: ['property', 'value'], rows },
   };
 }

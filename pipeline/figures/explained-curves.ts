@@ -4,7 +4,7 @@
  * with 95% intervals (t over tokens; random draws averaged within each token first).
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { Json } from '../cache/artifact.ts';
+import { asJson } from '../cache/artifact.ts';
 import type { Inputs } from '../cache/job.ts';
 import { asCurves, type CurvesMeta, type DirectionCurves } from '../analysis/language-curves.ts';
 import type { CurvePoint } from '../analysis/explained-curves.ts';
@@ -139,7 +139,7 @@ async function renderCurves(inputs: Inputs<{ curves: CurvesMeta }>): Promise<Fig
     svg: await renderChart(spec),
     vegaLite: spec,
     alt: `Three line charts against k from 1 to ${meta.K}: the correlation over ${meta.positions} held-out positions, the correlation over the ${meta.topPositions} positions with the largest activation, and R², between each output direction's MLP activation and its reconstruction from the top-k eigenvectors, k random directions and the top-k principal directions of the MLP inputs, means over ${n} output directions with 95% intervals.`,
-    data: {
+    data: asJson({
       intervals: `95% t intervals over n = ${n} output directions; random directions: over the directions' means of their ${meta.settings.draws} draws (nested); cut at [−1, 1]`,
       positions: meta.positions,
       topPositions: meta.topPositions,
@@ -152,7 +152,7 @@ async function renderCurves(inputs: Inputs<{ curves: CurvesMeta }>): Promise<Fig
         pca: d.pca.map(roundPoint),
         random: d.random.map((c) => c.map(roundPoint)),
       })),
-    } as unknown as Json,
+    }),
     table: {
       columns: ['measure', 'method', 'k', 'mean', 'lo', 'hi', 'n', 'interval'],
       rows: rows.map((r) => [r.measure, r.method, r.k, r.mean, r.lo ?? '', r.hi ?? '', r.n, r.interval]),

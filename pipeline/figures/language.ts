@@ -5,19 +5,17 @@
  * that a reader can recompute the held-out loss from the downloads alone.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { Json } from '../cache/artifact.ts';
-import type { Inputs } from '../cache/job.ts';
+import { asJson } from '../cache/artifact.ts';
 import {
-  asVocabularyWindows,
-  BOS,
-  compactMap,
-  compactStream,
-  decodeCompact,
-  type VocabularyWindowsMeta,
-} from '../corpus/vocabulary.ts';
+  asContinuations,
+  type ContinuationSettings,
+  type ContinuationsMeta,
+} from '../analysis/continuations.ts';
+import type { Inputs } from '../cache/job.ts';
+import { asVocabularyWindows, decodeCompact, type VocabularyWindowsMeta } from '../corpus/vocabulary.ts';
 import { tokenSplitsOf } from '../data/tokens.ts';
 import { modelKind, parameterCount } from '../models/kind.ts';
-import { asModel, modelWeights, type ModelMeta } from '../train/job.ts';
+import { asModel, type ModelMeta } from '../train/job.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
 import { defineFigure, round7, type FigureOutput } from './job.ts';
 import { escapeXml, svgDocument, wrapText } from './svg.ts';
@@ -99,7 +97,7 @@ async function renderModels(inputs: Inputs<ModelInputs>, params: ModelList): Pro
       widths: [230, 100, 110, 60, 110, 80, 100],
     }),
     alt: `Table of the models: ${rows.map((r) => `${r.model}, ${r.parameters} parameters, ${r.tokensSeen} tokens seen, validation loss ${r.validationLoss.toFixed(4)}, test loss ${r.testLoss.toFixed(4)}`).join('; ')}.`,
-    data: { rows } as unknown as Json,
+    data: asJson({ rows }),
     table: {
       columns: [
         'model',
@@ -194,7 +192,7 @@ async function renderLossCurves(inputs: Inputs<ModelInputs>, params: ModelList):
     svg: await renderChart(spec),
     vegaLite: spec,
     alt: `Line chart of cross-entropy per token against training tokens seen for ${params.models.map((m) => m.label).join(' and ')}, on the training sample (dashed) and the validation split (solid); final validation losses ${finals.map((f) => `${f.model} ${f.validation.toFixed(4)}`).join(', ')}.`,
-    data: { rows, final: finals } as unknown as Json,
+    data: asJson({ rows, final: finals }),
     table: {
       columns: ['model', 'split', 'step', 'tokens', 'loss'],
       rows: rows.map((r) => [r.model, r.split, r.step, r.tokens, r.loss]),
@@ -324,7 +322,7 @@ async function renderLossComparison(inputs: Inputs<ModelInputs>, params: SeedLis
     svg: await renderChart(spec),
     vegaLite: spec,
     alt: `Final cross-entropy per token, per seed: ${runs.map((r) => `${r.model} seed ${r.seed} ${r.split} ${r.loss.toFixed(4)}`).join(', ')}; means over seeds: ${means.map((m) => `${m.model} ${m.split} ${m.mean.toFixed(4)}`).join(', ')}.`,
-    data: { runs, means } as unknown as Json,
+    data: asJson({ runs, means }),
     table: {
       columns: ['model', 'seed', 'split', 'loss'],
       rows: runs.map((r) => [r.model, r.seed, r.split, r.loss]),
@@ -348,64 +346,15 @@ export const languageLossComparison = defineFigure<ModelInputs, SeedList>({
 
 // ---- continuations of fixed prompts ----
 
-export type ContinuationParams = ModelList & {
-  /**
-   * Each prompt as text and in Llama ids (BOS first), encoded at plan time; mapped to the vocabulary here
-   * (one id for one).
-   */
-  prompts: { text: string; llama: number[] }[];
-  /** New tokens at most: the longest prompt and these fit in the context. */
-  maxTokens: number;
-  /** The sampled continuation's settings (the other is greedy). */
-  temperature: number;
-  topP: number;
-  seed: number;
-};
-
-/** Llama ids in the vocabulary's compact ids (types it lacks → <unk>). */
-function compactIds(llamaOf: readonly number[], ids: number[]): number[] {
-  return Array.from(
-    compactStream(Int32Array.from(ids), compactMap(llamaOf, Math.max(...llamaOf, ...ids) + 1)).ids,
-  );
-}
+/** The continuations' settings, as the caption and the data file state them. */
+export type ContinuationParams = ContinuationSettings;
 
 async function renderContinuations(
-  inputs: Inputs<ModelInputs>,
+  inputs: Inputs<{ continuations: ContinuationsMeta }>,
   params: ContinuationParams,
 ): Promise<FigureOutput> {
-  const vocabulary = asVocabularyWindows(inputs['windows']).meta.vocabulary;
-  const rows: { model: string; prompt: string; decoding: string; continuation: string; finished: boolean }[] =
-    [];
-  const prompts = params.prompts.map((q) => compactIds(vocabulary.llama, q.llama));
-  for (const { label, model } of models(inputs, params)) {
-    const kind = modelKind(model.meta.model.kind);
-    if (!kind.sample)
-      throw new Error(`${label}: a '${kind.name}' model cannot continue prompts (its kind has no sampler)`);
-    const weights = modelWeights(model);
-    for (const [decoding, settings] of [
-      ['greedy', { temperature: 0, topP: 1 }],
-      [
-        `sampled (T = ${params.temperature}, top-p ${params.topP})`,
-        { temperature: params.temperature, topP: params.topP },
-      ],
-    ] as const) {
-      const out = kind.sample(model.meta.model.shape, weights, prompts, {
-        ...settings,
-        maxTokens: params.maxTokens,
-        seed: params.seed,
-        stop: [BOS],
-      });
-      out.tokens.forEach((ids, i) =>
-        rows.push({
-          model: label,
-          prompt: params.prompts[i]!.text,
-          decoding,
-          continuation: decodeCompact(vocabulary, ids),
-          finished: out.finished[i]!,
-        }),
-      );
-    }
-  }
+  const { rows } = asContinuations(inputs.continuations).meta;
+  const settings = { ...params, models: params.models.map((m) => m.label) };
   return {
     kind: 'chart',
     svg: textBlocks(
@@ -415,8 +364,11 @@ async function renderContinuations(
         text: `${r.prompt} ⟶${r.continuation}${r.finished ? '' : ' …'}`,
       })),
     ),
-    alt: `Each model's greedy and sampled continuations of ${params.prompts.length} fixed prompts: ${rows.map((r) => `${r.model} (${r.decoding}): “${r.prompt}${r.continuation}”`).join(' ')}`,
-    data: { settings: { ...params, models: params.models.map((m) => m.label) }, rows } as unknown as Json,
+    alt: [
+      `Each model's greedy and sampled continuations of ${params.prompts.length} fixed prompts:`,
+      rows.map((r) => `${r.model} (${r.decoding}): “${r.prompt}${r.continuation}”`).join(' '),
+    ].join(' '),
+    data: asJson({ settings, rows }),
     table: {
       columns: ['model', 'prompt', 'decoding', 'continuation', 'ended_by_itself'],
       rows: rows.map((r) => [r.model, r.prompt, r.decoding, r.continuation, r.finished ? 'yes' : 'no']),
@@ -424,7 +376,7 @@ async function renderContinuations(
   };
 }
 
-export const languageContinuations = defineFigure<ModelInputs, ContinuationParams>({
+export const languageContinuations = defineFigure<{ continuations: ContinuationsMeta }, ContinuationParams>({
   name: 'language-continuations',
   module: import.meta.url,
   title: () => 'Continuations of fixed prompts',
@@ -483,12 +435,12 @@ async function renderVocabulary(inputs: Inputs<{ windows: VocabularyWindowsMeta 
       widths: [280, 700],
     }),
     alt: `The model vocabulary: ${vocabulary.size} tokens of ${vocabulary.typesSeen} training types; <unk> is ${(vocabulary.unknown.validation * 100).toFixed(3)}% of validation and ${(vocabulary.unknown.test * 100).toFixed(3)}% of test tokens. The data file lists every token.`,
-    data: {
+    data: asJson({
       size: vocabulary.size,
       typesSeen: vocabulary.typesSeen,
       unknown: vocabulary.unknown,
       tokenizer: vocabulary.tokenizer,
-    } as unknown as Json,
+    }),
     table: {
       columns: ['id', 'llama_id', 'text', 'train_count'],
       rows: vocabulary.texts.map((t, c) => [c, vocabulary.llama[c]!, t, vocabulary.trainCounts[c]!]),
@@ -533,10 +485,10 @@ async function renderHeldOut(inputs: Inputs<{ windows: VocabularyWindowsMeta }>)
         })),
     ),
     alt: `The ${splits.validation.n} validation and ${splits.test.n} test windows of ${T} + 1 compact token ids the held-out losses are over; the first two of each, decoded, are shown. The data file lists every window.`,
-    data: {
+    data: asJson({
       context: T,
       windows: { validation: splits.validation.n, test: splits.test.n },
-    } as unknown as Json,
+    }),
     table: { columns: ['split', 'window', 'ids'], rows },
   };
 }

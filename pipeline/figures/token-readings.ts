@@ -4,8 +4,7 @@
  * its top eigenvectors read through tokens and held-out contexts, and its Table 1 row).
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { Json } from '../cache/artifact.ts';
-import { requireTensor } from '../cache/artifact.ts';
+import { asJson, requireTensor } from '../cache/artifact.ts';
 import type { Inputs } from '../cache/job.ts';
 import {
   asReadings,
@@ -116,7 +115,7 @@ async function renderSpectra(inputs: ReadingInputs): Promise<FigureOutput> {
     svg: await renderChart(spec),
     vegaLite: spec,
     alt: `Line charts, one panel per word class, of the ${d} eigenvalues of each chosen output token's interaction matrix Q_u, sorted from the most positive to the most negative and divided by the largest |λ|: ${spectra.map((s) => `${s.direction.title} (effective rank ${formatValue(s.direction.effectiveRank)})`).join(', ')}.`,
-    data: {
+    data: asJson({
       directions: spectra.map(({ direction, values }) => ({
         slug: direction.slug,
         title: direction.title,
@@ -126,7 +125,7 @@ async function renderSpectra(inputs: ReadingInputs): Promise<FigureOutput> {
         negative: direction.negative,
         eigenvalues: Array.from(values, round7),
       })),
-    } as unknown as Json,
+    }),
     table: {
       columns: ['token', 'class', 'position', 'eigenvalue', 'relative'],
       rows: rows.map((r) => [r.token, r.class, r.position, r.value, r.relative]),
@@ -350,7 +349,7 @@ async function renderTokenList(inputs: ReadingInputs): Promise<FigureOutput> {
       widths: columns.map(() => 60),
     }),
     alt: `A table of the ${spectra.length} output directions read, each with its word class, training count, the effective rank of its interaction matrix, its counts of positive and negative eigenvalues, the tokens its top eigenvector aligns with, and the tokens that alone most raise it through the MLP; each token has a page of its own.`,
-    data: { directions: spectra.map(({ direction }) => direction) } as unknown as Json,
+    data: asJson({ directions: spectra.map(({ direction }) => direction) }),
     table: {
       columns: ['slug', 'token', 'class', 'count', 'effective_rank', 'positive', 'negative'],
       rows: spectra.map(({ direction: r }) => [

@@ -43,6 +43,7 @@ import {
 } from './spec.ts';
 import { mean, tInterval } from '../analysis/stats.ts';
 import { corpusFor } from './stories.ts';
+import { continuationsJob } from '../analysis/continuations.ts';
 import {
   languageReadingsJob,
   type ReadingSettings,
@@ -255,7 +256,7 @@ function planJobs(ctx: PlanContext) {
   const deps = {
     windows,
     ...Object.fromEntries(runs.flatMap((r) => r.jobs.map((job, i) => [runKey(p, r.key, i), job]))),
-  } as unknown as Deps<Record<string, ModelMeta | VocabularyWindowsMeta>>;
+  } as Deps<Record<string, ModelMeta | VocabularyWindowsMeta>>;
   const list = { models: published.map(({ key, label }) => ({ key, label })) };
   const readings = languageReadingsJob('language/readings', published[0]!.job, windows, p.readings);
   const truncation = languageTruncationJob(
@@ -288,6 +289,12 @@ function planJobs(ctx: PlanContext) {
     topP: 0.9,
     seed: 11,
   };
+  const continuations = continuationsJob(
+    'language/continuations',
+    deps,
+    published.map((r) => r.job),
+    { ...list, prompts, ...sampling },
+  );
   return {
     p,
     windows,
@@ -299,13 +306,14 @@ function planJobs(ctx: PlanContext) {
     readings,
     truncation,
     curves,
+    continuations,
     prompts,
     sampling,
   };
 }
 
 function figuresOf(jobs: LanguageJobs): FigurePlan[] {
-  const { p, deps, list, seedList, readings, curves, truncation, windows } = jobs;
+  const { p, deps, list, seedList, readings, curves, truncation, windows, continuations } = jobs;
   return [
     figure('language', 'models', languageModels, deps, list),
     figure('language', 'training-curves', languageLossCurves, deps, {
@@ -314,11 +322,17 @@ function figuresOf(jobs: LanguageJobs): FigurePlan[] {
       monitor: p.train.monitor,
     }),
     figure('language', 'loss-comparison', languageLossComparison, deps, seedList),
-    figure('language', 'continuations', languageContinuations, deps, {
-      ...list,
-      prompts: jobs.prompts,
-      ...jobs.sampling,
-    }),
+    figure(
+      'language',
+      'continuations',
+      languageContinuations,
+      { continuations },
+      {
+        ...list,
+        prompts: jobs.prompts,
+        ...jobs.sampling,
+      },
+    ),
     figure(
       'language',
       'output-tokens',

@@ -15,6 +15,12 @@ import { CacheStore } from '../../pipeline/cache/store.ts';
 import { memoryLog } from '../../pipeline/util/log.ts';
 import { PipelineError } from '../../pipeline/errors.ts';
 import { crashingKind, refusingKind, squareKind } from '../helpers/fixture-jobs.ts';
+import { continuationsJob } from '../../pipeline/analysis/continuations.ts';
+import type { Job } from '../../pipeline/cache/job.ts';
+import { llama } from '../../pipeline/models/llama.ts';
+import { nextToken } from '../../pipeline/tasks/next-token.ts';
+import type { ModelMeta } from '../../pipeline/train/job.ts';
+import type { VocabularyWindowsMeta } from '../../pipeline/corpus/vocabulary.ts';
 
 function tree(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'closure-'));
@@ -122,4 +128,33 @@ test('job parameters must be plain JSON, checked when the job is made', () => {
     () => squareKind.create('bad', {}, { x: Number.NaN }),
     /test\/square bad: parameters must be plain JSON: cannot hash non-finite number at \$\.x/,
   );
+});
+
+test("continuations are sampled by a job whose code version covers the models' sampler", () => {
+  const model = {
+    kind: 'train/model',
+    stage: 'train',
+    label: 'a language model',
+    params: {},
+    deps: {},
+    modules: [llama.module, nextToken.module],
+    heavy: true,
+  } as Job<ModelMeta>;
+  const windows = {
+    ...model,
+    kind: 'corpus/vocabulary-windows',
+    stage: 'corpus',
+    modules: [],
+  } as Job<unknown> as Job<VocabularyWindowsMeta>;
+  const job = continuationsJob('language/continuations', { windows, model }, [model], {
+    models: [{ key: 'model', label: 'bilinear' }],
+    prompts: [],
+    maxTokens: 4,
+    temperature: 1,
+    topP: 0.9,
+    seed: 1,
+  });
+  const { files } = moduleClosure(job.modules);
+  for (const file of ['pipeline/models/llama.ts', 'pipeline/models/llama-generate.ts'])
+    assert.ok(files.includes(file), `${file} is in the continuations' code version`);
 });
