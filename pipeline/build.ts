@@ -4,11 +4,12 @@
  */
 import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { Job } from './cache/job.ts';
 import { JobRunner, type RunStats } from './cache/runner.ts';
 import { WorkerPool } from './cache/pool.ts';
 import { CacheStore } from './cache/store.ts';
 import { emitFigure, emitReport } from './emit/report.ts';
-import { OptionalInputMissing, PipelineError, usageError } from './errors.ts';
+import { InputMissing, OptionalInputMissing, usageError, type PipelineError } from './errors.ts';
 import { downloadDataset, locateDataset } from './data/sources.ts';
 import type { ProfileName } from './profiles.ts';
 import { REPORTS } from './reports/index.ts';
@@ -50,6 +51,19 @@ interface Selection {
   figure?: string;
 }
 
+/** One build as it runs: what was asked, what was planned, and what it has so far. */
+interface BuildRun {
+  options: BuildOptions;
+  reports: ReportSpec[];
+  selections: Selection[];
+  /** Reports skipped for missing data (the build still fails with exit code 3 after the others). */
+  skipped: PipelineError[];
+  cache: CacheStore;
+  backend: BackendInfo;
+  /** performance.now() when the build started. */
+  started: number;
+}
+
 export async function build(options: BuildOptions): Promise<BuildSummary> {
   const started = performance.now();
   const reports = options.reports ?? REPORTS;
@@ -80,15 +94,16 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
       if (!optional) skipped.push(error);
     },
   );
-  const cache = new CacheStore(options.cacheDir);
-  if (options.statusOnly)
-    return reportStatus(
-      new JobRunner({ cache, log: options.log, force: options.force }),
-      selections,
-      options.log,
-      backend,
-      started,
-    );
+  const run: BuildRun = {
+    options,
+    reports,
+    selections,
+    skipped,
+    cache: new CacheStore(options.cacheDir),
+    backend,
+    started,
+  };
+  if (options.statusOnly) return reportStatus(run);
   // Every flag is checked; before any job runs, both folders must take writes.
   requireWritableDirectory(options.outDir, '--out');
   requireWritableDirectory(options.cacheDir, '--cache');
@@ -98,21 +113,14 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     options.log.job('waiting', options.outDir, `another build (${owner}) is writing it`),
   );
   try {
-    return await buildLocked(options, selections, skipped, cache, backend, reports, started);
+    return await buildLocked(run);
   } finally {
     lock.release();
   }
 }
 
-async function buildLocked(
-  options: BuildOptions,
-  selections: Selection[],
-  skipped: PipelineError[],
-  cache: CacheStore,
-  backend: BackendInfo,
-  reports: ReportSpec[],
-  started: number,
-): Promise<BuildSummary> {
+async function buildLocked(run: BuildRun): Promise<BuildSummary> {
+  const { options, selections, cache, backend } = run;
   const swept =
     cache.sweepStaging() +
     sweepTemporary(options.outDir) +
@@ -132,21 +140,14 @@ async function buildLocked(
   if (pool) options.log.info(`${workers} worker threads for training and analyses`);
   const runner = new JobRunner({ cache, log: options.log, force: options.force, ...(pool ? { pool } : {}) });
   try {
-    return await emitAll(options, selections, runner, skipped, backend, reports, started);
+    return await emitAll(run, runner);
   } finally {
     await pool?.close();
   }
 }
 
-async function emitAll(
-  options: BuildOptions,
-  selections: Selection[],
-  runner: JobRunner,
-  skipped: PipelineError[],
-  backend: BackendInfo,
-  reports: ReportSpec[],
-  started: number,
-): Promise<BuildSummary> {
+async function emitAll(run: BuildRun, runner: JobRunner): Promise<BuildSummary> {
+  const { options, selections, skipped, backend, reports, started } = run;
   const ctx = {
     outDir: options.outDir,
     profile: options.profile,
@@ -158,12 +159,7 @@ async function emitAll(
   // Start every selected job at once, so the worker pool always has training or analyses queued
   // while the main thread loads data, decomposes and draws, instead of idling between reports.
   // A failure is reported (once) by the emit below, which waits for the same promises.
-  for (const { plan, figure } of selections) {
-    const items = figure
-      ? plan.figures.filter((f) => f.id === figure)
-      : [...plan.models, ...(plan.analyses ?? []), ...plan.figures];
-    for (const item of items) runner.get(item.job).catch(() => undefined);
-  }
+  for (const job of selectedJobs(selections)) runner.get(job).catch(() => undefined);
   for (const { report, plan, figure } of selections) {
     if (figure) {
       await emitFigure(
@@ -180,12 +176,10 @@ async function emitAll(
     options.log.job('emitted', emitted.at(-1)!, join(options.outDir, report.id));
   }
   if (skipped.length > 0) {
-    throw new PipelineError(
-      `${skipped.length} report(s) skipped for missing data (the others were built): ${skipped.map((e) => e.message).join('; ')}`,
-      {
-        exitCode: 3,
-        hint: skipped[0]!.hint,
-      },
+    const reasons = skipped.map((e) => e.message).join('; ');
+    throw new InputMissing(
+      `${skipped.length} report(s) skipped for missing data (the others were built): ${reasons}`,
+      skipped[0]!.hint,
     );
   }
   return { ...runner.stats, backend, seconds: (performance.now() - started) / 1000, emitted };
@@ -208,20 +202,22 @@ async function provideData(
   }
 }
 
-function reportStatus(
-  runner: JobRunner,
-  selections: Selection[],
-  log: Log,
-  backend: BackendInfo,
-  started: number,
-): BuildSummary {
-  const jobs = selections.flatMap(({ plan, figure }) => [
-    ...(figure ? [] : plan.models.map((m) => m.job)),
-    ...plan.figures.filter((f) => !figure || f.id === figure).map((f) => f.job),
-  ]);
+/** The jobs a build of these selections would run at its top: every item it emits. */
+function selectedJobs(selections: Selection[]): Job[] {
+  return selections.flatMap(({ plan, figure }) =>
+    figure
+      ? plan.figures.filter((f) => f.id === figure).map((f) => f.job)
+      : [...plan.models, ...(plan.analyses ?? []), ...plan.figures].map((item) => item.job),
+  );
+}
+
+/** --status: every job the build would need, cached or missing, and nothing built. */
+function reportStatus(run: BuildRun): BuildSummary {
+  const { options, backend, started } = run;
+  const runner = new JobRunner({ cache: run.cache, log: options.log, force: options.force });
   const stats = { built: 0, cached: 0, repaired: 0 };
-  for (const { job, key, cached } of runner.status(jobs)) {
-    log.job(cached ? 'cached' : 'missing', `${job.stage} ${job.label}`, key.slice(0, 12));
+  for (const { job, key, cached } of runner.status(selectedJobs(run.selections))) {
+    options.log.job(cached ? 'cached' : 'missing', `${job.stage} ${job.label}`, key.slice(0, 12));
     if (cached) stats.cached++;
   }
   return { ...stats, backend, seconds: (performance.now() - started) / 1000, emitted: [] };
@@ -250,7 +246,7 @@ function select(
     try {
       p = plan(report);
     } catch (error) {
-      if (error instanceof PipelineError && error.exitCode === 3) {
+      if (error instanceof InputMissing) {
         onMissingData(report, error);
         return [];
       }
@@ -302,8 +298,7 @@ export function listFigures(
     try {
       return r.plan({ ...context, dataDirs: {} }).figures.map((f) => `${r.id}/${f.id}`);
     } catch (error) {
-      if (error instanceof PipelineError && error.exitCode === 3)
-        return [`${r.id}/* (data missing: ${error.message})`];
+      if (error instanceof InputMissing) return [`${r.id}/* (data missing: ${error.message})`];
       throw error;
     }
   });

@@ -2,7 +2,8 @@
  * The one error type the pipeline throws on purpose. It carries an exit code and a hint, and
  * cli.ts is the one place that prints it (one line and the hint; the stack only with --debug).
  *
- * Exit codes: 2 = bad usage or bad input the user can fix; 1 = a job failed.
+ * Exit codes: 2 = bad usage or bad input the user can fix; 3 = an input is missing (InputMissing);
+ * 1 = a job failed.
  */
 export class PipelineError extends Error {
   readonly exitCode: number;
@@ -17,13 +18,25 @@ export class PipelineError extends Error {
 }
 
 /**
+ * What a report needs is not on this machine (a data set, a file): the report is skipped with this
+ * message and its hint (the commands that fix it), the others still build, and the pipeline exits
+ * with code 3.
+ */
+export class InputMissing extends PipelineError {
+  constructor(message: string, hint?: string) {
+    super(message, { exitCode: 3, ...(hint === undefined ? {} : { hint }) });
+    this.name = 'InputMissing';
+  }
+}
+
+/**
  * What a report needs is an optional install that is absent (e.g. the npm package with the
  * pretrained language model): the report is skipped with this message, and the build goes on
  * and succeeds with the others. Exit code 3, as for missing data, when it is the only report asked for.
  */
-export class OptionalInputMissing extends PipelineError {
+export class OptionalInputMissing extends InputMissing {
   constructor(message: string, hint: string) {
-    super(message, { exitCode: 3, hint });
+    super(message, hint);
     this.name = 'OptionalInputMissing';
   }
 }

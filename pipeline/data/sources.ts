@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { PipelineError } from '../errors.ts';
+import { InputMissing } from '../errors.ts';
 import type { Log } from '../util/log.ts';
 import { fileDigests, memoisedByFile } from './fingerprint.ts';
 
@@ -220,7 +220,7 @@ export function locateDataset(source: IdxSource, options: LocateOptions): Locate
   );
 }
 
-function missingDataset(source: IdxSource, looked: string[]): PipelineError {
+function missingDataset(source: IdxSource, looked: string[]): InputMissing {
   const fixes = [
     ...(source.installHint ? [source.installHint] : []),
     ...source.packages.map(
@@ -229,10 +229,10 @@ function missingDataset(source: IdxSource, looked: string[]): PipelineError {
     `npm run pipeline -- --download   (fetches ${source.baseUrl}, verified by MD5)`,
     `${source.envDir}=/path/to/idx-files npm run build`,
   ];
-  return new PipelineError(`${source.title} not found; looked in ${looked.join(', ')}`, {
-    exitCode: 3,
-    hint: `any one of these fixes it:\n    ${fixes.join('\n    ')}`,
-  });
+  return new InputMissing(
+    `${source.title} not found; looked in ${looked.join(', ')}`,
+    `any one of these fixes it:\n    ${fixes.join('\n    ')}`,
+  );
 }
 
 /**
@@ -259,17 +259,17 @@ export async function downloadDataset(
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       bytes = new Uint8Array(await response.arrayBuffer());
     } catch (error) {
-      throw new PipelineError(`could not download ${url}: ${(error as Error).message}`, {
-        exitCode: 3,
-        hint: `check the network, or set ${source.envDir} to a directory with the files`,
-      });
+      throw new InputMissing(
+        `could not download ${url}: ${(error as Error).message}`,
+        `check the network, or set ${source.envDir} to a directory with the files`,
+      );
     }
     const digest = md5(bytes);
     if (digest !== source.md5[part]) {
-      throw new PipelineError(`${url} has MD5 ${digest}, expected ${source.md5[part]}; not using it`, {
-        exitCode: 3,
-        hint: 'the download was corrupted or the server holds another version',
-      });
+      throw new InputMissing(
+        `${url} has MD5 ${digest}, expected ${source.md5[part]}; not using it`,
+        'the download was corrupted or the server holds another version',
+      );
     }
     const tmp = `${target}.tmp-${randomBytes(4).toString('hex')}`;
     try {
@@ -288,7 +288,7 @@ export async function downloadDataset(
  * copy, such as Debian's, holds the same content in another gzip header); a plain file by the
  * MD5 of its content. Digests are memoised per path, size and mtime for the process.
  *
- * A system, package or downloaded copy that differs is a PipelineError (exit code 3: its reports
+ * A system, package or downloaded copy that differs is an InputMissing (exit code 3: its reports
  * are skipped) naming each file, its MD5 and the expected one, and the fix. A directory the user
  * named may hold other bytes: then the files are used as given and the returned warning (for the
  * log) lists which differ. Returns undefined when every file matches.
@@ -307,12 +307,10 @@ export function verifyDataset(source: IdxSource, located: LocatedDataset): strin
     reinstallHint(source, located),
     `--${source.name}-dir DIR or ${source.envDir}=DIR   (a directory with the four files, used as given)`,
   ];
-  throw new PipelineError(
-    `the ${source.title} copy in ${located.dir} (${located.how}) is not the published data: ${problems.join('; ')}`,
-    {
-      exitCode: 3,
-      hint: `any one of these fixes it:\n    ${fixes.join('\n    ')}`,
-    },
+  throw new InputMissing(
+    `the ${source.title} copy in ${located.dir} (${located.how}) is not the published data: ` +
+      problems.join('; '),
+    `any one of these fixes it:\n    ${fixes.join('\n    ')}`,
   );
 }
 

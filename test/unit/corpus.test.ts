@@ -28,7 +28,7 @@ import { readLlamaTokenizer, type LlamaTokenizer } from '../../pipeline/data/lla
 import { STORY_SEPARATOR } from '../../pipeline/data/stories.ts';
 import { tokenSplitsOf } from '../../pipeline/data/tokens.ts';
 import { reportMetaSchema } from '../../pipeline/emit/schema.ts';
-import { OptionalInputMissing, PipelineError } from '../../pipeline/errors.ts';
+import { InputMissing, OptionalInputMissing, PipelineError } from '../../pipeline/errors.ts';
 import { cardRows, coverageCurve } from '../../pipeline/figures/corpus.ts';
 import { textWidth, wrapText } from '../../pipeline/figures/svg.ts';
 import type { ReportSpec } from '../../pipeline/reports/spec.ts';
@@ -667,17 +667,54 @@ test('a report whose optional install is missing is skipped, the others built; a
     alone.log.lines.join('\n'),
   );
 
-  // Any other error while planning still fails the build.
+  // Missing data (not an optional install) skips the report too, but fails the build (exit code 3).
   const broken: ReportSpec = {
     ...missing,
     id: 'broken',
     plan: () => {
-      throw new PipelineError('data missing', { exitCode: 3, hint: 'download it' });
+      throw new InputMissing('data missing', 'download it');
     },
   };
   await assert.rejects(
     build({ ...options().options, reports: [broken, tiny] }),
     (error: unknown) =>
-      error instanceof PipelineError && error.exitCode === 3 && /1 report\(s\) skipped/.test(error.message),
+      error instanceof InputMissing && error.exitCode === 3 && /1 report\(s\) skipped/.test(error.message),
+  );
+});
+
+test("--status names every job the build would run, a report's analyses included", async () => {
+  const root = mkdtempSync(join(dir, 'status-'));
+  const chain = tokenChainKind.create('status/data', {}, { vocab: 5, step: 2, windows: 3, context: 3 });
+  const report: ReportSpec = {
+    id: 'status',
+    title: 'Analyses only',
+    summary: 'A report whose only job is an analysis.',
+    plan: () => ({
+      settings: {},
+      models: [],
+      figures: [],
+      analyses: [{ id: 'data', job: chain }],
+      metrics: () => ({}),
+    }),
+  };
+  const run = async (statusOnly: boolean) => {
+    const log = memoryLog();
+    const options = { profile: 'smoke' as const, force: false, backend: 'auto' as const, log, statusOnly };
+    await build({
+      ...options,
+      outDir: join(root, 'reports'),
+      cacheDir: join(root, 'cache'),
+      reports: [report],
+    });
+    return log.lines.filter((l) => l.includes('status/data'));
+  };
+  assert.deepEqual(
+    (await run(true)).map((l) => l.split(' ')[0]),
+    ['[missing]'],
+  );
+  await run(false);
+  assert.deepEqual(
+    (await run(true)).map((l) => l.split(' ')[0]),
+    ['[cached]'],
   );
 });
