@@ -255,7 +255,8 @@ function select(
     validatePlan(report, p);
     if (figureId !== undefined && !p.figures.some((f) => f.id === figureId)) {
       throw usageError(
-        `unknown figure '${figureId}' in report '${report.id}'; valid: ${p.figures.map((f) => f.id).join(', ')}`,
+        `unknown figure '${figureId}' in report '${report.id}'; valid: ` +
+          `${p.figures.map((f) => f.id).join(', ')}`,
       );
     }
     return [figureId === undefined ? { report, plan: p } : { report, plan: p, figure: figureId }];
@@ -281,10 +282,12 @@ function requireWritableDirectory(dir: string, flag: string): void {
     // One level at a time: Node's recursive mkdir never returns on some special file systems (/proc).
     for (const path of missing) mkdirSync(path);
     accessSync(dir, constants.W_OK);
-    rmSync(makeStagingDirectory(dir, 'write-check'), { recursive: true }); // what access() cannot see (e.g. a full quota)
+    // what access() cannot see (e.g. a full quota)
+    rmSync(makeStagingDirectory(dir, 'write-check'), { recursive: true });
   } catch (error) {
     throw fail(
-      `${missing.length > 0 && !existsSync(dir) ? 'cannot be created' : 'is not writable'} (${describeFsError(error)})`,
+      `${missing.length > 0 && !existsSync(dir) ? 'cannot be created' : 'is not writable'} ` +
+        `(${describeFsError(error)})`,
     );
   }
 }

@@ -55,9 +55,12 @@ async function main(argv: string[]): Promise<number> {
   const profile = parseProfile(args.profile);
   const backend = parseBackend(args.backend);
   if (args.list) {
-    process.stdout.write(
-      `${listFigures({ profile, backend: await selectBackend(backend), cacheDir: resolve(args.cache) }).join('\n')}\n`,
-    );
+    const figures = listFigures({
+      profile,
+      backend: await selectBackend(backend),
+      cacheDir: resolve(args.cache),
+    });
+    process.stdout.write(`${figures.join('\n')}\n`);
     return 0;
   }
   const log = consoleLog();
@@ -84,7 +87,8 @@ async function main(argv: string[]): Promise<number> {
   const repaired =
     summary.repaired > 0 ? ` (${summary.repaired} of them to replace damaged cache entries)` : '';
   log.info(
-    `done in ${summary.seconds.toFixed(1)} s: ${summary.built} job(s) built${repaired}, ${summary.cached} cached; emitted ${summary.emitted.join(', ')}`,
+    `done in ${summary.seconds.toFixed(1)} s: ${summary.built} job(s) built${repaired}, ` +
+      `${summary.cached} cached; emitted ${summary.emitted.join(', ')}`,
   );
   return 0;
 }

@@ -20,10 +20,12 @@ import { matmul64 } from '../native/matmul64.ts';
 export function prefixForms(qb: QuadraticBasis, X: Float64Array, N: number): Float64Array {
   const { k: K, d, basis, M } = qb;
   if (X.length !== N * d) throw new PipelineError(`prefixForms: X has ${X.length} values for (${N}, ${d})`);
-  const Z = matmul64({ data: X, rows: N, cols: d }, { data: basis, rows: K, cols: d, transpose: true }); // (N, K)
+  // (N, K)
+  const Z = matmul64({ data: X, rows: N, cols: d }, { data: basis, rows: K, cols: d, transpose: true });
   const lower = new Float64Array(K * K);
   for (let i = 0; i < K; i++) for (let j = 0; j < i; j++) lower[i * K + j] = M[i * K + j]!;
-  const C = matmul64({ data: Z, rows: N, cols: K }, { data: lower, rows: K, cols: K, transpose: true }); // (N, K)
+  // (N, K)
+  const C = matmul64({ data: Z, rows: N, cols: K }, { data: lower, rows: K, cols: K, transpose: true });
   const out = new Float64Array(N * K);
   for (let n = 0; n < N; n++) {
     let total = 0;

@@ -122,7 +122,9 @@ export function explainedCurves(
       const bad = points.find((p) => ![p.correlation, p.rSquared, p.correlationTop].every(Number.isFinite));
       if (bad)
         throw new PipelineError(
-          `explained curves: "${out.title}" at k = ${bad.k} has an undefined correlation (a constant reconstruction or activation over the ${held.positions} positions)`,
+          `explained curves: "${out.title}" at k = ${bad.k} has an undefined ` +
+            `correlation (a constant reconstruction or activation over the ` +
+            `${held.positions} positions)`,
         );
       return points;
     };

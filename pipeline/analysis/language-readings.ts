@@ -152,10 +152,15 @@ export function readLanguageModel(
   const X = mlpInputs(model, windows, { validation: settings.windows }).validation;
   if (X.positions < settings.contexts)
     throw new PipelineError(
-      `token readings: readings.contexts asks for ${settings.contexts} contexts per eigenvector, but the ${X.positions} held-out positions scanned (readings.windows = ${settings.windows} validation windows) are fewer`,
+      `token readings: readings.contexts asks for ${settings.contexts} ` +
+        `contexts per eigenvector, but the ${X.positions} held-out positions ` +
+        `scanned (readings.windows = ${settings.windows} validation windows) are ` +
+        `fewer`,
       {
         exitCode: 2,
-        hint: 'lower readings.contexts or raise readings.windows in pipeline/reports/language.ts, or build a larger corpus',
+        hint:
+          'lower readings.contexts or raise readings.windows in ' +
+          'pipeline/reports/language.ts, or build a larger corpus',
       },
     );
   const textOf = (id: number) => vocabulary.texts[id]!;

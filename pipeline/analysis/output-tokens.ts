@@ -157,7 +157,8 @@ export function chooseOutputs(
     const id = wordId(texts, word);
     if (id === undefined)
       throw new PipelineError(
-        `the language vocabulary has no token " ${word}" (${what}); choose another word or a larger vocabulary`,
+        `the language vocabulary has no token " ${word}" (${what}); choose ` +
+          `another word or a larger vocabulary`,
         { exitCode: 2 },
       );
     return id;
@@ -194,7 +195,8 @@ export function chooseOutputs(
       .filter((o): o is number => o !== undefined && o !== id);
     if (others.length === 0)
       throw new PipelineError(
-        `the difference "${word} − other verbs" needs other verbs in the vocabulary; it holds none of: ${WORD_CLASSES.verb.join(', ')}`,
+        `the difference "${word} − other verbs" needs other verbs in the ` +
+          `vocabulary; it holds none of: ${WORD_CLASSES.verb.join(', ')}`,
         { exitCode: 2 },
       );
     out.push({

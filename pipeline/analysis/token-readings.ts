@@ -56,7 +56,8 @@ export function ovPullback(
   const hs = ov.wv.length / d;
   if (!Number.isInteger(hs) || ov.wo.length !== d * hs)
     throw new PipelineError(
-      `ovPullback: W_V holds ${ov.wv.length} values and W_O ${ov.wo.length}; for d = ${d} both must be d × hs`,
+      `ovPullback: W_V holds ${ov.wv.length} values and W_O ${ov.wo.length}; ` +
+        `for d = ${d} both must be d × hs`,
     );
   const w = new Float64Array(hs); // W_Oᵀ v, (hs)
   for (let i = 0; i < d; i++) {

@@ -37,7 +37,9 @@ export function readableTransformer(model: Artifact<ModelMeta>, what: string): R
   const refuse = (why: string) =>
     new PipelineError(`${what}: ${description} ${why}`, {
       exitCode: 2,
-      hint: "they read the MLP of a one-layer transformer without normalisation and with a bilinear MLP (the language report's)",
+      hint:
+        'they read the MLP of a one-layer transformer without normalisation and ' +
+        "with a bilinear MLP (the language report's)",
     });
   const view = modelKind(name).transformer;
   if (!view) throw refuse(`is a '${name}' model, which has no transformer view (models/kind.ts)`);

@@ -188,7 +188,8 @@ function classPrincipalBasis(
   for (let r = 0; r < train.n; r++) if (labels[r] === a) rows.push(r);
   if (rows.length < 2)
     throw new PipelineError(
-      `class-conditional PCA: class ${a} has ${rows.length} of the first ${train.n} training images; raise pcaSample`,
+      `class-conditional PCA: class ${a} has ${rows.length} of the first ` +
+        `${train.n} training images; raise pcaSample`,
     );
   const mine = new Float64Array(rows.length * d);
   rows.forEach((r, i) => mine.set(train.embedded.subarray(r * d, (r + 1) * d), i * d));

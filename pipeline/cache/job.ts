@@ -122,7 +122,8 @@ export function jobKind(name: string): AnyKind {
   const kind = KINDS.get(name);
   if (!kind)
     throw new Error(
-      `no job kind '${name}' is defined; import the module that defines it (known: ${[...KINDS.keys()].sort().join(', ')})`,
+      `no job kind '${name}' is defined; import the module that defines it ` +
+        `(known: ${[...KINDS.keys()].sort().join(', ')})`,
     );
   return kind;
 }

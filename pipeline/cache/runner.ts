@@ -156,7 +156,8 @@ export class JobRunner {
     let value: Artifact;
     if (pool) {
       try {
-        await pool.run(this.describe(job)); // the worker reads the inputs from the cache and stores the result
+        // the worker reads the inputs from the cache and stores the result
+        await pool.run(this.describe(job));
       } catch (error) {
         const failure = jobFailure(job, error);
         log.job('failed', name, failure.detail);

@@ -113,7 +113,9 @@ const corpusStories = defineJob<CorpusMeta, Record<string, ShardMeta>, StoriesPa
     const needed = storiesNeeded(params.split.heldOut);
     if (stories.length < needed)
       throw new PipelineError(
-        `${at.description}: ${stories.length} stories cannot make train, validation and test splits (with ${params.split.heldOut} of them held out, at least ${needed} are needed)`,
+        `${at.description}: ${stories.length} stories cannot make train, ` +
+          `validation and test splits (with ${params.split.heldOut} of them held ` +
+          `out, at least ${needed} are needed)`,
         { exitCode: 2, hint: 'use more stories, or hold out a larger share' },
       );
     const { train, heldOut } = splitStories(stories, params.split.heldOut, params.split.seed);
@@ -125,7 +127,8 @@ const corpusStories = defineJob<CorpusMeta, Record<string, ShardMeta>, StoriesPa
     >;
     const card = corpusCard(splits, streams, tokenizer, at.description, params, unfinished);
     ctx.log.info(
-      `  ${card.stories.train} / ${card.stories.validation} / ${card.stories.test} stories, ${card.tokens.train} training tokens (${at.description})`,
+      `  ${card.stories.train} / ${card.stories.validation} / ` +
+        `${card.stories.test} stories, ${card.tokens.train} training tokens (${at.description})`,
     );
     const tensors = Object.fromEntries(
       SPLITS.flatMap((s) => [
@@ -185,7 +188,8 @@ function fileStories(
   const actual = createHash('sha256').update(readFileSync(path)).digest('hex');
   if (actual !== source.file)
     throw new PipelineError(
-      `${path} changed while the build ran (SHA-256 ${actual.slice(0, 12)}…, planned ${source.file.slice(0, 12)}…)`,
+      `${path} changed while the build ran (SHA-256 ${actual.slice(0, 12)}…, ` +
+        `planned ${source.file.slice(0, 12)}…)`,
       { exitCode: 2, hint: 'run the build again' },
     );
   const kept = source.limit === null ? texts : texts.slice(0, source.limit);

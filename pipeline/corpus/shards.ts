@@ -110,7 +110,8 @@ export function shardJobs(label: string, request: ShardsRequest): Job<ShardMeta>
   const perShard = batch * shardBatches;
   if (stories % perShard !== 0)
     throw new PipelineError(
-      `corpus: ${stories} stories do not cut into shards of ${shardBatches} batches of ${batch} (${perShard} stories each)`,
+      `corpus: ${stories} stories do not cut into shards of ${shardBatches} ` +
+        `batches of ${batch} (${perShard} stories each)`,
       { exitCode: 2, hint: `use a multiple of ${perShard} stories` },
     );
   const checkpoint = rangeFingerprint(request.checkpoint);

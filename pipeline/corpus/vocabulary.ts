@@ -79,7 +79,9 @@ export function chooseVocabulary(
   const typesSeen = others.length + (counts[LLAMA_BOS]! > 0 ? 1 : 0);
   if (size - 1 > typesSeen) {
     throw new PipelineError(
-      `${setting} is ${size}, but the training split holds only ${typesSeen} token types, so ${size - 1 - typesSeen} rows would never see a training token`,
+      `${setting} is ${size}, but the training split holds only ${typesSeen} ` +
+        `token types, so ${size - 1 - typesSeen} rows would never see a training ` +
+        `token`,
       {
         exitCode: 2,
         hint: `set ${setting} to at most ${typesSeen + 1}, or sample more stories`,
@@ -189,7 +191,8 @@ const vocabularyWindows = defineJob<VocabularyWindowsMeta, { stories: CorpusMeta
       const cut = cutWindows(compact.ids, params.context);
       if (cut.n === 0)
         throw new PipelineError(
-          `corpus: the ${split} split holds ${compact.ids.length} tokens, fewer than one window of ${params.context} + 1`,
+          `corpus: the ${split} split holds ${compact.ids.length} tokens, fewer ` +
+            `than one window of ${params.context} + 1`,
           { exitCode: 2, hint: 'use more stories or a shorter context' },
         );
       tensors[`${split}.tokens`] = tensor(cut.tokens, [cut.n, params.context + 1]);
@@ -206,7 +209,8 @@ const vocabularyWindows = defineJob<VocabularyWindowsMeta, { stories: CorpusMeta
       unknown,
     };
     ctx.log.info(
-      `  ${llama.length} of ${typesSeen + 1} types; <unk> ${SPLITS.map((s) => `${(unknown[s] * 100).toFixed(2)}% (${s})`).join(', ')}`,
+      `  ${llama.length} of ${typesSeen + 1} types; <unk> ` +
+        `${SPLITS.map((s) => `${(unknown[s] * 100).toFixed(2)}% (${s})`).join(', ')}`,
     );
     const { meta } = stories;
     return artifact({

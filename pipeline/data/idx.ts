@@ -18,7 +18,9 @@ const UBYTE = 0x08;
 function corrupt(file: string, why: string): PipelineError {
   return new PipelineError(`${file} is not a valid IDX file: ${why}`, {
     exitCode: 2,
-    hint: 'the file is damaged or of another format; replace it (or delete it and let --download fetch it again)',
+    hint:
+      'the file is damaged or of another format; replace it (or delete it and ' +
+      'let --download fetch it again)',
   });
 }
 

@@ -127,7 +127,9 @@ export function idxDataJob(
   };
   if (!Number.isInteger(split.validation) || split.validation < source.classNames.length) {
     throw new PipelineError(
-      `${source.title}: the validation split must be a whole number of at least ${source.classNames.length} images (one per class), got ${split.validation}`,
+      `${source.title}: the validation split must be a whole number of at ` +
+        `least ${source.classNames.length} images (one per class), got ` +
+        `${split.validation}`,
       { exitCode: 2 },
     );
   }
@@ -211,10 +213,14 @@ function idxBytes(
   const [, rows, cols] = images.dims as [number, number, number];
   if (expected.height !== undefined && (rows !== expected.height || cols !== expected.width)) {
     throw new PipelineError(
-      `${imagesPath} holds ${rows}×${cols} images, but ${expected.title ?? 'this data set'} has ${expected.height}×${expected.width} images`,
+      `${imagesPath} holds ${rows}×${cols} images, but ` +
+        `${expected.title ?? 'this data set'} has ${expected.height}×${expected.width} ` +
+        `images`,
       {
         exitCode: 2,
-        hint: 'point the data directory at the published files (or delete them and let --download fetch them again)',
+        hint:
+          'point the data directory at the published files (or delete them and let ' +
+          '--download fetch them again)',
       },
     );
   }

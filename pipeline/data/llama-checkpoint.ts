@@ -56,7 +56,10 @@ const VERSIONED_MAGIC = 0x616b3432;
 function badCheckpoint(where: string, what: string): PipelineError {
   return new PipelineError(`${where}: not a llama2.c checkpoint: ${what}`, {
     exitCode: 2,
-    hint: "pass a model.bin written by llama2.c's export.py in its legacy format (--version 0), or leave out --llama-checkpoint to use the packaged stories15M",
+    hint:
+      "pass a model.bin written by llama2.c's export.py in its legacy format " +
+      '(--version 0), or leave out --llama-checkpoint to use the packaged ' +
+      'stories15M',
   });
 }
 
@@ -125,14 +128,19 @@ export function readLlamaCheckpoint(bytes: Uint8Array, where: string): LlamaChec
   const config = readLlamaConfig(bytes, where);
   const expected = checkpointBytes(config);
   if (bytes.length !== expected) {
-    const shape = `dim ${config.dim}, hidden ${config.hidden}, ${config.layers} layers, ${config.heads} heads (${config.kvHeads} kv), vocabulary ${config.vocab}${config.tiedEmbeddings ? '' : ' untied'}, context ${config.context}`;
+    const shape =
+      `dim ${config.dim}, hidden ${config.hidden}, ${config.layers} layers, ` +
+      `${config.heads} heads (${config.kvHeads} kv), ` +
+      `vocabulary ${config.vocab}${config.tiedEmbeddings ? '' : ' untied'}, ` +
+      `context ${config.context}`;
     const untiedHint =
       config.tiedEmbeddings && bytes.length === expected + 4 * config.vocab * config.dim
         ? ' (exactly one classifier too many: was vocab_size meant to be negative?)'
         : '';
     throw badCheckpoint(
       where,
-      `its header (${shape}) needs ${expected} bytes, the file has ${bytes.length}${bytes.length < expected ? ' (truncated?)' : ''}${untiedHint}`,
+      `its header (${shape}) needs ${expected} bytes, the file has ` +
+        `${bytes.length}${bytes.length < expected ? ' (truncated?)' : ''}${untiedHint}`,
     );
   }
   // One aligned copy: a Float32Array view needs a 4-byte-aligned offset, which a slice of a

@@ -71,7 +71,9 @@ export function packagedLlamaFiles(dir: string, version: string): LlamaFiles {
   )?.[1];
   if (!listing)
     throw new PipelineError(`${loader}: found no loadPackage listing of the packed files`, {
-      hint: `reinstall the package (npm ci); ${LLAMA_PACKAGE} ${version} is the version this reader is written for`,
+      hint:
+        `reinstall the package (npm ci); ${LLAMA_PACKAGE} ${version} is the ` +
+        `version this reader is written for`,
     });
   const packed = JSON.parse(listing) as {
     files: { filename: string; start: number; end: number }[];
@@ -125,7 +127,9 @@ export function locateLlamaFiles(request: LlamaRequest = {}): LlamaFiles | { mis
   if (request.checkpoint === undefined && request.tokenizer === undefined) {
     return (
       packed ?? {
-        missing: `the npm package ${LLAMA_PACKAGE} (an optional dependency) is not installed, and no --llama-checkpoint was given`,
+        missing:
+          `the npm package ${LLAMA_PACKAGE} (an optional dependency) is not ` +
+          `installed, and no --llama-checkpoint was given`,
       }
     );
   }
@@ -156,7 +160,9 @@ export function locateLlamaFiles(request: LlamaRequest = {}): LlamaFiles | { mis
     tokenizer,
     source:
       packed && (request.checkpoint === undefined || request.tokenizer === undefined)
-        ? `${named}, with the ${request.checkpoint === undefined ? 'model' : 'tokenizer'} of the ${packed.source}`
+        ? `${named}, with the ` +
+          `${request.checkpoint === undefined ? 'model' : 'tokenizer'} of the ` +
+          `${packed.source}`
         : named,
     model: request.checkpoint === undefined ? 'stories15M' : checkpoint.name,
   };
@@ -202,7 +208,8 @@ export function verifiedBytes(range: ByteRange, sha256: string): Uint8Array {
   const actual = createHash('sha256').update(bytes).digest('hex');
   if (actual !== sha256)
     throw new PipelineError(
-      `${range.name} changed while the build ran (SHA-256 ${actual.slice(0, 12)}…, planned ${sha256.slice(0, 12)}…)`,
+      `${range.name} changed while the build ran (SHA-256 ` +
+        `${actual.slice(0, 12)}…, planned ${sha256.slice(0, 12)}…)`,
       { exitCode: 2, hint: 'run the build again' },
     );
   return bytes;

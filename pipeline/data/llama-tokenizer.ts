@@ -263,7 +263,8 @@ function corrupt(where: string, why: string): PipelineError {
 
 function mismatch(where: string, held: number, vocabSize: number): PipelineError {
   return new PipelineError(
-    `${where} holds ${held} tokens; the checkpoint's vocabulary has ${vocabSize}: the tokenizer does not belong to this checkpoint`,
+    `${where} holds ${held} tokens; the checkpoint's vocabulary has ` +
+      `${vocabSize}: the tokenizer does not belong to this checkpoint`,
     {
       exitCode: 2,
       hint: HINT,
@@ -278,7 +279,8 @@ function mismatch(where: string, held: number, vocabSize: number): PipelineError
 export function readLlamaTokenizer(bytes: Uint8Array, vocabSize: number, where: string): LlamaTokenizer {
   if (!Number.isInteger(vocabSize) || vocabSize < FIRST_PIECE) {
     throw new PipelineError(
-      `${where}: a vocabulary of ${vocabSize} tokens cannot hold the 3 control and 256 byte tokens a Llama tokenizer starts with`,
+      `${where}: a vocabulary of ${vocabSize} tokens cannot hold the 3 control ` +
+        `and 256 byte tokens a Llama tokenizer starts with`,
       { exitCode: 2, hint: HINT },
     );
   }
@@ -290,7 +292,8 @@ export function readLlamaTokenizer(bytes: Uint8Array, vocabSize: number, where: 
       where,
       `max_token_length ${maxTokenLength} is impossible in a file of ${bytes.length} bytes`,
     );
-  const own = bytes.slice(); // pieces are views into this copy, not into a caller's (maybe much larger) buffer
+  // pieces are views into this copy, not into a caller's (maybe much larger) buffer
+  const own = bytes.slice();
   const pieces: Uint8Array[] = [];
   const scores = new Float32Array(vocabSize);
   let offset = 4;
@@ -356,7 +359,9 @@ function checkByteTokens(pieces: Uint8Array[], where: string): void {
     ) {
       throw corrupt(
         where,
-        `token ${FIRST_BYTE + b} should be the byte 0x${b.toString(16).padStart(2, '0')} (stored as ${JSON.stringify(String.fromCharCode(b))}), but is ${JSON.stringify(stored)}`,
+        `token ${FIRST_BYTE + b} should be the byte 0x${b.toString(16).padStart(2, '0')} ` +
+          `(stored as ${JSON.stringify(String.fromCharCode(b))}), but is ` +
+          `${JSON.stringify(stored)}`,
       );
     }
   }

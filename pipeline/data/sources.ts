@@ -301,7 +301,10 @@ export function verifyDataset(source: IdxSource, located: LocatedDataset): strin
   }
   if (problems.length === 0) return undefined;
   if (located.origin === 'flag' || located.origin === 'env') {
-    return `${source.title} files in ${located.dir} (${located.how}) differ from the published ones: ${problems.join('; ')}; using them as given`;
+    return (
+      `${source.title} files in ${located.dir} (${located.how}) differ from ` +
+      `the published ones: ${problems.join('; ')}; using them as given`
+    );
   }
   const fixes = [
     reinstallHint(source, located),
@@ -347,7 +350,10 @@ function reinstallHint(source: IdxSource, located: LocatedDataset): string {
         ? `${source.installHint} --reinstall`
         : `reinstall the system package that installed ${located.dir}`;
     default:
-      return `rm -r ${located.dir} && npm run pipeline -- --download   (fetches ${source.baseUrl} again, verified by MD5)`;
+      return (
+        `rm -r ${located.dir} && npm run pipeline -- --download   (fetches ` +
+        `${source.baseUrl} again, verified by MD5)`
+      );
   }
 }
 

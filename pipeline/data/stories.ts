@@ -11,7 +11,8 @@ import { Rng } from '../util/random.ts';
 
 export const STORY_SEPARATOR = '<|endoftext|>';
 
-const FORMAT_HINT = `give a TinyStories-format text file: UTF-8, stories separated by lines of ${STORY_SEPARATOR}`;
+const FORMAT_HINT =
+  `give a TinyStories-format text file: UTF-8, stories separated by lines ` + `of ${STORY_SEPARATOR}`;
 
 /**
  * The stories of a TinyStories-format file, in file order. Errors name the file and the fix (exit code 2).
@@ -39,7 +40,8 @@ function readBytes(path: string): Uint8Array {
   try {
     return readFileSync(path);
   } catch (error) {
-    const named = (error as NodeJS.ErrnoException).path !== undefined; // describeFsError names the path when the error has one
+    // describeFsError names the path when the error has one
+    const named = (error as NodeJS.ErrnoException).path !== undefined;
     throw new PipelineError(`cannot read stories${named ? '' : ` from ${path}`}: ${describeFsError(error)}`, {
       exitCode: 2,
       cause: error,
@@ -61,7 +63,8 @@ function decodeUtf8(bytes: Uint8Array, path: string): string {
     const where =
       offset === undefined
         ? ''
-        : `: the first bad byte, 0x${bytes[offset]!.toString(16).padStart(2, '0')}, is at byte ${offset} (line ${lineOf(bytes, offset)})`;
+        : `: the first bad byte, 0x${bytes[offset]!.toString(16).padStart(2, '0')}, ` +
+          `is at byte ${offset} (line ${lineOf(bytes, offset)})`;
     throw new PipelineError(`${path} is not valid UTF-8${where}`, {
       exitCode: 2,
       hint: 'convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8), or fix the damaged bytes',
@@ -75,7 +78,8 @@ function decodeUtf8(bytes: Uint8Array, path: string): string {
  * length is the offset. Only called once decoding has failed, so the second pass costs nothing otherwise.
  */
 function firstInvalidByte(bytes: Uint8Array): number | undefined {
-  const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes); // keep the BOM: offsets count its 3 bytes
+  // keep the BOM: offsets count its 3 bytes
+  const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
   let [offset, from] = [0, 0];
   for (let i = text.indexOf('\uFFFD'); i >= 0; i = text.indexOf('\uFFFD', i + 1)) {
     offset += Buffer.byteLength(text.slice(from, i), 'utf8');
@@ -109,7 +113,8 @@ export function splitStories<T>(stories: readonly T[], heldOutFraction: number, 
   const n = stories.length;
   if (n < 2) {
     throw new PipelineError(
-      `${n} ${n === 1 ? 'story' : 'stories'} cannot be split into training and held-out stories; at least 2 are needed`,
+      `${n} ${n === 1 ? 'story' : 'stories'} cannot be split into training and ` +
+        `held-out stories; at least 2 are needed`,
       { exitCode: 2, hint: 'give a stories file with more stories' },
     );
   }

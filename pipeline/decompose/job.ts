@@ -94,7 +94,8 @@ export function layerOf(model: Artifact<ModelMeta>, name = 'layer'): BilinearLay
   const parts = layers.find((l) => l.name === name);
   if (!parts)
     throw new PipelineError(
-      `${model.meta.model.description} has no bilinear layer '${name}' (has: ${layers.map((l) => l.name).join(', ')})`,
+      `${model.meta.model.description} has no bilinear layer '${name}' (has: ` +
+        `${layers.map((l) => l.name).join(', ')})`,
     );
   return bilinearLayer(parts);
 }
@@ -113,7 +114,8 @@ function directionVectors(
   us.forEach((u, i) => {
     if (u.length !== layer.c)
       throw new PipelineError(
-        `direction '${directions.names[i]}' has length ${u.length}; the layer's output space has ${layer.c} dimensions`,
+        `direction '${directions.names[i]}' has length ${u.length}; the layer's ` +
+          `output space has ${layer.c} dimensions`,
       );
   });
   return us;

@@ -129,7 +129,8 @@ function checkMatrix(name: string, t: Matrix): void {
   for (let i = 0; i < t.data.length; i++) {
     if (!Number.isFinite(t.data[i])) {
       throw new PipelineError(
-        `${name} has a non-finite value (${t.data[i]}) at [${Math.floor(i / t.cols)}, ${i % t.cols}]; refusing to decompose`,
+        `${name} has a non-finite value (${t.data[i]}) at [${Math.floor(i / t.cols)}, ` +
+          `${i % t.cols}]; refusing to decompose`,
         {
           hint: 'the training run that produced these weights diverged; retrain with a lower learning rate',
         },

@@ -99,7 +99,8 @@ export function eigenvectorsNeeded(
   sorted.forEach((point, i) => {
     if (point.k !== i + 1)
       throw new PipelineError(
-        `eigenvectors needed is defined on every k from 1, but the curve has k = ${sorted.map((p) => p.k).join(', ')}`,
+        `eigenvectors needed is defined on every k from 1, but the curve has k = ` +
+          `${sorted.map((p) => p.k).join(', ')}`,
       );
   });
   // 1e-9 of slack so that "exactly one point below" is not lost to rounding in fullAccuracy − tolerance
@@ -140,7 +141,8 @@ export function matchedSimilarity(
 export function runSimilarity(a: ArrayLike<number>[][], b: ArrayLike<number>[][]): number {
   if (a.length !== b.length || a.length === 0)
     throw new PipelineError(
-      `run similarity needs the same, non-zero number of outputs in both runs (got ${a.length} and ${b.length})`,
+      `run similarity needs the same, non-zero number of outputs in both runs ` +
+        `(got ${a.length} and ${b.length})`,
     );
   return a.reduce((s, fa, k) => s + matchedSimilarity(fa, b[k]!).mean, 0) / a.length;
 }
@@ -154,7 +156,8 @@ export function runSimilarity(a: ArrayLike<number>[][], b: ArrayLike<number>[][]
 export function mismatchedSimilarity(a: ArrayLike<number>[][], b: ArrayLike<number>[][]): number {
   if (a.length !== b.length || a.length < 2)
     throw new PipelineError(
-      `the class-mismatched null needs the same number (at least 2) of outputs in both runs (got ${a.length} and ${b.length})`,
+      `the class-mismatched null needs the same number (at least 2) of outputs ` +
+        `in both runs (got ${a.length} and ${b.length})`,
     );
   let total = 0;
   for (let i = 0; i < a.length; i++)
@@ -177,7 +180,8 @@ export function pairSimilarities(
   const c = a.length;
   if (b.length !== c || c < 2)
     throw new PipelineError(
-      `pair similarities need the same number (at least 2) of outputs in both runs (got ${a.length} and ${b.length})`,
+      `pair similarities need the same number (at least 2) of outputs in both ` +
+        `runs (got ${a.length} and ${b.length})`,
     );
   const top = r ?? a[0]!.length;
   const unitSets = (run: ArrayLike<number>[][]) =>

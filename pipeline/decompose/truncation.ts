@@ -51,7 +51,8 @@ export function projectedBasis(q: Float64Array, d: number, basis: Float64Array):
   const k = basis.length / d;
   checkK(k, d, 'projection');
   const RQ = matmul64({ data: basis, rows: k, cols: d }, { data: q, rows: d, cols: d }); // (k, d)
-  const M = matmul64({ data: RQ, rows: k, cols: d }, { data: basis, rows: k, cols: d, transpose: true }); // (k, k)
+  // (k, k)
+  const M = matmul64({ data: RQ, rows: k, cols: d }, { data: basis, rows: k, cols: d, transpose: true });
   // exactly symmetric, as Q is
   for (let i = 0; i < k; i++)
     for (let j = 0; j < i; j++) M[i * k + j] = M[j * k + i] = (M[i * k + j]! + M[j * k + i]!) / 2;
@@ -97,7 +98,8 @@ export function pcaBasis(
   const mean = new Float64Array(d);
   if (centred) for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) mean[j]! += embedded[r * d + j]! / n;
   const X = centred ? embedded.map((x, i) => x - mean[i % d]!) : embedded;
-  const cov = matmul64({ data: X, rows: n, cols: d, transpose: true }, { data: X, rows: n, cols: d }); // Xᵀ X, (d, d)
+  // Xᵀ X, (d, d)
+  const cov = matmul64({ data: X, rows: n, cols: d, transpose: true }, { data: X, rows: n, cols: d });
   const scale = centred ? n - 1 : n;
   for (let i = 0; i < d; i++) {
     for (let j = i; j < d; j++) {
@@ -210,7 +212,8 @@ export function truncatedLogits(
   ); // (n, K)
   const lower = new Float64Array(K * K);
   for (let i = 0; i < K; i++) for (let j = 0; j < i; j++) lower[i * K + j] = M[i * K + j]!;
-  const Y = matmul64({ data: Z, rows: n, cols: K }, { data: lower, rows: K, cols: K, transpose: true }); // (n, K)
+  // (n, K)
+  const Y = matmul64({ data: Z, rows: n, cols: K }, { data: lower, rows: K, cols: K, transpose: true });
   const out = new Float64Array(n * at.length);
   for (let r = 0; r < n; r++) {
     let total = 0;
@@ -241,7 +244,8 @@ export function truncationCurve(
   const n = labels.length;
   if (fullLogits.length !== n * c || embedded.length !== n * d) {
     throw new PipelineError(
-      `truncation: ${n} labels, but logits hold ${fullLogits.length} (expected ${n}×${c}) and inputs ${embedded.length} (expected ${n}×${d})`,
+      `truncation: ${n} labels, but logits hold ${fullLogits.length} (expected ` +
+        `${n}×${c}) and inputs ${embedded.length} (expected ${n}×${d})`,
     );
   }
   const ks = at ?? Array.from({ length: K }, (_, i) => i + 1);

@@ -43,7 +43,9 @@ export function publishedModels(reportId: string, plan: ReportPlan, runner: JobR
       const id = job.label.split('/').pop()!;
       if (models.some((m) => m.id === id)) {
         throw new Error(
-          `report '${reportId}' (pipeline/reports/${reportId}.ts): two different models would both be published as '${id}'; give their training jobs distinct labels`,
+          `report '${reportId}' (pipeline/reports/${reportId}.ts): two different ` +
+            `models would both be published as '${id}'; give their training jobs ` +
+            `distinct labels`,
         );
       }
       const model: PublishedModel = { id, description: '', job };

@@ -101,9 +101,14 @@ export async function emitReport(
       writeFileSync(join(staging, 'models', `${m.id}.safetensors`), weights[m.id]!);
     }
     writeFileSync(join(staging, 'report.json'), `${JSON.stringify(meta, null, 2)}\n`);
+    const jobs = [
+      ...published.map((m) => m.job),
+      ...(plan.analyses ?? []).map((a) => a.job),
+      ...plan.figures.map((f) => f.job),
+    ];
     writeFileSync(
       join(staging, 'timings.json'),
-      `${JSON.stringify(timings(ctx, report.id, [...published.map((m) => m.job), ...(plan.analyses ?? []).map((a) => a.job), ...plan.figures.map((f) => f.job)]), null, 2)}\n`,
+      `${JSON.stringify(timings(ctx, report.id, jobs), null, 2)}\n`,
     );
     replaceDirectory(staging, join(ctx.outDir, report.id));
     return meta;
@@ -206,7 +211,8 @@ function reader(
     const a = byKey.get(runner.key(job));
     if (!a)
       throw new Error(
-        `a metric reads ${job.stage} ${job.label}, which the plan lists neither as a model nor as an analysis`,
+        `a metric reads ${job.stage} ${job.label}, which the plan lists neither ` +
+          `as a model nor as an analysis`,
       );
     return a as Artifact<M>;
   };
@@ -425,7 +431,11 @@ export function displayInterval(m: Metric): string {
   if (!(iv.lo <= m.value && m.value <= iv.hi))
     throw new Error(`metric '${m.label}': ${m.value} lies outside its interval [${iv.lo}, ${iv.hi}]`);
   const bound = (value: number) => displayMetric({ ...m, value, interval: undefined });
-  return `95% interval ${bound(iv.lo)} to ${bound(iv.hi)}, ${INTERVAL_METHODS[iv.method]}${iv.clipped ? ' cut at the possible range' : ''}, n = ${iv.n} ${iv.unit}`;
+  return (
+    `95% interval ${bound(iv.lo)} to ${bound(iv.hi)}, ` +
+    `${INTERVAL_METHODS[iv.method]}${iv.clipped ? ' cut at the possible range' : ''}, ` +
+    `n = ${iv.n} ${iv.unit}`
+  );
 }
 
 export function displayMetric(m: Metric): string {

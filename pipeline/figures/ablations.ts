@@ -158,7 +158,12 @@ export async function renderHeatmap(cells: Cell[], metric: MetricName, maxK: num
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `Heatmaps of ${label} (${direction}; yellow is better) for each combination of latent noise (rows) and weight decay (columns), one panel per data set, each cell labelled with its mean over ${seeds} seeds and its 95% interval (${method})${metric === 'accuracy' ? '' : ', and its validation accuracy'}.`,
+    alt:
+      `Heatmaps of ${label} (${direction}; yellow is better) for each ` +
+      `combination of latent noise (rows) and weight decay (columns), one ` +
+      `panel per data set, each cell labelled with its mean over ${seeds} ` +
+      `seeds and its 95% interval (${method})` +
+      `${metric === 'accuracy' ? '' : ', and its validation accuracy'}.`,
     data: {
       metric,
       label,
@@ -281,7 +286,9 @@ export async function renderGridGallery(
       label: `λ = ${formatValue(shown[r * decays.length + c]!.eigenvalue)}`,
     })),
   }));
-  const title = `${datasetTitle(p.dataset)}, class ${p.className}: top positive eigenvector for each latent noise σ (rows) and weight decay (columns)`;
+  const title =
+    `${datasetTitle(p.dataset)}, class ${p.className}: top positive ` +
+    `eigenvector for each latent noise σ (rows) and weight decay (columns)`;
   const { svg } = await gallerySvg(rows, {
     title,
     height: p.height,
@@ -296,7 +303,10 @@ export async function renderGridGallery(
     kind: 'image',
     svg,
     png: await svgToPng(svg),
-    alt: `A grid of eigenvector images of class ${p.className} (${datasetTitle(p.dataset)}): rows are latent noise levels ${noises.join(', ')}, columns weight decay ${decays.join(', ')}; all on one colour scale with signs aligned.`,
+    alt:
+      `A grid of eigenvector images of class ${p.className} (${datasetTitle(p.dataset)}): ` +
+      `rows are latent noise levels ${noises.join(', ')}, columns weight decay ` +
+      `${decays.join(', ')}; all on one colour scale with signs aligned.`,
     data: {
       dataset: p.dataset,
       class: p.className,
@@ -383,7 +393,10 @@ export async function renderComparatorGallery(
     kind: 'image',
     svg,
     png: await svgToPng(svg),
-    alt: `Eigenvector images (${datasetTitle(p.dataset)}), one row per training regime (${chosen.map((g) => g.label).join('; ')}), one column per class, on one colour scale.`,
+    alt:
+      `Eigenvector images (${datasetTitle(p.dataset)}), one row per training ` +
+      `regime (${chosen.map((g) => g.label).join('; ')}), one column per ` +
+      `class, on one colour scale.`,
     data: {
       dataset: p.dataset,
       seed: p.seed,
@@ -433,7 +446,10 @@ export async function renderComparatorTable(cells: Cell[], shown: string[]): Pro
       widths: [110, 190, ...metrics.map(() => 90)],
       groupEvery: shown.length,
     }),
-    alt: `A table with one row per data set and regime (the grid's middle cell and each comparator), giving the mean over seeds of ${columns.slice(2).join(', ')}.`,
+    alt:
+      `A table with one row per data set and regime (the grid's middle cell ` +
+      `and each comparator), giving the mean over seeds of ` +
+      `${columns.slice(2).join(', ')}.`,
     data: {
       rows: chosen.map((c) => ({
         dataset: c.dataset,
@@ -569,7 +585,11 @@ export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureO
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `Scatter plots of validation accuracy against ${metrics.map((m) => METRICS[m].label).join(', ')}, one panel per data set and metric, one point per trained run; grid runs coloured from dark to light by latent noise, comparators in black by shape.`,
+    alt:
+      `Scatter plots of validation accuracy against ` +
+      `${metrics.map((m) => METRICS[m].label).join(', ')}, one panel per data ` +
+      `set and metric, one point per trained run; grid runs coloured from dark ` +
+      `to light by latent noise, comparators in black by shape.`,
     data: { rows },
     table: {
       columns: ['dataset', 'metric', 'value', 'accuracy', 'regime', 'seed'],
@@ -596,10 +616,16 @@ function cellText(regimes: Regime[], id: string): string {
   return `(σ = ${cell.latentNoise}, decay ${cell.weightDecay})`;
 }
 
+/** How a heatmap's intervals are made, as its caption says it. */
+const intervalMethod = (metric: MetricName) =>
+  metric.startsWith('crossSeed') ? 'a leave-one-seed-out jackknife over seed pairs' : 't over seeds';
+
 /** What a heatmap's metric is, and which way is better, as its caption says it. */
 function heatmapReading(metric: MetricName): string {
   if (metric === 'crossSeedNull')
-    return 'a null: the similarity expected of unrelated features, the floor the similarity is judged against';
+    return (
+      'a null: the similarity expected of unrelated features, the floor the ' + 'similarity is judged against'
+    );
   return METRICS[metric].better === 'higher' ? 'higher is better' : 'lower means simpler features';
 }
 
@@ -612,8 +638,7 @@ export const ablationHeatmap = defineFigure<ByName, Study & { metric: MetricName
       `${capitalize(METRICS[p.metric].label)} (${heatmapReading(p.metric)}) for every combination of`,
       'latent noise σ (rows) and decoupled weight decay (columns); each cell is the mean over',
       `${seedsText(p.runs)} with its 95% interval beneath`,
-      `(${p.metric.startsWith('crossSeed') ? 'a leave-one-seed-out jackknife over seed pairs' : 't over seeds'})` +
-        `${p.metric === 'accuracy' ? '' : ' and its validation accuracy'}.`,
+      `(${intervalMethod(p.metric)})${p.metric === 'accuracy' ? '' : ' and its validation accuracy'}.`,
       'Yellow is better in every heatmap; colour scales are per panel.',
     ].join(' '),
   render: (inputs, p) =>
@@ -647,8 +672,10 @@ export const ablationComparatorGallery = defineFigure<ByName, Study & Comparator
   caption: (p) =>
     [
       `The top positive eigenvector of every class (seed ${p.seed}) under the grid's middle cell`,
-      `${cellText(p.regimes, p.shown[0]!)} and under each comparator, which replaces both: input noise, L1 on`,
-      "the weights, dropout on the hidden layer, or no regularization. Signs are aligned to the middle cell's;",
+      `${cellText(p.regimes, p.shown[0]!)} and under each comparator, which ` +
+        `replaces both: input noise, L1 on`,
+      'the weights, dropout on the hidden layer, or no regularization. Signs ' +
+        "are aligned to the middle cell's;",
       'one colour scale.',
     ].join(' '),
   render: (inputs, { runs, regimes, ...p }) =>

@@ -55,7 +55,8 @@ export function logTicks(max: number): number[] {
 
 /** The data files' note on counting: k and r count directions from 1 (k = 1 is the top one). */
 export const COUNTING =
-  'k (directions per class) and r (eigenvectors per class) count from 1: k = 1 keeps the top eigenvector by |λ|.';
+  'k (directions per class) and r (eigenvectors per class) count from 1: k ' +
+  '= 1 keeps the top eigenvector by |λ|.';
 
 export type Measure = keyof MethodCurve | 'error';
 
@@ -232,7 +233,9 @@ export async function renderTruncationChart(
   };
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    description: `${label} of the model kept to k directions per class, ${params.dataset}, one panel per hidden size`,
+    description:
+      `${label} of the model kept to k directions per class, ${params.dataset}, ` +
+      `one panel per hidden size`,
     data: { values: drawn },
     hconcat: sizes.map(panel),
     resolve: { scale: { x: 'independent' } },
@@ -242,10 +245,19 @@ export async function renderTruncationChart(
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `${label} of ${params.dataset} models against k, one panel per hidden size, for the top-k eigenvectors, k random directions, each class's k principal directions and c·k shared principal directions, with 95% t intervals over ${seeds} seeds.`,
+    alt:
+      `${label} of ${params.dataset} models against k, one panel per hidden ` +
+      `size, for the top-k eigenvectors, k random directions, each class's k ` +
+      `principal directions and c·k shared principal directions, with 95% t ` +
+      `intervals over ${seeds} seeds.`,
     data: {
       counting: COUNTING,
-      intervals: `95% t intervals over n seeds; random directions: over the seeds' means of their draws${params.measure === 'error' ? `; drawn clamped at ${round7(floor)} on the log axis, data unclamped` : ''}`,
+      intervals:
+        `95% t intervals over n seeds; random directions: over the seeds' means ` +
+        'of their draws' +
+        (params.measure === 'error'
+          ? `; drawn clamped at ${round7(floor)} on the log axis, data unclamped`
+          : ''),
       rows,
     },
     table: {
@@ -336,7 +348,8 @@ export async function renderNeededChart(rows: NeededRow[]): Promise<FigureOutput
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description:
-      'Directions per class needed to keep test accuracy within one point of the full model, against hidden size',
+      'Directions per class needed to keep test accuracy within one point of ' +
+      'the full model, against hidden size',
     data: { values },
     facet: {
       column: { field: 'dataset', type: 'nominal', title: null },
@@ -404,11 +417,15 @@ export async function renderNeededChart(rows: NeededRow[]): Promise<FigureOutput
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: 'Line charts per data set and training length: for each method, how many directions per class keep test accuracy within one point of the full model, against hidden size, with 95% t intervals over seeds.',
+    alt:
+      'Line charts per data set and training length: for each method, how many ' +
+      'directions per class keep test accuracy within one point of the full ' +
+      'model, against hidden size, with 95% t intervals over seeds.',
     data: {
       counting: COUNTING,
       intervals:
-        '95% t intervals over n seeds; a seed that never got within one point counts as the largest k (censored: the mean is then a lower bound)',
+        '95% t intervals over n seeds; a seed that never got within one point ' +
+        'counts as the largest k (censored: the mean is then a lower bound)',
       rows: values,
     },
     table: {
@@ -493,7 +510,11 @@ export async function renderSummaryTable(rows: SummaryRow[], atK: number[]): Pro
       widths,
       groupEvery: BASIS_METHODS.length,
     }),
-    alt: `A table with one row per data set, hidden size and method: the full model's accuracy, the directions per class each method needs to stay within one point of it (mean over seeds and each seed's value), and the accuracy at k = ${atK.join(', ')}.`,
+    alt:
+      `A table with one row per data set, hidden size and method: the full ` +
+      `model's accuracy, the directions per class each method needs to stay ` +
+      `within one point of it (mean over seeds and each seed's value), and the ` +
+      `accuracy at k = ${atK.join(', ')}.`,
     data: {
       counting: COUNTING,
       rows: rows.map((r) => ({
@@ -640,7 +661,8 @@ export async function renderStabilityByRank(
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description:
-      'Matched similarity of the top-r eigenvectors between models trained from different seeds, for the same class and for different classes',
+      'Matched similarity of the top-r eigenvectors between models trained ' +
+      'from different seeds, for the same class and for different classes',
     data: { values: rows.filter((r) => r.series !== STABILITY_SERIES.gain) },
     facet: {
       column: { field: 'dataset', type: 'nominal', title: null },
@@ -701,11 +723,19 @@ export async function renderStabilityByRank(
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: 'Line charts per data set and hidden size of the matched similarity of the top-r eigenvectors between models trained from different seeds: for the same class, for different classes (the null), and for random vectors.',
+    alt:
+      'Line charts per data set and hidden size of the matched similarity of ' +
+      'the top-r eigenvectors between models trained from different seeds: for ' +
+      'the same class, for different classes (the null), and for random ' +
+      'vectors.',
     data: {
       counting: COUNTING,
       intervals:
-        '95% leave-one-seed-out jackknife intervals over all pairs of distinct seeds (t with n − 1 degrees of freedom, n seeds); none with 2 seeds; chance: t interval over 5 independent draws. Every interval is cut at the range of its statistic: [0, 1] for a matched |cos|, [−1, 1] for the difference',
+        '95% leave-one-seed-out jackknife intervals over all pairs of distinct ' +
+        'seeds (t with n − 1 degrees of freedom, n seeds); none with 2 seeds; ' +
+        'chance: t interval over 5 independent draws. Every interval is cut at ' +
+        'the range of its statistic: [0, 1] for a matched |cos|, [−1, 1] for the ' +
+        'difference',
       rows,
     },
     table: {
@@ -751,7 +781,8 @@ export async function renderStabilityAcrossSizes(
         const values: { matched: number; mismatched: number }[] = [];
         for (const a of mine.filter((r) => r.size === sa)) {
           for (const b of mine.filter((r) => r.size === sb)) {
-            if (a.seed === b.seed) continue; // different seeds only: never a run with itself, nor with its own initialisation stream
+            // different seeds only: never a run with itself, nor with its own initialisation stream
+            if (a.seed === b.seed) continue;
             values.push(pairSimilarities(feats.get(a)!, feats.get(b)!, Math.min(params.rank, sa, sb)));
           }
         }
@@ -769,7 +800,9 @@ export async function renderStabilityAcrossSizes(
   }
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    description: `Matched similarity of the top ${params.rank} eigenvectors between models of two hidden sizes, same class and different classes`,
+    description:
+      `Matched similarity of the top ${params.rank} eigenvectors between ` +
+      `models of two hidden sizes, same class and different classes`,
     data: { values: rows },
     facet: {
       column: { field: 'dataset', type: 'nominal', title: null },
@@ -821,7 +854,11 @@ export async function renderStabilityAcrossSizes(
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `Heat maps per data set: for each pair of hidden sizes, the matched similarity of the top ${params.rank} eigenvectors between models of different seeds, for the same class (top row) and for different classes (bottom row, the null).`,
+    alt:
+      `Heat maps per data set: for each pair of hidden sizes, the matched ` +
+      `similarity of the top ${params.rank} eigenvectors between models of ` +
+      `different seeds, for the same class (top row) and for different classes ` +
+      `(bottom row, the null).`,
     data: { counting: COUNTING, rows },
     table: {
       columns: ['dataset', 'series', 'size_a', 'size_b', 'mean', 'pairs'],

@@ -91,10 +91,22 @@ export async function renderPerturbation(summary: SummaryRow[]): Promise<FigureO
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `Two line charts against the distance moved. At the largest distance, ${(at('eigen').targetMisclassification.mean * 100).toFixed(0)}% of target-class images are misclassified when moved along the class's top eigenvectors, against ${(at('other-class').targetMisclassification.mean * 100).toFixed(0)}% along another class's, ${(at('random').targetMisclassification.mean * 100).toFixed(0)}% along random directions and ${(at('pca').targetMisclassification.mean * 100).toFixed(0)}% along principal directions; shaded bands are 95% t intervals over target classes.`,
+    alt:
+      `Two line charts against the distance moved. At the largest distance, ` +
+      `${(at('eigen').targetMisclassification.mean * 100).toFixed(0)}% of ` +
+      `target-class images are misclassified when moved along the class's top ` +
+      `eigenvectors, against ` +
+      `${(at('other-class').targetMisclassification.mean * 100).toFixed(0)}% ` +
+      `along another class's, ` +
+      `${(at('random').targetMisclassification.mean * 100).toFixed(0)}% along ` +
+      `random directions and ` +
+      `${(at('pca').targetMisclassification.mean * 100).toFixed(0)}% along ` +
+      `principal directions; shaded bands are 95% t intervals over target ` +
+      `classes.`,
     data: {
       intervals:
-        '95% t intervals over n target classes; random draws and other classes are averaged within each target class first',
+        '95% t intervals over n target classes; random draws and other classes ' +
+        'are averaged within each target class first',
       rows,
     },
     table: {

@@ -48,12 +48,16 @@ export function cardRows(card: CorpusCard): [string, string][] {
     const p = s.sampling!;
     rows.push([
       'sampling',
-      `${int(s.stories!)} sequences from BOS, temperature ${p['temperature']}, top-p ${p['topP']}, at most ${p['maxTokens']} tokens, seed ${p['seed']}, ${s.batch} at a time`,
+      `${int(s.stories!)} sequences from BOS, temperature ${p['temperature']}, ` +
+        `top-p ${p['topP']}, at most ${p['maxTokens']} tokens, seed ${p['seed']}, ` +
+        `${s.batch} at a time`,
     ]);
     if (s.shardBatches)
       rows.push([
         'shards',
-        `${int(s.stories! / (s.batch! * s.shardBatches))} of ${int(s.batch! * s.shardBatches)} sequences; batch b sampled with seed ${p['seed']} + 104,729 b`,
+        `${int(s.stories! / (s.batch! * s.shardBatches))} of ` +
+          `${int(s.batch! * s.shardBatches)} sequences; batch b sampled with seed ` +
+          `${p['seed']} + 104,729 b`,
       ]);
     rows.push(['dropped (reached the token limit)', `${int(card.unfinished ?? 0)}`]);
     if (settings.backend) rows.push(['sampled on', `${settings.backend.name} (${settings.backend.detail})`]);
@@ -65,7 +69,9 @@ export function cardRows(card: CorpusCard): [string, string][] {
   }
   rows.push([
     'split',
-    `by story, seeded (seed ${settings.split.seed}); ${percent(settings.split.heldOut, 0)} held out, halved into validation and test`,
+    `by story, seeded (seed ${settings.split.seed}); ` +
+      `${percent(settings.split.heldOut, 0)} held out, halved into validation ` +
+      `and test`,
   ]);
   rows.push([
     'token types in the training split',
@@ -151,7 +157,12 @@ async function renderCoverage(inputs: Inputs<{ stories: CorpusMeta }>): Promise<
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `A line chart of the share of ${int(stream.length)} training tokens covered by the most frequent token types, from 1 to all ${int(stories.meta.vocabSize)}${at4096 ? `; the top ${int(PAPER_VOCABULARY)} (dashed line) cover ${percent(at4096.share, 2)}` : ''}.`,
+    alt:
+      `A line chart of the share of ${int(stream.length)} training tokens ` +
+      `covered by the most frequent token types, from 1 to all ` +
+      int(stories.meta.vocabSize) +
+      (at4096 ? `; the top ${int(PAPER_VOCABULARY)} (dashed line) cover ${percent(at4096.share, 2)}` : '') +
+      '.',
     data: { tokens: stream.length, rows },
     table: { columns: ['types', 'share'], rows: rows.map((r) => [r.types, r.share]) },
   };
@@ -182,7 +193,9 @@ async function renderSamples(meta: CorpusMeta): Promise<FigureOutput> {
           .filter((p) => p !== ''),
       ),
     },
-    alt: `${meta.card.samples.length} stories of the validation split, as text: ${meta.card.samples.map((s, i) => `story ${i + 1}: “${s.replace(/\s*\n\s*/g, ' ')}”`).join('; ')}.`,
+    alt:
+      `${meta.card.samples.length} stories of the validation split, as text: ` +
+      `${meta.card.samples.map((s, i) => `story ${i + 1}: “${s.replace(/\s*\n\s*/g, ' ')}”`).join('; ')}.`,
     data: { stories: meta.card.samples },
     table: { columns: ['story', 'text'], rows: meta.card.samples.map((s, i) => [i + 1, s]) },
   };

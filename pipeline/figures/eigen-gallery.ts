@@ -80,7 +80,8 @@ export async function renderFeatureGallery(
     alt: options.alt,
     data: {
       counting:
-        'rank counts eigenvectors of one sign from 1; index is the 1-based position in the |λ| order of all of them',
+        'rank counts eigenvectors of one sign from 1; index is the 1-based ' +
+        'position in the |λ| order of all of them',
       height: options.height,
       width: options.width,
       columns: headers,
@@ -164,7 +165,12 @@ function renderClassGallery(
     height: params.height,
     width: params.width,
     rowKind: 'class',
-    alt: `A grid with one row per class (${params.classNames.join(', ')}); in each row the ${params.perSign} eigenvectors with the largest positive eigenvalues, then the ${params.perSign} with the most negative, drawn as ${params.height}×${params.width} images in red (positive) and blue (negative).`,
+    alt:
+      `A grid with one row per class (${params.classNames.join(', ')}); in ` +
+      `each row the ${params.perSign} eigenvectors with the largest positive ` +
+      `eigenvalues, then the ${params.perSign} with the most negative, drawn ` +
+      `as ${params.height}×${params.width} images in red (positive) and blue ` +
+      `(negative).`,
   });
 }
 
@@ -219,6 +225,9 @@ async function renderRegularizationComparison(
     width: params.width,
     rowKind: 'class',
     headers,
-    alt: `A grid with one row per class and, left to right, the ${params.perSign} top positive eigenvectors of each model: ${compared.map((m) => m.label).join('; ')}.`,
+    alt:
+      `A grid with one row per class and, left to right, the ${params.perSign} ` +
+      `top positive eigenvectors of each model: ` +
+      `${compared.map((m) => m.label).join('; ')}.`,
   });
 }

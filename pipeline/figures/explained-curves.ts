@@ -128,7 +128,8 @@ async function renderCurves(inputs: Inputs<{ curves: CurvesMeta }>): Promise<Fig
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description:
-      "How well the top-k eigenvectors, k random directions and k principal directions reproduce each output direction's MLP activation, against k",
+      'How well the top-k eigenvectors, k random directions and k principal ' +
+      "directions reproduce each output direction's MLP activation, against k",
     data: { values: rows },
     hconcat: Object.values(CURVE_MEASURES).map(panel),
     config: CHART_CONFIG,
@@ -138,9 +139,19 @@ async function renderCurves(inputs: Inputs<{ curves: CurvesMeta }>): Promise<Fig
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `Three line charts against k from 1 to ${meta.K}: the correlation over ${meta.positions} held-out positions, the correlation over the ${meta.topPositions} positions with the largest activation, and R², between each output direction's MLP activation and its reconstruction from the top-k eigenvectors, k random directions and the top-k principal directions of the MLP inputs, means over ${n} output directions with 95% intervals.`,
+    alt:
+      `Three line charts against k from 1 to ${meta.K}: the correlation over ` +
+      `${meta.positions} held-out positions, the correlation over the ` +
+      `${meta.topPositions} positions with the largest activation, and R², ` +
+      `between each output direction's MLP activation and its reconstruction ` +
+      `from the top-k eigenvectors, k random directions and the top-k ` +
+      `principal directions of the MLP inputs, means over ${n} output ` +
+      `directions with 95% intervals.`,
     data: asJson({
-      intervals: `95% t intervals over n = ${n} output directions; random directions: over the directions' means of their ${meta.settings.draws} draws (nested); cut at [−1, 1]`,
+      intervals:
+        `95% t intervals over n = ${n} output directions; random directions: ` +
+        `over the directions' means of their ${meta.settings.draws} draws ` +
+        `(nested); cut at [−1, 1]`,
       positions: meta.positions,
       topPositions: meta.topPositions,
       trainPositions: meta.trainPositions,
@@ -229,7 +240,8 @@ async function renderTruncatedLoss(inputs: Inputs<{ truncation: TruncationMeta }
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description:
-      'Held-out loss when the MLP is replaced, for every output token at once, by a k-direction reading of it',
+      'Held-out loss when the MLP is replaced, for every output token at once, ' +
+      'by a k-direction reading of it',
     width: 360,
     height: 220,
     layer: [
@@ -281,7 +293,13 @@ async function renderTruncatedLoss(inputs: Inputs<{ truncation: TruncationMeta }
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `A line chart of held-out loss against k (${meta.losses.map((l) => l.k).join(', ')}) when the MLP is replaced, for all ${meta.vocab} output tokens at once, by each token's top-k eigenvectors, by k random directions per token, or by k principal directions shared by all tokens, beside the model's own loss (${formatValue(meta.full)}) and the loss without the MLP (${formatValue(meta.noMlp)}), over ${meta.positions} held-out positions.`,
+    alt:
+      `A line chart of held-out loss against k (${meta.losses.map((l) => l.k).join(', ')}) ` +
+      `when the MLP is replaced, for all ${meta.vocab} output tokens at once, ` +
+      `by each token's top-k eigenvectors, by k random directions per token, ` +
+      `or by k principal directions shared by all tokens, beside the model's ` +
+      `own loss (${formatValue(meta.full)}) and the loss without the MLP (${formatValue(meta.noMlp)}), ` +
+      `over ${meta.positions} held-out positions.`,
     data: {
       positions: meta.positions,
       vocab: meta.vocab,

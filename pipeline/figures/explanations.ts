@@ -66,15 +66,24 @@ async function renderExplanations(
   const pages: FigurePage[] = [];
   for (const ex of explained) {
     const predicted = ex.classes[0]!.class;
-    const title = `Test image ${ex.i}: ${params.classNames[ex.label]}, predicted ${params.classNames[predicted]}`;
+    const title =
+      `Test image ${ex.i}: ${params.classNames[ex.label]}, predicted ` + `${params.classNames[predicted]}`;
     const svg = await explanationSvg(ex, pixels(ex.i), title, params, (a, index) =>
       inputFeature(layer, eigenvector(eigs[a]!, index - 1)),
     );
     pages.push({
       id: ex.id,
       title,
-      caption: `The image's top ${params.topClasses} logits, each split into the contributions λ·(f·x)² of the class's eigenvectors; the ${params.topFeatures} largest are drawn, and "rest" sums the other ${layer.d - params.topFeatures}. Contributions add up to the logit exactly.`,
-      alt: `${title}. ${ex.classes.map((c) => `${params.classNames[c.class]}: logit ${formatValue(c.logit)}`).join('; ')}.`,
+      caption:
+        `The image's top ${params.topClasses} logits, each split into the ` +
+        `contributions λ·(f·x)² of the class's eigenvectors; the ` +
+        `${params.topFeatures} largest are drawn, and "rest" sums the other ` +
+        `${layer.d - params.topFeatures}. Contributions add up to the logit ` +
+        `exactly.`,
+      alt:
+        `${title}. ` +
+        ex.classes.map((c) => `${params.classNames[c.class]}: logit ${formatValue(c.logit)}`).join('; ') +
+        '.',
       svg,
       table: {
         columns: [
@@ -111,7 +120,10 @@ async function renderExplanations(
   return {
     kind: 'image',
     svg: overview,
-    alt: `${explained.length} test images, each with its true and predicted class; each has its own page with the eigenvector contributions to its top logits.`,
+    alt:
+      `${explained.length} test images, each with its true and predicted ` +
+      `class; each has its own page with the eigenvector contributions to its ` +
+      `top logits.`,
     data: {
       counting: "index is the 1-based position of an eigenvector in its class's |λ| order",
       inputs: explained.map((ex) => ({
@@ -177,8 +189,11 @@ async function overviewSvg(
     const wrong = item.label !== item.predicted;
     body.push(
       pngImage(await grayPng(item.pixels, params.height, params.width, 1), x, y, w, h),
-      `<text x="${x + w / 2}" y="${y + h + 14}" font-size="11" text-anchor="middle">${escapeXml(item.label)}</text>`,
-      `<text x="${x + w / 2}" y="${y + h + 28}" font-size="11" text-anchor="middle" fill="${wrong ? '#b2182b' : '#555'}">→ ${escapeXml(item.predicted)}</text>`,
+      `<text x="${x + w / 2}" y="${y + h + 14}" font-size="11" ` +
+        `text-anchor="middle">${escapeXml(item.label)}</text>`,
+      `<text x="${x + w / 2}" y="${y + h + 28}" font-size="11" ` +
+        `text-anchor="middle" fill="${wrong ? '#b2182b' : '#555'}">→ ` +
+        `${escapeXml(item.predicted)}</text>`,
     );
   }
   return svgDocument(width, height, 'Explained test images: true class and prediction', body);
@@ -200,26 +215,35 @@ async function explanationSvg(
   const height = 30 + ex.classes.length * rowH + 40; // the colour bar of the eigenvector tiles below
   const body = [
     pngImage(await grayPng(pixels, params.height, params.width, 1), 10, 30, w, h),
-    `<text x="${10 + w / 2}" y="${30 + h + 16}" font-size="11" text-anchor="middle">input (${escapeXml(params.classNames[ex.label]!)})</text>`,
-    `<text x="${left}" y="16" font-size="12" fill="#333">contribution λ·(f·x)² of each eigenvector f to the logit</text>`,
+    `<text x="${10 + w / 2}" y="${30 + h + 16}" font-size="11" ` +
+      `text-anchor="middle">input (${escapeXml(params.classNames[ex.label]!)})</text>`,
+    `<text x="${left}" y="16" font-size="12" fill="#333">contribution ` +
+      `λ·(f·x)² of each eigenvector f to the logit</text>`,
   ];
   for (const [r, c] of ex.classes.entries()) {
     const y = 30 + r * rowH;
     body.push(
-      `<text x="${left - 12}" y="${y + h / 2}" font-size="13" font-weight="bold" text-anchor="end">${escapeXml(params.classNames[c.class]!)}</text>`,
-      `<text x="${left - 12}" y="${y + h / 2 + 16}" font-size="11" text-anchor="end">logit ${escapeXml(formatValue(c.logit))}</text>`,
+      `<text x="${left - 12}" y="${y + h / 2}" font-size="13" ` +
+        `font-weight="bold" text-anchor="end">${escapeXml(params.classNames[c.class]!)}</text>`,
+      `<text x="${left - 12}" y="${y + h / 2 + 16}" font-size="11" ` +
+        `text-anchor="end">logit ${escapeXml(formatValue(c.logit))}</text>`,
     );
     for (const [k, t] of c.top.entries()) {
       const f = feature(c.class, t.index);
       const x = left + k * col;
       body.push(
         pngImage(await featurePng(f, params.height, params.width, maxAbs(f) || 1, 1), x, y, w, h),
-        `<text x="${x + w / 2}" y="${y + h + 13}" font-size="10" text-anchor="middle">#${t.index}, λ ${escapeXml(formatValue(t.eigenvalue))}</text>`,
-        `<text x="${x + w / 2}" y="${y + h + 26}" font-size="11" font-weight="bold" text-anchor="middle" fill="${t.contribution >= 0 ? '#b2182b' : '#2166ac'}">${escapeXml(signed(t.contribution))}</text>`,
+        `<text x="${x + w / 2}" y="${y + h + 13}" font-size="10" ` +
+          `text-anchor="middle">#${t.index}, λ ` +
+          `${escapeXml(formatValue(t.eigenvalue))}</text>`,
+        `<text x="${x + w / 2}" y="${y + h + 26}" font-size="11" ` +
+          `font-weight="bold" text-anchor="middle" fill="${t.contribution >= 0 ? '#b2182b' : '#2166ac'}">` +
+          `${escapeXml(signed(t.contribution))}</text>`,
       );
     }
     body.push(
-      `<text x="${left + c.top.length * col + 4}" y="${y + h / 2 + 4}" font-size="11">rest ${escapeXml(signed(c.rest))}</text>`,
+      `<text x="${left + c.top.length * col + 4}" y="${y + h / 2 + 4}" ` +
+        `font-size="11">rest ${escapeXml(signed(c.rest))}</text>`,
     );
   }
   body.push(...colourBar(left, height - 40, 240));

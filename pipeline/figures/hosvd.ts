@@ -98,7 +98,11 @@ async function renderHosvdSpectrum(h: Artifact<HosvdMeta>, params: SpectrumParam
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `Left: bar chart of the share of the interaction tensor's squared norm carried by each of its ${rank} HOSVD components; the first carries ${(spectrum[0]!.share * 100).toFixed(0)}%. Right: heat map of each class's weight on the top ${shown} components.`,
+    alt:
+      `Left: bar chart of the share of the interaction tensor's squared norm ` +
+      `carried by each of its ${rank} HOSVD components; the first carries ` +
+      `${(spectrum[0]!.share * 100).toFixed(0)}%. Right: heat map of each ` +
+      `class's weight on the top ${shown} components.`,
     data: { counting: 'component counts HOSVD components from 1 in order of σ', spectrum, loadings },
     table: {
       columns: ['component', 'sigma', 'share', ...params.classNames],
@@ -129,6 +133,10 @@ async function renderHosvdComponents(
     height: params.height,
     width: params.width,
     rowKind: 'HOSVD component',
-    alt: `A grid with one row per HOSVD component (1 to ${shown}); in each row the ${params.perSign} eigenvectors of the component with the largest positive eigenvalues, then the ${params.perSign} most negative, as images in red (positive) and blue (negative).`,
+    alt:
+      `A grid with one row per HOSVD component (1 to ${shown}); in each row ` +
+      `the ${params.perSign} eigenvectors of the component with the largest ` +
+      `positive eigenvalues, then the ${params.perSign} most negative, as ` +
+      `images in red (positive) and blue (negative).`,
   });
 }

@@ -65,7 +65,13 @@ export async function grayPng(
 
 /** An <image> element for a PNG, drawn pixelated at (x, y). */
 export function pngImage(png: Buffer, x: number, y: number, w: number, h: number): string {
-  return `<image x="${x}" y="${y}" width="${w}" height="${h}" style="image-rendering:pixelated" preserveAspectRatio="none" href="data:image/png;base64,${png.toString('base64')}"/><rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="#999" stroke-width="0.5"/>`;
+  return (
+    `<image x="${x}" y="${y}" width="${w}" height="${h}" ` +
+    `style="image-rendering:pixelated" preserveAspectRatio="none" ` +
+    `href="data:image/png;base64,${png.toString('base64')}"/><rect x="${x}" ` +
+    `y="${y}" width="${w}" height="${h}" fill="none" stroke="#999" ` +
+    `stroke-width="0.5"/>`
+  );
 }
 
 const MARGIN = { left: 56, top: 44, gap: 10, label: 18, legend: 64 };
@@ -94,13 +100,15 @@ export async function gallerySvg(
   const body: string[] = [];
   layout.columnHeaders.forEach((header, c) => {
     body.push(
-      `<text x="${left + c * (tileW + MARGIN.gap) + tileW / 2}" y="${MARGIN.top - 12}" font-size="13" text-anchor="middle">${escapeXml(header)}</text>`,
+      `<text x="${left + c * (tileW + MARGIN.gap) + tileW / 2}" y="${MARGIN.top - 12}" ` +
+        `font-size="13" text-anchor="middle">${escapeXml(header)}</text>`,
     );
   });
   for (const [r, row] of rows.entries()) {
     const y = MARGIN.top + r * (tileH + MARGIN.label + MARGIN.gap);
     body.push(
-      `<text x="${left - 10}" y="${y + tileH / 2 + 5}" font-size="15" font-weight="bold" text-anchor="end">${escapeXml(row.label)}</text>`,
+      `<text x="${left - 10}" y="${y + tileH / 2 + 5}" font-size="15" ` +
+        `font-weight="bold" text-anchor="end">${escapeXml(row.label)}</text>`,
     );
     for (const [c, tile] of row.tiles.entries()) {
       const x = left + c * (tileW + MARGIN.gap);
@@ -113,7 +121,8 @@ export async function gallerySvg(
       );
       body.push(
         pngImage(png, x, y, tileW, tileH),
-        `<text x="${x + tileW / 2}" y="${y + tileH + 13}" font-size="11" text-anchor="middle" fill="#333">${escapeXml(tile.label)}</text>`,
+        `<text x="${x + tileW / 2}" y="${y + tileH + 13}" font-size="11" ` +
+          `text-anchor="middle" fill="#333">${escapeXml(tile.label)}</text>`,
       );
     }
   }
@@ -132,7 +141,8 @@ export function colourBar(x: number, y: number, width: number, limit?: number): 
   for (let i = 0; i < steps; i++) {
     const t = -1 + (2 * (i + 0.5)) / steps;
     out.push(
-      `<rect x="${(x + (i * width) / steps).toFixed(2)}" y="${y}" width="${(width / steps + 0.3).toFixed(2)}" height="12" fill="${hex(divergingColor(t))}"/>`,
+      `<rect x="${(x + (i * width) / steps).toFixed(2)}" y="${y}" ` +
+        `width="${(width / steps + 0.3).toFixed(2)}" height="12" fill="${hex(divergingColor(t))}"/>`,
     );
   }
   out.push(

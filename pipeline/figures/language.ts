@@ -96,7 +96,16 @@ async function renderModels(inputs: Inputs<ModelInputs>, params: ModelList): Pro
       rows: cells,
       widths: [230, 100, 110, 60, 110, 80, 100],
     }),
-    alt: `Table of the models: ${rows.map((r) => `${r.model}, ${r.parameters} parameters, ${r.tokensSeen} tokens seen, validation loss ${r.validationLoss.toFixed(4)}, test loss ${r.testLoss.toFixed(4)}`).join('; ')}.`,
+    alt:
+      `Table of the models: ` +
+      rows
+        .map(
+          (r) =>
+            `${r.model}, ${r.parameters} parameters, ${r.tokensSeen} tokens seen, ` +
+            `validation loss ${r.validationLoss.toFixed(4)}, test loss ${r.testLoss.toFixed(4)}`,
+        )
+        .join('; ') +
+      '.',
     data: asJson({ rows }),
     table: {
       columns: [
@@ -155,7 +164,8 @@ async function renderLossCurves(inputs: Inputs<ModelInputs>, params: ModelList):
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description:
-      'Cross-entropy per token over training, of each MLP form, on the training sample and the validation split',
+      'Cross-entropy per token over training, of each MLP form, on the ' +
+      'training sample and the validation split',
     data: { values: rows },
     width: 460,
     height: 260,
@@ -191,7 +201,12 @@ async function renderLossCurves(inputs: Inputs<ModelInputs>, params: ModelList):
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `Line chart of cross-entropy per token against training tokens seen for ${params.models.map((m) => m.label).join(' and ')}, on the training sample (dashed) and the validation split (solid); final validation losses ${finals.map((f) => `${f.model} ${f.validation.toFixed(4)}`).join(', ')}.`,
+    alt:
+      `Line chart of cross-entropy per token against training tokens seen for ` +
+      `${params.models.map((m) => m.label).join(' and ')}, on the training ` +
+      `sample (dashed) and the validation split (solid); final validation ` +
+      `losses ` +
+      `${finals.map((f) => `${f.model} ${f.validation.toFixed(4)}`).join(', ')}.`,
     data: asJson({ rows, final: finals }),
     table: {
       columns: ['model', 'split', 'step', 'tokens', 'loss'],
@@ -255,7 +270,8 @@ async function renderLossComparison(inputs: Inputs<ModelInputs>, params: SeedLis
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description:
-      'Final held-out cross-entropy per token of each model, one point per seed, a tick at the mean over seeds',
+      'Final held-out cross-entropy per token of each model, one point per ' +
+      'seed, a tick at the mean over seeds',
     facet: { column: { field: 'split', type: 'nominal', title: null, sort: ['validation', 'test'] } },
     data: {
       values: [
@@ -321,7 +337,11 @@ async function renderLossComparison(inputs: Inputs<ModelInputs>, params: SeedLis
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `Final cross-entropy per token, per seed: ${runs.map((r) => `${r.model} seed ${r.seed} ${r.split} ${r.loss.toFixed(4)}`).join(', ')}; means over seeds: ${means.map((m) => `${m.model} ${m.split} ${m.mean.toFixed(4)}`).join(', ')}.`,
+    alt:
+      `Final cross-entropy per token, per seed: ` +
+      `${runs.map((r) => `${r.model} seed ${r.seed} ${r.split} ${r.loss.toFixed(4)}`).join(', ')}; ` +
+      `means over seeds: ` +
+      `${means.map((m) => `${m.model} ${m.split} ${m.mean.toFixed(4)}`).join(', ')}.`,
     data: asJson({ runs, means }),
     table: {
       columns: ['model', 'seed', 'split', 'loss'],
@@ -338,7 +358,8 @@ export const languageLossComparison = defineFigure<ModelInputs, SeedList>({
     [
       'Cross-entropy per token on the validation and test splits after the last step, of the bilinear model',
       'and its SwiGLU twin (same shape, data order, steps and latent noise; only the MLP differs), one point',
-      `per seed (${p.models[0]!.runs.map((r) => r.seed).join(', ')}; a seed sets the initialisation, the data`,
+      `per seed (${p.models[0]!.runs.map((r) => r.seed).join(', ')}; a seed ` +
+        `sets the initialisation, the data`,
       'order and the noise, the same for both forms), the tick at the mean over seeds.',
     ].join(' '),
   render: renderLossComparison,
@@ -434,7 +455,12 @@ async function renderVocabulary(inputs: Inputs<{ windows: VocabularyWindowsMeta 
       rows: summary,
       widths: [280, 700],
     }),
-    alt: `The model vocabulary: ${vocabulary.size} tokens of ${vocabulary.typesSeen} training types; <unk> is ${(vocabulary.unknown.validation * 100).toFixed(3)}% of validation and ${(vocabulary.unknown.test * 100).toFixed(3)}% of test tokens. The data file lists every token.`,
+    alt:
+      `The model vocabulary: ${vocabulary.size} tokens of ` +
+      `${vocabulary.typesSeen} training types; <unk> is ` +
+      `${(vocabulary.unknown.validation * 100).toFixed(3)}% of validation and ` +
+      `${(vocabulary.unknown.test * 100).toFixed(3)}% of test tokens. The data ` +
+      `file lists every token.`,
     data: asJson({
       size: vocabulary.size,
       typesSeen: vocabulary.typesSeen,
@@ -484,7 +510,10 @@ async function renderHeldOut(inputs: Inputs<{ windows: VocabularyWindowsMeta }>)
           text: decodeCompact(windows.meta.vocabulary, ids.split(' ').map(Number)),
         })),
     ),
-    alt: `The ${splits.validation.n} validation and ${splits.test.n} test windows of ${T} + 1 compact token ids the held-out losses are over; the first two of each, decoded, are shown. The data file lists every window.`,
+    alt:
+      `The ${splits.validation.n} validation and ${splits.test.n} test windows ` +
+      `of ${T} + 1 compact token ids the held-out losses are over; the first ` +
+      `two of each, decoded, are shown. The data file lists every window.`,
     data: asJson({
       context: T,
       windows: { validation: splits.validation.n, test: splits.test.n },

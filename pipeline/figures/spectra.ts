@@ -63,7 +63,10 @@ export async function renderSpectra(
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `Bar charts, one per class, of the ${params.top} largest-magnitude eigenvalues of the class's interaction matrix against their rank; positive eigenvalues in red, negative in blue.`,
+    alt:
+      `Bar charts, one per class, of the ${params.top} largest-magnitude ` +
+      `eigenvalues of the class's interaction matrix against their rank; ` +
+      `positive eigenvalues in red, negative in blue.`,
     data: {
       counting: 'rank counts eigenvalues from 1 in order of |λ| (rank 1 is the largest)',
       top: params.top,

@@ -84,8 +84,10 @@ export function tableSvg(options: TableSvgOptions): string {
   const width = widths.reduce((a, b) => a + b, 0) + 20;
   const height = top + rows.length * rowH + 20;
   const body: string[] = [];
-  const cellText = (text: string, x: number, y: number, bold: boolean) =>
-    `<text x="${x}" y="${y}" font-size="${FONT}"${bold ? ' font-weight="bold"' : ''}>${escapeXml(text)}</text>`;
+  const cellText = (text: string, x: number, y: number, bold: boolean) => {
+    const weight = bold ? ' font-weight="bold"' : '';
+    return `<text x="${x}" y="${y}" font-size="${FONT}"${weight}>${escapeXml(text)}</text>`;
+  };
   let x = 10;
   headers.forEach((lines, i) => {
     // headers sit on the rule: a shorter header's lines start lower

@@ -73,7 +73,8 @@ async function renderSpectra(inputs: ReadingInputs): Promise<FigureOutput> {
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description:
-      "Eigenvalues of each chosen output token's interaction matrix, from the most positive to the most negative, over the largest |λ|",
+      "Eigenvalues of each chosen output token's interaction matrix, from the " +
+      'most positive to the most negative, over the largest |λ|',
     data: { values: rows },
     facet: { field: 'class', type: 'nominal', title: null, sort: classes, header: { labelLimit: 0 } },
     columns: 3,
@@ -114,7 +115,14 @@ async function renderSpectra(inputs: ReadingInputs): Promise<FigureOutput> {
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `Line charts, one panel per word class, of the ${d} eigenvalues of each chosen output token's interaction matrix Q_u, sorted from the most positive to the most negative and divided by the largest |λ|: ${spectra.map((s) => `${s.direction.title} (effective rank ${formatValue(s.direction.effectiveRank)})`).join(', ')}.`,
+    alt:
+      `Line charts, one panel per word class, of the ${d} eigenvalues of each ` +
+      `chosen output token's interaction matrix Q_u, sorted from the most ` +
+      `positive to the most negative and divided by the largest |λ|: ` +
+      spectra
+        .map((s) => `${s.direction.title} (effective rank ${formatValue(s.direction.effectiveRank)})`)
+        .join(', ') +
+      '.',
     data: asJson({
       directions: spectra.map(({ direction, values }) => ({
         slug: direction.slug,
@@ -256,7 +264,9 @@ async function tokenPage(
   };
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    description: `Eigenvalues of Q_u for ${direction.title}, by |λ|${curves ? ', and how much the top-k eigenvectors explain' : ''}`,
+    description:
+      `Eigenvalues of Q_u for ${direction.title}, by |λ|` +
+      (curves ? ', and how much the top-k eigenvectors explain' : ''),
     vconcat: curves ? [spectrum, explained] : [spectrum],
     resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
     config: CHART_CONFIG,
@@ -275,7 +285,8 @@ async function tokenPage(
         lambda,
         `held-out context ${i + 1}`,
         `…${c.before}⟦${c.token}⟧ → ${c.next}`,
-        `λ(v·x)² = ${formatValue(c.activation)}, ${(100 * c.share).toFixed(0)}% of |contributions|, uᵀMLP(x) = ${formatValue(c.total)}`,
+        `λ(v·x)² = ${formatValue(c.activation)}, ${(100 * c.share).toFixed(0)}% ` +
+          `of |contributions|, uᵀMLP(x) = ${formatValue(c.total)}`,
       ]),
     );
   }
@@ -296,8 +307,29 @@ async function tokenPage(
   return {
     id: direction.slug,
     title: `${direction.title}: reading the MLP's output for it`,
-    caption: `The eigenvalues of Q_u for u = ${direction.terms.length === 1 ? `the unembedding row of ${quoted(direction.title)}` : direction.title} (effective rank ${formatValue(direction.effectiveRank)}; ${direction.positive} positive, ${direction.negative} negative)${curves ? `, and below them the correlation over held-out positions between uᵀ MLP(x) and its reconstruction from the top-k eigenvectors, k random directions (mean of ${curves.random.length} draws, 95% t interval over the draws) and the top-k principal directions of the MLP inputs` : ''}. The table reads each marked eigenvector v through the tokens whose embedding aligns with it (directly and, as virtual tokens, through each of the ${heads} heads' OV circuits; highest and lowest scores), the held-out contexts where |λ(v·x)²| is largest (distinct texts, as a story opening recurs across windows; the active token in ⟦ ⟧, then the token that follows), and, last, the tokens that alone most raise and most lower the output.`,
-    alt: `Bar chart of the eigenvalues of the interaction matrix for ${direction.title}, the ones read in the table marked.`,
+    caption:
+      `The eigenvalues of Q_u for u = ` +
+      (direction.terms.length === 1 ? `the unembedding row of ${quoted(direction.title)}` : direction.title) +
+      ' ' +
+      `(effective rank ${formatValue(direction.effectiveRank)}; ` +
+      `${direction.positive} positive, ${direction.negative} negative)` +
+      (curves
+        ? ', and below them the correlation over held-out positions between uᵀ MLP(x) and its ' +
+          'reconstruction from the top-k eigenvectors, k random directions (mean of ' +
+          `${curves.random.length} draws, 95% t interval over the draws) and the top-k principal ` +
+          'directions of the MLP inputs'
+        : '') +
+      '. ' +
+      `The table reads each marked eigenvector v through the tokens whose ` +
+      `embedding aligns with it (directly and, as virtual tokens, through each ` +
+      `of the ${heads} heads' OV circuits; highest and lowest scores), the ` +
+      `held-out contexts where |λ(v·x)²| is largest (distinct texts, as a ` +
+      `story opening recurs across windows; the active token in ⟦ ⟧, then the ` +
+      `token that follows), and, last, the tokens that alone most raise and ` +
+      `most lower the output.`,
+    alt:
+      `Bar chart of the eigenvalues of the interaction matrix for ` +
+      `${direction.title}, the ones read in the table marked.`,
     svg: await renderChart(spec),
     table: {
       columns: ['eigenvector', 'λ', 'read through', 'highest (token score)', 'lowest (token score)'],
@@ -348,7 +380,12 @@ async function renderTokenList(inputs: ReadingInputs): Promise<FigureOutput> {
       rows: cells,
       widths: columns.map(() => 60),
     }),
-    alt: `A table of the ${spectra.length} output directions read, each with its word class, training count, the effective rank of its interaction matrix, its counts of positive and negative eigenvalues, the tokens its top eigenvector aligns with, and the tokens that alone most raise it through the MLP; each token has a page of its own.`,
+    alt:
+      `A table of the ${spectra.length} output directions read, each with its ` +
+      `word class, training count, the effective rank of its interaction ` +
+      `matrix, its counts of positive and negative eigenvalues, the tokens its ` +
+      `top eigenvector aligns with, and the tokens that alone most raise it ` +
+      `through the MLP; each token has a page of its own.`,
     data: asJson({ directions: spectra.map(({ direction }) => direction) }),
     table: {
       columns: ['slug', 'token', 'class', 'count', 'effective_rank', 'positive', 'negative'],

@@ -68,13 +68,18 @@ export async function renderTrainingCurves(
     .filter((m) => m.name !== 'loss')
     .map(
       (m) =>
-        `final validation ${m.label} ${m.format === 'percent' ? `${(last.validation[m.name]! * 100).toFixed(2)}%` : last.validation[m.name]!.toFixed(4)}`,
+        `final validation ${m.label} ` +
+        (m.format === 'percent'
+          ? `${(last.validation[m.name]! * 100).toFixed(2)}%`
+          : last.validation[m.name]!.toFixed(4)),
     );
   return {
     kind: 'chart',
     svg: await renderChart(spec),
     vegaLite: spec,
-    alt: `Line charts of ${labels.join(' and ')} over ${history.length} epochs for the training and validation splits${finals.length > 0 ? `; ${finals.join(', ')}` : ''}.`,
+    alt:
+      `Line charts of ${labels.join(' and ')} over ${history.length} epochs ` +
+      `for the training and validation splits${finals.length > 0 ? `; ${finals.join(', ')}` : ''}.`,
     data: { rows },
     table: {
       columns: ['epoch', 'split', 'metric', 'value'],

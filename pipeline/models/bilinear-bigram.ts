@@ -67,7 +67,8 @@ function forward(
   const vocab = p['embed']!.shape[0];
   // A one-hot product rather than gather: gather's gradient (UnsortedSegmentSum) has no wasm
   // kernel, and at this vocabulary size the product is cheap.
-  const oneHot = tf.oneHot(tf.reshape<tf.Rank.R1>(tokens, [-1]), vocab).toFloat() as tf.Tensor2D; // (n·T, vocab)
+  // (n·T, vocab)
+  const oneHot = tf.oneHot(tf.reshape<tf.Rank.R1>(tokens, [-1]), vocab).toFloat() as tf.Tensor2D;
   const x = tf.matMul(oneHot, p['embed'] as tf.Tensor2D); // (n·T, d)
   let xin = x;
   const noise = options.noise;
@@ -105,7 +106,8 @@ export const bilinearBigram = defineModel<BigramShape>({
   decays: (name) => name === 'W' || name === 'V' || name === 'O',
   describe: (s) => `bilinear bigram model, vocabulary ${s.vocab}, d = ${s.d}, MLP width ${s.hidden}`,
   layoutText:
-    'x = embed[t] (embed: vocab×d); r = x + O((W x) * (V x)) (W, V: m×d, O: d×m); logits = U r (U: vocab×d); no biases',
+    'x = embed[t] (embed: vocab×d); r = x + O((W x) * (V x)) (W, V: m×d, O: ' +
+    'd×m); logits = U r (U: vocab×d); no biases',
   bilinearLayers: (s, w) => [
     {
       name: 'mlp',

@@ -178,7 +178,9 @@ export function modelKind(name: string): ModelKind {
   const kind = KINDS.get(name);
   if (!kind)
     throw new Error(
-      `unknown model kind '${name}' (known: ${[...KINDS.keys()].sort().join(', ')}); import its module from pipeline/models/`,
+      `unknown model kind '${name}' (known: ` +
+        `${[...KINDS.keys()].sort().join(', ')}); import its module from ` +
+        `pipeline/models/`,
     );
   return kind as ModelKind;
 }
@@ -195,11 +197,13 @@ export function checkWeights(kind: ModelKind, shape: Json, weights: Weights, whe
     const size = dims.reduce((a, b) => a * b, 1);
     if (!w)
       throw new Error(
-        `${where}: ${kind.name} needs tensor '${name}' [${dims.join(', ')}], which is missing (has: ${Object.keys(weights).join(', ') || 'none'})`,
+        `${where}: ${kind.name} needs tensor '${name}' [${dims.join(', ')}], ` +
+          `which is missing (has: ${Object.keys(weights).join(', ') || 'none'})`,
       );
     if (w.length !== size)
       throw new Error(
-        `${where}: tensor '${name}' holds ${w.length} values; ${kind.name} expects [${dims.join(', ')}] = ${size}`,
+        `${where}: tensor '${name}' holds ${w.length} values; ${kind.name} ` +
+          `expects [${dims.join(', ')}] = ${size}`,
       );
   }
   const extra = Object.keys(weights).filter((name) => !Object.hasOwn(layout, name));
@@ -223,7 +227,9 @@ export function forwardWithHooks(
   );
   if (unknown.length > 0)
     throw new Error(
-      `${kind.name} has no hook point ${unknown.map((h) => `'${h}'`).join(', ')} (has: ${kind.hookPoints.join(', ')})`,
+      `${kind.name} has no hook point ` +
+        `${unknown.map((h) => `'${h}'`).join(', ')} (has: ` +
+        `${kind.hookPoints.join(', ')})`,
     );
   return kind.forward(shape, params, x, { hooks });
 }

@@ -109,7 +109,8 @@ export function causalAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Te
   const Tk = k.shape[2]!;
   const mask = new Float32Array(Tq * Tk);
   for (let i = 0; i < Tq; i++) for (let j = Tk - Tq + i + 1; j < Tk; j++) mask[i * Tk + j] = -1e9;
-  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)), tf.tensor2d(mask, [Tq, Tk])); // (n, H, Tq, Tk)
+  // (n, H, Tq, Tk)
+  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)), tf.tensor2d(mask, [Tq, Tk]));
   return tf.matMul(tf.softmax(scores), v); // (n, H, Tq, hs)
 }
 

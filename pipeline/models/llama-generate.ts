@@ -41,7 +41,8 @@ function checkSettings(s: SampleSettings, shape: LlamaShape, longestPrompt: numb
     throw bad(`maxTokens must be a whole number ≥ 1, got ${s.maxTokens}`);
   if (longestPrompt + s.maxTokens > shape.context)
     throw bad(
-      `a prompt of ${longestPrompt} tokens and ${s.maxTokens} new ones exceed the context of ${shape.context}`,
+      `a prompt of ${longestPrompt} tokens and ${s.maxTokens} new ones exceed ` +
+        `the context of ${shape.context}`,
     );
 }
 

@@ -207,9 +207,18 @@ export const llama = defineModel<LlamaShape>({
   // Matrices decay; norm gains do not (llama2.c's train.py: every tensor of rank ≥ 2).
   decays: (name) => !name.endsWith('_norm'),
   describe: (s) =>
-    `Llama transformer, ${s.layers} layer${s.layers === 1 ? '' : 's'}, d = ${s.dim}, ${s.heads} heads${s.kvHeads < s.heads ? ` (${s.kvHeads} kv)` : ''}, ${s.mlp === 'bilinear' ? 'bilinear' : `gated (β = ${s.beta})`} MLP of width ${s.hidden}${normalized(s) ? '' : ', no normalisation'}, vocabulary ${s.vocab}, context ${s.context}`,
+    `Llama transformer, ${s.layers} layer${s.layers === 1 ? '' : 's'}, d = ` +
+    `${s.dim}, ${s.heads} heads${s.kvHeads < s.heads ? ` (${s.kvHeads} kv)` : ''}, ` +
+    `${s.mlp === 'bilinear' ? 'bilinear' : `gated (β = ${s.beta})`} MLP of ` +
+    `width ${s.hidden}${normalized(s) ? '' : ', no normalisation'}, ` +
+    `vocabulary ${s.vocab}, context ${s.context}`,
   layoutText:
-    'x = embed[t]; per layer: x += wo·Attn(RMSNorm(x)·attn_norm) (causal, rotary θ = ropeTheta, pairs (2i, 2i+1)); h = RMSNorm(x)·mlp_norm; x += w2(Swish_β(w1 h) * (w3 h)) (gated) or w2((w1 h) * (w3 h)) (bilinear); logits = U(RMSNorm(x)·final_norm), U = unembed or embed when tied; with shape.norm "none" every RMSNorm(v)·g is v itself and the *_norm tensors are absent; matrices (out, in); no biases',
+    'x = embed[t]; per layer: x += wo·Attn(RMSNorm(x)·attn_norm) (causal, ' +
+    'rotary θ = ropeTheta, pairs (2i, 2i+1)); h = RMSNorm(x)·mlp_norm; x += ' +
+    'w2(Swish_β(w1 h) * (w3 h)) (gated) or w2((w1 h) * (w3 h)) (bilinear); ' +
+    'logits = U(RMSNorm(x)·final_norm), U = unembed or embed when tied; with ' +
+    'shape.norm "none" every RMSNorm(v)·g is v itself and the *_norm tensors ' +
+    'are absent; matrices (out, in); no biases',
   bilinearLayers,
   sample,
   transformer: {

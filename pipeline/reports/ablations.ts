@@ -88,7 +88,8 @@ const studySchema = z
       .array(z.number().int('a seed must be a whole number').nonnegative('a seed must be ≥ 0'))
       .min(
         3,
-        'at least 3 seeds per cell are needed: cross-seed similarity gets its interval from pairs of seeds (a leave-one-seed-out jackknife)',
+        'at least 3 seeds per cell are needed: cross-seed similarity gets its ' +
+          'interval from pairs of seeds (a leave-one-seed-out jackknife)',
       ),
     embed: whole('embed'),
     hidden: whole('hidden'),
@@ -303,7 +304,10 @@ export function planStudy(ctx: PlanContext, p: StudyProfile) {
         if (!isCorner)
           published.push({
             id,
-            description: `${title}, ${regime.kind === 'grid' ? regime.label : `comparator: ${regime.label}`}, seed ${seed}`,
+            description:
+              `${title}, ` +
+              `${regime.kind === 'grid' ? regime.label : `comparator: ${regime.label}`}, ` +
+              `seed ${seed}`,
             job: model,
           });
       }
@@ -497,7 +501,9 @@ export const ablationsReport: ReportSpec = {
   id: 'ablations',
   title: 'Regularization ablations: which training choices make eigenvector features interpretable',
   summary:
-    'A grid of latent noise × weight decay, and input noise, L1 and dropout as comparators, on MNIST and Fashion-MNIST: every run scored by the same interpretability metrics.',
+    'A grid of latent noise × weight decay, and input noise, L1 and dropout ' +
+    'as comparators, on MNIST and Fashion-MNIST: every run scored by the ' +
+    'same interpretability metrics.',
   datasets: [FASHION_MNIST],
   plan,
 };

@@ -108,7 +108,8 @@ const PROFILES: Record<ProfileName, StudyProfile> = {
 export function checkStudy(p: StudyProfile): void {
   if (p.seeds.length < 3)
     throw new PipelineError(
-      `baselines: at least 3 seeds are needed for intervals over seed pairs (cross-seed similarity), got ${p.seeds.length}`,
+      `baselines: at least 3 seeds are needed for intervals over seed pairs ` +
+        `(cross-seed similarity), got ${p.seeds.length}`,
       { exitCode: 2 },
     );
   if (p.sizes.length === 0) throw new PipelineError('baselines: no hidden sizes', { exitCode: 2 });
@@ -118,7 +119,8 @@ export function checkStudy(p: StudyProfile): void {
       lengths.some((e, i) => !Number.isInteger(e) || e < 1 || (i > 0 && e <= lengths[i - 1]!))
     )
       throw new PipelineError(
-        `baselines: the training lengths of ${dataset} must be whole numbers of epochs in ascending order, got ${lengths.join(', ')}`,
+        `baselines: the training lengths of ${dataset} must be whole numbers of ` +
+          `epochs in ascending order, got ${lengths.join(', ')}`,
         { exitCode: 2 },
       );
   }
@@ -346,7 +348,8 @@ function studyMetrics(
       const role = row.size === size ? 'largest' : row.size === Math.min(...p.sizes) ? 'smallest' : null;
       if (role === null) continue;
       const method = METHOD_KEYS.find((m) => METHODS[m] === row.method)!;
-      const name = `${dataset}-${role}-${row.epochs === lengths.at(-1) ? '' : 'short-'}needed-${METHOD_IDS[method]}`;
+      const length = row.epochs === lengths.at(-1) ? '' : 'short-';
+      const name = `${dataset}-${role}-${length}needed-${METHOD_IDS[method]}`;
       out[name] = withInterval(
         {
           label: `${dataset} d = ${row.size}, ${row.epochs} epochs: ${row.method}, directions needed`,
@@ -377,7 +380,9 @@ function studyMetrics(
           const row = rows.find((r) => r.method === METHODS[method] && r.k === k);
           if (row)
             out[`${dataset}-${measure === 'accuracy' ? 'acc' : 'r2-'}${k}-${METHOD_IDS[method]}`] = {
-              label: `${dataset} ${measure === 'accuracy' ? `accuracy ${onTest}` : 'logit R²'} at k = ${k} (${METHODS[method]})`,
+              label:
+                `${dataset} ${measure === 'accuracy' ? `accuracy ${onTest}` : 'logit R²'} ` +
+                `at k = ${k} (${METHODS[method]})`,
               value: row.mean,
               format: measure === 'accuracy' ? 'percent' : 'number',
               digits: measure === 'accuracy' ? 1 : 2,
@@ -416,7 +421,10 @@ export const baselinesReport: ReportSpec = {
   id: 'baselines',
   title: 'Eigenvectors against baselines: how much of the model do the top eigenvectors keep?',
   summary:
-    'Truncation to the top-k eigenvectors against random and class-conditional and shared principal directions, across hidden sizes, training lengths and seeds, with the stability of eigenvectors across seeds beside a class-mismatched null.',
+    'Truncation to the top-k eigenvectors against random and ' +
+    'class-conditional and shared principal directions, across hidden sizes, ' +
+    'training lengths and seeds, with the stability of eigenvectors across ' +
+    'seeds beside a class-mismatched null.',
   datasets: [FASHION_MNIST],
   plan,
 };

@@ -12,7 +12,8 @@ export const fashionMnistReport = imageReport({
   id: 'fashion-mnist',
   title: 'Fashion-MNIST: eigenvector features of a bilinear classifier',
   summary:
-    'The same bilinear classifier trained on Fashion-MNIST clothing images, and the eigenvectors of its class interaction matrices.',
+    'The same bilinear classifier trained on Fashion-MNIST clothing images, ' +
+    'and the eigenvectors of its class interaction matrices.',
   datasets: [FASHION_MNIST],
   data(ctx) {
     const split = capped(ctx.profile);
@@ -23,7 +24,8 @@ export const fashionMnistReport = imageReport({
       describe: {
         source,
         split:
-          'official 60,000 / 10,000; the validation images are carved from the 60,000 and the model trains on the rest',
+          'official 60,000 / 10,000; the validation images are carved from the ' +
+          '60,000 and the model trains on the rest',
         ...split,
       },
     };

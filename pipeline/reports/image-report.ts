@@ -218,7 +218,8 @@ const STEPS = [
     label: 'latent noise + decay',
     column: 'σ + decay',
     describe:
-      "the same classifier trained with the paper's recipe only (latent noise and weight decay, no input noise)",
+      "the same classifier trained with the paper's recipe only (latent noise " +
+      'and weight decay, no input noise)',
   },
   { id: 'model', label: '+ input noise', column: '+ input noise', describe: '' },
 ] as const;

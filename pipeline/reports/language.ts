@@ -440,7 +440,9 @@ function modelMetrics(read: ReadArtifact, jobs: LanguageJobs): Record<string, Me
           4,
         );
   out['cost-test-relative'] = {
-    label: `the bilinear model's test loss relative to its SwiGLU twin's, minus 1 (mean over ${p.seeds.length} seed(s))`,
+    label:
+      `the bilinear model's test loss relative to its SwiGLU twin's, minus 1 ` +
+      `(mean over ${p.seeds.length} seed(s))`,
     value: mean(costs.map((c) => c.relative)),
     format: 'percent',
     digits: 1,
@@ -487,7 +489,11 @@ function curveMetrics(meta: CurvesMeta): Record<string, Metric> {
         const name = `${measure === 'correlation' ? 'corr' : 'corr-top'}-${method}-k${k}`;
         out[name] = withInterval(
           {
-            label: `correlation with the MLP activation${measure === 'correlationTop' ? ' on its top positions' : ''}, ${CURVE_METHODS[method]}, k = ${k}`,
+            label:
+              'correlation with the MLP activation' +
+              (measure === 'correlationTop' ? ' on its top positions' : '') +
+              ', ' +
+              `${CURVE_METHODS[method]}, k = ${k}`,
             value: iv.mean,
             format: 'number',
             digits: 2,
@@ -587,6 +593,9 @@ export const languageReport: ReportSpec = {
   id: 'language',
   title: 'Language: a bilinear transformer trained on stories',
   summary:
-    'A one-layer transformer with a bilinear MLP and no normalisation, trained on the story corpus, beside its SwiGLU twin: what the bilinear form costs in held-out loss, and what the MLP computes for chosen output tokens, read from its weights.',
+    'A one-layer transformer with a bilinear MLP and no normalisation, ' +
+    'trained on the story corpus, beside its SwiGLU twin: what the bilinear ' +
+    'form costs in held-out loss, and what the MLP computes for chosen ' +
+    'output tokens, read from its weights.',
   plan,
 };

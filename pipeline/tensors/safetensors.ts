@@ -122,10 +122,12 @@ function decodeEntry(
   const size = shape.reduce((a, b) => a * b, 1);
   if (end > dataLength || begin > end || end - begin !== size * BYTES[dtype]) {
     throw fail(
-      `tensor '${name}' spans bytes ${begin}..${end} but the data section has ${dataLength} bytes for shape [${shape}]`,
+      `tensor '${name}' spans bytes ${begin}..${end} but the data section has ` +
+        `${dataLength} bytes for shape [${shape}]`,
     );
   }
-  const raw = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end)); // a copy: aligned, and not a view of a pooled Buffer
+  // a copy: aligned, and not a view of a pooled Buffer
+  const raw = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end));
   const data =
     dtype === 'F32'
       ? new Float32Array(raw.buffer)

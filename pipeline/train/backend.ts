@@ -74,7 +74,8 @@ async function activate(name: BackendName): Promise<string> {
     useNativeMatMul(null);
     return tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'simd' : 'no simd';
   }
-  tf.env().set('PROD', true); // silences the cpu backend's "install tfjs-node" banner (PROD only mutes warnings)
+  // silences the cpu backend's "install tfjs-node" banner (PROD only mutes warnings)
+  tf.env().set('PROD', true);
   await setBackend('cpu');
   return 'pure JavaScript';
 }

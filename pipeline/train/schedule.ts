@@ -67,7 +67,8 @@ export function checkSchedule(name: string, s: ScalarSchedule): void {
     ].forEach(([w, x]) => finite(w as string, x as number));
     if (!(s.start >= 0 && s.end <= 1 && s.start < s.end))
       throw new Error(
-        `schedule '${name}': needs 0 ≤ start < end ≤ 1 (shares of all steps), got start ${s.start}, end ${s.end}`,
+        `schedule '${name}': needs 0 ≤ start < end ≤ 1 (shares of all steps), ` +
+          `got start ${s.start}, end ${s.end}`,
       );
   } else {
     [

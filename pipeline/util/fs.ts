@@ -15,7 +15,8 @@ const TEMPORARY = ['.staging-', '.old-', '.damaged-'];
 
 /** `<prefix><label>-<pid>-<random>`: the owner's pid is what a sweep checks. */
 function temporaryName(prefix: string, label: string): string {
-  return `${prefix}${label.replace(/[^a-z0-9-]/gi, '_')}${label ? '-' : ''}${process.pid}-${randomBytes(6).toString('hex')}`;
+  const safe = label.replace(/[^a-z0-9-]/gi, '_');
+  return `${prefix}${safe}${label ? '-' : ''}${process.pid}-${randomBytes(6).toString('hex')}`;
 }
 
 /**

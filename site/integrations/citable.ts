@@ -87,11 +87,11 @@ function checkContractBeforeBuild(
   if (error)
     logger.warn(`${error}\n(only a warning for a smoke build: URL_CONTRACT=enforce makes it an error)`);
   if (check.unlisted.length > 0) {
+    const file = relative(process.cwd(), options.contractFile);
+    const shown = check.unlisted.slice(0, 5).map((u) => base + u);
     logger.info(
-      `${check.unlisted.length} published URL(s) not yet in ${relative(process.cwd(), options.contractFile)} (npm run urls:update after a default build): ${check.unlisted
-        .slice(0, 5)
-        .map((u) => base + u)
-        .join(', ')}${check.unlisted.length > 5 ? ', …' : ''}`,
+      `${check.unlisted.length} published URL(s) not yet in ${file} (npm run urls:update after a default ` +
+        `build): ${shown.join(', ')}${check.unlisted.length > 5 ? ', …' : ''}`,
     );
   }
   return mode === 'enforce' ? contract : keepValid(contract, check);
@@ -114,7 +114,8 @@ function checkBuiltPages(contract: Contract, out: string, base: string, file: st
   );
   if (missing.length > 0) {
     throw new Error(
-      `published URL contract broken (${relative(process.cwd(), file)}): no page was built for\n${missing.map((u) => `  ${base}${u}`).join('\n')}`,
+      `published URL contract broken (${relative(process.cwd(), file)}): no ` +
+        `page was built for\n${missing.map((u) => `  ${base}${u}`).join('\n')}`,
     );
   }
 }
@@ -128,7 +129,8 @@ function writeRedirects(
 ): void {
   for (const [from, to] of Object.entries(contract.moved)) {
     const target = join(out, from, 'index.html');
-    if (existsSync(target)) continue; // a page is built there again; the contract check said so in enforce mode
+    // a page is built there again; the contract check said so in enforce mode
+    if (existsSync(target)) continue;
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, redirectPage(`${base}${to}`, new URL(`${base}${to}`, site).href));
     logger.info(`redirect ${base}${from} → ${base}${to}`);

@@ -29,7 +29,8 @@ export function siteAddress(env: Record<string, string | undefined>): { site: st
   if (!given) {
     if (publishing)
       throw new Error(
-        'PUBLISH is set but SITE_URL is not: a published site needs its real address (SITE_URL=https://example.org), or every citation names http://localhost:4321/',
+        'PUBLISH is set but SITE_URL is not: a published site needs its real address ' +
+          '(SITE_URL=https://example.org), or every citation names http://localhost:4321/',
       );
     return { site: LOCAL_SITE, local: true };
   }
@@ -38,19 +39,22 @@ export function siteAddress(env: Record<string, string | undefined>): { site: st
     parsed = new URL(given);
   } catch {
     throw new Error(
-      `SITE_URL=${given} is not an address: give the scheme and host, e.g. SITE_URL=https://example.org (the sub-path goes in BASE_PATH)`,
+      `SITE_URL=${given} is not an address: give the scheme and host, e.g. SITE_URL=https://example.org ` +
+        '(the sub-path goes in BASE_PATH)',
     );
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
     throw new Error(`SITE_URL=${given}: the address must start with https:// or http://`);
   if (parsed.pathname !== '/' || parsed.search || parsed.hash)
     throw new Error(
-      `SITE_URL=${given}: give only the scheme and host (${parsed.origin}); the sub-path goes in BASE_PATH=${parsed.pathname}`,
+      `SITE_URL=${given}: give only the scheme and host (${parsed.origin}); ` +
+        `the sub-path goes in BASE_PATH=${parsed.pathname}`,
     );
   const local = isLocalSite(given);
   if (publishing && local)
     throw new Error(
-      `PUBLISH is set but SITE_URL=${given} is this machine's address: give the address the site is published at`,
+      `PUBLISH is set but SITE_URL=${given} is this machine's address: give ` +
+        `the address the site is published at`,
     );
   return { site: parsed.origin, local };
 }

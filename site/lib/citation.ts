@@ -52,7 +52,8 @@ export function bibtex(project: Project, item: Citable): string {
     ['url', item.url],
   ];
   const width = Math.max(...fields.map(([k]) => k.length));
-  return `@misc{${bibtexKey(project, item.id)},\n${fields.map(([k, v]) => `  ${k.padEnd(width)} = {${v}}`).join(',\n')}\n}`;
+  const lines = fields.map(([k, v]) => `  ${k.padEnd(width)} = {${v}}`);
+  return `@misc{${bibtexKey(project, item.id)},\n${lines.join(',\n')}\n}`;
 }
 
 /** One line: authors (year). Title. Where. Project, version. URL. */
@@ -61,7 +62,10 @@ export function shortCitation(project: Project, item: Citable): string {
   const versions = [`version ${project.version}`, item.dataVersion ? `data version ${item.dataVersion}` : '']
     .filter(Boolean)
     .join(', ');
-  return `${authors} (${project.year}). ${item.title}.${item.within ? ` ${item.within}.` : ''} ${project.name}, ${versions}. ${item.url}`;
+  return (
+    `${authors} (${project.year}). ${item.title}.${item.within ? ` ${item.within}.` : ''} ` +
+    `${project.name}, ${versions}. ${item.url}`
+  );
 }
 
 /** Highwire Press tags, as [name, content] pairs. */

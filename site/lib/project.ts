@@ -8,30 +8,28 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 
 const person = z.union([
-  z.object({ 'family-names': z.string().min(1), 'given-names': z.string().optional() }).passthrough(),
-  z.object({ name: z.string().min(1) }).passthrough(),
+  z.looseObject({ 'family-names': z.string().min(1), 'given-names': z.string().optional() }),
+  z.looseObject({ name: z.string().min(1) }),
 ]);
 
 /**
  * The part of the Citation File Format 1.2.0 schema the site relies on, with the format's own
  * rules for those keys (required keys, version string, ISO date).
  */
-export const citationCffSchema = z
-  .object({
-    'cff-version': z.literal('1.2.0'),
-    message: z.string().min(1),
-    title: z.string().min(1),
-    authors: z.array(person).min(1),
-    type: z.enum(['software', 'dataset']).optional(),
-    version: z.union([z.string(), z.number()]).transform(String),
-    'date-released': z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'date-released must be YYYY-MM-DD'),
-    license: z.string().optional(),
-    abstract: z.string().optional(),
-    keywords: z.array(z.string()).optional(),
-    'repository-code': z.string().url().optional(),
-    url: z.string().url().optional(),
-  })
-  .passthrough();
+export const citationCffSchema = z.looseObject({
+  'cff-version': z.literal('1.2.0'),
+  message: z.string().min(1),
+  title: z.string().min(1),
+  authors: z.array(person).min(1),
+  type: z.enum(['software', 'dataset']).optional(),
+  version: z.union([z.string(), z.number()]).transform(String),
+  'date-released': z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'date-released must be YYYY-MM-DD'),
+  license: z.string().optional(),
+  abstract: z.string().optional(),
+  keywords: z.array(z.string()).optional(),
+  'repository-code': z.url().optional(),
+  url: z.url().optional(),
+});
 
 export interface Project {
   title: string;

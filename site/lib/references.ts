@@ -65,7 +65,8 @@ export function checkReferences(
     const where = `${file}:${ref.line}: <${ref.component} id="${ref.id}">`;
     if (ref.component === 'Figure' && target !== report) {
       problems.push(
-        `${where}: <Figure> embeds a figure of this page's own report; link to another report's figure with <FigureRef id="report/figure" />`,
+        `${where}: <Figure> embeds a figure of this page's own report; link to ` +
+          `another report's figure with <FigureRef id="report/figure" />`,
       );
     } else if (target === null) {
       problems.push(`${where}: outside a report narrative, name the figure as report/figure`);

@@ -74,7 +74,8 @@ export async function requireFigure(report: string, id: string, referencedFrom?:
     const known = (await getCollection('figures', (f) => f.data.report === report)).map((f) => f.data.id);
     const where = referencedFrom ? `${referencedFrom} references` : 'there is no';
     throw new Error(
-      `${where} figure '${id}' of report '${report}', which does not exist (known: ${known.join(', ') || 'none'})`,
+      `${where} figure '${id}' of report '${report}', which does not exist ` +
+        `(known: ${known.join(', ') || 'none'})`,
     );
   }
   return entry.data;

@@ -98,7 +98,9 @@ export function contractError(
   return [
     `published URL contract broken (${file}):`,
     ...lines,
-    `A published URL must never disappear: rebuild what was removed, or, if the figure moved, add "old": "new" to "moved" in ${file} (a redirect page is then generated at the old URL).`,
+    `A published URL must never disappear: rebuild what was removed, or, if ` +
+      `the figure moved, add "old": "new" to "moved" in ${file} (a redirect ` +
+      `page is then generated at the old URL).`,
   ].join('\n');
 }
 

@@ -7,9 +7,9 @@ import type { APIRoute } from 'astro';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { allReports, reportFigures } from '../lib/reports.ts';
-import { absoluteUrl, figureFileUrl, modelFileUrl, REPORTS_DIR, url } from '../lib/paths.ts';
-import { project } from '../lib/project.ts';
+import { allReports, reportFigures } from '@site/lib/reports.ts';
+import { absoluteUrl, figureFileUrl, modelFileUrl, REPORTS_DIR, url } from '@site/lib/paths.ts';
+import { project } from '@site/lib/project.ts';
 
 interface Entry {
   path: string;

@@ -7,8 +7,8 @@ import type { APIRoute } from 'astro';
 import { getCollection } from 'astro:content';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { REPORTS_DIR } from '../../../lib/paths.ts';
-import { figurePng, thumbnailSize, type Figure } from '../../../lib/reports.ts';
+import { REPORTS_DIR } from '@site/lib/paths.ts';
+import { figurePng, thumbnailSize, type Figure } from '@site/lib/reports.ts';
 
 export async function getStaticPaths() {
   const figures = await getCollection('figures');

@@ -2,9 +2,9 @@
 import type { APIRoute } from 'astro';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { allReports } from '../../../../lib/reports.ts';
-import { REPORTS_DIR } from '../../../../lib/paths.ts';
-import { contentType } from '../../../../lib/content-type.ts';
+import { allReports } from '@site/lib/reports.ts';
+import { REPORTS_DIR } from '@site/lib/paths.ts';
+import { contentType } from '@site/lib/content-type.ts';
 
 export async function getStaticPaths() {
   return (await allReports()).flatMap((report) =>

@@ -6,8 +6,8 @@ import type { APIRoute } from 'astro';
 import { getCollection } from 'astro:content';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPORTS_DIR } from '../../../../../lib/paths.ts';
-import { contentType } from '../../../../../lib/content-type.ts';
+import { REPORTS_DIR } from '@site/lib/paths.ts';
+import { contentType } from '@site/lib/content-type.ts';
 
 export async function getStaticPaths() {
   const figures = await getCollection('figures');
