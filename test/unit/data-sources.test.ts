@@ -322,7 +322,7 @@ test('a named directory wins over the package copy, and one without the files is
   assert.deepEqual([byEnv.dir, byEnv.how, byEnv.origin], [b, '$MNIST_DIR', 'env']);
   assert.throws(
     () => locateDataset(MNIST_IDX, { dir: tmp(), cacheDir: tmp(), env: {} }),
-    /^PipelineError: MNIST not found; looked in \S+ \(--mnist-dir\)$/,
+    /^InputMissing: MNIST not found; looked in \S+ \(--mnist-dir\)$/,
   );
 });
 
