@@ -2,7 +2,7 @@
  * The interpretability scores of one trained model, for the regularization ablations: every
  * metric of decompose/metrics.ts computed the same way for every run, so cells of the grid can be
  * compared. Cross-seed similarity needs two runs; it is computed from the features kept here
- * (figures/ablations.ts, runPoints).
+ * (analysis/ablation-study.ts, studyPoints).
  */
 import { stratifiedSample, type ImageSet } from '../data/dataset.ts';
 import { eigenvector, type Eigen } from '../decompose/eigen.ts';
