@@ -57,13 +57,16 @@ const continuationsKind = defineJob<ContinuationsMeta, Inputs, ContinuationSetti
   }),
 });
 
-/** Each model's continuations of the prompts; `deps` holds the windows and every model by its key. */
+/**
+ * Each model's continuations of the prompts; `deps` holds the windows and every model by its key.
+ * The models' modules (their kinds, which sample) are the job's too.
+ */
 export function continuationsJob(
   label: string,
   deps: Deps<Inputs>,
-  models: Job<ModelMeta>[],
   settings: ContinuationSettings,
 ): Job<ContinuationsMeta> {
+  const models = Object.values<Job>(deps).filter((job) => job.stage === 'train');
   const modules = [...new Set(models.flatMap((m) => m.modules))];
   return continuationsKind.create(label, deps, settings, { modules });
 }

@@ -100,13 +100,13 @@ export function explainedCurves(
   windows: Artifact<VocabularyWindowsMeta>,
   params: Params,
 ): CurvesMeta {
-  const t = readableTransformer(model, 'explained-by-k curves');
+  const t = readableTransformer(model, params.layer, 'explained-by-k curves');
   const { settings } = params;
   const d = t.d;
   const U = t.view.unembedding(t.shape, t.weights);
-  const layer = layerOf(model, t.view.mlpLayer(t.shape, params.layer));
+  const layer = layerOf(model, t.view.mlpLayer(t.shape, t.layer));
   const K = Math.min(settings.maxK, d);
-  const { validation: held, train } = mlpInputs(model, windows, {
+  const { validation: held, train } = mlpInputs(t, windows, {
     validation: settings.windows,
     train: settings.trainWindows,
   });
@@ -123,8 +123,7 @@ export function explainedCurves(
       if (bad)
         throw new PipelineError(
           `explained curves: "${out.title}" at k = ${bad.k} has an undefined ` +
-            `correlation (a constant reconstruction or activation over the ` +
-            `${held.positions} positions)`,
+            `correlation (a constant reconstruction or activation over the ${held.positions} positions)`,
         );
       return points;
     };

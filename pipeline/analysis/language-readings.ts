@@ -140,22 +140,21 @@ export function readLanguageModel(
   windows: Artifact<VocabularyWindowsMeta>,
   params: Params,
 ): { meta: ReadingsMeta; spectra: Float64Array[] } {
-  const t = readableTransformer(model, 'token readings');
+  const t = readableTransformer(model, params.layer, 'token readings');
   const { settings } = params;
   const { vocabulary } = windows.meta;
   const d = t.d;
   const E = t.view.embedding(t.shape, t.weights);
   const U = t.view.unembedding(t.shape, t.weights);
-  const layerName = t.view.mlpLayer(t.shape, params.layer);
+  const layerName = t.view.mlpLayer(t.shape, t.layer);
   const layer = layerOf(model, layerName);
   const outputs = chooseOutputs(vocabulary.texts, vocabulary.trainCounts, settings.choice);
-  const X = mlpInputs(model, windows, { validation: settings.windows }).validation;
+  const X = mlpInputs(t, windows, { validation: settings.windows }).validation;
   if (X.positions < settings.contexts)
     throw new PipelineError(
       `token readings: readings.contexts asks for ${settings.contexts} ` +
         `contexts per eigenvector, but the ${X.positions} held-out positions ` +
-        `scanned (readings.windows = ${settings.windows} validation windows) are ` +
-        `fewer`,
+        `scanned (readings.windows = ${settings.windows} validation windows) are fewer`,
       {
         exitCode: 2,
         hint:
@@ -200,9 +199,7 @@ export function readLanguageModel(
         eigenvalue: eig.values[i]!,
         direct: reading(rowScores(E, t.vocab, d, v)),
         heads: Array.from({ length: t.heads }, (_, h) =>
-          reading(
-            rowScores(E, t.vocab, d, ovPullback(t.view.headOV(t.shape, t.weights, params.layer, h), v)),
-          ),
+          reading(rowScores(E, t.vocab, d, ovPullback(t.view.headOV(t.shape, t.weights, t.layer, h), v))),
         ),
         contexts: distinctContexts(
           hits[c]!.map((hit) => ({ ...hit, ...X.text(hit.window, hit.position, settings.span) })),

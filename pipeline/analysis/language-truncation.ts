@@ -180,11 +180,11 @@ export function languageTruncation(
   windows: Artifact<VocabularyWindowsMeta>,
   params: Params,
 ): TruncationMeta {
-  const t = readableTransformer(model, 'truncated loss');
+  const t = readableTransformer(model, params.layer, 'truncated loss');
   const { settings } = params;
   const d = t.d;
   const ks = settings.ks.filter((k) => k <= d);
-  const { validation: held, train } = mlpInputs(model, windows, {
+  const { validation: held, train } = mlpInputs(t, windows, {
     validation: settings.windows,
     train: settings.trainWindows,
   });
@@ -197,7 +197,7 @@ export function languageTruncation(
   );
   const U = t.view.unembedding(t.shape, t.weights);
   const result = truncatedLosses(
-    layerOf(model, t.view.mlpLayer(t.shape, params.layer)),
+    layerOf(model, t.view.mlpLayer(t.shape, t.layer)),
     U,
     t.vocab,
     held.values,

@@ -8,18 +8,19 @@ import type { Artifact, Json } from '../cache/artifact.ts';
 import { decodeCompact, type VocabularyWindowsMeta } from '../corpus/vocabulary.ts';
 import { tokenSplitsOf, type TokenWindows } from '../data/tokens.ts';
 import { PipelineError } from '../errors.ts';
-import { modelKind, type TransformerView, type Weights } from '../models/kind.ts';
+import { modelKind, type ModelKind, type TransformerView, type Weights } from '../models/kind.ts';
 import { modelWeights, type ModelMeta } from '../train/job.ts';
 
 /** A model the readings can mean, with its view, sizes and weights. */
 export interface ReadableTransformer {
+  kind: ModelKind;
   view: TransformerView<Json>;
   shape: Json;
   weights: Weights;
   vocab: number;
   d: number;
   heads: number;
-  /** The MLP read (the only layer, for now). */
+  /** The layer whose MLP is read. */
   layer: number;
 }
 
@@ -32,7 +33,11 @@ export interface ReadableTransformer {
  * view layer by layer (the methods page says what such a reading means); these analyses do not
  * yet.
  */
-export function readableTransformer(model: Artifact<ModelMeta>, what: string): ReadableTransformer {
+export function readableTransformer(
+  model: Artifact<ModelMeta>,
+  layer: number,
+  what: string,
+): ReadableTransformer {
   const { kind: name, shape, description } = model.meta.model;
   const refuse = (why: string) =>
     new PipelineError(`${what}: ${description} ${why}`, {
@@ -41,13 +46,15 @@ export function readableTransformer(model: Artifact<ModelMeta>, what: string): R
         'they read the MLP of a one-layer transformer without normalisation and ' +
         "with a bilinear MLP (the language report's)",
     });
-  const view = modelKind(name).transformer;
+  const kind = modelKind(name);
+  const view = kind.transformer;
   if (!view) throw refuse(`is a '${name}' model, which has no transformer view (models/kind.ts)`);
   const sizes = view.sizes(shape);
   if (sizes.layers !== 1) throw refuse(`has ${sizes.layers} layers; the direct and OV readings assume one`);
   if (view.normalized(shape)) throw refuse('has RMSNorm, which rescales the stream the MLP reads');
   if (!view.bilinearMlp(shape)) throw refuse('has a gated MLP');
-  return { view, shape, weights: modelWeights(model), ...sizes, layer: 0 };
+  if (layer !== 0) throw refuse(`has no layer ${layer} to read`);
+  return { kind, view, shape, weights: modelWeights(model), ...sizes, layer };
 }
 
 /**
@@ -56,12 +63,11 @@ export function readableTransformer(model: Artifact<ModelMeta>, what: string): R
  * noise), and each position's text. The weights become tensors once for all splits.
  */
 export function mlpInputs<S extends 'validation' | 'train'>(
-  model: Artifact<ModelMeta>,
+  t: ReadableTransformer,
   windows: Artifact<VocabularyWindowsMeta>,
   limits: Record<S, number>,
 ): Record<S, MlpInputs> {
-  const t = readableTransformer(model, 'token readings');
-  const layout = modelKind(model.meta.model.kind).layout(t.shape);
+  const layout = t.kind.layout(t.shape);
   const params = Object.fromEntries(
     Object.entries(layout).map(([name, dims]) => [name, tf.tensor(t.weights[name]!, dims)]),
   );

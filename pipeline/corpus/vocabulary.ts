@@ -80,8 +80,7 @@ export function chooseVocabulary(
   if (size - 1 > typesSeen) {
     throw new PipelineError(
       `${setting} is ${size}, but the training split holds only ${typesSeen} ` +
-        `token types, so ${size - 1 - typesSeen} rows would never see a training ` +
-        `token`,
+        `token types, so ${size - 1 - typesSeen} rows would never see a training token`,
       {
         exitCode: 2,
         hint: `set ${setting} to at most ${typesSeen + 1}, or sample more stories`,

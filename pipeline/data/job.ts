@@ -128,8 +128,7 @@ export function idxDataJob(
   if (!Number.isInteger(split.validation) || split.validation < source.classNames.length) {
     throw new PipelineError(
       `${source.title}: the validation split must be a whole number of at ` +
-        `least ${source.classNames.length} images (one per class), got ` +
-        `${split.validation}`,
+        `least ${source.classNames.length} images (one per class), got ${split.validation}`,
       { exitCode: 2 },
     );
   }
@@ -214,8 +213,7 @@ function idxBytes(
   if (expected.height !== undefined && (rows !== expected.height || cols !== expected.width)) {
     throw new PipelineError(
       `${imagesPath} holds ${rows}×${cols} images, but ` +
-        `${expected.title ?? 'this data set'} has ${expected.height}×${expected.width} ` +
-        `images`,
+        `${expected.title ?? 'this data set'} has ${expected.height}×${expected.width} images`,
       {
         exitCode: 2,
         hint:

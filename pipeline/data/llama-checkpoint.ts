@@ -58,8 +58,7 @@ function badCheckpoint(where: string, what: string): PipelineError {
     exitCode: 2,
     hint:
       "pass a model.bin written by llama2.c's export.py in its legacy format " +
-      '(--version 0), or leave out --llama-checkpoint to use the packaged ' +
-      'stories15M',
+      '(--version 0), or leave out --llama-checkpoint to use the packaged stories15M',
   });
 }
 
@@ -131,8 +130,7 @@ export function readLlamaCheckpoint(bytes: Uint8Array, where: string): LlamaChec
     const shape =
       `dim ${config.dim}, hidden ${config.hidden}, ${config.layers} layers, ` +
       `${config.heads} heads (${config.kvHeads} kv), ` +
-      `vocabulary ${config.vocab}${config.tiedEmbeddings ? '' : ' untied'}, ` +
-      `context ${config.context}`;
+      `vocabulary ${config.vocab}${config.tiedEmbeddings ? '' : ' untied'}, context ${config.context}`;
     const untiedHint =
       config.tiedEmbeddings && bytes.length === expected + 4 * config.vocab * config.dim
         ? ' (exactly one classifier too many: was vocab_size meant to be negative?)'

@@ -160,8 +160,7 @@ export function locateLlamaFiles(request: LlamaRequest = {}): LlamaFiles | { mis
     tokenizer,
     source:
       packed && (request.checkpoint === undefined || request.tokenizer === undefined)
-        ? `${named}, with the ` +
-          `${request.checkpoint === undefined ? 'model' : 'tokenizer'} of the ` +
+        ? `${named}, with the ${request.checkpoint === undefined ? 'model' : 'tokenizer'} of the ` +
           `${packed.source}`
         : named,
     model: request.checkpoint === undefined ? 'stories15M' : checkpoint.name,

@@ -360,8 +360,7 @@ function checkByteTokens(pieces: Uint8Array[], where: string): void {
       throw corrupt(
         where,
         `token ${FIRST_BYTE + b} should be the byte 0x${b.toString(16).padStart(2, '0')} ` +
-          `(stored as ${JSON.stringify(String.fromCharCode(b))}), but is ` +
-          `${JSON.stringify(stored)}`,
+          `(stored as ${JSON.stringify(String.fromCharCode(b))}), but is ${JSON.stringify(stored)}`,
       );
     }
   }

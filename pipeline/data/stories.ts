@@ -12,7 +12,7 @@ import { Rng } from '../util/random.ts';
 export const STORY_SEPARATOR = '<|endoftext|>';
 
 const FORMAT_HINT =
-  `give a TinyStories-format text file: UTF-8, stories separated by lines ` + `of ${STORY_SEPARATOR}`;
+  'give a TinyStories-format text file: UTF-8, stories separated by lines of ' + STORY_SEPARATOR;
 
 /**
  * The stories of a TinyStories-format file, in file order. Errors name the file and the fix (exit code 2).

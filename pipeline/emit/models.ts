@@ -44,8 +44,7 @@ export function publishedModels(reportId: string, plan: ReportPlan, runner: JobR
       if (models.some((m) => m.id === id)) {
         throw new Error(
           `report '${reportId}' (pipeline/reports/${reportId}.ts): two different ` +
-            `models would both be published as '${id}'; give their training jobs ` +
-            `distinct labels`,
+            `models would both be published as '${id}'; give their training jobs distinct labels`,
         );
       }
       const model: PublishedModel = { id, description: '', job };

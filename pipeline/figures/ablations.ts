@@ -395,8 +395,7 @@ export async function renderComparatorGallery(
     png: await svgToPng(svg),
     alt:
       `Eigenvector images (${datasetTitle(p.dataset)}), one row per training ` +
-      `regime (${chosen.map((g) => g.label).join('; ')}), one column per ` +
-      `class, on one colour scale.`,
+      `regime (${chosen.map((g) => g.label).join('; ')}), one column per class, on one colour scale.`,
     data: {
       dataset: p.dataset,
       seed: p.seed,
@@ -448,8 +447,7 @@ export async function renderComparatorTable(cells: Cell[], shown: string[]): Pro
     }),
     alt:
       `A table with one row per data set and regime (the grid's middle cell ` +
-      `and each comparator), giving the mean over seeds of ` +
-      `${columns.slice(2).join(', ')}.`,
+      `and each comparator), giving the mean over seeds of ${columns.slice(2).join(', ')}.`,
     data: {
       rows: chosen.map((c) => ({
         dataset: c.dataset,

@@ -253,8 +253,7 @@ export async function renderTruncationChart(
     data: {
       counting: COUNTING,
       intervals:
-        `95% t intervals over n seeds; random directions: over the seeds' means ` +
-        'of their draws' +
+        `95% t intervals over n seeds; random directions: over the seeds' means of their draws` +
         (params.measure === 'error'
           ? `; drawn clamped at ${round7(floor)} on the log axis, data unclamped`
           : ''),
@@ -726,16 +725,14 @@ export async function renderStabilityByRank(
     alt:
       'Line charts per data set and hidden size of the matched similarity of ' +
       'the top-r eigenvectors between models trained from different seeds: for ' +
-      'the same class, for different classes (the null), and for random ' +
-      'vectors.',
+      'the same class, for different classes (the null), and for random vectors.',
     data: {
       counting: COUNTING,
       intervals:
         '95% leave-one-seed-out jackknife intervals over all pairs of distinct ' +
         'seeds (t with n − 1 degrees of freedom, n seeds); none with 2 seeds; ' +
         'chance: t interval over 5 independent draws. Every interval is cut at ' +
-        'the range of its statistic: [0, 1] for a matched |cos|, [−1, 1] for the ' +
-        'difference',
+        'the range of its statistic: [0, 1] for a matched |cos|, [−1, 1] for the difference',
       rows,
     },
     table: {

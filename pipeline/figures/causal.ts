@@ -94,15 +94,11 @@ export async function renderPerturbation(summary: SummaryRow[]): Promise<FigureO
     alt:
       `Two line charts against the distance moved. At the largest distance, ` +
       `${(at('eigen').targetMisclassification.mean * 100).toFixed(0)}% of ` +
-      `target-class images are misclassified when moved along the class's top ` +
-      `eigenvectors, against ` +
-      `${(at('other-class').targetMisclassification.mean * 100).toFixed(0)}% ` +
-      `along another class's, ` +
-      `${(at('random').targetMisclassification.mean * 100).toFixed(0)}% along ` +
-      `random directions and ` +
+      `target-class images are misclassified when moved along the class's top eigenvectors, against ` +
+      `${(at('other-class').targetMisclassification.mean * 100).toFixed(0)}% along another class's, ` +
+      `${(at('random').targetMisclassification.mean * 100).toFixed(0)}% along random directions and ` +
       `${(at('pca').targetMisclassification.mean * 100).toFixed(0)}% along ` +
-      `principal directions; shaded bands are 95% t intervals over target ` +
-      `classes.`,
+      `principal directions; shaded bands are 95% t intervals over target classes.`,
     data: {
       intervals:
         '95% t intervals over n target classes; random draws and other classes ' +

@@ -49,8 +49,7 @@ export function cardRows(card: CorpusCard): [string, string][] {
     rows.push([
       'sampling',
       `${int(s.stories!)} sequences from BOS, temperature ${p['temperature']}, ` +
-        `top-p ${p['topP']}, at most ${p['maxTokens']} tokens, seed ${p['seed']}, ` +
-        `${s.batch} at a time`,
+        `top-p ${p['topP']}, at most ${p['maxTokens']} tokens, seed ${p['seed']}, ${s.batch} at a time`,
     ]);
     if (s.shardBatches)
       rows.push([
@@ -70,8 +69,7 @@ export function cardRows(card: CorpusCard): [string, string][] {
   rows.push([
     'split',
     `by story, seeded (seed ${settings.split.seed}); ` +
-      `${percent(settings.split.heldOut, 0)} held out, halved into validation ` +
-      `and test`,
+      `${percent(settings.split.heldOut, 0)} held out, halved into validation and test`,
   ]);
   rows.push([
     'token types in the training split',

@@ -169,8 +169,7 @@ function renderClassGallery(
       `A grid with one row per class (${params.classNames.join(', ')}); in ` +
       `each row the ${params.perSign} eigenvectors with the largest positive ` +
       `eigenvalues, then the ${params.perSign} with the most negative, drawn ` +
-      `as ${params.height}×${params.width} images in red (positive) and blue ` +
-      `(negative).`,
+      `as ${params.height}×${params.width} images in red (positive) and blue (negative).`,
   });
 }
 
@@ -227,7 +226,6 @@ async function renderRegularizationComparison(
     headers,
     alt:
       `A grid with one row per class and, left to right, the ${params.perSign} ` +
-      `top positive eigenvectors of each model: ` +
-      `${compared.map((m) => m.label).join('; ')}.`,
+      `top positive eigenvectors of each model: ${compared.map((m) => m.label).join('; ')}.`,
   });
 }

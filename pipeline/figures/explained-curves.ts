@@ -145,13 +145,11 @@ async function renderCurves(inputs: Inputs<{ curves: CurvesMeta }>): Promise<Fig
       `${meta.topPositions} positions with the largest activation, and R², ` +
       `between each output direction's MLP activation and its reconstruction ` +
       `from the top-k eigenvectors, k random directions and the top-k ` +
-      `principal directions of the MLP inputs, means over ${n} output ` +
-      `directions with 95% intervals.`,
+      `principal directions of the MLP inputs, means over ${n} output directions with 95% intervals.`,
     data: asJson({
       intervals:
         `95% t intervals over n = ${n} output directions; random directions: ` +
-        `over the directions' means of their ${meta.settings.draws} draws ` +
-        `(nested); cut at [−1, 1]`,
+        `over the directions' means of their ${meta.settings.draws} draws (nested); cut at [−1, 1]`,
       positions: meta.positions,
       topPositions: meta.topPositions,
       trainPositions: meta.trainPositions,

@@ -66,8 +66,8 @@ async function renderExplanations(
   const pages: FigurePage[] = [];
   for (const ex of explained) {
     const predicted = ex.classes[0]!.class;
-    const title =
-      `Test image ${ex.i}: ${params.classNames[ex.label]}, predicted ` + `${params.classNames[predicted]}`;
+    const [truth, guess] = [params.classNames[ex.label], params.classNames[predicted]];
+    const title = `Test image ${ex.i}: ${truth}, predicted ${guess}`;
     const svg = await explanationSvg(ex, pixels(ex.i), title, params, (a, index) =>
       inputFeature(layer, eigenvector(eigs[a]!, index - 1)),
     );
@@ -78,8 +78,7 @@ async function renderExplanations(
         `The image's top ${params.topClasses} logits, each split into the ` +
         `contributions λ·(f·x)² of the class's eigenvectors; the ` +
         `${params.topFeatures} largest are drawn, and "rest" sums the other ` +
-        `${layer.d - params.topFeatures}. Contributions add up to the logit ` +
-        `exactly.`,
+        `${layer.d - params.topFeatures}. Contributions add up to the logit exactly.`,
       alt:
         `${title}. ` +
         ex.classes.map((c) => `${params.classNames[c.class]}: logit ${formatValue(c.logit)}`).join('; ') +
@@ -122,8 +121,7 @@ async function renderExplanations(
     svg: overview,
     alt:
       `${explained.length} test images, each with its true and predicted ` +
-      `class; each has its own page with the eigenvector contributions to its ` +
-      `top logits.`,
+      `class; each has its own page with the eigenvector contributions to its top logits.`,
     data: {
       counting: "index is the 1-based position of an eigenvector in its class's |λ| order",
       inputs: explained.map((ex) => ({
@@ -233,8 +231,7 @@ async function explanationSvg(
       const x = left + k * col;
       body.push(
         pngImage(await featurePng(f, params.height, params.width, maxAbs(f) || 1, 1), x, y, w, h),
-        `<text x="${x + w / 2}" y="${y + h + 13}" font-size="10" ` +
-          `text-anchor="middle">#${t.index}, λ ` +
+        `<text x="${x + w / 2}" y="${y + h + 13}" font-size="10" text-anchor="middle">#${t.index}, λ ` +
           `${escapeXml(formatValue(t.eigenvalue))}</text>`,
         `<text x="${x + w / 2}" y="${y + h + 26}" font-size="11" ` +
           `font-weight="bold" text-anchor="middle" fill="${t.contribution >= 0 ? '#b2182b' : '#2166ac'}">` +

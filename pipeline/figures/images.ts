@@ -69,8 +69,7 @@ export function pngImage(png: Buffer, x: number, y: number, w: number, h: number
     `<image x="${x}" y="${y}" width="${w}" height="${h}" ` +
     `style="image-rendering:pixelated" preserveAspectRatio="none" ` +
     `href="data:image/png;base64,${png.toString('base64')}"/><rect x="${x}" ` +
-    `y="${y}" width="${w}" height="${h}" fill="none" stroke="#999" ` +
-    `stroke-width="0.5"/>`
+    `y="${y}" width="${w}" height="${h}" fill="none" stroke="#999" stroke-width="0.5"/>`
   );
 }
 

@@ -204,8 +204,7 @@ async function renderLossCurves(inputs: Inputs<ModelInputs>, params: ModelList):
     alt:
       `Line chart of cross-entropy per token against training tokens seen for ` +
       `${params.models.map((m) => m.label).join(' and ')}, on the training ` +
-      `sample (dashed) and the validation split (solid); final validation ` +
-      `losses ` +
+      `sample (dashed) and the validation split (solid); final validation losses ` +
       `${finals.map((f) => `${f.model} ${f.validation.toFixed(4)}`).join(', ')}.`,
     data: asJson({ rows, final: finals }),
     table: {
@@ -367,12 +366,9 @@ export const languageLossComparison = defineFigure<ModelInputs, SeedList>({
 
 // ---- continuations of fixed prompts ----
 
-/** The continuations' settings, as the caption and the data file state them. */
-export type ContinuationParams = ContinuationSettings;
-
 async function renderContinuations(
   inputs: Inputs<{ continuations: ContinuationsMeta }>,
-  params: ContinuationParams,
+  params: ContinuationSettings,
 ): Promise<FigureOutput> {
   const { rows } = asContinuations(inputs.continuations).meta;
   const settings = { ...params, models: params.models.map((m) => m.label) };
@@ -397,18 +393,20 @@ async function renderContinuations(
   };
 }
 
-export const languageContinuations = defineFigure<{ continuations: ContinuationsMeta }, ContinuationParams>({
-  name: 'language-continuations',
-  module: import.meta.url,
-  title: () => 'Continuations of fixed prompts',
-  caption: (p) =>
-    [
-      `Each model's continuation of the same ${p.prompts.length} prompts, greedy and sampled (temperature`,
-      `${p.temperature}, top-p ${p.topP}, seed ${p.seed}), at most ${p.maxTokens} tokens; "…" marks a`,
-      'continuation cut at that limit, "<unk>" a token outside the vocabulary.',
-    ].join(' '),
-  render: renderContinuations,
-});
+export const languageContinuations = defineFigure<{ continuations: ContinuationsMeta }, ContinuationSettings>(
+  {
+    name: 'language-continuations',
+    module: import.meta.url,
+    title: () => 'Continuations of fixed prompts',
+    caption: (p) =>
+      [
+        `Each model's continuation of the same ${p.prompts.length} prompts, greedy and sampled (temperature`,
+        `${p.temperature}, top-p ${p.topP}, seed ${p.seed}), at most ${p.maxTokens} tokens; "…" marks a`,
+        'continuation cut at that limit, "<unk>" a token outside the vocabulary.',
+      ].join(' '),
+    render: renderContinuations,
+  },
+);
 
 // ---- the vocabulary ----
 

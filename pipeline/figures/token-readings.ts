@@ -310,8 +310,7 @@ async function tokenPage(
     caption:
       `The eigenvalues of Q_u for u = ` +
       (direction.terms.length === 1 ? `the unembedding row of ${quoted(direction.title)}` : direction.title) +
-      ' ' +
-      `(effective rank ${formatValue(direction.effectiveRank)}; ` +
+      ` (effective rank ${formatValue(direction.effectiveRank)}; ` +
       `${direction.positive} positive, ${direction.negative} negative)` +
       (curves
         ? ', and below them the correlation over held-out positions between uᵀ MLP(x) and its ' +
@@ -319,14 +318,12 @@ async function tokenPage(
           `${curves.random.length} draws, 95% t interval over the draws) and the top-k principal ` +
           'directions of the MLP inputs'
         : '') +
-      '. ' +
-      `The table reads each marked eigenvector v through the tokens whose ` +
+      `. The table reads each marked eigenvector v through the tokens whose ` +
       `embedding aligns with it (directly and, as virtual tokens, through each ` +
       `of the ${heads} heads' OV circuits; highest and lowest scores), the ` +
       `held-out contexts where |λ(v·x)²| is largest (distinct texts, as a ` +
       `story opening recurs across windows; the active token in ⟦ ⟧, then the ` +
-      `token that follows), and, last, the tokens that alone most raise and ` +
-      `most lower the output.`,
+      `token that follows), and, last, the tokens that alone most raise and most lower the output.`,
     alt:
       `Bar chart of the eigenvalues of the interaction matrix for ` +
       `${direction.title}, the ones read in the table marked.`,

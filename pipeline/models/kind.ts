@@ -179,8 +179,7 @@ export function modelKind(name: string): ModelKind {
   if (!kind)
     throw new Error(
       `unknown model kind '${name}' (known: ` +
-        `${[...KINDS.keys()].sort().join(', ')}); import its module from ` +
-        `pipeline/models/`,
+        `${[...KINDS.keys()].sort().join(', ')}); import its module from pipeline/models/`,
     );
   return kind as ModelKind;
 }
@@ -227,8 +226,7 @@ export function forwardWithHooks(
   );
   if (unknown.length > 0)
     throw new Error(
-      `${kind.name} has no hook point ` +
-        `${unknown.map((h) => `'${h}'`).join(', ')} (has: ` +
+      `${kind.name} has no hook point ${unknown.map((h) => `'${h}'`).join(', ')} (has: ` +
         `${kind.hookPoints.join(', ')})`,
     );
   return kind.forward(shape, params, x, { hooks });

@@ -23,8 +23,7 @@ export function useNativeMatMul(addon: NativeAddon | null): void {
   if (addon && tf.version.tfjs !== TESTED_TFJS_VERSION) {
     throw new Error(
       `native kernels are tested with TensorFlow.js ${TESTED_TFJS_VERSION}, ` +
-        `found ${tf.version.tfjs}; run the native tests, then update ` +
-        `TESTED_TFJS_VERSION`,
+        `found ${tf.version.tfjs}; run the native tests, then update TESTED_TFJS_VERSION`,
     );
   }
   for (const name of KERNELS) if (!stock.has(name)) stock.set(name, tf.getKernel(name, BACKEND));
@@ -93,8 +92,7 @@ function matMul(
   if (k !== kB) {
     throw new Error(
       `Error in matMul: inner shapes (${k}) and (${kB}) of Tensors with shapes ` +
-        `${a.shape} and ${b.shape} and transposeA=${ta} and transposeB=${tb} ` +
-        `must match.`,
+        `${a.shape} and ${b.shape} and transposeA=${ta} and transposeB=${tb} must match.`,
     );
   }
   const aBatch = a.shape.slice(0, -2);

@@ -305,8 +305,7 @@ export function planStudy(ctx: PlanContext, p: StudyProfile) {
           published.push({
             id,
             description:
-              `${title}, ` +
-              `${regime.kind === 'grid' ? regime.label : `comparator: ${regime.label}`}, ` +
+              `${title}, ${regime.kind === 'grid' ? regime.label : `comparator: ${regime.label}`}, ` +
               `seed ${seed}`,
             job: model,
           });

@@ -289,12 +289,11 @@ function planJobs(ctx: PlanContext) {
     topP: 0.9,
     seed: 11,
   };
-  const continuations = continuationsJob(
-    'language/continuations',
-    deps,
-    published.map((r) => r.job),
-    { ...list, prompts, ...sampling },
-  );
+  const continuations = continuationsJob('language/continuations', deps, {
+    ...list,
+    prompts,
+    ...sampling,
+  });
   return {
     p,
     windows,
@@ -492,8 +491,7 @@ function curveMetrics(meta: CurvesMeta): Record<string, Metric> {
             label:
               'correlation with the MLP activation' +
               (measure === 'correlationTop' ? ' on its top positions' : '') +
-              ', ' +
-              `${CURVE_METHODS[method]}, k = ${k}`,
+              `, ${CURVE_METHODS[method]}, k = ${k}`,
             value: iv.mean,
             format: 'number',
             digits: 2,

@@ -146,14 +146,18 @@ test("continuations are sampled by a job whose code version covers the models' s
     stage: 'corpus',
     modules: [],
   } as Job<unknown> as Job<VocabularyWindowsMeta>;
-  const job = continuationsJob('language/continuations', { windows, model }, [model], {
-    models: [{ key: 'model', label: 'bilinear' }],
-    prompts: [],
-    maxTokens: 4,
-    temperature: 1,
-    topP: 0.9,
-    seed: 1,
-  });
+  const job = continuationsJob(
+    'language/continuations',
+    { windows, model },
+    {
+      models: [{ key: 'model', label: 'bilinear' }],
+      prompts: [],
+      maxTokens: 4,
+      temperature: 1,
+      topP: 0.9,
+      seed: 1,
+    },
+  );
   const { files } = moduleClosure(job.modules);
   for (const file of ['pipeline/models/llama.ts', 'pipeline/models/llama-generate.ts'])
     assert.ok(files.includes(file), `${file} is in the continuations' code version`);

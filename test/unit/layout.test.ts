@@ -86,8 +86,18 @@ test('no stage outside models/, tasks/ and the report specs names a kind of mode
 });
 
 const LLAMA_SHAPE = {
-  ...{ vocab: 5, dim: 4, hidden: 6, layers: 2, heads: 2, kvHeads: 1, context: 4 },
-  ...{ tiedEmbeddings: false, mlp: 'bilinear', beta: 1, normEps: 1e-5, ropeTheta: 10000 },
+  vocab: 5,
+  dim: 4,
+  hidden: 6,
+  layers: 2,
+  heads: 2,
+  kvHeads: 1,
+  context: 4,
+  tiedEmbeddings: false,
+  mlp: 'bilinear',
+  beta: 1,
+  normEps: 1e-5,
+  ropeTheta: 10000,
 };
 
 /** Every kind with a shape that has all of its tensors (norms, an untied unembedding, an embedding). */
