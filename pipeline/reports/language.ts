@@ -289,7 +289,9 @@ function planJobs(ctx: PlanContext) {
     topP: 0.9,
     seed: 11,
   };
-  const continuations = continuationsJob('language/continuations', deps, {
+  // The published run of each form continues the prompts; the other seeds are not sampled.
+  const sampled = { windows, ...Object.fromEntries(published.map((r) => [r.key, r.job])) };
+  const continuations = continuationsJob('language/continuations', sampled, {
     ...list,
     prompts,
     ...sampling,
