@@ -3,7 +3,7 @@
  * says how it was made and from how many independent units, so a figure can state both:
  *
  * - `tInterval`: mean ± t_{n−1, 0.975} · s/√n over independent units (seeds, target classes).
- *   With 2 or 3 seeds the t quantile (12.71, 4.30) is far from the normal 1.96, which is the point.
+ *   With 3 seeds the t quantile (4.30) is far from the normal 1.96, which is the point.
  * - `nestedInterval`: randomness nested in units (random draws within a seed's model, other
  *   classes within a target class) is averaged within each unit first, then a t interval is taken
  *   over the unit means. Draws are never pooled as if independent: that would count a model's
@@ -12,9 +12,11 @@
  *   pairs is a U-statistic; pairs sharing a seed are dependent, so the interval comes from the
  *   leave-one-seed-out jackknife (variance (n−1)/n Σ (θ₍ᵢ₎ − θ̄₍.₎)², t with n − 1 degrees of
  *   freedom). For pair values (x_i + x_j)/2 it reduces exactly to the t interval of the x_i (tested).
- *   It needs 3 seeds; with 2 there is one pair and no interval.
  *
- * One unit gives no interval: lo and hi are null, and figures draw no band.
+ * One rule for all three: no interval from fewer than `MIN_UNITS` (3) units. With 2 the t quantile
+ * is 12.71 and the interval says only that two numbers differ; with 2 seeds there is one pair and
+ * no jackknife. Too few units give lo and hi null: figures draw no band, prose prints the value
+ * alone, and the emitted data refuse an interval over fewer (emit/schema.ts).
  */
 import quantile from '@stdlib/stats-base-dists-t-quantile';
 import { PipelineError } from '../errors.ts';
@@ -33,6 +35,9 @@ export interface Interval {
 }
 
 export const LEVEL = 0.95;
+
+/** The fewest independent units an interval is drawn from, anywhere on the site. */
+export const MIN_UNITS = 3;
 
 /** The two-sided critical value t_{df, (1 + level)/2}. */
 export function tCritical(df: number, level = LEVEL): number {
@@ -66,7 +71,7 @@ export function tInterval(values: number[]): Interval {
   checkFinite(values, 'an interval');
   const n = values.length;
   const m = mean(values);
-  if (n < 2) return withHalfWidth(m, null, n, 't');
+  if (n < MIN_UNITS) return withHalfWidth(m, null, n, 't');
   const sd = Math.sqrt(values.reduce((s, x) => s + (x - m) ** 2, 0) / (n - 1));
   return withHalfWidth(m, (tCritical(n - 1) * sd) / Math.sqrt(n), n, 't');
 }
@@ -96,7 +101,7 @@ export function pairInterval(n: number, value: (i: number, j: number) => number)
   }
   checkFinite(all, 'a statistic of seed pairs');
   const m = mean(all);
-  if (n < 3) return withHalfWidth(m, null, n, 'jackknife');
+  if (n < MIN_UNITS) return withHalfWidth(m, null, n, 'jackknife');
   // θ₍ᵢ₎: the mean over the pairs that do not involve seed i.
   const leaveOut = Array.from({ length: n }, (_, i) => {
     const rest: number[] = [];

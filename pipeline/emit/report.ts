@@ -309,7 +309,7 @@ async function reportMeta(
           format: m.format,
           digits: m.digits,
           display: displayMetric(m),
-          ...(m.interval ? { interval: { ...m.interval, display: displayInterval(m) } } : {}),
+          ...(m.interval ? { interval: { ...m.interval, ...intervalWords(m) } } : {}),
         },
       ]),
     ),
@@ -427,15 +427,24 @@ const INTERVAL_METHODS = {
 
 /** A metric's interval as prose prints it: "95% interval 45% to 58%, t interval, n = 3 seeds". */
 export function displayInterval(m: Metric): string {
+  const { range, how } = intervalWords(m);
+  return `95% interval ${range}, ${how}`;
+}
+
+/**
+ * An interval in words, in the parts prose needs apart: its bounds ("3.5 to 8.5"), and how it was
+ * made ("t interval, n = 3 seeds"), which a paragraph or table says once for all its numbers.
+ */
+export function intervalWords(m: Metric): { display: string; range: string; how: string } {
   const iv = m.interval!;
   if (!(iv.lo <= m.value && m.value <= iv.hi))
     throw new Error(`metric '${m.label}': ${m.value} lies outside its interval [${iv.lo}, ${iv.hi}]`);
   const bound = (value: number) => displayMetric({ ...m, value, interval: undefined });
-  return (
-    `95% interval ${bound(iv.lo)} to ${bound(iv.hi)}, ` +
+  const range = `${bound(iv.lo)} to ${bound(iv.hi)}`;
+  const how =
     `${INTERVAL_METHODS[iv.method]}${iv.clipped ? ' cut at the possible range' : ''}, ` +
-    `n = ${iv.n} ${iv.unit}`
-  );
+    `n = ${iv.n} ${iv.unit}`;
+  return { display: `95% interval ${range}, ${how}`, range, how };
 }
 
 export function displayMetric(m: Metric): string {

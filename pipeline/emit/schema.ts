@@ -4,6 +4,7 @@
  * writing, and the site's content collections parse with the same schemas.
  */
 import { z } from 'zod';
+import { MIN_UNITS } from '../analysis/stats.ts';
 
 const id = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
@@ -118,11 +119,14 @@ export const metricSchema = z.object({
     .object({
       lo: z.number(),
       hi: z.number(),
-      n: z.number().int().positive(),
+      n: z.number().int().min(MIN_UNITS, `an interval needs at least ${MIN_UNITS} units`),
       method: z.enum(['t', 'nested', 'jackknife']),
       unit: z.string(),
       clipped: z.boolean().optional(),
       display: z.string(),
+      /** The bounds alone ("3.5 to 8.5") and how the interval was made ("t interval, n = 3 seeds"). */
+      range: z.string(),
+      how: z.string(),
     })
     .optional(),
 });

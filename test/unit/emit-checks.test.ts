@@ -9,6 +9,7 @@ import type { Artifact } from '../../pipeline/cache/artifact.ts';
 import { PipelineError } from '../../pipeline/errors.ts';
 import { checkPublishableFigure, checkPublishableWeights } from '../../pipeline/emit/verify.ts';
 import { displayInterval, seedsIn } from '../../pipeline/emit/report.ts';
+import { metricSchema } from '../../pipeline/emit/schema.ts';
 import { withInterval } from '../../pipeline/reports/spec.ts';
 import { tableFigure } from '../../pipeline/figures/table.ts';
 import '../../pipeline/models/bilinear-classifier.ts';
@@ -188,10 +189,21 @@ test('a metric carries its interval with method and n, cut at the range the meas
   );
   const loss = withInterval(
     { label: 'cost', value: -0.0101, format: 'number', digits: 4 },
-    { mean: -0.0101, lo: -0.2, hi: 0.18, n: 2, method: 't' },
+    { mean: -0.0101, lo: -0.2, hi: 0.18, n: 3, method: 't' },
     'seeds',
   );
-  assert.equal(displayInterval(loss), '95% interval -0.2000 to 0.1800, t interval, n = 2 seeds');
+  assert.equal(displayInterval(loss), '95% interval -0.2000 to 0.1800, t interval, n = 3 seeds');
+  // The published data refuse an interval over fewer than 3 units, wherever it came from.
+  const published = {
+    ...loss,
+    display: '-0.0101',
+    interval: { ...loss.interval!, n: 2, display: '', range: '', how: '' },
+  };
+  assert.match(JSON.stringify(metricSchema.safeParse(published).error?.issues), /at least 3 units/);
+  assert.equal(
+    metricSchema.safeParse({ ...published, interval: { ...published.interval, n: 3 } }).success,
+    true,
+  );
   // too few units for an interval, or a censored value printed as text: the value stands alone
   assert.equal(
     withInterval(
