@@ -419,7 +419,7 @@ export function seedsIn(value: Json, path: string): [string, number][] {
   });
 }
 
-const INTERVAL_METHODS = {
+export const INTERVAL_METHODS = {
   t: 't interval',
   nested: 't interval of per-unit means of the draws',
   jackknife: 'leave-one-out jackknife interval',
@@ -427,8 +427,7 @@ const INTERVAL_METHODS = {
 
 /** A metric's interval as prose prints it: "95% interval 45% to 58%, t interval, n = 3 seeds". */
 export function displayInterval(m: Metric): string {
-  const { range, how } = intervalWords(m);
-  return `95% interval ${range}, ${how}`;
+  return intervalWords(m).display;
 }
 
 /**
@@ -441,10 +440,14 @@ export function intervalWords(m: Metric): { display: string; range: string; how:
     throw new Error(`metric '${m.label}': ${m.value} lies outside its interval [${iv.lo}, ${iv.hi}]`);
   const bound = (value: number) => displayMetric({ ...m, value, interval: undefined });
   const range = `${bound(iv.lo)} to ${bound(iv.hi)}`;
-  const how =
-    `${INTERVAL_METHODS[iv.method]}${iv.clipped ? ' cut at the possible range' : ''}, ` +
-    `n = ${iv.n} ${iv.unit}`;
-  return { display: `95% interval ${range}, ${how}`, range, how };
+  // `how` is shared by a paragraph's numbers; whether one number's bounds were cut is its own.
+  const how = `${INTERVAL_METHODS[iv.method]}, n = ${iv.n} ${iv.unit}`;
+  const cut = iv.clipped ? ' cut at the possible range' : '';
+  return {
+    display: `95% interval ${range}, ${INTERVAL_METHODS[iv.method]}${cut}, n = ${iv.n} ${iv.unit}`,
+    range,
+    how,
+  };
 }
 
 export function displayMetric(m: Metric): string {

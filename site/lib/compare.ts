@@ -43,3 +43,18 @@ export function compare(a: Measured, b: Measured): Comparison {
 export function hasInterval(a: Measured, b: Measured): boolean {
   return a.interval !== undefined || b.interval !== undefined;
 }
+
+/** How an order between two things changes from one setting to another (a small ε to a large one). */
+export type OrderChange = 'holds' | 'reverses' | 'fades' | 'appears' | 'none';
+
+/**
+ * `before` and `after` are the comparisons of the same two things in two settings: the order
+ * holds, reverses (a clear difference turns the other way), fades (a clear difference is no longer
+ * clear), appears (no clear difference becomes one), or there is none in either.
+ */
+export function orderChange(before: Comparison, after: Comparison): OrderChange {
+  const decided = (c: Comparison) => c === 'higher' || c === 'lower';
+  if (decided(before) && decided(after)) return before === after ? 'holds' : 'reverses';
+  if (decided(before)) return 'fades';
+  return decided(after) ? 'appears' : 'none';
+}

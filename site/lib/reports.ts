@@ -149,3 +149,28 @@ export async function coverFigure(report: Report): Promise<Figure | undefined> {
   const figures = (await reportFigures(report)).filter((f) => figurePng(f));
   return figures.find((f) => f.kind === 'image' || f.kind === 'chart') ?? figures[0];
 }
+
+/** What a report's settings hold at a path, or undefined. */
+function settingAt(report: Report, path: string[]): unknown {
+  return path.reduce<unknown>(
+    (at, key) => (at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined),
+    report.settings,
+  );
+}
+
+/**
+ * A number from a report's settings ("built with"), by its path: `setting(r, 'training', 'inputNoise')`.
+ * Prose that names a setting reads it here, so it cannot drift from what was built; a path that
+ * is not a number fails the build, naming it. For a list of numbers (a grid), `largest` picks its
+ * strongest value.
+ */
+export function setting(report: Report, path: string[], largest = false): number {
+  const at = settingAt(report, path);
+  const values = largest && Array.isArray(at) ? at : [at];
+  if (values.length === 0 || !values.every((x): x is number => typeof x === 'number'))
+    throw new Error(
+      `report '${report.id}' has no ${largest ? 'list of numbers' : 'number'} at settings.${path.join('.')} ` +
+        `(found ${JSON.stringify(at)})`,
+    );
+  return Math.max(...values);
+}

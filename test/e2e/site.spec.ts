@@ -150,20 +150,23 @@ test('the home page: hero figure, headline numbers from the data with their inte
     'src',
     '/reports/mnist/figures/eigenvector-gallery/figure.svg',
   );
+  // the hero says which recipe made it, against the paper's recipe alone
+  await expect(page.locator('figure.hero figcaption')).toContainText("to the paper's recipe");
+  await expect(page.locator('figure.hero figcaption a[href^="/reports/mnist/"]')).not.toHaveCount(0);
   const reports = ['mnist', 'fashion-mnist', 'baselines', 'ablations', 'stories', 'language'];
   const metrics = Object.fromEntries(
     reports.map((r) => [
       r,
       (
         JSON.parse(readFileSync(`.smoke/reports/${r}/report.json`, 'utf8')) as {
-          metrics: Record<string, { display: string; interval?: { display: string } }>;
+          metrics: Record<string, { display: string; interval?: { range: string; how: string } }>;
         }
       ).metrics,
     ]),
   );
   const headlines = page.locator('ul.headlines > li');
   await expect(headlines).toHaveCount(5);
-  // each number is the report's, and a mean comes with its interval, method and n
+  // each number is the report's; a mean comes with its bounds, and its sentence says once how they were made
   for (const [i, [report, name]] of (
     [
       ['mnist', 'test-accuracy'],
@@ -175,11 +178,21 @@ test('the home page: hero figure, headline numbers from the data with their inte
   ).entries()) {
     const m = metrics[report]![name]!;
     await expect(headlines.nth(i)).toContainText(m.display);
-    if (m.interval) await expect(headlines.nth(i)).toContainText(m.interval.display);
+    if (m.interval) {
+      await expect(headlines.nth(i)).toContainText(`${m.display} (${m.interval.range})`);
+      await expect(headlines.nth(i)).toContainText(`95% intervals: ${m.interval.how}`);
+    }
   }
-  await expect(headlines.nth(1).locator('.interval').first()).toContainText(
-    /95% interval .* n = \d+ target classes/,
-  );
+  // once per sentence, not at every number
+  await expect(headlines.nth(1).locator('.interval', { hasText: 'n = ' })).toHaveCount(1);
+  await expect(headlines.nth(1)).toContainText(/95% intervals: .* n = \d+ target classes/);
+  // the causal check names the fair baselines and what happens at the larger distance
+  await expect(headlines.nth(1)).toContainText("another digit's eigenvectors");
+  await expect(headlines.nth(1)).toContainText('principal directions');
+  await expect(headlines.nth(2)).toContainText('shared by all classes');
+  // two seeds are too few for an interval: the language headline says so and draws none
+  await expect(headlines.nth(4)).toContainText('too few for an interval');
+  await expect(headlines.nth(4).locator('.interval')).toHaveCount(0);
   // every report has a card with its picture, linked to the report
   await expect(page.locator('.report-card')).toHaveCount(reports.length);
   for (const r of reports)

@@ -1,7 +1,7 @@
 /** Comparison words from intervals: a sentence never says more than the data. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compare, type Measured } from '../../site/lib/compare.ts';
+import { compare, orderChange, type Measured } from '../../site/lib/compare.ts';
 
 const point = (value: number): Measured => ({ value, display: String(value) });
 const mean = (value: number, lo: number, hi: number): Measured => ({
@@ -41,4 +41,14 @@ test('the same printed value is the same, even with intervals', () => {
 
 test('a non-finite value is an error, not a word', () => {
   assert.throws(() => compare(point(Number.NaN), point(1)), /non-finite/);
+});
+
+test('how an order changes between two settings', () => {
+  assert.equal(orderChange('higher', 'higher'), 'holds');
+  assert.equal(orderChange('higher', 'lower'), 'reverses');
+  assert.equal(orderChange('lower', 'higher'), 'reverses');
+  assert.equal(orderChange('higher', 'unclear'), 'fades');
+  assert.equal(orderChange('lower', 'same'), 'fades');
+  assert.equal(orderChange('unclear', 'lower'), 'appears');
+  assert.equal(orderChange('unclear', 'same'), 'none');
 });

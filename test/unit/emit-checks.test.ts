@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import type { Artifact } from '../../pipeline/cache/artifact.ts';
 import { PipelineError } from '../../pipeline/errors.ts';
 import { checkPublishableFigure, checkPublishableWeights } from '../../pipeline/emit/verify.ts';
-import { displayInterval, seedsIn } from '../../pipeline/emit/report.ts';
+import { displayInterval, intervalWords, seedsIn } from '../../pipeline/emit/report.ts';
 import { metricSchema } from '../../pipeline/emit/schema.ts';
 import { withInterval } from '../../pipeline/reports/spec.ts';
 import { tableFigure } from '../../pipeline/figures/table.ts';
@@ -187,6 +187,10 @@ test('a metric carries its interval with method and n, cut at the range the meas
     displayInterval(share),
     '95% interval 68% to 100%, t interval of per-unit means of the draws cut at the possible range, n = 10 target classes',
   );
+  // Apart, for a paragraph that states the method once: the cut belongs to this number's bounds.
+  const words = intervalWords(share);
+  assert.equal(words.range, '68% to 100%');
+  assert.equal(words.how, 't interval of per-unit means of the draws, n = 10 target classes');
   const loss = withInterval(
     { label: 'cost', value: -0.0101, format: 'number', digits: 4 },
     { mean: -0.0101, lo: -0.2, hi: 0.18, n: 3, method: 't' },
