@@ -26,6 +26,7 @@ import { gallerySvg, svgToPng, type GalleryRow } from './images.ts';
 import { defineFigure, intervalFields, round7, type FigureOutput } from './job.ts';
 import { formatValue } from './svg.ts';
 import { tableFigure } from './table.ts';
+import { SCALE_BETTER_END } from './palette.ts';
 
 function display(name: MetricName, v: CellValue): string {
   if (name === 'accuracy') return `${(v.mean * 100).toFixed(1)}%`;
@@ -477,25 +478,29 @@ export async function renderComparatorTable(cells: Cell[], shown: string[]): Pro
  * Accuracy against each interpretability metric, one point per trained model ("none" is drawn as
  * the grid's (0, 0) cell); runs whose k never got within one point are left out of that panel.
  * Panels wrap three to a row (one data set per two rows), so the chart keeps its size on a page.
- * Latent noise is ordered, so grid runs take an ordered colour ramp; comparators are black, told
- * apart by shape.
+ * Weight decay, the study's main driver, takes an ordered colour ramp and latent noise an ordered
+ * point size, so both grid axes can be read off every point; comparators are black, told apart by
+ * shape.
  */
 export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureOutput> {
   const metrics = (Object.keys(METRICS) as MetricName[]).filter(
     (m) => m !== 'accuracy' && !CELL_ONLY_METRICS.includes(m),
   );
   const distinct = distinctRuns(points);
-  const groupOf = (r: Regime) => (r.kind === 'grid' ? `grid, σ = ${r.latentNoise}` : r.label);
-  const noises = [
-    ...new Set(distinct.filter((p) => p.regime.kind === 'grid').map((p) => p.regime.latentNoise)),
-  ].sort((a, b) => a - b);
+  const groupOf = (r: Regime) => (r.kind === 'grid' ? `grid, decay ${r.weightDecay}` : r.label);
+  const gridValues = (of: (r: Regime) => number) =>
+    [...new Set(distinct.filter((p) => p.regime.kind === 'grid').map((p) => of(p.regime)))].sort(
+      (a, b) => a - b,
+    );
+  const decays = gridValues((r) => r.weightDecay);
+  const noises = gridValues((r) => r.latentNoise);
   const comparators = [
     ...new Set(distinct.filter((p) => p.regime.kind === 'comparator').map((p) => p.regime.label)),
   ];
-  const domain = [...noises.map((s) => `grid, σ = ${s}`), ...comparators];
+  const domain = [...decays.map((d) => `grid, decay ${d}`), ...comparators];
   // plasma from dark purple to orange (its pale yellow end is cut: it vanishes on white)
-  const ramp = noises.map((_, i) =>
-    interpolatePlasma(noises.length === 1 ? 0 : (0.85 * i) / (noises.length - 1)),
+  const ramp = decays.map((_, i) =>
+    interpolatePlasma(decays.length === 1 ? 0 : (0.85 * i) / (decays.length - 1)),
   );
   const shapes = ['square', 'triangle-up', 'cross', 'diamond', 'triangle-down'];
   const datasets = IDX_SOURCES.map((d) => d.name).filter((d) => distinct.some((p) => p.dataset === d));
@@ -514,12 +519,20 @@ export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureO
           accuracy: round7(p.scores.accuracy),
           regime: p.regime.label,
           group: groupOf(p.regime),
+          // comparators are drawn at the middle size: their σ is not a grid step
+          noise: p.regime.kind === 'grid' ? `σ = ${p.regime.latentNoise}` : 'comparator',
           seed: p.seed,
         },
       ];
     }),
   );
-  const legend = { title: 'regime', orient: 'bottom' as const, columns: 5, labelLimit: 200 };
+  const legend = {
+    title: 'weight decay, or comparator',
+    orient: 'bottom' as const,
+    columns: 5,
+    labelLimit: 200,
+    titleLimit: 0,
+  };
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description: 'Validation accuracy against each interpretability metric, one point per trained run',
@@ -536,7 +549,7 @@ export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureO
     spec: {
       width: 190,
       height: 150,
-      mark: { type: 'point', filled: true, opacity: 0.85, size: 36 },
+      mark: { type: 'point', filled: true, opacity: 0.85 },
       encoding: {
         x: {
           field: 'value',
@@ -563,9 +576,19 @@ export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureO
           type: 'nominal',
           scale: {
             domain,
-            range: [...noises.map(() => 'circle'), ...comparators.map((_, i) => shapes[i % shapes.length]!)],
+            range: [...decays.map(() => 'circle'), ...comparators.map((_, i) => shapes[i % shapes.length]!)],
           },
           legend,
+        },
+        size: {
+          field: 'noise',
+          type: 'ordinal',
+          title: 'latent noise',
+          scale: {
+            domain: [...noises.map((s) => `σ = ${s}`), 'comparator'],
+            range: [...noises.map((_, i) => 20 + (i * 80) / Math.max(1, noises.length - 1)), 45],
+          },
+          legend: { orient: 'bottom', columns: 6, symbolFillColor: '#555555', symbolStrokeColor: '#555555' },
         },
         tooltip: [
           { field: 'regime' },
@@ -587,7 +610,7 @@ export async function renderAccuracyScatter(points: RunPoint[]): Promise<FigureO
       `Scatter plots of validation accuracy against ` +
       `${metrics.map((m) => METRICS[m].label).join(', ')}, one panel per data ` +
       `set and metric, one point per trained run; grid runs coloured from dark ` +
-      `to light by latent noise, comparators in black by shape.`,
+      `to light by weight decay and sized by latent noise, comparators in black by shape.`,
     data: { rows },
     table: {
       columns: ['dataset', 'metric', 'value', 'accuracy', 'regime', 'seed'],
@@ -637,7 +660,8 @@ export const ablationHeatmap = defineFigure<ByName, Study & { metric: MetricName
       'latent noise σ (rows) and decoupled weight decay (columns); each cell is the mean over',
       `${seedsText(p.runs)} with its 95% interval beneath`,
       `(${intervalMethod(p.metric)})${p.metric === 'accuracy' ? '' : ' and its validation accuracy'}.`,
-      'Yellow is better in every heatmap; colour scales are per panel.',
+      `${SCALE_BETTER_END[0]!.toUpperCase()}${SCALE_BETTER_END.slice(1)} is better in every heatmap;`,
+      'colour scales are per panel.',
     ].join(' '),
   render: (inputs, p) =>
     renderHeatmap(
@@ -705,9 +729,9 @@ export const ablationAccuracyScatter = defineFigure<ByName, Study>({
   title: () => 'Accuracy against interpretability',
   caption: () =>
     [
-      'Validation accuracy against each interpretability metric, one point per trained model, coloured by',
-      'regime: grid runs by their latent noise, comparators by name ("none" is the grid\'s (0, 0) cell,',
-      'drawn there).',
+      'Validation accuracy against each interpretability metric, one point per trained model. Grid runs are',
+      'coloured by weight decay (dark to light as it grows) and sized by latent noise (larger as it grows);',
+      'comparators are black, told apart by shape ("none" is the grid\'s (0, 0) cell, drawn there).',
     ].join(' '),
   render: (inputs, p) => renderAccuracyScatter(studyPoints(p.runs, p.regimes, (name) => inputs[name]).points),
 });

@@ -15,9 +15,11 @@ import { inputFeature } from '../decompose/features.ts';
 import { eigenvectorsNeeded, matchedSimilarity, pairSimilarities } from '../decompose/metrics.ts';
 import { Rng } from '../util/random.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
+import { colourName, colours } from './palette.ts';
 import { asModel } from '../train/job.ts';
 import { defineFigure, intervalFields, round7, type FigureOutput } from './job.ts';
 import { tableFigure } from './table.ts';
+import { counted } from './words.ts';
 
 /** A trained model of the study: where its artifacts are in the inputs. */
 export type StudyRun = {
@@ -42,8 +44,8 @@ export const METHODS = {
 
 type Method = Exclude<keyof typeof METHODS, 'full'>;
 const BASIS_METHODS: Method[] = ['eigen', 'random', 'pcaClass', 'pcaShared'];
-// red, grey, blue, orange, black: told apart in print and by readers with a red-green deficiency
-const COLORS = ['#b2182b', '#7f7f7f', '#2166ac', '#e08214', '#000000'];
+/** The methods' colours, in the order of METHODS (palette.ts). */
+const COLORS = colours('eigen', 'random', 'pcaClass', 'pcaShared', 'full');
 
 /** Log-axis ticks that never collide: 1, 2, 5, 10, 20, 50, … up to `max`. */
 export function logTicks(max: number): number[] {
@@ -322,16 +324,20 @@ export function neededRows(dataset: string, runs: StudyRun[], inputs: Record<str
   });
 }
 
+const REACHED = 'every seed got within one point';
+const CENSORED = 'a seed never did (the mean is a lower bound)';
+
 export async function renderNeededChart(rows: NeededRow[]): Promise<FigureOutput> {
   // k is at least 1 and at most maxK: intervals are clamped there (a t interval of a count can reach past
   // both)
   const values = rows.map((r) => ({
     dataset: r.dataset,
     size: r.size,
-    epochs: `${r.epochs} epochs`,
+    epochs: counted(r.epochs, 'epoch'),
     method: r.method,
     ...intervalFields(clamped(r.interval, 1, r.maxK)),
     censored: r.censored,
+    reached: r.censored ? CENSORED : REACHED,
     maxK: r.maxK,
     perSeed: r.perSeed.map((k) => (k === null ? `>${r.maxK}` : String(k))).join(', '),
   }));
@@ -341,7 +347,8 @@ export async function renderNeededChart(rows: NeededRow[]): Promise<FigureOutput
     type: 'nominal' as const,
     title: null,
     scale: { domain: Object.values(METHODS).slice(0, 4), range: COLORS.slice(0, 4) },
-    legend: { orient: 'bottom' as const, columns: 2, labelLimit: 0 },
+    // one column: a two-column legend of these long labels is wider than the panels it explains
+    legend: { orient: 'bottom' as const, columns: 1, labelLimit: 0 },
   };
   const lengths = [...new Set(values.map((v) => v.epochs))];
   const spec: TopLevelSpec = {
@@ -392,11 +399,12 @@ export async function renderNeededChart(rows: NeededRow[]): Promise<FigureOutput
             y: { field: 'mean', type: 'quantitative' },
             color,
             shape: {
-              field: 'censored',
+              field: 'reached',
               type: 'nominal',
-              title: 'a seed never got there',
-              scale: { domain: [false, true], range: ['circle', 'triangle-up'] },
-              legend: { orient: 'bottom', titleLimit: 0, labelLimit: 0 },
+              title: null,
+              scale: { domain: [REACHED, CENSORED], range: ['circle', 'triangle-up'] },
+              // said in the caption: a second legend beside the first is wider than the panels
+              legend: null,
             },
             tooltip: [
               { field: 'method' },
@@ -691,9 +699,16 @@ export async function renderStabilityByRank(
               title: null,
               scale: {
                 domain: [STABILITY_SERIES.matched, STABILITY_SERIES.mismatched, STABILITY_SERIES.chance],
-                range: ['#b2182b', '#2166ac', '#7f7f7f'],
+                range: colours('eigen', 'otherClass', 'random'),
               },
-              legend: { orient: 'bottom', labelLimit: 300 },
+              // drawn as the lines are, not as the faint bands the legend is merged from
+              legend: {
+                orient: 'bottom',
+                labelLimit: 300,
+                symbolType: 'stroke',
+                symbolStrokeWidth: 2.5,
+                symbolOpacity: 1,
+              },
             },
           },
         },
@@ -900,11 +915,12 @@ export const truncationCurves = defineFigure<Record<string, unknown>, CurveParam
   caption: (p) =>
     [
       `${MEASURE_WORDS[p.measure].lead(p.testImages)} when each class keeps only k directions:`,
-      `its top-k eigenvectors (red), k random orthonormal directions (grey; ${p.randomDraws} draws per`,
-      "model), its own class's top-k principal directions (dark blue), or c·k principal directions shared",
-      'by all classes, the same total budget (light blue; all d once c·k ≥ d)' +
+      `its top-k eigenvectors (${colourName('eigen')}), k random orthonormal directions`,
+      `(${colourName('random')}; ${p.randomDraws} draws per model), its own class's top-k principal`,
+      `directions (${colourName('pcaClass')}), or c·k principal directions shared by all classes, the same`,
+      `total budget (${colourName('pcaShared')}; all d once c·k ≥ d)` +
         `${p.measure === 'accuracy' || p.measure === 'error' ? '; dashed: the full model' : ''}.`,
-      `Models trained ${p.runs[0]!.epochs} epochs; one panel per hidden size; bands are 95% t intervals`,
+      `Models trained ${counted(p.runs[0]!.epochs, 'epoch')}; one panel per hidden size; bands are 95% t intervals`,
       `over ${seedsText(p.runs)} (random directions: over the seeds' means of their draws).`,
     ].join(' '),
   render: (inputs, { runs, ...params }) => renderTruncationChart(runs, inputs, params),

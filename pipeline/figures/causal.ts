@@ -8,6 +8,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { PerturbationMeta } from '../analysis/job.ts';
 import type { SummaryRow } from '../analysis/perturb.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
+import { colours } from './palette.ts';
 import { clamped } from '../analysis/stats.ts';
 import { defineFigure, intervalFields, type FigureOutput } from './job.ts';
 
@@ -38,8 +39,16 @@ export async function renderPerturbation(summary: SummaryRow[]): Promise<FigureO
     field: 'method',
     type: 'nominal' as const,
     title: 'direction',
-    scale: { domain: Object.values(LABELS), range: ['#b2182b', '#f4a582', '#7f7f7f', '#2166ac'] },
-    legend: { orient: 'bottom' as const, columns: 2, labelLimit: 400 },
+    scale: { domain: Object.values(LABELS), range: colours('eigen', 'otherClass', 'random', 'pcaShared') },
+    // Drawn as the lines are (full colour), not as the faint bands beneath them.
+    legend: {
+      orient: 'bottom' as const,
+      columns: 2,
+      labelLimit: 400,
+      symbolType: 'stroke',
+      symbolStrokeWidth: 2.5,
+      symbolOpacity: 1,
+    },
   };
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',

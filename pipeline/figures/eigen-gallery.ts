@@ -23,6 +23,19 @@ export interface Shown {
   feature: Float64Array;
 }
 
+/**
+ * An eigenvector's name as the gallery writes it: its sign and its rank among eigenvalues of that
+ * sign by |λ| ("+1" is the largest positive, "−2" the second most negative). `index` is 0-based
+ * in the |λ| order; λ = 0 counts as positive.
+ */
+export function signedRank(values: ArrayLike<number>, index: number): string {
+  const positive = (x: number) => x >= 0;
+  const sign = positive(values[index]!);
+  let rank = 0;
+  for (let i = 0; i <= index; i++) if (positive(values[i]!) === sign) rank++;
+  return `${sign ? '+' : '−'}${rank}`;
+}
+
 /** The first `count` eigenvectors of one sign, in |λ| order, as input-space features. */
 export function pickSign(eig: Eigen, layer: BilinearLayer, sign: 1 | -1, count: number): Shown[] {
   const picked: Shown[] = [];

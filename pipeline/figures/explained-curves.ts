@@ -9,6 +9,7 @@ import type { Inputs } from '../cache/job.ts';
 import { asCurves, type CurvesMeta, type DirectionCurves } from '../analysis/language-curves.ts';
 import type { CurvePoint } from '../analysis/explained-curves.ts';
 import { clamped, nestedInterval, tInterval, type Interval } from '../analysis/stats.ts';
+import { colours } from './palette.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
 import { logTicks } from './baselines.ts';
 import { defineFigure, intervalFields, round7, type FigureOutput } from './job.ts';
@@ -72,7 +73,7 @@ async function renderCurves(inputs: Inputs<{ curves: CurvesMeta }>): Promise<Fig
     field: 'method',
     type: 'nominal' as const,
     title: null,
-    scale: { domain: methods, range: ['#b2182b', '#7f7f7f', '#2166ac'] },
+    scale: { domain: methods, range: colours('eigen', 'random', 'pcaShared') },
     legend,
   };
   const x = {
@@ -278,7 +279,7 @@ async function renderTruncatedLoss(inputs: Inputs<{ truncation: TruncationMeta }
             field: 'method',
             type: 'nominal' as const,
             title: null,
-            scale: { domain: Object.values(LOSS_METHODS), range: ['#b2182b', '#7f7f7f', '#2166ac'] },
+            scale: { domain: Object.values(LOSS_METHODS), range: colours('eigen', 'random', 'pcaShared') },
             legend,
           },
           tooltip: [{ field: 'method' }, { field: 'k' }, { field: 'loss', format: '.4f' }],

@@ -10,6 +10,7 @@ import { classEigen, layerOf, type EigenMeta } from '../decompose/job.ts';
 import { eigenvector } from '../decompose/eigen.ts';
 import { inputFeature } from '../decompose/features.ts';
 import { maxAbs } from './colormap.ts';
+import { signedRank } from './eigen-gallery.ts';
 import { colourBar, featurePng, grayPng, pngImage } from './images.ts';
 import type { ModelMeta } from '../train/job.ts';
 import { defineFigure, round7, type FigureOutput, type FigurePage } from './job.ts';
@@ -26,6 +27,8 @@ export type ExplanationParams = {
 };
 
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${formatValue(x)}`;
+/** A page's table is read, not recomputed (the data files keep 7 digits): 4 significant ones. */
+const readable = (x: number) => Number(x.toPrecision(4));
 
 export const inputExplanations = defineFigure<
   { model: ModelMeta; eigen: EigenMeta; data: DataMeta },
@@ -63,13 +66,20 @@ async function renderExplanations(
     label: test.labels[i]!,
     ...explain(layer, eigs, pixels(i), params.topClasses, params.topFeatures),
   }));
+  /** An eigenvector (1-based |λ| index) named as the gallery names it: "+2", "−1". */
+  const nameOf = (a: number, index: number) => signedRank(eigs[a]!.values, index - 1);
   const pages: FigurePage[] = [];
   for (const ex of explained) {
     const predicted = ex.classes[0]!.class;
     const [truth, guess] = [params.classNames[ex.label], params.classNames[predicted]];
     const title = `Test image ${ex.i}: ${truth}, predicted ${guess}`;
-    const svg = await explanationSvg(ex, pixels(ex.i), title, params, (a, index) =>
-      inputFeature(layer, eigenvector(eigs[a]!, index - 1)),
+    const svg = await explanationSvg(
+      ex,
+      pixels(ex.i),
+      title,
+      params,
+      (a, index) => inputFeature(layer, eigenvector(eigs[a]!, index - 1)),
+      nameOf,
     );
     pages.push({
       id: ex.id,
@@ -88,7 +98,8 @@ async function renderExplanations(
         columns: [
           'class',
           'logit',
-          'eigenvector (rank by |λ|)',
+          'eigenvector (by sign, as in the gallery)',
+          'rank by |λ|',
           'eigenvalue λ',
           'projection f·x',
           'contribution λ(f·x)²',
@@ -96,13 +107,14 @@ async function renderExplanations(
         rows: ex.classes.flatMap((c) => [
           ...c.top.map((t) => [
             params.classNames[c.class]!,
-            round7(c.logit),
+            readable(c.logit),
+            nameOf(c.class, t.index),
             t.index,
-            round7(t.eigenvalue),
-            round7(t.projection),
-            round7(t.contribution),
+            readable(t.eigenvalue),
+            readable(t.projection),
+            readable(t.contribution),
           ]),
-          [params.classNames[c.class]!, round7(c.logit), 'rest', '', '', round7(c.rest)],
+          [params.classNames[c.class]!, readable(c.logit), 'rest', '', '', '', readable(c.rest)],
         ]),
       },
     });
@@ -135,6 +147,7 @@ async function renderExplanations(
           rest: round7(c.rest),
           top: c.top.map((t) => ({
             index: t.index,
+            name: nameOf(c.class, t.index),
             eigenvalue: round7(t.eigenvalue),
             projection: round7(t.projection),
             contribution: round7(t.contribution),
@@ -203,6 +216,7 @@ async function explanationSvg(
   title: string,
   params: ExplanationParams,
   feature: (a: number, index: number) => Float64Array,
+  name: (a: number, index: number) => string,
 ): Promise<string> {
   const zoom = 3;
   const [w, h] = [params.width * zoom, params.height * zoom];
@@ -231,7 +245,7 @@ async function explanationSvg(
       const x = left + k * col;
       body.push(
         pngImage(await featurePng(f, params.height, params.width, maxAbs(f) || 1, 1), x, y, w, h),
-        `<text x="${x + w / 2}" y="${y + h + 13}" font-size="10" text-anchor="middle">#${t.index}, λ ` +
+        `<text x="${x + w / 2}" y="${y + h + 13}" font-size="10" text-anchor="middle">${name(c.class, t.index)}, λ ` +
           `${escapeXml(formatValue(t.eigenvalue))}</text>`,
         `<text x="${x + w / 2}" y="${y + h + 26}" font-size="11" ` +
           `font-weight="bold" text-anchor="middle" fill="${t.contribution >= 0 ? '#b2182b' : '#2166ac'}">` +

@@ -12,7 +12,33 @@ import { pickBySign, renderFeatureGallery } from './eigen-gallery.ts';
 import { defineFigure, round7, type FigureOutput } from './job.ts';
 
 type SpectrumParams = { classNames: string[]; components: number };
-type ComponentParams = { components: number; perSign: number; height: number; width: number };
+type ComponentParams = {
+  components: number;
+  perSign: number;
+  height: number;
+  width: number;
+  classNames: string[];
+};
+
+/** How many classes a component row names: those that weigh on it most. */
+const CLASSES_NAMED = 2;
+
+/**
+ * The classes that use component t most, by |u_t[a]| (the HOSVD's class weights), with the sign
+ * of their weight: a row's label says whose feature it is.
+ */
+export function topClasses(
+  weights: ArrayLike<number>,
+  rank: number,
+  t: number,
+  classNames: string[],
+  count: number,
+) {
+  return classNames
+    .map((name, a) => ({ name, weight: weights[a * rank + t]! }))
+    .sort((x, y) => Math.abs(y.weight) - Math.abs(x.weight) || x.name.localeCompare(y.name))
+    .slice(0, count);
+}
 
 export const hosvdSpectrum = defineFigure<{ hosvd: HosvdMeta }, SpectrumParams>({
   name: 'hosvd-spectrum',
@@ -29,8 +55,10 @@ export const hosvdComponents = defineFigure<{ model: ModelMeta; hosvd: HosvdMeta
   module: import.meta.url,
   title: () => 'Top eigenvectors of the shared components',
   caption: (p) =>
-    `Each of the top ${p.components} HOSVD components is an interaction matrix in its own right; its top ` +
-    'positive and negative eigenvectors show the input patterns that the classes share.',
+    `Each of the top ${p.components} HOSVD components is an interaction matrix in its own right, shared by the` +
+    ' classes that weigh on it; each row names the two that weigh most (the sign of their weight says' +
+    ' whether the component raises or lowers their logit). Its top positive and negative eigenvectors show' +
+    ' the input pattern those classes share: a stroke common to both digits is a feature the model reuses.',
   render: (inputs, params) => renderHosvdComponents(inputs.model, inputs.hosvd, params),
 });
 
@@ -123,10 +151,17 @@ async function renderHosvdComponents(
 ): Promise<FigureOutput> {
   const layer = layerOf(model);
   const shown = Math.min(params.components, h.meta.components);
-  const rows = Array.from({ length: shown }, (_, t) => ({
-    label: `t = ${t + 1}`,
-    picks: pickBySign(hosvdComponentEigen(h, t), layer, params.perSign),
-  }));
+  const weights = requireTensor(h, 'weights', 'HOSVD').data as Float64Array;
+  const rank = requireTensor(h, 'sigma', 'HOSVD').data.length;
+  const rows = Array.from({ length: shown }, (_, t) => {
+    const classes = topClasses(weights, rank, t, params.classNames, CLASSES_NAMED)
+      .map((c) => `${c.weight >= 0 ? '+' : '−'}${c.name}`)
+      .join(' ');
+    return {
+      label: `t = ${t + 1}: ${classes}`,
+      picks: pickBySign(hosvdComponentEigen(h, t), layer, params.perSign),
+    };
+  });
   return renderFeatureGallery(rows, {
     title: 'Top eigenvectors of the top HOSVD components',
     perSign: params.perSign,

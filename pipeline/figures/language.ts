@@ -17,6 +17,7 @@ import { tokenSplitsOf } from '../data/tokens.ts';
 import { modelKind, parameterCount } from '../models/kind.ts';
 import { asModel, type ModelMeta } from '../train/job.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
+import { PALETTE, type Entity } from './palette.ts';
 import { defineFigure, round7, type FigureOutput } from './job.ts';
 import { escapeXml, svgDocument, wrapText } from './svg.ts';
 import { tableFigure } from './table.ts';
@@ -38,6 +39,26 @@ function textBlocks(title: string, blocks: { heading: string; text: string }[]):
 }
 
 export type ModelList = { models: { key: string; label: string }[] };
+
+/** Each model form's entity in the site's palette, by its key in the report's plan. */
+const MODEL_ENTITIES: Record<string, Entity> = {
+  bilinear: 'bilinear',
+  swiglu: 'swiglu',
+  twoLayers: 'bilinearTwoLayers',
+};
+
+/** A colour scale that gives every model its palette colour, the same on every figure. */
+export function modelColourScale(models: { key: string; label: string }[]) {
+  return {
+    domain: models.map((m) => m.label),
+    range: models.map((m) => {
+      const entity = MODEL_ENTITIES[m.key];
+      if (!entity)
+        throw new Error(`model '${m.key}' has no colour: add it to MODEL_ENTITIES (figures/language.ts)`);
+      return PALETTE[entity].hex;
+    }),
+  };
+}
 type ModelInputs = Record<string, ModelMeta | VocabularyWindowsMeta>;
 
 /** Training tokens a run read: every position of every training window, once per epoch. */
@@ -173,7 +194,13 @@ async function renderLossCurves(inputs: Inputs<ModelInputs>, params: ModelList):
     encoding: {
       x: { field: 'tokens', type: 'quantitative', title: 'training tokens seen' },
       y: { field: 'loss', type: 'quantitative', title: 'cross-entropy per token', scale: { zero: false } },
-      color: { field: 'model', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 400 } },
+      color: {
+        field: 'model',
+        type: 'nominal',
+        title: null,
+        scale: modelColourScale(params.models),
+        legend: { orient: 'bottom', labelLimit: 400 },
+      },
       strokeDash: {
         field: 'split',
         type: 'nominal',
@@ -262,69 +289,83 @@ export function lossRows(inputs: Inputs<ModelInputs>, params: SeedList) {
   return { runs, means };
 }
 
+/** The reference every other model is paired with, seed by seed. */
+const TWIN = 'swiglu';
+
+/**
+ * Each model's held-out loss minus its SwiGLU twin's, seed by seed (the same seed sets the
+ * initialisation, the data order and the noise of both forms, so the pair is the unit).
+ */
+export function pairedDifferences(inputs: Inputs<ModelInputs>, params: SeedList) {
+  const { runs } = lossRows(inputs, params);
+  const twin = params.models.find((m) => m.key === TWIN);
+  if (!twin) throw new Error(`the loss comparison needs the '${TWIN}' model to pair the others with`);
+  const lossOf = (model: string, seed: number, split: string) =>
+    runs.find((r) => r.model === model && r.seed === seed && r.split === split)!.loss;
+  return params.models
+    .filter((m) => m.key !== TWIN)
+    .flatMap((m) =>
+      m.runs.flatMap(({ seed }) =>
+        (['validation', 'test'] as const).map((split) => {
+          const loss = lossOf(m.label, seed, split);
+          const twinLoss = lossOf(twin.label, seed, split);
+          return {
+            model: m.label,
+            seed: String(seed),
+            split,
+            loss,
+            twin: twinLoss,
+            difference: round7(loss - twinLoss),
+          };
+        }),
+      ),
+    );
+}
+
+/** The axis spans at least this share of the mean loss each side of 0, so a difference looks its size. */
+const LOSS_SHARE_SHOWN = 0.01;
+
 async function renderLossComparison(inputs: Inputs<ModelInputs>, params: SeedList): Promise<FigureOutput> {
   const { runs, means } = lossRows(inputs, params);
-  const order = params.models.map((m) => m.label);
-  const seeds = [...new Set(runs.map((r) => r.seed))];
+  const pairs = pairedDifferences(inputs, params);
+  const meanLoss = runs.reduce((s, r) => s + r.loss, 0) / runs.length;
+  const reach = Math.max(LOSS_SHARE_SHOWN * meanLoss, ...pairs.map((p) => Math.abs(p.difference) * 1.15));
+  const others = params.models.filter((m) => m.key !== TWIN);
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description:
-      'Final held-out cross-entropy per token of each model, one point per ' +
-      'seed, a tick at the mean over seeds',
+      'Held-out loss of each model minus its SwiGLU twin, one point per seed, on an axis of ±1% of the loss',
     facet: { column: { field: 'split', type: 'nominal', title: null, sort: ['validation', 'test'] } },
-    data: {
-      values: [
-        ...runs.map((r) => ({ ...r, kind: 'run' })),
-        ...means.map((m) => ({ model: m.model, split: m.split, loss: m.mean, seeds: m.seeds, kind: 'mean' })),
-      ],
-    },
+    data: { values: pairs },
     spec: {
-      width: 220,
-      height: 240,
+      width: 200,
+      height: 220,
       layer: [
+        { mark: { type: 'rule', color: '#444', strokeDash: [4, 3] }, encoding: { y: { datum: 0 } } },
         {
-          transform: [{ filter: "datum.kind === 'run'" }],
-          mark: { type: 'point', filled: true, size: 70, opacity: 0.85 },
+          mark: { type: 'point', filled: true, size: 80, opacity: 0.9 },
           encoding: {
-            x: {
+            x: { field: 'seed', type: 'nominal', title: 'seed', axis: { labelAngle: 0 } },
+            y: {
+              field: 'difference',
+              type: 'quantitative',
+              title: 'minus the SwiGLU twin (nats per token)',
+              scale: { domain: [-reach, reach] },
+            },
+            color: {
               field: 'model',
               type: 'nominal',
               title: null,
-              axis: { labelAngle: -20, labelLimit: 200 },
-              sort: order,
-            },
-            y: {
-              field: 'loss',
-              type: 'quantitative',
-              title: 'cross-entropy per token',
-              scale: { zero: false },
-            },
-            color: { field: 'model', type: 'nominal', legend: null, sort: order },
-            shape: {
-              field: 'seed',
-              type: 'nominal',
-              title: 'seed',
-              legend: seeds.length > 1 ? { orient: 'bottom' } : null,
+              scale: modelColourScale(others),
+              legend: others.length > 1 ? { orient: 'bottom', labelLimit: 300 } : null,
             },
             tooltip: [
               { field: 'model' },
               { field: 'seed' },
               { field: 'split' },
               { field: 'loss', format: '.4f' },
-            ],
-          },
-        },
-        {
-          transform: [{ filter: "datum.kind === 'mean'" }],
-          mark: { type: 'tick', thickness: 2, size: 28, color: '#444' },
-          encoding: {
-            x: { field: 'model', type: 'nominal', sort: order },
-            y: { field: 'loss', type: 'quantitative' },
-            tooltip: [
-              { field: 'model' },
-              { field: 'split' },
-              { field: 'seeds', title: 'seeds' },
-              { field: 'loss', title: 'mean', format: '.4f' },
+              { field: 'twin', title: 'SwiGLU twin', format: '.4f' },
+              { field: 'difference', format: '+.4f' },
             ],
           },
         },
@@ -337,14 +378,13 @@ async function renderLossComparison(inputs: Inputs<ModelInputs>, params: SeedLis
     svg: await renderChart(spec),
     vegaLite: spec,
     alt:
-      `Final cross-entropy per token, per seed: ` +
-      `${runs.map((r) => `${r.model} seed ${r.seed} ${r.split} ${r.loss.toFixed(4)}`).join(', ')}; ` +
-      `means over seeds: ` +
-      `${means.map((m) => `${m.model} ${m.split} ${m.mean.toFixed(4)}`).join(', ')}.`,
-    data: asJson({ runs, means }),
+      `Held-out cross-entropy of each model minus its SwiGLU twin's, per seed: ` +
+      `${pairs.map((p) => `${p.model} seed ${p.seed} ${p.split} ${p.difference >= 0 ? '+' : ''}${p.difference.toFixed(4)}`).join(', ')}; ` +
+      `the axis spans ±${reach.toFixed(3)} nats, at least 1% of the mean loss ${meanLoss.toFixed(3)}.`,
+    data: asJson({ pairs, runs, means }),
     table: {
-      columns: ['model', 'seed', 'split', 'loss'],
-      rows: runs.map((r) => [r.model, r.seed, r.split, r.loss]),
+      columns: ['model', 'seed', 'split', 'loss', 'swiglu_twin_loss', 'difference'],
+      rows: pairs.map((p) => [p.model, p.seed, p.split, p.loss, p.twin, p.difference]),
     },
   };
 }
@@ -352,14 +392,14 @@ async function renderLossComparison(inputs: Inputs<ModelInputs>, params: SeedLis
 export const languageLossComparison = defineFigure<ModelInputs, SeedList>({
   name: 'language-loss-comparison',
   module: import.meta.url,
-  title: () => 'Bilinear against SwiGLU',
+  title: () => 'Bilinear against SwiGLU, seed by seed',
   caption: (p) =>
     [
-      'Cross-entropy per token on the validation and test splits after the last step, of the bilinear model',
-      'and its SwiGLU twin (same shape, data order, steps and latent noise; only the MLP differs), one point',
-      `per seed (${p.models[0]!.runs.map((r) => r.seed).join(', ')}; a seed ` +
-        `sets the initialisation, the data`,
-      'order and the noise, the same for both forms), the tick at the mean over seeds.',
+      'Cross-entropy per token on the validation and test splits after the last step: the bilinear model',
+      'minus its SwiGLU twin trained from the same seed (same shape, data order, steps and latent noise; only',
+      `the MLP differs), one point per seed (${p.models[0]!.runs.map((r) => r.seed).join(', ')}). Below the`,
+      'dashed line the bilinear model is better. The axis spans at least ±1% of the mean loss, so a',
+      'difference looks as large as it is; the models table gives the losses themselves.',
     ].join(' '),
   render: renderLossComparison,
 });

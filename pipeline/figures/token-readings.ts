@@ -12,6 +12,7 @@ import {
   type Reading,
   type ReadingsMeta,
 } from '../analysis/language-readings.ts';
+import { colours, SIGNS } from './palette.ts';
 import { CHART_CONFIG, renderChart } from './charts.ts';
 import { defineFigure, round7, type FigureOutput, type FigurePage } from './job.ts';
 import { formatValue } from './svg.ts';
@@ -69,35 +70,56 @@ async function renderSpectra(inputs: ReadingInputs): Promise<FigureOutput> {
     sortedRows(direction.title, direction.wordClass, values),
   );
   const d = spectra[0]!.values.length;
-  const classes = [...new Set(spectra.map((s) => s.direction.wordClass))];
+  // Small multiples, one panel per token (titled with its word class): a dozen overlaid lines
+  // cannot be told apart, and a colour per token would spend the site's palette on names.
+  // token and word class on two lines, so a long token does not widen every column
+  // (a difference of directions breaks before its minus sign)
+  const panelOf = (token: string, wordClass: string) => `${token.replaceAll(' − ', '|− ')}|${wordClass}`;
+  const panels = spectra.map((s) => panelOf(s.direction.title, s.direction.wordClass));
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description:
       "Eigenvalues of each chosen output token's interaction matrix, from the " +
       'most positive to the most negative, over the largest |λ|',
-    data: { values: rows },
-    facet: { field: 'class', type: 'nominal', title: null, sort: classes, header: { labelLimit: 0 } },
-    columns: 3,
+    data: {
+      values: rows.map((r) => ({
+        ...r,
+        panel: panelOf(r.token, r.class),
+        sign: r.value >= 0 ? 'positive' : 'negative',
+      })),
+    },
+    facet: {
+      field: 'panel',
+      type: 'nominal',
+      title: null,
+      sort: panels,
+      header: { labelLimit: 0, labelExpr: "split(datum.label, '|')" },
+    },
+    columns: 4,
     spec: {
-      width: 220,
-      height: 150,
+      width: 170,
+      height: 90,
       layer: [
         { mark: { type: 'rule', color: '#999', strokeDash: [2, 2] }, encoding: { y: { datum: 0 } } },
         {
-          mark: { type: 'line', strokeWidth: 1.5 },
+          // one stroke from 0 per eigenvalue: a spectrum of d values, readable at any d
+          mark: { type: 'rule', strokeWidth: 1.5 },
           encoding: {
             x: {
               field: 'position',
               type: 'quantitative',
-              title: `λ sorted, 1 = most positive (of ${d})`,
-              scale: { domain: [1, d], nice: false },
+              title: `λ, sorted (of ${d})`,
+              scale: { domain: [0.5, d + 0.5], nice: false },
+              axis: { values: [1, d] },
             },
             y: { field: 'relative', type: 'quantitative', title: 'λ / max |λ|', scale: { domain: [-1, 1] } },
+            y2: { datum: 0 },
             color: {
-              field: 'token',
+              field: 'sign',
               type: 'nominal',
               title: null,
-              legend: { orient: 'bottom', columns: 4, labelLimit: 0 },
+              scale: { domain: ['positive', 'negative'], range: [SIGNS.positive.hex, SIGNS.negative.hex] },
+              legend: null,
             },
             tooltip: [
               { field: 'token' },
@@ -221,7 +243,7 @@ async function tokenPage(
     title: null,
     scale: {
       domain: ['top-k eigenvectors', 'k random directions', 'top-k principal directions'],
-      range: ['#b2182b', '#7f7f7f', '#2166ac'],
+      range: colours('eigen', 'random', 'pcaShared'),
     },
     legend: {
       orient: 'right' as const,
@@ -407,8 +429,9 @@ export const languageSpectra = defineFigure<{ readings: ReadingsMeta }, Record<s
   caption: () =>
     [
       "The eigenvalues of each chosen token's Q_u, sorted from the most positive to the most negative and",
-      'divided by the largest |λ|, one panel per word class: how many directions each output spreads over,',
-      'and on which sign.',
+      'divided by the largest |λ|, one panel per token (its word class beneath), positive eigenvalues',
+      `in ${SIGNS.positive.name} and negative in ${SIGNS.negative.name}: how many directions each output`,
+      'spreads over, and on which sign.',
     ].join(' '),
   render: (inputs) => renderSpectra(inputs),
 });

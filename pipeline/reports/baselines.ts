@@ -28,6 +28,7 @@ import {
   type StudyRun,
 } from '../figures/baselines.ts';
 import { figure } from '../figures/job.ts';
+import { counted } from '../figures/words.ts';
 import { bilinearClassifier } from '../models/bilinear-classifier.ts';
 import type { ProfileName } from '../profiles.ts';
 import { classification } from '../tasks/classification.ts';
@@ -352,7 +353,7 @@ function studyMetrics(
       const name = `${dataset}-${role}-${length}needed-${METHOD_IDS[method]}`;
       out[name] = withInterval(
         {
-          label: `${dataset} d = ${row.size}, ${row.epochs} epochs: ${row.method}, directions needed`,
+          label: `${dataset} d = ${row.size}, ${counted(row.epochs, 'epoch')}: ${row.method}, directions needed`,
           value: row.interval.mean,
           format: 'number',
           digits: 1,
@@ -364,7 +365,7 @@ function studyMetrics(
       );
       if (method === 'eigen')
         out[name.replace('needed-eigen', 'full-accuracy')] = {
-          label: `${dataset} d = ${row.size}, ${row.epochs} epochs: full accuracy ${onTest}`,
+          label: `${dataset} d = ${row.size}, ${counted(row.epochs, 'epoch')}: full accuracy ${onTest}`,
           value: row.fullAccuracy.mean,
           format: 'percent',
           digits: 1,

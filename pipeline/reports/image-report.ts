@@ -391,6 +391,7 @@ function imageFigures(config: ImageReportConfig, ctx: PlanContext, jobs: ImageJo
       {
         components: HOSVD_COMPONENTS,
         perSign: PER_SIGN,
+        classNames,
         ...image,
       },
     ),

@@ -237,7 +237,7 @@ export const CLAIMS: Claim[] = [
     id: 'bilinear-cost',
     claim: 'A bilinear MLP is a drop-in replacement for SwiGLU at little cost in loss.',
     where: 'Both versions, language.',
-    paper: 'Bilinear and SwiGLU models trained side by side reach similar loss.',
+    paper: 'A cost of about 1% in loss, at six layers on TinyStories.',
     checks: [
       lower(
         "the bilinear model's test loss is within 1% of its SwiGLU twin's",

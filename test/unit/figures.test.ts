@@ -13,6 +13,9 @@ import { logTicks } from '../../pipeline/figures/baselines.ts';
 import { METRICS, type MetricName } from '../../pipeline/analysis/ablation.ts';
 import { featurePng, gallerySvg, svgToPng } from '../../pipeline/figures/images.ts';
 import sharp from 'sharp';
+import { signedRank } from '../../pipeline/figures/eigen-gallery.ts';
+import { captionColours, colours, PALETTE } from '../../pipeline/figures/palette.ts';
+import { counted } from '../../pipeline/figures/words.ts';
 
 test('the colour map is white at zero, red for positive, blue for negative, and clamps', () => {
   const [r0, g0, b0] = divergingColor(0);
@@ -223,4 +226,28 @@ test("a figure's PNG is exactly twice its SVG in pixels", async () => {
     '<svg xmlns="http://www.w3.org/2000/svg" width="333" height="71" viewBox="0 0 333 71"><rect width="333" height="71" fill="#fff"/></svg>';
   const meta = await sharp(await svgToPng(svg)).metadata();
   assert.deepEqual([meta.width, meta.height], [666, 142]);
+});
+
+test('an eigenvector is named by its sign and its rank within that sign, as the gallery labels it', () => {
+  const values = [0.9, -0.8, 0.5, -0.3, 0.1, 0]; // the |λ| order
+  assert.deepEqual(
+    values.map((_, i) => signedRank(values, i)),
+    ['+1', '−1', '+2', '−2', '+3', '+4'],
+  );
+});
+
+test('the palette: one colour per entity, one hex per colour word', () => {
+  const hexes = Object.values(PALETTE).map((s) => s.hex);
+  assert.equal(new Set(hexes).size, hexes.length, 'two entities share a colour');
+  const names = Object.values(PALETTE).map((s) => s.name);
+  assert.equal(new Set(names).size, names.length, 'two entities share a colour word');
+  assert.deepEqual(colours('eigen', 'pcaShared'), [PALETTE.eigen.hex, PALETTE.pcaShared.hex]);
+  assert.equal(captionColours().get('orange'), PALETTE.pcaShared.hex);
+  assert.equal(captionColours().has('light blue'), false);
+});
+
+test('counts take their noun in the singular for one', () => {
+  assert.equal(counted(1, 'epoch'), '1 epoch');
+  assert.equal(counted(40, 'epoch'), '40 epochs');
+  assert.equal(counted(12000, 'token'), '12,000 tokens');
 });
