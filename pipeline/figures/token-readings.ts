@@ -21,6 +21,8 @@ import { asCurves, type CurvesMeta, type DirectionCurves } from '../analysis/lan
 import { tInterval } from '../analysis/stats.ts';
 import type { OutputChoice } from '../analysis/output-tokens.ts';
 import { logTicks } from './baselines.ts';
+import { contextSpecificity, positionKey } from '../analysis/context-specificity.ts';
+import { signedRank } from './eigen-gallery.ts';
 
 type ReadingInputs = Inputs<{ readings: ReadingsMeta; curves?: CurvesMeta }>;
 
@@ -195,6 +197,7 @@ async function tokenPage(
   direction: DirectionReading,
   values: Float64Array,
   heads: number,
+  shared: Set<string>,
   curves?: DirectionCurves,
 ): Promise<FigurePage> {
   const chosen = new Set(direction.eigenvectors.map((e) => e.index));
@@ -295,22 +298,29 @@ async function tokenPage(
   } as TopLevelSpec;
   const rows: string[][] = [];
   for (const e of direction.eigenvectors) {
-    const name = `#${e.index + 1}`;
+    // named as the gallery names eigenvectors (sign and rank within it), with its bar in the chart
+    const name = `${signedRank(values, e.index)} (#${e.index + 1})`;
     const lambda = formatValue(e.eigenvalue);
     rows.push([name, lambda, 'direct (embedding · v)', scored(e.direct.top), scored(e.direct.bottom)]);
     e.heads.forEach((h, i) =>
       rows.push([name, lambda, `head ${i} (OV circuit)`, scored(h.top), scored(h.bottom)]),
     );
-    e.contexts.forEach((c, i) =>
+    // contexts specific to this token first; those at positions most tokens share, set apart after
+    const contexts = e.contexts.map((c, i) => ({ c, rank: i + 1, isShared: shared.has(positionKey(c)) }));
+    for (const { c, rank, isShared } of [
+      ...contexts.filter((x) => !x.isShared),
+      ...contexts.filter((x) => x.isShared),
+    ])
       rows.push([
         name,
         lambda,
-        `held-out context ${i + 1}`,
+        isShared
+          ? `held-out context ${rank}, at a position shared with most tokens`
+          : `held-out context ${rank}`,
         `…${c.before}⟦${c.token}⟧ → ${c.next}`,
         `λ(v·x)² = ${formatValue(c.activation)}, ${(100 * c.share).toFixed(0)}% ` +
           `of |contributions|, uᵀMLP(x) = ${formatValue(c.total)}`,
-      ]),
-    );
+      ]);
   }
   rows.push([
     'all',
@@ -345,7 +355,10 @@ async function tokenPage(
       `of the ${heads} heads' OV circuits; highest and lowest scores), the ` +
       `held-out contexts where |λ(v·x)²| is largest (distinct texts, as a ` +
       `story opening recurs across windows; the active token in ⟦ ⟧, then the ` +
-      `token that follows), and, last, the tokens that alone most raise and most lower the output.`,
+      `token that follows; contexts at positions among the top contexts of at least half the tokens ` +
+      `read are listed after the others, marked shared: they say little about this token), and, ` +
+      `last, the tokens that alone most raise and most lower the output. Eigenvectors are named by ` +
+      `sign and rank within it (+1 is the largest positive), with their rank by |λ| in the chart.`,
     alt:
       `Bar chart of the eigenvalues of the interaction matrix for ` +
       `${direction.title}, the ones read in the table marked.`,
@@ -368,8 +381,11 @@ async function renderTokenList(inputs: ReadingInputs): Promise<FigureOutput> {
     'λ > 0 / λ < 0',
     'top positive eigenvector: direct tokens',
     'tokens that most raise it through the MLP',
+    'top contexts at shared positions',
   ];
-  const cells = spectra.map(({ direction }) => {
+  const specificity = contextSpecificity(spectra.map((s) => s.direction));
+  const sharedKeys = new Set(specificity.shared.map((s) => s.key));
+  const cells = spectra.map(({ direction }, i) => {
     const top = direction.eigenvectors[0];
     return [
       direction.title,
@@ -379,6 +395,7 @@ async function renderTokenList(inputs: ReadingInputs): Promise<FigureOutput> {
       `${direction.positive} / ${direction.negative}`,
       top ? list(top.direct.top, 4) : '',
       list(direction.tokensThroughMlp.top, 4),
+      `${(100 * specificity.sharedShare[i]!).toFixed(0)}%`,
     ];
   });
   const curves = inputs.curves ? asCurves(inputs.curves).meta.directions : [];
@@ -388,6 +405,7 @@ async function renderTokenList(inputs: ReadingInputs): Promise<FigureOutput> {
         direction,
         values,
         heads,
+        sharedKeys,
         curves.find((c) => c.slug === direction.slug),
       ),
     ),
@@ -403,9 +421,22 @@ async function renderTokenList(inputs: ReadingInputs): Promise<FigureOutput> {
       `A table of the ${spectra.length} output directions read, each with its ` +
       `word class, training count, the effective rank of its interaction ` +
       `matrix, its counts of positive and negative eigenvalues, the tokens its ` +
-      `top eigenvector aligns with, and the tokens that alone most raise it ` +
-      `through the MLP; each token has a page of its own.`,
-    data: asJson({ directions: spectra.map(({ direction }) => direction) }),
+      `top eigenvector aligns with, the tokens that alone most raise it ` +
+      `through the MLP, and the share of its top contexts at positions shared with most other tokens; ` +
+      `each token has a page of its own.`,
+    data: asJson({
+      directions: spectra.map(({ direction }) => direction),
+      sharedContexts: {
+        rule: 'a held-out position is shared when it is among the top contexts of at least `threshold` directions',
+        threshold: specificity.threshold,
+        positions: specificity.shared.map((s) => ({
+          window: s.context.window,
+          position: s.context.position,
+          directions: s.directions,
+        })),
+        sharedShare: specificity.sharedShare.map(round7),
+      },
+    }),
     table: {
       columns: ['slug', 'token', 'class', 'count', 'effective_rank', 'positive', 'negative'],
       rows: spectra.map(({ direction: r }) => [
@@ -452,7 +483,10 @@ export const languageTokenList = defineFigure<
       'pipeline/analysis/output-tokens.ts), always',
       `${choice.required.map((w) => `"${w}"`).join(', ')}, and`,
       `${choice.differences.map((w) => `"${w}" minus the mean of the other verbs`).join(', ')}.`,
-      'Each token has a page of its own, at an address made from its text.',
+      "The last column is the share of the token's top held-out contexts (over the eigenvectors read) at",
+      'positions that are among the top contexts of at least half the tokens: a reading mostly made of',
+      'shared positions says little about its token. Each token has a page of its own, at an address made',
+      'from its text.',
     ].join(' '),
   render: (inputs) => renderTokenList(inputs),
 });

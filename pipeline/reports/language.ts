@@ -33,6 +33,7 @@ import { trainJob, type ModelMeta } from '../train/job.ts';
 import type { TrainSettings } from '../train/trainer.ts';
 import {
   numberMetric,
+  percentMetric,
   withInterval,
   type FigurePlan,
   type Metric,
@@ -42,6 +43,7 @@ import {
   type ReportSpec,
 } from './spec.ts';
 import { mean, tInterval } from '../analysis/stats.ts';
+import { contextSpecificity } from '../analysis/context-specificity.ts';
 import { corpusFor } from './stories.ts';
 import { continuationsJob } from '../analysis/continuations.ts';
 import {
@@ -586,6 +588,44 @@ function readingMetrics(artifact: Artifact<ReadingsMeta>): Record<string, Metric
       'tokens the top eigenvector of "girl" aligns with directly',
       (girl.eigenvectors[0]?.direct.top ?? []).slice(0, 5).map((t) => t.text),
     ),
+    ...contextMetrics(meta),
+  };
+}
+
+/** How specific the readings' held-out contexts are to their tokens (analysis/context-specificity.ts). */
+function contextMetrics(meta: ReadingsMeta): Record<string, Metric> {
+  const s = contextSpecificity(meta.directions);
+  const top = s.shared[0];
+  const shares = s.sharedShare;
+  return {
+    'contexts-shared-threshold': numberMetric(
+      'directions a position must top to count as shared',
+      s.threshold,
+      0,
+    ),
+    'contexts-shared-positions': numberMetric(
+      'held-out positions shared by the top contexts of most directions',
+      s.shared.length,
+      0,
+    ),
+    'contexts-shared-mean': percentMetric(
+      "share of a direction's top contexts at shared positions (mean over directions)",
+      mean(shares),
+      0,
+    ),
+    'contexts-shared-max': percentMetric('the largest such share of one direction', Math.max(...shares), 0),
+    'contexts-shared-top-directions': numberMetric(
+      'directions whose top contexts include the most widely shared position',
+      top?.directions ?? 0,
+      0,
+    ),
+    'contexts-shared-top-text': {
+      label: 'the most widely shared position, as a context shows it',
+      value: top?.directions ?? 0,
+      format: 'number',
+      digits: 0,
+      text: top ? `“…${top.context.before}⟦${top.context.token}⟧ → ${top.context.next}”` : 'none',
+    },
   };
 }
 
