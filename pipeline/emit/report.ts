@@ -52,6 +52,7 @@ export interface EmitContext {
 
 const ROLES: Record<string, FileEntry['role']> = {
   [FIGURE_FILES.svg]: 'figure',
+  [FIGURE_FILES.narrow]: 'figure-narrow',
   [FIGURE_FILES.png]: 'png',
   [FIGURE_FILES.vegaLite]: 'vega-lite',
   [FIGURE_FILES.data]: 'data-json',
@@ -260,6 +261,7 @@ function writeFigure(
       return { name, role, bytes: bytes.length, sha256: sha256(bytes) };
     });
   const svg = Buffer.from(result.files[FIGURE_FILES.svg]!).toString('utf8');
+  const narrow = result.files[FIGURE_FILES.narrow];
   const meta: FigureMeta = {
     id: figure.id,
     report: report.id,
@@ -269,6 +271,9 @@ function writeFigure(
     alt: result.meta.alt,
     ...(result.meta.html ? { html: result.meta.html } : {}),
     ...svgSize(svg, `${report.id}/${figure.id}`),
+    ...(narrow
+      ? { narrow: svgSize(Buffer.from(narrow).toString('utf8'), `${report.id}/${figure.id} (narrow)`) }
+      : {}),
     files,
     pages: result.meta.pages,
     models,

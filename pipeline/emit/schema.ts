@@ -12,7 +12,16 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 export const fileEntrySchema = z.object({
   /** File name inside the figure's (or report's) folder; the URL is the folder's URL + name. */
   name: z.string(),
-  role: z.enum(['figure', 'png', 'vega-lite', 'data-json', 'data-csv', 'weights', 'page-figure']),
+  role: z.enum([
+    'figure',
+    'figure-narrow',
+    'png',
+    'vega-lite',
+    'data-json',
+    'data-csv',
+    'weights',
+    'page-figure',
+  ]),
   bytes: z.number().int().nonnegative(),
   sha256,
 });
@@ -68,6 +77,8 @@ export const figureMetaSchema = z.object({
     .optional(),
   width: z.number().positive(),
   height: z.number().positive(),
+  /** The size of the chart's narrow form (figure-narrow.svg), when its panels stack for a phone. */
+  narrow: z.object({ width: z.number().positive(), height: z.number().positive() }).optional(),
   files: z.array(fileEntrySchema),
   /** Pages of their own under the figure's permalink, e.g. one per explained input. */
   pages: z

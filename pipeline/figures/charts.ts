@@ -5,6 +5,30 @@
  */
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { textWidth } from './svg.ts';
+
+/**
+ * Text widths for layout. Without a canvas Vega guesses 0.8 em a character, wider than DejaVu
+ * Sans (about 0.6 em): charts were laid out for legends and labels a third wider than drawn, and
+ * kept that much blank space on their right. The site's own estimate (svg.ts, per character class)
+ * is used instead; a label with a limit is cut, with an ellipsis, where this estimate says, as
+ * Vega would cut it. The browser test of every figure's text (test/e2e/figure-text.spec.ts) checks
+ * that nothing drawn this way overlaps or overflows.
+ */
+type TextItem = { fontSize?: number; fontWeight?: string | number; limit?: number };
+const ELLIPSIS = '…';
+function layoutWidth(item: TextItem, line: string | number | null | undefined): number {
+  const text = line == null ? '' : String(line).trim();
+  const size = item.fontSize ?? 11;
+  const bold = item.fontWeight === 'bold' || Number(item.fontWeight) >= 600;
+  const width = (t: string) => textWidth(t, size, bold);
+  if (!(item.limit && item.limit > 0) || width(text) <= item.limit) return width(text);
+  let cut = text;
+  while (cut.length > 0 && width(cut + ELLIPSIS) > item.limit) cut = cut.slice(0, -1);
+  return width(cut + ELLIPSIS);
+}
+// vega exports textMetrics (from vega-scenegraph); its type declarations do not list it
+(vega as unknown as { textMetrics: { width: typeof layoutWidth } }).textMetrics.width = layoutWidth;
 
 /** Shared look of every chart. */
 export const CHART_CONFIG = {

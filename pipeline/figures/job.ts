@@ -18,6 +18,8 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { Json } from '../cache/artifact.ts';
 import { defineJob, type Deps, type Inputs, type Job } from '../cache/job.ts';
 import { toCsv, type Table } from './table.ts';
+import { renderChart } from './charts.ts';
+import { narrowSpec } from './narrow.ts';
 
 /**
  * What a figure is: an image (heatmaps, galleries), a Vega-Lite chart, a table or a text. Tables
@@ -97,6 +99,8 @@ export type FigureMeta = {
 
 export const FIGURE_FILES = {
   svg: 'figure.svg',
+  /** A chart's panels stacked in one column, for a phone (narrow.ts); only for multi-panel charts. */
+  narrow: 'figure-narrow.svg',
   png: 'figure.png',
   vegaLite: 'figure.vl.json',
   data: 'data.json',
@@ -134,8 +138,11 @@ const renderFigure = defineJob<FigureMeta, Record<string, unknown>, { renderer: 
     };
     if (out.png) files[FIGURE_FILES.png] = out.png;
     for (const page of out.pages ?? []) files[`${page.id}.svg`] = Buffer.from(page.svg);
-    if (out.vegaLite)
+    if (out.vegaLite) {
       files[FIGURE_FILES.vegaLite] = Buffer.from(`${JSON.stringify(out.vegaLite, null, 2)}\n`);
+      const narrow = narrowSpec(out.vegaLite);
+      if (narrow) files[FIGURE_FILES.narrow] = Buffer.from(await renderChart(narrow));
+    }
     const pages = (out.pages ?? []).map(({ svg: _svg, table, ...page }) => ({
       ...page,
       file: `${page.id}.svg`,

@@ -349,7 +349,7 @@ async function renderLossComparison(inputs: Inputs<ModelInputs>, params: SeedLis
             y: {
               field: 'difference',
               type: 'quantitative',
-              title: 'minus the SwiGLU twin (nats per token)',
+              title: 'bilinear − SwiGLU (nats per token)',
               scale: { domain: [-reach, reach] },
             },
             color: {

@@ -205,7 +205,9 @@ export const CLAIMS: Claim[] = [
         'At this scale (a one-layer model with a small vocabulary trained on a small corpus) the tokens that most raise "girl" are not related to it, ' +
         'and the top contexts of different output tokens share positions. The analysis is the paper’s; the model is too small to read.',
     },
-    note: 'The finetune report (stories15M made bilinear) will give this claim a model large enough to test it.',
+    note:
+      "The paper's model has a 1,024-dimensional residual stream and a vocabulary of 4,096, trained on TinyStories; " +
+      'ours is far smaller (its size is on the language report). The finetune report (stories15M made bilinear) will give this claim a model large enough to test it.',
     figures: ['language/output-tokens', 'language/output-spectra'],
   },
   {
