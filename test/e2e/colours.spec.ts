@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { captionColours } from '../../pipeline/figures/palette.ts';
 
-const REPORTS = '.smoke/reports';
+/** The smoke build's reports; FIGURES_REPORTS=reports checks the published build's. */
+const REPORTS = process.env.FIGURES_REPORTS ?? '.smoke/reports';
 /** Colour words a caption might use, with an optional shade: the test must see every one. */
 const COLOUR_WORD =
   /\b(?:(light|dark|pale|bright) )?(red|blue|orange|grey|gray|green|purple|pink|black|teal|brown|yellow|violet|cyan|magenta|white)\b/gi;

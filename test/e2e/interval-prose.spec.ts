@@ -8,7 +8,8 @@ import { expect, test } from '@playwright/test';
 import { INTERVAL_METHODS } from '../../pipeline/emit/report.ts';
 import { htmlFiles } from '../helpers/site-links.ts';
 
-const DIST = '.smoke/dist';
+/** The smoke build; FIGURES_DIST=dist reads the published build the same way. */
+const DIST = process.env.FIGURES_DIST ?? '.smoke/dist';
 const METHODS = Object.values(INTERVAL_METHODS).sort((a, b) => b.length - a.length);
 /** "t interval, n = 3 seeds" (with or without "cut at the possible range" between). */
 const HOW = new RegExp(
