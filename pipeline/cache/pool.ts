@@ -29,8 +29,16 @@ interface Reply {
 
 interface Task {
   job: JobDescription;
-  resolve: () => void;
+  resolve: (timing: PoolTiming) => void;
   reject: (error: Error) => void;
+  /** performance.now() when queued, and when a worker took it. */
+  queued: number;
+  started?: number;
+}
+
+/** How long a job waited in the queue for a free worker, in seconds. */
+export interface PoolTiming {
+  waited: number;
 }
 
 export class WorkerPool {
@@ -49,9 +57,10 @@ export class WorkerPool {
     }
   }
 
-  run(job: JobDescription): Promise<void> {
+  /** Runs a job on the next free worker; says how long it waited for one. */
+  run(job: JobDescription): Promise<PoolTiming> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ job, resolve, reject });
+      this.queue.push({ job, resolve, reject, queued: performance.now() });
       this.dispatch();
     });
   }
@@ -60,6 +69,7 @@ export class WorkerPool {
     while (this.idle.length > 0 && this.queue.length > 0) {
       const worker = this.idle.pop()!;
       const task = this.queue.shift()!;
+      task.started = performance.now();
       this.busy.set(worker, task);
       worker.postMessage(task.job);
     }
@@ -70,7 +80,7 @@ export class WorkerPool {
     if (!task) return;
     this.busy.delete(worker);
     this.idle.push(worker);
-    if (message.ok) task.resolve();
+    if (message.ok) task.resolve({ waited: ((task.started ?? task.queued) - task.queued) / 1000 });
     else if (message.exitCode !== undefined)
       task.reject(
         new PipelineError(message.error ?? 'the worker thread failed', {

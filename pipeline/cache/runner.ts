@@ -32,7 +32,7 @@ export interface RunOptions {
   /** Rebuild every job reached, ignoring cached entries. */
   force: boolean;
   /** Worker threads for heavy jobs; without one, every job runs on this thread. */
-  pool?: { run(job: JobDescription): Promise<void> };
+  pool?: { run(job: JobDescription): Promise<{ waited: number }> };
 }
 
 export interface RunStats {
@@ -154,25 +154,27 @@ export class JobRunner {
     const started = performance.now();
     const pool = job.heavy ? this.options.pool : undefined;
     let value: Artifact;
+    let where = '';
     if (pool) {
+      let waited: number;
       try {
         // the worker reads the inputs from the cache and stores the result
-        await pool.run(this.describe(job));
+        ({ waited } = await pool.run(this.describe(job)));
       } catch (error) {
         const failure = jobFailure(job, error);
         log.job('failed', name, failure.detail);
         throw failure;
       }
       value = cache.read(job.stage, key);
+      where = ` (worker; waited ${waited.toFixed(1)} s for it)`;
     } else {
       value = await executeJob(this.describe(job), Object.fromEntries(entries), cache, log);
     }
     this.stats.built++;
-    log.job(
-      'built',
-      name,
-      `${key.slice(0, 12)} ${((performance.now() - started) / 1000).toFixed(1)} s${pool ? ' (worker)' : ''}`,
-    );
+    // The job's own run time, as its cache entry recorded it where it ran: not the time since it
+    // was queued, which for a worker includes the wait for a free one (said apart).
+    const ran = cache.seconds(job.stage, key) ?? (performance.now() - started) / 1000;
+    log.job('built', name, `${key.slice(0, 12)} ${ran.toFixed(1)} s${where}`);
     return value;
   }
 }

@@ -74,3 +74,15 @@ export const refusingKind = failingKind(
 
 /** Fails with a plain Error (no exit code, no hint), as a bug in a job would. */
 export const crashingKind = failingKind('test/crashing', () => new Error('the job broke'));
+
+/** Sleeps `ms` milliseconds where it runs: a heavy job, so a pool runs it (for run-time reports). */
+export const sleepKind = defineJob<{ slept: number }, Record<string, never>, { ms: number; id: string }>({
+  name: 'test/sleep',
+  stage: 'analysis',
+  module: import.meta.url,
+  heavy: true,
+  run: async (_ctx, _inputs, { ms }) => {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return artifact({ meta: { slept: ms } });
+  },
+});

@@ -14,7 +14,7 @@ import { JobRunner } from '../../pipeline/cache/runner.ts';
 import { CacheStore } from '../../pipeline/cache/store.ts';
 import { memoryLog } from '../../pipeline/util/log.ts';
 import { PipelineError } from '../../pipeline/errors.ts';
-import { crashingKind, refusingKind, squareKind } from '../helpers/fixture-jobs.ts';
+import { crashingKind, refusingKind, sleepKind, squareKind } from '../helpers/fixture-jobs.ts';
 import { continuationsJob } from '../../pipeline/analysis/continuations.ts';
 import type { Job } from '../../pipeline/cache/job.ts';
 import { llama } from '../../pipeline/models/llama.ts';
@@ -118,6 +118,33 @@ test('a worker thread runs a job from its description and stores it; the main th
     assert.equal(viaWorker.message, 'analysis crash failed: the job broke');
     assert.equal(onThread.message, viaWorker.message);
     assert.equal(onThread.exitCode, viaWorker.exitCode);
+  } finally {
+    await pool.close();
+  }
+});
+
+test("a worker's job reports its own run time, and how long it waited for the worker apart", async () => {
+  const cache = new CacheStore(mkdtempSync(join(tmpdir(), 'pool-')));
+  const pool = new WorkerPool(1, { cacheDir: cache.root });
+  try {
+    const log = memoryLog();
+    const runner = new JobRunner({ cache, log, force: false, pool });
+    // one worker, two jobs of 300 ms: the second waits for the first
+    const jobs = ['a', 'b'].map((id) => sleepKind.create(id, {}, { ms: 300, id }));
+    await Promise.all(jobs.map((j) => runner.get(j)));
+    const built = log.lines.filter((l) => l.startsWith('[built]'));
+    assert.equal(built.length, 2);
+    const waits: number[] = [];
+    for (const [i, job] of jobs.entries()) {
+      const line = built.find((l) => l.includes(` ${job.label} `))!;
+      const m = /([\d.]+) s \(worker; waited ([\d.]+) s for it\)$/.exec(line);
+      assert.ok(m, `worker line: ${line}`);
+      // the printed run time is the one the worker measured and the cache recorded
+      assert.equal(m[1], cache.seconds('analysis', runner.key(jobs[i]!))!.toFixed(1));
+      waits.push(Number(m[2]));
+    }
+    // the job that queued waited at least its predecessor's 300 ms; its run time does not include it
+    assert.ok(Math.max(...waits) >= 0.25, `waits ${waits.join(', ')}`);
   } finally {
     await pool.close();
   }
