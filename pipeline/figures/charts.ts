@@ -22,10 +22,17 @@ function layoutWidth(item: TextItem, line: string | number | null | undefined): 
   const size = item.fontSize ?? 11;
   const bold = item.fontWeight === 'bold' || Number(item.fontWeight) >= 600;
   const width = (t: string) => textWidth(t, size, bold);
-  if (!(item.limit && item.limit > 0) || width(text) <= item.limit) return width(text);
-  let cut = text;
-  while (cut.length > 0 && width(cut + ELLIPSIS) > item.limit) cut = cut.slice(0, -1);
-  return width(cut + ELLIPSIS);
+  const limit = item.limit;
+  if (!(limit && limit > 0) || width(text) <= limit) return width(text);
+  // Vega calls this for every label at every layout pass: the longest prefix that fits with its
+  // ellipsis is found by bisection (width grows with the prefix), not one character at a time.
+  let [fits, over] = [0, text.length + 1];
+  while (over - fits > 1) {
+    const mid = (fits + over) >> 1;
+    if (width(text.slice(0, mid) + ELLIPSIS) <= limit) fits = mid;
+    else over = mid;
+  }
+  return width(text.slice(0, fits) + ELLIPSIS);
 }
 // vega exports textMetrics (from vega-scenegraph); its type declarations do not list it
 (vega as unknown as { textMetrics: { width: typeof layoutWidth } }).textMetrics.width = layoutWidth;

@@ -9,25 +9,19 @@
  * lightness as well as hue). No figure colours the data sets (they are panels), so they have none.
  */
 
+/** Each entity's colour, the word captions use for it, and what it stands for (the methods page's key). */
 export const PALETTE = {
-  /** The top eigenvectors of an output's interaction matrix. */
-  eigen: { hex: '#b2182b', name: 'red' },
-  /** Another output's top eigenvectors (the causal check's fair control). */
-  otherClass: { hex: '#de77ae', name: 'pink' },
-  /** Random orthonormal directions. */
-  random: { hex: '#7f7f7f', name: 'grey' },
-  /** Principal directions of one class's (one output's) inputs. */
-  pcaClass: { hex: '#2166ac', name: 'blue' },
-  /** Principal directions of all the inputs, shared by every output. */
-  pcaShared: { hex: '#e08214', name: 'orange' },
-  /** The whole model, untruncated. */
-  full: { hex: '#000000', name: 'black' },
-  /** A model whose MLP is bilinear. */
-  bilinear: { hex: '#762a83', name: 'purple' },
-  /** Its twin with a SwiGLU MLP. */
-  swiglu: { hex: '#1b7837', name: 'green' },
-  /** The bilinear model with two layers (a setting of the paper profile). */
-  bilinearTwoLayers: { hex: '#c2a5cf', name: 'light purple' },
+  eigen: { hex: '#b2182b', name: 'red', what: "an output's top eigenvectors" },
+  // the causal check's fair control
+  otherClass: { hex: '#de77ae', name: 'pink', what: "another output's top eigenvectors" },
+  random: { hex: '#7f7f7f', name: 'grey', what: 'random orthonormal directions' },
+  pcaClass: { hex: '#2166ac', name: 'blue', what: "principal directions of one class's inputs" },
+  pcaShared: { hex: '#e08214', name: 'orange', what: 'principal directions shared by every output' },
+  full: { hex: '#000000', name: 'black', what: 'the whole model, untruncated' },
+  bilinear: { hex: '#762a83', name: 'purple', what: 'a model with a bilinear MLP' },
+  swiglu: { hex: '#1b7837', name: 'green', what: 'its twin with a SwiGLU MLP' },
+  // a setting of the paper profile
+  bilinearTwoLayers: { hex: '#c2a5cf', name: 'light purple', what: 'the two-layer bilinear model' },
 } as const;
 
 export type Entity = keyof typeof PALETTE;
