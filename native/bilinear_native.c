@@ -9,133 +9,33 @@
  *
  * All matrices are row-major.
  */
-#define NAPI_VERSION 8
-#include <node_api.h>
 #include <cblas.h>
 #include <lapacke.h>
-#include <limits.h>
-#include <math.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
+#include "napi_args.h"
 
-#define MAX_ARGS 16
+/* llama_kernels.c: the element-wise and attention kernels of a Llama block. */
+napi_status define_llama_kernels(napi_env env, napi_value exports);
 
-/* Throws unless a Node-API call succeeded; every binding returns NULL after a throw. */
-#define CHECK(env, call)                                                                    \
-  do {                                                                                      \
-    if ((call) != napi_ok) {                                                                \
-      const napi_extended_error_info* info_;                                                \
-      napi_get_last_error_info((env), &info_);                                              \
-      bool pending_;                                                                        \
-      napi_is_exception_pending((env), &pending_);                                          \
-      if (!pending_) napi_throw_error((env), NULL, info_->error_message ? info_->error_message : "Node-API call failed"); \
-      return NULL;                                                                          \
-    }                                                                                       \
-  } while (0)
-
-static napi_value fail_type(napi_env env, const char* fn, const char* what) {
-  char message[256];
-  snprintf(message, sizeof message, "%s: %s", fn, what);
-  napi_throw_type_error(env, NULL, message);
-  return NULL;
-}
-
-static napi_value fail_range(napi_env env, const char* fn, const char* what) {
-  char message[256];
-  snprintf(message, sizeof message, "%s: %s", fn, what);
-  napi_throw_range_error(env, NULL, message);
-  return NULL;
-}
-
-typedef struct {
-  void* data;
-  size_t length; /* elements */
-  napi_typedarray_type type;
-} Array;
-
-static const char* type_name(napi_typedarray_type type) {
-  return type == napi_float32_array ? "Float32Array" : type == napi_int32_array ? "Int32Array" : "Float64Array";
-}
-
-/* Reads argument i as a typed array of the given type; false (with an exception) otherwise. */
-static bool get_array(napi_env env, napi_value value, napi_typedarray_type type, const char* fn, const char* name, Array* out) {
-  bool is_typed = false;
-  char message[160];
-  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) {
-    snprintf(message, sizeof message, "%s must be a %s", name, type_name(type));
-    fail_type(env, fn, message);
-    return false;
+/*
+ * y[i] ← alpha · (W[i] · x) + beta · y[i] for the n rows of W (row i at W + i·ld, k long): the
+ * matrix-vector product of a row-major weight matrix, in 16 interleaved partial sums per row
+ * (vectorised without reassociation flags), compiled twice and chosen at load by the CPU (AVX2
+ * where it has it; the sums are the same either way). Measured on stories15M's matrices: 1.6×
+ * OpenBLAS's sgemv, which reads such a matrix as a column-major transpose.
+ */
+__attribute__((target_clones("avx2", "default"))) static void rows_dot(float* y, const float* W, const float* x, int64_t n, int64_t k, int64_t ld, float alpha,
+                                                                     float beta) {
+  for (int64_t i = 0; i < n; i++) {
+    const float* w = W + i * ld;
+    float lane[16] = {0};
+    int64_t j = 0;
+    for (; j + 16 <= k; j += 16)
+      for (int l = 0; l < 16; l++) lane[l] += w[j + l] * x[j + l];
+    float sum = 0;
+    for (int l = 0; l < 16; l++) sum += lane[l];
+    for (; j < k; j++) sum += w[j] * x[j];
+    y[i] = beta == 0 ? alpha * sum : alpha * sum + beta * y[i];
   }
-  napi_value buffer;
-  size_t offset;
-  if (napi_get_typedarray_info(env, value, &out->type, &out->length, &out->data, &buffer, &offset) != napi_ok) {
-    fail_type(env, fn, "could not read a typed array");
-    return false;
-  }
-  if (out->type != type) {
-    snprintf(message, sizeof message, "%s must be a %s", name, type_name(type));
-    fail_type(env, fn, message);
-    return false;
-  }
-  return true;
-}
-
-/* Reads a whole number in [lo, hi]. */
-static bool get_int(napi_env env, napi_value value, int64_t lo, int64_t hi, const char* fn, const char* name, int64_t* out) {
-  double x;
-  char message[160];
-  if (napi_get_value_double(env, value, &x) != napi_ok) {
-    snprintf(message, sizeof message, "%s must be a number", name);
-    fail_type(env, fn, message);
-    return false;
-  }
-  if (!(x >= (double)lo && x <= (double)hi) || x != floor(x)) {
-    snprintf(message, sizeof message, "%s must be a whole number in [%lld, %lld], got %g", name, (long long)lo, (long long)hi, x);
-    fail_range(env, fn, message);
-    return false;
-  }
-  *out = (int64_t)x;
-  return true;
-}
-
-static bool get_double(napi_env env, napi_value value, const char* fn, const char* name, double* out) {
-  char message[160];
-  if (napi_get_value_double(env, value, out) != napi_ok || !isfinite(*out)) {
-    snprintf(message, sizeof message, "%s must be a finite number", name);
-    fail_type(env, fn, message);
-    return false;
-  }
-  return true;
-}
-
-static bool get_bool(napi_env env, napi_value value, const char* fn, const char* name, bool* out) {
-  char message[160];
-  if (napi_get_value_bool(env, value, out) != napi_ok) {
-    snprintf(message, sizeof message, "%s must be a boolean", name);
-    fail_type(env, fn, message);
-    return false;
-  }
-  return true;
-}
-
-static bool get_args(napi_env env, napi_callback_info info, size_t expected, napi_value* argv, const char* fn) {
-  size_t argc = MAX_ARGS;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
-  if (argc != expected) {
-    char message[128];
-    snprintf(message, sizeof message, "expected %zu arguments, got %zu", expected, argc);
-    fail_type(env, fn, message);
-    return false;
-  }
-  return true;
-}
-
-/* Elements a row-major rows×cols matrix with leading dimension ld spans. */
-static bool fits(size_t length, int64_t rows, int64_t cols, int64_t ld) {
-  if (rows == 0 || cols == 0) return true;
-  return (uint64_t)(rows - 1) * (uint64_t)ld + (uint64_t)cols <= (uint64_t)length;
 }
 
 /*
@@ -178,7 +78,16 @@ static napi_value gemm(napi_env env, napi_callback_info info, const char* fn, na
     snprintf(message, sizeof message, "C has %zu elements, too few for %lld×%lld with ldc %lld", C.length, (long long)m, (long long)n, (long long)ldc);
     return fail_range(env, fn, message);
   }
-  if (m > 0 && n > 0) {
+  if (m == 1 && n > 0 && type == napi_float32_array) {
+    /* One row (a sampler's single sequence): a matrix-vector product. sgemm would pack all of B
+       for it, a copy of the whole weight matrix per call (measured: 6 of a token's 7 ms). */
+    const float* x = A.data;
+    const int incx = ta ? (int)lda : 1;
+    if (tb && incx == 1)
+      rows_dot((float*)C.data, (const float*)B.data, x, n, k, ldb, (float)alpha, (float)beta);
+    else
+      cblas_sgemv(CblasRowMajor, CblasTrans, (int)k, (int)n, (float)alpha, (const float*)B.data, (int)ldb, x, incx, (float)beta, (float*)C.data, 1);
+  } else if (m > 0 && n > 0) {
     const CBLAS_TRANSPOSE opa = ta ? CblasTrans : CblasNoTrans, opb = tb ? CblasTrans : CblasNoTrans;
     if (type == napi_float32_array)
       cblas_sgemm(CblasRowMajor, opa, opb, (int)m, (int)n, (int)k, (float)alpha, (const float*)A.data, (int)lda, (const float*)B.data, (int)ldb,
@@ -454,6 +363,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  CHECK(env, define_llama_kernels(env, exports));
   return exports;
 }
 

@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(new URL(import.meta.url).pathname), '..');
-const source = join(root, 'native', 'bilinear_native.c');
+const sources = ['bilinear_native.c', 'llama_kernels.c'].map((file) => join(root, 'native', file));
 const target = join(root, 'native', 'build', 'bilinear_native.node');
 const require = createRequire(import.meta.url);
 
@@ -52,7 +52,7 @@ const args = [
   `-I${headers()}`,
   '-I/usr/include/x86_64-linux-gnu',
   '-I/usr/include/openblas',
-  source,
+  ...sources,
   '-o',
   staged,
   '-lopenblas',

@@ -1,14 +1,18 @@
 /**
- * The parts of a Llama-architecture transformer that the whole-window forward pass (llama.ts)
- * and the cached sampler (llama-generate.ts) share: the shape, RMSNorm, rotary positions,
- * causal attention, the MLP in either form, the embedding and unembedding. The equations are in
- * llama.ts's header; shapes are beside each function.
+ * The transformer block of a Llama-architecture model, the one both the whole-window forward pass
+ * (llama.ts) and the cached sampler (llama-generate.ts) run, with its parts: the shape, causal
+ * attention, the MLP in either form, the embedding and unembedding. The element-wise operations
+ * (RMSNorm, rotary positions, the gate) are in llama-ops.ts, the sampler's cache in kv-cache.ts.
+ * The equations are in llama.ts's header; shapes are beside each function.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { loadNative } from '../native/addon.ts';
 import { nativeMatMulEnabled } from '../native/kernels.ts';
+import { gaussian } from '../native/noise.ts';
 import type { ForwardOptions } from './kind.ts';
+import type { KvCache } from './kv-cache.ts';
+import { rmsNorm, ropeTable, rotateToHeads, swiglu, type RopeTable } from './llama-ops.ts';
 
 export type LlamaShape = {
   vocab: number;
@@ -38,56 +42,82 @@ export const headSize = (s: LlamaShape) => s.dim / s.heads;
 /** Whether the shape has RMSNorm (and so gains) at all. */
 export const normalized = (s: LlamaShape) => s.norm !== 'none';
 
-/** g ⊙ x / √(mean(x²) + ε) over the last axis. */
-export function rmsNorm(x: tf.Tensor, gain: tf.Tensor, eps: number): tf.Tensor {
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), gain);
-}
-
 /** The shape's normalisation of x with the named gain: RMSNorm, or x itself when shape.norm is 'none'. */
 export function norm(s: LlamaShape, p: Record<string, tf.Tensor>, gain: string, x: tf.Tensor2D): tf.Tensor2D {
-  return normalized(s) ? (rmsNorm(x, p[gain]!, s.normEps) as tf.Tensor2D) : x;
+  return normalized(s) ? rmsNorm(x, p[gain] as tf.Tensor1D, s.normEps) : x;
+}
+
+/** The shape's rotary table, for every position of its context. */
+export const ropeOf = (s: LlamaShape): RopeTable => ropeTable(headSize(s), s.ropeTheta, s.context);
+
+/**
+ * What a block needs besides its input x (n·T, d): the batch n and window T, and either the
+ * sampler's key/value cache with the window's one position `pos` (T = 1), or nothing: a whole
+ * window from position 0 under the causal mask. Hooks and latent noise serve training and analysis.
+ */
+export interface BlockContext {
+  n: number;
+  T: number;
+  beta: number;
+  cache?: { kv: KvCache; pos: number };
+  noise?: ForwardOptions['noise'];
+  /** Receives each hooked activation as it is computed (names as in llama.ts's forward pass). */
+  keep?: (name: string, t: tf.Tensor) => void;
 }
 
 /**
- * Rotary tables for positions [start, start + T): cos and sin (T, 1, hs), each angle repeated for
- * both members of its pair, and the pair swap P (hs, hs) with x P = (−x₁, x₀) per pair, so that
- * rotate(x) = x ⊙ cos + (x P) ⊙ sin: three element-wise products and one small matrix product,
- * all with gradients on every backend.
+ * Layer l of the transformer on x (n·T, d), returning the stream after it (n·T, d):
+ *   x ← x + Wo Attn(N(x, g_att));  x ← x + MLP(N(x, g_mlp) + latent noise)
+ * The one block both the training forward pass and the cached sampler run.
  */
-export function ropeTables(
+export function block(
   s: LlamaShape,
-  start: number,
-  T: number,
-): { cos: tf.Tensor; sin: tf.Tensor; swap: tf.Tensor2D } {
-  const hs = headSize(s);
-  const cos = new Float32Array(T * hs);
-  const sin = new Float32Array(T * hs);
-  for (let t = 0; t < T; t++) {
-    for (let i = 0; i < hs; i += 2) {
-      // Float32 as in run.c: freq = 1 / powf(θ, i / hs), angle = pos · freq.
-      const freq = Math.fround(1 / Math.fround(s.ropeTheta ** Math.fround(i / hs)));
-      const angle = Math.fround((start + t) * freq);
-      cos[t * hs + i] = cos[t * hs + i + 1] = Math.cos(angle);
-      sin[t * hs + i] = sin[t * hs + i + 1] = Math.sin(angle);
-    }
-  }
-  const swap = new Float32Array(hs * hs);
-  for (let i = 0; i < hs; i += 2) {
-    swap[(i + 1) * hs + i] = -1; // out[i] = −x[i+1]
-    swap[i * hs + i + 1] = 1; // out[i+1] = x[i]
-  }
-  return {
-    cos: tf.tensor3d(cos, [T, 1, hs]),
-    sin: tf.tensor3d(sin, [T, 1, hs]),
-    swap: tf.tensor2d(swap, [hs, hs]),
-  };
+  p: Record<string, tf.Tensor>,
+  l: number,
+  x: tf.Tensor2D,
+  c: BlockContext,
+): tf.Tensor2D {
+  const keep = c.keep ?? (() => {});
+  keep(`resid-pre.${l}`, x);
+  const a = norm(s, p, `layers.${l}.attn_norm`, x);
+  const project = (w: string) => tf.matMul<tf.Tensor2D>(a, p[`layers.${l}.${w}`] as tf.Tensor2D, false, true); // (n·T, heads·hs)
+  const [q, k, v] = [project('wq'), project('wk'), project('wv')];
+  const attended = c.cache
+    ? c.cache.kv.attend(l, q, k, v, c.cache.pos)
+    : windowAttention(s, q, k, v, c.n, c.T); // (n·T, d)
+  const attnOut = tf.matMul(attended, p[`layers.${l}.wo`] as tf.Tensor2D, false, true);
+  keep(`attn-out.${l}`, attnOut);
+  const mid = tf.add<tf.Tensor2D>(x, attnOut);
+  const h = withLatentNoise(norm(s, p, `layers.${l}.mlp_norm`, mid), c.noise, l);
+  const { hidden, out } = mlp(p, l, h, s.mlp, c.beta);
+  keep(`mlp-in.${l}`, h);
+  keep(`mlp-hidden.${l}`, hidden);
+  keep(`mlp-out.${l}`, out);
+  return tf.add<tf.Tensor2D>(mid, out);
 }
 
-/** x (n, T, heads, hs) rotated by position. */
-export function rotate(x: tf.Tensor, rope: { cos: tf.Tensor; sin: tf.Tensor; swap: tf.Tensor2D }): tf.Tensor {
-  const hs = x.shape.at(-1)!;
-  const swapped = tf.reshape(tf.matMul(tf.reshape<tf.Rank.R2>(x, [-1, hs]), rope.swap), x.shape);
-  return tf.add(tf.mul(x, rope.cos), tf.mul(swapped, rope.sin));
+/** Causal attention over whole windows from position 0: q (n·T, heads·hs), k, v (n·T, kvHeads·hs) → (n·T, d). */
+function windowAttention(
+  s: LlamaShape,
+  q: tf.Tensor2D,
+  k: tf.Tensor2D,
+  v: tf.Tensor2D,
+  n: number,
+  T: number,
+): tf.Tensor2D {
+  const hs = headSize(s);
+  const rope = ropeOf(s);
+  const qh = rotateToHeads(q, n, T, s.heads, rope); // (n, H, T, hs)
+  const kh = repeatKv(rotateToHeads(k, n, T, s.kvHeads, rope), s.heads);
+  const vh = repeatKv(tf.transpose(tf.reshape(v, [n, T, s.kvHeads, hs]), [0, 2, 1, 3]), s.heads);
+  return tf.reshape<tf.Rank.R2>(tf.transpose(causalAttention(qh, kh, vh), [0, 2, 1, 3]), [n * T, s.dim]);
+}
+
+/** h plus latent noise while training (see llama.ts's header); h itself otherwise. */
+function withLatentNoise(h: tf.Tensor2D, noise: ForwardOptions['noise'], l: number): tf.Tensor2D {
+  if (!noise || !(noise.latent > 0)) return h;
+  const std = tf.tidy(() => tf.sqrt(tf.moments(h).variance).dataSync()[0]!);
+  return tf.add(h, tf.tensor(gaussian(h.size, std * noise.latent, noise.seed + 7919 * l), h.shape));
 }
 
 /**
@@ -122,10 +152,14 @@ export function mlp(
   form: LlamaShape['mlp'],
   beta: number,
 ): { hidden: tf.Tensor2D; out: tf.Tensor2D } {
-  const a = tf.matMul(h, p[`layers.${l}.w1`] as tf.Tensor2D, false, true); // (N, hidden)
-  const b = tf.matMul(h, p[`layers.${l}.w3`] as tf.Tensor2D, false, true);
-  const gate = form === 'bilinear' ? a : beta === 0 ? tf.mul(a, 0.5) : tf.mul(a, tf.sigmoid(tf.mul(a, beta)));
-  const hidden = tf.mul<tf.Tensor2D>(gate, b);
+  const a = tf.matMul<tf.Tensor2D>(h, p[`layers.${l}.w1`] as tf.Tensor2D, false, true); // (N, hidden)
+  const b = tf.matMul<tf.Tensor2D>(h, p[`layers.${l}.w3`] as tf.Tensor2D, false, true);
+  const hidden =
+    form === 'bilinear'
+      ? tf.mul<tf.Tensor2D>(a, b)
+      : beta === 0
+        ? tf.mul<tf.Tensor2D>(tf.mul(a, 0.5), b)
+        : swiglu(a, b, beta);
   return { hidden, out: tf.matMul(hidden, p[`layers.${l}.w2`] as tf.Tensor2D, false, true) };
 }
 

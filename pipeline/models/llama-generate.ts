@@ -1,12 +1,13 @@
 /**
- * Batched generation from a Llama model with a key/value cache: every sequence advances one
- * position per step, reading its prompt while it lasts (as llama2.c's run.c does) and then its own
- * samples, so that a step costs one token's work per sequence instead of a pass over the window.
+ * Batched generation from a Llama model with a key/value cache (kv-cache.ts): every sequence
+ * advances one position per step through the same blocks as training's forward pass, reading its
+ * prompt while it lasts (as llama2.c's run.c does) and then its own samples, so that a step costs
+ * one token's work per sequence instead of a pass over the window.
  *
  * Sampling (separate from the model): temperature 0 is greedy (argmax); otherwise softmax(logits
- * / temperature), cut to the smallest set of tokens whose probability reaches top-p (nucleus
- * sampling), renormalized, and drawn with the sequence's own seeded stream, so the same seed gives
- * the same text on the same backend. A sequence ends at a stop token (by default BOS or EOS: TinyStories
+ * / temperature) in float64, cut to the smallest set of tokens whose probability reaches top-p
+ * (nucleus sampling), renormalized, and drawn with the sequence's own seeded stream, so the same
+ * seed gives the same text on the same backend. A sequence ends at a stop token (by default BOS or EOS: TinyStories
  * models end a
  * story with BOS), or after `maxTokens` tokens.
  */
@@ -14,18 +15,10 @@ import * as tf from '@tensorflow/tfjs';
 import { PipelineError } from '../errors.ts';
 import { Rng } from '../util/random.ts';
 import type { Generated, SampleSettings } from './kind.ts';
-import {
-  betaOf,
-  causalAttention,
-  embedTokens,
-  mlp,
-  norm,
-  repeatKv,
-  ropeTables,
-  rotate,
-  unembedding,
-  type LlamaShape,
-} from './llama-block.ts';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { KvCache } from './kv-cache.ts';
+import { betaOf, block, embedTokens, norm, ropeOf, unembedding, type LlamaShape } from './llama-block.ts';
+import { nativeKernels } from './llama-ops.ts';
 
 export const BOS = 1;
 export const EOS = 2;
@@ -46,44 +39,25 @@ function checkSettings(s: SampleSettings, shape: LlamaShape, longestPrompt: numb
     );
 }
 
-/** One step for every sequence at position `pos`: logits (n, vocab) and the caches grown by one position. */
+/** One position for every sequence in the batch: tokens (n) at `pos` → logits (n, vocab); the cache grows by it. */
 function step(
   shape: LlamaShape,
   p: Record<string, tf.Tensor>,
   tokens: Int32Array,
   pos: number,
-  cache: { k: tf.Tensor; v: tf.Tensor }[],
+  kv: KvCache,
   beta: number,
-): { logits: tf.Tensor2D; cache: { k: tf.Tensor; v: tf.Tensor }[] } {
+): tf.Tensor2D {
   const n = tokens.length;
-  const hs = shape.dim / shape.heads;
-  const rope = ropeTables(shape, pos, 1);
   let x = embedTokens(p, tf.tensor2d(tokens, [n, 1], 'int32')); // (n, d)
-  const grown = cache.map((c, l) => {
-    const a = norm(shape, p, `layers.${l}.attn_norm`, x);
-    const heads = (w: string, count: number) =>
-      tf.reshape(tf.matMul(a, p[`layers.${l}.${w}`] as tf.Tensor2D, false, true), [n, 1, count, hs]);
-    const q = tf.transpose(rotate(heads('wq', shape.heads), rope), [0, 2, 1, 3]); // (n, H, 1, hs)
-    const kNew = tf.transpose(rotate(heads('wk', shape.kvHeads), rope), [0, 2, 1, 3]); // (n, KV, 1, hs)
-    const vNew = tf.transpose(heads('wv', shape.kvHeads), [0, 2, 1, 3]);
-    const k = pos === 0 ? kNew : tf.concat([c.k, kNew], 2); // (n, KV, pos + 1, hs)
-    const v = pos === 0 ? vNew : tf.concat([c.v, vNew], 2);
-    const attended = tf.reshape<tf.Rank.R2>(
-      causalAttention(q, repeatKv(k, shape.heads), repeatKv(v, shape.heads)),
-      [n, shape.dim],
-    );
-    x = tf.add<tf.Tensor2D>(x, tf.matMul(attended, p[`layers.${l}.wo`] as tf.Tensor2D, false, true));
-    x = tf.add<tf.Tensor2D>(x, mlp(p, l, norm(shape, p, `layers.${l}.mlp_norm`, x), shape.mlp, beta).out);
-    return { k, v };
-  });
-  const logits = tf.matMul<tf.Tensor2D>(norm(shape, p, 'final_norm', x), unembedding(shape, p), false, true);
-  return { logits, cache: grown };
+  for (let l = 0; l < shape.layers; l++) x = block(shape, p, l, x, { n, T: 1, beta, cache: { kv, pos } });
+  return tf.matMul<tf.Tensor2D>(norm(shape, p, 'final_norm', x), unembedding(shape, p), false, true);
 }
 
 /**
- * Continues each prompt (token ids, BOS first) by up to maxTokens tokens. Sequences that are done
- * leave the batch (their cache rows are dropped, a quarter of the batch at a time), so a batch's
- * last steps cost little more than the sequences still writing.
+ * Continues each prompt (token ids, BOS first) by up to maxTokens tokens. A sequence leaves the
+ * batch at the step it finishes (its cache slot is simply no longer read), so a batch's last
+ * steps cost only the sequences still writing.
  */
 export function generate(
   shape: LlamaShape,
@@ -103,64 +77,66 @@ export function generate(
   const out: number[][] = prompts.map(() => []);
   const finished = prompts.map(() => false);
   const beta = betaOf(shape, {});
+  const positions = longest - 1 + settings.maxTokens;
+  const kv = new KvCache(shape.layers, prompts.length, shape.heads, shape.kvHeads, positions, ropeOf(shape));
   /** The sequences in the batch, by their index in `prompts`; row r of every tensor is active[r]. */
   let active = prompts.map((_, i) => i);
-  let cache = Array.from({ length: shape.layers }, () => ({ k: tf.zeros([0]), v: tf.zeros([0]) }));
   let current = Int32Array.from(prompts, (prompt) => prompt[0]!);
   const done = (i: number) => finished[i] || out[i]!.length >= settings.maxTokens;
-  try {
-    for (let pos = 0; pos < longest - 1 + settings.maxTokens && active.length > 0; pos++) {
-      const result = tf.tidy(() => {
-        const r = step(shape, p, current, pos, cache, beta);
-        // Probabilities on the backend (its softmax is vectorised); logits for greedy decoding.
-        const scores =
-          settings.temperature === 0 ? r.logits : tf.softmax(tf.div(r.logits, settings.temperature));
-        return {
-          scores: scores as tf.Tensor2D,
-          cache: r.cache.map((c) => ({ k: tf.keep(c.k), v: tf.keep(c.v) })),
-        };
-      });
-      tf.dispose(cache.flatMap((c) => [c.k, c.v]));
-      cache = result.cache;
-      const scores = result.scores.dataSync() as Float32Array;
-      result.scores.dispose();
-      active.forEach((i, r) => {
-        const prompt = prompts[i]!;
-        if (pos + 1 < prompt.length) {
-          current[r] = prompt[pos + 1]!;
-          return;
-        }
-        if (done(i)) return; // waits in the batch until enough others are done to drop them together
-        const row = scores.subarray(r * shape.vocab, (r + 1) * shape.vocab);
-        const next =
-          settings.temperature === 0 ? argmax(row) : nucleusDraw(row, settings.topP, streams[i]!.uniform());
-        if (stop.has(next)) finished[i] = true;
-        else out[i]!.push(next);
-        current[r] = next;
-      });
-      onStep?.(pos);
-      const keep = active.flatMap((i, r) => (pos + 1 < prompts[i]!.length || !done(i) ? [r] : []));
-      // Dropping rows copies every cache, so it waits until a quarter of the batch is done.
-      if (keep.length === 0 || active.length - keep.length >= Math.max(1, active.length / 4)) {
-        cache = dropRows(cache, keep);
-        current = Int32Array.from(keep, (r) => current[r]!);
-        active = keep.map((r) => active[r]!);
+  for (let pos = 0; pos < positions && active.length > 0; pos++) {
+    // A draw only for the sequences past their prompts: each stream advances once per token it samples.
+    const sampling = active.map((i) => pos + 1 >= prompts[i]!.length);
+    const uniforms = Float64Array.from(active, (i, r) =>
+      sampling[r] && settings.temperature > 0 ? streams[i]!.uniform() : 0,
+    );
+    const logits = tf.tidy(() => step(shape, p, current, pos, kv, beta));
+    const next = sampleRows(logits, settings, uniforms);
+    logits.dispose();
+    active.forEach((i, r) => {
+      if (!sampling[r]) current[r] = prompts[i]![pos + 1]!;
+      else if (stop.has(next[r]!)) finished[i] = true;
+      else {
+        out[i]!.push(next[r]!);
+        current[r] = next[r]!;
       }
+    });
+    onStep?.(pos);
+    const keep = active.flatMap((i, r) => (pos + 1 < prompts[i]!.length || !done(i) ? [r] : []));
+    if (keep.length < active.length) {
+      kv.keepRows(keep);
+      current = Int32Array.from(keep, (r) => current[r]!);
+      active = keep.map((r) => active[r]!);
     }
-  } finally {
-    tf.dispose(cache.flatMap((c) => [c.k, c.v]));
   }
   return { tokens: out, finished };
 }
 
-/** The caches with only the batch rows `keep`. */
-function dropRows(cache: { k: tf.Tensor; v: tf.Tensor }[], keep: number[]): { k: tf.Tensor; v: tf.Tensor }[] {
-  const next = tf.tidy(() => {
-    const rows = tf.tensor1d(keep, 'int32');
-    return cache.map((c) => ({ k: tf.keep(tf.gather(c.k, rows)), v: tf.keep(tf.gather(c.v, rows)) }));
-  });
-  tf.dispose(cache.flatMap((c) => [c.k, c.v]));
-  return next;
+/**
+ * A token per row of logits (n, vocab): argmax at temperature 0, else a nucleus draw from
+ * softmax(logits / temperature), computed on the backend (vectorised there); the draw natively or
+ * with nucleusDraw, the same selection.
+ */
+function sampleRows(logits: tf.Tensor2D, s: SampleSettings, uniforms: Float64Array): Int32Array {
+  const [n, vocab] = logits.shape;
+  const scores =
+    s.temperature === 0 ? logits : tf.tidy(() => tf.softmax(tf.div<tf.Tensor2D>(logits, s.temperature)));
+  const next = new Int32Array(n);
+  try {
+    const addon = nativeKernels();
+    if (addon) {
+      const view = (tf.backend() as BackendWasm).typedArrayFromHeap(scores) as Float32Array;
+      addon.sampleRows(view, n, vocab, s.temperature === 0 ? 0 : s.topP, uniforms, next);
+      return next;
+    }
+    const all = scores.dataSync() as Float32Array;
+    for (let r = 0; r < n; r++) {
+      const row = all.subarray(r * vocab, (r + 1) * vocab);
+      next[r] = s.temperature === 0 ? argmax(row) : nucleusDraw(row, s.topP, uniforms[r]!);
+    }
+    return next;
+  } finally {
+    if (scores !== logits) scores.dispose();
+  }
 }
 
 function argmax(row: ArrayLike<number>): number {
@@ -204,14 +180,14 @@ export function nucleusDraw(probs: ArrayLike<number>, topP: number, u: number): 
   );
 }
 
-/** One token from logits: argmax at temperature 0, else a nucleus draw from softmax(logits / T). */
+/** One token from logits: argmax at temperature 0, else a nucleus draw from softmax(logits / T) at u, uniform in [0, 1). */
 export function sampleToken(
   logits: Float32Array,
   s: Pick<SampleSettings, 'temperature' | 'topP'>,
-  rng: Rng,
+  u: number,
 ): number {
   if (s.temperature === 0) return argmax(logits);
-  return nucleusDraw(softmax(logits, s.temperature), s.topP, rng.uniform());
+  return nucleusDraw(softmax(logits, s.temperature), s.topP, u);
 }
 
 function softmax(logits: Float32Array, temperature: number): Float64Array {

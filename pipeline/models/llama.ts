@@ -25,7 +25,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LlamaCheckpoint } from '../data/llama-checkpoint.ts';
 import { PipelineError } from '../errors.ts';
-import { gaussian } from '../native/noise.ts';
 import type { Rng } from '../util/random.ts';
 import {
   defineModel,
@@ -38,19 +37,15 @@ import {
 } from './kind.ts';
 import {
   betaOf,
-  causalAttention,
+  block,
   embedTokens,
   headSize,
-  mlp,
   norm,
   normalized,
-  repeatKv,
-  ropeTables,
-  rmsNorm,
-  rotate,
   unembedding,
   type LlamaShape,
 } from './llama-block.ts';
+import { rmsNorm } from './llama-ops.ts';
 import { generate } from './llama-generate.ts';
 
 export type { LlamaShape } from './llama-block.ts';
@@ -132,13 +127,6 @@ function init(s: LlamaShape, rng: Rng): Weights {
   );
 }
 
-/** h plus latent noise while training (see the header); h itself otherwise. */
-function withLatentNoise(h: tf.Tensor2D, noise: ForwardOptions['noise'], l: number): tf.Tensor2D {
-  if (!noise || !(noise.latent > 0)) return h;
-  const std = tf.tidy(() => tf.sqrt(tf.moments(h).variance).dataSync()[0]!);
-  return tf.add(h, tf.tensor(gaussian(h.size, std * noise.latent, noise.seed + 7919 * l), h.shape));
-}
-
 /**
  * The forward pass over whole windows: tokens (n, T) int32 → logits (n, T, vocab), with hooks
  * (each (n, T, ·)): `resid-pre.l` the residual stream entering layer l, `attn-out.l` and
@@ -158,37 +146,14 @@ export function forwardLlama(
       `llama model: a window of ${T} tokens is longer than the model's context of ${s.context}`,
       { exitCode: 2 },
     );
-  const hs = headSize(s);
-  const beta = betaOf(s, options);
   const wanted = new Set(options.hooks ?? []);
   const hooks: Record<string, tf.Tensor> = {};
   const keep = (name: string, t: tf.Tensor) => {
     if (wanted.has(name)) hooks[name] = tf.reshape(t, [n, T, -1]);
   };
-  const rope = ropeTables(s, 0, T);
+  const context = { n, T, beta: betaOf(s, options), noise: options.noise, keep };
   let x = embedTokens(p, tokens); // (n·T, d)
-  for (let l = 0; l < s.layers; l++) {
-    keep(`resid-pre.${l}`, x);
-    const a = norm(s, p, `layers.${l}.attn_norm`, x);
-    const heads = (w: string, count: number) =>
-      tf.reshape(tf.matMul(a, p[`layers.${l}.${w}`] as tf.Tensor2D, false, true), [n, T, count, hs]);
-    const q = tf.transpose(rotate(heads('wq', s.heads), rope), [0, 2, 1, 3]); // (n, H, T, hs)
-    const k = repeatKv(tf.transpose(rotate(heads('wk', s.kvHeads), rope), [0, 2, 1, 3]), s.heads);
-    const v = repeatKv(tf.transpose(heads('wv', s.kvHeads), [0, 2, 1, 3]), s.heads);
-    const attended = tf.reshape<tf.Rank.R2>(tf.transpose(causalAttention(q, k, v), [0, 2, 1, 3]), [
-      n * T,
-      s.dim,
-    ]);
-    const attnOut = tf.matMul(attended, p[`layers.${l}.wo`] as tf.Tensor2D, false, true);
-    keep(`attn-out.${l}`, attnOut);
-    x = tf.add(x, attnOut);
-    const h = withLatentNoise(norm(s, p, `layers.${l}.mlp_norm`, x), options.noise, l);
-    const { hidden, out } = mlp(p, l, h, s.mlp, beta);
-    keep(`mlp-in.${l}`, h);
-    keep(`mlp-hidden.${l}`, hidden);
-    keep(`mlp-out.${l}`, out);
-    x = tf.add(x, out);
-  }
+  for (let l = 0; l < s.layers; l++) x = block(s, p, l, x, context);
   keep('resid-final', x);
   const logits = tf.matMul(norm(s, p, 'final_norm', x), unembedding(s, p), false, true);
   return { output: tf.reshape(logits, [n, T, s.vocab]), hooks };
@@ -260,7 +225,7 @@ function mlpInput(s: LlamaShape, p: Record<string, tf.Tensor>, ids: tf.Tensor2D,
   if (!normalized(s)) return flat(forwardLlama(s, p, ids, { hooks: [`mlp-in.${l}`] }).hooks[`mlp-in.${l}`]!);
   const { hooks } = forwardLlama(s, p, ids, { hooks: [`resid-pre.${l}`, `attn-out.${l}`] });
   const x = tf.add(hooks[`resid-pre.${l}`]!, hooks[`attn-out.${l}`]!); // the stream before the MLP
-  return flat(rmsNorm(x, tf.scalar(1), s.normEps));
+  return rmsNorm(flat(x), null, s.normEps);
 }
 
 /** Continuations of prompts (llama-generate.ts: a key/value cache, greedy or nucleus sampling). */

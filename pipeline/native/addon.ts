@@ -1,9 +1,12 @@
 /**
  * The native addon (native/bilinear_native.c): OpenBLAS sgemm and dgemm, LAPACKE syevd, a fused AdamW
- * update, a fused softmax cross-entropy and an embedding gradient's scatter. Optional: where it was not built
+ * update, a fused softmax cross-entropy and an embedding gradient's scatter; and (native/llama_kernels.c)
+ * a Llama block's element-wise work, cached attention and token sampling. Optional: where it was not built
  * (no compiler, no OpenBLAS), or when
  * BILINEAR_NO_NATIVE=1, loadNative() returns null and callers take the portable path.
  * @code-depends ../../native/bilinear_native.c
+ * @code-depends ../../native/llama_kernels.c
+ * @code-depends ../../native/napi_args.h
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -81,6 +84,87 @@ export interface NativeAddon {
   scatterRows(out: Float32Array, rows: Float32Array, ids: Int32Array, cols: number): void;
   /** out ← n draws from N(0, std²): the stream of `new Rng(seed).normalArray(n, std)` (see noise.ts). */
   normals(out: Float32Array, seed: number, std: number): void;
+  /** out ← gain ⊙ x · inv per row (x: rows × d; gain empty: 1), inv[r] ← 1/√(mean(x[r]²) + eps). */
+  rmsNorm(
+    x: Float32Array,
+    gain: Float32Array,
+    rows: number,
+    d: number,
+    eps: number,
+    out: Float32Array,
+    inv: Float32Array,
+  ): void;
+  /** rmsNorm's gradient: dx, and dgain (written; unused when gain is empty). */
+  rmsNormGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    gain: Float32Array,
+    inv: Float32Array,
+    rows: number,
+    d: number,
+    dx: Float32Array,
+    dgain: Float32Array,
+  ): void;
+  /**
+   * Rotary positions: forward, (n, T, heads, hs) → (n, heads, T, hs) rotated by the angles of
+   * positions pos0 …; backward, the gradient's way back. cos, sin: (positions, hs/2).
+   */
+  rope(
+    input: Float32Array,
+    output: Float32Array,
+    n: number,
+    T: number,
+    heads: number,
+    hs: number,
+    pos0: number,
+    cos: Float32Array,
+    sin: Float32Array,
+    forward: boolean,
+  ): void;
+  /** out ← a · σ(βa) · b element-wise. */
+  swiglu(a: Float32Array, b: Float32Array, beta: number, out: Float32Array): void;
+  /** swiglu's gradient: da, db. */
+  swigluGrad(
+    dy: Float32Array,
+    a: Float32Array,
+    b: Float32Array,
+    beta: number,
+    da: Float32Array,
+    db: Float32Array,
+  ): void;
+  /**
+   * One new position `pos` per sequence: q, k rotated, k and v written into cache slot slots[r]
+   * (caches: (slots, kvHeads, context, hs)), out (n, heads·hs) ← attention over positions 0 … pos.
+   */
+  attendCached(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    kCache: Float32Array,
+    vCache: Float32Array,
+    slots: Int32Array,
+    n: number,
+    heads: number,
+    kvHeads: number,
+    context: number,
+    hs: number,
+    pos: number,
+    cos: Float32Array,
+    sin: Float32Array,
+    out: Float32Array,
+  ): void;
+  /**
+   * A token per row of scores (rows × vocab): with topP 0 the argmax of logits, else a nucleus draw
+   * at uniforms[r] from probabilities (llama-generate.ts's nucleusDraw).
+   */
+  sampleRows(
+    scores: Float32Array,
+    rows: number,
+    vocab: number,
+    topP: number,
+    uniforms: Float64Array,
+    out: Int32Array,
+  ): void;
   info(): BlasInfo;
   setThreads(n: number): void;
 }

@@ -350,7 +350,7 @@ test('sampling: draws follow softmax(logits / T); top-p keeps only the nucleus',
   const draws = 40_000;
   for (const temperature of [1, 0.5]) {
     const counts = new Array(5).fill(0);
-    for (let i = 0; i < draws; i++) counts[sampleToken(logits, { temperature, topP: 1 }, rng)]++;
+    for (let i = 0; i < draws; i++) counts[sampleToken(logits, { temperature, topP: 1 }, rng.uniform())]++;
     const e = Array.from(logits, (z) => Math.exp(z / temperature));
     const total = e.reduce((a, b) => a + b, 0);
     // 5 standard errors of a binomial share at 40,000 draws.
@@ -364,11 +364,11 @@ test('sampling: draws follow softmax(logits / T); top-p keeps only the nucleus',
   }
   // p = (0.665, 0.245, 0.090, …): top-p 0.8 keeps the first two, renormalized.
   const counts = new Array(5).fill(0);
-  for (let i = 0; i < draws; i++) counts[sampleToken(logits, { temperature: 1, topP: 0.8 }, rng)]++;
+  for (let i = 0; i < draws; i++) counts[sampleToken(logits, { temperature: 1, topP: 0.8 }, rng.uniform())]++;
   assert.equal(counts[2] + counts[3] + counts[4], 0);
   const share = Math.exp(2) / (Math.exp(2) + Math.exp(1));
   assert.ok(Math.abs(counts[0] / draws - share) < 0.01, `${counts[0] / draws} vs ${share}`);
-  assert.equal(sampleToken(logits, { temperature: 0, topP: 0.5 }, rng), 0);
+  assert.equal(sampleToken(logits, { temperature: 0, topP: 0.5 }, rng.uniform()), 0);
 });
 
 test('bilinear layers: each MLP is P((W x̂) ⊙ (V x̂)) of the unit-RMS residual stream, gain folded in (bilinear, and gated at β = 0)', async () => {

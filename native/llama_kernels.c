@@ -1,0 +1,407 @@
+/*
+ * The work of a Llama block outside its matrix products, each as one pass in C instead of a chain
+ * of TensorFlow.js kernels (pipeline/models/llama-ops.ts calls them; each has a TensorFlow.js
+ * twin there that the tests compare it with):
+ *
+ *   rmsNorm / rmsNormGrad       y = g ⊙ x · s,  s = 1/√(mean(x²) + ε), per row, and its gradient
+ *   rope                        rotary positions fused with the move between token-major
+ *                               (n, T, heads, hs) and head-major (n, heads, T, hs) layouts
+ *   swiglu / swigluGrad         the gated MLP's a · σ(βa) · b and its gradient
+ *   attendCached                one new position per sequence: rotate q and k, write k and v into
+ *                               the key/value cache in place, attend over the cache
+ *   sampleRows                  a token per row: argmax of logits, or a nucleus (top-p) draw from
+ *                               probabilities
+ *
+ * Float32 arithmetic one operation at a time, in the order the TensorFlow.js twins use (the build
+ * turns off multiply-add contraction), except where a comment says a sum is kept in double.
+ * Matrices are row-major.
+ */
+#include <cblas.h>
+#include <stdlib.h>
+#include "napi_args.h"
+
+/* The whole numbers of a binding, read in order; false (with an exception) on the first bad one. */
+static bool get_ints(napi_env env, napi_value* argv, int count, const char* fn, const char* const* names, int64_t* out) {
+  for (int i = 0; i < count; i++)
+    if (!get_int(env, argv[i], 0, INT32_MAX, fn, names[i], &out[i])) return false;
+  return true;
+}
+
+/*
+ * rmsNorm(x, gain, rows, d, eps, out, inv): out[r] = gain ⊙ x[r] · inv[r] with
+ * inv[r] = 1/√(mean(x[r]²) + ε); gain may be empty (all ones). inv is kept for the gradient.
+ * The mean of squares is summed in double.
+ */
+static napi_value rms_norm(napi_env env, napi_callback_info info) {
+  const char* fn = "rmsNorm";
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, 7, argv, fn)) return NULL;
+  Array X, G, O, S;
+  int64_t rows, d;
+  double eps;
+  if (!get_array(env, argv[0], napi_float32_array, fn, "x", &X) || !get_array(env, argv[1], napi_float32_array, fn, "gain", &G) ||
+      !get_int(env, argv[2], 0, INT32_MAX, fn, "rows", &rows) || !get_int(env, argv[3], 1, INT32_MAX, fn, "d", &d) ||
+      !get_double(env, argv[4], fn, "eps", &eps) || !get_array(env, argv[5], napi_float32_array, fn, "out", &O) ||
+      !get_array(env, argv[6], napi_float32_array, fn, "inv", &S))
+    return NULL;
+  const uint64_t size = (uint64_t)rows * (uint64_t)d;
+  if (!has_length(env, &X, size, fn, "x") || !has_length(env, &O, size, fn, "out") || !has_length(env, &S, rows, fn, "inv")) return NULL;
+  if (G.length != 0 && G.length != (size_t)d) return fail_range(env, fn, "gain must hold d values, or none");
+  const float* x = X.data;
+  const float* g = G.length ? G.data : NULL;
+  float* out = O.data;
+  float* inv = S.data;
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * d;
+    float* yr = out + r * d;
+    double squares = 0;
+    for (int64_t j = 0; j < d; j++) squares += (double)xr[j] * xr[j];
+    const float s = (float)(1.0 / sqrt(squares / (double)d + eps));
+    inv[r] = s;
+    if (g)
+      for (int64_t j = 0; j < d; j++) yr[j] = (xr[j] * s) * g[j];
+    else
+      for (int64_t j = 0; j < d; j++) yr[j] = xr[j] * s;
+  }
+  return NULL;
+}
+
+/*
+ * rmsNormGrad(dy, x, gain, inv, rows, d, dx, dgain): the gradient of rmsNorm,
+ *   dx_j = s·g_j·dy_j − x_j · s³/d · Σ_k dy_k g_k x_k,        dgain_j = Σ_r dy_rj x_rj s_r
+ * (dgain is written, not accumulated; ignored when gain is empty). Sums in double.
+ */
+static napi_value rms_norm_grad(napi_env env, napi_callback_info info) {
+  const char* fn = "rmsNormGrad";
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, 8, argv, fn)) return NULL;
+  Array DY, X, G, S, DX, DG;
+  int64_t rows, d;
+  if (!get_array(env, argv[0], napi_float32_array, fn, "dy", &DY) || !get_array(env, argv[1], napi_float32_array, fn, "x", &X) ||
+      !get_array(env, argv[2], napi_float32_array, fn, "gain", &G) || !get_array(env, argv[3], napi_float32_array, fn, "inv", &S) ||
+      !get_int(env, argv[4], 0, INT32_MAX, fn, "rows", &rows) || !get_int(env, argv[5], 1, INT32_MAX, fn, "d", &d) ||
+      !get_array(env, argv[6], napi_float32_array, fn, "dx", &DX) || !get_array(env, argv[7], napi_float32_array, fn, "dgain", &DG))
+    return NULL;
+  const uint64_t size = (uint64_t)rows * (uint64_t)d;
+  if (!has_length(env, &DY, size, fn, "dy") || !has_length(env, &X, size, fn, "x") || !has_length(env, &DX, size, fn, "dx") ||
+      !has_length(env, &S, rows, fn, "inv"))
+    return NULL;
+  const bool gained = G.length != 0;
+  if (gained && (G.length != (size_t)d || DG.length != (size_t)d)) return fail_range(env, fn, "gain and dgain must hold d values (or gain none)");
+  const float *dy = DY.data, *x = X.data, *g = gained ? G.data : NULL, *inv = S.data;
+  float* dx = DX.data;
+  double* dg = gained ? calloc((size_t)d, sizeof(double)) : NULL;
+  if (gained && !dg) return fail_range(env, fn, "out of memory");
+  for (int64_t r = 0; r < rows; r++) {
+    const float *dyr = dy + r * d, *xr = x + r * d;
+    float* dxr = dx + r * d;
+    const double s = inv[r];
+    double dot = 0;
+    for (int64_t j = 0; j < d; j++) dot += (double)dyr[j] * (g ? g[j] : 1.0f) * xr[j];
+    const double c = s * s * s * dot / (double)d;
+    for (int64_t j = 0; j < d; j++) dxr[j] = (float)(s * dyr[j] * (g ? g[j] : 1.0f) - xr[j] * c);
+    if (g)
+      for (int64_t j = 0; j < d; j++) dg[j] += (double)dyr[j] * xr[j] * s;
+  }
+  if (gained) {
+    float* out = DG.data;
+    for (int64_t j = 0; j < d; j++) out[j] = (float)dg[j];
+    free(dg);
+  }
+  return NULL;
+}
+
+/*
+ * rope(input, output, n, T, heads, hs, pos0, cos, sin, forward): rotary positions. Forward: input
+ * token-major (n, T, heads, hs), output head-major (n, heads, T, hs), each pair (x₂ᵢ, x₂ᵢ₊₁) of a
+ * head at position p = pos0 + t turned by its angle: (x₀c − x₁s, x₁c + x₀s), c = cos[p, i],
+ * s = sin[p, i] (tables of (positions, hs/2)). Backward (the gradient): input head-major, output
+ * token-major, each pair turned back: (y₀c + y₁s, y₁c − y₀s).
+ */
+static napi_value rope(napi_env env, napi_callback_info info) {
+  const char* fn = "rope";
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, 10, argv, fn)) return NULL;
+  Array In, Out, Cos, Sin;
+  int64_t v[5];
+  static const char* const names[] = {"n", "T", "heads", "hs", "pos0"};
+  bool forward;
+  if (!get_array(env, argv[0], napi_float32_array, fn, "input", &In) || !get_array(env, argv[1], napi_float32_array, fn, "output", &Out) ||
+      !get_ints(env, argv + 2, 5, fn, names, v) || !get_array(env, argv[7], napi_float32_array, fn, "cos", &Cos) ||
+      !get_array(env, argv[8], napi_float32_array, fn, "sin", &Sin) || !get_bool(env, argv[9], fn, "forward", &forward))
+    return NULL;
+  const int64_t n = v[0], T = v[1], H = v[2], hs = v[3], pos0 = v[4], half = hs / 2;
+  if (hs % 2 != 0) return fail_range(env, fn, "hs must be even");
+  const uint64_t size = (uint64_t)n * T * H * hs, table = (uint64_t)(pos0 + T) * half;
+  if (!has_length(env, &In, size, fn, "input") || !has_length(env, &Out, size, fn, "output") || !has_length(env, &Cos, table, fn, "cos") ||
+      !has_length(env, &Sin, table, fn, "sin"))
+    return NULL;
+  const float *in = In.data, *cs = Cos.data, *sn = Sin.data;
+  float* out = Out.data;
+  for (int64_t b = 0; b < n; b++)
+    for (int64_t t = 0; t < T; t++) {
+      const float *c = cs + (pos0 + t) * half, *s = sn + (pos0 + t) * half;
+      for (int64_t h = 0; h < H; h++) {
+        const int64_t token_major = ((b * T + t) * H + h) * hs, head_major = ((b * H + h) * T + t) * hs;
+        const float* x = in + (forward ? token_major : head_major);
+        float* y = out + (forward ? head_major : token_major);
+        if (forward)
+          for (int64_t i = 0; i < half; i++) {
+            const float x0 = x[2 * i], x1 = x[2 * i + 1];
+            y[2 * i] = x0 * c[i] - x1 * s[i];
+            y[2 * i + 1] = x1 * c[i] + x0 * s[i];
+          }
+        else
+          for (int64_t i = 0; i < half; i++) {
+            const float y0 = x[2 * i], y1 = x[2 * i + 1];
+            y[2 * i] = y0 * c[i] + y1 * s[i];
+            y[2 * i + 1] = y1 * c[i] - y0 * s[i];
+          }
+      }
+    }
+  return NULL;
+}
+
+/* swiglu(a, b, beta, out): out = (a · σ(βa)) · b element-wise, σ(z) = 1/(1 + e^(−z)). */
+static napi_value swiglu(napi_env env, napi_callback_info info) {
+  const char* fn = "swiglu";
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, 4, argv, fn)) return NULL;
+  Array A, B, O;
+  double beta;
+  if (!get_array(env, argv[0], napi_float32_array, fn, "a", &A) || !get_array(env, argv[1], napi_float32_array, fn, "b", &B) ||
+      !get_double(env, argv[2], fn, "beta", &beta) || !get_array(env, argv[3], napi_float32_array, fn, "out", &O))
+    return NULL;
+  if (!has_length(env, &B, A.length, fn, "b") || !has_length(env, &O, A.length, fn, "out")) return NULL;
+  const float *a = A.data, *b = B.data, fb = (float)beta;
+  float* out = O.data;
+  for (size_t i = 0; i < A.length; i++) {
+    const float sigma = 1.0f / (1.0f + expf(-(a[i] * fb)));
+    out[i] = (a[i] * sigma) * b[i];
+  }
+  return NULL;
+}
+
+/*
+ * swigluGrad(dy, a, b, beta, da, db): the gradient of swiglu,
+ *   da = dy · b · (σ + βa·σ(1 − σ)),   db = dy · a·σ,   σ = σ(βa).
+ */
+static napi_value swiglu_grad(napi_env env, napi_callback_info info) {
+  const char* fn = "swigluGrad";
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, 6, argv, fn)) return NULL;
+  Array DY, A, B, DA, DB;
+  double beta;
+  if (!get_array(env, argv[0], napi_float32_array, fn, "dy", &DY) || !get_array(env, argv[1], napi_float32_array, fn, "a", &A) ||
+      !get_array(env, argv[2], napi_float32_array, fn, "b", &B) || !get_double(env, argv[3], fn, "beta", &beta) ||
+      !get_array(env, argv[4], napi_float32_array, fn, "da", &DA) || !get_array(env, argv[5], napi_float32_array, fn, "db", &DB))
+    return NULL;
+  const size_t n = A.length;
+  if (!has_length(env, &DY, n, fn, "dy") || !has_length(env, &B, n, fn, "b") || !has_length(env, &DA, n, fn, "da") ||
+      !has_length(env, &DB, n, fn, "db"))
+    return NULL;
+  const float *dy = DY.data, *a = A.data, *b = B.data, fb = (float)beta;
+  float *da = DA.data, *db = DB.data;
+  for (size_t i = 0; i < n; i++) {
+    const float za = a[i] * fb;
+    const float sigma = 1.0f / (1.0f + expf(-za));
+    const float gate = a[i] * sigma;
+    db[i] = dy[i] * gate;
+    da[i] = (dy[i] * b[i]) * (sigma + za * (sigma * (1.0f - sigma)));
+  }
+  return NULL;
+}
+
+/*
+ * x · y in 8 interleaved partial sums (lane j adds terms i ≡ j mod 8), then the lanes in order and
+ * the tail: a vectorisable order without reassociation flags (kv-cache.ts sums in the same order).
+ */
+static float dot8(const float* x, const float* y, int64_t n) {
+  float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++) lane[j] += x[i + j] * y[i + j];
+  float sum = lane[0];
+  for (int j = 1; j < 8; j++) sum += lane[j];
+  for (; i < n; i++) sum += x[i] * y[i];
+  return sum;
+}
+
+/*
+ * attendCached(q, k, v, kCache, vCache, slots, n, heads, kvHeads, context, hs, pos, cos, sin, out):
+ * the attention of one new position `pos` for each of n sequences. q (n, heads·hs), k and v
+ * (n, kvHeads·hs) are the new position's projections; sequence r keeps its keys and values in
+ * slot slots[r] of the caches (slots, kvHeads, context, hs). q and k are rotated by pos, k and v
+ * written into the caches at pos, and each head h attends over positions 0 … pos of its key/value
+ * head h / (heads/kvHeads): out = Σ_t softmax_t(q·k_t / √hs) v_t, out (n, heads·hs).
+ */
+static napi_value attend_cached(napi_env env, napi_callback_info info) {
+  const char* fn = "attendCached";
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, 15, argv, fn)) return NULL;
+  Array Q, K, V, KC, VC, Slots, Cos, Sin, O;
+  int64_t v[6];
+  static const char* const names[] = {"n", "heads", "kvHeads", "context", "hs", "pos"};
+  if (!get_array(env, argv[0], napi_float32_array, fn, "q", &Q) || !get_array(env, argv[1], napi_float32_array, fn, "k", &K) ||
+      !get_array(env, argv[2], napi_float32_array, fn, "v", &V) || !get_array(env, argv[3], napi_float32_array, fn, "kCache", &KC) ||
+      !get_array(env, argv[4], napi_float32_array, fn, "vCache", &VC) || !get_array(env, argv[5], napi_int32_array, fn, "slots", &Slots) ||
+      !get_ints(env, argv + 6, 6, fn, names, v) || !get_array(env, argv[12], napi_float32_array, fn, "cos", &Cos) ||
+      !get_array(env, argv[13], napi_float32_array, fn, "sin", &Sin) || !get_array(env, argv[14], napi_float32_array, fn, "out", &O))
+    return NULL;
+  const int64_t n = v[0], H = v[1], KV = v[2], C = v[3], hs = v[4], pos = v[5], half = hs / 2;
+  if (hs % 2 != 0 || KV < 1 || H % KV != 0) return fail_range(env, fn, "hs must be even and heads a multiple of kvHeads ≥ 1");
+  if (pos >= C) return fail_range(env, fn, "pos must be below the cache's context");
+  const uint64_t per_slot = (uint64_t)KV * C * hs;
+  if (!has_length(env, &Q, (uint64_t)n * H * hs, fn, "q") || !has_length(env, &K, (uint64_t)n * KV * hs, fn, "k") ||
+      !has_length(env, &V, (uint64_t)n * KV * hs, fn, "v") || !has_length(env, &Slots, n, fn, "slots") ||
+      !has_length(env, &O, (uint64_t)n * H * hs, fn, "out") || !has_length(env, &Cos, (uint64_t)(pos + 1) * half, fn, "cos") ||
+      !has_length(env, &Sin, (uint64_t)(pos + 1) * half, fn, "sin") || !has_length(env, &VC, KC.length, fn, "vCache"))
+    return NULL;
+  const uint64_t slots_held = KC.length / per_slot;
+  const int32_t* slot = Slots.data;
+  for (int64_t r = 0; r < n; r++)
+    if (slot[r] < 0 || (uint64_t)slot[r] >= slots_held) return fail_range(env, fn, "a slot is outside the caches");
+  float* scores = malloc((size_t)(pos + 1) * sizeof(float));
+  float* qr = malloc((size_t)hs * sizeof(float));
+  if (!scores || !qr) {
+    free(scores);
+    free(qr);
+    return fail_range(env, fn, "out of memory");
+  }
+  const float *q = Q.data, *k = K.data, *vv = V.data, *c = (const float*)Cos.data + pos * half, *s = (const float*)Sin.data + pos * half;
+  float *kc = KC.data, *vc = VC.data, *out = O.data;
+  const float scale = 1.0f / sqrtf((float)hs);
+  for (int64_t r = 0; r < n; r++) {
+    float* ks = kc + (uint64_t)slot[r] * per_slot;
+    float* vs = vc + (uint64_t)slot[r] * per_slot;
+    for (int64_t h = 0; h < KV; h++) {
+      const float *kr = k + (r * KV + h) * hs, *vr = vv + (r * KV + h) * hs;
+      float *kt = ks + (h * C + pos) * hs, *vt = vs + (h * C + pos) * hs;
+      for (int64_t i = 0; i < half; i++) {
+        kt[2 * i] = kr[2 * i] * c[i] - kr[2 * i + 1] * s[i];
+        kt[2 * i + 1] = kr[2 * i + 1] * c[i] + kr[2 * i] * s[i];
+      }
+      memcpy(vt, vr, (size_t)hs * sizeof(float));
+    }
+    for (int64_t h = 0; h < H; h++) {
+      const float* qh = q + (r * H + h) * hs;
+      for (int64_t i = 0; i < half; i++) {
+        qr[2 * i] = qh[2 * i] * c[i] - qh[2 * i + 1] * s[i];
+        qr[2 * i + 1] = qh[2 * i + 1] * c[i] + qh[2 * i] * s[i];
+      }
+      const int64_t kvh = h / (H / KV);
+      const float *keys = ks + kvh * C * hs, *values = vs + kvh * C * hs;
+      /* scores = K q · scale and out = Vᵀ p as matrix-vector products: OpenBLAS's vectorised kernels. */
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(pos + 1), (int)hs, scale, keys, (int)hs, qr, 1, 0.0f, scores, 1);
+      float max = -INFINITY;
+      for (int64_t t = 0; t <= pos; t++) max = scores[t] > max ? scores[t] : max;
+      float sum = 0;
+      for (int64_t t = 0; t <= pos; t++) sum += scores[t] = expf(scores[t] - max);
+      const float inv = 1.0f / sum;
+      cblas_sgemv(CblasRowMajor, CblasTrans, (int)(pos + 1), (int)hs, inv, values, (int)hs, scores, 1, 0.0f, out + (r * H + h) * hs, 1);
+    }
+  }
+  free(scores);
+  free(qr);
+  return NULL;
+}
+
+typedef struct {
+  double p;
+  int32_t i;
+} Candidate;
+
+/* Most probable first; equal probabilities by index. */
+static int by_probability(const void* x, const void* y) {
+  const Candidate *a = x, *b = y;
+  if (a->p != b->p) return a->p > b->p ? -1 : 1;
+  return (a->i > b->i) - (a->i < b->i);
+}
+
+/*
+ * sampleRows(scores, rows, vocab, topP, uniforms, out): a token per row of scores (rows × vocab).
+ * topP 0: the first argmax of each row (greedy decoding from logits). Otherwise the rows are
+ * probabilities, and each draw is from the nucleus: tokens with p ≥ (1 − top-p)/(vocab − 1) (no
+ * token below can be in it), most probable first, up to the first at which their mass exceeds
+ * top-p (all tokens in index order when top-p is 1); then the first token at which the cumulative
+ * probability passes uniforms[r] × the kept mass. Sums in double, as
+ * pipeline/models/llama-generate.ts's nucleusDraw, which is the same draw.
+ */
+static napi_value sample_rows(napi_env env, napi_callback_info info) {
+  const char* fn = "sampleRows";
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, 6, argv, fn)) return NULL;
+  Array Z, U, O;
+  int64_t rows, V;
+  double top_p;
+  if (!get_array(env, argv[0], napi_float32_array, fn, "scores", &Z) || !get_int(env, argv[1], 0, INT32_MAX, fn, "rows", &rows) ||
+      !get_int(env, argv[2], 2, INT32_MAX, fn, "vocab", &V) || !get_double(env, argv[3], fn, "topP", &top_p) ||
+      !get_array(env, argv[4], napi_float64_array, fn, "uniforms", &U) || !get_array(env, argv[5], napi_int32_array, fn, "out", &O))
+    return NULL;
+  if (!(top_p >= 0 && top_p <= 1)) return fail_range(env, fn, "top-p must be in [0, 1] (0: argmax)");
+  if (!has_length(env, &Z, (uint64_t)rows * V, fn, "scores") || !has_length(env, &U, rows, fn, "uniforms") || !has_length(env, &O, rows, fn, "out"))
+    return NULL;
+  Candidate* kept = malloc((size_t)V * sizeof(Candidate));
+  if (!kept) return fail_range(env, fn, "out of memory");
+  const double* uniforms = U.data;
+  int32_t* out = O.data;
+  for (int64_t r = 0; r < rows; r++) {
+    const float* p = (const float*)Z.data + r * V;
+    if (top_p == 0) {
+      int32_t best = 0;
+      for (int64_t j = 1; j < V; j++)
+        if (p[j] > p[best]) best = (int32_t)j;
+      out[r] = best;
+      continue;
+    }
+    int64_t count = 0;
+    if (top_p >= 1) {
+      for (int64_t j = 0; j < V; j++) kept[count++] = (Candidate){p[j], (int32_t)j};
+    } else {
+      /* p ≥ cutoff compared in double, as JavaScript compares a float32 with a double. */
+      const double bound = (1 - top_p) / (double)(V - 1);
+      for (int64_t j = 0; j < V; j++)
+        if ((double)p[j] >= bound) kept[count++] = (Candidate){p[j], (int32_t)j};
+      qsort(kept, (size_t)count, sizeof(Candidate), by_probability);
+      double mass = 0;
+      for (int64_t j = 0; j < count; j++) {
+        mass += kept[j].p;
+        if (mass > top_p) {
+          count = j + 1;
+          break;
+        }
+      }
+    }
+    if (count == 0) { /* every probability below the bound: cannot happen for probabilities summing to 1 */
+      free(kept);
+      return fail_range(env, fn, "a row holds no token above the nucleus bound (are the scores probabilities?)");
+    }
+    double total = 0;
+    for (int64_t j = 0; j < count; j++) total += kept[j].p;
+    const double target = uniforms[r] * total;
+    double cumulative = 0;
+    out[r] = kept[count - 1].i;
+    for (int64_t j = 0; j < count; j++) {
+      cumulative += kept[j].p;
+      if (target < cumulative) {
+        out[r] = kept[j].i;
+        break;
+      }
+    }
+  }
+  free(kept);
+  return NULL;
+}
+
+napi_status define_llama_kernels(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"rmsNorm", NULL, rms_norm, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"rmsNormGrad", NULL, rms_norm_grad, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"rope", NULL, rope, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"swiglu", NULL, swiglu, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"swigluGrad", NULL, swiglu_grad, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"attendCached", NULL, attend_cached, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"sampleRows", NULL, sample_rows, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}

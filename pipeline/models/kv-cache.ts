@@ -1,0 +1,154 @@
+/**
+ * The sampler's key/value cache, allocated once for the whole generation and written in place:
+ * per layer, keys and values of (slots, kvHeads, context, hs) floats. Sequence r of the batch
+ * keeps its positions in slot `slots[r]`; a sequence that finishes leaves the batch by dropping
+ * its row from `slots`, with nothing copied. The cache lives in ordinary memory, outside any
+ * backend: the native kernel and its portable twin below read and write the same arrays.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { nativeKernels, onHeap, type RopeTable } from './llama-ops.ts';
+
+export class KvCache {
+  readonly keys: Float32Array[];
+  readonly values: Float32Array[];
+  readonly heads: number;
+  readonly kvHeads: number;
+  /** Positions held per sequence. */
+  readonly context: number;
+  readonly table: RopeTable;
+  /** The cache slot of each sequence in the batch, row by row. */
+  slots: Int32Array;
+
+  constructor(
+    layers: number,
+    sequences: number,
+    heads: number,
+    kvHeads: number,
+    context: number,
+    table: RopeTable,
+  ) {
+    [this.heads, this.kvHeads, this.context, this.table] = [heads, kvHeads, context, table];
+    const size = sequences * kvHeads * context * table.hs;
+    this.keys = Array.from({ length: layers }, () => new Float32Array(size));
+    this.values = Array.from({ length: layers }, () => new Float32Array(size));
+    this.slots = Int32Array.from({ length: sequences }, (_, i) => i);
+  }
+
+  /** Keeps only the batch rows `rows` (in that order); their slots and positions stay where they are. */
+  keepRows(rows: number[]): void {
+    this.slots = Int32Array.from(rows, (r) => this.slots[r]!);
+  }
+
+  /**
+   * Layer l's attention for the batch's new position `pos`: q (n, heads·hs), k and v (n,
+   * kvHeads·hs) as projected, unrotated; k and v are stored; returns (n, heads·hs).
+   */
+  attend(l: number, q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, pos: number): tf.Tensor2D {
+    const n = q.shape[0];
+    const { heads, kvHeads, context, table } = this;
+    if (pos >= context)
+      throw new Error(`key/value cache: position ${pos} is beyond its ${context} positions`);
+    const addon = nativeKernels();
+    if (addon) {
+      const [out] = onHeap([q, k, v], [[n, heads * table.hs]], ([qv, kv, vv], [ov]) =>
+        addon.attendCached(
+          qv!,
+          kv!,
+          vv!,
+          this.keys[l]!,
+          this.values[l]!,
+          this.slots,
+          n,
+          heads,
+          kvHeads,
+          context,
+          table.hs,
+          pos,
+          table.cos,
+          table.sin,
+          ov!,
+        ),
+      );
+      return out as tf.Tensor2D;
+    }
+    const out = new Float32Array(n * heads * table.hs);
+    attendCachedPortable(
+      q.dataSync() as Float32Array,
+      k.dataSync() as Float32Array,
+      v.dataSync() as Float32Array,
+      this.keys[l]!,
+      this.values[l]!,
+      this.slots,
+      { heads, kvHeads, context, pos, table },
+      out,
+    );
+    return tf.tensor2d(out, [n, heads * table.hs]);
+  }
+}
+
+/** native/llama_kernels.c's attendCached in TypeScript, operation for operation in float32. */
+export function attendCachedPortable(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  kCache: Float32Array,
+  vCache: Float32Array,
+  slots: Int32Array,
+  at: { heads: number; kvHeads: number; context: number; pos: number; table: RopeTable },
+  out: Float32Array,
+): void {
+  const { heads: H, kvHeads: KV, context: C, pos, table } = at;
+  const { hs } = table;
+  const half = hs / 2;
+  const f = Math.fround;
+  const c = table.cos.subarray(pos * half, (pos + 1) * half);
+  const s = table.sin.subarray(pos * half, (pos + 1) * half);
+  const rotateInto = (x: Float32Array, from: number, to: Float32Array, at: number) => {
+    for (let i = 0; i < half; i++) {
+      const [x0, x1] = [x[from + 2 * i]!, x[from + 2 * i + 1]!];
+      to[at + 2 * i] = f(x0 * c[i]!) - f(x1 * s[i]!);
+      to[at + 2 * i + 1] = f(x1 * c[i]!) + f(x0 * s[i]!);
+    }
+  };
+  const perSlot = KV * C * hs;
+  const scale = f(1 / f(Math.sqrt(hs)));
+  const qr = new Float32Array(hs);
+  const scores = new Float32Array(pos + 1);
+  for (let r = 0; r < slots.length; r++) {
+    const base = slots[r]! * perSlot;
+    for (let h = 0; h < KV; h++) {
+      rotateInto(k, (r * KV + h) * hs, kCache, base + (h * C + pos) * hs);
+      vCache.set(v.subarray((r * KV + h) * hs, (r * KV + h + 1) * hs), base + (h * C + pos) * hs);
+    }
+    for (let h = 0; h < H; h++) {
+      rotateInto(q, (r * H + h) * hs, qr, 0);
+      const kv = base + Math.floor(h / (H / KV)) * C * hs;
+      let max = -Infinity;
+      for (let t = 0; t <= pos; t++) {
+        scores[t] = f(dot8(qr, kCache, kv + t * hs, hs) * scale);
+        max = Math.max(max, scores[t]!);
+      }
+      let sum = 0;
+      for (let t = 0; t <= pos; t++) sum = f(sum + (scores[t] = f(Math.exp(scores[t]! - max))));
+      const o = (r * H + h) * hs;
+      out.fill(0, o, o + hs);
+      for (let t = 0; t <= pos; t++) {
+        const p = f(scores[t]! / sum);
+        for (let i = 0; i < hs; i++) out[o + i] = f(out[o + i]! + f(p * vCache[kv + t * hs + i]!));
+      }
+    }
+  }
+}
+
+/** x · y[at …] summed as native/llama_kernels.c's dot8: 8 interleaved lanes, then the lanes in order, then the tail. */
+function dot8(x: Float32Array, y: Float32Array, at: number, n: number): number {
+  const f = Math.fround;
+  const lane = new Float32Array(8);
+  let i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (let j = 0; j < 8; j++) lane[j] = f(lane[j]! + f(x[i + j]! * y[at + i + j]!));
+  let sum = lane[0]!;
+  for (let j = 1; j < 8; j++) sum = f(sum + lane[j]!);
+  for (; i < n; i++) sum = f(sum + f(x[i]! * y[at + i]!));
+  return sum;
+}
