@@ -11,6 +11,7 @@
  */
 #include <cblas.h>
 #include <lapacke.h>
+#include "fast_exp.h"
 #include "napi_args.h"
 
 /* llama_kernels.c: the element-wise and attention kernels of a Llama block. */
@@ -201,11 +202,46 @@ static napi_value adamw(napi_env env, napi_callback_info info) {
  * crossEntropy(logits, targets, rows, cols, scale, loss, grad): softmax cross-entropy of each row
  * of logits (rows × cols, row-major) against its target index, in one pass over the logits:
  *   loss[r] = log Σ_j exp(z_rj − max_r) + max_r − z_r,t        grad[r, j] = scale · (softmax(z_r)_j − [j = t])
- * (grad may be empty: the loss alone). The sum is accumulated in double (32,000 terms); the rest in
- * float32 (O3 for this function). It replaces the dozen
+ * (grad may be empty: the loss alone). The sum is accumulated in double (32,000 terms), the
+ * exponential is fast_exp.h's (within 2 ulp of expf), the rest in float32. It replaces the dozen
  * element-wise kernels (exp, sums, one-hot, products) a language model's loss otherwise costs.
  */
-__attribute__((optimize("O3"))) static napi_value cross_entropy(napi_env env, napi_callback_info info) {
+/*
+ * One row's loss, log Σ exp(z − max) + max − z_t, and unless grad is NULL its gradient row. The
+ * max and the sum run in 8 lanes (the sum in double), so that the loop over 32,000 logits
+ * vectorises; exp is fast_exp.h's. Compiled twice and chosen at load by the CPU.
+ */
+__attribute__((target_clones("avx2", "default"))) static float cross_entropy_row(const float* z, float* grad, int64_t cols, int32_t t, float scale) {
+  float lane_max[8];
+  for (int l = 0; l < 8; l++) lane_max[l] = z[0];
+  int64_t j = 0;
+  for (; j + 8 <= cols; j += 8)
+    for (int l = 0; l < 8; l++) lane_max[l] = z[j + l] > lane_max[l] ? z[j + l] : lane_max[l];
+  float max = lane_max[0];
+  for (int l = 1; l < 8; l++) max = lane_max[l] > max ? lane_max[l] : max;
+  for (; j < cols; j++) max = z[j] > max ? z[j] : max;
+  double lane_sum[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  j = 0;
+  if (grad) {
+    for (; j + 8 <= cols; j += 8)
+      for (int l = 0; l < 8; l++) lane_sum[l] += grad[j + l] = exp_vec(z[j + l] - max);
+    for (; j < cols; j++) lane_sum[0] += grad[j] = exp_vec(z[j] - max);
+  } else {
+    for (; j + 8 <= cols; j += 8)
+      for (int l = 0; l < 8; l++) lane_sum[l] += exp_vec(z[j + l] - max);
+    for (; j < cols; j++) lane_sum[0] += exp_vec(z[j] - max);
+  }
+  double sum = 0;
+  for (int l = 0; l < 8; l++) sum += lane_sum[l];
+  if (grad) {
+    const float inv = (float)(1.0 / sum);
+    for (j = 0; j < cols; j++) grad[j] = scale * (grad[j] * inv);
+    grad[t] -= scale;
+  }
+  return (float)(log(sum) + max - z[t]);
+}
+
+static napi_value cross_entropy(napi_env env, napi_callback_info info) {
   const char* fn = "crossEntropy";
   napi_value argv[MAX_ARGS];
   if (!get_args(env, info, 7, argv, fn)) return NULL;
@@ -220,31 +256,13 @@ __attribute__((optimize("O3"))) static napi_value cross_entropy(napi_env env, na
   if (Z.length != (size_t)(rows * cols) || (G.length != Z.length && G.length != 0) || T.length != (size_t)rows || L.length != (size_t)rows)
     return fail_range(env, fn, "logits (and grad, unless empty) must hold rows × cols values, targets and loss rows");
   const bool with_grad = G.length != 0;
-  const float* z = Z.data;
   const int32_t* t = T.data;
-  float* loss = L.data;
-  float* grad = G.data;
-  const float fscale = (float)scale;
-  for (int64_t r = 0; r < rows; r++) {
+  for (int64_t r = 0; r < rows; r++)
     if (t[r] < 0 || t[r] >= cols) return fail_range(env, fn, "a target index is outside 0 … cols − 1");
-    const float* zr = z + r * cols;
-    float* gr = grad + r * cols;
-    float max = zr[0];
-    for (int64_t j = 1; j < cols; j++) max = zr[j] > max ? zr[j] : max;
-    double sum = 0;
-    if (with_grad) {
-      for (int64_t j = 0; j < cols; j++) {
-        float e = expf(zr[j] - max);
-        gr[j] = e;
-        sum += e;
-      }
-      const float inv = (float)(1.0 / sum);
-      for (int64_t j = 0; j < cols; j++) gr[j] = fscale * (gr[j] * inv);
-      gr[t[r]] -= fscale;
-    } else {
-      for (int64_t j = 0; j < cols; j++) sum += expf(zr[j] - max);
-    }
-    loss[r] = (float)(log(sum) + max - zr[t[r]]);
+  float* loss = L.data;
+  for (int64_t r = 0; r < rows; r++) {
+    const float* zr = (const float*)Z.data + r * cols;
+    loss[r] = cross_entropy_row(zr, with_grad ? (float*)G.data + r * cols : NULL, cols, t[r], (float)scale);
   }
   return NULL;
 }

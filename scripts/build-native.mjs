@@ -49,6 +49,8 @@ const args = [
   '-Wextra',
   // Float32 operations one at a time, as in TensorFlow.js: no fused multiply-add contraction.
   '-ffp-contract=off',
+  // Compares may be if-converted (vectorised); no value changes: exceptions flags are never read.
+  '-fno-trapping-math',
   `-I${headers()}`,
   '-I/usr/include/x86_64-linux-gnu',
   '-I/usr/include/openblas',

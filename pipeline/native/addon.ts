@@ -7,6 +7,7 @@
  * @code-depends ../../native/bilinear_native.c
  * @code-depends ../../native/llama_kernels.c
  * @code-depends ../../native/napi_args.h
+ * @code-depends ../../native/fast_exp.h
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -85,3 +85,29 @@ test(
     await selectBackend('auto');
   },
 );
+
+test(
+  'native: the vectorised exponential keeps its accuracy across the whole range, and clamps far below it',
+  { skip: loadNative() ? false : 'the native addon is not built' },
+  () => {
+    // One row whose shifted logits z − max run from 0 to −200 in steps of 1/8: e^x from 1 to far
+    // below float32's smallest normal, where the kernel's exponential clamps at x = −87.3.
+    const cols = 1601;
+    const z = Float32Array.from({ length: cols }, (_, j) => -j / 8);
+    const [loss, grad] = [new Float32Array(1), new Float32Array(cols)];
+    loadNative()!.crossEntropy(z, Int32Array.of(40), 1, cols, 1, loss, grad);
+    const sum = Array.from(z).reduce((s, v) => s + Math.exp(v), 0);
+    assertClose(loss[0]!, Math.log(sum) + 5, { rtol: 1e-6, label: 'loss' });
+    for (let j = 0; j < cols; j++) {
+      const p = Math.exp(z[j]!) / sum;
+      // Within 2 ulp of expf where float32 holds the value; below e^−87.3, at most ~1e−38.
+      if (j === 40) {
+        // p − 1 in float32: its rounding near −1 is 6e−8.
+        assertClose(grad[j]!, p - 1, { atol: 1.2e-7, label: 'gradient at the target' });
+        continue;
+      }
+      const tol = p > 1e-37 ? 4e-7 * p : 2e-38;
+      assertClose(grad[j]!, p, { atol: tol, rtol: 2e-7, label: `softmax at ${z[j]}` });
+    }
+  },
+);
