@@ -17,7 +17,6 @@
  * gate's exponential is fast_exp.h's (within 2 ulp of expf).
  * Matrices are row-major.
  */
-#include <cblas.h>
 #include <stdlib.h>
 #include "fast_exp.h"
 #include "napi_args.h"
@@ -220,18 +219,37 @@ static napi_value swiglu_grad(napi_env env, napi_callback_info info) {
 }
 
 /*
- * x · y in 8 interleaved partial sums (lane j adds terms i ≡ j mod 8), then the lanes in order and
- * the tail: a vectorisable order without reassociation flags (kv-cache.ts sums in the same order).
+ * One head's attention over `positions` cached positions: scores[t] = (q · k_t) · scale, each dot
+ * in 16 interleaved partial sums (lane l adds terms i ≡ l mod 16, then the lanes in order, then
+ * the tail); p = softmax(scores) with fast_exp.h's exponential; out = Σ_t p_t v_t. A stream over
+ * the keys, then one over the values: memory bandwidth, not arithmetic, bounds it at a long
+ * context. Compiled twice and chosen at load by the CPU (AVX2 where it has it; same sums).
+ * kv-cache.ts's attendCachedPortable is the same computation in TypeScript.
  */
-static float dot8(const float* x, const float* y, int64_t n) {
-  float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; j++) lane[j] += x[i + j] * y[i + j];
-  float sum = lane[0];
-  for (int j = 1; j < 8; j++) sum += lane[j];
-  for (; i < n; i++) sum += x[i] * y[i];
-  return sum;
+__attribute__((target_clones("avx2", "default"))) static void attend_head(const float* q, const float* keys, const float* values, int64_t positions,
+                                                                         int64_t hs, float scale, float* scores, float* out) {
+  float max = -INFINITY;
+  for (int64_t t = 0; t < positions; t++) {
+    const float* k = keys + t * hs;
+    float lane[16] = {0};
+    int64_t i = 0;
+    for (; i + 16 <= hs; i += 16)
+      for (int l = 0; l < 16; l++) lane[l] += q[i + l] * k[i + l];
+    float dot = lane[0];
+    for (int l = 1; l < 16; l++) dot += lane[l];
+    for (; i < hs; i++) dot += q[i] * k[i];
+    scores[t] = dot * scale;
+    max = scores[t] > max ? scores[t] : max;
+  }
+  float sum = 0;
+  for (int64_t t = 0; t < positions; t++) sum += scores[t] = exp_vec(scores[t] - max);
+  const float inv = 1.0f / sum;
+  for (int64_t i = 0; i < hs; i++) out[i] = 0;
+  for (int64_t t = 0; t < positions; t++) {
+    const float p = scores[t] * inv;
+    const float* v = values + t * hs;
+    for (int64_t i = 0; i < hs; i++) out[i] += p * v[i];
+  }
 }
 
 /*
@@ -297,15 +315,7 @@ static napi_value attend_cached(napi_env env, napi_callback_info info) {
         qr[2 * i + 1] = qh[2 * i + 1] * c[i] + qh[2 * i] * s[i];
       }
       const int64_t kvh = h / (H / KV);
-      const float *keys = ks + kvh * C * hs, *values = vs + kvh * C * hs;
-      /* scores = K q · scale and out = Vᵀ p as matrix-vector products: OpenBLAS's vectorised kernels. */
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(pos + 1), (int)hs, scale, keys, (int)hs, qr, 1, 0.0f, scores, 1);
-      float max = -INFINITY;
-      for (int64_t t = 0; t <= pos; t++) max = scores[t] > max ? scores[t] : max;
-      float sum = 0;
-      for (int64_t t = 0; t <= pos; t++) sum += scores[t] = expf(scores[t] - max);
-      const float inv = 1.0f / sum;
-      cblas_sgemv(CblasRowMajor, CblasTrans, (int)(pos + 1), (int)hs, inv, values, (int)hs, scores, 1, 0.0f, out + (r * H + h) * hs, 1);
+      attend_head(qr, ks + kvh * C * hs, vs + kvh * C * hs, pos + 1, hs, scale, scores, out + (r * H + h) * hs);
     }
   }
   free(scores);

@@ -6,6 +6,7 @@
  * backend: the native kernel and its portable twin below read and write the same arrays.
  */
 import * as tf from '@tensorflow/tfjs';
+import { expVec } from '../native/fast-exp.ts';
 import { nativeKernels, onHeap, type RopeTable } from './llama-ops.ts';
 
 export class KvCache {
@@ -86,7 +87,7 @@ export class KvCache {
   }
 }
 
-/** native/llama_kernels.c's attendCached in TypeScript, operation for operation in float32. */
+/** native/llama_kernels.c's attendCached in TypeScript, float32 operation for operation: the same bits. */
 export function attendCachedPortable(
   q: Float32Array,
   k: Float32Array,
@@ -125,30 +126,31 @@ export function attendCachedPortable(
       const kv = base + Math.floor(h / (H / KV)) * C * hs;
       let max = -Infinity;
       for (let t = 0; t <= pos; t++) {
-        scores[t] = f(dot8(qr, kCache, kv + t * hs, hs) * scale);
+        scores[t] = f(dot16(qr, kCache, kv + t * hs, hs) * scale);
         max = Math.max(max, scores[t]!);
       }
       let sum = 0;
-      for (let t = 0; t <= pos; t++) sum = f(sum + (scores[t] = f(Math.exp(scores[t]! - max))));
+      for (let t = 0; t <= pos; t++) sum = f(sum + (scores[t] = expVec(f(scores[t]! - max))));
+      const inv = f(1 / sum);
       const o = (r * H + h) * hs;
       out.fill(0, o, o + hs);
       for (let t = 0; t <= pos; t++) {
-        const p = f(scores[t]! / sum);
+        const p = f(scores[t]! * inv);
         for (let i = 0; i < hs; i++) out[o + i] = f(out[o + i]! + f(p * vCache[kv + t * hs + i]!));
       }
     }
   }
 }
 
-/** x · y[at …] summed as native/llama_kernels.c's dot8: 8 interleaved lanes, then the lanes in order, then the tail. */
-function dot8(x: Float32Array, y: Float32Array, at: number, n: number): number {
+/** x · y[at …] summed as native/llama_kernels.c's attend_head: 16 interleaved lanes, then the lanes in order, then the tail. */
+function dot16(x: Float32Array, y: Float32Array, at: number, n: number): number {
   const f = Math.fround;
-  const lane = new Float32Array(8);
+  const lane = new Float32Array(16);
   let i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (let j = 0; j < 8; j++) lane[j] = f(lane[j]! + f(x[i + j]! * y[at + i + j]!));
+  for (; i + 16 <= n; i += 16)
+    for (let j = 0; j < 16; j++) lane[j] = f(lane[j]! + f(x[i + j]! * y[at + i + j]!));
   let sum = lane[0]!;
-  for (let j = 1; j < 8; j++) sum = f(sum + lane[j]!);
+  for (let j = 1; j < 16; j++) sum = f(sum + lane[j]!);
   for (; i < n; i++) sum = f(sum + f(x[i]! * y[at + i]!));
   return sum;
 }

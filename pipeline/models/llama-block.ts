@@ -12,7 +12,15 @@ import { nativeMatMulEnabled } from '../native/kernels.ts';
 import { gaussian } from '../native/noise.ts';
 import type { ForwardOptions } from './kind.ts';
 import type { KvCache } from './kv-cache.ts';
-import { rmsNorm, ropeTable, rotateToHeads, swiglu, type RopeTable } from './llama-ops.ts';
+import {
+  nativeKernels,
+  onHeap,
+  rmsNorm,
+  ropeTable,
+  rotateToHeads,
+  swiglu,
+  type RopeTable,
+} from './llama-ops.ts';
 
 export type LlamaShape = {
   vocab: number;
@@ -209,7 +217,20 @@ function scatterRows(rows: tf.Tensor2D, ids: tf.Tensor1D, vocab: number): tf.Ten
 
 /** The token embeddings of ids (n, T): (n·T, d). */
 export function embedTokens(p: Record<string, tf.Tensor>, ids: tf.Tensor): tf.Tensor2D {
-  return embedRows(p['embed']!, tf.cast(tf.reshape(ids, [-1]), 'int32'));
+  const table = p['embed'] as tf.Tensor2D;
+  // Sampling: rows copied straight from the table in the wasm heap (the stock gather kernel took
+  // a millisecond a step for 125 rows). Training keeps the differentiable lookup.
+  if (nativeKernels() && !tf.engine().isTapeOn()) {
+    const [vocab, d] = table.shape;
+    const at = Int32Array.from(ids.dataSync());
+    const bad = at.find((id) => !(id >= 0 && id < vocab));
+    if (bad !== undefined)
+      throw new Error(`embedding: token id ${bad} is outside the vocabulary of ${vocab}`);
+    return onHeap([table], [[at.length, d]], ([rows], [out]) =>
+      at.forEach((id, r) => out!.set(rows!.subarray(id * d, (id + 1) * d), r * d)),
+    )[0] as tf.Tensor2D;
+  }
+  return embedRows(table, tf.cast(tf.reshape(ids, [-1]), 'int32'));
 }
 
 /** The unembedding U (vocab, d): its own, or the embedding when tied. */

@@ -118,8 +118,11 @@ export function generate(
  */
 function sampleRows(logits: tf.Tensor2D, s: SampleSettings, uniforms: Float64Array): Int32Array {
   const [n, vocab] = logits.shape;
+  // At temperature 1 the division is skipped: dividing by 1 changes no bit.
   const scores =
-    s.temperature === 0 ? logits : tf.tidy(() => tf.softmax(tf.div<tf.Tensor2D>(logits, s.temperature)));
+    s.temperature === 0
+      ? logits
+      : tf.tidy(() => tf.softmax(s.temperature === 1 ? logits : tf.div<tf.Tensor2D>(logits, s.temperature)));
   const next = new Int32Array(n);
   try {
     const addon = nativeKernels();
