@@ -6,24 +6,29 @@
  *    the native path with one and two BLAS threads, interleaved with PyTorch at one and two
  *    threads when Debian's python3-torch is installed (bench/reference/llama_step.py, the same
  *    model and step, CPU), and stock wasm once;
- * 2) batched sampling (key/value cache, temperature 1, top-p 0.9) in new tokens per second;
+ * 2) sampling (key/value cache, temperature 1, top-p 0.9) in new tokens per second: one sequence
+ *    against llama2.c (its C build when LLAMA2C_DIR names a checkout, bench/llama2c.ts; its
+ *    WebAssembly build always), and 64 sequences on one core and on both;
  * 3) with --profile, where a native training step's time goes, by TensorFlow.js kernel.
  *
  * Numbers, not pass/fail. Machines are shared and noisy: compare within one run.
  */
 import * as tf from '@tensorflow/tfjs';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import { readLlamaCheckpoint } from '../pipeline/data/llama-checkpoint.ts';
 import { locateLlamaFiles, readRange, type LlamaFiles } from '../pipeline/data/llama-files.ts';
 import { tokenWindows } from '../pipeline/data/tokens.ts';
-import { generate } from '../pipeline/models/llama-generate.ts';
-import { llama, llamaFromCheckpoint, llamaParams } from '../pipeline/models/llama.ts';
+import { llama, llamaFromCheckpoint } from '../pipeline/models/llama.ts';
 import { nextToken, nextTokenBatch } from '../pipeline/tasks/next-token.ts';
 import { loadNative } from '../pipeline/native/addon.ts';
 import { selectBackend, type BackendName } from '../pipeline/train/backend.ts';
 import { disposeTrainee, makeTrainee, trainStep } from '../pipeline/train/trainer.ts';
 import { Rng } from '../pipeline/util/random.ts';
+import { llama2cBuild, wasmForwardRate } from './llama2c.ts';
+
+const execFileAsync = promisify(execFile);
 
 const SHAPES = [
   [4, 256],
@@ -106,22 +111,76 @@ function torchStep(
   return Number(run.stdout.trim().split('\n').at(-1));
 }
 
-async function timeSampling(files: LlamaFiles, batch: number, tokens: number): Promise<number> {
-  // The fastest path that loads (selectBackend('auto') would keep the last one benchmarked).
-  await selectBackend('native').catch(() => selectBackend('wasm'));
-  const { shape, weights } = loadModel(files);
-  const params = llamaParams(shape, weights);
-  const started = performance.now();
-  const out = generate(
-    shape,
-    params,
-    Array.from({ length: batch }, () => [1]),
-    { temperature: 1, topP: 0.9, maxTokens: tokens, seed: 1 },
+/** One sampling run in its own process (bench/sample.ts): new tokens and seconds. */
+async function sampleRun(
+  batch: number,
+  maxTokens: number,
+  seed: number,
+): Promise<{ tokens: number; seconds: number }> {
+  const script = new URL('./sample.ts', import.meta.url).pathname;
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    [script, String(batch), String(maxTokens), String(seed)],
+    {
+      env: { ...process.env, BILINEAR_BLAS_THREADS: '1' },
+    },
   );
-  const ms = performance.now() - started;
-  tf.dispose(Object.values(params));
-  // New tokens, with the BOS or EOS that ended a sequence (it was sampled too).
-  return out.tokens.reduce((n, t, i) => n + t.length + (out.finished[i] ? 1 : 0), 0) / (ms / 1000);
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as { tokens: number; seconds: number };
+}
+
+/**
+ * Sampling side by side, round by round: one sequence (ours, llama2.c's C build at one and two
+ * threads, its WebAssembly build), and 64 sequences on one core and on both (two processes at once,
+ * as the build's two workers sample corpus shards).
+ */
+async function benchSampling(files: LlamaFiles, rounds: number): Promise<void> {
+  const NEW = 255; // llama2.c's -n 256 positions: BOS and 255 new tokens
+  const c = llama2cBuild(files);
+  const rows: Record<string, (number | string)[]> = {
+    ours1: [],
+    c1: [],
+    c2: [],
+    wasm: [],
+    ours64: [],
+    ours64x2: [],
+  };
+  const forward = Array.from({ length: NEW + 1 }, (_, i) => (i === 0 ? 1 : 300 + ((i * 37) % 5000)));
+  for (let r = 0; r < rounds; r++) {
+    const one = await sampleRun(1, NEW, 100 + r);
+    rows['ours1']!.push(one.tokens / one.seconds);
+    rows['c1']!.push(typeof c === 'string' ? c : c.sample(1, 100 + r, NEW + 1));
+    rows['c2']!.push(typeof c === 'string' ? c : c.sample(2, 100 + r, NEW + 1));
+    rows['wasm']!.push(await wasmForwardRate(forward));
+    const batch = await sampleRun(64, NEW, 200 + r);
+    rows['ours64']!.push(batch.tokens / batch.seconds);
+    const both = await Promise.all([sampleRun(64, NEW, 300 + r), sampleRun(64, NEW, 400 + r)]);
+    rows['ours64x2']!.push(both.reduce((n, b) => n + b.tokens, 0) / Math.max(...both.map((b) => b.seconds)));
+  }
+  if (typeof c !== 'string') c.dispose();
+  const cell = (key: string) => {
+    const runs = rows[key]!;
+    const why = runs.find((x) => typeof x === 'string');
+    return why === undefined ? median(runs as number[]) : String(why);
+  };
+  const show = (v: number | string) =>
+    typeof v === 'number' ? v.toFixed(0).padStart(8) : `       —  (${v})`;
+  const ratio = (a: number | string, b: number | string) =>
+    typeof a === 'number' && typeof b === 'number' ? `   ours / this ${(a / b).toFixed(2)}×` : '';
+  const ours1 = cell('ours1');
+  console.log(
+    `\nstories15M sampling from BOS, temperature 1, top-p 0.9, ${NEW} new tokens per sequence: tokens per second, median over ${rounds} interleaved rounds`,
+  );
+  const line = (label: string, v: number | string, extra = '') =>
+    console.log(`  ${label.padEnd(58)}${show(v)}${extra}`);
+  line('one sequence, ours (native, 1 thread)', ours1);
+  for (const [key, label] of [
+    ['c1', 'llama2.c run.c (-Ofast -march=native), 1 thread'],
+    ['c2', 'llama2.c run.c (OpenMP), 2 threads'],
+    ['wasm', 'llama2.c WebAssembly (npm), forward only'],
+  ] as const)
+    line(`one sequence, ${label}`, cell(key), ratio(ours1, cell(key)));
+  line('64 sequences, ours, one core', cell('ours64'));
+  line('64 sequences, ours, two cores (two processes at once)', cell('ours64x2'));
 }
 
 /** Where a native step's time goes: kernel names by total ms over `steps` steps. */
@@ -182,6 +241,8 @@ async function main() {
   }
   const steps = Number(process.env['BENCH_STEPS'] ?? 3);
   const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
+  // --sampling: the sampling half alone.
+  if (process.argv.includes('--sampling')) return benchSampling(files, rounds);
   const native = loadNative();
   // Interleaved rounds (ours, PyTorch, ours, …), each cell the median over rounds: a shared
   // machine's load drifts within minutes, and interleaving gives every path the same drift.
@@ -228,17 +289,21 @@ async function main() {
     console.log(`  ${label.padEnd(28)}${shown}${detail}`);
   };
   paths.forEach((path, p) => print(path.label, cells[p]!));
+  // Thread for thread: native / PyTorch per shape (paths alternate native, PyTorch per thread count).
+  for (const [i, threads] of [1, 2].entries()) {
+    const [ours, torch] = [cells[2 * i]!, cells[2 * i + 1]!];
+    const ratios = SHAPES.map((_, s) =>
+      torch[s]!.every((x) => typeof x === 'number')
+        ? `${(median(torch[s]) / median(ours[s] as number[])).toFixed(2)}×`
+        : 'n/a',
+    );
+    console.log(`  native / PyTorch, ${threads} thread${threads > 1 ? 's' : ''} each: ${ratios.join(', ')}`);
+  }
   print(
     'wasm (stock kernels)',
     wasm.map((ms) => [ms]),
   );
-  console.log(
-    '\nBatched sampling from BOS, temperature 1, top-p 0.9, 128 new tokens per sequence (tokens per second)',
-  );
-  for (const batch of [1, 16, 64])
-    console.log(
-      `  batch ${String(batch).padEnd(6)}${(await timeSampling(files, batch, 128)).toFixed(0).padStart(8)}`,
-    );
+  await benchSampling(files, rounds);
   if (process.argv.includes('--profile')) for (const [b, t] of SHAPES) await profileStep(files, b, t);
 }
 
