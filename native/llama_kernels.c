@@ -7,6 +7,7 @@
  *   rope                        rotary positions fused with the move between token-major
  *                               (n, T, heads, hs) and head-major (n, heads, T, hs) layouts
  *   swiglu / swigluGrad         the gated MLP's a · σ(βa) · b and its gradient
+ *   causalSoftmax / …Grad       attention probabilities under the causal mask, and their gradient
  *   attendCached                one new position per sequence: rotate q and k, write k and v into
  *                               the key/value cache in place, attend over the cache
  *   sampleRows                  a token per row: argmax of logits, or a nucleus (top-p) draw from
@@ -219,6 +220,105 @@ static napi_value swiglu_grad(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * Causal softmax of attention scores, rows of Tk: row r holds query i = r mod Tq, at position
+ * Tk − Tq + i, which sees keys 0 … Tk − Tq + i. p = softmax(scale · s) over those keys, 0 beyond
+ * them; the gradient dx = scale · p ⊙ (dy − Σ_k dy_k p_k). Lane-wise max and sums (vectorised);
+ * exp is fast_exp.h's. Compiled twice and chosen at load by the CPU.
+ */
+__attribute__((target_clones("avx2", "default"))) static void causal_softmax_rows(const float* x, float* p, int64_t rows, int64_t Tq, int64_t Tk,
+                                                                                 float scale) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * Tk;
+    float* pr = p + r * Tk;
+    const int64_t seen = Tk - Tq + r % Tq + 1;
+    float lane_max[8];
+    for (int l = 0; l < 8; l++) lane_max[l] = -INFINITY;
+    int64_t j = 0;
+    for (; j + 8 <= seen; j += 8)
+      for (int l = 0; l < 8; l++) {
+        const float v = xr[j + l] * scale;
+        pr[j + l] = v;
+        lane_max[l] = v > lane_max[l] ? v : lane_max[l];
+      }
+    float max = lane_max[0];
+    for (int l = 1; l < 8; l++) max = lane_max[l] > max ? lane_max[l] : max;
+    for (; j < seen; j++) {
+      pr[j] = xr[j] * scale;
+      max = pr[j] > max ? pr[j] : max;
+    }
+    float lane_sum[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (j = 0; j + 8 <= seen; j += 8)
+      for (int l = 0; l < 8; l++) lane_sum[l] += pr[j + l] = exp_vec(pr[j + l] - max);
+    float sum = 0;
+    for (; j < seen; j++) sum += pr[j] = exp_vec(pr[j] - max);
+    for (int l = 0; l < 8; l++) sum += lane_sum[l];
+    const float inv = 1.0f / sum;
+    for (j = 0; j < seen; j++) pr[j] *= inv;
+    for (; j < Tk; j++) pr[j] = 0;
+  }
+}
+
+__attribute__((target_clones("avx2", "default"))) static void causal_softmax_grad_rows(const float* dy, const float* p, float* dx, int64_t rows,
+                                                                                      int64_t Tq, int64_t Tk, float scale) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *dyr = dy + r * Tk, *pr = p + r * Tk;
+    float* dxr = dx + r * Tk;
+    const int64_t seen = Tk - Tq + r % Tq + 1;
+    float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j = 0;
+    for (; j + 8 <= seen; j += 8)
+      for (int l = 0; l < 8; l++) lane[l] += dyr[j + l] * pr[j + l];
+    float dot = 0;
+    for (; j < seen; j++) dot += dyr[j] * pr[j];
+    for (int l = 0; l < 8; l++) dot += lane[l];
+    for (j = 0; j < seen; j++) dxr[j] = scale * (pr[j] * (dyr[j] - dot));
+    for (; j < Tk; j++) dxr[j] = 0;
+  }
+}
+
+/*
+ * causalSoftmax(x, rows, Tq, Tk, scale, p) and causalSoftmaxGrad(dy, p, rows, Tq, Tk, scale, dx):
+ * attention probabilities from raw scores (rows × Tk) under the causal mask, and their gradient.
+ */
+static napi_value causal_softmax(napi_env env, napi_callback_info info) {
+  const char* fn = "causalSoftmax";
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, 6, argv, fn)) return NULL;
+  Array X, P;
+  int64_t v[3];
+  static const char* const names[] = {"rows", "Tq", "Tk"};
+  double scale;
+  if (!get_array(env, argv[0], napi_float32_array, fn, "x", &X) || !get_ints(env, argv + 1, 3, fn, names, v) ||
+      !get_double(env, argv[4], fn, "scale", &scale) || !get_array(env, argv[5], napi_float32_array, fn, "p", &P))
+    return NULL;
+  const int64_t rows = v[0], Tq = v[1], Tk = v[2];
+  if (Tq < 1 || Tq > Tk) return fail_range(env, fn, "Tq must be in 1 … Tk");
+  if (!has_length(env, &X, (uint64_t)rows * Tk, fn, "x") || !has_length(env, &P, (uint64_t)rows * Tk, fn, "p")) return NULL;
+  causal_softmax_rows(X.data, P.data, rows, Tq, Tk, (float)scale);
+  return NULL;
+}
+
+static napi_value causal_softmax_grad(napi_env env, napi_callback_info info) {
+  const char* fn = "causalSoftmaxGrad";
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, 7, argv, fn)) return NULL;
+  Array DY, P, DX;
+  int64_t v[3];
+  static const char* const names[] = {"rows", "Tq", "Tk"};
+  double scale;
+  if (!get_array(env, argv[0], napi_float32_array, fn, "dy", &DY) || !get_array(env, argv[1], napi_float32_array, fn, "p", &P) ||
+      !get_ints(env, argv + 2, 3, fn, names, v) || !get_double(env, argv[5], fn, "scale", &scale) ||
+      !get_array(env, argv[6], napi_float32_array, fn, "dx", &DX))
+    return NULL;
+  const int64_t rows = v[0], Tq = v[1], Tk = v[2];
+  if (Tq < 1 || Tq > Tk) return fail_range(env, fn, "Tq must be in 1 … Tk");
+  const uint64_t size = (uint64_t)rows * Tk;
+  if (!has_length(env, &DY, size, fn, "dy") || !has_length(env, &P, size, fn, "p") || !has_length(env, &DX, size, fn, "dx")) return NULL;
+  causal_softmax_grad_rows(DY.data, P.data, DX.data, rows, Tq, Tk, (float)scale);
+  return NULL;
+}
+
+/*
  * One head's attention over `positions` cached positions: scores[t] = (q · k_t) · scale, each dot
  * in 16 interleaved partial sums (lane l adds terms i ≡ l mod 16, then the lanes in order, then
  * the tail); p = softmax(scores) with fast_exp.h's exponential; out = Σ_t p_t v_t. A stream over
@@ -417,6 +517,8 @@ napi_status define_llama_kernels(napi_env env, napi_value exports) {
     {"rope", NULL, rope, NULL, NULL, NULL, napi_enumerable, NULL},
     {"swiglu", NULL, swiglu, NULL, NULL, NULL, napi_enumerable, NULL},
     {"swigluGrad", NULL, swiglu_grad, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"causalSoftmax", NULL, causal_softmax, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"causalSoftmaxGrad", NULL, causal_softmax_grad, NULL, NULL, NULL, napi_enumerable, NULL},
     {"attendCached", NULL, attend_cached, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sampleRows", NULL, sample_rows, NULL, NULL, NULL, napi_enumerable, NULL},
   };

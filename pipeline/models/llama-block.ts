@@ -13,6 +13,7 @@ import { gaussian } from '../native/noise.ts';
 import type { ForwardOptions } from './kind.ts';
 import type { KvCache } from './kv-cache.ts';
 import {
+  causalSoftmax,
   nativeKernels,
   onHeap,
   rmsNorm,
@@ -143,13 +144,9 @@ export function repeatKv(x: tf.Tensor, heads: number): tf.Tensor {
  * position Tk − Tq + i and sees keys at positions ≤ its own.
  */
 export function causalAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor {
-  const [Tq, hs] = q.shape.slice(2) as [number, number];
-  const Tk = k.shape[2]!;
-  const mask = new Float32Array(Tq * Tk);
-  for (let i = 0; i < Tq; i++) for (let j = Tk - Tq + i + 1; j < Tk; j++) mask[i * Tk + j] = -1e9;
-  // (n, H, Tq, Tk)
-  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)), tf.tensor2d(mask, [Tq, Tk]));
-  return tf.matMul(tf.softmax(scores), v); // (n, H, Tq, hs)
+  const hs = q.shape[3]!;
+  const scores = tf.matMul<tf.Tensor4D>(q, k, false, true); // (n, H, Tq, Tk)
+  return tf.matMul(causalSoftmax(scores, 1 / Math.sqrt(hs)), v); // (n, H, Tq, hs)
 }
 
 /** The MLP on h (N, d): gated with the given β, or bilinear. */

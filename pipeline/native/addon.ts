@@ -133,6 +133,18 @@ export interface NativeAddon {
     da: Float32Array,
     db: Float32Array,
   ): void;
+  /** p ← softmax(scale · x) per row of Tk under the causal mask (row r: query r mod Tq, at position Tk − Tq + r mod Tq). */
+  causalSoftmax(x: Float32Array, rows: number, Tq: number, Tk: number, scale: number, p: Float32Array): void;
+  /** causalSoftmax's gradient: dx ← scale · p ⊙ (dy − Σ dy ⊙ p) per row. */
+  causalSoftmaxGrad(
+    dy: Float32Array,
+    p: Float32Array,
+    rows: number,
+    Tq: number,
+    Tk: number,
+    scale: number,
+    dx: Float32Array,
+  ): void;
   /**
    * One new position `pos` per sequence: q, k rotated, k and v written into cache slot slots[r]
    * (caches: (slots, kvHeads, context, hs)), out (n, heads·hs) ← attention over positions 0 … pos.

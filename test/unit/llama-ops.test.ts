@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { attendCachedPortable, KvCache } from '../../pipeline/models/kv-cache.ts';
 import { block, type LlamaShape } from '../../pipeline/models/llama-block.ts';
 import { generate, nucleusDraw } from '../../pipeline/models/llama-generate.ts';
-import { rmsNorm, ropeTable, rotateToHeads, swiglu } from '../../pipeline/models/llama-ops.ts';
+import { causalSoftmax, rmsNorm, ropeTable, rotateToHeads, swiglu } from '../../pipeline/models/llama-ops.ts';
 import { llama, llamaParams } from '../../pipeline/models/llama.ts';
 import { loadNative } from '../../pipeline/native/addon.ts';
 import { expVec } from '../../pipeline/native/fast-exp.ts';
@@ -340,3 +340,40 @@ test('the kernels’ exponential is within 2 ulp of e^x over float32’s range, 
   assert.ok(expVec(-1000) > 0 && expVec(-1000) < 2e-38);
   assert.ok(Number.isFinite(expVec(1000)));
 });
+
+test(
+  'causal softmax: native probabilities and gradient equal the masked TensorFlow.js softmax',
+  { skip },
+  async () => {
+    for (const [Tq, Tk] of [
+      [7, 7],
+      [3, 10],
+      [1, 9],
+    ] as const) {
+      const shape = [2, 3, Tq, Tk] as [number, number, number, number];
+      const size = 2 * 3 * Tq * Tk;
+      const x = random(50 + Tk, size, 3);
+      const w = random(60 + Tk, size);
+      const result = await bothPaths(() => {
+        const [xs, ws] = [tf.tensor4d(x, shape), tf.tensor4d(w, shape)];
+        const f = (a: tf.Tensor) => tf.sum(tf.mul(causalSoftmax(a as tf.Tensor4D, 0.35), ws));
+        return [causalSoftmax(xs, 0.35), tf.grad(f)(xs)];
+      });
+      compare(result, [`p (${Tq} queries, ${Tk} keys)`, 'gradient'], { atol: 1e-6, rtol: 1e-5 });
+      // Masked entries are exactly 0, and each row sums to 1.
+      const p = result.native[0]!;
+      for (let r = 0; r < size / Tk; r++) {
+        const seen = Tk - Tq + (r % Tq) + 1;
+        assert.ok(
+          p.subarray(r * Tk + seen, (r + 1) * Tk).every((v) => v === 0),
+          `row ${r} masked`,
+        );
+        assertClose(
+          p.subarray(r * Tk, (r + 1) * Tk).reduce((a, b) => a + b, 0),
+          1,
+          { atol: 1e-6, label: `row ${r} sum` },
+        );
+      }
+    }
+  },
+);
