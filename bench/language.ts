@@ -171,7 +171,7 @@ async function benchSampling(files: LlamaFiles, rounds: number): Promise<void> {
     `\nstories15M sampling from BOS, temperature 1, top-p 0.9, ${NEW} new tokens per sequence: tokens per second, median over ${rounds} interleaved rounds`,
   );
   const line = (label: string, v: number | string, extra = '') =>
-    console.log(`  ${label.padEnd(58)}${show(v)}${extra}`);
+    console.log(`  ${label.padEnd(66)}${show(v)}${extra}`);
   line('one sequence, ours (native, 1 thread)', ours1);
   for (const [key, label] of [
     ['c1', 'llama2.c run.c (-Ofast -march=native), 1 thread'],

@@ -5,11 +5,11 @@
  * one token's work per sequence instead of a pass over the window.
  *
  * Sampling (separate from the model): temperature 0 is greedy (argmax); otherwise softmax(logits
- * / temperature) in float64, cut to the smallest set of tokens whose probability reaches top-p
- * (nucleus sampling), renormalized, and drawn with the sequence's own seeded stream, so the same
- * seed gives the same text on the same backend. A sequence ends at a stop token (by default BOS or EOS: TinyStories
- * models end a
- * story with BOS), or after `maxTokens` tokens.
+ * / temperature) (float32, on the backend), cut to the smallest set of tokens whose probability
+ * reaches top-p (nucleus sampling, its sums in float64), renormalized, and drawn with the
+ * sequence's own seeded stream, so the same seed gives the same text on the same backend. A
+ * sequence ends at a stop token (by default BOS or EOS: TinyStories models end a story with BOS),
+ * or after `maxTokens` tokens.
  */
 import * as tf from '@tensorflow/tfjs';
 import { PipelineError } from '../errors.ts';
