@@ -489,22 +489,24 @@ static napi_value sample_rows(napi_env env, napi_callback_info info) {
         }
       }
     }
-    if (count == 0) { /* every probability below the bound: cannot happen for probabilities summing to 1 */
+    if (count == 0) { /* no token at the bound: impossible for probabilities summing to 1 */
       free(kept);
-      return fail_range(env, fn, "a row holds no token above the nucleus bound (are the scores probabilities?)");
+      return fail_range(env, fn, "no token reaches the nucleus bound: the probabilities are not finite (NaN or infinite logits)");
     }
     double total = 0;
     for (int64_t j = 0; j < count; j++) total += kept[j].p;
     const double target = uniforms[r] * total;
     double cumulative = 0;
-    out[r] = kept[count - 1].i;
-    for (int64_t j = 0; j < count; j++) {
+    int64_t j = 0;
+    for (; j < count; j++) {
       cumulative += kept[j].p;
-      if (target < cumulative) {
-        out[r] = kept[j].i;
-        break;
-      }
+      if (target < cumulative) break;
     }
+    if (j == count && !(cumulative > 0 && isfinite(cumulative))) {
+      free(kept);
+      return fail_range(env, fn, "the probabilities are not finite (the model gave NaN or infinite logits)");
+    }
+    out[r] = kept[j < count ? j : count - 1].i; /* past the end: u · total rounded past the last sum */
   }
   free(kept);
   return NULL;

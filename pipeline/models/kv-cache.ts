@@ -7,7 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { expVec } from '../native/fast-exp.ts';
-import { nativeKernels, onHeap, type RopeTable } from './llama-ops.ts';
+import { nativeKernels, onHeap } from '../native/heap.ts';
+import type { RopeTable } from './llama-ops.ts';
 
 export class KvCache {
   readonly keys: Float32Array[];

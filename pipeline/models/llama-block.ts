@@ -6,22 +6,11 @@
  * The equations are in llama.ts's header; shapes are beside each function.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { loadNative } from '../native/addon.ts';
-import { nativeMatMulEnabled } from '../native/kernels.ts';
+import { heapView, nativeKernels, onHeap } from '../native/heap.ts';
 import { gaussian } from '../native/noise.ts';
 import type { ForwardOptions } from './kind.ts';
 import type { KvCache } from './kv-cache.ts';
-import {
-  causalSoftmax,
-  nativeKernels,
-  onHeap,
-  rmsNorm,
-  ropeTable,
-  rotateToHeads,
-  swiglu,
-  type RopeTable,
-} from './llama-ops.ts';
+import { causalSoftmax, rmsNorm, ropeTable, rotateToHeads, swiglu, type RopeTable } from './llama-ops.ts';
 
 export type LlamaShape = {
   vocab: number;
@@ -189,19 +178,11 @@ const embedRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
 /** A (vocab, d) table, zero but for out[ids[r]] += rows[r]. */
 function scatterRows(rows: tf.Tensor2D, ids: tf.Tensor1D, vocab: number): tf.Tensor2D {
   const d = rows.shape[1];
-  const addon = nativeMatMulEnabled() && tf.getBackend() === 'wasm' ? loadNative() : null;
-  if (addon) {
-    const backend = tf.backend() as BackendWasm;
-    const out = backend.makeOutput([vocab, d], 'float32');
-    // Views only after the allocation: it may grow (and so replace) the heap's buffer.
-    addon.scatterRows(
-      backend.typedArrayFromHeap(out) as Float32Array,
-      backend.typedArrayFromHeap(rows) as Float32Array,
-      backend.typedArrayFromHeap(ids) as Int32Array,
-      d,
-    );
-    return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor2D;
-  }
+  const addon = nativeKernels();
+  if (addon)
+    return onHeap([rows], [[vocab, d]], ([rv], [out]) =>
+      addon.scatterRows(out!, rv!, heapView(ids) as Int32Array, d),
+    )[0] as tf.Tensor2D;
   const grad = new Float32Array(vocab * d);
   const g = rows.dataSync() as Float32Array;
   const at = ids.dataSync() as Int32Array;

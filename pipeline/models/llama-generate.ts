@@ -15,10 +15,9 @@ import * as tf from '@tensorflow/tfjs';
 import { PipelineError } from '../errors.ts';
 import { Rng } from '../util/random.ts';
 import type { Generated, SampleSettings } from './kind.ts';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { KvCache } from './kv-cache.ts';
 import { betaOf, block, embedTokens, norm, ropeOf, unembedding, type LlamaShape } from './llama-block.ts';
-import { nativeKernels } from './llama-ops.ts';
+import { heapView, nativeKernels } from '../native/heap.ts';
 
 export const BOS = 1;
 export const EOS = 2;
@@ -116,7 +115,11 @@ export function generate(
  * softmax(logits / temperature), computed on the backend (vectorised there); the draw natively or
  * with nucleusDraw, the same selection.
  */
-function sampleRows(logits: tf.Tensor2D, s: SampleSettings, uniforms: Float64Array): Int32Array {
+export function sampleRows(
+  logits: tf.Tensor2D,
+  s: Pick<SampleSettings, 'temperature' | 'topP'>,
+  uniforms: Float64Array,
+): Int32Array {
   const [n, vocab] = logits.shape;
   // At temperature 1 the division is skipped: dividing by 1 changes no bit.
   const scores =
@@ -127,8 +130,14 @@ function sampleRows(logits: tf.Tensor2D, s: SampleSettings, uniforms: Float64Arr
   try {
     const addon = nativeKernels();
     if (addon) {
-      const view = (tf.backend() as BackendWasm).typedArrayFromHeap(scores) as Float32Array;
-      addon.sampleRows(view, n, vocab, s.temperature === 0 ? 0 : s.topP, uniforms, next);
+      addon.sampleRows(
+        heapView(scores) as Float32Array,
+        n,
+        vocab,
+        s.temperature === 0 ? 0 : s.topP,
+        uniforms,
+        next,
+      );
       return next;
     }
     const all = scores.dataSync() as Float32Array;
@@ -183,26 +192,6 @@ export function nucleusDraw(probs: ArrayLike<number>, topP: number, u: number): 
   );
 }
 
-/** One token from logits: argmax at temperature 0, else a nucleus draw from softmax(logits / T) at u, uniform in [0, 1). */
-export function sampleToken(
-  logits: Float32Array,
-  s: Pick<SampleSettings, 'temperature' | 'topP'>,
-  u: number,
-): number {
-  if (s.temperature === 0) return argmax(logits);
-  return nucleusDraw(softmax(logits, s.temperature), s.topP, u);
-}
-
-function softmax(logits: Float32Array, temperature: number): Float64Array {
-  let max = -Infinity;
-  for (const v of logits) max = Math.max(max, v);
-  const probs = new Float64Array(logits.length);
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += probs[i] = Math.exp((logits[i]! - max) / temperature);
-  for (let i = 0; i < probs.length; i++) probs[i]! /= sum;
-  return probs;
-}
-
 /** The token at which the cumulative probability of `order` passes u · total. */
 function drawFrom(probs: ArrayLike<number>, order: number[], total: number, u: number): number {
   const target = u * total;
@@ -211,5 +200,10 @@ function drawFrom(probs: ArrayLike<number>, order: number[], total: number, u: n
     cumulative += probs[i]!;
     if (target < cumulative) return i;
   }
-  return order.at(-1)!;
+  if (!(cumulative > 0 && Number.isFinite(cumulative)))
+    throw new PipelineError(
+      'sampling: the probabilities are not finite (the model gave NaN or infinite logits)',
+      { exitCode: 1 },
+    );
+  return order.at(-1)!; // u · total rounded past the last cumulative sum
 }

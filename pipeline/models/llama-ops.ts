@@ -14,16 +14,7 @@
  * native, the products are about 88% of the step.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { loadNative, type NativeAddon } from '../native/addon.ts';
-import { nativeMatMulEnabled } from '../native/kernels.ts';
-
-/** The addon when the native kernels run on the wasm backend, else null (the portable path). */
-export function nativeKernels(): NativeAddon | null {
-  return nativeMatMulEnabled() && tf.getBackend() === 'wasm' ? loadNative() : null;
-}
-
-type View = Float32Array;
+import { nativeKernels, onHeap } from '../native/heap.ts';
 
 /**
  * Whether a gradient tape is recording. Without one (sampling, evaluation) the native operations
@@ -31,23 +22,6 @@ type View = Float32Array;
  * and dispatch, not arithmetic, is then a large share of its time.
  */
 const recording = () => tf.engine().isTapeOn();
-
-/**
- * New tensors of the given shapes, filled by `fill` from views of the inputs' and outputs' data in
- * the wasm heap (no copies). The views are taken after every allocation: one may grow the heap
- * and so replace its buffer.
- */
-export function onHeap(
-  inputs: tf.Tensor[],
-  shapes: number[][],
-  fill: (ins: View[], outs: View[]) => void,
-): tf.Tensor[] {
-  const backend = tf.backend() as BackendWasm;
-  const infos = shapes.map((shape) => backend.makeOutput(shape, 'float32'));
-  const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-  fill(inputs.map(view), infos.map(view));
-  return infos.map((info) => tf.engine().makeTensorFromTensorInfo(info));
-}
 
 /** g ⊙ x / √(mean(x²) + ε) over the rows of x (N, d); no gain: g = 1. */
 export function rmsNorm(x: tf.Tensor2D, gain: tf.Tensor1D | null, eps: number): tf.Tensor2D {

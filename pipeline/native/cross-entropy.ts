@@ -6,11 +6,9 @@
  * step as TensorFlow.js ops); otherwise the same math runs as TensorFlow.js ops.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { loadNative } from './addon.ts';
-import { nativeMatMulEnabled } from './kernels.ts';
+import { heapView, nativeKernels, onHeap } from './heap.ts';
 
-const useNative = () => nativeMatMulEnabled() && tf.getBackend() === 'wasm';
+const useNative = () => nativeKernels() !== null;
 
 /** Runs the C kernel: per-row losses, and the gradient scaled by `scale` unless `withGrad` is false. */
 function nativeRows(
@@ -19,28 +17,21 @@ function nativeRows(
   scale: number,
   withGrad: boolean,
 ): { rows: tf.Tensor1D; grad: tf.Tensor2D | null } {
-  const backend = tf.backend() as BackendWasm;
   const [n, v] = logits.shape;
   const ids = targets.dtype === 'int32' ? targets : tf.cast(targets, 'int32');
-  const lossInfo = backend.makeOutput([n], 'float32');
-  const gradInfo = withGrad ? backend.makeOutput([n, v], 'float32') : null;
-  // Views only after every allocation: one may grow (and so replace) the heap's buffer.
-  const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
-  loadNative()!.crossEntropy(
-    view(logits) as Float32Array,
-    view(ids) as Int32Array,
-    n,
-    v,
-    scale,
-    view(lossInfo) as Float32Array,
-    gradInfo ? (view(gradInfo) as Float32Array) : new Float32Array(0),
+  const [rows, grad] = onHeap([logits], withGrad ? [[n], [n, v]] : [[n]], ([z], [loss, g]) =>
+    nativeKernels()!.crossEntropy(
+      z!,
+      heapView(ids) as Int32Array,
+      n,
+      v,
+      scale,
+      loss!,
+      g ?? new Float32Array(0),
+    ),
   );
   if (ids !== targets) ids.dispose();
-  const engine = tf.engine();
-  return {
-    rows: engine.makeTensorFromTensorInfo(lossInfo) as tf.Tensor1D,
-    grad: gradInfo ? (engine.makeTensorFromTensorInfo(gradInfo) as tf.Tensor2D) : null,
-  };
+  return { rows: rows as tf.Tensor1D, grad: (grad as tf.Tensor2D | undefined) ?? null };
 }
 
 const nativeMean = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {

@@ -22,7 +22,7 @@ import {
   llamaParams,
   type LlamaShape,
 } from '../../pipeline/models/llama.ts';
-import { generate, sampleToken } from '../../pipeline/models/llama-generate.ts';
+import { generate, sampleRows } from '../../pipeline/models/llama-generate.ts';
 import { nextToken, nextTokenBatch } from '../../pipeline/tasks/next-token.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
 import { disposeTrainee, makeTrainee, trainStep } from '../../pipeline/train/trainer.ts';
@@ -344,32 +344,55 @@ test('generation: seeded, reproducible, leak-free; the same seed gives the same 
   tf.dispose(Object.values(p));
 });
 
-test('sampling: draws follow softmax(logits / T); top-p keeps only the nucleus', () => {
-  const logits = Float32Array.from([2, 1, 0, -1, -3]);
-  const rng = new Rng(1);
-  const draws = 40_000;
-  for (const temperature of [1, 0.5]) {
-    const counts = new Array(5).fill(0);
-    for (let i = 0; i < draws; i++) counts[sampleToken(logits, { temperature, topP: 1 }, rng.uniform())]++;
-    const e = Array.from(logits, (z) => Math.exp(z / temperature));
-    const total = e.reduce((a, b) => a + b, 0);
-    // 5 standard errors of a binomial share at 40,000 draws.
-    e.forEach((v, i) =>
-      assert.ok(
-        Math.abs(counts[i] / draws - v / total) <
-          5 * Math.sqrt(((v / total) * (1 - v / total)) / draws) + 1e-4,
-        `T ${temperature} token ${i}: ${counts[i] / draws} vs ${v / total}`,
-      ),
+for (const path of ['native', 'wasm'] as const)
+  test(`sampling (${path}): draws follow softmax(logits / T); top-p keeps only the nucleus; NaN is refused`, async () => {
+    await selectBackend(path === 'native' ? 'auto' : 'wasm');
+    const logits = [2, 1, 0, -1, -3];
+    const rng = new Rng(1);
+    const draws = 40_000;
+    // The sampler's own draw: one row per draw, each at its own uniform.
+    const sample = (temperature: number, topP: number, row = logits) =>
+      tf.tidy(() =>
+        sampleRows(
+          tf.tensor2d(Array.from({ length: draws }, () => row)),
+          { temperature, topP },
+          Float64Array.from({ length: draws }, () => rng.uniform()),
+        ),
+      );
+    const counts = (tokens: Int32Array) => {
+      const c = new Array<number>(5).fill(0);
+      for (const t of tokens) c[t] = c[t]! + 1;
+      return c;
+    };
+    for (const temperature of [1, 0.5]) {
+      const c = counts(sample(temperature, 1));
+      const e = logits.map((z) => Math.exp(z / temperature));
+      const total = e.reduce((a, b) => a + b, 0);
+      // 5 standard errors of a binomial share at 40,000 draws.
+      e.forEach((v, i) =>
+        assert.ok(
+          Math.abs(c[i]! / draws - v / total) < 5 * Math.sqrt(((v / total) * (1 - v / total)) / draws) + 1e-4,
+          `T ${temperature} token ${i}: ${c[i]! / draws} vs ${v / total}`,
+        ),
+      );
+    }
+    // p = (0.665, 0.245, 0.090, …): top-p 0.8 keeps the first two, renormalized.
+    const c = counts(sample(1, 0.8));
+    assert.equal(c[2]! + c[3]! + c[4]!, 0);
+    const share = Math.exp(2) / (Math.exp(2) + Math.exp(1));
+    assert.ok(Math.abs(c[0]! / draws - share) < 0.01, `${c[0]! / draws} vs ${share}`);
+    assert.ok(
+      sample(0, 0.5).every((t) => t === 0),
+      'temperature 0 is the argmax',
     );
-  }
-  // p = (0.665, 0.245, 0.090, …): top-p 0.8 keeps the first two, renormalized.
-  const counts = new Array(5).fill(0);
-  for (let i = 0; i < draws; i++) counts[sampleToken(logits, { temperature: 1, topP: 0.8 }, rng.uniform())]++;
-  assert.equal(counts[2] + counts[3] + counts[4], 0);
-  const share = Math.exp(2) / (Math.exp(2) + Math.exp(1));
-  assert.ok(Math.abs(counts[0] / draws - share) < 0.01, `${counts[0] / draws} vs ${share}`);
-  assert.equal(sampleToken(logits, { temperature: 0, topP: 0.5 }, rng.uniform()), 0);
-});
+    for (const topP of [0.9, 1])
+      assert.throws(
+        () => sample(1, topP, [2, Number.NaN, 0, -1, -3]),
+        /not finite/,
+        `NaN logits, top-p ${topP}`,
+      );
+    await selectBackend('auto');
+  });
 
 test('bilinear layers: each MLP is P((W x̂) ⊙ (V x̂)) of the unit-RMS residual stream, gain folded in (bilinear, and gated at β = 0)', async () => {
   await selectBackend('auto');
