@@ -77,7 +77,7 @@ export function llama2cBuild(files: LlamaFiles, env: NodeJS.ProcessEnv = process
   };
 }
 
-/** The WebAssembly build's forward pass over `tokens` (BOS first): tokens per second, after the first position. */
+/** The WebAssembly build's forward pass over `tokens` (BOS first), after a short warm-up: tokens per second over all of them. */
 export async function wasmForwardRate(tokens: number[]): Promise<number> {
   const wasm = await loadWasmLlama();
   wasm.logits(tokens.slice(0, 8)); // warm-up
