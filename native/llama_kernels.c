@@ -19,6 +19,7 @@
  * Matrices are row-major.
  */
 #include <stdlib.h>
+#include <string.h>
 #include "fast_exp.h"
 #include "napi_args.h"
 
@@ -319,36 +320,103 @@ static napi_value causal_softmax_grad(napi_env env, napi_callback_info info) {
 }
 
 /*
- * One head's attention over `positions` cached positions: scores[t] = (q · k_t) · scale, each dot
- * in 16 interleaved partial sums (lane l adds terms i ≡ l mod 16, then the lanes in order, then
- * the tail); p = softmax(scores) with fast_exp.h's exponential; out = Σ_t p_t v_t. A stream over
- * the keys, then one over the values: memory bandwidth, not arithmetic, bounds it at a long
- * context. Compiled twice and chosen at load by the CPU (AVX2 where it has it; same sums).
- * kv-cache.ts's attendCachedPortable is the same computation in TypeScript.
+ * The cache of one sequence is two contiguous streams, so that attention reads memory front to
+ * back: keys in tiles of KEY_TILE positions, tile b holding positions 8b … 8b + 7 of every kv
+ * head as (kvHeads, hs, 8), and values (positions, kvHeads, hs). In a tile one vector holds one
+ * coordinate of eight keys, so a query's scores come eight at a time, each lane summing in
+ * exactly the order of a single dot product (a dot reduced across the lanes of one vector cost a
+ * chain of 15 dependent additions per position).
  */
-__attribute__((target_clones("avx2", "default"))) static void attend_head(const float* q, const float* keys, const float* values, int64_t positions,
-                                                                         int64_t hs, float scale, float* scores, float* out) {
-  float max = -INFINITY;
-  for (int64_t t = 0; t < positions; t++) {
-    const float* k = keys + t * hs;
-    float lane[16] = {0};
-    int64_t i = 0;
-    for (; i + 16 <= hs; i += 16)
-      for (int l = 0; l < 16; l++) lane[l] += q[i + l] * k[i + l];
-    float dot = lane[0];
-    for (int l = 1; l < 16; l++) dot += lane[l];
-    for (; i < hs; i++) dot += q[i] * k[i];
-    scores[t] = dot * scale;
-    max = scores[t] > max ? scores[t] : max;
+#define KEY_TILE 8
+typedef float tile_vec __attribute__((vector_size(KEY_TILE * sizeof(float))));
+
+/* Eight floats from p, unaligned (a macro: a function returning a 32-byte vector has a different
+   ABI with and without AVX, which GCC warns of even when every call is inlined). */
+#define LOAD_TILE(p) (__extension__({ \
+  tile_vec x_; \
+  memcpy(&x_, (p), sizeof x_); \
+  x_; \
+}))
+
+/*
+ * Hardware prefetchers stop at page boundaries, so even a front-to-back stream stalls at each
+ * new page (attention over a 64-sequence batch ran at under half the machine's memory bandwidth).
+ * The kernel reads a sequence's keys, its values, then the next sequence's keys as one stream,
+ * and as it reads each stretch it fetches the stretch PREFETCH_AHEAD floats further on.
+ */
+#define PREFETCH_AHEAD 4096
+
+typedef struct {
+  const float *keys, *values, *next;
+  int64_t key_floats, value_floats;
+} Stream;
+
+/* Always inlined: GCC otherwise judges a function of prefetches alone free of effects and drops its calls. */
+__attribute__((always_inline)) static inline void prefetch_ahead(const Stream* s, int64_t at, int64_t floats) {
+  for (int64_t x = at + PREFETCH_AHEAD; x < at + PREFETCH_AHEAD + floats; x += 16) { /* a 64-byte line: 16 floats */
+    if (x < s->key_floats)
+      __builtin_prefetch(s->keys + x);
+    else if (x < s->key_floats + s->value_floats)
+      __builtin_prefetch(s->values + (x - s->key_floats));
+    else if (s->next)
+      __builtin_prefetch(s->next + (x - s->key_floats - s->value_floats));
   }
-  float sum = 0;
-  for (int64_t t = 0; t < positions; t++) sum += scores[t] = exp_vec(scores[t] - max);
-  const float inv = 1.0f / sum;
-  for (int64_t i = 0; i < hs; i++) out[i] = 0;
+}
+
+/* scores[0 … 8) = (q · k_t) · scale for the eight keys of one head in a tile (hs, 8). */
+__attribute__((always_inline)) static inline void score_tile(const float* q, const float* tile, int64_t hs, float scale, float* scores) {
+  const int64_t blocked = hs / 16 * 16;
+  tile_vec dot = {0};
+  for (int64_t l = 0; l < 16 && l < blocked; l++) {
+    tile_vec lane = (tile_vec){0} + q[l] * LOAD_TILE(tile + l * KEY_TILE);
+    for (int64_t i = l + 16; i < blocked; i += 16) lane += q[i] * LOAD_TILE(tile + i * KEY_TILE);
+    dot = l == 0 ? lane : dot + lane;
+  }
+  for (int64_t i = blocked; i < hs; i++) dot += q[i] * LOAD_TILE(tile + i * KEY_TILE);
+  dot *= scale;
+  memcpy(scores, &dot, sizeof dot);
+}
+
+/*
+ * One sequence's attention over its `positions` cached positions, every head: for head h (of kv
+ * head g = h / (H/KV)), scores_t = (q_h · k_{g,t}) · scale, each dot in 16 interleaved partial sums
+ * (lane l adds terms i ≡ l mod 16, then the lanes in order, then the tail); p = softmax(scores)
+ * with fast_exp.h's exponential, its sum in position order; out_h = Σ_t p_t v_{g,t}. q (H, hs)
+ * already rotated; keys and values in the layout above; scores (H, stride) with stride whole
+ * tiles; next is the next sequence's keys (NULL for none), to prefetch. Compiled twice and chosen
+ * at load by the CPU (AVX2 where it has it; same sums). kv-cache.ts's attendCachedPortable is the
+ * same computation in TypeScript.
+ */
+__attribute__((target_clones("avx2", "default"))) static void attend_sequence(const float* q, const float* keys, const float* values,
+                                                                             int64_t positions, int64_t H, int64_t KV, int64_t hs,
+                                                                             float scale, float* scores, int64_t stride, float* out,
+                                                                             const float* next) {
+  const int64_t tiles = (positions + KEY_TILE - 1) / KEY_TILE, span = KV * hs * KEY_TILE, group = H / KV;
+  const Stream stream = {keys, values, next, tiles * span, positions * KV * hs};
+  for (int64_t b = 0; b < tiles; b++)
+    for (int64_t h = 0; h < H; h++) {
+      if (h % group == 0) prefetch_ahead(&stream, b * span + h / group * hs * KEY_TILE, hs * KEY_TILE);
+      score_tile(q + h * hs, keys + b * span + h / group * hs * KEY_TILE, hs, scale, scores + h * stride + b * KEY_TILE);
+    }
+  for (int64_t h = 0; h < H; h++) {
+    float* s = scores + h * stride;
+    float max = -INFINITY;
+    for (int64_t t = 0; t < positions; t++) max = s[t] > max ? s[t] : max;
+    for (int64_t t = 0; t < positions; t++) s[t] = exp_vec(s[t] - max);
+    float sum = 0;
+    for (int64_t t = 0; t < positions; t++) sum += s[t];
+    const float inv = 1.0f / sum;
+    for (int64_t t = 0; t < positions; t++) s[t] *= inv;
+  }
+  for (int64_t i = 0; i < H * hs; i++) out[i] = 0;
   for (int64_t t = 0; t < positions; t++) {
-    const float p = scores[t] * inv;
-    const float* v = values + t * hs;
-    for (int64_t i = 0; i < hs; i++) out[i] += p * v[i];
+    prefetch_ahead(&stream, stream.key_floats + t * KV * hs, KV * hs);
+    for (int64_t h = 0; h < H; h++) {
+      const float p = scores[h * stride + t];
+      const float* v = values + (t * KV + h / group) * hs;
+      float* o = out + h * hs;
+      for (int64_t i = 0; i < hs; i++) o[i] += p * v[i];
+    }
   }
 }
 
@@ -356,9 +424,10 @@ __attribute__((target_clones("avx2", "default"))) static void attend_head(const 
  * attendCached(q, k, v, kCache, vCache, slots, n, heads, kvHeads, context, hs, pos, cos, sin, out):
  * the attention of one new position `pos` for each of n sequences. q (n, heads·hs), k and v
  * (n, kvHeads·hs) are the new position's projections; sequence r keeps its keys and values in
- * slot slots[r] of the caches (slots, kvHeads, context, hs). q and k are rotated by pos, k and v
- * written into the caches at pos, and each head h attends over positions 0 … pos of its key/value
- * head h / (heads/kvHeads): out = Σ_t softmax_t(q·k_t / √hs) v_t, out (n, heads·hs).
+ * slot slots[r] of the caches, `context` positions each (a whole number of key tiles) in the
+ * layout above. q and k are rotated by pos, k and v written into the caches at pos, and each head
+ * h attends over positions 0 … pos of its key/value head h / (heads/kvHeads):
+ * out = Σ_t softmax_t(q·k_t / √hs) v_t, out (n, heads·hs).
  */
 static napi_value attend_cached(napi_env env, napi_callback_info info) {
   const char* fn = "attendCached";
@@ -375,6 +444,7 @@ static napi_value attend_cached(napi_env env, napi_callback_info info) {
     return NULL;
   const int64_t n = v[0], H = v[1], KV = v[2], C = v[3], hs = v[4], pos = v[5], half = hs / 2;
   if (hs % 2 != 0 || KV < 1 || H % KV != 0) return fail_range(env, fn, "hs must be even and heads a multiple of kvHeads ≥ 1");
+  if (C % KEY_TILE != 0) return fail_range(env, fn, "the cache's context must be a multiple of 8 positions (one key tile)");
   if (pos >= C) return fail_range(env, fn, "pos must be below the cache's context");
   const uint64_t per_slot = (uint64_t)KV * C * hs;
   if (!has_length(env, &Q, (uint64_t)n * H * hs, fn, "q") || !has_length(env, &K, (uint64_t)n * KV * hs, fn, "k") ||
@@ -386,8 +456,9 @@ static napi_value attend_cached(napi_env env, napi_callback_info info) {
   const int32_t* slot = Slots.data;
   for (int64_t r = 0; r < n; r++)
     if (slot[r] < 0 || (uint64_t)slot[r] >= slots_held) return fail_range(env, fn, "a slot is outside the caches");
-  float* scores = malloc((size_t)(pos + 1) * sizeof(float));
-  float* qr = malloc((size_t)hs * sizeof(float));
+  const int64_t stride = (pos / KEY_TILE + 1) * KEY_TILE;
+  float* scores = malloc((size_t)(H * stride) * sizeof(float));
+  float* qr = malloc((size_t)(H * hs) * sizeof(float));
   if (!scores || !qr) {
     free(scores);
     free(qr);
@@ -401,22 +472,22 @@ static napi_value attend_cached(napi_env env, napi_callback_info info) {
     float* vs = vc + (uint64_t)slot[r] * per_slot;
     for (int64_t h = 0; h < KV; h++) {
       const float *kr = k + (r * KV + h) * hs, *vr = vv + (r * KV + h) * hs;
-      float *kt = ks + (h * C + pos) * hs, *vt = vs + (h * C + pos) * hs;
+      /* Coordinate i of this key sits at kt[i · KEY_TILE] in its head's part of the tile. */
+      float *kt = ks + (pos / KEY_TILE * KV + h) * hs * KEY_TILE + pos % KEY_TILE, *vt = vs + (pos * KV + h) * hs;
       for (int64_t i = 0; i < half; i++) {
-        kt[2 * i] = kr[2 * i] * c[i] - kr[2 * i + 1] * s[i];
-        kt[2 * i + 1] = kr[2 * i + 1] * c[i] + kr[2 * i] * s[i];
+        kt[2 * i * KEY_TILE] = kr[2 * i] * c[i] - kr[2 * i + 1] * s[i];
+        kt[(2 * i + 1) * KEY_TILE] = kr[2 * i + 1] * c[i] + kr[2 * i] * s[i];
       }
       memcpy(vt, vr, (size_t)hs * sizeof(float));
     }
-    for (int64_t h = 0; h < H; h++) {
-      const float* qh = q + (r * H + h) * hs;
-      for (int64_t i = 0; i < half; i++) {
-        qr[2 * i] = qh[2 * i] * c[i] - qh[2 * i + 1] * s[i];
-        qr[2 * i + 1] = qh[2 * i + 1] * c[i] + qh[2 * i] * s[i];
-      }
-      const int64_t kvh = h / (H / KV);
-      attend_head(qr, ks + kvh * C * hs, vs + kvh * C * hs, pos + 1, hs, scale, scores, out + (r * H + h) * hs);
+    const float* qh = q + r * H * hs;
+    for (int64_t i = 0; i < H * half; i++) {
+      const int64_t j = i % half;
+      qr[2 * i] = qh[2 * i] * c[j] - qh[2 * i + 1] * s[j];
+      qr[2 * i + 1] = qh[2 * i + 1] * c[j] + qh[2 * i] * s[j];
     }
+    const float* next = r + 1 < n ? kc + (uint64_t)slot[r + 1] * per_slot : NULL;
+    attend_sequence(qr, ks, vs, pos + 1, H, KV, hs, scale, scores, stride, out + r * H * hs, next);
   }
   free(scores);
   free(qr);

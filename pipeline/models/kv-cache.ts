@@ -1,6 +1,10 @@
 /**
  * The sampler's key/value cache, allocated once for the whole generation and written in place:
- * per layer, keys and values of (slots, kvHeads, context, hs) floats. Sequence r of the batch
+ * per layer and slot, `held` positions (the context rounded up to whole key tiles) of every kv
+ * head, each slot one contiguous stretch so that attention reads memory front to back: values
+ * (held, kvHeads, hs), keys in tiles of KEY_TILE positions, (held / KEY_TILE, kvHeads, hs,
+ * KEY_TILE), so that the native kernel scores eight positions at once, one per vector lane.
+ * Sequence r of the batch
  * keeps its positions in slot `slots[r]`; a sequence that finishes leaves the batch by dropping
  * its row from `slots`, with nothing copied. The cache lives in ordinary memory, outside any
  * backend: the native kernel and its portable twin below read and write the same arrays.
@@ -10,13 +14,21 @@ import { expVec } from '../native/fast-exp.ts';
 import { nativeKernels, onHeap } from '../native/heap.ts';
 import type { RopeTable } from './llama-ops.ts';
 
+/** Positions per key tile (native/llama_kernels.c's KEY_TILE). */
+export const KEY_TILE = 8;
+
+/** The positions a cache holds per sequence for a context: whole key tiles. */
+export const heldPositions = (context: number) => Math.ceil(context / KEY_TILE) * KEY_TILE;
+
 export class KvCache {
   readonly keys: Float32Array[];
   readonly values: Float32Array[];
   readonly heads: number;
   readonly kvHeads: number;
-  /** Positions held per sequence. */
+  /** Positions a sequence may write. */
   readonly context: number;
+  /** Positions the arrays hold per sequence and kv head: the context in whole key tiles. */
+  readonly held: number;
   readonly table: RopeTable;
   /** The cache slot of each sequence in the batch, row by row. */
   slots: Int32Array;
@@ -30,7 +42,8 @@ export class KvCache {
     table: RopeTable,
   ) {
     [this.heads, this.kvHeads, this.context, this.table] = [heads, kvHeads, context, table];
-    const size = sequences * kvHeads * context * table.hs;
+    this.held = heldPositions(context);
+    const size = sequences * kvHeads * this.held * table.hs;
     this.keys = Array.from({ length: layers }, () => new Float32Array(size));
     this.values = Array.from({ length: layers }, () => new Float32Array(size));
     this.slots = Int32Array.from({ length: sequences }, (_, i) => i);
@@ -47,7 +60,7 @@ export class KvCache {
    */
   attend(l: number, q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, pos: number): tf.Tensor2D {
     const n = q.shape[0];
-    const { heads, kvHeads, context, table } = this;
+    const { heads, kvHeads, context, held, table } = this;
     if (pos >= context)
       throw new Error(`key/value cache: position ${pos} is beyond its ${context} positions`);
     const addon = nativeKernels();
@@ -63,7 +76,7 @@ export class KvCache {
           n,
           heads,
           kvHeads,
-          context,
+          held,
           table.hs,
           pos,
           table.cos,
@@ -81,7 +94,7 @@ export class KvCache {
       this.keys[l]!,
       this.values[l]!,
       this.slots,
-      { heads, kvHeads, context, pos, table },
+      { heads, kvHeads, held, pos, table },
       out,
     );
     return tf.tensor2d(out, [n, heads * table.hs]);
@@ -96,22 +109,29 @@ export function attendCachedPortable(
   kCache: Float32Array,
   vCache: Float32Array,
   slots: Int32Array,
-  at: { heads: number; kvHeads: number; context: number; pos: number; table: RopeTable },
+  at: { heads: number; kvHeads: number; held: number; pos: number; table: RopeTable },
   out: Float32Array,
 ): void {
-  const { heads: H, kvHeads: KV, context: C, pos, table } = at;
+  const { heads: H, kvHeads: KV, held: C, pos, table } = at;
+  if (C % KEY_TILE !== 0)
+    throw new Error(`key/value cache: ${C} positions are not whole key tiles of ${KEY_TILE}`);
   const { hs } = table;
   const half = hs / 2;
   const f = Math.fround;
   const c = table.cos.subarray(pos * half, (pos + 1) * half);
   const s = table.sin.subarray(pos * half, (pos + 1) * half);
-  const rotateInto = (x: Float32Array, from: number, to: Float32Array, at: number) => {
+  /** x[from …] rotated by pos into `to`, coordinate i at to[at + i · stride]. */
+  const rotateInto = (x: Float32Array, from: number, to: Float32Array, at: number, stride = 1) => {
     for (let i = 0; i < half; i++) {
       const [x0, x1] = [x[from + 2 * i]!, x[from + 2 * i + 1]!];
-      to[at + 2 * i] = f(x0 * c[i]!) - f(x1 * s[i]!);
-      to[at + 2 * i + 1] = f(x1 * c[i]!) + f(x0 * s[i]!);
+      to[at + 2 * i * stride] = f(x0 * c[i]!) - f(x1 * s[i]!);
+      to[at + (2 * i + 1) * stride] = f(x1 * c[i]!) + f(x0 * s[i]!);
     }
   };
+  /** Where coordinate 0 of kv head g's key and value at position t sit in a slot (layout in the header). */
+  const keyAt = (t: number, g: number) =>
+    (Math.floor(t / KEY_TILE) * KV + g) * hs * KEY_TILE + (t % KEY_TILE);
+  const valueAt = (t: number, g: number) => (t * KV + g) * hs;
   const perSlot = KV * C * hs;
   const scale = f(1 / f(Math.sqrt(hs)));
   const qr = new Float32Array(hs);
@@ -119,15 +139,15 @@ export function attendCachedPortable(
   for (let r = 0; r < slots.length; r++) {
     const base = slots[r]! * perSlot;
     for (let h = 0; h < KV; h++) {
-      rotateInto(k, (r * KV + h) * hs, kCache, base + (h * C + pos) * hs);
-      vCache.set(v.subarray((r * KV + h) * hs, (r * KV + h + 1) * hs), base + (h * C + pos) * hs);
+      rotateInto(k, (r * KV + h) * hs, kCache, base + keyAt(pos, h), KEY_TILE);
+      vCache.set(v.subarray((r * KV + h) * hs, (r * KV + h + 1) * hs), base + valueAt(pos, h));
     }
     for (let h = 0; h < H; h++) {
       rotateInto(q, (r * H + h) * hs, qr, 0);
-      const kv = base + Math.floor(h / (H / KV)) * C * hs;
+      const g = Math.floor(h / (H / KV));
       let max = -Infinity;
       for (let t = 0; t <= pos; t++) {
-        scores[t] = f(dot16(qr, kCache, kv + t * hs, hs) * scale);
+        scores[t] = f(dot16(qr, kCache, base + keyAt(t, g), hs, KEY_TILE) * scale);
         max = Math.max(max, scores[t]!);
       }
       let sum = 0;
@@ -137,21 +157,24 @@ export function attendCachedPortable(
       out.fill(0, o, o + hs);
       for (let t = 0; t <= pos; t++) {
         const p = f(scores[t]! * inv);
-        for (let i = 0; i < hs; i++) out[o + i] = f(out[o + i]! + f(p * vCache[kv + t * hs + i]!));
+        for (let i = 0; i < hs; i++) out[o + i] = f(out[o + i]! + f(p * vCache[base + valueAt(t, g) + i]!));
       }
     }
   }
 }
 
-/** x · y[at …] summed as native/llama_kernels.c's attend_head: 16 interleaved lanes, then the lanes in order, then the tail. */
-function dot16(x: Float32Array, y: Float32Array, at: number, n: number): number {
+/**
+ * x · y, y's coordinate i at y[at + i · stride], summed as native/llama_kernels.c's score_tile:
+ * 16 interleaved lanes, then the lanes in order, then the tail.
+ */
+function dot16(x: Float32Array, y: Float32Array, at: number, n: number, stride: number): number {
   const f = Math.fround;
   const lane = new Float32Array(16);
   let i = 0;
   for (; i + 16 <= n; i += 16)
-    for (let j = 0; j < 16; j++) lane[j] = f(lane[j]! + f(x[i + j]! * y[at + i + j]!));
+    for (let j = 0; j < 16; j++) lane[j] = f(lane[j]! + f(x[i + j]! * y[at + (i + j) * stride]!));
   let sum = lane[0]!;
   for (let j = 1; j < 16; j++) sum = f(sum + lane[j]!);
-  for (; i < n; i++) sum = f(sum + f(x[i]! * y[at + i]!));
+  for (; i < n; i++) sum = f(sum + f(x[i]! * y[at + i * stride]!));
   return sum;
 }

@@ -147,7 +147,8 @@ export interface NativeAddon {
   ): void;
   /**
    * One new position `pos` per sequence: q, k rotated, k and v written into cache slot slots[r]
-   * (caches: (slots, kvHeads, context, hs)), out (n, heads·hs) ← attention over positions 0 … pos.
+   * (per slot `context` positions, a multiple of 8: keys (context/8, kvHeads, hs, 8), values
+   * (context, kvHeads, hs); models/kv-cache.ts), out (n, heads·hs) ← attention over positions 0 … pos.
    */
   attendCached(
     q: Float32Array,

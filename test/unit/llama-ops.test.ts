@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { attendCachedPortable, KvCache } from '../../pipeline/models/kv-cache.ts';
+import { attendCachedPortable, heldPositions, KvCache } from '../../pipeline/models/kv-cache.ts';
 import { block, type LlamaShape } from '../../pipeline/models/llama-block.ts';
 import { generate, nucleusDraw } from '../../pipeline/models/llama-generate.ts';
 import { causalSoftmax, rmsNorm, ropeTable, rotateToHeads, swiglu } from '../../pipeline/models/llama-ops.ts';
@@ -135,53 +135,80 @@ test(
   { skip },
   () => {
     const addon = loadNative()!;
-    const [n, H, KV, C, hs] = [4, 6, 2, 10, 8];
-    const table = ropeTable(hs, 10000, C);
-    const caches = [0, 1].map(() => ({
-      k: new Float32Array(n * KV * C * hs),
-      v: new Float32Array(n * KV * C * hs),
-    }));
-    let slots = Int32Array.from([2, 0, 3, 1]);
-    for (let pos = 0; pos < C; pos++) {
-      if (pos === 6) slots = Int32Array.from([3, 2]); // two sequences finished; the others keep their slots
-      const rows = slots.length;
-      const [q, k, v] = [
-        random(10 + pos, rows * H * hs),
-        random(40 + pos, rows * KV * hs),
-        random(70 + pos, rows * KV * hs),
-      ];
-      const [outNative, outPortable] = [new Float32Array(rows * H * hs), new Float32Array(rows * H * hs)];
-      addon.attendCached(
-        q,
-        k,
-        v,
-        caches[0]!.k,
-        caches[0]!.v,
-        slots,
-        rows,
-        H,
-        KV,
-        C,
-        hs,
-        pos,
-        table.cos,
-        table.sin,
-        outNative,
-      );
-      attendCachedPortable(
-        q,
-        k,
-        v,
-        caches[1]!.k,
-        caches[1]!.v,
-        slots,
-        { heads: H, kvHeads: KV, context: C, pos, table },
-        outPortable,
-      );
-      assertClose(caches[0]!.k, caches[1]!.k, { atol: 0, label: `keys stored at ${pos}` });
-      assertClose(caches[0]!.v, caches[1]!.v, { atol: 0, label: `values stored at ${pos}` });
-      assertClose(outNative, outPortable, { atol: 0, label: `attention at ${pos}` });
+    const [n, H, KV, C] = [4, 6, 2, 10];
+    const held = heldPositions(C); // 10 positions in two key tiles, the second partly written
+    // Head widths below one 16-lane block, with a tail after one, and stories15M's.
+    for (const hs of [8, 20, 48]) {
+      const table = ropeTable(hs, 10000, C);
+      const caches = [0, 1].map(() => ({
+        k: new Float32Array(n * KV * held * hs),
+        v: new Float32Array(n * KV * held * hs),
+      }));
+      let slots = Int32Array.from([2, 0, 3, 1]);
+      for (let pos = 0; pos < C; pos++) {
+        if (pos === 6) slots = Int32Array.from([3, 2]); // two sequences finished; the others keep their slots
+        const rows = slots.length;
+        const [q, k, v] = [
+          random(10 + pos, rows * H * hs),
+          random(40 + pos, rows * KV * hs),
+          random(70 + pos, rows * KV * hs),
+        ];
+        const [outNative, outPortable] = [new Float32Array(rows * H * hs), new Float32Array(rows * H * hs)];
+        addon.attendCached(
+          q,
+          k,
+          v,
+          caches[0]!.k,
+          caches[0]!.v,
+          slots,
+          rows,
+          H,
+          KV,
+          held,
+          hs,
+          pos,
+          table.cos,
+          table.sin,
+          outNative,
+        );
+        attendCachedPortable(
+          q,
+          k,
+          v,
+          caches[1]!.k,
+          caches[1]!.v,
+          slots,
+          { heads: H, kvHeads: KV, held, pos, table },
+          outPortable,
+        );
+        const at = `hs ${hs}, position ${pos}`;
+        assertClose(caches[0]!.k, caches[1]!.k, { atol: 0, label: `keys stored, ${at}` });
+        assertClose(caches[0]!.v, caches[1]!.v, { atol: 0, label: `values stored, ${at}` });
+        assertClose(outNative, outPortable, { atol: 0, label: `attention, ${at}` });
+      }
     }
+    const bad = new Float32Array(n * KV * C * 8);
+    assert.throws(
+      () =>
+        addon.attendCached(
+          new Float32Array(H * 8),
+          new Float32Array(KV * 8),
+          new Float32Array(KV * 8),
+          bad,
+          bad,
+          Int32Array.from([0]),
+          1,
+          H,
+          KV,
+          C,
+          8,
+          0,
+          ropeTable(8, 10000, C).cos,
+          ropeTable(8, 10000, C).sin,
+          new Float32Array(H * 8),
+        ),
+      /multiple of 8/,
+    );
   },
 );
 
