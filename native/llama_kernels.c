@@ -499,11 +499,45 @@ typedef struct {
   int32_t i;
 } Candidate;
 
-/* Most probable first; equal probabilities by index. */
-static int by_probability(const void* x, const void* y) {
-  const Candidate *a = x, *b = y;
-  if (a->p != b->p) return a->p > b->p ? -1 : 1;
-  return (a->i > b->i) - (a->i < b->i);
+/* Whether a comes before b in the nucleus: more probable first, equal probabilities by index. */
+static inline bool before(Candidate a, Candidate b) { return a.p != b.p ? a.p > b.p : a.i < b.i; }
+
+/* Restores the heap below `at` in h[0 … n) (its first candidate before both children). */
+static void sift_down(Candidate* h, int64_t n, int64_t at) {
+  const Candidate moving = h[at];
+  for (int64_t child; (child = 2 * at + 1) < n; at = child) {
+    if (child + 1 < n && before(h[child + 1], h[child])) child++;
+    if (!before(h[child], moving)) break;
+    h[at] = h[child];
+  }
+  h[at] = moving;
+}
+
+/*
+ * Orders the candidates c[0 … n) most probable first only as far as the nucleus needs: until
+ * their mass exceeds top-p. A heap, not a sort: thousands of tokens pass the bound, a few dozen
+ * make the nucleus. Returns the nucleus's size k, its tokens in order in c[0 … k).
+ */
+static int64_t nucleus(Candidate* c, int64_t n, double top_p) {
+  for (int64_t at = n / 2 - 1; at >= 0; at--) sift_down(c, n, at);
+  int64_t left = n;
+  double mass = 0;
+  while (left > 0) { /* the first of the heap moves to the end of the ordered tail c[left …) */
+    const Candidate first = c[0];
+    c[0] = c[--left];
+    c[left] = first;
+    sift_down(c, left, 0);
+    mass += first.p;
+    if (mass > top_p) break;
+  }
+  const int64_t k = n - left; /* c[n − 1] is the most probable: reverse the tail to the front */
+  for (int64_t j = 0; j < k / 2; j++) {
+    const Candidate t = c[left + j];
+    c[left + j] = c[n - 1 - j];
+    c[n - 1 - j] = t;
+  }
+  memmove(c, c + left, (size_t)k * sizeof(Candidate));
+  return k;
 }
 
 /*
@@ -550,15 +584,7 @@ static napi_value sample_rows(napi_env env, napi_callback_info info) {
       const double bound = (1 - top_p) / (double)(V - 1);
       for (int64_t j = 0; j < V; j++)
         if ((double)p[j] >= bound) kept[count++] = (Candidate){p[j], (int32_t)j};
-      qsort(kept, (size_t)count, sizeof(Candidate), by_probability);
-      double mass = 0;
-      for (int64_t j = 0; j < count; j++) {
-        mass += kept[j].p;
-        if (mass > top_p) {
-          count = j + 1;
-          break;
-        }
-      }
+      count = nucleus(kept, count, top_p);
     }
     if (count == 0) { /* no token at the bound: impossible for probabilities summing to 1 */
       free(kept);
