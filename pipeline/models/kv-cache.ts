@@ -44,8 +44,11 @@ export class KvCache {
     [this.heads, this.kvHeads, this.context, this.table] = [heads, kvHeads, context, table];
     this.held = heldPositions(context);
     const size = sequences * kvHeads * this.held * table.hs;
-    this.keys = Array.from({ length: layers }, () => new Float32Array(size));
-    this.values = Array.from({ length: layers }, () => new Float32Array(size));
+    // Natively in huge pages: hundreds of MiB written once each, where 4 KiB pages fault per page.
+    const addon = nativeKernels();
+    const allocate = () => addon?.hugeFloat32Array(size) ?? new Float32Array(size);
+    this.keys = Array.from({ length: layers }, allocate);
+    this.values = Array.from({ length: layers }, allocate);
     this.slots = Int32Array.from({ length: sequences }, (_, i) => i);
   }
 

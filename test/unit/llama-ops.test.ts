@@ -212,6 +212,26 @@ test(
   },
 );
 
+test('cache memory in huge pages is zeroed and writable, one array apart from another', { skip }, () => {
+  const addon = loadNative()!;
+  const length = (5 << 20) + 3; // over two 2 MiB pages, not a whole number of them
+  const [a, b] = [addon.hugeFloat32Array(length), addon.hugeFloat32Array(length)];
+  assert.equal(a.length, length);
+  assert.ok(
+    a.every((x) => x === 0),
+    'zeroed',
+  );
+  a.fill(1.5);
+  a[length - 1] = -2;
+  assert.equal(a[0], 1.5);
+  assert.equal(a[length - 1], -2);
+  assert.ok(
+    b.every((x) => x === 0),
+    'a second array shares nothing with the first',
+  );
+  for (const bad of [0, -1, 2.5]) assert.throws(() => addon.hugeFloat32Array(bad), /length/);
+});
+
 test('the cached block at each position equals the whole-window block (native and stock paths)', async () => {
   const weights = llama.init(SHAPE, new Rng(3));
   const [n, T] = [3, 9];
