@@ -47,9 +47,8 @@ export const CORPUS_PROFILES: Record<ProfileName, CorpusProfile> = {
   // Seconds: a few short stories, enough to exercise every stage.
   smoke: { stories: 16, batch: 8, shardBatches: 1, sampling: SAMPLING, fileLimit: 200, heldOut: 0.25 },
   // The published corpus, sized for the language models (at least 500,000 training tokens) and
-  // the build budget: sampling runs at about 1,300 tokens per second per worker at batch 125
-  // (two workers at once), so each shard of 250 stories takes about 40 s, and 2 workers sample
-  // 13 shards in about 4.5 minutes.
+  // the build budget: at batch 125, two workers at once, a shard of 250 stories took 27 to 34 s
+  // in a cold build, so 2 workers sample the 13 shards in about 3.5 minutes.
   default: {
     stories: 3250,
     batch: 125,

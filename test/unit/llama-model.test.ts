@@ -14,7 +14,7 @@ import { locateLlamaFiles, readRange } from '../../pipeline/data/llama-files.ts'
 import { readLlamaTokenizer } from '../../pipeline/data/llama-tokenizer.ts';
 import { tokenWindows } from '../../pipeline/data/tokens.ts';
 import { forwardWithHooks } from '../../pipeline/models/kind.ts';
-import { embedTokens } from '../../pipeline/models/llama-block.ts';
+import { embedTokens, mlp } from '../../pipeline/models/llama-block.ts';
 import {
   forwardLlama,
   llama,
@@ -220,6 +220,46 @@ test('a scheduled β reaches the MLP, and Swish_0 is exactly half the bilinear M
     label: 'Swish_0 vs bilinear/2',
   });
   tokens.dispose();
+});
+
+test('the gate at its limits, stock and native: β = 0 is exactly half the bilinear MLP, β = 1 is SiLU', async () => {
+  const weights = randomWeights(SMALL, 9);
+  const [N, d, hidden] = [7, SMALL.dim, SMALL.hidden];
+  const h = new Rng(10).normalArray(N * d, 1.5);
+  const [w1, w2, w3] = ['w1', 'w2', 'w3'].map((w) => weights[`layers.0.${w}`]!);
+  // float64 reference: out[r] = Σ_j silu(w1_j · h_r) (w3_j · h_r) w2[:, j]
+  const dot = (w: Float32Array, j: number, r: number) => {
+    let sum = 0;
+    for (let i = 0; i < d; i++) sum += w[j * d + i]! * h[r * d + i]!;
+    return sum;
+  };
+  const silu = Array.from({ length: N * d }, (_, at) => {
+    const [r, i] = [Math.floor(at / d), at % d];
+    let sum = 0;
+    for (let j = 0; j < hidden; j++) {
+      const a = dot(w1, j, r);
+      sum += (a / (1 + Math.exp(-a))) * dot(w3, j, r) * w2[i * hidden + j]!;
+    }
+    return sum;
+  });
+  for (const path of ['wasm', 'native'] as const) {
+    await selectBackend(path);
+    const p = llamaParams(SMALL, weights);
+    const out = (form: LlamaShape['mlp'], beta: number) =>
+      tf.tidy(() => mlp(p, 0, tf.tensor2d(h, [N, d]), form, beta).out.dataSync() as Float32Array);
+    const bilinear = out('bilinear', 1);
+    assert.deepEqual(
+      out('gated', 0),
+      bilinear.map((v) => v / 2),
+      `${path}: β = 0`,
+    );
+    assertClose(out('gated', 1), silu, {
+      atol: 1e-5,
+      rtol: 1e-5,
+      label: `${path}: β = 1 against SiLU in float64`,
+    });
+    tf.dispose(Object.values(p));
+  }
 });
 
 test('hooks: the residual stream is the embedding plus every attention and MLP output', async () => {
