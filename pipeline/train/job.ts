@@ -20,8 +20,12 @@ import { tensor, type NamedTensor } from '../tensors/safetensors.ts';
 import type { BackendInfo } from './backend.ts';
 import { checkSupported, train, type EpochRecord, type TrainResult, type TrainSettings } from './trainer.ts';
 
-export type ModelMeta = {
+/** What any model artifact says of its model: enough to read its weights (modelWeights). */
+export interface WeightsMeta {
   model: { kind: string; shape: Json; description: string };
+}
+
+export type ModelMeta = WeightsMeta & {
   task: string;
   settings: TrainSettings;
   history: EpochRecord[];
@@ -55,7 +59,7 @@ type TrainParams = {
   backend: { name: string; detail: string; tfjs: string };
 };
 
-const trainModel = defineJob<ModelMeta, { data: DataInfo; init?: ModelMeta }, TrainParams>({
+const trainModel = defineJob<ModelMeta, { data: DataInfo; init?: WeightsMeta }, TrainParams>({
   name: 'train/model',
   stage: 'train',
   module: import.meta.url,
@@ -114,8 +118,11 @@ export interface ModelSpec<S extends Json = Json> {
 }
 
 export interface TrainJobOptions {
-  /** Start from this training job's weights instead of the kind's initialisation. */
-  init?: Job<ModelMeta>;
+  /**
+   * Start from these weights instead of the kind's initialisation: another training job's, or an
+   * imported checkpoint's (train/pretrained.ts).
+   */
+  init?: Job<WeightsMeta>;
 }
 
 /** A training job: `model` (kind and shape) on `task`, from `data`'s artifact. */
@@ -160,7 +167,7 @@ export function weightTensors(kind: ModelKind, shape: Json, weights: Weights): R
 
 /** A model artifact's weights, checked against `kind`'s layout for `shape` (by default its own). */
 export function modelWeights(
-  model: Artifact<ModelMeta>,
+  model: Artifact<WeightsMeta>,
   kind = modelKind(model.meta.model.kind),
   shape = model.meta.model.shape,
   role = 'model',

@@ -226,7 +226,8 @@ test('the gate at its limits, stock and native: β = 0 is exactly half the bilin
   const weights = randomWeights(SMALL, 9);
   const [N, d, hidden] = [7, SMALL.dim, SMALL.hidden];
   const h = new Rng(10).normalArray(N * d, 1.5);
-  const [w1, w2, w3] = ['w1', 'w2', 'w3'].map((w) => weights[`layers.0.${w}`]!);
+  const matrix = (w: string) => weights[`layers.0.${w}`]!;
+  const [w1, w2, w3] = [matrix('w1'), matrix('w2'), matrix('w3')];
   // float64 reference: out[r] = Σ_j silu(w1_j · h_r) (w3_j · h_r) w2[:, j]
   const dot = (w: Float32Array, j: number, r: number) => {
     let sum = 0;
