@@ -1,0 +1,135 @@
+/**
+ * The evaluation job (train/evaluation.ts): a model's held-out loss under forced scalars equals
+ * the same loss computed directly; the scalars reach the forward pass; unknown or non-finite
+ * scalars are refused when planned, and weights that give NaN when run.
+ */
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import type { Artifact } from '../../pipeline/cache/artifact.ts';
+import type { LlamaShape } from '../../pipeline/models/llama-block.ts';
+import { llama, llamaParams } from '../../pipeline/models/llama.ts';
+import { nextToken } from '../../pipeline/tasks/next-token.ts';
+import { selectBackend } from '../../pipeline/train/backend.ts';
+import { asEvaluation, evaluationJob } from '../../pipeline/train/evaluation.ts';
+import { weightTensors, type WeightsMeta } from '../../pipeline/train/job.ts';
+import { tensor } from '../../pipeline/tensors/safetensors.ts';
+import { Rng } from '../../pipeline/util/random.ts';
+import type { Job } from '../../pipeline/cache/job.ts';
+import type { DataInfo } from '../../pipeline/data/job.ts';
+import { squareKind } from '../helpers/fixture-jobs.ts';
+import { runJob } from '../helpers/run-job.ts';
+
+const SHAPE: LlamaShape = {
+  vocab: 23,
+  dim: 12,
+  hidden: 20,
+  layers: 2,
+  heads: 2,
+  kvHeads: 2,
+  context: 8,
+  tiedEmbeddings: false,
+  mlp: 'gated',
+  beta: 1,
+  normEps: 1e-5,
+  ropeTheta: 10000,
+};
+const T = 8;
+
+/** Random weights at a scale where the gate is far from linear (gains near 1). */
+function randomWeights(seed: number): Record<string, Float32Array> {
+  const rng = new Rng(seed);
+  return Object.fromEntries(
+    Object.entries(llama.layout(SHAPE)).map(([name, dims]) => {
+      const size = dims.reduce((a, b) => a * b, 1);
+      return [
+        name,
+        dims.length === 1
+          ? Float32Array.from({ length: size }, () => 0.5 + rng.uniform())
+          : rng.normalArray(size, 0.5),
+      ];
+    }),
+  );
+}
+
+function modelArtifact(weights: Record<string, Float32Array>): Artifact<WeightsMeta> {
+  const shape = SHAPE as unknown as WeightsMeta['model']['shape'];
+  return {
+    meta: { model: { kind: 'llama', shape, description: 'a test llama' } },
+    tensors: weightTensors(llama, shape, weights),
+    files: {},
+  };
+}
+
+function dataArtifact(): Artifact {
+  const rng = new Rng(5);
+  const windows = (n: number) =>
+    tensor(
+      Int32Array.from({ length: n * (T + 1) }, () => rng.int(SHAPE.vocab)),
+      [n, T + 1],
+    );
+  return {
+    meta: { name: 'random tokens', source: 'test', hash: 'x', vocabSize: SHAPE.vocab },
+    tensors: { 'train.tokens': windows(4), 'validation.tokens': windows(5), 'test.tokens': windows(3) },
+    files: {},
+  };
+}
+
+/** Stand-ins for the input jobs: runJob hands the job its inputs' artifacts directly. */
+const input = <M>(x: number) => squareKind.create(`input-${x}`, {}, { x }) as unknown as Job<M>;
+const [MODEL, DATA] = [input<WeightsMeta>(1), input<DataInfo>(2)];
+
+before(async () => {
+  await selectBackend('auto');
+});
+
+/** Mean next-token cross-entropy of the validation windows, through the forward pass directly. */
+function directLoss(weights: Record<string, Float32Array>, beta: number): number {
+  const data = dataArtifact();
+  const tokens = data.tensors['validation.tokens']!.data as Int32Array;
+  const n = tokens.length / (T + 1);
+  return tf.tidy(() => {
+    const p = llamaParams(SHAPE, weights);
+    const x = tf.tensor2d(
+      Int32Array.from({ length: n * T }, (_, i) => tokens[Math.floor(i / T) * (T + 1) + (i % T)]!),
+      [n, T],
+      'int32',
+    );
+    const logits = tf.reshape(llama.forward(SHAPE, p, x, { scalars: { beta } }).output, [n * T, SHAPE.vocab]);
+    const lp = tf.logSoftmax(logits).arraySync() as number[][];
+    let sum = 0;
+    for (let i = 0; i < n * T; i++) sum -= lp[i]![tokens[Math.floor(i / T) * (T + 1) + (i % T) + 1]!]!;
+    return sum / (n * T);
+  });
+}
+
+test('held-out loss under a forced β equals the loss computed directly, and β reaches the model', async () => {
+  const weights = randomWeights(2);
+  const at = async (beta: number) => {
+    const job = evaluationJob('e', MODEL, DATA, llama, nextToken, { beta });
+    return asEvaluation(await runJob(job, { model: modelArtifact(weights), data: dataArtifact() })).meta;
+  };
+  const [one, zero] = [await at(1), await at(0)];
+  for (const [meta, beta] of [
+    [one, 1],
+    [zero, 0],
+  ] as const) {
+    assert.deepEqual(meta.scalars, { beta });
+    assert.ok(Math.abs(meta.validation['loss']! - directLoss(weights, beta)) < 1e-5, `β ${beta}`);
+    assert.ok(Number.isFinite(meta.test['loss']));
+  }
+  assert.ok(Math.abs(one.validation['loss']! - zero.validation['loss']!) > 1e-4, 'β changes the loss');
+});
+
+test('unknown and non-finite scalars are refused when planned; NaN weights when run', async () => {
+  const plan = (scalars: Record<string, number>) =>
+    evaluationJob('e', MODEL, DATA, llama, nextToken, scalars);
+  assert.throws(() => plan({ gamma: 1 }), /reads no scalar 'gamma'/);
+  assert.throws(() => plan({ beta: Number.NaN }), /must be finite/);
+  const weights = randomWeights(3);
+  weights['layers.0.w1']![0] = Number.NaN;
+  await assert.rejects(
+    runJob(plan({ beta: 1 }), { model: modelArtifact(weights), data: dataArtifact() }),
+    /validation loss is NaN/,
+  );
+});
