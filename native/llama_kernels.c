@@ -520,15 +520,24 @@ static void unmap(napi_env env, void* data, void* hint) {
  * hugeFloat32Array(length): a zeroed Float32Array in anonymous memory aligned to 2 MiB and marked
  * for transparent huge pages. The sampler's cache is hundreds of MiB written once, front to back:
  * in 4 KiB pages the first write to each page faulted (50,000 faults for 64 stories of stories15M,
- * a fifth of cached attention's time) and each page cost a TLB entry. Where the kernel gives no
- * huge pages the memory is ordinary, and correct either way.
+ * a fifth of cached attention's time) and each page cost a TLB entry. Below one huge page (a single
+ * sequence's cache) no huge page fits: the array is an ordinary one, as `new Float32Array(length)`
+ * makes (whose memory the allocator recycles; a fresh mapping per call would fault anew). Where the
+ * kernel gives no huge pages the memory is ordinary too, and correct either way.
  */
 static napi_value huge_float32_array(napi_env env, napi_callback_info info) {
   const char* fn = "hugeFloat32Array";
   napi_value argv[MAX_ARGS];
   int64_t length;
   if (!get_args(env, info, 1, argv, fn) || !get_int(env, argv[0], 1, INT32_MAX, fn, "length", &length)) return NULL;
-  const size_t used = (size_t)length * sizeof(float), bytes = used + HUGE_PAGE;
+  const size_t used = (size_t)length * sizeof(float), bytes = used + HUGE_PAGE; /* room to align */
+  napi_value buffer, out;
+  if (used < HUGE_PAGE) {
+    void* data;
+    if (napi_create_arraybuffer(env, used, &data, &buffer) != napi_ok) return NULL; /* zeroed */
+    if (napi_create_typedarray(env, napi_float32_array, (size_t)length, buffer, 0, &out) != napi_ok) return NULL;
+    return out;
+  }
   char* start = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   Mapping* m = malloc(sizeof *m);
   if (start == MAP_FAILED || !m) {
@@ -539,7 +548,6 @@ static napi_value huge_float32_array(napi_env env, napi_callback_info info) {
   *m = (Mapping){start, bytes};
   char* aligned = start + (HUGE_PAGE - (uintptr_t)start % HUGE_PAGE) % HUGE_PAGE;
   madvise(aligned, used, MADV_HUGEPAGE); /* advice: failure leaves ordinary pages */
-  napi_value buffer, out;
   if (napi_create_external_arraybuffer(env, aligned, used, unmap, m, &buffer) != napi_ok) {
     munmap(start, bytes);
     free(m);

@@ -14,8 +14,6 @@ import { expVec } from '../native/fast-exp.ts';
 import { nativeKernels, onHeap } from '../native/heap.ts';
 import type { RopeTable } from './llama-ops.ts';
 
-const HUGE_PAGE_BYTES = 2 << 20;
-
 /** Positions per key tile (native/llama_kernels.c's KEY_TILE). */
 export const KEY_TILE = 8;
 
@@ -46,10 +44,9 @@ export class KvCache {
     [this.heads, this.kvHeads, this.context, this.table] = [heads, kvHeads, context, table];
     this.held = heldPositions(context);
     const size = sequences * kvHeads * this.held * table.hs;
-    // A batch's cache natively in huge pages: hundreds of MiB written once each, where 4 KiB pages
-    // fault page by page. Below one huge page (a single sequence's), ordinary memory: a 2 MiB page
-    // would be zeroed whole for a few hundred KiB.
-    const addon = size * 4 >= HUGE_PAGE_BYTES ? nativeKernels() : null;
+    // Natively in huge pages (hugeFloat32Array): hundreds of MiB written once each, where 4 KiB
+    // pages fault page by page.
+    const addon = nativeKernels();
     const allocate = () => addon?.hugeFloat32Array(size) ?? new Float32Array(size);
     this.keys = Array.from({ length: layers }, allocate);
     this.values = Array.from({ length: layers }, allocate);

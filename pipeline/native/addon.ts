@@ -179,7 +179,7 @@ export interface NativeAddon {
     uniforms: Float64Array,
     out: Int32Array,
   ): void;
-  /** A zeroed Float32Array of `length` in memory backed by 2 MiB pages where the kernel allows. */
+  /** A zeroed Float32Array of `length`, in 2 MiB pages where it spans one and the kernel allows. */
   hugeFloat32Array(length: number): Float32Array;
   info(): BlasInfo;
   setThreads(n: number): void;

@@ -214,21 +214,23 @@ test(
 
 test('cache memory in huge pages is zeroed and writable, one array apart from another', { skip }, () => {
   const addon = loadNative()!;
-  const length = (5 << 20) + 3; // over two 2 MiB pages, not a whole number of them
-  const [a, b] = [addon.hugeFloat32Array(length), addon.hugeFloat32Array(length)];
-  assert.equal(a.length, length);
-  assert.ok(
-    a.every((x) => x === 0),
-    'zeroed',
-  );
-  a.fill(1.5);
-  a[length - 1] = -2;
-  assert.equal(a[0], 1.5);
-  assert.equal(a[length - 1], -2);
-  assert.ok(
-    b.every((x) => x === 0),
-    'a second array shares nothing with the first',
-  );
+  // Over two 2 MiB pages and not a whole number of them; and below one page (ordinary pages).
+  for (const length of [(5 << 20) + 3, 1000]) {
+    const [a, b] = [addon.hugeFloat32Array(length), addon.hugeFloat32Array(length)];
+    assert.equal(a.length, length);
+    assert.ok(
+      a.every((x) => x === 0),
+      `${length}: zeroed`,
+    );
+    a.fill(1.5);
+    a[length - 1] = -2;
+    assert.equal(a[0], 1.5);
+    assert.equal(a[length - 1], -2);
+    assert.ok(
+      b.every((x) => x === 0),
+      `${length}: a second array shares nothing with the first`,
+    );
+  }
   for (const bad of [0, -1, 2.5]) assert.throws(() => addon.hugeFloat32Array(bad), /length/);
 });
 
