@@ -18,6 +18,7 @@ import { Rng } from '../../pipeline/util/random.ts';
 import type { Job } from '../../pipeline/cache/job.ts';
 import type { DataInfo } from '../../pipeline/data/job.ts';
 import { squareKind } from '../helpers/fixture-jobs.ts';
+import { randomLlamaWeights } from '../helpers/random-llama.ts';
 import { runJob } from '../helpers/run-job.ts';
 
 const SHAPE: LlamaShape = {
@@ -35,22 +36,6 @@ const SHAPE: LlamaShape = {
   ropeTheta: 10000,
 };
 const T = 8;
-
-/** Random weights at a scale where the gate is far from linear (gains near 1). */
-function randomWeights(seed: number): Record<string, Float32Array> {
-  const rng = new Rng(seed);
-  return Object.fromEntries(
-    Object.entries(llama.layout(SHAPE)).map(([name, dims]) => {
-      const size = dims.reduce((a, b) => a * b, 1);
-      return [
-        name,
-        dims.length === 1
-          ? Float32Array.from({ length: size }, () => 0.5 + rng.uniform())
-          : rng.normalArray(size, 0.5),
-      ];
-    }),
-  );
-}
 
 function modelArtifact(weights: Record<string, Float32Array>): Artifact<WeightsMeta> {
   const shape = SHAPE as unknown as WeightsMeta['model']['shape'];
@@ -104,7 +89,7 @@ function directLoss(weights: Record<string, Float32Array>, beta: number): number
 }
 
 test('held-out loss under a forced β equals the loss computed directly, and β reaches the model', async () => {
-  const weights = randomWeights(2);
+  const weights = randomLlamaWeights(SHAPE, 2);
   const at = async (beta: number) => {
     const job = evaluationJob('e', MODEL, DATA, llama, nextToken, { beta });
     return asEvaluation(await runJob(job, { model: modelArtifact(weights), data: dataArtifact() })).meta;
@@ -126,7 +111,7 @@ test('unknown and non-finite scalars are refused when planned; NaN weights when 
     evaluationJob('e', MODEL, DATA, llama, nextToken, scalars);
   assert.throws(() => plan({ gamma: 1 }), /reads no scalar 'gamma'/);
   assert.throws(() => plan({ beta: Number.NaN }), /must be finite/);
-  const weights = randomWeights(3);
+  const weights = randomLlamaWeights(SHAPE, 3);
   weights['layers.0.w1']![0] = Number.NaN;
   await assert.rejects(
     runJob(plan({ beta: 1 }), { model: modelArtifact(weights), data: dataArtifact() }),

@@ -29,6 +29,7 @@ import { disposeTrainee, makeTrainee, trainStep } from '../../pipeline/train/tra
 import { Rng } from '../../pipeline/util/random.ts';
 import { assertClose, maxAbsDiff } from '../helpers/close.ts';
 import { referenceLogits } from '../helpers/llama-reference.ts';
+import { randomLlamaWeights } from '../helpers/random-llama.ts';
 import { loadWasmLlama, wasmPackageDir } from '../helpers/llama2c-wasm.ts';
 
 const noPackage =
@@ -134,22 +135,6 @@ const SMALL: LlamaShape = {
   ropeTheta: 10000,
 };
 
-/** Random weights at a scale where attention and the gate are far from linear. */
-function randomWeights(shape: LlamaShape, seed: number) {
-  const rng = new Rng(seed);
-  return Object.fromEntries(
-    Object.entries(llama.layout(shape)).map(([name, dims]) => {
-      const size = dims.reduce((a, b) => a * b, 1);
-      return [
-        name,
-        dims.length === 1
-          ? Float32Array.from({ length: size }, () => 0.5 + rng.uniform())
-          : rng.normalArray(size, 0.4),
-      ];
-    }),
-  );
-}
-
 for (const variant of [
   { label: 'gated β = 1, grouped-query, untied', shape: SMALL },
   {
@@ -164,7 +149,7 @@ for (const variant of [
 ]) {
   test(`small model (${variant.label}): logits match the float64 reference within 1e-4 relative`, async () => {
     await selectBackend('auto');
-    const weights = randomWeights(variant.shape, 5);
+    const weights = randomLlamaWeights(variant.shape, 5);
     const tokens = [1, 5, 9, 2, 36, 0, 17, 17, 4, 30, 11, 3];
     const ours = tf.tidy(() => {
       const p = llamaParams(variant.shape, weights);
@@ -187,7 +172,7 @@ for (const variant of [
 
 test('a scheduled β reaches the MLP, and Swish_0 is exactly half the bilinear MLP', async () => {
   await selectBackend('auto');
-  const weights = randomWeights(SMALL, 8);
+  const weights = randomLlamaWeights(SMALL, 8);
   const tokens = tf.tensor2d([[3, 1, 4, 1, 5, 9]], [1, 6], 'int32');
   const run = (shape: LlamaShape, w: typeof weights) =>
     tf.tidy(
@@ -223,7 +208,7 @@ test('a scheduled β reaches the MLP, and Swish_0 is exactly half the bilinear M
 });
 
 test('the gate at its limits, stock and native: β = 0 is exactly half the bilinear MLP, β = 1 is SiLU', async () => {
-  const weights = randomWeights(SMALL, 9);
+  const weights = randomLlamaWeights(SMALL, 9);
   const [N, d, hidden] = [7, SMALL.dim, SMALL.hidden];
   const h = new Rng(10).normalArray(N * d, 1.5);
   const matrix = (w: string) => weights[`layers.0.${w}`]!;
@@ -265,7 +250,7 @@ test('the gate at its limits, stock and native: β = 0 is exactly half the bilin
 
 test('hooks: the residual stream is the embedding plus every attention and MLP output', async () => {
   await selectBackend('auto');
-  const weights = randomWeights(SMALL, 9);
+  const weights = randomLlamaWeights(SMALL, 9);
   const ids = [2, 7, 7, 30, 1];
   const names = [
     'resid-pre.0',
@@ -357,7 +342,7 @@ test('training steps leak no tensors and lower the loss on a repeated batch', as
 test('generation: seeded, reproducible, leak-free; the same seed gives the same text and another seed other text', async () => {
   await selectBackend('auto');
   const shape = { ...SMALL, context: 40 };
-  const p = llamaParams(shape, randomWeights(shape, 11));
+  const p = llamaParams(shape, randomLlamaWeights(shape, 11));
   const settings = { temperature: 1, topP: 0.95, maxTokens: 30, seed: 5 };
   const prompts = [[1], [1, 4, 4], [1, 20]];
   const before = tf.memory().numTensors;
@@ -441,7 +426,7 @@ test('bilinear layers: each MLP is P((W x̂) ⊙ (V x̂)) of the unit-RMS residu
     { ...SMALL, mlp: 'bilinear' as const },
     { ...SMALL, beta: 0 },
   ]) {
-    const weights = randomWeights(shape, 12);
+    const weights = randomLlamaWeights(shape, 12);
     const ids = [3, 8, 8, 20, 1];
     const names = [0, 1].flatMap((l) => [`resid-pre.${l}`, `attn-out.${l}`, `mlp-out.${l}`]);
     const hooks = tf.tidy(() => {
@@ -481,7 +466,7 @@ test('bilinear layers: each MLP is P((W x̂) ⊙ (V x̂)) of the unit-RMS residu
     });
   }
   assert.deepEqual(
-    llama.bilinearLayers(SMALL, randomWeights(SMALL, 1)),
+    llama.bilinearLayers(SMALL, randomLlamaWeights(SMALL, 1)),
     [],
     'a gated MLP at β ≠ 0 is not bilinear',
   );
