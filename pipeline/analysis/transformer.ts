@@ -8,7 +8,13 @@ import type { Artifact, Json } from '../cache/artifact.ts';
 import { decodeCompact, type VocabularyWindowsMeta } from '../corpus/vocabulary.ts';
 import { tokenSplitsOf, type TokenWindows } from '../data/tokens.ts';
 import { PipelineError } from '../errors.ts';
-import { modelKind, type ModelKind, type TransformerView, type Weights } from '../models/kind.ts';
+import {
+  modelKind,
+  paramTensors,
+  type ModelKind,
+  type TransformerView,
+  type Weights,
+} from '../models/kind.ts';
 import { modelWeights, type ModelMeta } from '../train/job.ts';
 
 /** A model the readings can mean, with its view, sizes and weights. */
@@ -67,10 +73,7 @@ export function mlpInputs<S extends 'validation' | 'train'>(
   windows: Artifact<VocabularyWindowsMeta>,
   limits: Record<S, number>,
 ): Record<S, MlpInputs> {
-  const layout = t.kind.layout(t.shape);
-  const params = Object.fromEntries(
-    Object.entries(layout).map(([name, dims]) => [name, tf.tensor(t.weights[name]!, dims)]),
-  );
+  const params = paramTensors(t.kind, t.shape, t.weights);
   try {
     const splits = tokenSplitsOf(windows);
     return Object.fromEntries(

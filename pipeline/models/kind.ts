@@ -9,7 +9,7 @@
  * Weights are named float32 arrays in math layout (output dimension first), the layout of the
  * published safetensors files.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { Json } from '../cache/artifact.ts';
 import type { Rng } from '../util/random.ts';
 
@@ -208,6 +208,17 @@ export function checkWeights(kind: ModelKind, shape: Json, weights: Weights, whe
   const extra = Object.keys(weights).filter((name) => !Object.hasOwn(layout, name));
   if (extra.length > 0)
     throw new Error(`${where}: tensors ${extra.join(', ')} are not part of ${kind.name}'s layout`);
+}
+
+/** Weights as tensors in the kind's layout, for its forward pass (the caller disposes them). */
+export function paramTensors<S extends Json>(
+  kind: ModelKind<S>,
+  shape: S,
+  weights: Weights,
+): Record<string, tf.Tensor> {
+  return Object.fromEntries(
+    Object.entries(kind.layout(shape)).map(([name, dims]) => [name, tf.tensor(weights[name]!, dims)]),
+  );
 }
 
 /**

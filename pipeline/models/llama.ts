@@ -28,6 +28,7 @@ import { PipelineError } from '../errors.ts';
 import type { Rng } from '../util/random.ts';
 import {
   defineModel,
+  paramTensors,
   type BilinearLayerParts,
   type ForwardOptions,
   type ForwardResult,
@@ -314,8 +315,5 @@ export function llamaFromCheckpoint(
 
 /** Weights as tensors for this kind's forward pass (the caller disposes them). */
 export function llamaParams(shape: LlamaShape, weights: Weights): Record<string, tf.Tensor> {
-  const sizes = layout(shape);
-  return Object.fromEntries(
-    Object.entries(sizes).map(([name, dims]) => [name, tf.tensor(weights[name]!, dims)]),
-  );
+  return paramTensors(llama, shape, weights);
 }

@@ -9,7 +9,7 @@ import { artifact, type Artifact } from '../cache/artifact.ts';
 import { artifactOf, defineJob, type Job } from '../cache/job.ts';
 import type { DataInfo } from '../data/job.ts';
 import { PipelineError } from '../errors.ts';
-import { modelKind } from '../models/kind.ts';
+import { modelKind, paramTensors } from '../models/kind.ts';
 import { taskOf, type Task } from '../tasks/kind.ts';
 import { modelWeights, type WeightsMeta } from './job.ts';
 
@@ -34,10 +34,7 @@ const evaluateModel = defineJob<EvaluationMeta, { model: WeightsMeta; data: Data
     const task = taskOf(params.task);
     const weights = modelWeights(inputs.model, kind, shape, 'the model to evaluate,');
     const data = task.prepare(inputs.data);
-    const layout = kind.layout(shape);
-    const tensors = Object.fromEntries(
-      Object.entries(layout).map(([n, dims]) => [n, tf.tensor(weights[n]!, dims)]),
-    );
+    const tensors = paramTensors(kind, shape, weights);
     try {
       const predict = (x: tf.Tensor) => kind.forward(shape, tensors, x, { scalars: params.scalars }).output;
       const [validation, test] = (['validation', 'test'] as const).map((split) =>
