@@ -147,6 +147,8 @@ export interface SampleSettings {
   seed: number;
   /** Tokens that end a sequence (absent: BOS and EOS, as llama2.c; a compact vocabulary has no EOS). */
   stop?: number[];
+  /** Scalars the forward pass reads, held at these values (e.g. a gate's β), instead of the shape's. */
+  scalars?: Record<string, number>;
 }
 
 export interface Generated {

@@ -23,7 +23,7 @@
  * llama2.c's run.c. Tensors are named by layer (`layers.3.w1`), in math layout (out, in).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { LlamaCheckpoint } from '../data/llama-checkpoint.ts';
+import type { LlamaCheckpoint, LlamaConfig } from '../data/llama-checkpoint.ts';
 import { PipelineError } from '../errors.ts';
 import type { Rng } from '../util/random.ts';
 import {
@@ -232,8 +232,11 @@ function mlpInput(s: LlamaShape, p: Record<string, tf.Tensor>, ids: tf.Tensor2D,
 /** Continuations of prompts (llama-generate.ts: a key/value cache, greedy or nucleus sampling). */
 function sample(s: LlamaShape, w: Weights, prompts: number[][], settings: SampleSettings): Generated {
   const p = llamaParams(s, w);
+  const beta = settings.scalars?.['beta'];
+  for (const name of Object.keys(settings.scalars ?? {}))
+    if (name !== 'beta') throw new PipelineError(`a llama model reads no scalar '${name}' (it reads beta)`);
   try {
-    return generate(s, p, prompts, settings);
+    return generate(beta === undefined ? s : { ...s, beta }, p, prompts, settings);
   } finally {
     tf.dispose(Object.values(p));
   }
@@ -269,14 +272,12 @@ function bilinearLayers(s: LlamaShape, w: Weights): BilinearLayerParts[] {
   });
 }
 
-/** A llama2.c checkpoint as this kind's shape and weights (its gated MLP at the given β, 1 = as trained). */
-export function llamaFromCheckpoint(
-  checkpoint: LlamaCheckpoint,
-  beta = 1,
-): { shape: LlamaShape; weights: Weights } {
-  const c = checkpoint.config;
-  const a = checkpoint.arrays;
-  const shape: LlamaShape = {
+/**
+ * The shape of a llama2.c checkpoint with this configuration: its MLP gated (llama2.c's is
+ * SwiGLU) at the given β, RMSNorm ε and rotary θ as run.c fixes them.
+ */
+export function llamaShapeOf(c: LlamaConfig, beta = 1): LlamaShape {
+  return {
     vocab: c.vocab,
     dim: c.dim,
     hidden: c.hidden,
@@ -290,6 +291,16 @@ export function llamaFromCheckpoint(
     normEps: 1e-5,
     ropeTheta: 10000,
   };
+}
+
+/** A llama2.c checkpoint as this kind's shape and weights (its gated MLP at the given β, 1 = as trained). */
+export function llamaFromCheckpoint(
+  checkpoint: LlamaCheckpoint,
+  beta = 1,
+): { shape: LlamaShape; weights: Weights } {
+  const c = checkpoint.config;
+  const a = checkpoint.arrays;
+  const shape = llamaShapeOf(c, beta);
   const sizes = layout(shape);
   const weights: Weights = { embed: a.tokenEmbedding, final_norm: a.rmsFinal };
   if (!c.tiedEmbeddings) weights['unembed'] = a.wcls;

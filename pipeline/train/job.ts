@@ -159,6 +159,18 @@ export function asModel(a: Artifact | undefined, what = 'model'): Artifact<Model
   return artifactOf(a, trainModel, what);
 }
 
+/**
+ * An input that carries a model's weights, whichever job made it (a training run, an imported
+ * checkpoint): its meta names the model's kind and shape.
+ */
+export function asWeights(a: Artifact | undefined, what = 'model'): Artifact<WeightsMeta> {
+  if (!a) throw new Error(`${what}: input is missing`);
+  const model = (a.meta as { model?: { kind?: unknown } } | null)?.model;
+  if (typeof model?.kind !== 'string')
+    throw new Error(`${what}: expected a model's weights, got an artifact of '${a.kind ?? 'unknown'}'`);
+  return a as Artifact<WeightsMeta>;
+}
+
 /** Weights as named tensors in the kind's layout: the names and shapes of the published files. */
 export function weightTensors(kind: ModelKind, shape: Json, weights: Weights): Record<string, NamedTensor> {
   const layout = kind.layout(shape);

@@ -67,6 +67,12 @@ export type TrainSettings = {
    * `lr` here replaces the default learning-rate schedule.
    */
   schedules?: Record<string, ScalarSchedule>;
+  /**
+   * Also evaluate the validation split, at every evaluation, with these scalars held at fixed
+   * values, by name (e.g. `{ bilinear: { beta: 0 } }`): a finetune whose β is still moving, read as
+   * the model one would get by stopping there. Recorded in `EpochRecord.with`.
+   */
+  evaluateWith?: Record<string, Record<string, number>>;
   seed: number;
 };
 
@@ -85,6 +91,8 @@ export interface EpochRecord {
   step: number;
   train: Record<string, number>;
   validation: Record<string, number>;
+  /** The validation metrics under each of `evaluateWith`'s fixed scalars, by its names. */
+  with?: Record<string, Record<string, number>>;
 }
 
 export interface TrainResult {
@@ -149,6 +157,19 @@ export function checkSupported(kind: ModelKind, settings: TrainSettings): void {
         ['lr', ...kind.scalars].map((n) => `a schedule for '${n}'`),
       );
   }
+  for (const [variant, scalars] of Object.entries(settings.evaluateWith ?? {}))
+    for (const [name, value] of Object.entries(scalars)) {
+      if (!kind.scalars.includes(name))
+        throw refuse(
+          `evaluation '${variant}' with '${name}' fixed`,
+          kind.scalars.map((n) => `'${n}'`),
+        );
+      if (!Number.isFinite(value))
+        throw new PipelineError(`evaluation '${variant}': '${name}' must be finite, got ${value}`, {
+          exitCode: 2,
+          hint: "fix evaluateWith in the report spec's training settings",
+        });
+    }
 }
 
 export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult> {
@@ -172,16 +193,19 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
   const stepLosses = new Float32Array(totalSteps);
   let step = 0;
   let evalMs = 0;
-  // Evaluations read the schedule's scalars at the last step taken, and never noise.
-  const predictor = () => {
+  // Evaluations read the schedule's scalars at the last step taken (or the fixed ones of a
+  // variant), and never noise.
+  const predictor = (fixed: Record<string, number> = {}) => {
     const scalars = Object.fromEntries(
       Object.entries(schedules).map(([name, s]) => [
         name,
         scheduleValue(s, Math.max(0, step - 1), totalSteps),
       ]),
     );
-    return (x: tf.Tensor) => kind.forward(shape, params, x, { scalars }).output;
+    const read = { ...scalars, ...fixed };
+    return (x: tf.Tensor) => kind.forward(shape, params, x, { scalars: read }).output;
   };
+  const variants = Object.entries(settings.evaluateWith ?? {});
   const evaluate = (epoch: number) => {
     const started = performance.now();
     const predict = predictor();
@@ -190,6 +214,13 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
       step,
       train: task.evaluate(predict, data, 'train', monitor),
       validation: task.evaluate(predict, data, 'validation'),
+      ...(variants.length
+        ? {
+            with: Object.fromEntries(
+              variants.map(([name, fixed]) => [name, task.evaluate(predictor(fixed), data, 'validation')]),
+            ),
+          }
+        : {}),
     });
     evalMs += performance.now() - started;
   };

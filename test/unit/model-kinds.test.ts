@@ -250,6 +250,67 @@ test('named scalar schedules reach the forward pass at every step', async () => 
   assertClose(seen[4]!, 1 - (4 / 9 - 0.25) / 0.5, { atol: 1e-12, label: 'β in the middle of the ramp' });
 });
 
+test('evaluateWith reads the validation split with scalars held fixed, and training never sees them', async () => {
+  await selectBackend('auto');
+  const trained: number[] = [];
+  const evaluated: number[] = [];
+  // The classifier, scaling its output by the scalar β: so the loss depends on which β it read.
+  const scaled = defineModel({
+    ...bilinearClassifier,
+    name: 'test-scalar-scaled',
+    module: import.meta.url,
+    scalars: ['beta'],
+    forward: (s, p, x, o = {}) => {
+      const beta = o.scalars!['beta']!;
+      (o.noise ? trained : evaluated).push(beta);
+      const out = bilinearClassifier.forward(s, p, x, o);
+      return { ...out, output: tf.mul(out.output, 1 + beta) };
+    },
+  });
+  const rng = new Rng(2);
+  const set = imageSet(
+    rng.normalArray(40 * 4),
+    Uint8Array.from({ length: 40 }, (_, i) => i % 2),
+    4,
+  );
+  const schedules = { beta: { kind: 'linear' as const, from: 1, to: 0.5, start: 0, end: 1 } };
+  const run = (evaluateWith?: Record<string, Record<string, number>>) =>
+    train(
+      {
+        kind: scaled,
+        shape: { input: 4, embed: null, hidden: 3, classes: 2 },
+        task: classification,
+        data: { train: set, validation: set, test: set, classes: 2 },
+        settings: {
+          ...SETTINGS,
+          epochs: 2,
+          batchSize: 8,
+          schedules,
+          ...(evaluateWith ? { evaluateWith } : {}),
+        },
+      },
+      memoryLog(),
+    );
+  const plain = await run();
+  const trainedPlain = trained.splice(0);
+  evaluated.length = 0;
+  const both = await run({ zero: { beta: 0 }, two: { beta: 2 } });
+  assert.deepEqual(trained, trainedPlain, 'training reads the schedule alone');
+  // Each evaluation: the training sample and validation at the schedule's β, then each variant's.
+  // (after the first epoch's 5 steps, the schedule's β of step 4)
+  const at4 = scheduleValue(schedules.beta, 4, 10);
+  assert.deepEqual(evaluated.slice(0, 4), [at4, at4, 0, 2]);
+  assert.equal(plain.history.length, both.history.length);
+  both.history.forEach((h, i) => {
+    assert.deepEqual(h.validation, plain.history[i]!.validation, 'the scheduled evaluation is unchanged');
+    assert.deepEqual(Object.keys(h.with!), ['zero', 'two']);
+    assert.notEqual(h.with!['zero']!['loss'], h.with!['two']!['loss']);
+  });
+  assert.equal(plain.history[0]!.with, undefined);
+  await assert.rejects(run({ bad: { gamma: 0 } }), /evaluation 'bad' with 'gamma' fixed/);
+  await assert.rejects(run({ bad: { beta: Number.NaN } }), /'beta' must be finite/);
+});
+
 test('parameter groups: weight decay skips the tensors a kind exempts', async () => {
   await selectBackend('auto');
   const [decayed, kept] = [tf.variable(tf.tensor1d([1, -2])), tf.variable(tf.tensor1d([1, -2]))];
