@@ -79,8 +79,8 @@ export function continuationsJob(
   settings: ContinuationSettings,
   tokenizer?: { range: ByteRange; vocab: number },
 ): Job<ContinuationsMeta> {
-  const models = Object.values<Job>(deps).filter((job) => job.stage === 'train');
-  const modules = [...new Set(models.flatMap((m) => m.modules))];
+  // Every input's modules: the models' kinds (trained or imported), whose samplers run here.
+  const modules = [...new Set(Object.values<Job>(deps).flatMap((m) => m.modules))];
   const params: Params = {
     ...settings,
     tokenizer: tokenizer ? { sha256: rangeFingerprint(tokenizer.range), vocab: tokenizer.vocab } : null,

@@ -369,8 +369,11 @@ async function provenance(
   only: string,
 ): Promise<Provenance> {
   const upstream = walkJobs(jobs);
-  const trained = upstream.filter((j) => j.stage === 'train') as Job<ModelMeta>[];
-  const runs = (await Promise.all(trained.map((j) => ctx.runner.get(j)))).map((a) => a.meta.provenance);
+  // Training runs: the train stage's jobs that record provenance (not imports or evaluations).
+  const trained = upstream.filter((j) => j.stage === 'train') as Job<Partial<ModelMeta>>[];
+  const runs = (await Promise.all(trained.map((j) => ctx.runner.get(j))))
+    .map((a) => a.meta.provenance)
+    .filter((p) => p !== undefined);
   const data =
     runs.length > 0
       ? runs.map((r) => ({ name: r.dataName, source: r.dataSource, hash: r.dataHash }))

@@ -406,7 +406,7 @@ export const languageLossComparison = defineFigure<ModelInputs, SeedList>({
 
 // ---- continuations of fixed prompts ----
 
-async function renderContinuations(
+export async function renderContinuations(
   inputs: Inputs<{ continuations: ContinuationsMeta }>,
   params: ContinuationSettings,
 ): Promise<FigureOutput> {

@@ -20,6 +20,8 @@ export const PALETTE = {
   full: { hex: '#000000', name: 'black', what: 'the whole model, untruncated' },
   bilinear: { hex: '#762a83', name: 'purple', what: 'a model with a bilinear MLP' },
   swiglu: { hex: '#1b7837', name: 'green', what: 'its twin with a SwiGLU MLP' },
+  // the finetune report's starting point
+  pretrained: { hex: '#8c510a', name: 'brown', what: 'the pretrained model, not finetuned' },
   // a setting of the paper profile
   bilinearTwoLayers: { hex: '#c2a5cf', name: 'light purple', what: 'the two-layer bilinear model' },
 } as const;

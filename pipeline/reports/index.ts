@@ -2,6 +2,7 @@
 import { ablationsReport } from './ablations.ts';
 import { baselinesReport } from './baselines.ts';
 import { fashionMnistReport } from './fashion-mnist.ts';
+import { finetuneReport } from './finetune.ts';
 import { mnistReport } from './mnist.ts';
 import { languageReport } from './language.ts';
 import { storiesReport } from './stories.ts';
@@ -14,4 +15,5 @@ export const REPORTS: ReportSpec[] = [
   ablationsReport,
   storiesReport,
   languageReport,
+  finetuneReport,
 ];

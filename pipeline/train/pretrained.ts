@@ -18,7 +18,8 @@ export interface PretrainedMeta extends WeightsMeta {
 
 const importCheckpoint = defineJob<PretrainedMeta, Record<string, never>, { checkpoint: string }>({
   name: 'train/pretrained',
-  stage: 'train',
+  // Read from a file, not trained: a data job, built at once and never counted as a training run.
+  stage: 'data',
   module: import.meta.url,
   run: async (ctx, _inputs, params) => {
     const at = (ctx.locations as unknown as { checkpoint: ByteRange }).checkpoint;

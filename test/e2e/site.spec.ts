@@ -153,7 +153,7 @@ test('the home page: hero figure, headline numbers from the data with their inte
   // the hero says which recipe made it, against the paper's recipe alone
   await expect(page.locator('figure.hero figcaption')).toContainText("to the paper's recipe");
   await expect(page.locator('figure.hero figcaption a[href^="/reports/mnist/"]')).not.toHaveCount(0);
-  const reports = ['mnist', 'fashion-mnist', 'baselines', 'ablations', 'stories', 'language'];
+  const reports = ['mnist', 'fashion-mnist', 'baselines', 'ablations', 'stories', 'language', 'finetune'];
   const metrics = Object.fromEntries(
     reports.map((r) => [
       r,
@@ -165,7 +165,7 @@ test('the home page: hero figure, headline numbers from the data with their inte
     ]),
   );
   const headlines = page.locator('ul.headlines > li');
-  await expect(headlines).toHaveCount(5);
+  await expect(headlines).toHaveCount(6);
   // each number is the report's; a mean comes with its bounds, and its sentence says once how they were made
   for (const [i, [report, name]] of (
     [
@@ -174,6 +174,7 @@ test('the home page: hero figure, headline numbers from the data with their inte
       ['baselines', 'mnist-largest-needed-eigen'],
       ['ablations', 'mnist-strongest-cross-seed-similarity'],
       ['language', 'cost-test'],
+      ['finetune', 'gap'],
     ] as const
   ).entries()) {
     const m = metrics[report]![name]!;
@@ -333,6 +334,59 @@ test('the language report: its figures, numbers from the data and the build time
   ]);
   await page.goto('/reports/language/figures/continuations/');
   expect(await expectImagesLoaded(page)).toBe(1);
+  await context.close();
+});
+
+test('the finetune report: every model in one table, the gap to its control from the data, the β schedule and the stories, without JavaScript', async ({
+  browser,
+  request,
+}) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto('/reports/finetune/');
+  await expect(page.locator('h1')).toContainText('Finetune');
+  const report = JSON.parse(readFileSync('.smoke/reports/finetune/report.json', 'utf8')) as {
+    metrics: Record<string, { display: string; value: number }>;
+    figures: string[];
+  };
+  expect(report.figures).toEqual(['models', 'loss-curves', 'beta-schedule', 'continuations']);
+  expect(await expectImagesLoaded(page)).toBe(3);
+  const rows = page.locator('#figure-models table.figure-table tbody tr');
+  await expect(rows).toHaveCount(5);
+  // the table's finetune row and the prose say the same test loss; the gap is the two rows' difference
+  await expect(rows.nth(4)).toContainText(report.metrics['finetune-test-loss']!.value.toFixed(4));
+  const main = page.locator('main');
+  for (const name of [
+    'original-test-loss',
+    'original-bilinear-test-loss',
+    'control-test-loss',
+    'gap',
+    'tokens-seen',
+  ])
+    await expect(main).toContainText(report.metrics[name]!.display);
+  const { value: gap } = report.metrics['gap']!;
+  expect(gap).toBeCloseTo(
+    report.metrics['finetune-test-loss']!.value - report.metrics['control-test-loss']!.value,
+    9,
+  );
+  // the schedule's figure page, and its numbers: the finetune ends at β = 0, the control stays at 1
+  await page.goto('/reports/finetune/figures/beta-schedule/');
+  expect(await expectImagesLoaded(page)).toBe(1);
+  const csv = (await (await request.get('/reports/finetune/figures/beta-schedule/data.csv')).text())
+    .trim()
+    .split('\n');
+  expect(csv[0]).toBe('model,step,tokens,beta');
+  const last = (model: string) =>
+    csv
+      .filter((line) => line.startsWith(model))
+      .at(-1)!
+      .split(',')
+      .at(-1);
+  expect(last('finetune (β annealed)')).toBe('0');
+  expect(last('control (β held at 1)')).toBe('1');
+  await page.goto('/reports/finetune/figures/continuations/');
+  expect(await expectImagesLoaded(page)).toBe(1);
+  await expect(page.locator('main')).toContainText('original, β set to 0');
   await context.close();
 });
 
