@@ -29,7 +29,10 @@ export type ModelMeta = WeightsMeta & {
   task: string;
   settings: TrainSettings;
   history: EpochRecord[];
-  /** Every task metric after the last epoch, on the whole of each split. */
+  /**
+   * Every task metric after the last epoch, on the whole of each split (the training split's on
+   * the `monitored` sample when the settings' finalTrain is 'sample').
+   */
   final: TrainResult['final'];
   /** How many training examples each epoch's `history[].train` is over (a fixed sample of large sets). */
   monitored: number;

@@ -63,6 +63,12 @@ export type TrainSettings = {
   /** Training examples in each evaluation's training sample (default TRAIN_MONITOR). */
   monitor?: number;
   /**
+   * The final training metrics: over the whole training split (the default), or over the
+   * evaluations' training sample ('sample': a finetune on a large corpus, where a forward pass over
+   * every training token costs a third of the run and says little the sample does not).
+   */
+  finalTrain?: 'all' | 'sample';
+  /**
    * Named scalars over the steps, passed to the model's forward pass (e.g. `beta` for a gate);
    * `lr` here replaces the default learning-rate schedule.
    */
@@ -253,7 +259,10 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
         const started = performance.now();
         const predict = predictor();
         final = {
-          train: monitor ? task.evaluate(predict, data, 'train') : history.at(-1)!.train,
+          train:
+            monitor && settings.finalTrain !== 'sample'
+              ? task.evaluate(predict, data, 'train')
+              : history.at(-1)!.train,
           validation: history.at(-1)!.validation,
           test: task.evaluate(predict, data, 'test'),
         };

@@ -174,7 +174,7 @@ test('the home page: hero figure, headline numbers from the data with their inte
       ['baselines', 'mnist-largest-needed-eigen'],
       ['ablations', 'mnist-strongest-cross-seed-similarity'],
       ['language', 'cost-test'],
-      ['finetune', 'gap'],
+      ['finetune', 'finetune-test-loss'],
     ] as const
   ).entries()) {
     const m = metrics[report]![name]!;

@@ -308,6 +308,22 @@ test('evaluateWith reads the validation split with scalars held fixed, and train
   });
   assert.equal(plain.history[0]!.with, undefined);
   await assert.rejects(run({ bad: { gamma: 0 } }), /evaluation 'bad' with 'gamma' fixed/);
+  // The final training metrics: over every training example, or over the evaluations' sample.
+  const sampled = (finalTrain: 'all' | 'sample') =>
+    train(
+      {
+        kind: scaled,
+        shape: { input: 4, embed: null, hidden: 3, classes: 2 },
+        task: classification,
+        data: { train: set, validation: set, test: set, classes: 2 },
+        settings: { ...SETTINGS, epochs: 2, batchSize: 8, schedules, monitor: 10, finalTrain },
+      },
+      memoryLog(),
+    );
+  const [all, sample] = [await sampled('all'), await sampled('sample')];
+  assert.deepEqual(sample.final.train, sample.history.at(-1)!.train);
+  assert.deepEqual(all.history.at(-1)!.train, sample.history.at(-1)!.train);
+  assert.notDeepEqual(all.final.train, sample.final.train);
   await assert.rejects(run({ bad: { beta: Number.NaN } }), /'beta' must be finite/);
 });
 
