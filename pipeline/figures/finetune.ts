@@ -1,8 +1,8 @@
 /**
  * The finetune report's figures: every model's held-out loss with the tokens it read (the
  * original, the original read at β = 0, the control finetuned at β = 1, the finetune), the
- * validation loss over training of both runs at the β of the moment and at β = 0, and the β
- * schedule itself.
+ * validation loss over training of both runs at the β of the moment and at β = 0, the β
+ * schedule itself, and every model's stories for the same prompts.
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { asJson } from '../cache/artifact.ts';
@@ -15,6 +15,8 @@ import { CHART_CONFIG, renderChart } from './charts.ts';
 import { defineFigure, round7, type FigureOutput } from './job.ts';
 import { PALETTE, colourName, type Entity } from './palette.ts';
 import { tableFigure } from './table.ts';
+import { renderContinuations } from './language.ts';
+import type { ContinuationSettings, ContinuationsMeta } from '../analysis/continuations.ts';
 
 type FinetuneInputs = Record<string, EvaluationMeta | ModelMeta | WindowsMeta>;
 
@@ -364,3 +366,20 @@ export const finetuneSchedule = defineFigure<FinetuneInputs, ScheduleParams>({
     '. At β = 1 the gate is SiLU, the original model; at β = 0 it is z/2 and the MLP bilinear.',
   render: renderSchedule,
 });
+
+// ---- stories from every model ----
+
+export const finetuneContinuations = defineFigure<{ continuations: ContinuationsMeta }, ContinuationSettings>(
+  {
+    name: 'finetune-continuations',
+    module: import.meta.url,
+    title: () => 'Stories from every model',
+    caption: (p) =>
+      [
+        `Each model's continuation of the same ${p.prompts.length} prompts, greedy and sampled (temperature`,
+        `${p.temperature}, top-p ${p.topP}, seed ${p.seed}), at most ${p.maxTokens} tokens; "…" marks a`,
+        'continuation cut at that limit.',
+      ].join(' '),
+    render: renderContinuations,
+  },
+);

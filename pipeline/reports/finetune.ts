@@ -20,6 +20,7 @@ import { readLlamaConfig } from '../data/llama-checkpoint.ts';
 import { readRange } from '../data/llama-files.ts';
 import { readLlamaTokenizer } from '../data/llama-tokenizer.ts';
 import {
+  finetuneContinuations,
   finetuneCurves,
   finetuneSchedule,
   finetuneTable,
@@ -27,15 +28,14 @@ import {
   type FinetuneRow,
 } from '../figures/finetune.ts';
 import { figure } from '../figures/job.ts';
-import { renderContinuations } from '../figures/language.ts';
-import { defineFigure } from '../figures/job.ts';
 import { llama, llamaShapeOf } from '../models/llama.ts';
 import type { ProfileName } from '../profiles.ts';
 import { nextToken } from '../tasks/next-token.ts';
 import { evaluationJob, type EvaluationMeta } from '../train/evaluation.ts';
 import { trainJob, type ModelMeta } from '../train/job.ts';
 import { pretrainedJob } from '../train/pretrained.ts';
-import type { ScalarSchedule } from '../train/schedule.ts';
+import { checkSchedule, type ScalarSchedule } from '../train/schedule.ts';
+import { PipelineError } from '../errors.ts';
 import type { TrainSettings } from '../train/trainer.ts';
 import { PROMPTS } from './language.ts';
 import {
@@ -47,7 +47,6 @@ import {
   type ReportSpec,
 } from './spec.ts';
 import { corpusFor } from './stories.ts';
-import type { ContinuationSettings, ContinuationsMeta } from '../analysis/continuations.ts';
 
 interface FinetuneProfile {
   /** Tokens per training window (at most the checkpoint's context). */
@@ -102,18 +101,28 @@ export const FINETUNE_PROFILES: Record<ProfileName, FinetuneProfile> = {
   },
 };
 
-const finetuneContinuations = defineFigure<{ continuations: ContinuationsMeta }, ContinuationSettings>({
-  name: 'finetune-continuations',
-  module: import.meta.url,
-  title: () => 'Stories from every model',
-  caption: (p) =>
-    [
-      `Each model's continuation of the same ${p.prompts.length} prompts, greedy and sampled (temperature`,
-      `${p.temperature}, top-p ${p.topP}, seed ${p.seed}), at most ${p.maxTokens} tokens; "…" marks a`,
-      'continuation cut at that limit.',
-    ].join(' '),
-  render: renderContinuations,
-});
+/**
+ * Refuses a β schedule that does not end at exactly 0 by the last step: the report publishes
+ * the model it ends with as bilinear, which it is only at β = 0.
+ */
+export function checkAnneal(beta: ScalarSchedule, setting: string): void {
+  checkSchedule('beta', beta);
+  const ends =
+    beta.kind === 'constant'
+      ? beta.value
+      : beta.kind === 'linear' || beta.kind === 'alpha-decay'
+        ? beta.to
+        : Number.NaN;
+  if (ends !== 0)
+    throw new PipelineError(
+      `${setting}: the β schedule (${beta.kind}) must end at β = 0, so that the finetuned MLP is ` +
+        `bilinear; it ends at ${Number.isNaN(ends) ? 'no fixed value' : ends}`,
+      {
+        exitCode: 2,
+        hint: "use a linear or alpha-decay schedule with 'to: 0' (its 'end' ≤ 1 is reached by the last step)",
+      },
+    );
+}
 
 type FinetuneJobs = ReturnType<typeof planJobs>;
 
@@ -121,6 +130,7 @@ type FinetuneJobs = ReturnType<typeof planJobs>;
 function planJobs(ctx: PlanContext) {
   const { job: stories, files } = corpusFor(ctx);
   const p = FINETUNE_PROFILES[ctx.profile];
+  checkAnneal(p.beta, `the ${ctx.profile} profile's finetune (pipeline/reports/finetune.ts)`);
   const config = readLlamaConfig(
     readRange({ ...files.checkpoint, end: Math.min(files.checkpoint.end, files.checkpoint.start + 28) }),
     files.checkpoint.name,
