@@ -46,6 +46,15 @@ export interface Task<D = unknown> {
     split: Split,
     indices?: number[],
   ): Record<string, number>;
+  /**
+   * Optional: every metric over a whole split, as evaluate() gives them, and each example's own
+   * loss, in one pass; two models' losses on the same examples make a paired comparison.
+   */
+  evaluateEach?(
+    predict: (inputs: tf.Tensor) => tf.Tensor,
+    data: D,
+    split: Split,
+  ): { metrics: Record<string, number>; loss: Float64Array };
   /** The metrics evaluate() reports, `loss` first. */
   metrics: readonly TaskMetric[];
 }

@@ -58,6 +58,34 @@ export const nextToken = defineTask<TokenSplits>({
     );
     return { loss: lossSum! / positions, accuracy: correct! / positions };
   },
+  evaluateEach(predict, data, split) {
+    const set = data[split];
+    const T = set.context;
+    const chunk = Math.max(1, Math.floor(EVAL_LOGITS / (T * data.vocabSize)));
+    const loss = new Float64Array(set.n);
+    let [lossSum, correct] = [0, 0];
+    for (let first = 0; first < set.n; first += chunk) {
+      const indices = Array.from({ length: Math.min(chunk, set.n - first) }, (_, i) => first + i);
+      const b = nextTokenBatch(set, indices);
+      const [rows, right] = tf.tidy(() => {
+        const logits = predict(b.inputs);
+        return [
+          rowCrossEntropy(...flat(logits, b.targets)).dataSync() as Float32Array,
+          tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), b.targets), 'float32')).dataSync()[0]!,
+        ] as const;
+      });
+      tf.dispose([b.inputs, b.targets]);
+      indices.forEach((w, r) => {
+        let sum = 0;
+        for (let t = 0; t < T; t++) sum += rows[r * T + t]!;
+        loss[w] = sum / T;
+        lossSum += sum;
+      });
+      correct += right;
+    }
+    const positions = set.n * T;
+    return { metrics: { loss: lossSum / positions, accuracy: correct / positions }, loss };
+  },
   metrics: [
     { name: 'loss', label: 'cross-entropy per token', format: 'number' },
     { name: 'accuracy', label: 'next-token accuracy', format: 'percent' },

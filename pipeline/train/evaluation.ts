@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { artifact, type Artifact } from '../cache/artifact.ts';
+import { tensor } from '../tensors/safetensors.ts';
 import { artifactOf, defineJob, type Job } from '../cache/job.ts';
 import type { DataInfo } from '../data/job.ts';
 import { PipelineError } from '../errors.ts';
@@ -37,9 +38,14 @@ const evaluateModel = defineJob<EvaluationMeta, { model: WeightsMeta; data: Data
     const tensors = paramTensors(kind, shape, weights);
     try {
       const predict = (x: tf.Tensor) => kind.forward(shape, tensors, x, { scalars: params.scalars }).output;
-      const [validation, test] = (['validation', 'test'] as const).map((split) =>
-        task.evaluate(predict, data, split),
+      // With the task's per-example losses when it gives them: another model's on the same
+      // examples make a paired comparison (analysis/paired-loss.ts).
+      const each = (['validation', 'test'] as const).map((split) =>
+        task.evaluateEach
+          ? task.evaluateEach(predict, data, split)
+          : { metrics: task.evaluate(predict, data, split), loss: null },
       );
+      const [validation, test] = each.map((e) => e.metrics);
       for (const [split, metrics] of Object.entries({ validation, test }))
         for (const [name, value] of Object.entries(metrics!))
           if (!Number.isFinite(value))
@@ -47,8 +53,15 @@ const evaluateModel = defineJob<EvaluationMeta, { model: WeightsMeta; data: Data
               exitCode: 1,
               hint: 'the weights or the scalars give NaN or infinite outputs',
             });
+      const losses = Object.fromEntries(
+        (['validation', 'test'] as const).flatMap((split, i) => {
+          const loss = each[i]!.loss;
+          return loss ? [[`${split}.loss`, tensor(loss, [loss.length])]] : [];
+        }),
+      );
       return artifact({
         meta: { model: description, scalars: params.scalars, validation: validation!, test: test! },
+        tensors: losses,
       });
     } finally {
       tf.dispose(Object.values(tensors));

@@ -11,6 +11,7 @@ import type { LlamaShape } from '../../pipeline/models/llama-block.ts';
 import { llama, llamaParams } from '../../pipeline/models/llama.ts';
 import { nextToken } from '../../pipeline/tasks/next-token.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
+import { pairedLossDifference } from '../../pipeline/analysis/paired-loss.ts';
 import { asEvaluation, evaluationJob } from '../../pipeline/train/evaluation.ts';
 import { weightTensors, type WeightsMeta } from '../../pipeline/train/job.ts';
 import { tensor } from '../../pipeline/tensors/safetensors.ts';
@@ -104,6 +105,58 @@ test('held-out loss under a forced β equals the loss computed directly, and β 
     assert.ok(Number.isFinite(meta.test['loss']));
   }
   assert.ok(Math.abs(one.validation['loss']! - zero.validation['loss']!) > 1e-4, 'β changes the loss');
+});
+
+test("each window's loss: they average to the split's loss, and pair two models window by window", async () => {
+  const weights = randomLlamaWeights(SHAPE, 4);
+  const at = async (beta: number) =>
+    asEvaluation(
+      await runJob(evaluationJob('e', MODEL, DATA, llama, nextToken, { beta }), {
+        model: modelArtifact(weights),
+        data: dataArtifact(),
+      }),
+    );
+  const [one, zero] = [await at(1), await at(0)];
+  for (const e of [one, zero]) {
+    const windows = e.tensors['validation.loss']!.data as Float64Array;
+    assert.equal(windows.length, 5);
+    assert.equal(e.tensors['test.loss']!.data.length, 3);
+    const mean = windows.reduce((a, b) => a + b, 0) / windows.length;
+    assert.ok(
+      Math.abs(mean - e.meta.validation['loss']!) < 1e-9,
+      'windows of equal length: the mean of means',
+    );
+    assert.ok(Math.abs(e.meta.validation['loss']! - directLoss(weights, e.meta.scalars['beta']!)) < 1e-5);
+  }
+  // the same loss per window as the task's own evaluation, window by window
+  const data = nextToken.prepare(dataArtifact());
+  tf.tidy(() => {
+    const p = llamaParams(SHAPE, weights);
+    const predict = (x: tf.Tensor) => llama.forward(SHAPE, p, x, { scalars: { beta: 1 } }).output;
+    const windows = one.tensors['validation.loss']!.data as Float64Array;
+    windows.forEach((loss, w) =>
+      assert.ok(
+        Math.abs(loss - nextToken.evaluate(predict, data, 'validation', [w])['loss']!) < 1e-5,
+        `window ${w}`,
+      ),
+    );
+  });
+  const self = pairedLossDifference(one, one, 'validation');
+  assert.equal(self.mean, 0);
+  assert.equal(self.hi! - self.lo!, 0);
+  const paired = pairedLossDifference(zero, one, 'validation');
+  assert.ok(Math.abs(paired.mean - (zero.meta.validation['loss']! - one.meta.validation['loss']!)) < 1e-9);
+  assert.equal(paired.n, 5);
+  assert.equal(paired.method, 't');
+  assert.throws(
+    () =>
+      pairedLossDifference(
+        zero,
+        { ...one, tensors: { 'validation.loss': tensor(new Float64Array(4), [4]) } },
+        'validation',
+      ),
+    /has 5 validation examples, .* 4/,
+  );
 });
 
 test('unknown and non-finite scalars are refused when planned; NaN weights when run', async () => {
