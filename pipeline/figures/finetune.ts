@@ -34,9 +34,9 @@ export interface FinetuneRun {
   entity: Entity;
 }
 
-/** Training tokens a run read: every position of every training window, once per epoch. */
+/** Training tokens a run read: every position of every training window it read. */
 export function finetuneTokens(meta: ModelMeta, windows: WindowsMeta): number {
-  return meta.settings.epochs * windows.windows.train * windows.context;
+  return meta.examples * windows.context;
 }
 
 // ---- the table of models ----

@@ -39,6 +39,8 @@ export type ModelMeta = WeightsMeta & {
   /** The training job this run started from, by key, when finetuned. */
   startedFrom: string | null;
   steps: number;
+  /** Training examples read over every step (epochs × the split, when the epochs are whole). */
+  examples: number;
   /** Mean time of a training step, evaluations excluded. */
   msPerStep: number;
   /** Time of the whole run, evaluations included. */
@@ -95,6 +97,7 @@ const trainModel = defineJob<ModelMeta, { data: DataInfo; init?: WeightsMeta }, 
       monitored: result.monitored,
       startedFrom: inputs.init ? keyOf(ctx.deps, 'init') : null,
       steps: result.steps,
+      examples: result.examples,
       msPerStep: Math.round(result.msPerStep * 100) / 100,
       wallMs: Math.round(result.wallMs),
       provenance: {

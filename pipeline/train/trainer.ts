@@ -27,6 +27,10 @@ import { AdamW } from './adamw.ts';
 import { checkSchedule, scheduleValue, type ScalarSchedule } from './schedule.ts';
 
 export type TrainSettings = {
+  /**
+   * Passes over the training split; a fraction ends the last pass after that share of its steps
+   * (a finetune that reads half a corpus: 0.5).
+   */
   epochs: number;
   batchSize: number;
   /** Peak learning rate (of the default warm-up/cosine schedule; `schedules.lr` replaces it). */
@@ -114,6 +118,8 @@ export interface TrainResult {
   /** The mean batch loss of every step, before that step's update. */
   stepLosses: Float32Array;
   steps: number;
+  /** Training examples read, over every step. */
+  examples: number;
   /** Mean time of a training step (batch, forward, backward, update), evaluations excluded. */
   msPerStep: number;
   /** Time of the whole run: initialisation, every step and every evaluation. */
@@ -190,7 +196,8 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
   const { params, names } = trainee;
   const trainSize = task.size(data, 'train');
   const stepsPerEpoch = Math.ceil(trainSize / settings.batchSize);
-  const totalSteps = stepsPerEpoch * settings.epochs;
+  const totalSteps = checkEpochs(settings.epochs, stepsPerEpoch);
+  const epochs = Math.ceil(settings.epochs);
   const schedules = schedulesOf(settings);
   const every = checkEvery(settings.evaluateEvery);
   const history: EpochRecord[] = [];
@@ -198,6 +205,7 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
   const progress = log.progress('training', totalSteps);
   const stepLosses = new Float32Array(totalSteps);
   let step = 0;
+  let examples = 0;
   let evalMs = 0;
   // Evaluations read the schedule's scalars at the last step taken (or the fixed ones of a
   // variant), and never noise.
@@ -233,10 +241,13 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
   let final: TrainResult['final'] | undefined;
   const loopStarted = performance.now();
   try {
-    for (let epoch = 1; epoch <= settings.epochs; epoch++) {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
       const order = rng.shuffle(Array.from({ length: trainSize }, (_, i) => i));
-      for (let first = 0; first < order.length; first += settings.batchSize) {
-        const b = task.batch(data, 'train', order.slice(first, first + settings.batchSize));
+      // The epoch's batches, the last epoch's cut at the run's last step when it is a fraction.
+      const end = Math.min(order.length, (totalSteps - step) * settings.batchSize);
+      for (let first = 0; first < end; first += settings.batchSize) {
+        const indices = order.slice(first, first + settings.batchSize);
+        const b = task.batch(data, 'train', indices);
         const noise: TrainingNoise = {
           latent: settings.latentNoise,
           input: settings.inputNoise ?? 0,
@@ -250,12 +261,13 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
         stepLosses[step] = loss;
         step++;
         if (!Number.isFinite(loss)) throw divergence(epoch, step, loss);
+        examples += indices.length;
         progress.update(step, `epoch ${epoch}/${settings.epochs} loss ${loss.toFixed(4)}`);
-        if (every && step % every === 0 && first + settings.batchSize < order.length) evaluate(epoch);
+        if (every && step % every === 0 && first + settings.batchSize < end) evaluate(epoch);
       }
-      if (settings.evaluate === 'last-epoch' && epoch < settings.epochs) continue;
+      if (settings.evaluate === 'last-epoch' && epoch < epochs) continue;
       evaluate(epoch);
-      if (epoch === settings.epochs) {
+      if (epoch === epochs) {
         const started = performance.now();
         const predict = predictor();
         final = {
@@ -278,6 +290,7 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
       monitored: monitor?.length ?? trainSize,
       stepLosses,
       steps: step,
+      examples,
       msPerStep: trainMs / Math.max(step, 1),
       wallMs: performance.now() - began,
     };
@@ -285,6 +298,18 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
     progress.end();
     disposeTrainee(trainee);
   }
+}
+
+/** The run's steps: whole epochs of `stepsPerEpoch`, and the share of one a fraction asks for. */
+function checkEpochs(epochs: number, stepsPerEpoch: number): number {
+  const steps = Math.round(stepsPerEpoch * epochs);
+  if (!(Number.isFinite(epochs) && epochs > 0) || steps < 1)
+    throw new PipelineError(
+      `epochs must be a positive number giving at least one step, got ${epochs} ` +
+        `(${stepsPerEpoch} steps per epoch)`,
+      { exitCode: 2, hint: "fix the report spec's training settings" },
+    );
+  return steps;
 }
 
 function checkEvery(every: number | undefined): number | undefined {

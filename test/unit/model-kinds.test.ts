@@ -250,6 +250,57 @@ test('named scalar schedules reach the forward pass at every step', async () => 
   assertClose(seen[4]!, 1 - (4 / 9 - 0.25) / 0.5, { atol: 1e-12, label: 'β in the middle of the ramp' });
 });
 
+test('a fractional epoch count ends the last pass after its share of the steps, the schedules with it', async () => {
+  await selectBackend('auto');
+  const betas: number[] = [];
+  const recorder = defineModel({
+    ...bilinearClassifier,
+    name: 'test-scalar-recorder-epochs',
+    module: import.meta.url,
+    scalars: ['beta'],
+    forward: (s, p, x, o = {}) => {
+      if (o.noise) betas.push(o.scalars!['beta']!);
+      return bilinearClassifier.forward(s, p, x, o);
+    },
+  });
+  const set = imageSet(
+    new Rng(3).normalArray(40 * 4),
+    Uint8Array.from({ length: 40 }, (_, i) => i % 2),
+    4,
+  );
+  const schedules = { beta: { kind: 'linear' as const, from: 1, to: 0, start: 0, end: 1 } };
+  const run = (epochs: number) =>
+    train(
+      {
+        kind: recorder,
+        shape: { input: 4, embed: null, hidden: 3, classes: 2 },
+        task: classification,
+        data: { train: set, validation: set, test: set, classes: 2 },
+        settings: { ...SETTINGS, epochs, batchSize: 8, schedules },
+      },
+      memoryLog(),
+    );
+  // 5 steps an epoch: 1.5 epochs are 8 steps (7.5 rounded), 40 + 3 × 8 examples
+  const half = await run(1.5);
+  assert.equal(half.steps, 8);
+  assert.equal(half.examples, 64);
+  assert.equal(betas.length, 8);
+  assert.equal(betas.at(-1), 0, 'the schedule ends with the run');
+  assert.deepEqual(
+    half.history.map((h) => [h.epoch, h.step]),
+    [
+      [1, 5],
+      [2, 8],
+    ],
+  );
+  betas.length = 0;
+  const whole = await run(2);
+  assert.equal(whole.steps, 10);
+  assert.equal(whole.examples, 80);
+  await assert.rejects(run(0), /epochs must be a positive number/);
+  await assert.rejects(run(0.05), /at least one step, got 0.05/);
+});
+
 test('evaluateWith reads the validation split with scalars held fixed, and training never sees them', async () => {
   await selectBackend('auto');
   const trained: number[] = [];
