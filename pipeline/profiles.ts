@@ -6,7 +6,7 @@ import { unknownChoice } from './errors.ts';
 
 export const PROFILES = {
   smoke: 'every report with tiny models and data; seconds; what tests and CI build',
-  default: 'the published site; at most 30 minutes cold (the image and study reports alone at most 12)',
+  default: 'the published site; at most 40 minutes cold (the image and study reports alone at most 12)',
   paper: "the paper's settings (sizes, epochs, seeds); hours",
 } as const;
 
