@@ -136,33 +136,45 @@ export const finetuneTable = defineFigure<FinetuneInputs, { rows: FinetuneRow[] 
 /** The curves' settings: the runs, the original model's evaluations (flat lines), how often. */
 export interface CurveParams {
   runs: FinetuneRun[];
-  /** The original model's evaluation at β = 1, drawn as a flat line. */
-  original: { evaluation: string; label: string };
+  /**
+   * The original model's evaluations: at β = 1 (drawn as a flat line, and where both runs start)
+   * and at β = 0 (where both runs start when read at β = 0).
+   */
+  original: { evaluation: string; bilinear: string; label: string };
   evaluateEvery: number;
 }
 
 function curveRows(inputs: Inputs<FinetuneInputs>, params: CurveParams) {
   const windows = asWindows(inputs['windows']).meta;
+  const start = (evaluation: string) =>
+    round7(asEvaluation(inputs[evaluation], params.original.label).meta.validation['loss']!);
   return params.runs.flatMap(({ key, label }) => {
     const m = asModel(inputs[key], label).meta;
     const perStep = m.settings.batchSize * windows.context;
     const cap = finetuneTokens(m, windows);
-    return m.history.flatMap((h) => [
-      {
-        model: label,
-        read: 'β of the moment',
-        step: h.step,
-        tokens: Math.min(h.step * perStep, cap),
-        loss: round7(h.validation['loss']!),
-      },
-      ...Object.entries(h.with ?? {}).map(([, metrics]) => ({
-        model: label,
-        read: 'β forced to 0',
-        step: h.step,
-        tokens: Math.min(h.step * perStep, cap),
-        loss: round7(metrics['loss']!),
-      })),
-    ]);
+    // Step 0 is the original model, read at β = 1 (where every run starts) and at β = 0.
+    const first = [
+      { model: label, read: 'β of the moment', step: 0, tokens: 0, loss: start(params.original.evaluation) },
+      { model: label, read: 'β forced to 0', step: 0, tokens: 0, loss: start(params.original.bilinear) },
+    ];
+    return first.concat(
+      m.history.flatMap((h) => [
+        {
+          model: label,
+          read: 'β of the moment',
+          step: h.step,
+          tokens: Math.min(h.step * perStep, cap),
+          loss: round7(h.validation['loss']!),
+        },
+        ...Object.entries(h.with ?? {}).map(([, metrics]) => ({
+          model: label,
+          read: 'β forced to 0',
+          step: h.step,
+          tokens: Math.min(h.step * perStep, cap),
+          loss: round7(metrics['loss']!),
+        })),
+      ]),
+    );
   });
 }
 
@@ -172,6 +184,8 @@ async function renderCurves(inputs: Inputs<FinetuneInputs>, params: CurveParams)
   const originalLoss = round7(original.validation['loss']!);
   const labels = [...params.runs.map((r) => r.label), params.original.label];
   const hexes = [...params.runs.map((r) => PALETTE[r.entity].hex), PALETTE.pretrained.hex];
+  const losses = [...rows.map((r) => r.loss), originalLoss];
+  const domain = [Math.min(...losses) * 0.9, Math.max(...losses) * 1.1];
   const colour = {
     field: 'model',
     type: 'nominal' as const,
@@ -194,7 +208,7 @@ async function renderCurves(inputs: Inputs<FinetuneInputs>, params: CurveParams)
             field: 'loss',
             type: 'quantitative',
             title: 'validation cross-entropy per token (log scale)',
-            scale: { type: 'log' },
+            scale: { type: 'log', domain, nice: false },
           },
           color: colour,
           strokeDash: {
@@ -208,7 +222,8 @@ async function renderCurves(inputs: Inputs<FinetuneInputs>, params: CurveParams)
                 [4, 3],
               ],
             },
-            legend: { orient: 'bottom' },
+            // the caption says which is which: a dash legend beside point marks draws no line
+            legend: null,
           },
           tooltip: [
             { field: 'model' },
@@ -259,7 +274,7 @@ export const finetuneCurves = defineFigure<FinetuneInputs, CurveParams>({
   title: () => 'Validation loss over finetuning',
   caption: (p) =>
     [
-      `Cross-entropy per token on the validation stories every ${p.evaluateEvery} steps, on a log scale:`,
+      `Cross-entropy per token on the validation stories every ${p.evaluateEvery} steps from the start, on a log scale:`,
       `each run read with the β its gate had at that step (solid) and with β forced to 0, the bilinear`,
       `model one would get by stopping there (dashed); the ${p.original.label} is the dotted`,
       `${colourName('pretrained')} line. ${p.runs.map((r) => `${r.label}: ${colourName(r.entity)}`).join('; ')}.`,

@@ -290,7 +290,7 @@ function plan(ctx: PlanContext): ReportPlan {
       }),
       figure('finetune', 'loss-curves', finetuneCurves, deps, {
         runs: runs.map(({ key, label, entity }) => ({ key, label, entity })),
-        original: { evaluation: 'original', label: 'original model' },
+        original: { evaluation: 'original', bilinear: 'originalBilinear', label: 'original model' },
         evaluateEvery: p.train.evaluateEvery!,
       }),
       figure('finetune', 'beta-schedule', finetuneSchedule, runDeps, {
