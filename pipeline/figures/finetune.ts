@@ -15,8 +15,11 @@ import { CHART_CONFIG, renderChart } from './charts.ts';
 import { defineFigure, round7, type FigureOutput } from './job.ts';
 import { PALETTE, colourName, type Entity } from './palette.ts';
 import { tableFigure } from './table.ts';
-import { renderContinuations } from './language.ts';
+import { continuationsCaption, renderContinuations, tokensSeen } from './language.ts';
 import type { ContinuationSettings, ContinuationsMeta } from '../analysis/continuations.ts';
+
+/** The name of the runs' evaluation with β forced to 0 (TrainSettings.evaluateWith). */
+export const AT_BETA_0 = 'bilinear';
 
 type FinetuneInputs = Record<string, EvaluationMeta | ModelMeta | WindowsMeta>;
 
@@ -34,11 +37,6 @@ export interface FinetuneRun {
   entity: Entity;
 }
 
-/** Training tokens a run read: every position of every training window it read. */
-export function finetuneTokens(meta: ModelMeta, windows: WindowsMeta): number {
-  return meta.examples * windows.context;
-}
-
 // ---- the table of models ----
 
 export function finetuneRows(inputs: Inputs<FinetuneInputs>, params: { rows: FinetuneRow[] }) {
@@ -49,7 +47,7 @@ export function finetuneRows(inputs: Inputs<FinetuneInputs>, params: { rows: Fin
     return {
       model: r.label,
       beta: e.scalars['beta']!,
-      tokensSeen: run ? finetuneTokens(run, windows) : 0,
+      tokensSeen: run ? tokensSeen(run, windows) : 0,
       steps: run?.steps ?? 0,
       validationLoss: round7(e.validation['loss']!),
       testLoss: round7(e.test['loss']!),
@@ -151,7 +149,7 @@ function curveRows(inputs: Inputs<FinetuneInputs>, params: CurveParams) {
   return params.runs.flatMap(({ key, label }) => {
     const m = asModel(inputs[key], label).meta;
     const perStep = m.settings.batchSize * windows.context;
-    const cap = finetuneTokens(m, windows);
+    const cap = tokensSeen(m, windows);
     // Step 0 is the original model, read at β = 1 (where every run starts) and at β = 0.
     const first = [
       { model: label, read: 'β of the moment', step: 0, tokens: 0, loss: start(params.original.evaluation) },
@@ -166,13 +164,15 @@ function curveRows(inputs: Inputs<FinetuneInputs>, params: CurveParams) {
           tokens: Math.min(h.step * perStep, cap),
           loss: round7(h.validation['loss']!),
         },
-        ...Object.entries(h.with ?? {}).map(([, metrics]) => ({
-          model: label,
-          read: 'β forced to 0',
-          step: h.step,
-          tokens: Math.min(h.step * perStep, cap),
-          loss: round7(metrics['loss']!),
-        })),
+        ...[h.with?.[AT_BETA_0]]
+          .filter((metrics) => metrics !== undefined)
+          .map((metrics) => ({
+            model: label,
+            read: 'β forced to 0',
+            step: h.step,
+            tokens: Math.min(h.step * perStep, cap),
+            loss: round7(metrics['loss']!),
+          })),
       ]),
     );
   });
@@ -389,12 +389,7 @@ export const finetuneContinuations = defineFigure<{ continuations: Continuations
     name: 'finetune-continuations',
     module: import.meta.url,
     title: () => 'Stories from every model',
-    caption: (p) =>
-      [
-        `Each model's continuation of the same ${p.prompts.length} prompts, greedy and sampled (temperature`,
-        `${p.temperature}, top-p ${p.topP}, seed ${p.seed}), at most ${p.maxTokens} tokens; "…" marks a`,
-        'continuation cut at that limit.',
-      ].join(' '),
+    caption: (p) => continuationsCaption(p),
     render: renderContinuations,
   },
 );

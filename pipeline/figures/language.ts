@@ -61,9 +61,9 @@ export function modelColourScale(models: { key: string; label: string }[]) {
 }
 type ModelInputs = Record<string, ModelMeta | VocabularyWindowsMeta>;
 
-/** Training tokens a run read: every position of every training window, once per epoch. */
-export function tokensSeen(meta: ModelMeta, windows: VocabularyWindowsMeta): number {
-  return meta.settings.epochs * windows.windows.train * windows.context;
+/** Training tokens a run read: every position of every training window it read. */
+export function tokensSeen(meta: ModelMeta, windows: { context: number }): number {
+  return meta.examples * windows.context;
 }
 
 function models(inputs: Inputs<ModelInputs>, params: ModelList) {
@@ -433,17 +433,21 @@ export async function renderContinuations(
   };
 }
 
+/** The caption of a continuations figure; `more` adds to its list of marks. */
+export function continuationsCaption(p: ContinuationSettings, more = ''): string {
+  return [
+    `Each model's continuation of the same ${p.prompts.length} prompts, greedy and sampled (temperature`,
+    `${p.temperature}, top-p ${p.topP}, seed ${p.seed}), at most ${p.maxTokens} tokens; "…" marks a`,
+    `continuation cut at that limit${more}.`,
+  ].join(' ');
+}
+
 export const languageContinuations = defineFigure<{ continuations: ContinuationsMeta }, ContinuationSettings>(
   {
     name: 'language-continuations',
     module: import.meta.url,
     title: () => 'Continuations of fixed prompts',
-    caption: (p) =>
-      [
-        `Each model's continuation of the same ${p.prompts.length} prompts, greedy and sampled (temperature`,
-        `${p.temperature}, top-p ${p.topP}, seed ${p.seed}), at most ${p.maxTokens} tokens; "…" marks a`,
-        'continuation cut at that limit, "<unk>" a token outside the vocabulary.',
-      ].join(' '),
+    caption: (p) => continuationsCaption(p, ', "<unk>" a token outside the vocabulary'),
     render: renderContinuations,
   },
 );

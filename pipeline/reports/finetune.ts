@@ -21,14 +21,15 @@ import { readLlamaConfig } from '../data/llama-checkpoint.ts';
 import { readRange } from '../data/llama-files.ts';
 import { readLlamaTokenizer } from '../data/llama-tokenizer.ts';
 import {
+  AT_BETA_0,
   finetuneContinuations,
   finetuneCurves,
   finetuneSchedule,
   finetuneTable,
-  finetuneTokens,
   type FinetuneRow,
 } from '../figures/finetune.ts';
 import { figure } from '../figures/job.ts';
+import { tokensSeen } from '../figures/language.ts';
 import { llama, llamaShapeOf } from '../models/llama.ts';
 import type { ProfileName } from '../profiles.ts';
 import { nextToken } from '../tasks/next-token.ts';
@@ -145,18 +146,21 @@ function planJobs(ctx: PlanContext) {
     );
   const windows = windowsJob('finetune/windows', stories, p.context);
   const pretrained = pretrainedJob('finetune/pretrained', files.checkpoint);
-  const run = (id: string, beta: ScalarSchedule) =>
+  // The run's shape is the model it ends as: β is the schedule's last value, so the published
+  // weights, their description and anything that samples them read the gate at that β (the
+  // schedule sets β at every training step and evaluation).
+  const run = (id: string, beta: ScalarSchedule, ends: number) =>
     trainJob(
       `finetune/${id}`,
       windows,
-      { kind: llama, shape },
+      { kind: llama, shape: { ...shape, beta: ends } },
       nextToken,
-      { ...p.train, schedules: { beta }, evaluateWith: { bilinear: { beta: 0 } } },
+      { ...p.train, schedules: { beta }, evaluateWith: { [AT_BETA_0]: { beta: 0 } } },
       ctx.backend,
       { init: pretrained },
     );
-  const finetune = run('bilinear', p.beta);
-  const control = run('control', { kind: 'constant', value: 1 });
+  const finetune = run('bilinear', p.beta, 0);
+  const control = run('control', { kind: 'constant', value: 1 }, 1);
   const evaluate = (id: string, model: Job<ModelMeta> | typeof pretrained, beta: number) =>
     evaluationJob(`finetune/evaluation-${id}`, model, windows, llama, nextToken, { beta });
   const evaluations = {
@@ -335,7 +339,7 @@ function finetuneMetrics(read: ReadArtifact, jobs: FinetuneJobs): Record<string,
     );
   }
   const finetune = read(jobs.finetune).meta;
-  out['tokens-seen'] = numberMetric('training tokens each run read', finetuneTokens(finetune, w));
+  out['tokens-seen'] = numberMetric('training tokens each run read', tokensSeen(finetune, w));
   out['passes'] = numberMetric('passes over the training windows', finetune.settings.epochs, 1);
   out['steps'] = numberMetric('training steps of each run', finetune.steps);
   // Each difference paired window by window on the test split, with its t interval over windows.

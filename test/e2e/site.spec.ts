@@ -350,6 +350,14 @@ test('the finetune report: every model in one table, the gap to its control from
     figures: string[];
   };
   expect(report.figures).toEqual(['models', 'loss-curves', 'beta-schedule', 'continuations']);
+  // the published weights say the β they are read at: the finetune ends at 0, the control at 1
+  const models = JSON.parse(readFileSync('.smoke/reports/finetune/report.json', 'utf8')) as {
+    models: { id: string; description: string }[];
+  };
+  expect(models.models.map((m) => [m.id, m.description.match(/gated \(β = (\d)\)/)?.[1]])).toEqual([
+    ['bilinear', '0'],
+    ['control', '1'],
+  ]);
   expect(await expectImagesLoaded(page)).toBe(3);
   const rows = page.locator('#figure-models table.figure-table tbody tr');
   await expect(rows).toHaveCount(5);
