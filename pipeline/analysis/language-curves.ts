@@ -82,11 +82,12 @@ export function languageCurvesJob(
   model: Job<ModelMeta>,
   windows: Job<VocabularyWindowsMeta>,
   settings: CurveSettings,
+  layer = 0,
 ): Job<CurvesMeta> {
   return curvesKind.create(
     label,
     { model, windows },
-    { settings, layer: 0, solver: defaultSolver() },
+    { settings, layer, solver: defaultSolver() },
     { modules: model.modules },
   );
 }

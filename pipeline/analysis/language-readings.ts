@@ -1,11 +1,16 @@
 /**
- * The language report's readings (paper §5) as one cached job: for each chosen output direction u
- * (a token's unembedding row, or a difference of rows), the canonical eigendecomposition of Q_u for
- * the MLP of a one-layer model without normalisation (decompose/: the same interaction matrix and
+ * The language readings (paper §5) as one cached job: for each chosen output direction u (a
+ * token's unembedding row, final gain folded in, or a difference of rows), the canonical
+ * eigendecomposition of Q_u for the MLP of one layer (decompose/: the same interaction matrix and
  * solver as every report), its spectrum and effective rank, and for its top positive and negative
- * eigenvectors the tokens they align with (directly and through each head's OV circuit) and the
- * held-out contexts where they are most active; and for every token s alone in the stream, how
- * much it raises u through the MLP (E[s]ᵀ Q_u E[s]) and with the direct path (+ u · E[s]).
+ * eigenvectors the tokens they align with (directly and through each of the layer's heads' OV
+ * circuits) and the held-out contexts where they are most active; and for every token s alone in
+ * the stream, how much it raises u through the MLP (x̂ᵀ Q_u x̂ with x̂ = E[s], or E[s] / rms(E[s])
+ * under RMSNorm) and with the direct path (+ u · E[s]).
+ *
+ * In a one-layer model without normalisation every one of these is exact. In a deeper model the
+ * contexts are exact (the real stream at each position), the token readings are what the MLP would
+ * see of a token's embedding alone, as if the layers before it wrote nothing.
  */
 import type { Artifact } from '../cache/artifact.ts';
 import { artifactOf, defineJob, type Job } from '../cache/job.ts';
@@ -18,7 +23,7 @@ import { PipelineError } from '../errors.ts';
 import { tensor } from '../tensors/safetensors.ts';
 import type { ModelMeta } from '../train/job.ts';
 import { chooseOutputs, type OutputChoice, type OutputDirection } from './output-tokens.ts';
-import { mlpInputs, readableTransformer } from './transformer.ts';
+import { mlpInputs, readableTransformer, tokensAlone } from './transformer.ts';
 import {
   combineRows,
   extremes,
@@ -73,6 +78,10 @@ export interface DirectionReading extends OutputDirection {
 
 export interface ReadingsMeta {
   layer: string;
+  /** The read layer's index, of `layers`; whether the stream is normalised before each read. */
+  layerIndex: number;
+  layers: number;
+  normalized: boolean;
   d: number;
   heads: number;
   solver: string;
@@ -100,17 +109,18 @@ const readingsKind = defineJob<ReadingsMeta, Inputs, Params>({
   },
 });
 
-/** The readings of a one-layer, unnormalised bilinear transformer's MLP. */
+/** The readings of a bilinear transformer's MLP at `layer` (the first by default). */
 export function languageReadingsJob(
   label: string,
   model: Job<ModelMeta>,
   windows: Job<VocabularyWindowsMeta>,
   settings: ReadingSettings,
+  layer = 0,
 ): Job<ReadingsMeta> {
   return readingsKind.create(
     label,
     { model, windows },
-    { settings, layer: 0, solver: defaultSolver() },
+    { settings, layer, solver: defaultSolver() },
     { modules: model.modules },
   );
 }
@@ -145,6 +155,7 @@ export function readLanguageModel(
   const { vocabulary } = windows.meta;
   const d = t.d;
   const E = t.view.embedding(t.shape, t.weights);
+  const alone = tokensAlone(t); // E itself without normalisation
   const U = t.view.unembedding(t.shape, t.weights);
   const layerName = t.view.mlpLayer(t.shape, t.layer);
   const layer = layerOf(model, layerName);
@@ -197,9 +208,9 @@ export function readLanguageModel(
       return {
         index: i,
         eigenvalue: eig.values[i]!,
-        direct: reading(rowScores(E, t.vocab, d, v)),
+        direct: reading(rowScores(alone, t.vocab, d, v)),
         heads: Array.from({ length: t.heads }, (_, h) =>
-          reading(rowScores(E, t.vocab, d, ovPullback(t.view.headOV(t.shape, t.weights, t.layer, h), v))),
+          reading(rowScores(alone, t.vocab, d, ovPullback(t.view.headOV(t.shape, t.weights, t.layer, h), v))),
         ),
         contexts: distinctContexts(
           hits[c]!.map((hit) => ({ ...hit, ...X.text(hit.window, hit.position, settings.span) })),
@@ -207,7 +218,7 @@ export function readLanguageModel(
         ),
       };
     });
-    const { mlp, direct } = tokenOutputs(E, t.vocab, d, q, u);
+    const { mlp, direct } = tokenOutputs(alone, E, t.vocab, d, q, u);
     return {
       ...out,
       effectiveRank: effectiveRank(eig.values),
@@ -220,6 +231,9 @@ export function readLanguageModel(
   });
   const meta: ReadingsMeta = {
     layer: layerName,
+    layerIndex: t.layer,
+    layers: t.layers,
+    normalized: t.normalized,
     d,
     heads: t.heads,
     solver: params.solver,

@@ -31,7 +31,7 @@ import { matmul64 } from '../native/matmul64.ts';
 import type { ModelMeta } from '../train/job.ts';
 import { Rng } from '../util/random.ts';
 import { prefixForms } from './explained-curves.ts';
-import { mlpInputs, readableTransformer } from './transformer.ts';
+import { mlpInputs, readableTransformer, requireOneLayerUnnormalized } from './transformer.ts';
 import { quadraticForms } from './token-readings.ts';
 
 export interface TruncationSettings {
@@ -181,6 +181,7 @@ export function languageTruncation(
   params: Params,
 ): TruncationMeta {
   const t = readableTransformer(model, params.layer, 'truncated loss');
+  requireOneLayerUnnormalized(t, 'truncated loss');
   const { settings } = params;
   const d = t.d;
   const ks = settings.ks.filter((k) => k <= d);

@@ -71,15 +71,19 @@ export function ovPullback(
   return out;
 }
 
-/** For every token s: E[s]ᵀ Q E[s] (through the MLP alone) and u · E[s] (the direct path). */
+/**
+ * For every token s: X[s]ᵀ Q X[s] (through the MLP alone, X[s] what the MLP reads of it) and u · E[s]
+ * (the direct path of its embedding). Without normalisation X is E.
+ */
 export function tokenOutputs(
+  X: ArrayLike<number>,
   E: ArrayLike<number>,
   vocab: number,
   d: number,
   q: Float64Array,
   u: ArrayLike<number>,
 ): { mlp: Float64Array; direct: Float64Array } {
-  return { mlp: quadraticForms(Float64Array.from(E), vocab, d, q), direct: rowScores(E, vocab, d, u) };
+  return { mlp: quadraticForms(Float64Array.from(X), vocab, d, q), direct: rowScores(E, vocab, d, u) };
 }
 
 /** u = Σ weight · U[id] for U (vocab, d). */

@@ -26,18 +26,20 @@ export interface ReadableTransformer {
   vocab: number;
   d: number;
   heads: number;
-  /** The layer whose MLP is read. */
+  /** Layers of the model, and the one whose MLP is read. */
+  layers: number;
   layer: number;
+  /** Whether the stream is normalised before each read (RMSNorm): the MLP reads x̂ = x / rms(x). */
+  normalized: boolean;
 }
 
 /**
  * The model as the readings read it, or a clear refusal: its kind must be a transformer (have a
- * transformer view) with one layer, no normalisation and a bilinear MLP. One layer, because the
- * direct and OV readings take the stream at the MLP to be a token's embedding plus what one layer
- * of heads wrote; no normalisation, because then uᵀ MLP(x) is a token's whole MLP logit share and
- * the truncated loss can add it to U x. A normalised, multi-layer model is read through the same
- * view layer by layer (the methods page says what such a reading means); these analyses do not
- * yet.
+ * transformer view) whose MLP at `layer` is exactly bilinear, so that uᵀ MLP(x̂) = x̂ᵀ Q_u x̂ on
+ * the stream x̂ it reads. In a one-layer model without normalisation that is a token's whole MLP
+ * share of its logit; with RMSNorm, the MLP's share of the last layer's logits up to one positive
+ * scale per position (the final norm's 1 / rms); what a reading of one layer of several means is
+ * on the methods page.
  */
 export function readableTransformer(
   model: Artifact<ModelMeta>,
@@ -48,19 +50,51 @@ export function readableTransformer(
   const refuse = (why: string) =>
     new PipelineError(`${what}: ${description} ${why}`, {
       exitCode: 2,
-      hint:
-        'they read the MLP of a one-layer transformer without normalisation and ' +
-        "with a bilinear MLP (the language report's)",
+      hint: 'they read the MLP of a transformer whose MLP is bilinear (a gated one only at β = 0)',
     });
   const kind = modelKind(name);
   const view = kind.transformer;
   if (!view) throw refuse(`is a '${name}' model, which has no transformer view (models/kind.ts)`);
   const sizes = view.sizes(shape);
-  if (sizes.layers !== 1) throw refuse(`has ${sizes.layers} layers; the direct and OV readings assume one`);
-  if (view.normalized(shape)) throw refuse('has RMSNorm, which rescales the stream the MLP reads');
-  if (!view.bilinearMlp(shape)) throw refuse('has a gated MLP');
-  if (layer !== 0) throw refuse(`has no layer ${layer} to read`);
-  return { kind, view, shape, weights: modelWeights(model), ...sizes, layer };
+  if (!view.bilinearMlp(shape)) throw refuse('has a gated MLP at β ≠ 0, which no Q_u holds');
+  if (!(Number.isInteger(layer) && layer >= 0 && layer < sizes.layers))
+    throw refuse(`has no layer ${layer} to read (its layers are 0 … ${sizes.layers - 1})`);
+  return {
+    kind,
+    view,
+    shape,
+    weights: modelWeights(model),
+    ...sizes,
+    layer,
+    normalized: view.normalized(shape),
+  };
+}
+
+/**
+ * Refuses a model whose logits are not U (x + MLP(x)) on the read MLP's input x: one layer, no
+ * normalisation. The truncated loss adds each token's k-direction reading to U x, which only then
+ * is the model's own logit.
+ */
+export function requireOneLayerUnnormalized(t: ReadableTransformer, what: string): void {
+  const why =
+    t.layers !== 1
+      ? `has ${t.layers} layers, whose later layers would read the truncated MLP`
+      : t.normalized
+        ? 'has RMSNorm, which rescales the sum of the direct path and the MLP'
+        : null;
+  if (why)
+    throw new PipelineError(`${what}: the model ${why}`, {
+      exitCode: 2,
+      hint: "it reads a one-layer transformer without normalisation (the language report's)",
+    });
+}
+
+/**
+ * What the read MLP would see of each token alone, (vocab, d): its input x̂ if the stream before it
+ * were the token's embedding and nothing else (no earlier layer or head writing).
+ */
+export function tokensAlone(t: ReadableTransformer): Float32Array {
+  return t.view.unitStream(t.shape, t.view.embedding(t.shape, t.weights));
 }
 
 /**

@@ -14,6 +14,9 @@
  * mean rows no training token ever reaches, and is refused with the setting to change. The
  * validation and test splits are mapped with the training split's vocabulary, never their own,
  * and the share of their tokens that become <unk> is published.
+ *
+ * A model of the Llama vocabulary itself (a pretrained checkpoint) takes size 'tokenizer': every
+ * Llama id is its own compact id, so the windows are the corpus's own ids with each id's text.
  */
 import { asJson, artifact, requireTensor, type Artifact } from '../cache/artifact.ts';
 import { artifactOf, defineJob, type Job } from '../cache/job.ts';
@@ -93,6 +96,27 @@ export function chooseVocabulary(
   return { llama, counts: [unknownCount, ...llama.slice(1).map((id) => counts[id]!)], typesSeen };
 }
 
+/**
+ * The tokenizer's whole vocabulary, ids unchanged (for a model of the Llama vocabulary itself, such
+ * as a pretrained checkpoint): every id is its own compact id, with its training count.
+ */
+export function wholeVocabulary(
+  train: Int32Array,
+  llamaVocab: number,
+): { llama: number[]; counts: number[]; typesSeen: number } {
+  const counts = new Array<number>(llamaVocab).fill(0);
+  for (const t of train) {
+    if (!(t >= 0 && t < llamaVocab))
+      throw new PipelineError(
+        `vocabulary: token id ${t} in the training split is outside the tokenizer's ${llamaVocab} ids`,
+        { exitCode: 2 },
+      );
+    counts[t]!++;
+  }
+  const typesSeen = counts.filter((c, id) => id !== LLAMA_UNKNOWN && c > 0).length;
+  return { llama: Array.from({ length: llamaVocab }, (_, id) => id), counts, typesSeen };
+}
+
 /** Llama id → compact id (types outside the vocabulary → <unk>). */
 export function compactMap(llama: readonly number[], llamaVocab: number): Int32Array {
   const map = new Int32Array(llamaVocab).fill(UNKNOWN);
@@ -129,7 +153,7 @@ export function llamaIds(vocabulary: Pick<Vocabulary, 'llama'>, ids: ArrayLike<n
 
 /** A token's text as a reader sees it in a list: the piece's bytes, byte tokens as <0xHH>. */
 function tokenText(tokenizer: LlamaTokenizer, id: number): string {
-  if (id < 0) return '<unk>';
+  if (id < 0 || id === LLAMA_UNKNOWN) return '<unk>';
   if (id === LLAMA_BOS) return '<s>';
   if (id >= 3 && id < 3 + 256) return `<0x${(id - 3).toString(16).toUpperCase().padStart(2, '0')}>`;
   return tokenizer.decode([id], { dummyPrefix: false });
@@ -156,7 +180,8 @@ export function decodeCompact(vocabulary: Pick<Vocabulary, 'texts'>, ids: ArrayL
   return new TextDecoder().decode(Uint8Array.from(bytes));
 }
 
-type Params = { context: number; size: number; tokenizer: string; setting: string };
+/** `size`: compact ids kept, or 'tokenizer' for the tokenizer's whole vocabulary with its own ids. */
+type Params = { context: number; size: number | 'tokenizer'; tokenizer: string; setting: string };
 
 const vocabularyWindows = defineJob<VocabularyWindowsMeta, { stories: CorpusMeta }, Params>({
   name: 'corpus/vocabulary-windows',
@@ -173,12 +198,10 @@ const vocabularyWindows = defineJob<VocabularyWindowsMeta, { stories: CorpusMeta
     const streams = Object.fromEntries(
       SPLITS.map((s) => [s, requireTensor(stories, `${s}.stream`, 'stories').data as Int32Array]),
     ) as Record<CorpusSplit, Int32Array>;
-    const { llama, counts, typesSeen } = chooseVocabulary(
-      streams.train,
-      stories.meta.vocabSize,
-      params.size,
-      params.setting,
-    );
+    const { llama, counts, typesSeen } =
+      params.size === 'tokenizer'
+        ? wholeVocabulary(streams.train, stories.meta.vocabSize)
+        : chooseVocabulary(streams.train, stories.meta.vocabSize, params.size, params.setting);
     const map = compactMap(llama, stories.meta.vocabSize);
     const tensors: Artifact['tensors'] = {
       'vocabulary.llama': tensor(Int32Array.from(llama), [llama.length]),
@@ -235,7 +258,7 @@ const vocabularyWindows = defineJob<VocabularyWindowsMeta, { stories: CorpusMeta
 export function vocabularyWindowsJob(
   label: string,
   stories: Job<CorpusMeta>,
-  options: { context: number; size: number; tokenizer: ByteRange; setting: string },
+  options: { context: number; size: number | 'tokenizer'; tokenizer: ByteRange; setting: string },
 ): Job<VocabularyWindowsMeta> {
   if (!Number.isInteger(options.context) || options.context < 1)
     throw new PipelineError(

@@ -119,6 +119,11 @@ export interface TransformerView<S> {
   normalized(shape: S): boolean;
   /** Whether every layer's MLP is exactly bilinear, so that `bilinearLayers` holds it as Q_u. */
   bilinearMlp(shape: S): boolean;
+  /**
+   * Rows of the residual stream (rows, d) as a normalised read sees them, before its gain: each row
+   * x / √(mean(x²) + ε) with normalisation, the rows themselves without.
+   */
+  unitStream(shape: S, rows: Float32Array): Float32Array;
   /** The token embedding (vocab, d), row-major: a token's residual stream before any layer. */
   embedding(shape: S, weights: Weights): Float32Array;
   /** The unembedding (vocab, d) with the final norm's gain folded in: logit_t = U[t] · x̂_final. */

@@ -196,6 +196,7 @@ export const llama = defineModel<LlamaShape>({
     headOV,
     mlpLayer: (_s, l) => `layers.${l}.mlp`,
     mlpInput,
+    unitStream,
   },
 });
 
@@ -227,6 +228,19 @@ function mlpInput(s: LlamaShape, p: Record<string, tf.Tensor>, ids: tf.Tensor2D,
   const { hooks } = forwardLlama(s, p, ids, { hooks: [`resid-pre.${l}`, `attn-out.${l}`] });
   const x = tf.add(hooks[`resid-pre.${l}`]!, hooks[`attn-out.${l}`]!); // the stream before the MLP
   return rmsNorm(flat(x), null, s.normEps);
+}
+
+/** Rows (rows, d) at unit RMS, x / √(mean(x²) + ε), as RMSNorm computes them before its gain. */
+function unitStream(s: LlamaShape, rows: Float32Array): Float32Array {
+  if (!normalized(s)) return rows;
+  const d = s.dim;
+  const out = new Float32Array(rows.length);
+  for (let r = 0; r < rows.length / d; r++) {
+    const row = rows.subarray(r * d, (r + 1) * d);
+    const scale = 1 / Math.sqrt(row.reduce((sum, v) => sum + v * v, 0) / d + s.normEps);
+    for (let i = 0; i < d; i++) out[r * d + i] = row[i]! * scale;
+  }
+  return out;
 }
 
 /** Continuations of prompts (llama-generate.ts: a key/value cache, greedy or nucleus sampling). */

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { symmetricEigen } from '../../pipeline/decompose/eigen.ts';
 import { interactionMatrix, quadraticForm } from '../../pipeline/decompose/interaction.ts';
+import { bilinearLayer } from '../../pipeline/decompose/layer.ts';
 import {
   distinctContexts,
   readLanguageModel,
@@ -24,6 +25,7 @@ import {
   tokenOutputs,
   topContexts,
 } from '../../pipeline/analysis/token-readings.ts';
+import { llama, type LlamaShape } from '../../pipeline/models/llama.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
 import { Rng } from '../../pipeline/util/random.ts';
 import { assertClose } from '../helpers/close.ts';
@@ -70,6 +72,65 @@ test("a hand-built model whose Q_u has a token's embedding as top eigenvector: t
     ['girl', 'play', 'happy', 'the', 'play-vs-verbs'],
   );
   assert.equal(meta.positions, 5 * SHAPE.context);
+});
+
+test('a normalised two-layer model read at its last layer: tokens alone read through E / rms(E), the direct path through E', async () => {
+  await selectBackend('cpu');
+  const { norm: _none, ...unnormalised } = SHAPE;
+  const shape: LlamaShape = { ...unnormalised, layers: 2, mlp: 'gated', beta: 0 };
+  const rng = new Rng(12);
+  const weights = llama.init(shape, rng);
+  // gains away from 1, so that a gain left unfolded would show
+  for (const [name, values] of Object.entries(weights))
+    if (name.endsWith('_norm')) values.set(values.map(() => 0.5 + rng.uniform()));
+  const settings = { ...SETTINGS, eigenvectors: 2 };
+  const { meta } = readLanguageModel(modelArtifact(shape, weights), windowsArtifact(3), {
+    settings,
+    layer: 1,
+    solver: 'ml-matrix',
+  });
+  assert.deepEqual([meta.layer, meta.layerIndex, meta.layers, meta.normalized], ['layers.1.mlp', 1, 2, true]);
+  const d = shape.dim;
+  const view = llama.transformer!;
+  const E = weights['embed']!;
+  const U = view.unembedding(shape, weights);
+  const layer = bilinearLayer(llama.bilinearLayers(shape, weights).find((l) => l.name === 'layers.1.mlp')!);
+  const girl = meta.directions.find((r) => r.slug === 'girl')!;
+  const u = combineRows(U, d, girl.terms);
+  const q = interactionMatrix(layer, u);
+  const unit = (s: number) => {
+    const e = E.subarray(s * d, (s + 1) * d);
+    const rms = Math.sqrt(e.reduce((a, v) => a + v * v, 0) / d + shape.normEps);
+    return Float64Array.from(e, (v) => v / rms);
+  };
+  for (const t of [...girl.tokensThroughMlp.top, ...girl.tokensThroughMlp.bottom])
+    assertClose(t.score, quadraticForm(q, unit(t.id)), { atol: 1e-5, rtol: 1e-5, label: `MLP of ${t.text}` });
+  for (const t of girl.tokensWithDirect.top) {
+    const direct = u.reduce((a, ui, i) => a + ui * E[t.id * d + i]!, 0);
+    assertClose(t.score, quadraticForm(q, unit(t.id)) + direct, {
+      atol: 1e-5,
+      rtol: 1e-5,
+      label: `MLP and direct path of ${t.text}`,
+    });
+  }
+  // the direct reading of an eigenvector scores each token's normalised embedding
+  const top = girl.eigenvectors[0]!;
+  const v = symmetricEigen(q, d, 'ml-matrix').vectors.subarray(top.index * d, (top.index + 1) * d);
+  const score = top.direct.top[0]!;
+  assertClose(Math.abs(score.score), Math.abs(unit(score.id).reduce((a, x, i) => a + x * v[i]!, 0)), {
+    atol: 1e-5,
+    rtol: 1e-5,
+    label: 'direct reading of the top eigenvector',
+  });
+  assert.throws(
+    () =>
+      readLanguageModel(modelArtifact(shape, weights), windowsArtifact(3), {
+        settings,
+        layer: 2,
+        solver: 'ml-matrix',
+      }),
+    /has no layer 2 to read \(its layers are 0 … 1\)/,
+  );
 });
 
 test("OV readings equal the scores through each head's full OV matrix W_O^h W_V^h", () => {
@@ -184,9 +245,11 @@ test('Table 1 scores: eᵀ Q_u e through the MLP, u · e on the direct path; ext
     Float64Array.from({ length: d }, (_, i) => i - 2),
   );
   const u = Float64Array.from({ length: d }, () => rng.normal());
-  const { mlp, direct } = tokenOutputs(E, 9, d, q, u);
+  // what the MLP reads of each token (here: each row halved) apart from the embedding the direct path reads
+  const X = E.map((v) => v / 2);
+  const { mlp, direct } = tokenOutputs(X, E, 9, d, q, u);
   for (let s = 0; s < 9; s++) {
-    assertClose(mlp[s]!, quadraticForm(q, E.subarray(s * d, (s + 1) * d)), {
+    assertClose(mlp[s]!, quadraticForm(q, X.subarray(s * d, (s + 1) * d)), {
       atol: 1e-10,
       rtol: 1e-10,
       label: `token ${s}`,

@@ -6,7 +6,10 @@
  *   output is Σ_h W_O^h W_V^h x̂ exactly, with each head's OV from `headOV`;
  * - the MLP's output along u is x̂ᵀ Q_u x̂ with x̂ from `mlpInput` and Q_u from the MLP's bilinear
  *   layer (gains folded into W1 and W3);
- * - the logits are U x̂ of the final stream, U from `unembedding` (the final gain folded in).
+ * - the logits are U x̂ of the final stream, U from `unembedding` (the final gain folded in);
+ * - on the packaged stories15M read at β = 0 and real story positions, the last layer's MLP
+ *   share of every logit is x̂ᵀ Q_t x̂ up to the final norm's positive scale:
+ *   rms(x_final) · logit_t = U[t] · x_pre + x̂ᵀ Q_t x̂, x_pre the stream before that MLP.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -14,7 +17,10 @@ import * as tf from '@tensorflow/tfjs';
 import { interactionMatrix, quadraticForm } from '../../pipeline/decompose/interaction.ts';
 import { bilinearLayer } from '../../pipeline/decompose/layer.ts';
 import { forwardWithHooks, type Weights } from '../../pipeline/models/kind.ts';
-import { llama, llamaParams, type LlamaShape } from '../../pipeline/models/llama.ts';
+import { readLlamaCheckpoint } from '../../pipeline/data/llama-checkpoint.ts';
+import { locateLlamaFiles, readRange } from '../../pipeline/data/llama-files.ts';
+import { readLlamaTokenizer } from '../../pipeline/data/llama-tokenizer.ts';
+import { llama, llamaFromCheckpoint, llamaParams, type LlamaShape } from '../../pipeline/models/llama.ts';
 import { ovPullback, rowScores } from '../../pipeline/analysis/token-readings.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
 import { Rng } from '../../pipeline/util/random.ts';
@@ -159,3 +165,51 @@ test('the logits are the folded unembedding times x̂ of the final stream; the e
   assert.equal(view.bilinearMlp({ ...BASE, mlp: 'gated', beta: 1 }), false);
   assert.equal(view.bilinearMlp({ ...BASE, mlp: 'gated', beta: 0 }), true);
 });
+
+const files = locateLlamaFiles();
+const noPackage = 'missing' in files ? files.missing : false;
+
+test(
+  'stories15M at β = 0 on story positions: rms(x_final) · logit_t = U[t] · x_pre + x̂ᵀ Q_t x̂ for the last MLP',
+  { skip: noPackage },
+  async () => {
+    await selectBackend('cpu');
+    if ('missing' in files) return;
+    const checkpoint = readLlamaCheckpoint(readRange(files.checkpoint), files.checkpoint.name);
+    const { shape: original, weights: w } = llamaFromCheckpoint(checkpoint);
+    const shape = { ...original, beta: 0 }; // the gate at β = 0: the MLPs bilinear
+    const tokenizer = readLlamaTokenizer(readRange(files.tokenizer), shape.vocab, files.tokenizer.name);
+    const ids = tokenizer.encode('Once upon a time, there was a little girl named Lily. She liked to play', {
+      bos: true,
+    });
+    const last = shape.layers - 1;
+    const d = shape.dim;
+    const h = run(shape, w, ids, [`resid-pre.${last}`, `attn-out.${last}`, 'resid-final']);
+    const x = tidily(() => {
+      const p = llamaParams(shape, w);
+      return Float64Array.from(
+        view.mlpInput(shape, p, tf.tensor2d([ids], [1, ids.length], 'int32'), last).dataSync(),
+      );
+    });
+    const layer = bilinearLayer(
+      llama.bilinearLayers(shape, w).find((b) => b.name === view.mlpLayer(shape, last))!,
+    );
+    const U = view.unembedding(shape, w);
+    const targets = [' girl', ' boy', ' play', ' the', '.'].map((text) => tokenizer.encode(text.trim())[0]!);
+    for (const t of targets) {
+      const u = U.subarray(t * d, (t + 1) * d);
+      const q = interactionMatrix(layer, u);
+      for (let n = 0; n < ids.length; n++) {
+        const at = (v: Float64Array) => v.subarray(n * d, (n + 1) * d);
+        const pre = at(h[`resid-pre.${last}`]!).map((v, i) => v + at(h[`attn-out.${last}`]!)[i]!);
+        const final = at(h['resid-final']!);
+        const rms = Math.sqrt(final.reduce((s, v) => s + v * v, 0) / d + shape.normEps);
+        const logit = h['logits']![n * shape.vocab + t]!;
+        const share = quadraticForm(q, at(x));
+        const sum = pre.reduce((s, v, i) => s + v * u[i]!, 0) + share;
+        // float32 forward pass against a float64 Q_t: the stream's entries reach ~10, the sum ~100
+        assertClose(rms * logit, sum, { atol: 2e-3, rtol: 2e-4, label: `token ${t}, position ${n}` });
+      }
+    }
+  },
+);

@@ -201,3 +201,49 @@ test(
     );
   },
 );
+
+test(
+  "the tokenizer's whole vocabulary: the corpus's own ids, every id's text and training count",
+  NEEDS_TOKENIZER,
+  async () => {
+    const storiesJobbed = corpus();
+    const stories = asStories(await runJob(storiesJobbed));
+    const windows = asVocabularyWindows(
+      await runJob(
+        vocabularyWindowsJob('test/whole', storiesJobbed, {
+          context: 8,
+          size: 'tokenizer',
+          tokenizer: files!.tokenizer,
+          setting: 'vocabulary',
+        }),
+        { stories },
+      ),
+    );
+    const { vocabulary } = windows.meta;
+    assert.equal(vocabulary.size, 32000);
+    assert.equal(windows.meta.vocabSize, 32000);
+    assert.deepEqual(vocabulary.llama.slice(0, 5), [0, 1, 2, 3, 4]);
+    assert.equal(vocabulary.texts[0], '<unk>');
+    assert.equal(vocabulary.texts[1], '<s>');
+    assert.equal(vocabulary.texts[tokenizer.encode('girl')[0]!], ' girl');
+    const train = stories.tensors['train.stream']!.data as Int32Array;
+    const counted = new Map<number, number>();
+    for (const id of train) counted.set(id, (counted.get(id) ?? 0) + 1);
+    for (const [id, n] of counted) assert.equal(vocabulary.trainCounts[id], n, `count of id ${id}`);
+    assert.equal(
+      vocabulary.trainCounts.reduce((a, b) => a + b, 0),
+      train.length,
+      'every training token counted once',
+    );
+    const splits = tokenSplitsOf(windows);
+    for (const split of SPLITS) {
+      const stream = stories.tensors[`${split}.stream`]!.data as Int32Array;
+      assert.deepEqual(
+        Array.from(splits[split].tokens.subarray(0, 9)),
+        Array.from(stream.subarray(0, 9)),
+        `${split}: the windows hold the corpus's own ids`,
+      );
+      assert.equal(vocabulary.unknown[split], 0, `${split}: nothing becomes <unk>`);
+    }
+  },
+);
