@@ -28,7 +28,7 @@ import {
   combineRows,
   extremes,
   ovPullback,
-  rowScores,
+  rowScoresOf,
   tokenOutputs,
   topContexts,
   type ContextHit,
@@ -47,6 +47,12 @@ export interface ReadingSettings {
   span: number;
   /** Validation windows scanned for contexts (the first ones; all when larger). */
   windows: number;
+  /**
+   * Tokens listed in a reading must occur this often in the training split (absent: every token).
+   * A pretrained checkpoint's vocabulary holds thousands of tokens the stories never use, whose
+   * rows training never shaped; unread, they would top every list.
+   */
+  minCount?: number;
 }
 
 export type TokenScore = { id: number; text: string; score: number };
@@ -155,7 +161,7 @@ export function readLanguageModel(
   const { vocabulary } = windows.meta;
   const d = t.d;
   const E = t.view.embedding(t.shape, t.weights);
-  const alone = tokensAlone(t); // E itself without normalisation
+  const alone = Float64Array.from(tokensAlone(t)); // E itself without normalisation
   const U = t.view.unembedding(t.shape, t.weights);
   const layerName = t.view.mlpLayer(t.shape, t.layer);
   const layer = layerOf(model, layerName);
@@ -176,10 +182,25 @@ export function readLanguageModel(
   const textOf = (id: number) => vocabulary.texts[id]!;
   const named = (list: Scored[]): TokenScore[] =>
     list.map(({ id, score }) => ({ id, text: textOf(id), score }));
+  // the tokens a reading may list, in increasing id order (so ties still go to the lower id)
+  const listed = Array.from({ length: t.vocab }, (_, id) => id).filter(
+    (id) => (vocabulary.trainCounts[id] ?? 0) >= (settings.minCount ?? 0),
+  );
+  if (listed.length < settings.tokens)
+    throw new PipelineError(
+      `token readings: only ${listed.length} tokens occur at least ${settings.minCount} times in the ` +
+        `training split, fewer than the ${settings.tokens} each reading lists`,
+      { exitCode: 2, hint: 'lower readings.minCount or readings.tokens, or build a larger corpus' },
+    );
   const reading = (scores: Float64Array): Reading => {
-    const { top, bottom } = extremes(scores, settings.tokens);
-    return { top: named(top), bottom: named(bottom) };
+    const { top, bottom } = extremes(
+      listed.map((id) => scores[id]!),
+      settings.tokens,
+    );
+    const back = (list: Scored[]) => named(list.map(({ id, score }) => ({ id: listed[id]!, score })));
+    return { top: back(top), bottom: back(bottom) };
   };
+  const ovs = Array.from({ length: t.heads }, (_, h) => t.view.headOV(t.shape, t.weights, t.layer, h));
   const spectra: Float64Array[] = [];
   const directions = outputs.map((out): DirectionReading => {
     const u = combineRows(U, d, out.terms);
@@ -203,15 +224,24 @@ export function readLanguageModel(
       chosen,
       Math.min(X.positions, CANDIDATES * settings.contexts),
     );
+    // each eigenvector read directly and through every head: 1 + heads scores per token, one product
+    const perVector = 1 + t.heads;
+    const scores = rowScoresOf(
+      alone,
+      t.vocab,
+      d,
+      chosen.flatMap((i) => {
+        const v = eig.vectors.subarray(i * d, (i + 1) * d);
+        return [v, ...ovs.map((ov) => ovPullback(ov, v))];
+      }),
+    );
     const eigenvectors = chosen.map((i, c) => {
-      const v = eig.vectors.subarray(i * d, (i + 1) * d);
+      const [direct, ...heads] = scores.slice(c * perVector, (c + 1) * perVector);
       return {
         index: i,
         eigenvalue: eig.values[i]!,
-        direct: reading(rowScores(alone, t.vocab, d, v)),
-        heads: Array.from({ length: t.heads }, (_, h) =>
-          reading(rowScores(alone, t.vocab, d, ovPullback(t.view.headOV(t.shape, t.weights, t.layer, h), v))),
-        ),
+        direct: reading(direct!),
+        heads: heads.map(reading),
         contexts: distinctContexts(
           hits[c]!.map((hit) => ({ ...hit, ...X.text(hit.window, hit.position, settings.span) })),
           settings.contexts,

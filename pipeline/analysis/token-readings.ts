@@ -21,13 +21,30 @@ export interface Scored {
   score: number;
 }
 
-/** The k largest and k smallest of scores (ties: lower id first), each with its index. */
+/**
+ * The k largest and k smallest of scores (ties: lower id first), each with its index. One pass that
+ * keeps each end sorted: a reading ranks every token of a vocabulary of up to 32,000 many times.
+ */
 export function extremes(scores: ArrayLike<number>, k: number): { top: Scored[]; bottom: Scored[] } {
-  const all = Array.from(scores, (score, id) => ({ id, score }));
-  for (const s of all)
-    if (!Number.isFinite(s.score)) throw new PipelineError(`score of token ${s.id} is ${s.score}`);
-  const top = [...all].sort((a, b) => b.score - a.score || a.id - b.id).slice(0, k);
-  const bottom = [...all].sort((a, b) => a.score - b.score || a.id - b.id).slice(0, k);
+  const top: Scored[] = [];
+  const bottom: Scored[] = [];
+  // inserts s into `kept` (sorted by `before`) when it belongs among its k
+  const keep = (kept: Scored[], s: Scored, before: (a: Scored, b: Scored) => boolean) => {
+    if (kept.length === k && !before(s, kept[k - 1]!)) return;
+    let at = kept.length;
+    while (at > 0 && before(s, kept[at - 1]!)) at--;
+    kept.splice(at, 0, s);
+    if (kept.length > k) kept.pop();
+  };
+  for (let id = 0; id < scores.length; id++) {
+    const score = scores[id]!;
+    if (!Number.isFinite(score)) throw new PipelineError(`score of token ${id} is ${score}`);
+    if (k === 0) continue;
+    const s = { id, score };
+    // ids arrive in increasing order, so a tie never goes before an earlier id
+    keep(top, s, (a, b) => a.score > b.score);
+    keep(bottom, s, (a, b) => a.score < b.score);
+  }
   return { top, bottom };
 }
 
@@ -35,6 +52,7 @@ export function extremes(scores: ArrayLike<number>, k: number): { top: Scored[];
 export function rowScores(E: ArrayLike<number>, rows: number, d: number, w: ArrayLike<number>): Float64Array {
   if (E.length !== rows * d || w.length !== d)
     throw new PipelineError(`rowScores: E has ${E.length} values for (${rows}, ${d}), w has ${w.length}`);
+  if (E instanceof Float64Array) return rowScoresOf(E, rows, d, [w])[0]!;
   const out = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
     let s = 0;
@@ -42,6 +60,26 @@ export function rowScores(E: ArrayLike<number>, rows: number, d: number, w: Arra
     out[r] = s;
   }
   return out;
+}
+
+/**
+ * E · w for each w of ws, in one BLAS product (rows, d) · (d, ws): a reading scores a 32,000-token
+ * vocabulary against every eigenvector and head at once.
+ */
+export function rowScoresOf(
+  E: Float64Array,
+  rows: number,
+  d: number,
+  ws: ArrayLike<number>[],
+): Float64Array[] {
+  if (E.length !== rows * d || ws.some((w) => w.length !== d))
+    throw new PipelineError(
+      `rowScores: E has ${E.length} values for (${rows}, ${d}), a w is not of length ${d}`,
+    );
+  const W = new Float64Array(ws.length * d);
+  ws.forEach((w, j) => W.set(Array.from(w), j * d));
+  const all = matmul64({ data: E, rows, cols: d }, { data: W, rows: ws.length, cols: d, transpose: true });
+  return ws.map((_, j) => Float64Array.from({ length: rows }, (_, r) => all[r * ws.length + j]!));
 }
 
 /**
@@ -83,7 +121,8 @@ export function tokenOutputs(
   q: Float64Array,
   u: ArrayLike<number>,
 ): { mlp: Float64Array; direct: Float64Array } {
-  return { mlp: quadraticForms(Float64Array.from(X), vocab, d, q), direct: rowScores(E, vocab, d, u) };
+  const x = X instanceof Float64Array ? X : Float64Array.from(X);
+  return { mlp: quadraticForms(x, vocab, d, q), direct: rowScores(E, vocab, d, u) };
 }
 
 /** u = Σ weight · U[id] for U (vocab, d). */

@@ -231,7 +231,9 @@ const vocabularyWindows = defineJob<VocabularyWindowsMeta, { stories: CorpusMeta
       unknown,
     };
     ctx.log.info(
-      `  ${llama.length} of ${typesSeen + 1} types; <unk> ` +
+      (params.size === 'tokenizer'
+        ? `  the tokenizer's ${llama.length} ids, ${typesSeen} of them in the training split; <unk> `
+        : `  ${llama.length} of ${typesSeen + 1} types; <unk> `) +
         `${SPLITS.map((s) => `${(unknown[s] * 100).toFixed(2)}% (${s})`).join(', ')}`,
     );
     const { meta } = stories;

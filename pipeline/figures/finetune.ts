@@ -7,7 +7,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { asJson } from '../cache/artifact.ts';
 import type { Inputs } from '../cache/job.ts';
-import { asWindows, type WindowsMeta } from '../corpus/job.ts';
+import { asVocabularyWindows, type VocabularyWindowsMeta } from '../corpus/vocabulary.ts';
 import { asEvaluation, type EvaluationMeta } from '../train/evaluation.ts';
 import { asModel, type ModelMeta } from '../train/job.ts';
 import { scheduleValue, type ScalarSchedule } from '../train/schedule.ts';
@@ -21,7 +21,7 @@ import type { ContinuationSettings, ContinuationsMeta } from '../analysis/contin
 /** The name of the runs' evaluation with β forced to 0 (TrainSettings.evaluateWith). */
 export const AT_BETA_0 = 'bilinear';
 
-type FinetuneInputs = Record<string, EvaluationMeta | ModelMeta | WindowsMeta>;
+type FinetuneInputs = Record<string, EvaluationMeta | ModelMeta | VocabularyWindowsMeta>;
 
 /** One row of the table: an evaluation, and the training run it read (null: no finetuning). */
 export interface FinetuneRow {
@@ -40,7 +40,7 @@ export interface FinetuneRun {
 // ---- the table of models ----
 
 export function finetuneRows(inputs: Inputs<FinetuneInputs>, params: { rows: FinetuneRow[] }) {
-  const windows = asWindows(inputs['windows']).meta;
+  const windows = asVocabularyWindows(inputs['windows']).meta;
   return params.rows.map((r) => {
     const e = asEvaluation(inputs[r.evaluation], r.label).meta;
     const run = r.run ? asModel(inputs[r.run], r.label).meta : null;
@@ -143,7 +143,7 @@ export interface CurveParams {
 }
 
 function curveRows(inputs: Inputs<FinetuneInputs>, params: CurveParams) {
-  const windows = asWindows(inputs['windows']).meta;
+  const windows = asVocabularyWindows(inputs['windows']).meta;
   const start = (evaluation: string) =>
     round7(asEvaluation(inputs[evaluation], params.original.label).meta.validation['loss']!);
   return params.runs.flatMap(({ key, label }) => {
@@ -290,7 +290,7 @@ export interface ScheduleParams {
 }
 
 async function renderSchedule(inputs: Inputs<FinetuneInputs>, params: ScheduleParams): Promise<FigureOutput> {
-  const windows = asWindows(inputs['windows']).meta;
+  const windows = asVocabularyWindows(inputs['windows']).meta;
   const runs = params.runs.map((r) => {
     const m = asModel(inputs[r.key], r.label).meta;
     const beta = m.settings.schedules?.['beta'];

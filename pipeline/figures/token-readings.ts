@@ -193,10 +193,13 @@ function tokenCurveRows(curves: DirectionCurves) {
   });
 }
 
+/** What the page says of the read model: its heads, and which layer of how many (normalised or not). */
+type ReadModel = Pick<ReadingsMeta, 'heads' | 'layerIndex' | 'layers' | 'normalized'>;
+
 async function tokenPage(
   direction: DirectionReading,
   values: Float64Array,
-  heads: number,
+  model: ReadModel,
   shared: Set<string>,
   curves?: DirectionCurves,
 ): Promise<FigurePage> {
@@ -351,13 +354,20 @@ async function tokenPage(
           'directions of the MLP inputs'
         : '') +
       `. The table reads each marked eigenvector v through the tokens whose ` +
-      `embedding aligns with it (directly and, as virtual tokens, through each ` +
-      `of the ${heads} heads' OV circuits; highest and lowest scores), the ` +
+      `embedding${model.normalized ? ' (at unit RMS, as the MLP reads it)' : ''} aligns with it ` +
+      `(directly and, as virtual tokens, through each of the ${model.heads} heads' OV circuits` +
+      `${model.layers > 1 ? ` of layer ${model.layerIndex}` : ''}; highest and lowest scores), the ` +
       `held-out contexts where |λ(v·x)²| is largest (distinct texts, as a ` +
       `story opening recurs across windows; the active token in ⟦ ⟧, then the ` +
       `token that follows; contexts at positions among the top contexts of at least half the tokens ` +
       `read are listed after the others, marked shared: they say little about this token), and, ` +
-      `last, the tokens that alone most raise and most lower the output. Eigenvectors are named by ` +
+      `last, the tokens that alone most raise and most lower the output. ` +
+      (model.layers > 1
+        ? `The MLP read is layer ${model.layerIndex} of ${model.layers}: the contexts are the model's ` +
+          `own stream at each position, exact; the token readings take the stream before the MLP to ` +
+          `be one token's embedding, as if the layers before it wrote nothing, which they do not. `
+        : '') +
+      `Eigenvectors are named by ` +
       `sign and rank within it (+1 is the largest positive), with their rank by |λ| in the chart.`,
     alt:
       `Bar chart of the eigenvalues of the interaction matrix for ` +
@@ -372,7 +382,7 @@ async function tokenPage(
 
 async function renderTokenList(inputs: ReadingInputs): Promise<FigureOutput> {
   const spectra = spectraOf(inputs);
-  const { heads } = asReadings(inputs.readings).meta;
+  const model = asReadings(inputs.readings).meta;
   const columns = [
     'token',
     'word class',
@@ -404,7 +414,7 @@ async function renderTokenList(inputs: ReadingInputs): Promise<FigureOutput> {
       tokenPage(
         direction,
         values,
-        heads,
+        model,
         sharedKeys,
         curves.find((c) => c.slug === direction.slug),
       ),
@@ -469,14 +479,23 @@ export const languageSpectra = defineFigure<{ readings: ReadingsMeta }, Record<s
 
 export const languageTokenList = defineFigure<
   { readings: ReadingsMeta; curves?: CurvesMeta },
-  { choice: OutputChoice }
+  {
+    choice: OutputChoice;
+    /** Present for a model with RMSNorm: the layer read and the model's layers. */
+    normalized?: { layer: number; layers: number };
+  }
 >({
   name: 'language-output-tokens',
   module: import.meta.url,
   title: () => 'Output tokens read from the weights',
-  caption: ({ choice }) =>
+  caption: ({ choice, normalized }) =>
     [
-      "For each chosen output token t, the MLP's share of t's logit is exactly xᵀ Q_u x with u = W_Uᵀ e_t;",
+      normalized
+        ? `For each chosen output token t, the share of t's logit that the MLP of layer ${normalized.layer} ` +
+          `(of ${normalized.layers}) writes is xᵀ Q_u x up to one positive scale per position (the final ` +
+          "RMSNorm's 1 / rms), with x the normalised stream the MLP reads and u = W_Uᵀ e_t (the final " +
+          'gain folded in);'
+        : "For each chosen output token t, the MLP's share of t's logit is exactly xᵀ Q_u x with u = W_Uᵀ e_t;",
       'the table gives the effective rank of Q_u and what its top eigenvector and the tokens alone say.',
       `Tokens are chosen by text: the ${choice.perClass} most frequent training-split words of each of four`,
       'word classes (nouns, verbs, adjectives, function words; the lists are in',

@@ -14,9 +14,11 @@
  * is exactly absorbed by the rows of W3 at every β, so it adds nothing the model cannot learn).
  */
 import { continuationsJob } from '../analysis/continuations.ts';
+import { languageCurvesJob, type CurveSettings } from '../analysis/language-curves.ts';
+import { languageReadingsJob, type ReadingSettings } from '../analysis/language-readings.ts';
 import { pairedLossDifference } from '../analysis/paired-loss.ts';
 import type { Deps, Job } from '../cache/job.ts';
-import { windowsJob, type WindowsMeta } from '../corpus/job.ts';
+import { vocabularyWindowsJob, type VocabularyWindowsMeta } from '../corpus/vocabulary.ts';
 import { readLlamaConfig } from '../data/llama-checkpoint.ts';
 import { readRange } from '../data/llama-files.ts';
 import { readLlamaTokenizer } from '../data/llama-tokenizer.ts';
@@ -28,8 +30,10 @@ import {
   finetuneTable,
   type FinetuneRow,
 } from '../figures/finetune.ts';
+import { languageExplainedCurves } from '../figures/explained-curves.ts';
 import { figure } from '../figures/job.ts';
 import { tokensSeen } from '../figures/language.ts';
+import { languageSpectra, languageTokenList } from '../figures/token-readings.ts';
 import { llama, llamaShapeOf } from '../models/llama.ts';
 import type { ProfileName } from '../profiles.ts';
 import { nextToken } from '../tasks/next-token.ts';
@@ -49,6 +53,7 @@ import {
   type ReportPlan,
   type ReportSpec,
 } from './spec.ts';
+import { curveMetrics, readingMetrics } from './reading-metrics.ts';
 import { corpusFor } from './stories.ts';
 
 interface FinetuneProfile {
@@ -60,6 +65,10 @@ interface FinetuneProfile {
   beta: ScalarSchedule;
   /** New tokens of each continuation at most. */
   continuation: number;
+  /** The finetuned model's MLPs read from its weights: which layers ('last', or all of them). */
+  readLayers: 'last' | 'all';
+  readings: ReadingSettings;
+  curves: Omit<CurveSettings, 'choice'>;
 }
 
 /**
@@ -77,6 +86,16 @@ const TRAIN = {
 };
 const ANNEAL: ScalarSchedule = { kind: 'alpha-decay', from: 1, to: 0, k: 1.05, end: 0.5 };
 
+/**
+ * The language report's reading rule and sizes, so that its pages and these compare; the paper's
+ * "swim" against the other verbs, which the checkpoint's whole vocabulary holds. Token lists
+ * name only tokens the training split holds at least 20 times (about as many types as the
+ * language report's 2,048-token vocabulary): the rest of the 32,000 rows were shaped by
+ * pretraining on text these stories do not show.
+ */
+const READINGS = { eigenvectors: 3, tokens: 8, contexts: 4, span: 12, minCount: 20 };
+const CURVES = { maxK: 64, draws: 10, topShare: 0.1, seed: 17 };
+
 export const FINETUNE_PROFILES: Record<ProfileName, FinetuneProfile> = {
   // Seconds: a few steps on the smoke corpus's few stories, every stage exercised.
   smoke: {
@@ -84,6 +103,13 @@ export const FINETUNE_PROFILES: Record<ProfileName, FinetuneProfile> = {
     train: { ...TRAIN, epochs: 0.5, batchSize: 4, evaluateEvery: 4, monitor: 8, finalTrain: 'sample' },
     beta: ANNEAL,
     continuation: 12,
+    readLayers: 'last',
+    readings: {
+      ...READINGS,
+      choice: { perClass: 2, required: ['girl'], differences: ['play'] },
+      windows: 16,
+    },
+    curves: { ...CURVES, maxK: 16, draws: 3, windows: 16, trainWindows: 16 },
   },
   // Sized to the build budget: half a pass over the corpus's ~515,000 training tokens in batches
   // of 4 × 256, as the authors finetuned on half an epoch: 252 steps. A step took 1.25 to 1.3 s
@@ -95,12 +121,26 @@ export const FINETUNE_PROFILES: Record<ProfileName, FinetuneProfile> = {
     train: { ...TRAIN, epochs: 0.5, batchSize: 4, evaluateEvery: 42, monitor: 16, finalTrain: 'sample' },
     beta: ANNEAL,
     continuation: 40,
+    readLayers: 'last',
+    readings: {
+      ...READINGS,
+      choice: { perClass: 3, required: ['girl'], differences: ['swim'] },
+      windows: 64,
+    },
+    curves: { ...CURVES, windows: 32, trainWindows: 64 },
   },
   paper: {
     context: 256,
     train: { ...TRAIN, epochs: 3, batchSize: 8, evaluateEvery: 100, monitor: 64, finalTrain: 'sample' },
     beta: ANNEAL,
     continuation: 60,
+    readLayers: 'all',
+    readings: {
+      ...READINGS,
+      choice: { perClass: 5, required: ['girl'], differences: ['swim'] },
+      windows: 400,
+    },
+    curves: { ...CURVES, windows: 200, trainWindows: 400 },
   },
 };
 
@@ -144,7 +184,13 @@ function planJobs(ctx: PlanContext) {
       `finetune: the ${ctx.profile} profile's context of ${p.context} tokens exceeds the checkpoint's ${shape.context}`,
       { exitCode: 2, hint: `use a context of at most ${shape.context} (pipeline/reports/finetune.ts)` },
     );
-  const windows = windowsJob('finetune/windows', stories, p.context);
+  // the checkpoint's own vocabulary, ids unchanged, with each id's text for the readings
+  const windows = vocabularyWindowsJob('finetune/windows', stories, {
+    context: p.context,
+    size: 'tokenizer',
+    tokenizer: files.tokenizer,
+    setting: 'the finetune vocabulary',
+  });
   const pretrained = pretrainedJob('finetune/pretrained', files.checkpoint);
   // The run's shape is the model it ends as: β is the schedule's last value, so the published
   // weights, their description and anything that samples them read the gate at that β (the
@@ -218,6 +264,25 @@ function planJobs(ctx: PlanContext) {
     { models: continuationModels, prompts, ...sampling },
     { range: files.tokenizer, vocab: config.vocab },
   );
+  // the finetuned MLPs read from the weights: the last layer's under its plain ids, earlier ones
+  // (the paper profile) under ids naming their layer
+  const last = shape.layers - 1;
+  const readLayers = p.readLayers === 'last' ? [last] : Array.from({ length: shape.layers }, (_, l) => l);
+  const reads = readLayers.map((layer) => {
+    const suffix = layer === last ? '' : `-layer-${layer}`;
+    return {
+      layer,
+      suffix,
+      readings: languageReadingsJob(`finetune/readings${suffix}`, finetune, windows, p.readings, layer),
+      curves: languageCurvesJob(
+        `finetune/explained-curves${suffix}`,
+        finetune,
+        windows,
+        { ...p.curves, choice: p.readings.choice },
+        layer,
+      ),
+    };
+  });
   const runs = [
     {
       key: 'finetuneRun',
@@ -239,7 +304,7 @@ function planJobs(ctx: PlanContext) {
     ...evaluations,
     finetuneRun: finetune,
     controlRun: control,
-  } as Deps<Record<string, EvaluationMeta | ModelMeta | WindowsMeta>>;
+  } as Deps<Record<string, EvaluationMeta | ModelMeta | VocabularyWindowsMeta>>;
   return {
     p,
     shape,
@@ -256,6 +321,7 @@ function planJobs(ctx: PlanContext) {
     prompts,
     sampling,
     continuationModels,
+    reads,
   };
 }
 
@@ -277,6 +343,8 @@ function plan(ctx: PlanContext): ReportPlan {
       beta: { finetune: { ...p.beta }, control: { kind: 'constant', value: 1 } },
       gateScale: 'none (absorbed exactly by the rows of W3)',
       continuations: { prompts: PROMPTS, ...jobs.sampling },
+      readings: { layers: jobs.reads.map((r) => r.layer), ...p.readings, choice: { ...p.readings.choice } },
+      curves: { ...p.curves },
       backend: `${ctx.backend.name} (${ctx.backend.detail})`,
     },
     models: [],
@@ -287,6 +355,10 @@ function plan(ctx: PlanContext): ReportPlan {
       { id: 'control-run', job: jobs.control },
       ...Object.entries(jobs.evaluations).map(([id, job]) => ({ id: `evaluation-${kebab(id)}`, job })),
       { id: 'continuations', job: jobs.continuations },
+      ...jobs.reads.flatMap((r) => [
+        { id: `readings${r.suffix}`, job: r.readings },
+        { id: `explained-curves${r.suffix}`, job: r.curves },
+      ]),
     ],
     figures: [
       figure('finetune', 'models', finetuneTable, deps, {
@@ -311,6 +383,30 @@ function plan(ctx: PlanContext): ReportPlan {
           ...jobs.sampling,
         },
       ),
+      ...jobs.reads.flatMap(({ layer, suffix, readings, curves }) => [
+        figure(
+          'finetune',
+          `output-tokens${suffix}`,
+          languageTokenList,
+          { readings, curves },
+          {
+            choice: p.readings.choice,
+            normalized: { layer, layers: shape.layers },
+          },
+        ),
+        figure('finetune', `output-spectra${suffix}`, languageSpectra, { readings }, {}),
+        figure(
+          'finetune',
+          `explained-by-k${suffix}`,
+          languageExplainedCurves,
+          { curves },
+          {
+            maxK: Math.min(p.curves.maxK, shape.dim),
+            draws: p.curves.draws,
+            topShare: p.curves.topShare,
+          },
+        ),
+      ]),
     ],
     metrics: (read) => finetuneMetrics(read, jobs),
   };
@@ -373,6 +469,9 @@ function finetuneMetrics(read: ReadArtifact, jobs: FinetuneJobs): Record<string,
     'original',
     'test loss of the original at β = 0 minus the original',
   );
+  // the last layer's readings, for prose
+  const lastRead = jobs.reads.find((r) => r.suffix === '')!;
+  Object.assign(out, readingMetrics(read(lastRead.readings)), curveMetrics(read(lastRead.curves).meta));
   return out;
 }
 

@@ -22,6 +22,7 @@ import {
   extremes,
   ovPullback,
   rowScores,
+  rowScoresOf,
   tokenOutputs,
   topContexts,
 } from '../../pipeline/analysis/token-readings.ts';
@@ -131,6 +132,27 @@ test('a normalised two-layer model read at its last layer: tokens alone read thr
       }),
     /has no layer 2 to read \(its layers are 0 … 1\)/,
   );
+});
+
+test('readings list only tokens the training split holds at least minCount times', async () => {
+  await selectBackend('cpu');
+  const read = (minCount?: number) =>
+    readLanguageModel(modelArtifact(SHAPE, handWeights()), windowsArtifact(5), {
+      settings: { ...SETTINGS, ...(minCount === undefined ? {} : { minCount }) },
+      layer: 0,
+      solver: 'ml-matrix',
+    }).meta.directions.find((r) => r.slug === 'girl')!;
+  assert.equal(read().eigenvectors[0]!.direct.top[0]!.text, ' boy');
+  const girl = read(5);
+  const listed = [
+    girl.tokensThroughMlp,
+    girl.tokensWithDirect,
+    ...girl.eigenvectors.flatMap((e) => [e.direct, ...e.heads]),
+  ].flatMap((r) => [...r.top, ...r.bottom]);
+  assert.ok(listed.length > 0);
+  for (const t of listed) assert.ok(COUNTS[t.id]! >= 5, `${t.text} (count ${COUNTS[t.id]}) is listed`);
+  assert.notEqual(girl.eigenvectors[0]!.direct.top[0]!.text, ' boy', '" boy" (4 times) is left out');
+  assert.throws(() => read(100), /only 0 tokens occur at least 100 times/);
 });
 
 test("OV readings equal the scores through each head's full OV matrix W_O^h W_V^h", () => {
@@ -271,6 +293,34 @@ test('Table 1 scores: eᵀ Q_u e through the MLP, u · e on the direct path; ext
     ],
   });
   assert.throws(() => extremes([1, Number.NaN], 1), /NaN/);
+  // against a full sort, on scores with many ties, and the two ways of scoring rows
+  const rng2 = new Rng(21);
+  const many = Array.from({ length: 5000 }, () => Math.round(rng2.normal() * 4));
+  const all = many.map((score, id) => ({ id, score }));
+  for (const k of [0, 1, 8, 30])
+    assert.deepEqual(
+      extremes(many, k),
+      {
+        top: [...all].sort((a, b) => b.score - a.score || a.id - b.id).slice(0, k),
+        bottom: [...all].sort((a, b) => a.score - b.score || a.id - b.id).slice(0, k),
+      },
+      `k = ${k}`,
+    );
+  const rows32 = Float32Array.from({ length: 40 * d }, () => rng2.normal());
+  const w = Float64Array.from({ length: d }, () => rng2.normal());
+  assertClose(rowScores(Float64Array.from(rows32), 40, d, w), rowScores(rows32, 40, d, w), {
+    atol: 1e-12,
+    rtol: 1e-12,
+    label: 'rowScores: BLAS and loop',
+  });
+  const ws = [w, w.map((x) => -2 * x), Float64Array.from({ length: d }, () => rng2.normal())];
+  rowScoresOf(Float64Array.from(rows32), 40, d, ws).forEach((column, j) =>
+    assertClose(column, rowScores(rows32, 40, d, ws[j]!), {
+      atol: 1e-12,
+      rtol: 1e-12,
+      label: `rowScoresOf: column ${j}`,
+    }),
+  );
   assertClose(
     combineRows(Float64Array.from([1, 2, 3, 4]), 2, [
       { id: 0, weight: 1 },
