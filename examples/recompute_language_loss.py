@@ -2,20 +2,23 @@
 
 Usage: python3 recompute_language_loss.py model.safetensors data.csv [validation|test]
 
-model.safetensors is a model of the language report (its models/ folder), data.csv the
-"held-out-windows" figure's data file. Prints, as JSON, the cross-entropy per token and the
-next-token accuracy over every window of the split (default: test): the numbers of the report's
-"models" figure and of the weights file's own `testMetrics`.
+model.safetensors is a model of the language or the finetune report (its models/ folder),
+data.csv the same report's "held-out-windows" figure's data file. Prints, as JSON, the
+cross-entropy per token and the next-token accuracy over every window of the split (default:
+test): the numbers of the report's "models" figure and of the weights file's own `testMetrics`.
 
-The forward pass, written from the weights file's `layout` metadata (shape.norm "none", no biases,
-matrices stored (out, in), so y = x Wᵀ):
+The forward pass, written from the weights file's `layout` metadata (no biases, matrices stored
+(out, in), so y = x Wᵀ; N(v, g) = g ⊙ v / √(mean(v²) + ε) with RMSNorm, v itself with
+shape.norm "none"):
 
     x = embed[t]
-    per layer:  q, k, v = x wqᵀ, x wkᵀ, x wvᵀ, split into heads; q and k rotated (RoPE, pairs
+    per layer:  a = N(x, attn_norm)
+                q, k, v = a wqᵀ, a wkᵀ, a wvᵀ, split into heads; q and k rotated (RoPE, pairs
                 (2i, 2i+1) of each head, angle pos / θ^(i / head size)); causal softmax(q kᵀ / √hs) v;
                 x += (heads joined) woᵀ
-                x += w2 ((w1 x) ⊙ (w3 x))            (bilinear MLP; SwiGLU: Swish_β(w1 x) ⊙ (w3 x))
-    logits = x unembedᵀ
+                h = N(x, mlp_norm)
+                x += w2 ((w1 h) ⊙ (w3 h))            (bilinear MLP; gated: Swish_β(w1 h) ⊙ (w3 h))
+    logits = N(x, final_norm) unembedᵀ             (unembed = embed when tied)
 
 A window holds T + 1 ids: the model reads the first T and is scored on predicting each next one.
 """
@@ -58,8 +61,13 @@ def rope(x, theta):
 
 def forward(w, shape, ids):
     """Logits (n, T, vocab) of windows ids (n, T)."""
-    if shape.get("norm") != "none":
-        raise SystemExit("this example implements the models without normalisation (shape.norm 'none')")
+    normalised = shape.get("norm") != "none"
+
+    def norm(v, gain):
+        if not normalised:
+            return v
+        return w[gain] * v / np.sqrt((v * v).mean(axis=-1, keepdims=True) + shape["normEps"])
+
     n, T = ids.shape
     H, d = shape["heads"], shape["dim"]
     hs = d // H
@@ -68,7 +76,8 @@ def forward(w, shape, ids):
     causal = np.triu(np.full((T, T), -np.inf), 1)
     for l in range(shape["layers"]):
         p = lambda name: w[f"layers.{l}.{name}"]
-        heads = lambda m, count: (x @ m.T).reshape(n, T, count, hs).transpose(0, 2, 1, 3)  # (n, count, T, hs)
+        a = norm(x, f"layers.{l}.attn_norm")
+        heads = lambda m, count: (a @ m.T).reshape(n, T, count, hs).transpose(0, 2, 1, 3)  # (n, count, T, hs)
         q = rope(heads(p("wq"), H), shape["ropeTheta"])
         k = np.repeat(rope(heads(p("wk"), shape["kvHeads"]), shape["ropeTheta"]), group, axis=1)
         v = np.repeat(heads(p("wv"), shape["kvHeads"]), group, axis=1)
@@ -76,11 +85,12 @@ def forward(w, shape, ids):
         scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
         attended = (scores / scores.sum(axis=-1, keepdims=True)) @ v  # (n, H, T, hs)
         x = x + attended.transpose(0, 2, 1, 3).reshape(n, T, d) @ p("wo").T
-        a, b = x @ p("w1").T, x @ p("w3").T
+        h = norm(x, f"layers.{l}.mlp_norm")
+        a, b = h @ p("w1").T, h @ p("w3").T
         gate = a if shape["mlp"] == "bilinear" else a / (1 + np.exp(-shape["beta"] * a))
         x = x + (gate * b) @ p("w2").T
     unembed = w["embed"] if shape["tiedEmbeddings"] else w["unembed"]
-    return x @ unembed.T
+    return norm(x, "final_norm") @ unembed.T
 
 
 def held_out(path, split):
@@ -96,7 +106,9 @@ def main(model_path, windows_path, split="test"):
     shape = json.loads(metadata["shape"])
     windows = held_out(windows_path, split)
     loss, correct, count = 0.0, 0, 0
-    for chunk in np.array_split(windows, max(1, len(windows) // 64)):
+    # chunks of at most 2**25 logits (256 MB in float64): a 32,000-token vocabulary makes them large
+    per_window = (windows.shape[1] - 1) * w["embed"].shape[0]
+    for chunk in np.array_split(windows, max(1, -(-len(windows) * per_window // 2**25))):
         logits = forward(w, shape, chunk[:, :-1])
         targets = chunk[:, 1:]
         top = logits.max(axis=-1, keepdims=True)

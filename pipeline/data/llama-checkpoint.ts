@@ -12,6 +12,10 @@
  *
  * hs = dim / n_heads is the head size. Matrices are (out, in), row-major: math layout already.
  * A file is read only when its size is exactly what the header says, and every value is finite.
+ *
+ * One extension, in llama2.c's own manner (a negative vocab_size marks an unshared classifier): a
+ * negative hidden_dim marks a bilinear MLP, w2((w1 h) ⊙ (w3 h)) with no gate, as this project
+ * publishes a finetuned model. run.c stops at such a file (malloc failed) rather than run it as SwiGLU.
  */
 import { PipelineError } from '../errors.ts';
 
@@ -27,6 +31,8 @@ export interface LlamaConfig {
   context: number;
   /** Whether the classifier is the token embedding (vocab_size > 0 in the header). */
   tiedEmbeddings: boolean;
+  /** The MLP: SwiGLU as llama2.c trains it, or bilinear (hidden_dim < 0 in the header). */
+  mlp: 'gated' | 'bilinear';
 }
 
 /** The file's arrays, as stored (per-layer arrays stacked, layer first). */
@@ -72,10 +78,12 @@ export function readLlamaConfig(bytes: Uint8Array, where: string): LlamaConfig {
       where,
       'it is a versioned llama2.c export (magic "ak42"); only the legacy format is read',
     );
-  const [dim, hidden, layers, heads, kvHeads, signedVocab, context] = Array.from({ length: 7 }, (_, i) =>
-    view.getInt32(i * 4, true),
+  const [dim, signedHidden, layers, heads, kvHeads, signedVocab, context] = Array.from(
+    { length: 7 },
+    (_, i) => view.getInt32(i * 4, true),
   ) as [number, number, number, number, number, number, number];
   const vocab = Math.abs(signedVocab);
+  const hidden = Math.abs(signedHidden);
   const fields = {
     dim,
     hidden_dim: hidden,
@@ -93,7 +101,17 @@ export function readLlamaConfig(bytes: Uint8Array, where: string): LlamaConfig {
     throw badCheckpoint(where, `n_heads ${heads} is not a multiple of n_kv_heads ${kvHeads}`);
   if ((dim / heads) % 2 !== 0)
     throw badCheckpoint(where, `the head size ${dim / heads} is odd (rotary embeddings rotate pairs)`);
-  return { dim, hidden, layers, heads, kvHeads, vocab, context, tiedEmbeddings: signedVocab > 0 };
+  return {
+    dim,
+    hidden,
+    layers,
+    heads,
+    kvHeads,
+    vocab,
+    context,
+    tiedEmbeddings: signedVocab > 0,
+    mlp: signedHidden < 0 ? 'bilinear' : 'gated',
+  };
 }
 
 /** Float32 counts of every array, in file order (the RoPE tables included, as `ropeTables`). */
@@ -168,7 +186,8 @@ export function writeLlamaCheckpoint(checkpoint: LlamaCheckpoint): Uint8Array {
   const c = checkpoint.config;
   const out = new Uint8Array(checkpointBytes(c));
   const view = new DataView(out.buffer);
-  [c.dim, c.hidden, c.layers, c.heads, c.kvHeads, c.tiedEmbeddings ? c.vocab : -c.vocab, c.context].forEach(
+  const hidden = c.mlp === 'bilinear' ? -c.hidden : c.hidden;
+  [c.dim, hidden, c.layers, c.heads, c.kvHeads, c.tiedEmbeddings ? c.vocab : -c.vocab, c.context].forEach(
     (v, i) => view.setInt32(i * 4, v, true),
   );
   const floats = new Float32Array(out.buffer, HEADER_BYTES);

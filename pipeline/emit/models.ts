@@ -15,6 +15,8 @@ export interface PublishedModel {
   id: string;
   description: string;
   job: Job<ModelMeta>;
+  /** Also published as its kind's checkpoint file (ModelPlan.checkpoint). */
+  checkpoint?: boolean;
 }
 
 /** Every training job upstream of `job` (itself included), each once, in a stable order. */
@@ -34,6 +36,7 @@ export function publishedModels(reportId: string, plan: ReportPlan, runner: JobR
     id: m.id,
     description: m.description,
     job: m.job,
+    ...(m.checkpoint ? { checkpoint: true } : {}),
   }));
   const byKey = new Map(models.map((m) => [runner.key(m.job), m]));
   for (const figure of plan.figures) {

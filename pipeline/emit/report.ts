@@ -5,6 +5,7 @@
  *   figures/<figure>/meta.json       title, caption, files (with SHA-256), provenance
  *   figures/<figure>/figure.svg …    the files the figure job rendered (and figure.png for every figure)
  *   models/<model>.safetensors       trained weights: the plan's models and every model a figure used
+ *   models/<model>.<ext>             the same as the kind's checkpoint file, where the plan asks
  *   timings.json                     what each job took to build here (the one file that varies
  *                                    between builds)
  *
@@ -20,7 +21,7 @@ import type { JobRunner } from '../cache/runner.ts';
 import type { ProfileName } from '../profiles.ts';
 import type { FigurePlan, Metric, ReportPlan, ReportSpec } from '../reports/spec.ts';
 import { modelKind } from '../models/kind.ts';
-import type { ModelMeta } from '../train/job.ts';
+import { modelWeights, type ModelMeta } from '../train/job.ts';
 import { hashJson, sha256 } from '../util/hash.ts';
 import { describeFsError, makeStagingDirectory, replaceDirectory } from '../util/fs.ts';
 import { PipelineError } from '../errors.ts';
@@ -80,11 +81,16 @@ export async function emitReport(
   const models = Object.fromEntries(modelList.map(([m, a]) => [m.id, a]));
   const read = reader(ctx.runner, [...modelList, ...analysisList]);
   const weights = Object.fromEntries(published.map((m) => [m.id, weightsFile(report, m.id, models[m.id]!)]));
+  const checkpoints = Object.fromEntries(
+    published.filter((m) => m.checkpoint).map((m) => [m.id, checkpointFile(report, m.id, models[m.id]!)]),
+  );
   const described = published.map((m) => ({
     ...m,
     description: m.description || describeModel(models[m.id]!),
   }));
-  const meta = reportMetaSchema.parse(await reportMeta(ctx, report, plan, described, models, weights, read));
+  const meta = reportMetaSchema.parse(
+    await reportMeta(ctx, report, plan, described, models, weights, checkpoints, read),
+  );
   const staging = makeStagingDirectory(ctx.outDir, report.id);
   try {
     for (const [figure, result, figureProvenance] of figures) {
@@ -100,6 +106,8 @@ export async function emitReport(
     mkdirSync(join(staging, 'models'), { recursive: true });
     for (const m of published) {
       writeFileSync(join(staging, 'models', `${m.id}.safetensors`), weights[m.id]!);
+      const checkpoint = checkpoints[m.id];
+      if (checkpoint) writeFileSync(join(staging, 'models', checkpoint.name), checkpoint.bytes);
     }
     writeFileSync(join(staging, 'report.json'), `${JSON.stringify(meta, null, 2)}\n`);
     const jobs = [
@@ -289,6 +297,7 @@ async function reportMeta(
   published: PublishedModel[],
   models: Record<string, Artifact<ModelMeta>>,
   weights: Record<string, Uint8Array>,
+  checkpoints: Record<string, Checkpoint>,
   read: <M>(job: Job<M>) => Artifact<M>,
 ): Promise<ReportMeta> {
   // The report's provenance covers every job it publishes: its models, analyses and figures.
@@ -330,12 +339,42 @@ async function reportMeta(
           bytes: bytes.length,
           sha256: sha256(bytes),
         },
+        ...(checkpoints[m.id]
+          ? {
+              checkpoint: {
+                name: checkpoints[m.id]!.name,
+                role: 'checkpoint' as const,
+                bytes: checkpoints[m.id]!.bytes.length,
+                sha256: sha256(checkpoints[m.id]!.bytes),
+                format: checkpoints[m.id]!.format,
+              },
+            }
+          : {}),
         tensors: Object.entries(models[m.id]!.tensors)
           .sort(([a], [b]) => (a < b ? -1 : 1))
           .map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })),
       };
     }),
     provenance: await provenance(ctx, jobs, key, report.id),
+  };
+}
+
+type Checkpoint = { name: string; format: string; bytes: Uint8Array };
+
+/** The model as its kind's checkpoint file, or an error naming the report and model. */
+function checkpointFile(report: ReportSpec, id: string, model: Artifact<ModelMeta>): Checkpoint {
+  const m = model.meta;
+  const kind = modelKind(m.model.kind);
+  const where = `report '${report.id}' (pipeline/reports/${report.id}.ts), model '${id}'`;
+  if (!kind.checkpoint)
+    throw new PipelineError(`${where}: a ${kind.name} model has no checkpoint format to publish`, {
+      exitCode: 2,
+    });
+  checkPublishableWeights(model, `${report.id}/models/${id}.${kind.checkpoint.extension}`);
+  return {
+    name: `${id}.${kind.checkpoint.extension}`,
+    format: kind.checkpoint.describe,
+    bytes: kind.checkpoint.write(m.model.shape, modelWeights(model)),
   };
 }
 

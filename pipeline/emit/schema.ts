@@ -20,6 +20,7 @@ export const fileEntrySchema = z.object({
     'data-json',
     'data-csv',
     'weights',
+    'checkpoint',
     'page-figure',
   ]),
   bytes: z.number().int().nonnegative(),
@@ -158,6 +159,8 @@ export const reportMetaSchema = z.object({
       id,
       description: z.string(),
       file: fileEntrySchema,
+      /** The same weights as the kind's checkpoint file, when the report publishes one. */
+      checkpoint: fileEntrySchema.extend({ format: z.string() }).optional(),
       tensors: z.array(z.object({ name: z.string(), dtype: z.string(), shape: z.array(z.number().int()) })),
     }),
   ),

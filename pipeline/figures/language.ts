@@ -554,7 +554,7 @@ async function renderHeldOut(inputs: Inputs<{ windows: VocabularyWindowsMeta }>)
     ),
     alt:
       `The ${splits.validation.n} validation and ${splits.test.n} test windows ` +
-      `of ${T} + 1 compact token ids the held-out losses are over; the first ` +
+      `of ${T} + 1 token ids (the vocabulary's) the held-out losses are over; the first ` +
       `two of each, decoded, are shown. The data file lists every window.`,
     data: asJson({
       context: T,

@@ -99,6 +99,16 @@ export interface ModelKind<S extends Json = Json> {
   layoutText: string;
   /** The model's bilinear layers, from its weights. */
   bilinearLayers(shape: S, weights: Weights): BilinearLayerParts[];
+  /**
+   * The same model written with plainly bilinear layers, computing exactly the same function (for
+   * kinds whose gated layers can be bilinear, e.g. at β = 0); an error naming the shape otherwise.
+   */
+  bilinearForm?(shape: S, weights: Weights): { shape: S; weights: Weights };
+  /**
+   * The model as a single checkpoint file another program runs (llama2.c's model.bin for a
+   * Llama transformer): its file extension, and its bytes or an error naming what it cannot hold.
+   */
+  checkpoint?: { extension: string; describe: string; write(shape: S, weights: Weights): Uint8Array };
   /** Continuations of token prompts, for kinds that are language models (absent otherwise). */
   sample?(shape: S, weights: Weights, prompts: number[][], settings: SampleSettings): Generated;
   /** The parts analyses read of a transformer, for kinds that are transformers (absent otherwise). */

@@ -23,7 +23,7 @@
  * llama2.c's run.c. Tensors are named by layer (`layers.3.w1`), in math layout (out, in).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { LlamaCheckpoint, LlamaConfig } from '../data/llama-checkpoint.ts';
+import { writeLlamaCheckpoint, type LlamaCheckpoint, type LlamaConfig } from '../data/llama-checkpoint.ts';
 import { PipelineError } from '../errors.ts';
 import type { Rng } from '../util/random.ts';
 import {
@@ -187,6 +187,14 @@ export const llama = defineModel<LlamaShape>({
     'are absent; matrices (out, in); no biases',
   bilinearLayers,
   sample,
+  bilinearForm,
+  checkpoint: {
+    extension: 'bin',
+    describe:
+      "llama2.c's model.bin (its legacy format, which run.c reads); a negative hidden_dim marks a " +
+      'bilinear MLP, which this project reads and run.c stops at (malloc failed) rather than run as SwiGLU',
+    write: (s, w) => writeLlamaCheckpoint(llamaToCheckpoint(s, w)),
+  },
   transformer: {
     sizes: (s) => ({ vocab: s.vocab, d: s.dim, layers: s.layers, heads: s.heads }),
     normalized,
@@ -287,8 +295,82 @@ function bilinearLayers(s: LlamaShape, w: Weights): BilinearLayerParts[] {
 }
 
 /**
+ * A gated model at β = 0 written plainly bilinear: its MLP W2((W1 h)/2 ⊙ W3 h) is the bilinear
+ * W2'((W1 h) ⊙ (W3 h)) with W2' = W2 / 2. Exactly the same function, bit for bit: halving a
+ * float32 is exact (barring subnormals), and so is every product and sum that follows it.
+ */
+function bilinearForm(s: LlamaShape, w: Weights): { shape: LlamaShape; weights: Weights } {
+  if (s.mlp === 'bilinear') return { shape: s, weights: w };
+  if (s.beta !== 0)
+    throw new PipelineError(
+      `a llama model with a gated MLP at β = ${s.beta} is not bilinear; only β = 0 has a bilinear form`,
+      { exitCode: 2 },
+    );
+  const weights = { ...w };
+  for (let l = 0; l < s.layers; l++) weights[`layers.${l}.w2`] = w[`layers.${l}.w2`]!.map((v) => v / 2);
+  return { shape: { ...s, mlp: 'bilinear', beta: 1 }, weights };
+}
+
+/**
+ * The model as llama2.c's checkpoint arrays. run.c fixes what the format cannot say (RMSNorm with
+ * ε = 1e-5, rotary θ = 10,000, a SiLU gate), so a shape that differs is refused by name; a
+ * bilinear MLP is written with the format's flag (a negative hidden_dim).
+ */
+export function llamaToCheckpoint(s: LlamaShape, w: Weights): LlamaCheckpoint {
+  const refuse = (what: string) =>
+    new PipelineError(`llama2.c checkpoint: the model ${what}, which llama2.c's format cannot hold`, {
+      exitCode: 2,
+    });
+  if (!normalized(s)) throw refuse('has no normalisation');
+  if (s.normEps !== 1e-5) throw refuse(`has RMSNorm ε = ${s.normEps}, not 1e-5`);
+  if (s.ropeTheta !== 10000) throw refuse(`has rotary θ = ${s.ropeTheta}, not 10000`);
+  if (s.mlp === 'gated' && s.beta !== 1)
+    throw refuse(
+      `has a gated MLP at β = ${s.beta} (the format's gate is SiLU, β = 1; at β = 0 use its bilinear form)`,
+    );
+  const stacked = (name: string) => {
+    const parts = Array.from({ length: s.layers }, (_, l) => w[`layers.${l}.${name}`]!);
+    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  };
+  return {
+    config: {
+      dim: s.dim,
+      hidden: s.hidden,
+      layers: s.layers,
+      heads: s.heads,
+      kvHeads: s.kvHeads,
+      vocab: s.vocab,
+      context: s.context,
+      tiedEmbeddings: s.tiedEmbeddings,
+      mlp: s.mlp,
+    },
+    arrays: {
+      tokenEmbedding: w['embed']!,
+      rmsAtt: stacked('attn_norm'),
+      wq: stacked('wq'),
+      wk: stacked('wk'),
+      wv: stacked('wv'),
+      wo: stacked('wo'),
+      rmsFfn: stacked('mlp_norm'),
+      w1: stacked('w1'),
+      w2: stacked('w2'),
+      w3: stacked('w3'),
+      rmsFinal: w['final_norm']!,
+      wcls: s.tiedEmbeddings ? w['embed']! : w['unembed']!,
+    },
+  };
+}
+
+/**
  * The shape of a llama2.c checkpoint with this configuration: its MLP gated (llama2.c's is
- * SwiGLU) at the given β, RMSNorm ε and rotary θ as run.c fixes them.
+ * SwiGLU) at the given β, or bilinear when the file says so; RMSNorm ε and rotary θ as run.c
+ * fixes them.
  */
 export function llamaShapeOf(c: LlamaConfig, beta = 1): LlamaShape {
   return {
@@ -300,7 +382,7 @@ export function llamaShapeOf(c: LlamaConfig, beta = 1): LlamaShape {
     kvHeads: c.kvHeads,
     context: c.context,
     tiedEmbeddings: c.tiedEmbeddings,
-    mlp: 'gated',
+    mlp: c.mlp,
     beta,
     normEps: 1e-5,
     ropeTheta: 10000,

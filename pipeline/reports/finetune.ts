@@ -32,7 +32,7 @@ import {
 } from '../figures/finetune.ts';
 import { languageExplainedCurves } from '../figures/explained-curves.ts';
 import { figure } from '../figures/job.ts';
-import { tokensSeen } from '../figures/language.ts';
+import { languageHeldOut, tokensSeen } from '../figures/language.ts';
 import { languageSpectra, languageTokenList } from '../figures/token-readings.ts';
 import { llama, llamaShapeOf } from '../models/llama.ts';
 import type { ProfileName } from '../profiles.ts';
@@ -178,6 +178,15 @@ function planJobs(ctx: PlanContext) {
     readRange({ ...files.checkpoint, end: Math.min(files.checkpoint.end, files.checkpoint.start + 28) }),
     files.checkpoint.name,
   );
+  if (config.mlp !== 'gated')
+    throw new PipelineError(
+      `finetune: the checkpoint ${files.checkpoint.name} has bilinear MLPs already (a negative ` +
+        'hidden_dim); the report anneals a gated MLP to bilinear',
+      {
+        exitCode: 2,
+        hint: 'pass a checkpoint with SwiGLU MLPs as --llama-checkpoint, as llama2.c exports them',
+      },
+    );
   const shape = llamaShapeOf(config);
   if (p.context > shape.context)
     throw new PipelineError(
@@ -195,6 +204,8 @@ function planJobs(ctx: PlanContext) {
   // The run's shape is the model it ends as: β is the schedule's last value, so the published
   // weights, their description and anything that samples them read the gate at that β (the
   // schedule sets β at every training step and evaluation).
+  // The finetune ends at β = 0 and is kept in its plainly bilinear form (W2 halved: the same
+  // function exactly), so its published weights and everything read from them are what they say.
   const run = (id: string, beta: ScalarSchedule, ends: number) =>
     trainJob(
       `finetune/${id}`,
@@ -203,7 +214,7 @@ function planJobs(ctx: PlanContext) {
       nextToken,
       { ...p.train, schedules: { beta }, evaluateWith: { [AT_BETA_0]: { beta: 0 } } },
       ctx.backend,
-      { init: pretrained },
+      { init: pretrained, bilinearForm: ends === 0 },
     );
   const finetune = run('bilinear', p.beta, 0);
   const control = run('control', { kind: 'constant', value: 1 }, 1);
@@ -347,7 +358,16 @@ function plan(ctx: PlanContext): ReportPlan {
       curves: { ...p.curves },
       backend: `${ctx.backend.name} (${ctx.backend.detail})`,
     },
-    models: [],
+    models: [
+      {
+        id: 'bilinear',
+        description:
+          `stories15M finetuned into a bilinear model (β annealed to 0), its MLPs written plainly ` +
+          `bilinear: ${llama.describe({ ...shape, mlp: 'bilinear' })}`,
+        job: jobs.finetune,
+        checkpoint: true,
+      },
+    ],
     analyses: [
       { id: 'windows', job: jobs.windows },
       { id: 'pretrained', job: jobs.pretrained },
@@ -383,6 +403,8 @@ function plan(ctx: PlanContext): ReportPlan {
           ...jobs.sampling,
         },
       ),
+      // every held-out window in the checkpoint's ids: what the published model is scored on
+      figure('finetune', 'held-out-windows', languageHeldOut, { windows: jobs.windows }, {}),
       ...jobs.reads.flatMap(({ layer, suffix, readings, curves }) => [
         figure(
           'finetune',

@@ -24,6 +24,11 @@ export interface ModelPlan {
   id: string;
   description: string;
   job: Job<ModelMeta>;
+  /**
+   * Also publish the model as its kind's checkpoint file (models/<id>.<extension>, e.g. llama2.c's
+   * model.bin), for programs that run such files.
+   */
+  checkpoint?: boolean;
 }
 
 /** A headline number, interpolated into the narrative by name. */

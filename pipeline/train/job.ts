@@ -15,6 +15,7 @@ import {
   type ModelKind,
   type Weights,
 } from '../models/kind.ts';
+import { PipelineError } from '../errors.ts';
 import { taskOf, type Task } from '../tasks/kind.ts';
 import { tensor, type NamedTensor } from '../tensors/safetensors.ts';
 import type { BackendInfo } from './backend.ts';
@@ -58,6 +59,8 @@ export type ModelMeta = WeightsMeta & {
 
 type TrainParams = {
   model: { kind: string; shape: Json };
+  /** 'bilinear': the trained weights are kept in their kind's bilinear form (TrainJobOptions). */
+  form?: 'bilinear';
   task: string;
   settings: TrainSettings;
   // The backend is part of the key: backends round differently, so results differ in the last bits.
@@ -88,8 +91,10 @@ const trainModel = defineJob<ModelMeta, { data: DataInfo; init?: WeightsMeta }, 
       ctx.log,
     );
     const data = inputs.data.meta;
+    const kept = params.form === 'bilinear' ? bilinearFormOf(kind, params.model.shape, result.weights) : null;
+    const shape = kept?.shape ?? params.model.shape;
     const meta: ModelMeta = {
-      model: { ...params.model, description: kind.describe(params.model.shape) },
+      model: { kind: params.model.kind, shape, description: kind.describe(shape) },
       task: task.name,
       settings: params.settings,
       history: result.history,
@@ -114,7 +119,7 @@ const trainModel = defineJob<ModelMeta, { data: DataInfo; init?: WeightsMeta }, 
       .map(([name, value]) => `${name} ${value.toFixed(4)}`)
       .join(', ');
     ctx.log.info(`  validation ${headline}; ${meta.msPerStep} ms/step on ${params.backend.name}`);
-    return { meta, tensors: weightTensors(kind, params.model.shape, result.weights), files: {} };
+    return { meta, tensors: weightTensors(kind, shape, kept?.weights ?? result.weights), files: {} };
   },
 });
 
@@ -129,6 +134,19 @@ export interface TrainJobOptions {
    * imported checkpoint's (train/pretrained.ts).
    */
   init?: Job<WeightsMeta>;
+  /**
+   * Keep the trained model in its kind's bilinear form (e.g. a gated MLP trained to β = 0 written
+   * with plainly bilinear weights): the same function, published as what it is.
+   */
+  bilinearForm?: boolean;
+}
+
+function bilinearFormOf(kind: ModelKind, shape: Json, weights: Weights): { shape: Json; weights: Weights } {
+  if (!kind.bilinearForm)
+    throw new PipelineError(`a ${kind.name} model has no bilinear form (models/kind.ts: bilinearForm)`, {
+      exitCode: 2,
+    });
+  return kind.bilinearForm(shape, weights);
 }
 
 /** A training job: `model` (kind and shape) on `task`, from `data`'s artifact. */
@@ -143,8 +161,14 @@ export function trainJob<S extends Json>(
 ): Job<ModelMeta> {
   const shape = model.kind.checkShape(model.shape) as Json;
   checkSupported(model.kind, settings);
+  // a bilinear form that cannot exist is refused now, not after hours of training
+  if (options.bilinearForm && !model.kind.bilinearForm)
+    throw new PipelineError(`${label}: a ${model.kind.name} model has no bilinear form to keep`, {
+      exitCode: 2,
+    });
   const params: TrainParams = {
     model: { kind: model.kind.name, shape },
+    ...(options.bilinearForm ? { form: 'bilinear' as const } : {}),
     task: task.name,
     settings: { ...settings },
     backend: { name: backend.name, detail: backend.detail, tfjs: backend.tfjsVersion },

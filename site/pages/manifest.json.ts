@@ -54,6 +54,14 @@ export const GET: APIRoute = async () => {
         role: 'weights',
         report: report.id,
       });
+      if (model.checkpoint)
+        artifacts.push({
+          path: modelFileUrl(report.id, model.checkpoint.name),
+          bytes: model.checkpoint.bytes,
+          sha256: model.checkpoint.sha256,
+          role: 'checkpoint',
+          report: report.id,
+        });
     }
   }
   artifacts.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

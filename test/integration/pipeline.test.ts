@@ -19,6 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { digest } from '../helpers/digest.ts';
+import { readLlamaCheckpoint } from '../../pipeline/data/llama-checkpoint.ts';
+import { llamaFromCheckpoint } from '../../pipeline/models/llama.ts';
 import { decodeSafetensors } from '../../pipeline/tensors/safetensors.ts';
 import { figureMetaSchema, reportMetaSchema, timingsSchema } from '../../pipeline/emit/schema.ts';
 
@@ -427,6 +429,38 @@ test(
         );
       }
     }
+  },
+);
+
+test(
+  "the finetune's bilinear model: the Python example recomputes its held-out loss, and its llama2.c checkpoint holds the same weights",
+  { skip: hasNumpy ? false : 'python3 with numpy is not installed' },
+  () => {
+    const script = new URL('../../examples/recompute_language_loss.py', import.meta.url).pathname;
+    const dir = join(out, 'finetune');
+    const report = reportMetaSchema.parse(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')));
+    const safetensors = join(dir, 'models', 'bilinear.safetensors');
+    const r = spawnSync(
+      'python3',
+      [script, safetensors, join(dir, 'figures', 'held-out-windows', 'data.csv'), 'test'],
+      { encoding: 'utf8' },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const { loss } = JSON.parse(r.stdout) as { loss: number };
+    const published = report.metrics['finetune-test-loss']!.value;
+    // float64 in NumPy against float32 here, through six layers and a 32,000-token softmax
+    assert.ok(Math.abs(loss - published) <= 1e-4 * published, `${loss} recomputed, ${published} published`);
+    const model = report.models.find((m) => m.id === 'bilinear')!;
+    assert.equal(model.checkpoint?.name, 'bilinear.bin');
+    const bytes = readFileSync(join(dir, 'models', 'bilinear.bin'));
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), model.checkpoint.sha256);
+    const { shape, weights } = llamaFromCheckpoint(
+      readLlamaCheckpoint(new Uint8Array(bytes), 'bilinear.bin'),
+    );
+    assert.equal(shape.mlp, 'bilinear');
+    const tensors = decodeSafetensors(new Uint8Array(readFileSync(safetensors)), safetensors).tensors;
+    for (const [name, values] of Object.entries(weights))
+      assert.deepEqual(values, tensors[name]!.data, `${name}: the checkpoint and the safetensors agree`);
   },
 );
 

@@ -94,6 +94,7 @@ const TIED: LlamaConfig = {
   vocab: 11,
   context: 5,
   tiedEmbeddings: true,
+  mlp: 'gated',
 };
 const UNTIED: LlamaConfig = { ...TIED, tiedEmbeddings: false };
 /** Grouped-query attention: 4 query heads share 2 key/value heads (head size 2). */
@@ -106,16 +107,18 @@ const GQA: LlamaConfig = {
   vocab: 7,
   context: 6,
   tiedEmbeddings: false,
+  mlp: 'gated',
 };
 
 const header = (bytes: Uint8Array) =>
   Array.from({ length: 7 }, (_, i) => new DataView(bytes.buffer, bytes.byteOffset).getInt32(4 * i, true));
 
-test('write → read round trip: tied, untied (negative vocab_size) and grouped-query configs', () => {
+test('write → read round trip: tied, untied (negative vocab_size), grouped-query and bilinear (negative hidden_dim) configs', () => {
   for (const [config, seed] of [
     [TIED, 1],
     [UNTIED, 2],
     [GQA, 3],
+    [{ ...GQA, mlp: 'bilinear' }, 4],
   ] as const) {
     const original = randomCheckpoint(config, seed);
     const bytes = writeLlamaCheckpoint(original);
@@ -128,7 +131,7 @@ test('write → read round trip: tied, untied (negative vocab_size) and grouped-
     assert.equal(bytes.length, 28 + 4 * floats, 'the size follows the documented layout');
     assert.deepEqual(header(bytes), [
       config.dim,
-      config.hidden,
+      config.mlp === 'bilinear' ? -config.hidden : config.hidden,
       config.layers,
       config.heads,
       config.kvHeads,
@@ -263,8 +266,11 @@ test('bad headers are refused: shapes that do not fit, zero or negative fields, 
   const names = ['dim', 'hidden_dim', 'n_layers', 'n_heads', 'n_kv_heads', 'vocab_size', 'seq_len'];
   names.forEach((name, i) => {
     both(withHeader(bytes, { [i]: 0 }), new RegExp(`header field ${name} is 0`));
-    if (name !== 'vocab_size') both(withHeader(bytes, { [i]: -3 }), new RegExp(`header field ${name} is -3`));
+    // a negative vocab_size or hidden_dim is a flag (unshared classifier, bilinear MLP), not an error
+    if (name !== 'vocab_size' && name !== 'hidden_dim')
+      both(withHeader(bytes, { [i]: -3 }), new RegExp(`header field ${name} is -3`));
   });
+  both(withHeader(bytes, { 1: -(2 ** 31) }), /header field hidden_dim is 2147483648/);
   both(withHeader(bytes, { 5: -(2 ** 31) }), /header field vocab_size is 2147483648/);
   // llama2.c's export.py --version 1 and 2 begin with uint32 0x616b3432, "ak42" as little-endian bytes
   const versioned = bytes.slice();
@@ -359,6 +365,7 @@ test(
       vocab: 32000,
       context: 256,
       tiedEmbeddings: true,
+      mlp: 'gated',
     });
     assert.equal(checkpointBytes(config), bytes.length);
     const { arrays } = readLlamaCheckpoint(bytes, files.checkpoint.name);

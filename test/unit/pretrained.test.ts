@@ -33,6 +33,7 @@ const CONFIG: LlamaConfig = {
   vocab: 40,
   context: 16,
   tiedEmbeddings: false,
+  mlp: 'gated',
 };
 
 /** A random checkpoint written to `name`; returns its range and bytes. */

@@ -44,6 +44,7 @@ function checkpointFile(): ByteRange {
     vocab: 32000,
     context: 32,
     tiedEmbeddings: false,
+    mlp: 'gated',
   };
   const rng = new Rng(3);
   const embedding = rng.normalArray(config.vocab * config.dim, 0.5);

@@ -1,4 +1,4 @@
-/** A report's model weights at /reports/<report>/models/<model>.safetensors. */
+/** A report's model weights at /reports/<report>/models/<model>.safetensors (and checkpoint files). */
 import type { APIRoute } from 'astro';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +8,11 @@ import { contentType } from '@site/lib/content-type.ts';
 
 export async function getStaticPaths() {
   return (await allReports()).flatMap((report) =>
-    report.models.map((m) => ({ params: { report: report.id, file: m.file.name } })),
+    report.models.flatMap((m) =>
+      [m.file, ...(m.checkpoint ? [m.checkpoint] : [])].map((f) => ({
+        params: { report: report.id, file: f.name },
+      })),
+    ),
   );
 }
 
