@@ -161,7 +161,6 @@ export function readLanguageModel(
   const { vocabulary } = windows.meta;
   const d = t.d;
   const E = t.view.embedding(t.shape, t.weights);
-  const alone = Float64Array.from(tokensAlone(t)); // E itself without normalisation
   const U = t.view.unembedding(t.shape, t.weights);
   const layerName = t.view.mlpLayer(t.shape, t.layer);
   const layer = layerOf(model, layerName);
@@ -192,11 +191,17 @@ export function readLanguageModel(
         `training split, fewer than the ${settings.tokens} each reading lists`,
       { exitCode: 2, hint: 'lower readings.minCount or readings.tokens, or build a larger corpus' },
     );
+  // only the listed tokens' rows are scored: a pretrained vocabulary's other rows are most of it
+  const rowsOf = (m: Float32Array) => {
+    const out = new Float64Array(listed.length * d);
+    listed.forEach((id, r) => out.set(m.subarray(id * d, (id + 1) * d), r * d));
+    return out;
+  };
+  const alone = rowsOf(tokensAlone(t)); // E itself without normalisation
+  const embedded = rowsOf(E);
+  // scores of the listed tokens, in their order: each entry's index in `listed` back to its id
   const reading = (scores: Float64Array): Reading => {
-    const { top, bottom } = extremes(
-      listed.map((id) => scores[id]!),
-      settings.tokens,
-    );
+    const { top, bottom } = extremes(scores, settings.tokens);
     const back = (list: Scored[]) => named(list.map(({ id, score }) => ({ id: listed[id]!, score })));
     return { top: back(top), bottom: back(bottom) };
   };
@@ -228,7 +233,7 @@ export function readLanguageModel(
     const perVector = 1 + t.heads;
     const scores = rowScoresOf(
       alone,
-      t.vocab,
+      listed.length,
       d,
       chosen.flatMap((i) => {
         const v = eig.vectors.subarray(i * d, (i + 1) * d);
@@ -248,7 +253,7 @@ export function readLanguageModel(
         ),
       };
     });
-    const { mlp, direct } = tokenOutputs(alone, E, t.vocab, d, q, u);
+    const { mlp, direct } = tokenOutputs(alone, embedded, listed.length, d, q, u);
     return {
       ...out,
       effectiveRank: effectiveRank(eig.values),

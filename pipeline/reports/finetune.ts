@@ -87,8 +87,8 @@ const TRAIN = {
 const ANNEAL: ScalarSchedule = { kind: 'alpha-decay', from: 1, to: 0, k: 1.05, end: 0.5 };
 
 /**
- * The language report's reading rule and sizes, so that its pages and these compare; the paper's
- * "swim" against the other verbs, which the checkpoint's whole vocabulary holds. Token lists
+ * The language report's reading rule and sizes, so that its pages and these compare ("jump"
+ * against the other verbs: the Llama vocabulary has no single token for the paper's "swim"). Token lists
  * name only tokens the training split holds at least 20 times (about as many types as the
  * language report's 2,048-token vocabulary): the rest of the 32,000 rows were shaped by
  * pretraining on text these stories do not show.
@@ -106,7 +106,7 @@ export const FINETUNE_PROFILES: Record<ProfileName, FinetuneProfile> = {
     readLayers: 'last',
     readings: {
       ...READINGS,
-      choice: { perClass: 2, required: ['girl'], differences: ['play'] },
+      choice: { perClass: 2, required: ['girl'], differences: ['jump'] },
       windows: 16,
     },
     curves: { ...CURVES, maxK: 16, draws: 3, windows: 16, trainWindows: 16 },
@@ -124,7 +124,7 @@ export const FINETUNE_PROFILES: Record<ProfileName, FinetuneProfile> = {
     readLayers: 'last',
     readings: {
       ...READINGS,
-      choice: { perClass: 3, required: ['girl'], differences: ['swim'] },
+      choice: { perClass: 3, required: ['girl'], differences: ['jump'] },
       windows: 64,
     },
     curves: { ...CURVES, windows: 32, trainWindows: 64 },
@@ -137,7 +137,7 @@ export const FINETUNE_PROFILES: Record<ProfileName, FinetuneProfile> = {
     readLayers: 'all',
     readings: {
       ...READINGS,
-      choice: { perClass: 5, required: ['girl'], differences: ['swim'] },
+      choice: { perClass: 5, required: ['girl'], differences: ['jump'] },
       windows: 400,
     },
     curves: { ...CURVES, windows: 200, trainWindows: 400 },

@@ -285,7 +285,7 @@ test('the language report: its figures, numbers from the data and the build time
   const page = await context.newPage();
   await page.goto('/reports/language/');
   await expect(page.locator('h1')).toContainText('Language');
-  expect(await expectImagesLoaded(page)).toBe(7);
+  expect(await expectImagesLoaded(page)).toBe(6);
   await expect(page.locator('#figure-models table.figure-table tbody tr')).toHaveCount(2);
   await expect(page.locator('#figure-vocabulary table.figure-table')).toBeVisible();
   const report = JSON.parse(readFileSync('.smoke/reports/language/report.json', 'utf8')) as {
@@ -349,16 +349,37 @@ test('the finetune report: every model in one table, the gap to its control from
     metrics: Record<string, { display: string; value: number }>;
     figures: string[];
   };
-  expect(report.figures).toEqual(['models', 'loss-curves', 'beta-schedule', 'continuations']);
-  // the published weights say the β they are read at: the finetune ends at 0, the control at 1
-  const models = JSON.parse(readFileSync('.smoke/reports/finetune/report.json', 'utf8')) as {
-    models: { id: string; description: string }[];
-  };
-  expect(models.models.map((m) => [m.id, m.description.match(/gated \(β = (\d)\)/)?.[1]])).toEqual([
-    ['bilinear', '0'],
-    ['control', '1'],
+  expect(report.figures).toEqual([
+    'models',
+    'loss-curves',
+    'beta-schedule',
+    'continuations',
+    'held-out-windows',
+    'output-tokens',
+    'output-spectra',
+    'explained-by-k',
   ]);
-  expect(await expectImagesLoaded(page)).toBe(3);
+  // the published weights say what they are: the finetune plainly bilinear (also as llama2.c's
+  // model.bin), the control gated at β = 1
+  const models = JSON.parse(readFileSync('.smoke/reports/finetune/report.json', 'utf8')) as {
+    models: { id: string; description: string; checkpoint?: { name: string } }[];
+  };
+  expect(
+    models.models.map((m) => [
+      m.id,
+      /bilinear MLP/.test(m.description),
+      m.description.match(/β = (\d)\)/)?.[1],
+    ]),
+  ).toEqual([
+    ['bilinear', true, undefined],
+    ['control', false, '1'],
+  ]);
+  const checkpoint = page.getByRole('link', { name: 'bilinear.bin' });
+  await expect(checkpoint).toBeVisible();
+  const bin = await request.get((await checkpoint.getAttribute('href'))!);
+  expect(bin.ok()).toBe(true);
+  expect((await bin.body()).readInt32LE(4)).toBe(-768); // hidden_dim, negative: a bilinear MLP
+  expect(await expectImagesLoaded(page)).toBe(6);
   const rows = page.locator('#figure-models table.figure-table tbody tr');
   await expect(rows).toHaveCount(5);
   // the table's finetune row and the prose say the same test loss; the gap is the two rows' difference
@@ -395,6 +416,24 @@ test('the finetune report: every model in one table, the gap to its control from
   await page.goto('/reports/finetune/figures/continuations/');
   expect(await expectImagesLoaded(page)).toBe(1);
   await expect(page.locator('main')).toContainText('original, β set to 0');
+  await context.close();
+});
+
+test("a token page of the finetune report reads the bilinear stories15M's last MLP, and says what such a reading is", async ({
+  browser,
+}) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto('/reports/finetune/figures/output-tokens/');
+  await expect(page.locator('figcaption').first()).toContainText('up to one positive scale per position');
+  await page.locator('#pages ~ ul a', { hasText: 'girl' }).click();
+  await expect(page).toHaveURL(/\/finetune\/figures\/output-tokens\/girl\/$/);
+  await expect(page.locator('h1')).toContainText('girl');
+  await expect(page.locator('figcaption')).toContainText('layer 5 of 6');
+  const rows = page.locator('main table tbody tr');
+  for (const reading of ['direct (embedding · v)', 'head 5 (OV circuit)', 'held-out context 1'])
+    await expect(rows.filter({ hasText: reading }).first()).toBeVisible();
+  await expect(rows.filter({ hasText: 'held-out context 1' }).first()).toContainText('⟦');
   await context.close();
 });
 
