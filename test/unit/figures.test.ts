@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { colorize, divergingColor } from '../../pipeline/figures/colormap.ts';
 import { renderChart } from '../../pipeline/figures/charts.ts';
 import { tableSvg, toCsv } from '../../pipeline/figures/table.ts';
-import { textWidth } from '../../pipeline/figures/svg.ts';
+import { escapeXml, textWidth } from '../../pipeline/figures/svg.ts';
 import type { Cell, CellValue, Regime } from '../../pipeline/analysis/ablation-study.ts';
 import { renderHeatmap } from '../../pipeline/figures/ablations.ts';
 import { logTicks } from '../../pipeline/figures/baselines.ts';
@@ -49,6 +49,21 @@ test('a feature becomes a PNG of the zoomed size', async () => {
   const meta = await sharp(png).metadata();
   assert.equal(meta.format, 'png');
   assert.deepEqual([meta.width, meta.height], [20, 15]);
+});
+
+test('text a model wrote becomes XML character data: markup escaped, control characters and lone surrogates made visible', () => {
+  assert.equal(escapeXml(`a<b & "c" 'd'>`), 'a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;');
+  assert.equal(escapeXml('x\u000Ey\u0000z\tw\n'), 'x\u240Ey\u2400z\tw\n');
+  assert.equal(
+    escapeXml('lone \uD800 and \uDC00, pair \uD83D\uDE00, \uFFFF'),
+    'lone \uFFFD and \uFFFD, pair \uD83D\uDE00, \uFFFD',
+  );
+  // what is left parses as XML
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg"><text>${escapeXml('bytes \u0001\u001F\uDBFF!')}</text></svg>`;
+  assert.ok(
+    [...svg].every((c) => c >= ' ' || c === '\t' || c === '\n'),
+    'no control character left',
+  );
 });
 
 test('CSV quotes where RFC 4180 says to, and refuses NaN', () => {

@@ -486,7 +486,7 @@ test('locateLlamaFiles: two named files are used whole, and the source names the
     files.source,
     'my model.bin (named by --llama-checkpoint) and my tokenizer.bin (named by --llama-tokenizer)',
   );
-  assert.equal(files.model, 'my model.bin (named by --llama-checkpoint)');
+  assert.equal(files.model, 'my model.bin');
   assert.ok(!files.source.includes(scratch), 'no local folder is published');
   assert.deepEqual(readLlamaCheckpoint(readRange(files.checkpoint), files.checkpoint.name).config, TIED);
 });
