@@ -26,6 +26,12 @@ export interface BackendInfo {
   tfjsVersion: string;
 }
 
+/** The packages the 'tfjs-node' path loads, in order, with the device each runs on. */
+export const TENSORFLOW_PACKAGES = [
+  ['@tensorflow/tfjs-node-gpu', 'GPU'],
+  ['@tensorflow/tfjs-node', 'CPU'],
+] as const;
+
 const require = createRequire(import.meta.url);
 let active: BackendInfo | undefined;
 
@@ -56,11 +62,20 @@ export async function selectBackend(request: BackendRequest): Promise<BackendInf
 
 async function activate(name: BackendName): Promise<string> {
   if (name === 'tfjs-node') {
-    // Optional dependency: absent wherever its install script could not download TensorFlow.
-    const specifier = '@tensorflow/tfjs-node';
-    const native = (await import(specifier)) as { version: Record<string, string> };
-    await setBackend('tensorflow');
-    return `TensorFlow ${native.version['tfjs-node'] ?? '?'}`;
+    // Optional dependencies, absent wherever their install scripts could not download TensorFlow:
+    // the GPU build (CUDA) first, when a user installed it, then the CPU build. Both register the
+    // 'tensorflow' backend.
+    const tried: string[] = [];
+    for (const [specifier, device] of TENSORFLOW_PACKAGES) {
+      try {
+        const native = (await import(specifier)) as { version: Record<string, string> };
+        await setBackend('tensorflow');
+        return `TensorFlow ${native.version['tfjs-node'] ?? '?'} (${device})`;
+      } catch (error) {
+        tried.push(`${specifier}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+      }
+    }
+    throw new Error(`neither TensorFlow package loads (${tried.join('; ')})`);
   }
   if (name === 'native') {
     const addon = loadNative();
