@@ -93,6 +93,8 @@ export interface ModelKind<S extends Json = Json> {
   scalars: readonly string[];
   /** Whether decoupled weight decay applies to a tensor (its parameter group). */
   decays(tensor: string): boolean;
+  /** Named parameter groups a run may train alone (TrainSettings.trains), each a test of a tensor's name. */
+  groups?: Record<string, (tensor: string) => boolean>;
   /** A one-line description of a model of this shape, for pages and weights files. */
   describe(shape: S): string;
   /** The forward pass in words, as written into the weights file's metadata (`layout`). */

@@ -172,6 +172,8 @@ export const llama = defineModel<LlamaShape>({
   scalars: ['beta'],
   // Matrices decay; norm gains do not (llama2.c's train.py: every tensor of rank ≥ 2).
   decays: (name) => !name.endsWith('_norm'),
+  // 'mlp': every MLP's matrices and its norm's gain; attention, embeddings and the final norm held
+  groups: { mlp: (name) => /^layers\.\d+\.(w1|w2|w3|mlp_norm)$/.test(name) },
   describe: (s) =>
     `Llama transformer, ${s.layers} layer${s.layers === 1 ? '' : 's'}, d = ` +
     `${s.dim}, ${s.heads} heads${s.kvHeads < s.heads ? ` (${s.kvHeads} kv)` : ''}, ` +

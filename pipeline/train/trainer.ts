@@ -83,6 +83,11 @@ export type TrainSettings = {
    * the model one would get by stopping there. Recorded in `EpochRecord.with`.
    */
   evaluateWith?: Record<string, Record<string, number>>;
+  /**
+   * Train only this parameter group of the kind (`ModelKind.groups`, e.g. a transformer's 'mlp');
+   * the other tensors stay as they started (absent: every tensor trains).
+   */
+  trains?: string;
   seed: number;
 };
 
@@ -169,6 +174,8 @@ export function checkSupported(kind: ModelKind, settings: TrainSettings): void {
         ['lr', ...kind.scalars].map((n) => `a schedule for '${n}'`),
       );
   }
+  if (settings.trains !== undefined && !kind.groups?.[settings.trains])
+    throw refuse(`the parameter group '${settings.trains}'`, Object.keys(kind.groups ?? {}));
   for (const [variant, scalars] of Object.entries(settings.evaluateWith ?? {}))
     for (const [name, value] of Object.entries(scalars)) {
       if (!kind.scalars.includes(name))
@@ -192,7 +199,7 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
   // The init seed is drawn even when starting from given weights, so the data order is the same.
   const initSeed = rng.nextUint32();
   const start = run.start ?? kind.init(shape, new Rng(initSeed));
-  const trainee = makeTrainee(kind, shape, task, start, settings.weightDecay);
+  const trainee = makeTrainee(kind, shape, task, start, settings.weightDecay, settings.trains);
   const { params, names } = trainee;
   const trainSize = task.size(data, 'train');
   const stepsPerEpoch = Math.ceil(trainSize / settings.batchSize);
@@ -368,36 +375,45 @@ function variables(
   );
 }
 
-/** A model being trained: its variables (in layout order) and its optimiser. */
+/** A model being trained: its variables (in layout order), those that train, and its optimiser. */
 export interface Trainee {
   kind: ModelKind;
   shape: Json;
   task: Pick<Task, 'loss'>;
   names: string[];
   params: Record<string, tf.Variable>;
+  /** The variables the optimiser updates (every one, or a parameter group's). */
   list: tf.Variable[];
   optimizer: AdamW;
 }
 
-/** Variables from `weights` (checked against the layout) and AdamW with the kind's parameter groups. */
+/**
+ * Variables from `weights` (checked against the layout) and AdamW with the kind's decay groups,
+ * over every tensor or, with `trains`, over that parameter group's alone (the rest are held).
+ */
 export function makeTrainee(
   kind: ModelKind,
   shape: Json,
   task: Pick<Task, 'loss'>,
   weights: Weights,
   weightDecay: number,
+  trains?: string,
 ): Trainee {
   checkWeights(kind, shape, weights, 'initial weights');
   const names = Object.keys(kind.layout(shape));
   const params = variables(kind, shape, weights, names);
-  const list = names.map((n) => params[n]!);
-  const optimizer = new AdamW(list, { weightDecay, decayed: names.map((n) => kind.decays(n)) });
+  const group = trains === undefined ? () => true : kind.groups?.[trains];
+  if (!group)
+    throw new PipelineError(`${kind.name} models have no parameter group '${trains}'`, { exitCode: 2 });
+  const trained = names.filter((n) => group(n));
+  const list = trained.map((n) => params[n]!);
+  const optimizer = new AdamW(list, { weightDecay, decayed: trained.map((n) => kind.decays(n)) });
   return { kind, shape, task, names, params, list, optimizer };
 }
 
 export function disposeTrainee(t: Trainee): void {
   t.optimizer.dispose();
-  tf.dispose(t.list);
+  tf.dispose(Object.values(t.params));
 }
 
 /**
