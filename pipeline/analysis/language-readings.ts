@@ -28,6 +28,7 @@ import {
   combineRows,
   extremes,
   ovPullback,
+  quadraticForms,
   rowScoresOf,
   tokenOutputs,
   topContexts,
@@ -82,6 +83,16 @@ export interface DirectionReading extends OutputDirection {
   tokensWithDirect: Reading;
 }
 
+/**
+ * The decomposition checked against the model itself: on the first held-out positions, uᵀ MLP(x̂)
+ * from the forward pass against x̂ᵀ Q_u x̂, for every direction read; the largest difference,
+ * relative to the RMS of the activation over those positions.
+ */
+export interface IdentityCheck {
+  positions: number;
+  maxRelativeError: number;
+}
+
 export interface ReadingsMeta {
   layer: string;
   /** The read layer's index, of `layers`; whether the stream is normalised before each read. */
@@ -94,6 +105,7 @@ export interface ReadingsMeta {
   settings: ReadingSettings;
   /** Positions scanned for contexts: windows × T. */
   positions: number;
+  identity: IdentityCheck;
   directions: DirectionReading[];
 }
 
@@ -207,9 +219,11 @@ export function readLanguageModel(
   };
   const ovs = Array.from({ length: t.heads }, (_, h) => t.view.headOV(t.shape, t.weights, t.layer, h));
   const spectra: Float64Array[] = [];
+  const identity = identityCheck(t, windows, X.values, settings.windows);
   const directions = outputs.map((out): DirectionReading => {
     const u = combineRows(U, d, out.terms);
     const q = interactionMatrix(layer, u);
+    identity.check(out.title, u, q);
     const eig = symmetricEigen(q, d, params.solver);
     spectra.push(eig.values);
     const order = Array.from(eig.values.keys());
@@ -274,7 +288,47 @@ export function readLanguageModel(
     solver: params.solver,
     settings,
     positions: X.positions,
+    identity: identity.result(),
     directions,
   };
   return { meta, spectra };
+}
+
+/** Held-out windows the identity is checked on (the first ones): a forward pass's worth. */
+const IDENTITY_WINDOWS = 4;
+/** Float32 forward pass against float64 Q_u: measured near 1e-6 of the activation's RMS. */
+const IDENTITY_TOLERANCE = 1e-3;
+
+/**
+ * uᵀ MLP(x̂) = x̂ᵀ Q_u x̂ checked on the model's own positions for each direction as it is read; a
+ * decomposition that does not reproduce the model stops the job, naming the direction.
+ */
+function identityCheck(
+  t: ReturnType<typeof readableTransformer>,
+  windows: Artifact<VocabularyWindowsMeta>,
+  inputs: Float64Array,
+  scanned: number,
+) {
+  const out = mlpInputs(t, windows, { validation: Math.min(IDENTITY_WINDOWS, scanned) }, 'output').validation;
+  const N = out.positions;
+  const X = inputs.subarray(0, N * t.d);
+  let worst = 0;
+  return {
+    check(title: string, u: Float64Array, q: Float64Array) {
+      const fromModel = rowScoresOf(out.values, N, t.d, [u])[0]!;
+      const fromQ = quadraticForms(X, N, t.d, q);
+      // relative to the activation's RMS (absolute where the MLP writes nothing along u)
+      const rms = Math.sqrt(fromModel.reduce((s, y) => s + y * y, 0) / N);
+      const error = Math.max(...fromModel.map((y, n) => Math.abs(y - fromQ[n]!))) / (rms > 0 ? rms : 1);
+      if (!(error <= IDENTITY_TOLERANCE))
+        throw new PipelineError(
+          `token readings: for "${title}", x̂ᵀ Q_u x̂ differs from the model's own uᵀ MLP(x̂) by ` +
+            `${error.toExponential(2)} of its RMS on ${N} held-out positions (at most ` +
+            `${IDENTITY_TOLERANCE} is float rounding): the decomposition does not reproduce this MLP`,
+          { hint: "the model kind's bilinearLayers or its transformer view disagree with its forward pass" },
+        );
+      worst = Math.max(worst, error);
+    },
+    result: (): IdentityCheck => ({ positions: N, maxRelativeError: worst }),
+  };
 }

@@ -98,14 +98,16 @@ export function tokensAlone(t: ReadableTransformer): Float32Array {
 }
 
 /**
- * The stream the MLP reads at every position of the first `limits[split]` windows of each split
- * asked for, (windows·T, d) in float64, from the model's own forward pass (clean: no latent
- * noise), and each position's text. The weights become tensors once for all splits.
+ * The stream the MLP reads (or, with `read` 'output', what it writes) at every position of the
+ * first `limits[split]` windows of each split asked for, (windows·T, d) in float64, from the
+ * model's own forward pass (clean: no latent noise), and each position's text. The weights become
+ * tensors once for all splits.
  */
 export function mlpInputs<S extends 'validation' | 'train'>(
   t: ReadableTransformer,
   windows: Artifact<VocabularyWindowsMeta>,
   limits: Record<S, number>,
+  read: 'input' | 'output' = 'input',
 ): Record<S, MlpInputs> {
   const params = paramTensors(t.kind, t.shape, t.weights);
   try {
@@ -117,7 +119,12 @@ export function mlpInputs<S extends 'validation' | 'train'>(
           splits[split],
           split,
           limits[split],
-          (ids, rows, T) => t.view.mlpInput(t.shape, params, tf.tensor2d(ids, [rows, T], 'int32'), t.layer),
+          (ids, rows, T) => {
+            const x = tf.tensor2d(ids, [rows, T], 'int32');
+            return read === 'input'
+              ? t.view.mlpInput(t.shape, params, x, t.layer)
+              : t.view.mlpOutput(t.shape, params, x, t.layer);
+          },
           t.d,
           windows.meta.vocabulary,
         ),

@@ -147,6 +147,8 @@ export interface TransformerView<S> {
   headOV(shape: S, weights: Weights, layer: number, head: number): { wv: Float32Array; wo: Float32Array };
   /** The name, among `bilinearLayers`, of layer l's MLP. */
   mlpLayer(shape: S, layer: number): string;
+  /** What layer l's MLP writes into the stream at every position of windows ids (n, T): (n·T, d). */
+  mlpOutput(shape: S, params: Record<string, tf.Tensor>, ids: tf.Tensor2D, layer: number): tf.Tensor2D;
   /**
    * The stream layer l's MLP reads (x̂ before its normalisation's gain, the input of its bilinear
    * layer) at every position of token windows ids (n, T), without training noise: (n·T, d).

@@ -206,6 +206,11 @@ export const llama = defineModel<LlamaShape>({
     headOV,
     mlpLayer: (_s, l) => `layers.${l}.mlp`,
     mlpInput,
+    mlpOutput: (s, p, ids, l) =>
+      tf.reshape<tf.Rank.R2>(forwardLlama(s, p, ids, { hooks: [`mlp-out.${l}`] }).hooks[`mlp-out.${l}`]!, [
+        -1,
+        s.dim,
+      ]),
     unitStream,
   },
 });

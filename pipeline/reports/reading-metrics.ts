@@ -81,6 +81,16 @@ export function readingMetrics(artifact: Artifact<ReadingsMeta>): Record<string,
     'readings-directions': numberMetric('output directions read', meta.directions.length, 0),
     'residual-dim': numberMetric('dimensions of the residual stream (the MLP input)', meta.d, 0),
     'readings-positions': numberMetric('held-out positions scanned for contexts', meta.positions, 0),
+    'identity-positions': numberMetric(
+      "held-out positions where x̂ᵀ Q_u x̂ is checked against the model's own uᵀ MLP(x̂)",
+      meta.identity.positions,
+      0,
+    ),
+    'identity-error-ppm': numberMetric(
+      'the largest difference there, over every direction read, in millionths of the activation RMS',
+      meta.identity.maxRelativeError * 1e6,
+      1,
+    ),
     'girl-effective-rank': numberMetric('effective rank of Q_u for "girl"', girl.effectiveRank, 1),
     'pair-directions': numberMetric(
       'output directions whose two largest eigenvalues (by |λ|) have opposite signs',
