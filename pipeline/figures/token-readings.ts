@@ -102,10 +102,16 @@ async function renderSpectra(inputs: ReadingInputs): Promise<FigureOutput> {
       width: 170,
       height: 90,
       layer: [
-        { mark: { type: 'rule', color: '#999', strokeDash: [2, 2] }, encoding: { y: { datum: 0 } } },
+        // the zero line, drawn once per panel (not once per eigenvalue)
         {
-          // one stroke from 0 per eigenvalue: a spectrum of d values, readable at any d
-          mark: { type: 'rule', strokeWidth: 1.5 },
+          transform: [{ filter: 'datum.position === 1' }],
+          mark: { type: 'rule', color: '#999', strokeDash: [2, 2] },
+          encoding: { y: { datum: 0 } },
+        },
+        {
+          // one filled step per eigenvalue, from 0: a spectrum of d values, readable at any d, drawn
+          // as one shape per sign (a stroke per eigenvalue made a dozen panels of 288 weigh a megabyte)
+          mark: { type: 'area', interpolate: 'step' },
           encoding: {
             x: {
               field: 'position',
@@ -123,12 +129,6 @@ async function renderSpectra(inputs: ReadingInputs): Promise<FigureOutput> {
               scale: { domain: ['positive', 'negative'], range: [SIGNS.positive.hex, SIGNS.negative.hex] },
               legend: null,
             },
-            tooltip: [
-              { field: 'token' },
-              { field: 'position' },
-              { field: 'value', format: '.4g' },
-              { field: 'relative', format: '.3f' },
-            ],
           },
         },
       ],
@@ -140,7 +140,7 @@ async function renderSpectra(inputs: ReadingInputs): Promise<FigureOutput> {
     svg: await renderChart(spec),
     vegaLite: spec,
     alt:
-      `Line charts, one panel per word class, of the ${d} eigenvalues of each ` +
+      `Step charts, one panel per output direction, of the ${d} eigenvalues of each ` +
       `chosen output token's interaction matrix Q_u, sorted from the most ` +
       `positive to the most negative and divided by the largest |λ|: ` +
       spectra

@@ -285,7 +285,7 @@ test('the language report: its figures, numbers from the data and the build time
   const page = await context.newPage();
   await page.goto('/reports/language/');
   await expect(page.locator('h1')).toContainText('Language');
-  expect(await expectImagesLoaded(page)).toBe(6);
+  expect(await expectImagesLoaded(page)).toBe(7);
   await expect(page.locator('#figure-models table.figure-table tbody tr')).toHaveCount(2);
   await expect(page.locator('#figure-vocabulary table.figure-table')).toBeVisible();
   const report = JSON.parse(readFileSync('.smoke/reports/language/report.json', 'utf8')) as {
