@@ -9,9 +9,10 @@
  *   control           the same finetuning (data, order, steps, optimiser) with β held at 1
  *   finetune          β annealed to 0, then finetuned at 0: the bilinear model
  *
- * All on the story corpus's held-out windows in the checkpoint's own vocabulary. Every parameter
- * trains, with next-token cross-entropy; no learnable gate scale (a per-unit scale c on the gate
- * is exactly absorbed by the rows of W3 at every β, so it adds nothing the model cannot learn).
+ * All on the story corpus's held-out windows in the checkpoint's own vocabulary. The MLPs train
+ * (their matrices and norm gains; attention, embeddings and the final norm are held), with
+ * next-token cross-entropy; no learnable gate scale (a per-unit scale c on the gate is exactly
+ * absorbed by the rows of W3 at every β, so it adds nothing the model cannot learn).
  */
 import { continuationsJob } from '../analysis/continuations.ts';
 import { languageCurvesJob, type CurveSettings } from '../analysis/language-curves.ts';
@@ -77,11 +78,20 @@ interface FinetuneProfile {
  * so that the second half recovers at β = 0. In PyTorch, lr 3e-4 without warm-up damaged the
  * model before β moved (1.38 nats at β = 0.74, against 0.82 for the original).
  */
+/*
+ * The MLPs alone train ('mlp'), in both runs. Measured on the default profile, the same 252 steps
+ * from the same windows: the finetune of the MLPs alone held a lower validation loss than the one of
+ * every parameter at each of its six evaluations (0.977, 1.114, 1.081, 1.035, 1.015, 1.010 nats
+ * against 1.024, 1.163, 1.129, 1.065, 1.037, 1.029), at a cheaper step (no gradient is kept for
+ * the attention and embeddings). Only the MLPs change form, and attention and embeddings stay the
+ * original's, so the readings read a model whose other parts are the original stories15M's.
+ */
 const TRAIN = {
   lr: 1e-4,
   weightDecay: 0.1,
   warmupFraction: 0.1,
   latentNoise: 0,
+  trains: 'mlp',
   seed: 0,
 };
 const ANNEAL: ScalarSchedule = { kind: 'alpha-decay', from: 1, to: 0, k: 1.05, end: 0.5 };
@@ -353,7 +363,11 @@ function plan(ctx: PlanContext): ReportPlan {
       checkpoint: files.checkpoint.name,
       model: { kind: llama.name, ...shape },
       context: p.context,
-      training: { ...p.train, task: 'next-token cross-entropy', parameters: 'all' },
+      training: {
+        ...p.train,
+        task: 'next-token cross-entropy',
+        parameters: "the MLPs' matrices and norm gains (attention, embeddings and the final norm held)",
+      },
       beta: { finetune: { ...p.beta }, control: { kind: 'constant', value: 1 } },
       gateScale: 'none (absorbed exactly by the rows of W3)',
       continuations: { prompts: PROMPTS, ...jobs.sampling },
