@@ -67,15 +67,7 @@ export function chooseVocabulary(
       `${setting} must be a whole number ≥ 3 (<unk>, BOS and one more token), got ${size}`,
       { exitCode: 2 },
     );
-  const counts = new Float64Array(llamaVocab);
-  for (const t of train) {
-    if (!(t >= 0 && t < llamaVocab))
-      throw new PipelineError(
-        `vocabulary: token id ${t} in the training split is outside the tokenizer's ${llamaVocab} ids`,
-        { exitCode: 2 },
-      );
-    counts[t]!++;
-  }
+  const counts = trainingCounts(train, llamaVocab);
   const others = Array.from({ length: llamaVocab }, (_, id) => id).filter(
     (id) => id !== LLAMA_UNKNOWN && id !== LLAMA_BOS && counts[id]! > 0,
   );
@@ -104,7 +96,14 @@ export function wholeVocabulary(
   train: Int32Array,
   llamaVocab: number,
 ): { llama: number[]; counts: number[]; typesSeen: number } {
-  const counts = new Array<number>(llamaVocab).fill(0);
+  const counts = trainingCounts(train, llamaVocab);
+  const typesSeen = counts.filter((c, id) => id !== LLAMA_UNKNOWN && c > 0).length;
+  return { llama: Array.from({ length: llamaVocab }, (_, id) => id), counts: Array.from(counts), typesSeen };
+}
+
+/** How often each Llama id occurs in the training split; an id outside the tokenizer is refused. */
+function trainingCounts(train: Int32Array, llamaVocab: number): Float64Array {
+  const counts = new Float64Array(llamaVocab);
   for (const t of train) {
     if (!(t >= 0 && t < llamaVocab))
       throw new PipelineError(
@@ -113,8 +112,7 @@ export function wholeVocabulary(
       );
     counts[t]!++;
   }
-  const typesSeen = counts.filter((c, id) => id !== LLAMA_UNKNOWN && c > 0).length;
-  return { llama: Array.from({ length: llamaVocab }, (_, id) => id), counts, typesSeen };
+  return counts;
 }
 
 /** Llama id → compact id (types outside the vocabulary → <unk>). */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { runJob } from '../helpers/run-job.ts';
-import { readLlamaCheckpoint, writeLlamaCheckpoint } from '../../pipeline/data/llama-checkpoint.ts';
+import { readLlamaCheckpoint } from '../../pipeline/data/llama-checkpoint.ts';
 import type { Weights } from '../../pipeline/models/kind.ts';
 import {
   forwardLlama,
@@ -103,11 +103,6 @@ test('llama2.c checkpoints round trip: gated (β = 1) and bilinear (negative hid
   assert.throws(
     () => llamaToCheckpoint({ ...gated, norm: 'none' }, weights),
     /has no normalisation, which llama2\.c's format cannot hold/,
-  );
-  // the writer writes what it is given: a checkpoint of other arrays is another file
-  assert.notDeepEqual(
-    writeLlamaCheckpoint(llamaToCheckpoint(gated, weights)),
-    writeLlamaCheckpoint(llamaToCheckpoint(gated, randomLlamaWeights(gated, 4))),
   );
 });
 
