@@ -11,6 +11,7 @@ import { PipelineError } from '../errors.ts';
 import {
   modelKind,
   paramTensors,
+  type LastMlpParts,
   type ModelKind,
   type TransformerView,
   type Weights,
@@ -71,22 +72,15 @@ export function readableTransformer(
 }
 
 /**
- * Refuses a model whose logits are not U (x + MLP(x)) on the read MLP's input x: one layer, no
- * normalisation. The truncated loss adds each token's k-direction reading to U x, which only then
- * is the model's own logit.
+ * Refuses a read layer that is not the last: the truncated loss replaces the read MLP's share of
+ * each logit, which is the model's own logit only when no later layer reads what that MLP wrote.
  */
-export function requireOneLayerUnnormalized(t: ReadableTransformer, what: string): void {
-  const why =
-    t.layers !== 1
-      ? `has ${t.layers} layers, whose later layers would read the truncated MLP`
-      : t.normalized
-        ? 'has RMSNorm, which rescales the sum of the direct path and the MLP'
-        : null;
-  if (why)
-    throw new PipelineError(`${what}: the model ${why}`, {
-      exitCode: 2,
-      hint: "it reads a one-layer transformer without normalisation (the language report's)",
-    });
+export function requireLastLayer(t: ReadableTransformer, what: string): void {
+  if (t.layer !== t.layers - 1)
+    throw new PipelineError(
+      `${what}: layer ${t.layer} of ${t.layers} is not the last, and later layers would read the truncated MLP`,
+      { exitCode: 2, hint: `it reads the last layer's MLP (layer ${t.layers - 1})` },
+    );
 }
 
 /**
@@ -119,12 +113,10 @@ export function mlpInputs<S extends 'validation' | 'train'>(
           splits[split],
           split,
           limits[split],
-          (ids, rows, T) => {
-            const x = tf.tensor2d(ids, [rows, T], 'int32');
-            return read === 'input'
-              ? t.view.mlpInput(t.shape, params, x, t.layer)
-              : t.view.mlpOutput(t.shape, params, x, t.layer);
-          },
+          (ids) =>
+            read === 'input'
+              ? t.view.mlpInput(t.shape, params, ids, t.layer)
+              : t.view.mlpOutput(t.shape, params, ids, t.layer),
           t.d,
           windows.meta.vocabulary,
         ),
@@ -148,29 +140,19 @@ function splitInputs(
   held: TokenWindows,
   split: string,
   limit: number,
-  forward: (ids: Int32Array, rows: number, T: number) => tf.Tensor,
+  forward: (ids: tf.Tensor2D) => tf.Tensor,
   d: number,
   vocabulary: VocabularyWindowsMeta['vocabulary'],
 ): MlpInputs {
-  if (held.n === 0)
-    throw new PipelineError(`token readings: the ${split} split has no windows to read the MLP's inputs on`, {
-      exitCode: 2,
-      hint: "a larger corpus (the stories report's corpus settings) gives it some",
-    });
-  const n = Math.min(limit, held.n);
+  const n = windowsToRead(held, split, limit);
   const T = held.context;
   const tokens = held.tokens.subarray(0, n * (T + 1));
   const values = new Float64Array(n * T * d);
-  const batch = 16;
-  for (let start = 0; start < n; start += batch) {
-    const rows = Math.min(batch, n - start);
-    const ids = new Int32Array(rows * T);
-    for (let r = 0; r < rows; r++)
-      ids.set(tokens.subarray((start + r) * (T + 1), (start + r) * (T + 1) + T), r * T);
-    const x = tf.tidy(() => forward(ids, rows, T));
+  forEachBatch(held, n, 16, (ids, start) => {
+    const x = tf.tidy(() => forward(ids));
     values.set(x.dataSync(), start * T * d);
     x.dispose();
-  }
+  });
   const text = (window: number, position: number, span: number) => {
     const at = window * (T + 1);
     return {
@@ -183,4 +165,94 @@ function splitInputs(
     };
   };
   return { values, positions: n * T, T, text };
+}
+
+/** The first `limit` windows of a split, or a clear refusal when it has none. */
+function windowsToRead(held: TokenWindows, split: string, limit: number): number {
+  if (held.n === 0)
+    throw new PipelineError(`token readings: the ${split} split has no windows to read the MLP's inputs on`, {
+      exitCode: 2,
+      hint: "a larger corpus (the stories report's corpus settings) gives it some",
+    });
+  return Math.min(limit, held.n);
+}
+
+/** Calls `each` on the first n windows' input tokens (rows, T) in batches, with the first's index. */
+function forEachBatch(
+  held: TokenWindows,
+  n: number,
+  batch: number,
+  each: (ids: tf.Tensor2D, start: number) => void,
+): void {
+  const T = held.context;
+  for (let start = 0; start < n; start += batch) {
+    const rows = Math.min(batch, n - start);
+    const ids = new Int32Array(rows * T);
+    for (let r = 0; r < rows; r++)
+      ids.set(held.tokens.subarray((start + r) * (T + 1), (start + r) * (T + 1) + T), r * T);
+    const x = tf.tensor2d(ids, [rows, T], 'int32');
+    try {
+      each(x, start);
+    } finally {
+      x.dispose();
+    }
+  }
+}
+
+/**
+ * The last layer's MLP and the logits at every position of the first `limit` validation windows
+ * (`TransformerView.lastMlpParts`), with each position's next token: the stream h and the input x̂
+ * (positions, d) in float64, the final norm's scale (positions), the logits (positions, vocab) in
+ * float32 as the model computes them.
+ */
+export interface LastMlpValues {
+  positions: number;
+  stream: Float64Array;
+  input: Float64Array;
+  scale: Float64Array;
+  logits: Float32Array;
+  targets: Int32Array;
+}
+
+export function lastMlpValues(
+  t: ReadableTransformer,
+  windows: Artifact<VocabularyWindowsMeta>,
+  limit: number,
+): LastMlpValues {
+  const held = tokenSplitsOf(windows).validation;
+  const n = windowsToRead(held, 'validation', limit);
+  const T = held.context;
+  const N = n * T;
+  const out = {
+    positions: N,
+    stream: new Float64Array(N * t.d),
+    input: new Float64Array(N * t.d),
+    scale: new Float64Array(N),
+    logits: new Float32Array(N * t.vocab),
+    targets: Int32Array.from(
+      { length: N },
+      (_, i) => held.tokens[Math.floor(i / T) * (T + 1) + (i % T) + 1]!,
+    ),
+  };
+  const params = paramTensors(t.kind, t.shape, t.weights);
+  try {
+    // a few windows at a time: each row of logits is the whole vocabulary
+    forEachBatch(held, n, 4, (ids, start) => {
+      const parts = tf.tidy(
+        () => t.view.lastMlpParts(t.shape, params, ids) as unknown as tf.TensorContainer,
+      ) as unknown as LastMlpParts;
+      try {
+        const at = start * T;
+        out.stream.set(parts.stream.dataSync(), at * t.d);
+        out.input.set(parts.input.dataSync(), at * t.d);
+        out.scale.set(parts.scale.dataSync(), at);
+        out.logits.set(parts.logits.dataSync(), at * t.vocab);
+      } finally {
+        tf.dispose([parts.stream, parts.input, parts.scale, parts.logits]);
+      }
+    });
+  } finally {
+    tf.dispose(Object.values(params));
+  }
+  return out;
 }

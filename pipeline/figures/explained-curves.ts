@@ -225,7 +225,10 @@ async function renderTruncatedLoss(inputs: Inputs<{ truncation: TruncationMeta }
   );
   const references = [
     { reference: 'the model itself', loss: round7(meta.full) },
-    { reference: 'no MLP (U x alone)', loss: round7(meta.noMlp) },
+    {
+      reference: meta.normalized ? 'no last MLP (s U h alone)' : 'no MLP (U x alone)',
+      loss: round7(meta.noMlp),
+    },
   ];
   const K = Math.max(...meta.losses.map((l) => l.k));
   const legend = {
@@ -321,21 +324,41 @@ async function renderTruncatedLoss(inputs: Inputs<{ truncation: TruncationMeta }
   };
 }
 
-/** The number of output tokens and of validation windows, as the caption states them. */
-type LossCaption = { vocabulary: number; windows: number };
+/**
+ * The number of output tokens and of validation windows, as the caption states them; with
+ * `normalized`, the read layer of how many and the training count a truncated token needs.
+ */
+type LossCaption = {
+  vocabulary: number;
+  windows: number;
+  normalized?: { layer: number; layers: number; minCount: number };
+};
 
 export const languageTruncatedLoss = defineFigure<{ truncation: TruncationMeta }, LossCaption>({
   name: 'language-truncated-loss',
   module: import.meta.url,
   title: () => 'What truncation costs the model',
   caption: (p) =>
-    [
-      `Held-out loss when the MLP is replaced, for all ${p.vocabulary} output tokens at once, by a`,
-      "k-direction reading: each token's logit is U[t]·x plus its top-k eigen terms (its own k eigenvectors",
-      'of Q_t), or Q_t restricted to k random directions of its own, or to k principal directions of the',
-      'MLP inputs shared by all tokens;',
-      "dashed: the model's own loss and the loss without the MLP, on the same",
-      `${p.windows} validation windows. Eigen and random spend k directions per token, PCA k in all.`,
-    ].join(' '),
+    (p.normalized
+      ? [
+          `Held-out loss when the last layer's MLP (layer ${p.normalized.layer} of 0 to`,
+          `${p.normalized.layers - 1}) is replaced, for every output token the training split holds at`,
+          `least ${p.normalized.minCount} time${p.normalized.minCount === 1 ? '' : 's'} at once (the rest of`,
+          `the ${p.vocabulary} keep their exact logit), by a k-direction reading: each token's logit is`,
+          "s·(U[t]·h plus its top-k eigen terms), h the stream before the MLP and s the final norm's scale",
+          "held at the model's own, or Q_t restricted to k random directions of its own, or to k principal",
+          'directions of the MLP inputs shared by all tokens;',
+          "dashed: the model's own loss and the loss without that MLP (s·U[t]·h), on the same",
+        ]
+      : [
+          `Held-out loss when the MLP is replaced, for all ${p.vocabulary} output tokens at once, by a`,
+          "k-direction reading: each token's logit is U[t]·x plus its top-k eigen terms (its own k eigenvectors",
+          'of Q_t), or Q_t restricted to k random directions of its own, or to k principal directions of the',
+          'MLP inputs shared by all tokens;',
+          "dashed: the model's own loss and the loss without the MLP, on the same",
+        ]
+    )
+      .concat(`${p.windows} validation windows. Eigen and random spend k directions per token, PCA k in all.`)
+      .join(' '),
   render: (inputs) => renderTruncatedLoss(inputs),
 });

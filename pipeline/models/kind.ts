@@ -154,6 +154,21 @@ export interface TransformerView<S> {
    * layer) at every position of token windows ids (n, T), without training noise: (n·T, d).
    */
   mlpInput(shape: S, params: Record<string, tf.Tensor>, ids: tf.Tensor2D, layer: number): tf.Tensor2D;
+  /**
+   * The logits taken apart at the last layer's MLP, at every position of token windows ids (n, T):
+   * the stream h before that MLP and the input x̂ it reads (both (n·T, d)), the final norm's
+   * per-position scale s (n·T; 1 without normalisation) and the logits (n·T, vocab), so that
+   * logits = s · U (h + MLP(x̂)) with U the `unembedding`.
+   */
+  lastMlpParts(shape: S, params: Record<string, tf.Tensor>, ids: tf.Tensor2D): LastMlpParts;
+}
+
+/** See `TransformerView.lastMlpParts`. */
+export interface LastMlpParts {
+  stream: tf.Tensor2D;
+  input: tf.Tensor2D;
+  scale: tf.Tensor1D;
+  logits: tf.Tensor2D;
 }
 
 export interface SampleSettings {

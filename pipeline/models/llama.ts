@@ -33,6 +33,7 @@ import {
   type ForwardOptions,
   type ForwardResult,
   type Generated,
+  type LastMlpParts,
   type SampleSettings,
   type Weights,
 } from './kind.ts';
@@ -212,6 +213,7 @@ export const llama = defineModel<LlamaShape>({
         s.dim,
       ]),
     unitStream,
+    lastMlpParts,
   },
 });
 
@@ -243,6 +245,25 @@ function mlpInput(s: LlamaShape, p: Record<string, tf.Tensor>, ids: tf.Tensor2D,
   const { hooks } = forwardLlama(s, p, ids, { hooks: [`resid-pre.${l}`, `attn-out.${l}`] });
   const x = tf.add(hooks[`resid-pre.${l}`]!, hooks[`attn-out.${l}`]!); // the stream before the MLP
   return rmsNorm(flat(x), null, s.normEps);
+}
+
+/** The last layer's MLP and the logits, taken apart as `TransformerView.lastMlpParts` says. */
+function lastMlpParts(s: LlamaShape, p: Record<string, tf.Tensor>, ids: tf.Tensor2D): LastMlpParts {
+  const l = s.layers - 1;
+  const flat = (t: tf.Tensor) => tf.reshape<tf.Rank.R2>(t, [-1, t.shape[t.shape.length - 1]!]);
+  const { output, hooks } = forwardLlama(s, p, ids, {
+    hooks: [`resid-pre.${l}`, `attn-out.${l}`, 'resid-final'],
+  });
+  const stream = flat(tf.add(hooks[`resid-pre.${l}`]!, hooks[`attn-out.${l}`]!));
+  const final = flat(hooks['resid-final']!);
+  return {
+    stream,
+    input: normalized(s) ? rmsNorm(stream, null, s.normEps) : stream,
+    scale: normalized(s)
+      ? tf.reshape<tf.Rank.R1>(tf.rsqrt(tf.add(tf.mean(tf.square(final), -1), s.normEps)), [-1])
+      : tf.ones([final.shape[0]]),
+    logits: flat(output),
+  };
 }
 
 /** Rows (rows, d) at unit RMS, x / √(mean(x²) + ε), as RMSNorm computes them before its gain. */

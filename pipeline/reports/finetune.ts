@@ -17,6 +17,7 @@
 import { continuationsJob } from '../analysis/continuations.ts';
 import { languageCurvesJob, type CurveSettings } from '../analysis/language-curves.ts';
 import { languageReadingsJob, type ReadingSettings } from '../analysis/language-readings.ts';
+import { languageTruncationJob, type TruncationSettings } from '../analysis/language-truncation.ts';
 import { pairedLossDifference } from '../analysis/paired-loss.ts';
 import type { Deps, Job } from '../cache/job.ts';
 import { vocabularyWindowsJob, type VocabularyWindowsMeta } from '../corpus/vocabulary.ts';
@@ -31,7 +32,7 @@ import {
   finetuneTable,
   type FinetuneRow,
 } from '../figures/finetune.ts';
-import { languageExplainedCurves } from '../figures/explained-curves.ts';
+import { languageExplainedCurves, languageTruncatedLoss } from '../figures/explained-curves.ts';
 import { figure } from '../figures/job.ts';
 import { languageHeldOut, tokensSeen } from '../figures/language.ts';
 import { languageSpectra, languageTokenList } from '../figures/token-readings.ts';
@@ -54,7 +55,7 @@ import {
   type ReportPlan,
   type ReportSpec,
 } from './spec.ts';
-import { curveMetrics, readingMetrics } from './reading-metrics.ts';
+import { curveMetrics, readingMetrics, truncationMetrics } from './reading-metrics.ts';
 import { corpusFor } from './stories.ts';
 
 interface FinetuneProfile {
@@ -70,6 +71,8 @@ interface FinetuneProfile {
   readLayers: 'last' | 'all';
   readings: ReadingSettings;
   curves: Omit<CurveSettings, 'choice'>;
+  /** The truncated loss of the last layer's MLP. */
+  truncation: TruncationSettings;
 }
 
 /**
@@ -106,6 +109,13 @@ const ANNEAL: ScalarSchedule = { kind: 'alpha-decay', from: 1, to: 0, k: 1.05, e
 const READINGS = { eigenvectors: 3, tokens: 8, contexts: 4, span: 12, minCount: 20 };
 const CURVES = { maxK: 64, draws: 10, topShare: 0.1, seed: 17 };
 
+/**
+ * The language report's k values; every token the training split holds is truncated (3,690 types
+ * at default sizes, each Q_t decomposed: about 40 ms a token), the rest of the 32,000 keep their
+ * exact logit.
+ */
+const TRUNCATION = { ks: [1, 2, 4, 8, 16, 32, 64], minCount: 1, seed: 23 };
+
 export const FINETUNE_PROFILES: Record<ProfileName, FinetuneProfile> = {
   // Seconds: a few steps on the smoke corpus's few stories, every stage exercised.
   smoke: {
@@ -120,6 +130,8 @@ export const FINETUNE_PROFILES: Record<ProfileName, FinetuneProfile> = {
       windows: 16,
     },
     curves: { ...CURVES, maxK: 16, draws: 3, windows: 16, trainWindows: 16 },
+    // the tokens of the smoke stories seen 8 times or more (73): a few seconds
+    truncation: { ...TRUNCATION, ks: [1, 8, 64], minCount: 8, windows: 4, trainWindows: 16 },
   },
   // Sized to the build budget: half a pass over the corpus's ~515,000 training tokens in batches
   // of 4 × 256, as the authors finetuned on half an epoch: 252 steps. A step took 1.25 to 1.3 s
@@ -138,6 +150,7 @@ export const FINETUNE_PROFILES: Record<ProfileName, FinetuneProfile> = {
       windows: 64,
     },
     curves: { ...CURVES, windows: 32, trainWindows: 64 },
+    truncation: { ...TRUNCATION, windows: 8, trainWindows: 64 },
   },
   paper: {
     context: 256,
@@ -151,6 +164,7 @@ export const FINETUNE_PROFILES: Record<ProfileName, FinetuneProfile> = {
       windows: 400,
     },
     curves: { ...CURVES, windows: 200, trainWindows: 400 },
+    truncation: { ...TRUNCATION, windows: 16, trainWindows: 400 },
   },
 };
 
@@ -306,6 +320,8 @@ function planJobs(ctx: PlanContext) {
       ),
     };
   });
+  // the truncated loss replaces the last layer's MLP, which no later layer reads
+  const truncation = languageTruncationJob('finetune/truncated-loss', finetune, windows, p.truncation, last);
   const runs = [
     {
       key: 'finetuneRun',
@@ -346,6 +362,7 @@ function planJobs(ctx: PlanContext) {
     sampling,
     continuationModels,
     reads,
+    truncation,
   };
 }
 
@@ -373,6 +390,7 @@ function plan(ctx: PlanContext): ReportPlan {
       continuations: { prompts: PROMPTS, ...jobs.sampling },
       readings: { layers: jobs.reads.map((r) => r.layer), ...p.readings, choice: { ...p.readings.choice } },
       curves: { ...p.curves },
+      truncation: { layer: shape.layers - 1, ...p.truncation },
       backend: `${ctx.backend.name} (${ctx.backend.detail})`,
     },
     models: [
@@ -396,6 +414,7 @@ function plan(ctx: PlanContext): ReportPlan {
         { id: `readings${r.suffix}`, job: r.readings },
         { id: `explained-curves${r.suffix}`, job: r.curves },
       ]),
+      { id: 'truncated-loss', job: jobs.truncation },
     ],
     figures: [
       figure('finetune', 'models', finetuneTable, deps, {
@@ -446,6 +465,17 @@ function plan(ctx: PlanContext): ReportPlan {
           },
         ),
       ]),
+      figure(
+        'finetune',
+        'truncated-loss',
+        languageTruncatedLoss,
+        { truncation: jobs.truncation },
+        {
+          vocabulary: shape.vocab,
+          windows: p.truncation.windows,
+          normalized: { layer: shape.layers - 1, layers: shape.layers, minCount: p.truncation.minCount ?? 1 },
+        },
+      ),
     ],
     metrics: (read) => finetuneMetrics(read, jobs),
   };
@@ -518,7 +548,12 @@ function finetuneMetrics(read: ReadArtifact, jobs: FinetuneJobs): Record<string,
   );
   // the last layer's readings, for prose
   const lastRead = jobs.reads.find((r) => r.suffix === '')!;
-  Object.assign(out, readingMetrics(read(lastRead.readings)), curveMetrics(read(lastRead.curves).meta));
+  Object.assign(
+    out,
+    readingMetrics(read(lastRead.readings)),
+    curveMetrics(read(lastRead.curves).meta),
+    truncationMetrics(read(jobs.truncation).meta),
+  );
   return out;
 }
 

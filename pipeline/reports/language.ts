@@ -42,17 +42,13 @@ import {
 } from './spec.ts';
 import { mean, tInterval } from '../analysis/stats.ts';
 import { corpusFor } from './stories.ts';
-import { curveMetrics, readingMetrics } from './reading-metrics.ts';
+import { curveMetrics, readingMetrics, truncationMetrics } from './reading-metrics.ts';
 import { continuationsJob } from '../analysis/continuations.ts';
 import { languageReadingsJob, type ReadingSettings } from '../analysis/language-readings.ts';
 import { languageSpectra, languageTokenList } from '../figures/token-readings.ts';
 import { languageCurvesJob, type CurveSettings } from '../analysis/language-curves.ts';
 import { languageExplainedCurves, languageTruncatedLoss } from '../figures/explained-curves.ts';
-import {
-  languageTruncationJob,
-  type TruncationMeta,
-  type TruncationSettings,
-} from '../analysis/language-truncation.ts';
+import { languageTruncationJob, type TruncationSettings } from '../analysis/language-truncation.ts';
 
 interface LanguageProfile {
   /** Tokens in the model vocabulary (the paper's 4,096); at most the training types + 1. */
@@ -445,23 +441,6 @@ function modelMetrics(read: ReadArtifact, jobs: LanguageJobs): Record<string, Me
     curveMetrics(read(curves).meta),
     truncationMetrics(read(truncation).meta),
   );
-  return out;
-}
-
-/** The truncated losses for prose: the model's own, without the MLP, and each method at each k. */
-function truncationMetrics(meta: TruncationMeta): Record<string, Metric> {
-  const out: Record<string, Metric> = {
-    'truncation-full': numberMetric('held-out loss of the model on the truncation positions', meta.full, 3),
-    'truncation-no-mlp': numberMetric('held-out loss without the MLP', meta.noMlp, 3),
-    'truncation-positions': numberMetric('held-out positions of the truncated loss', meta.positions),
-  };
-  for (const l of meta.losses)
-    for (const m of ['eigen', 'random', 'pca'] as const)
-      out[`truncation-${m}-k${l.k}`] = numberMetric(
-        `held-out loss with the MLP read through k = ${l.k} directions (${m})`,
-        l[m],
-        3,
-      );
   return out;
 }
 

@@ -1,11 +1,12 @@
 /**
- * The numbers prose quotes from the language readings (analysis/language-readings.ts) and their
- * explained-by-k curves, for every report that reads a transformer's MLP from its weights.
+ * The numbers prose quotes from the language readings (analysis/language-readings.ts), their
+ * explained-by-k curves and truncated loss, for every report that reads a transformer's MLP from its weights.
  */
 import { requireTensor, type Artifact } from '../cache/artifact.ts';
 import { contextSpecificity } from '../analysis/context-specificity.ts';
 import type { CurvesMeta } from '../analysis/language-curves.ts';
 import type { ReadingsMeta } from '../analysis/language-readings.ts';
+import type { TruncationMeta } from '../analysis/language-truncation.ts';
 import { mean } from '../analysis/stats.ts';
 import { CURVE_METHODS, curveInterval, type CurveMethod } from '../figures/explained-curves.ts';
 import { numberMetric, percentMetric, withInterval, type Metric } from './spec.ts';
@@ -170,4 +171,32 @@ function contextMetrics(meta: ReadingsMeta): Record<string, Metric> {
       text: top ? `“…${top.context.before}⟦${top.context.token}⟧ → ${top.context.next}”` : 'none',
     },
   };
+}
+
+/** The truncated losses for prose: the model's own, without the MLP, and each method at each k. */
+export function truncationMetrics(meta: TruncationMeta): Record<string, Metric> {
+  const out: Record<string, Metric> = {
+    'truncation-full': numberMetric('held-out loss of the model on the truncation positions', meta.full, 3),
+    'truncation-no-mlp': numberMetric('held-out loss without the MLP', meta.noMlp, 3),
+    'truncation-positions': numberMetric('held-out positions of the truncated loss', meta.positions),
+    'truncation-forward': numberMetric(
+      'held-out loss of the model on the truncation positions, by its forward pass',
+      meta.forward,
+      3,
+    ),
+    'truncation-tokens': numberMetric('output tokens truncated', meta.tokens),
+    'truncation-target-share': percentMetric(
+      'held-out positions whose next token is a truncated one',
+      meta.targetShare,
+      1,
+    ),
+  };
+  for (const l of meta.losses)
+    for (const m of ['eigen', 'random', 'pca'] as const)
+      out[`truncation-${m}-k${l.k}`] = numberMetric(
+        `held-out loss with the MLP read through k = ${l.k} directions (${m})`,
+        l[m],
+        3,
+      );
+  return out;
 }

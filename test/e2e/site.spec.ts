@@ -358,6 +358,7 @@ test('the finetune report: every model in one table, the gap to its control from
     'output-tokens',
     'output-spectra',
     'explained-by-k',
+    'truncated-loss',
   ]);
   // the published weights say what they are: the finetune plainly bilinear (also as llama2.c's
   // model.bin), the control gated at β = 1
@@ -379,7 +380,7 @@ test('the finetune report: every model in one table, the gap to its control from
   const bin = await request.get((await checkpoint.getAttribute('href'))!);
   expect(bin.ok()).toBe(true);
   expect((await bin.body()).readInt32LE(4)).toBe(-768); // hidden_dim, negative: a bilinear MLP
-  expect(await expectImagesLoaded(page)).toBe(6);
+  expect(await expectImagesLoaded(page)).toBe(7);
   const rows = page.locator('#figure-models table.figure-table tbody tr');
   await expect(rows).toHaveCount(5);
   // the table's finetune row and the prose say the same test loss; the gap is the two rows' difference
@@ -391,6 +392,9 @@ test('the finetune report: every model in one table, the gap to its control from
     'control-test-loss',
     'gap',
     'tokens-seen',
+    'truncation-forward',
+    'truncation-eigen-k1',
+    'truncation-pca-k1',
   ])
     await expect(main).toContainText(report.metrics[name]!.display);
   const { value: gap } = report.metrics['gap']!;

@@ -3,7 +3,9 @@
  * one-input recurrence; at full rank every method reproduces xᵀ Q x to float precision; on a Q of
  * rank r the eigenvectors reach correlation 1 at k = r and random directions do not; the job's
  * curves are identical across two runs with the same seed; intervals nest random draws in tokens;
- * the truncated loss at k = d is the model's own, as its forward pass computes it.
+ * the truncated loss at k = d is the model's own, as its forward pass computes it, with or without
+ * normalisation; tokens left untruncated keep their exact logit; a decomposition that does not
+ * reproduce the forward pass, or an earlier layer, is refused.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -28,11 +30,24 @@ import { curveInterval } from '../../pipeline/figures/explained-curves.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
 import { Rng } from '../../pipeline/util/random.ts';
 import { assertClose } from '../helpers/close.ts';
-import { handModel, handWeights, handWindows, SHAPE } from '../helpers/hand-transformer.ts';
+import {
+  COUNTS,
+  handModel,
+  handWeights,
+  handWindows,
+  modelArtifact,
+  SHAPE,
+  TEXTS,
+  windowsArtifact,
+} from '../helpers/hand-transformer.ts';
+import { lastMlpValues, readableTransformer } from '../../pipeline/analysis/transformer.ts';
+import { interactionMatrix } from '../../pipeline/decompose/interaction.ts';
+import { bilinearLayer } from '../../pipeline/decompose/layer.ts';
+import type { BilinearLayerParts, Weights } from '../../pipeline/models/kind.ts';
 import * as tf from '@tensorflow/tfjs';
 import { languageTruncation, meanLoss } from '../../pipeline/analysis/language-truncation.ts';
 import { tokenSplitsOf } from '../../pipeline/data/tokens.ts';
-import { llama, llamaParams } from '../../pipeline/models/llama.ts';
+import { llama, llamaParams, type LlamaShape } from '../../pipeline/models/llama.ts';
 
 function randomSymmetric(d: number, rng: Rng, rank = d): Float64Array {
   // Σ_{i<rank} c_i g_i g_iᵀ with random signs: rank exactly `rank`
@@ -219,4 +234,106 @@ test("the loss: log-sum-exp minus the target's logit, stable for large logits", 
     atol: 1e-6,
     label: 'two classes',
   });
+});
+
+/** A random normalised two-layer model with gains away from 1 (a gain left unfolded would show). */
+function normalisedTwoLayer(): { shape: LlamaShape; weights: Weights } {
+  const { norm: _none, ...unnormalised } = SHAPE;
+  const shape: LlamaShape = { ...unnormalised, layers: 2, mlp: 'gated', beta: 0 };
+  const rng = new Rng(31);
+  const weights = llama.init(shape, rng);
+  for (const [name, values] of Object.entries(weights)) {
+    if (name.endsWith('_norm')) values.set(values.map(() => 0.5 + rng.uniform()));
+    // larger MLPs than the initialisation's, so that truncating them moves the loss
+    if (/w[123]$/.test(name)) values.set(values.map((x) => 20 * x));
+    // and logits far from uniform
+    if (name === 'unembed') values.set(values.map((x) => 100 * x));
+  }
+  return { shape, weights };
+}
+
+test('truncated loss of a normalised model at its last layer: k = d is its forward pass; untruncated tokens keep their logit', async () => {
+  await selectBackend('cpu');
+  const { shape, weights } = normalisedTwoLayer();
+  const windows = windowsArtifact(3);
+  const settings = { ks: [1, shape.dim], windows: 3, trainWindows: 4, seed: 1 };
+  const run = (s: typeof settings & { minCount?: number }) =>
+    languageTruncation(modelArtifact(shape, weights), windows, {
+      settings: s,
+      layer: 1,
+      solver: 'ml-matrix',
+    });
+  const all = run(settings);
+  assert.deepEqual([all.layer, all.layers, all.normalized, all.tokens], [1, 2, true, SHAPE.vocab]);
+  assertClose(all.full, all.forward, {
+    atol: 1e-5,
+    rtol: 1e-5,
+    label: 'the loss by Q_t and by the forward pass',
+  });
+  const atD = all.losses.find((l) => l.k === shape.dim)!;
+  assertClose([atD.eigen, atD.random, atD.pca], [all.full, all.full, all.full], {
+    atol: 1e-6,
+    rtol: 1e-6,
+    label: 'every method at k = d',
+  });
+  // (a random model: the MLP moves the loss, in either direction)
+  assert.ok(Math.abs(all.noMlp - all.full) > 0.01, `no MLP ${all.noMlp} against ${all.full}`);
+
+  // Truncating "the" alone (the one token the training split holds 20 times), at k = 1, by a
+  // second route: the forward pass's logits with that one column rebuilt by hand from the stream
+  // before the MLP, the final norm's scale and the top eigenpair of Q_the.
+  const the = TEXTS.indexOf(' the');
+  const one = run({ ...settings, minCount: COUNTS[the]! });
+  assert.equal(one.tokens, 1);
+  const t = readableTransformer(modelArtifact(shape, weights), 1, 'test');
+  const v = lastMlpValues(t, windows, 3);
+  assert.equal(one.targetShare, v.targets.filter((id) => id === the).length / v.positions);
+  const d = shape.dim;
+  const U = t.view.unembedding(shape, weights);
+  const layer = bilinearLayer(llama.bilinearLayers(shape, weights).find((l) => l.name === 'layers.1.mlp')!);
+  const top = symmetricEigen(interactionMatrix(layer, U.subarray(the * d, (the + 1) * d)), d, 'ml-matrix');
+  const logits = Float64Array.from(v.logits);
+  for (let p = 0; p < v.positions; p++) {
+    let direct = 0;
+    let along = 0;
+    for (let i = 0; i < d; i++) {
+      direct += U[the * d + i]! * v.stream[p * d + i]!;
+      along += top.vectors[i]! * v.input[p * d + i]!;
+    }
+    logits[p * SHAPE.vocab + the] = v.scale[p]! * (direct + top.values[0]! * along * along);
+  }
+  const byHand = meanLoss(logits, v.positions, SHAPE.vocab, v.targets);
+  assertClose(one.losses[0]!.eigen, byHand, { atol: 1e-6, rtol: 1e-6, label: 'k = 1, "the" alone' });
+  assert.notEqual(one.losses[0]!.eigen, all.losses[0]!.eigen);
+  // the scale is the final norm's: logits = s · U x_final, x_final = h + MLP(x̂)
+  assert.ok(v.scale.every((s) => s > 0 && s !== 1));
+
+  // an earlier layer is refused: the last would read its truncated MLP
+  assert.throws(
+    () =>
+      languageTruncation(modelArtifact(shape, weights), windows, { settings, layer: 0, solver: 'ml-matrix' }),
+    /layer 0 of 2 is not the last, and later layers would read the truncated MLP/,
+  );
+});
+
+test('a decomposition that does not reproduce the forward pass stops the truncated loss', async () => {
+  await selectBackend('cpu');
+  const { shape, weights } = normalisedTwoLayer();
+  const kind = llama as { bilinearLayers: (s: LlamaShape, w: Weights) => BilinearLayerParts[] };
+  const honest = kind.bilinearLayers;
+  kind.bilinearLayers = (s, w) =>
+    honest(s, w).map((l) => ({ ...l, P: { ...l.P, data: l.P.data.map((x) => 2 * x) } }));
+  try {
+    assert.throws(
+      () =>
+        languageTruncation(modelArtifact(shape, weights), windowsArtifact(3), {
+          settings: { ks: [1], windows: 3, trainWindows: 4, seed: 1 },
+          layer: 1,
+          solver: 'ml-matrix',
+        }),
+      /the decomposition gives a held-out loss of .*, the forward pass .*\(tolerance 0.0001 relative\)/,
+    );
+  } finally {
+    kind.bilinearLayers = honest;
+  }
 });
