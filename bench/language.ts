@@ -6,10 +6,12 @@
  *    the native path with one and two BLAS threads, interleaved with PyTorch at one and two
  *    threads when Debian's python3-torch is installed (bench/reference/llama_step.py, the same
  *    model and step, CPU), and stock wasm once;
- * 2) sampling (key/value cache, temperature 1, top-p 0.9) in new tokens per second: one sequence
+ * 2) the finetune report's step (the MLPs alone, distilled from the frozen original, the gate at
+ *    β = 0.5) at 4 × 256 on one thread, interleaved with the same step in PyTorch;
+ * 3) sampling (key/value cache, temperature 1, top-p 0.9) in new tokens per second: one sequence
  *    against llama2.c (its C build when LLAMA2C_DIR names a checkout, bench/llama2c.ts; its
  *    WebAssembly build always), and 64 sequences on one core and on both;
- * 3) with --profile, where a native training step's time goes, by TensorFlow.js kernel.
+ * 4) with --profile, where a native training step's time goes, by TensorFlow.js kernel.
  *
  * Numbers, not pass/fail. Machines are shared and noisy: compare within one run.
  */
@@ -20,6 +22,7 @@ import { existsSync } from 'node:fs';
 import { readLlamaCheckpoint } from '../pipeline/data/llama-checkpoint.ts';
 import { locateLlamaFiles, readRange, type LlamaFiles } from '../pipeline/data/llama-files.ts';
 import { tokenWindows } from '../pipeline/data/tokens.ts';
+import { paramTensors } from '../pipeline/models/kind.ts';
 import { llama, llamaFromCheckpoint } from '../pipeline/models/llama.ts';
 import { nextToken, nextTokenBatch } from '../pipeline/tasks/next-token.ts';
 import { loadNative } from '../pipeline/native/addon.ts';
@@ -49,6 +52,7 @@ async function timeStep(
   batch: number,
   context: number,
   steps: number,
+  finetune = false,
 ): Promise<number | string> {
   try {
     await selectBackend(path);
@@ -64,7 +68,10 @@ async function timeStep(
     shape.vocab,
     'bench',
   );
-  const trainee = makeTrainee(llama, shape, nextToken, weights, 0.1);
+  // the finetune's step: the MLPs alone, distilled from the original (frozen, at β = 1)
+  const trainee = makeTrainee(llama, shape, nextToken, weights, 0.1, finetune ? 'mlp' : undefined);
+  const original = finetune ? paramTensors(llama, shape, weights) : undefined;
+  const teacher = original && ((x: tf.Tensor) => llama.forward(shape, original, x).output);
   const indices = Array.from({ length: batch }, (_, i) => i);
   const times: number[] = [];
   for (let i = 0; i < steps + 1; i++) {
@@ -73,12 +80,14 @@ async function timeStep(
       trainee,
       nextTokenBatch(windows, indices),
       { latent: 0, input: 0, dropout: 0, seed: i },
-      { lr: 1e-4 },
+      finetune ? { lr: 1e-4, beta: 0.5 } : { lr: 1e-4 },
       0,
+      teacher,
     );
     if (i >= 1) times.push(performance.now() - started); // the first step allocates
   }
   disposeTrainee(trainee);
+  if (original) tf.dispose(Object.values(original));
   return median(times);
 }
 
@@ -89,6 +98,7 @@ function torchStep(
   context: number,
   steps: number,
   threads: number,
+  finetune = false,
 ): number | string {
   if (!existsSync(PYTHON)) return `${PYTHON} not found`;
   const script = new URL('./reference/llama_step.py', import.meta.url).pathname;
@@ -103,6 +113,7 @@ function torchStep(
       String(context),
       String(steps),
       String(threads),
+      ...(finetune ? ['finetune'] : []),
     ],
     { encoding: 'utf8' },
   );
@@ -181,6 +192,31 @@ async function benchSampling(files: LlamaFiles, rounds: number): Promise<void> {
     line(`one sequence, ${label}`, cell(key), ratio(ours1, cell(key)));
   line('64 sequences, ours, one core', cell('ours64'));
   line('64 sequences, ours, two cores (two processes at once)', cell('ours64x2'));
+}
+
+/** The finetune report's step, ours and PyTorch's, one thread each, interleaved over rounds. */
+async function benchFinetune(files: LlamaFiles, steps: number, rounds: number): Promise<void> {
+  const [b, t] = [4, 256];
+  const ours: (number | string)[] = [];
+  const torch: (number | string)[] = [];
+  for (let round = 0; round < rounds; round++) {
+    loadNative()?.setThreads(1);
+    ours.push(await timeStep('native', files, b, t, steps, true));
+    torch.push(torchStep(files, b, t, steps, 1, true));
+  }
+  const rate = (ms: (number | string)[]) => {
+    const why = ms.find((x) => typeof x === 'string');
+    return why === undefined ? ((b * t) / median(ms as number[])) * 1000 : String(why).slice(0, 90);
+  };
+  const [a, c] = [rate(ours), rate(torch)];
+  console.log(
+    `\nThe finetune report's step (MLPs alone, KL divergence from the frozen original, β = 0.5), ${b} × ${t}, one thread: tokens per second, median over ${rounds} interleaved rounds`,
+  );
+  const show = (v: number | string) => (typeof v === 'number' ? v.toFixed(0) : `n/a (${v})`);
+  console.log(`  ${'native'.padEnd(28)}${show(a)}`);
+  console.log(
+    `  ${'PyTorch (CPU)'.padEnd(28)}${show(c)}${typeof a === 'number' && typeof c === 'number' ? `   native / PyTorch ${(a / c).toFixed(2)}×` : ''}`,
+  );
 }
 
 /** Where a native step's time goes: kernel names by total ms over `steps` steps. */
@@ -303,6 +339,7 @@ async function main() {
     'wasm (stock kernels)',
     wasm.map((ms) => [ms]),
   );
+  await benchFinetune(files, steps, rounds);
   await benchSampling(files, rounds);
   if (process.argv.includes('--profile')) for (const [b, t] of SHAPES) await profileStep(files, b, t);
 }

@@ -4,7 +4,11 @@ The same model as pipeline/models/llama.ts (RMSNorm, rotary pairs (2i, 2i+1), ca
 SwiGLU MLP, tied embedding), read from a llama2.c model.bin byte range, on random tokens; prints
 the median milliseconds of the timed steps after one warm-up. CPU only.
 
-usage: llama_step.py <file> <start> <end> <batch> <context> <steps> <threads>
+With a last argument `finetune`, the finetune report's step instead: the MLPs alone train (w1, w2,
+w3 and their norm gains), on the KL divergence from the frozen original's next-token distribution,
+the student's gate at β = 0.5 (z·σ(βz)).
+
+usage: llama_step.py <file> <start> <end> <batch> <context> <steps> <threads> [finetune]
 """
 import struct
 import sys
@@ -81,7 +85,7 @@ def median_step_ms(params, forward, vocab, batch, context, steps):
     return times[len(times) // 2]
 
 
-def forward(p, c, tokens):
+def forward(p, c, tokens, beta=1.0):
     B, T = tokens.shape
     hs = c["dim"] // c["heads"]
     cos, sin = rope(T, hs)
@@ -93,15 +97,46 @@ def forward(p, c, tokens):
         v = (h @ p["wv"][l].T).view(B, T, c["kv_heads"], hs).transpose(1, 2)
         x = x + attend(q, k, v) @ p["wo"][l].T
         h = rms_norm(x, p["rms_ffn"][l])
-        x = x + (F.silu(h @ p["w1"][l].T) * (h @ p["w3"][l].T)) @ p["w2"][l].T
+        gate = h @ p["w1"][l].T
+        swish = F.silu(gate) if beta == 1.0 else gate * torch.sigmoid(beta * gate)
+        x = x + (swish * (h @ p["w3"][l].T)) @ p["w2"][l].T
     return rms_norm(x, p["rms_final"]) @ p["embed"].T
 
 
+MLP = ("w1", "w2", "w3", "rms_ffn")
+
+
+def finetune_step_ms(c, weights, batch, context, steps):
+    """Median ms of the finetune report's step (the MLPs alone, distilled from the frozen original), after one warm-up."""
+    student = {k: v.clone().requires_grad_(k in MLP) for k, v in weights.items()}
+    groups = [{"params": [student[k] for k in ("w1", "w2", "w3")], "weight_decay": 0.1},
+              {"params": [student["rms_ffn"]], "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=1e-4)
+    tokens = torch.randint(0, c["vocab"], (batch, context))
+    times = []
+    for i in range(steps + 1):
+        started = time.perf_counter()
+        with torch.no_grad():
+            target = F.log_softmax(forward(weights, c, tokens), -1).reshape(-1, c["vocab"])
+        logq = F.log_softmax(forward(student, c, tokens, beta=0.5), -1).reshape(-1, c["vocab"])
+        loss = F.kl_div(logq, target, log_target=True, reduction="batchmean")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if i >= 1:
+            times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return times[len(times) // 2]
+
+
 def main():
-    path, start, end, batch, context, steps, threads = sys.argv[1], *map(int, sys.argv[2:])
+    path, start, end, batch, context, steps, threads = sys.argv[1], *map(int, sys.argv[2:8])
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     config, weights = read_checkpoint(path, start, end)
+    if sys.argv[8:] == ["finetune"]:
+        print(finetune_step_ms(config, weights, batch, context, steps))
+        return
     params = {k: v.requires_grad_() for k, v in weights.items()}
     print(median_step_ms(params, lambda tokens: forward(params, config, tokens), config["vocab"], batch, context, steps))
 

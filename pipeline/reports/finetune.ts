@@ -382,7 +382,9 @@ function plan(ctx: PlanContext): ReportPlan {
       context: p.context,
       training: {
         ...p.train,
-        task: 'next-token cross-entropy',
+        task: p.train.distill
+          ? "KL divergence from the original model's next-token distribution (the original frozen, at β = 1)"
+          : 'next-token cross-entropy',
         parameters: "the MLPs' matrices and norm gains (attention, embeddings and the final norm held)",
       },
       beta: { finetune: { ...p.beta }, control: { kind: 'constant', value: 1 } },

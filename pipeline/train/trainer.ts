@@ -15,6 +15,7 @@ import type { Json } from '../cache/artifact.ts';
 import { PipelineError } from '../errors.ts';
 import {
   checkWeights,
+  paramTensors,
   type ModelKind,
   type NoiseName,
   type TrainingNoise,
@@ -24,6 +25,7 @@ import type { Batch, Task } from '../tasks/kind.ts';
 import type { Log } from '../util/log.ts';
 import { Rng } from '../util/random.ts';
 import { AdamW } from './adamw.ts';
+import { klDivergence } from './distillation.ts';
 import { checkSchedule, scheduleValue, type ScalarSchedule } from './schedule.ts';
 
 export type TrainSettings = {
@@ -88,6 +90,13 @@ export type TrainSettings = {
    * the other tensors stay as they started (absent: every tensor trains).
    */
   trains?: string;
+  /**
+   * Train on the KL divergence from the starting model's output distribution (the weights the run
+   * starts from, frozen, at its shape's own scalars) instead of the task's loss: a finetune that
+   * should change a model's form, not what it predicts. Needs starting weights; the step losses
+   * record the divergence, the evaluations stay the task's.
+   */
+  distill?: boolean;
   seed: number;
 };
 
@@ -200,6 +209,7 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
   const initSeed = rng.nextUint32();
   const start = run.start ?? kind.init(shape, new Rng(initSeed));
   const trainee = makeTrainee(kind, shape, task, start, settings.weightDecay, settings.trains);
+  const teacher = settings.distill ? teacherOf(kind, shape, run.start) : undefined;
   const { params, names } = trainee;
   const trainSize = task.size(data, 'train');
   const stepsPerEpoch = Math.ceil(trainSize / settings.batchSize);
@@ -264,7 +274,7 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
         const scalars = Object.fromEntries(
           Object.entries(schedules).map(([name, s]) => [name, scheduleValue(s, step, totalSteps)]),
         );
-        const loss = trainStep(trainee, b, noise, scalars, settings.l1 ?? 0);
+        const loss = trainStep(trainee, b, noise, scalars, settings.l1 ?? 0, teacher?.predict);
         stepLosses[step] = loss;
         step++;
         if (!Number.isFinite(loss)) throw divergence(epoch, step, loss);
@@ -304,7 +314,26 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
   } finally {
     progress.end();
     disposeTrainee(trainee);
+    teacher?.dispose();
   }
+}
+
+/** The frozen model a distilling run learns from: its starting weights, at the shape's own scalars. */
+function teacherOf(
+  kind: ModelKind,
+  shape: Json,
+  start: Weights | undefined,
+): { predict: (x: tf.Tensor) => tf.Tensor; dispose: () => void } {
+  if (!start)
+    throw new PipelineError('distill is set, but the run starts from no weights to learn from', {
+      exitCode: 2,
+      hint: 'distillation finetunes a model: give the run starting weights, or remove distill',
+    });
+  const params = paramTensors(kind, shape, start);
+  return {
+    predict: (x) => kind.forward(shape, params, x).output,
+    dispose: () => tf.dispose(Object.values(params)),
+  };
 }
 
 /** The run's steps: whole epochs of `stepsPerEpoch`, and the share of one a fraction asks for. */
@@ -417,8 +446,9 @@ export function disposeTrainee(t: Trainee): void {
 }
 
 /**
- * One optimiser step on the batch's task loss plus `l1` · Σ|w|; returns the task loss alone,
- * before the step. Disposes the batch.
+ * One optimiser step on the batch's loss plus `l1` · Σ|w|; returns that loss alone, before the
+ * step. The loss is the task's, or with a `teacher` the KL divergence from its output on the batch.
+ * Disposes the batch.
  */
 export function trainStep(
   t: Trainee,
@@ -426,12 +456,13 @@ export function trainStep(
   noise: TrainingNoise,
   scalars: Record<string, number>,
   l1: number,
+  teacher?: (inputs: tf.Tensor) => tf.Tensor,
 ): number {
   const kept: { loss?: tf.Scalar } = {};
+  const target = teacher ? tf.tidy(() => teacher(b.inputs)) : undefined;
   const { value, grads } = tf.variableGrads(() => {
-    const loss = tf.keep(
-      t.task.loss(t.kind.forward(t.shape, t.params, b.inputs, { noise, scalars }).output, b),
-    );
+    const output = t.kind.forward(t.shape, t.params, b.inputs, { noise, scalars }).output;
+    const loss = tf.keep(target ? klDivergence(output, target) : t.task.loss(output, b));
     kept.loss = loss;
     if (l1 === 0) return loss;
     return tf.add<tf.Scalar>(loss, tf.mul(l1, tf.addN(t.list.map((p) => tf.sum(tf.abs(p))))));
@@ -441,7 +472,7 @@ export function trainStep(
     scalars['lr']!,
   );
   const loss = kept.loss!.dataSync()[0]!;
-  tf.dispose([value, kept.loss!, b.inputs, b.targets, ...Object.values(grads)]);
+  tf.dispose([value, kept.loss!, b.inputs, b.targets, ...(target ? [target] : []), ...Object.values(grads)]);
   return loss;
 }
 
