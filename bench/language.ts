@@ -6,8 +6,9 @@
  *    the native path with one and two BLAS threads, interleaved with PyTorch at one and two
  *    threads when Debian's python3-torch is installed (bench/reference/llama_step.py, the same
  *    model and step, CPU), and stock wasm once;
- * 2) the finetune report's step (the MLPs alone, distilled from the frozen original, the gate at
- *    β = 0.5) at 4 × 256 on one thread, interleaved with the same step in PyTorch;
+ * 2) the finetune report's step (the MLPs alone, next-token loss, the gate at β = 0.5) and the same
+ *    step distilled from the frozen original (TrainSettings.distill), at 4 × 256 on one thread,
+ *    interleaved with the same steps in PyTorch;
  * 3) sampling (key/value cache, temperature 1, top-p 0.9) in new tokens per second: one sequence
  *    against llama2.c (its C build when LLAMA2C_DIR names a checkout, bench/llama2c.ts; its
  *    WebAssembly build always), and 64 sequences on one core and on both;
@@ -52,7 +53,7 @@ async function timeStep(
   batch: number,
   context: number,
   steps: number,
-  finetune = false,
+  finetune: 'next-token' | 'distill' | null = null,
 ): Promise<number | string> {
   try {
     await selectBackend(path);
@@ -68,9 +69,9 @@ async function timeStep(
     shape.vocab,
     'bench',
   );
-  // the finetune's step: the MLPs alone, distilled from the original (frozen, at β = 1)
+  // the finetune's step: the MLPs alone, on next-token loss or distilled from the original (frozen, at β = 1)
   const trainee = makeTrainee(llama, shape, nextToken, weights, 0.1, finetune ? 'mlp' : undefined);
-  const original = finetune ? paramTensors(llama, shape, weights) : undefined;
+  const original = finetune === 'distill' ? paramTensors(llama, shape, weights) : undefined;
   const teacher = original && ((x: tf.Tensor) => llama.forward(shape, original, x).output);
   const indices = Array.from({ length: batch }, (_, i) => i);
   const times: number[] = [];
@@ -98,7 +99,7 @@ function torchStep(
   context: number,
   steps: number,
   threads: number,
-  finetune = false,
+  finetune: 'next-token' | 'distill' | null = null,
 ): number | string {
   if (!existsSync(PYTHON)) return `${PYTHON} not found`;
   const script = new URL('./reference/llama_step.py', import.meta.url).pathname;
@@ -113,7 +114,7 @@ function torchStep(
       String(context),
       String(steps),
       String(threads),
-      ...(finetune ? ['finetune'] : []),
+      ...(finetune ? [finetune] : []),
     ],
     { encoding: 'utf8' },
   );
@@ -194,29 +195,32 @@ async function benchSampling(files: LlamaFiles, rounds: number): Promise<void> {
   line('64 sequences, ours, two cores (two processes at once)', cell('ours64x2'));
 }
 
-/** The finetune report's step, ours and PyTorch's, one thread each, interleaved over rounds. */
+/** The finetune report's step and its distilled twin, ours and PyTorch's, one thread each, interleaved. */
 async function benchFinetune(files: LlamaFiles, steps: number, rounds: number): Promise<void> {
   const [b, t] = [4, 256];
-  const ours: (number | string)[] = [];
-  const torch: (number | string)[] = [];
-  for (let round = 0; round < rounds; round++) {
-    loadNative()?.setThreads(1);
-    ours.push(await timeStep('native', files, b, t, steps, true));
-    torch.push(torchStep(files, b, t, steps, 1, true));
-  }
+  const losses = ['next-token', 'distill'] as const;
+  const cells = losses.map(() => ({ ours: [] as (number | string)[], torch: [] as (number | string)[] }));
+  for (let round = 0; round < rounds; round++)
+    for (const [i, loss] of losses.entries()) {
+      loadNative()?.setThreads(1);
+      cells[i]!.ours.push(await timeStep('native', files, b, t, steps, loss));
+      cells[i]!.torch.push(torchStep(files, b, t, steps, 1, loss));
+    }
   const rate = (ms: (number | string)[]) => {
     const why = ms.find((x) => typeof x === 'string');
     return why === undefined ? ((b * t) / median(ms as number[])) * 1000 : String(why).slice(0, 90);
   };
-  const [a, c] = [rate(ours), rate(torch)];
+  const show = (v: number | string) => (typeof v === 'number' ? v.toFixed(0).padStart(8) : `n/a (${v})`);
   console.log(
-    `\nThe finetune report's step (MLPs alone, KL divergence from the frozen original, β = 0.5), ${b} × ${t}, one thread: tokens per second, median over ${rounds} interleaved rounds`,
+    `\nThe finetune report's step (the MLPs alone, β = 0.5), ${b} × ${t}, one thread: tokens per second, median over ${rounds} interleaved rounds`,
   );
-  const show = (v: number | string) => (typeof v === 'number' ? v.toFixed(0) : `n/a (${v})`);
-  console.log(`  ${'native'.padEnd(28)}${show(a)}`);
-  console.log(
-    `  ${'PyTorch (CPU)'.padEnd(28)}${show(c)}${typeof a === 'number' && typeof c === 'number' ? `   native / PyTorch ${(a / c).toFixed(2)}×` : ''}`,
-  );
+  console.log(`  ${'loss'.padEnd(34)}${'native'.padStart(8)}${'PyTorch'.padStart(8)}   native / PyTorch`);
+  for (const [i, loss] of losses.entries()) {
+    const [a, c] = [rate(cells[i]!.ours), rate(cells[i]!.torch)];
+    const ratio = typeof a === 'number' && typeof c === 'number' ? `   ${(a / c).toFixed(2)}×` : '';
+    const label = loss === 'distill' ? 'KL from the frozen original' : "next-token (the report's)";
+    console.log(`  ${label.padEnd(34)}${show(a)}${show(c)}${ratio}`);
+  }
 }
 
 /** Where a native step's time goes: kernel names by total ms over `steps` steps. */
@@ -279,6 +283,8 @@ async function main() {
   const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
   // --sampling: the sampling half alone.
   if (process.argv.includes('--sampling')) return benchSampling(files, rounds);
+  // --finetune: the finetune report's step alone.
+  if (process.argv.includes('--finetune')) return benchFinetune(files, steps, rounds);
   const native = loadNative();
   // Interleaved rounds (ours, PyTorch, ours, …), each cell the median over rounds: a shared
   // machine's load drifts within minutes, and interleaving gives every path the same drift.

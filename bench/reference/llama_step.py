@@ -4,11 +4,11 @@ The same model as pipeline/models/llama.ts (RMSNorm, rotary pairs (2i, 2i+1), ca
 SwiGLU MLP, tied embedding), read from a llama2.c model.bin byte range, on random tokens; prints
 the median milliseconds of the timed steps after one warm-up. CPU only.
 
-With a last argument `finetune`, the finetune report's step instead: the MLPs alone train (w1, w2,
-w3 and their norm gains), on the KL divergence from the frozen original's next-token distribution,
-the student's gate at β = 0.5 (z·σ(βz)).
+With a last argument `next-token` or `distill`, the finetune report's step instead: the MLPs alone
+train (w1, w2, w3 and their norm gains), the gate at β = 0.5 (z·σ(βz)), on next-token
+cross-entropy or on the KL divergence from the frozen original's next-token distribution.
 
-usage: llama_step.py <file> <start> <end> <batch> <context> <steps> <threads> [finetune]
+usage: llama_step.py <file> <start> <end> <batch> <context> <steps> <threads> [next-token|distill]
 """
 import struct
 import sys
@@ -106,20 +106,24 @@ def forward(p, c, tokens, beta=1.0):
 MLP = ("w1", "w2", "w3", "rms_ffn")
 
 
-def finetune_step_ms(c, weights, batch, context, steps):
-    """Median ms of the finetune report's step (the MLPs alone, distilled from the frozen original), after one warm-up."""
+def finetune_step_ms(c, weights, batch, context, steps, distill):
+    """Median ms of the finetune report's step (the MLPs alone; next-token or distilled from the frozen original), after one warm-up."""
     student = {k: v.clone().requires_grad_(k in MLP) for k, v in weights.items()}
     groups = [{"params": [student[k] for k in ("w1", "w2", "w3")], "weight_decay": 0.1},
               {"params": [student["rms_ffn"]], "weight_decay": 0.0}]
     opt = torch.optim.AdamW(groups, lr=1e-4)
-    tokens = torch.randint(0, c["vocab"], (batch, context))
+    data = torch.randint(0, c["vocab"], (batch, context + 1))
+    tokens = data[:, :-1]
     times = []
     for i in range(steps + 1):
         started = time.perf_counter()
-        with torch.no_grad():
-            target = F.log_softmax(forward(weights, c, tokens), -1).reshape(-1, c["vocab"])
-        logq = F.log_softmax(forward(student, c, tokens, beta=0.5), -1).reshape(-1, c["vocab"])
-        loss = F.kl_div(logq, target, log_target=True, reduction="batchmean")
+        logits = forward(student, c, tokens, beta=0.5).reshape(-1, c["vocab"])
+        if distill:
+            with torch.no_grad():
+                target = F.log_softmax(forward(weights, c, tokens), -1).reshape(-1, c["vocab"])
+            loss = F.kl_div(F.log_softmax(logits, -1), target, log_target=True, reduction="batchmean")
+        else:
+            loss = F.cross_entropy(logits, data[:, 1:].reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -134,8 +138,8 @@ def main():
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     config, weights = read_checkpoint(path, start, end)
-    if sys.argv[8:] == ["finetune"]:
-        print(finetune_step_ms(config, weights, batch, context, steps))
+    if sys.argv[8:] in (["next-token"], ["distill"]):
+        print(finetune_step_ms(config, weights, batch, context, steps, sys.argv[8] == "distill"))
         return
     params = {k: v.requires_grad_() for k, v in weights.items()}
     print(median_step_ms(params, lambda tokens: forward(params, config, tokens), config["vocab"], batch, context, steps))
