@@ -10,9 +10,11 @@ const PORT = 4391;
 
 export default defineConfig({
   testDir: 'test/e2e',
-  timeout: 30_000,
+  // Two workers, one per core: the pages are static files, and no test writes anything another
+  // reads. The limit is generous because an axe scan of the longest page takes 25 s beside another test.
+  timeout: 60_000,
   retries: 0,
-  workers: 1,
+  workers: 2,
   reporter: process.env.CI ? 'line' : 'list',
   use: {
     baseURL: `http://127.0.0.1:${PORT}`,

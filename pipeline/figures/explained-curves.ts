@@ -341,10 +341,10 @@ export const languageTruncatedLoss = defineFigure<{ truncation: TruncationMeta }
   caption: (p) =>
     (p.normalized
       ? [
-          `Held-out loss when the last layer's MLP (layer ${p.normalized.layer} of 0 to`,
-          `${p.normalized.layers - 1}) is replaced, for every output token the training split holds at`,
-          `least ${p.normalized.minCount} time${p.normalized.minCount === 1 ? '' : 's'} at once (the rest of`,
-          `the ${p.vocabulary} keep their exact logit), by a k-direction reading: each token's logit is`,
+          `Held-out loss when the last layer's MLP (layer ${p.normalized.layer}, counting from 0) is`,
+          `replaced, for every output token the training split holds at least ${p.normalized.minCount}`,
+          `time${p.normalized.minCount === 1 ? '' : 's'} at once (the rest of the`,
+          `${p.vocabulary.toLocaleString('en-US')} keep their exact logit), by a k-direction reading: each token's logit is`,
           "s·(U[t]·h plus its top-k eigen terms), h the stream before the MLP and s the final norm's scale",
           "held at the model's own, or Q_t restricted to k random directions of its own, or to k principal",
           'directions of the MLP inputs shared by all tokens;',
