@@ -238,7 +238,7 @@ export function languageTruncation(
   );
   if (tokens.length === 0)
     throw new PipelineError(
-      `truncated loss: no token occurs ${settings.minCount} times in the training split`,
+      `truncated loss: no token occurs at least ${settings.minCount} times in the training split`,
       {
         exitCode: 2,
         hint: 'lower truncation.minCount, or build a larger corpus',

@@ -308,6 +308,11 @@ test('truncated loss of a normalised model at its last layer: k = d is its forwa
   // the scale is the final norm's: logits = s · U x_final, x_final = h + MLP(x̂)
   assert.ok(v.scale.every((s) => s > 0 && s !== 1));
 
+  // a minimum count no token reaches is refused by name
+  assert.throws(
+    () => run({ ...settings, minCount: 1000 }),
+    /no token occurs at least 1000 times in the training split/,
+  );
   // an earlier layer is refused: the last would read its truncated MLP
   assert.throws(
     () =>
