@@ -69,13 +69,18 @@ def median_step_ms(params, forward, vocab, batch, context, steps):
     decay = [v for v in params.values() if v.dim() >= 2]
     rest = [v for v in params.values() if v.dim() < 2]
     groups = [{"params": decay, "weight_decay": 0.1}] + ([{"params": rest, "weight_decay": 0.0}] if rest else [])
-    opt = torch.optim.AdamW(groups, lr=1e-4)
     data = torch.randint(0, vocab, (batch, context + 1))
+    return timed_steps(torch.optim.AdamW(groups, lr=1e-4),
+                       lambda: F.cross_entropy(forward(data[:, :-1]).reshape(-1, vocab), data[:, 1:].reshape(-1)),
+                       steps)
+
+
+def timed_steps(opt, loss_of, steps):
+    """Median ms of steps + 1 optimiser steps on loss_of() (computed inside the timing), the first, a warm-up, left out."""
     times = []
     for i in range(steps + 1):
         started = time.perf_counter()
-        logits = forward(data[:, :-1])
-        loss = F.cross_entropy(logits.reshape(-1, vocab), data[:, 1:].reshape(-1))
+        loss = loss_of()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -111,26 +116,18 @@ def finetune_step_ms(c, weights, batch, context, steps, distill):
     student = {k: v.clone().requires_grad_(k in MLP) for k, v in weights.items()}
     groups = [{"params": [student[k] for k in ("w1", "w2", "w3")], "weight_decay": 0.1},
               {"params": [student["rms_ffn"]], "weight_decay": 0.0}]
-    opt = torch.optim.AdamW(groups, lr=1e-4)
     data = torch.randint(0, c["vocab"], (batch, context + 1))
     tokens = data[:, :-1]
-    times = []
-    for i in range(steps + 1):
-        started = time.perf_counter()
+
+    def loss_of():
         logits = forward(student, c, tokens, beta=0.5).reshape(-1, c["vocab"])
-        if distill:
-            with torch.no_grad():
-                target = F.log_softmax(forward(weights, c, tokens), -1).reshape(-1, c["vocab"])
-            loss = F.kl_div(F.log_softmax(logits, -1), target, log_target=True, reduction="batchmean")
-        else:
-            loss = F.cross_entropy(logits, data[:, 1:].reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if i >= 1:
-            times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    return times[len(times) // 2]
+        if not distill:
+            return F.cross_entropy(logits, data[:, 1:].reshape(-1))
+        with torch.no_grad():
+            target = F.log_softmax(forward(weights, c, tokens), -1).reshape(-1, c["vocab"])
+        return F.kl_div(F.log_softmax(logits, -1), target, log_target=True, reduction="batchmean")
+
+    return timed_steps(torch.optim.AdamW(groups, lr=1e-4), loss_of, steps)
 
 
 def main():

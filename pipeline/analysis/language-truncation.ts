@@ -168,7 +168,8 @@ export function truncatedLosses(
       for (let j = 0; j < n; j++) logits[p * vocab + tokens[j]!] = v.scale[p]! * columnsOf[p * n + j]!;
     return meanLoss(logits, N, vocab, v.targets);
   };
-  for (let i = 0; i < N * vocab; i++) logits[i] = v.scale[Math.floor(i / vocab)]! * direct[i]!;
+  for (let p = 0; p < N; p++)
+    for (let t = 0; t < vocab; t++) logits[p * vocab + t] = v.scale[p]! * direct[p * vocab + t]!;
   const noMlp = meanLoss(logits, N, vocab, v.targets);
   return {
     full: loss(full),

@@ -6,6 +6,7 @@
  */
 import type { Artifact } from '../../pipeline/cache/artifact.ts';
 import type { VocabularyWindowsMeta } from '../../pipeline/corpus/vocabulary.ts';
+import type { BilinearLayerParts, Weights } from '../../pipeline/models/kind.ts';
 import { llama, type LlamaShape } from '../../pipeline/models/llama.ts';
 import { tensor } from '../../pipeline/tensors/safetensors.ts';
 import { weightTensors, type ModelMeta } from '../../pipeline/train/job.ts';
@@ -109,4 +110,20 @@ export function handModel(shape: LlamaShape = SHAPE): Artifact<ModelMeta> {
 /** Random windows of the vocabulary, `validation` of them held out. */
 export function handWindows(validation: number): Artifact<VocabularyWindowsMeta> {
   return windowsArtifact(validation);
+}
+
+/**
+ * Runs `fn` while the Llama kind's bilinear layers report every MLP's output matrix P doubled: a
+ * decomposition that no longer reproduces the forward pass, which the analyses must refuse.
+ */
+export function withMisreadMlp<T>(fn: () => T): T {
+  const kind = llama as { bilinearLayers: (s: LlamaShape, w: Weights) => BilinearLayerParts[] };
+  const honest = kind.bilinearLayers;
+  kind.bilinearLayers = (s, w) =>
+    honest(s, w).map((l) => ({ ...l, P: { ...l.P, data: l.P.data.map((x) => 2 * x) } }));
+  try {
+    return fn();
+  } finally {
+    kind.bilinearLayers = honest;
+  }
 }

@@ -1,4 +1,5 @@
-/** Random Llama weights for tests, seeded. */
+/** Random Llama weights for tests, seeded, and a tiny gated model with token windows to train it on. */
+import { tokenWindows, type TokenSplits } from '../../pipeline/data/tokens.ts';
 import type { Weights } from '../../pipeline/models/kind.ts';
 import type { LlamaShape } from '../../pipeline/models/llama-block.ts';
 import { llama } from '../../pipeline/models/llama.ts';
@@ -21,4 +22,35 @@ export function randomLlamaWeights(shape: LlamaShape, seed: number): Weights {
       ];
     }),
   );
+}
+
+/** A two-layer gated model small enough to finetune in a test. */
+export const TINY_GATED: LlamaShape = {
+  vocab: 17,
+  dim: 8,
+  hidden: 12,
+  layers: 2,
+  heads: 2,
+  kvHeads: 2,
+  context: 6,
+  tiedEmbeddings: false,
+  mlp: 'gated',
+  beta: 1,
+  normEps: 1e-5,
+  ropeTheta: 10000,
+};
+
+/** Seeded random token windows for TINY_GATED: 16 training, 4 validation, 4 test. */
+export function tinySplits(): TokenSplits {
+  const rng = new Rng(4);
+  const { vocab, context } = TINY_GATED;
+  const make = (n: number) =>
+    tokenWindows(
+      Int32Array.from({ length: n * (context + 1) }, () => rng.int(vocab)),
+      n,
+      context,
+      vocab,
+      'fixture',
+    );
+  return { train: make(16), validation: make(4), test: make(4), vocabSize: vocab };
 }

@@ -8,8 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { tokenWindows, type TokenSplits } from '../../pipeline/data/tokens.ts';
-import { llama, type LlamaShape } from '../../pipeline/models/llama.ts';
+import { llama } from '../../pipeline/models/llama.ts';
 import { nextToken } from '../../pipeline/tasks/next-token.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
 import { klDivergence } from '../../pipeline/train/distillation.ts';
@@ -17,7 +16,7 @@ import { train, type TrainSettings } from '../../pipeline/train/trainer.ts';
 import { memoryLog } from '../../pipeline/util/log.ts';
 import { Rng } from '../../pipeline/util/random.ts';
 import { assertClose } from '../helpers/close.ts';
-import { randomLlamaWeights } from '../helpers/random-llama.ts';
+import { randomLlamaWeights, TINY_GATED as SHAPE, tinySplits } from '../helpers/random-llama.ts';
 
 /** KL(p ‖ q) per row in float64, from the definition, averaged over the rows. */
 function klByDefinition(z: number[], t: number[], V: number): number {
@@ -67,20 +66,6 @@ test('the KL divergence: its definition in float64, zero between equal outputs, 
   );
 });
 
-const SHAPE: LlamaShape = {
-  vocab: 17,
-  dim: 8,
-  hidden: 12,
-  layers: 2,
-  heads: 2,
-  kvHeads: 2,
-  context: 6,
-  tiedEmbeddings: false,
-  mlp: 'gated',
-  beta: 1,
-  normEps: 1e-5,
-  ropeTheta: 10000,
-};
 const SETTINGS: TrainSettings = {
   epochs: 1,
   batchSize: 4,
@@ -92,19 +77,6 @@ const SETTINGS: TrainSettings = {
   seed: 2,
 };
 
-function splits(): TokenSplits {
-  const rng = new Rng(4);
-  const make = (count: number) =>
-    tokenWindows(
-      Int32Array.from({ length: count * (SHAPE.context + 1) }, () => rng.int(SHAPE.vocab)),
-      count,
-      SHAPE.context,
-      SHAPE.vocab,
-      'fixture',
-    );
-  return { train: make(16), validation: make(4), test: make(4), vocabSize: SHAPE.vocab };
-}
-
 test('a distilling run learns from its starting weights: at its own β it starts at KL 0, annealed it does not', async () => {
   await selectBackend('cpu');
   const start = randomLlamaWeights(SHAPE, 1);
@@ -114,7 +86,7 @@ test('a distilling run learns from its starting weights: at its own β it starts
         kind: llama,
         shape: SHAPE,
         task: nextToken,
-        data: splits(),
+        data: tinySplits(),
         settings,
         ...(withStart ? { start } : {}),
       },

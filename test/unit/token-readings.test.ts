@@ -26,7 +26,6 @@ import {
   tokenOutputs,
   topContexts,
 } from '../../pipeline/analysis/token-readings.ts';
-import type { BilinearLayerParts, Weights } from '../../pipeline/models/kind.ts';
 import { llama, type LlamaShape } from '../../pipeline/models/llama.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
 import { Rng } from '../../pipeline/util/random.ts';
@@ -38,6 +37,7 @@ import {
   SHAPE,
   TEXTS,
   windowsArtifact,
+  withMisreadMlp,
 } from '../helpers/hand-transformer.ts';
 
 const SETTINGS: ReadingSettings = {
@@ -96,11 +96,7 @@ test('a normalised two-layer model read at its last layer: tokens alone read thr
   assert.equal(meta.identity.positions, 3 * SHAPE.context);
   assert.ok(meta.identity.maxRelativeError < 1e-4, `identity error ${meta.identity.maxRelativeError}`);
   // and a decomposition that does not (P doubled behind the forward pass's back) stops the job
-  const kind = llama as { bilinearLayers: (s: LlamaShape, w: Weights) => BilinearLayerParts[] };
-  const honest = kind.bilinearLayers;
-  kind.bilinearLayers = (s, w) =>
-    honest(s, w).map((l) => ({ ...l, P: { ...l.P, data: l.P.data.map((v) => 2 * v) } }));
-  try {
+  withMisreadMlp(() =>
     assert.throws(
       () =>
         readLanguageModel(modelArtifact(shape, weights), windowsArtifact(3), {
@@ -109,10 +105,8 @@ test('a normalised two-layer model read at its last layer: tokens alone read thr
           solver: 'ml-matrix',
         }),
       /for "girl", x̂ᵀ Q_u x̂ differs from the model's own uᵀ MLP\(x̂\) by .* the decomposition does not reproduce this MLP/,
-    );
-  } finally {
-    kind.bilinearLayers = honest;
-  }
+    ),
+  );
   const d = shape.dim;
   const view = llama.transformer!;
   const E = weights['embed']!;

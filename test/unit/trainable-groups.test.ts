@@ -5,29 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tokenWindows, type TokenSplits } from '../../pipeline/data/tokens.ts';
-import { llama, type LlamaShape } from '../../pipeline/models/llama.ts';
+import { llama } from '../../pipeline/models/llama.ts';
 import { nextToken } from '../../pipeline/tasks/next-token.ts';
 import { selectBackend } from '../../pipeline/train/backend.ts';
 import { checkSupported, train, type TrainSettings } from '../../pipeline/train/trainer.ts';
 import { memoryLog } from '../../pipeline/util/log.ts';
-import { Rng } from '../../pipeline/util/random.ts';
-import { randomLlamaWeights } from '../helpers/random-llama.ts';
+import { randomLlamaWeights, TINY_GATED as SHAPE, tinySplits } from '../helpers/random-llama.ts';
 
-const SHAPE: LlamaShape = {
-  vocab: 17,
-  dim: 8,
-  hidden: 12,
-  layers: 2,
-  heads: 2,
-  kvHeads: 2,
-  context: 6,
-  tiedEmbeddings: false,
-  mlp: 'gated',
-  beta: 1,
-  normEps: 1e-5,
-  ropeTheta: 10000,
-};
 const SETTINGS: TrainSettings = {
   epochs: 1,
   batchSize: 4,
@@ -38,19 +22,6 @@ const SETTINGS: TrainSettings = {
   seed: 2,
 };
 
-function splits(): TokenSplits {
-  const rng = new Rng(4);
-  const make = (n: number) =>
-    tokenWindows(
-      Int32Array.from({ length: n * (SHAPE.context + 1) }, () => rng.int(SHAPE.vocab)),
-      n,
-      SHAPE.context,
-      SHAPE.vocab,
-      'fixture',
-    );
-  return { train: make(16), validation: make(4), test: make(4), vocabSize: SHAPE.vocab };
-}
-
 test("trains: 'mlp' moves the MLPs alone; every other tensor ends as it started", async () => {
   await selectBackend('cpu');
   const start = randomLlamaWeights(SHAPE, 1);
@@ -60,7 +31,7 @@ test("trains: 'mlp' moves the MLPs alone; every other tensor ends as it started"
         kind: llama,
         shape: SHAPE,
         task: nextToken,
-        data: splits(),
+        data: tinySplits(),
         settings: { ...SETTINGS, ...(trains ? { trains } : {}) },
         start,
       },
