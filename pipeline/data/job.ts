@@ -13,6 +13,7 @@ import { tensor } from '../tensors/safetensors.ts';
 import { imageSet, stratifiedIndices, unitPixels, type ImageSet } from './dataset.ts';
 import { fileFingerprint } from './fingerprint.ts';
 import { readIdx } from './idx.ts';
+import { MODULAR_DATA_KIND } from './modular.ts';
 import type { IdxPart, IdxSource, LocatedDataset } from './sources.ts';
 
 /** What every data artifact says of its data set, whatever the task: provenance. */
@@ -232,8 +233,12 @@ function idxBytes(
   return { images: images.data, labels: Uint8Array.from(labels.data), n: labels.dims[0]!, dim };
 }
 
-/** The image data artifact of an input known only by name, checked. */
+/**
+ * The labelled data artifact of an input known only by name, checked: an IDX image set, or a
+ * generated set stored the same way (data/modular.ts: inputs as rows, labels as bytes).
+ */
 export function asImageData(a: Artifact | undefined, what = 'data'): Artifact<DataMeta> {
+  if (a?.kind === MODULAR_DATA_KIND) return a as Artifact<DataMeta>;
   return artifactOf(a, idxData, what);
 }
 

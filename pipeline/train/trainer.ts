@@ -63,7 +63,9 @@ export type TrainSettings = {
   evaluate?: 'every-epoch' | 'last-epoch';
   /**
    * Also evaluate every this many steps within epochs (absent = at epoch ends only): a language
-   * model trains for few epochs of many steps, and its curve needs points in between.
+   * model trains for few epochs of many steps, and its curve needs points in between. With
+   * `evaluate: 'last-epoch'` it counts across epoch ends too: a full-batch run of thousands of
+   * one-step epochs is evaluated every this many steps, and after the last.
    */
   evaluateEvery?: number;
   /** Training examples in each evaluation's training sample (default TRAIN_MONITOR). */
@@ -280,7 +282,11 @@ export async function train<D>(run: TrainRun<D>, log: Log): Promise<TrainResult>
         if (!Number.isFinite(loss)) throw divergence(epoch, step, loss);
         examples += indices.length;
         progress.update(step, `epoch ${epoch}/${settings.epochs} loss ${loss.toFixed(4)}`);
-        if (every && step % every === 0 && first + settings.batchSize < end) evaluate(epoch);
+        // Epoch ends are evaluated below, except under 'last-epoch', where `every` alone spaces
+        // the evaluations (full-batch training: one step per epoch, thousands of epochs).
+        const epochEnd = first + settings.batchSize >= end;
+        const endEvaluated = settings.evaluate !== 'last-epoch' || epoch === epochs;
+        if (every && step % every === 0 && !(epochEnd && endEvaluated)) evaluate(epoch);
       }
       if (settings.evaluate === 'last-epoch' && epoch < epochs) continue;
       evaluate(epoch);

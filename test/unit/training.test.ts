@@ -144,6 +144,37 @@ test('evaluateEvery adds evaluations within epochs, at the steps named; they do 
   );
 });
 
+test("under 'last-epoch', evaluateEvery counts across epoch ends: full-batch runs get a sparse curve", async () => {
+  await selectBackend('auto');
+  const data = { train: toyData(16, 1), test: toyData(16, 2) };
+  // Full batch: one step an epoch, 7 epochs; every 3 steps, then after the last only once.
+  const run = await trainClassifier(
+    SHAPE,
+    { ...SETTINGS, batchSize: 16, epochs: 7, evaluate: 'last-epoch', evaluateEvery: 3 },
+    data,
+    memoryLog(),
+  );
+  assert.deepEqual(
+    run.history.map((h) => [h.epoch, h.step]),
+    [
+      [3, 3],
+      [6, 6],
+      [7, 7],
+    ],
+  );
+  const six = await trainClassifier(
+    SHAPE,
+    { ...SETTINGS, batchSize: 16, epochs: 6, evaluate: 'last-epoch', evaluateEvery: 3 },
+    data,
+    memoryLog(),
+  );
+  assert.deepEqual(
+    six.history.map((h) => h.step),
+    [3, 6],
+    'the last step is evaluated once, not twice',
+  );
+});
+
 test('a diverging run stops with a message instead of producing NaN weights', async () => {
   await selectBackend('auto');
   const data = { train: toyData(64, 1), test: toyData(16, 2) };
