@@ -6,6 +6,7 @@ import { allEigens, layerOf, type EigenMeta } from '../decompose/job.ts';
 import { tensor } from '../tensors/safetensors.ts';
 import { type ModelMeta } from '../train/job.ts';
 import { analyseRun, type AblationSettings, type RunScores } from './ablation.ts';
+import { fourierCheck, type FourierCheck, type FourierSettings } from './fourier-check.ts';
 import { perturbationCheck, type PerturbationSettings, type SummaryRow, type UnitResult } from './perturb.ts';
 import { truncationStudy, type TruncationResult, type TruncationSettings } from './truncation-study.ts';
 
@@ -125,4 +126,31 @@ export function ablationOf(input: Artifact | undefined): {
       eigenvalue: values[k]!,
     })),
   };
+}
+
+type EigenInputs = { model: ModelMeta; eigen: EigenMeta };
+
+/** The Fourier check of a modular-addition model (analysis/fourier-check.ts). */
+const fourierKind = defineJob<FourierCheck, EigenInputs, FourierSettings>({
+  name: 'analysis/fourier',
+  stage: 'analysis',
+  module: import.meta.url,
+  run: async (_ctx, inputs, settings) => ({
+    meta: fourierCheck(layerOf(inputs.model), allEigens(inputs.eigen), settings),
+    tensors: {},
+    files: {},
+  }),
+});
+
+export function fourierJob(
+  label: string,
+  deps: { model: Job<ModelMeta>; eigen: Job<EigenMeta> },
+  settings: FourierSettings,
+): Job<FourierCheck> {
+  return fourierKind.create(`${label} (Fourier check)`, deps, settings, { modules: deps.model.modules });
+}
+
+/** The Fourier check artifact of an input known only by name, checked. */
+export function asFourier(a: Artifact | undefined, what = 'Fourier check'): Artifact<FourierCheck> {
+  return artifactOf(a, fourierKind, what);
 }

@@ -127,7 +127,7 @@ const MEASURE_LABELS: Record<Measure, string> = {
 export async function renderTruncationChart(
   runs: StudyRun[],
   inputs: Record<string, Artifact>,
-  params: { dataset: string; measure: Measure },
+  params: { dataset: string; measure: Measure; single?: { panel: string } },
 ): Promise<FigureOutput> {
   const rows = curveRows(runs, inputs, params.measure);
   // A log axis cannot show 0, nor an interval reaching below it: the error axis starts at half the
@@ -197,7 +197,7 @@ export async function renderTruncationChart(
       title: 'k (log scale)',
     };
     return {
-      title: { text: `d = m = ${size}`, fontSize: 12, fontWeight: 'normal' as const },
+      title: { text: params.single?.panel ?? `d = m = ${size}`, fontSize: 12, fontWeight: 'normal' as const },
       width: 170,
       height: 180,
       transform: [{ filter: `datum.size === ${size}` }],
@@ -906,7 +906,17 @@ export const MEASURE_WORDS: Record<
 /** "3 seeds": how many seeds the runs were trained from. */
 const seedsText = (runs: StudyRun[]) => `${new Set(runs.map((r) => r.seed)).size} seeds`;
 
-type CurveParams = Runs & OnTest & { dataset: string; measure: Measure; randomDraws: number };
+type CurveParams = Runs &
+  OnTest & {
+    dataset: string;
+    measure: Measure;
+    randomDraws: number;
+    /**
+     * For a report of one model size: the single panel's title (instead of "d = m = size") and the
+     * caption's sentence on the models (instead of their epochs and one panel per size).
+     */
+    single?: { panel: string; models: string };
+  };
 
 export const truncationCurves = defineFigure<Record<string, unknown>, CurveParams>({
   name: 'truncation-curves',
@@ -920,7 +930,7 @@ export const truncationCurves = defineFigure<Record<string, unknown>, CurveParam
       `directions (${colourName('pcaClass')}), or c·k principal directions shared by all classes, the same`,
       `total budget (${colourName('pcaShared')}; all d once c·k ≥ d)` +
         `${p.measure === 'accuracy' || p.measure === 'error' ? '; dashed: the full model' : ''}.`,
-      `Models trained ${counted(p.runs[0]!.epochs, 'epoch')}; one panel per hidden size; bands are 95% t intervals`,
+      `${p.single?.models ?? `Models trained ${counted(p.runs[0]!.epochs, 'epoch')}; one panel per hidden size`}; bands are 95% t intervals`,
       `over ${seedsText(p.runs)} (random directions: over the seeds' means of their draws).`,
     ].join(' '),
   render: (inputs, { runs, ...params }) => renderTruncationChart(runs, inputs, params),

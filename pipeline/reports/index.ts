@@ -4,6 +4,7 @@ import { baselinesReport } from './baselines.ts';
 import { fashionMnistReport } from './fashion-mnist.ts';
 import { finetuneReport } from './finetune.ts';
 import { mnistReport } from './mnist.ts';
+import { modularArithmeticReport } from './modular-arithmetic.ts';
 import { languageReport } from './language.ts';
 import { storiesReport } from './stories.ts';
 import type { ReportSpec } from './spec.ts';
@@ -16,4 +17,5 @@ export const REPORTS: ReportSpec[] = [
   storiesReport,
   languageReport,
   finetuneReport,
+  modularArithmeticReport,
 ];

@@ -153,7 +153,16 @@ test('the home page: hero figure, headline numbers from the data with their inte
   // the hero says which recipe made it, against the paper's recipe alone
   await expect(page.locator('figure.hero figcaption')).toContainText("to the paper's recipe");
   await expect(page.locator('figure.hero figcaption a[href^="/reports/mnist/"]')).not.toHaveCount(0);
-  const reports = ['mnist', 'fashion-mnist', 'baselines', 'ablations', 'stories', 'language', 'finetune'];
+  const reports = [
+    'mnist',
+    'fashion-mnist',
+    'baselines',
+    'ablations',
+    'stories',
+    'language',
+    'finetune',
+    'modular-arithmetic',
+  ];
   const metrics = Object.fromEntries(
     reports.map((r) => [
       r,
@@ -165,7 +174,7 @@ test('the home page: hero figure, headline numbers from the data with their inte
     ]),
   );
   const headlines = page.locator('ul.headlines > li');
-  await expect(headlines).toHaveCount(6);
+  await expect(headlines).toHaveCount(7);
   // each number is the report's; a mean comes with its bounds, and its sentence says once how they were made
   for (const [i, [report, name]] of (
     [
@@ -175,6 +184,7 @@ test('the home page: hero figure, headline numbers from the data with their inte
       ['ablations', 'mnist-strongest-cross-seed-similarity'],
       ['language', 'cost-test'],
       ['finetune', 'finetune-test-loss'],
+      ['modular-arithmetic', 'fourier-share'],
     ] as const
   ).entries()) {
     const m = metrics[report]![name]!;
@@ -334,6 +344,56 @@ test('the language report: its figures, numbers from the data and the build time
   ]);
   await page.goto('/reports/language/figures/continuations/');
   expect(await expectImagesLoaded(page)).toBe(1);
+  await context.close();
+});
+
+test('the modular-addition report: its figures and the Fourier check against both nulls, from the data, without JavaScript; its weights download', async ({
+  browser,
+  request,
+}) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto('/reports/modular-arithmetic/');
+  await expect(page.locator('h1')).toContainText('Modular addition');
+  const report = JSON.parse(readFileSync('.smoke/reports/modular-arithmetic/report.json', 'utf8')) as {
+    metrics: Record<string, { display: string; interval?: { range: string } }>;
+    figures: string[];
+  };
+  expect(report.figures).toEqual([
+    'training-curves',
+    'fourier-eigenvectors',
+    'frequency-heatmap',
+    'fourier-shares',
+    'truncation-accuracy',
+    'truncation-r2',
+  ]);
+  expect(await expectImagesLoaded(page)).toBe(report.figures.length);
+  const main = page.locator('main');
+  // the share of the top eigenvectors and both nulls, each with its interval, as the data has them
+  for (const name of ['fourier-share', 'fourier-shuffled', 'fourier-chance']) {
+    const m = report.metrics[name]!;
+    await expect(main).toContainText(m.display);
+    if (m.interval) await expect(main).toContainText(m.interval.range);
+  }
+  for (const name of ['modulus', 'key-frequencies', 'test-accuracy', 'validation-99-step'])
+    await expect(main).toContainText(report.metrics[name]!.display);
+  // the shares' figure has its numbers as a table: three rows, the eigenvectors first
+  const csv = (
+    await (await request.get('/reports/modular-arithmetic/figures/fourier-shares/data.csv')).text()
+  )
+    .trim()
+    .split('\n');
+  expect(csv[0]).toBe('group,mean,lo,hi,n,method');
+  expect(csv.slice(1).map((line) => line.replace(/^"([^"]*)".*$|^([^,]*),.*$/, '$1$2'))).toEqual([
+    'top eigenvectors',
+    'eigenvectors, tokens shuffled',
+    'random unit vectors',
+  ]);
+  for (const model of ['model', 'seed-1', 'seed-2'])
+    expect(
+      (await request.get(`/reports/modular-arithmetic/models/${model}.safetensors`)).status(),
+      model,
+    ).toBe(200);
   await context.close();
 });
 
