@@ -7,6 +7,7 @@ import { tensor } from '../tensors/safetensors.ts';
 import { type ModelMeta } from '../train/job.ts';
 import { analyseRun, type AblationSettings, type RunScores } from './ablation.ts';
 import { fourierCheck, type FourierCheck, type FourierSettings } from './fourier-check.ts';
+import { adversarialMasks, type MaskRow, type MaskSettings } from './adversarial-masks.ts';
 import { perturbationCheck, type PerturbationSettings, type SummaryRow, type UnitResult } from './perturb.ts';
 import { truncationStudy, type TruncationResult, type TruncationSettings } from './truncation-study.ts';
 
@@ -153,4 +154,55 @@ export function fourierJob(
 /** The Fourier check artifact of an input known only by name, checked. */
 export function asFourier(a: Artifact | undefined, what = 'Fourier check'): Artifact<FourierCheck> {
   return artifactOf(a, fourierKind, what);
+}
+
+export type MaskMeta = { settings: MaskSettings; rows: MaskRow[]; rarePixels: number };
+
+/** Adversarial masks from one model's eigenvectors (analysis/adversarial-masks.ts). */
+const maskKind = defineJob<MaskMeta, ModelInputs, MaskSettings>({
+  name: 'analysis/adversarial-masks',
+  stage: 'analysis',
+  module: import.meta.url,
+  heavy: true,
+  run: async (_ctx, inputs, settings) => {
+    const layer = layerOf(inputs.model);
+    const result = adversarialMasks(layer, allEigens(inputs.eigen), splitOf(inputs.data), settings);
+    const [targets, ks] = [settings.targets.length, settings.ks.length];
+    const masks = new Float64Array(targets * ks * layer.input);
+    result.masks.forEach((perK, t) => perK.forEach((m, j) => masks.set(m, (t * ks + j) * layer.input)));
+    const encoders = new Float64Array(targets * layer.input);
+    result.encoders.forEach((g, t) => encoders.set(g, t * layer.input));
+    return {
+      meta: { settings, rows: result.rows, rarePixels: result.rarePixels },
+      tensors: {
+        masks: tensor(masks, [targets, ks, layer.input]),
+        encoders: tensor(encoders, [targets, layer.input]),
+      },
+      files: {},
+    };
+  },
+});
+
+export function adversarialMaskJob(label: string, deps: ModelJobs, settings: MaskSettings): Job<MaskMeta> {
+  return maskKind.create(`${label} (adversarial masks)`, deps, settings, { modules: deps.model.modules });
+}
+
+/** A mask artifact read back: its rows, and each target's masks [k] and first encoder. */
+export function masksOf(input: Artifact | undefined): {
+  meta: MaskMeta;
+  masks: Float64Array[][];
+  encoders: Float64Array[];
+} {
+  const a = artifactOf(input, maskKind, 'adversarial masks');
+  const m = requireTensor(a, 'masks', 'adversarial masks');
+  const [targets, ks, pixels] = m.shape as [number, number, number];
+  const data = m.data as Float64Array;
+  const g = requireTensor(a, 'encoders', 'adversarial masks').data as Float64Array;
+  return {
+    meta: a.meta,
+    masks: Array.from({ length: targets }, (_, t) =>
+      Array.from({ length: ks }, (_, j) => data.subarray((t * ks + j) * pixels, (t * ks + j + 1) * pixels)),
+    ),
+    encoders: Array.from({ length: targets }, (_, t) => g.subarray(t * pixels, (t + 1) * pixels)),
+  };
 }

@@ -31,6 +31,8 @@ export interface GalleryLayout {
   limit?: number;
   /** Width of the row labels' column (default 56). */
   labelWidth?: number;
+  /** What the colour scale means, beside it (default: how the features are scaled). */
+  legend?: string;
 }
 
 /** A feature as an RGB PNG, nearest-neighbour enlarged, on a symmetric colour scale ±limit. */
@@ -125,16 +127,25 @@ export async function gallerySvg(
       );
     }
   }
-  body.push(...colourBar(left, height - MARGIN.legend + 16, Math.min(width - left - 16, 320), layout.limit));
+  body.push(
+    ...colourBar(
+      left,
+      height - MARGIN.legend + 16,
+      Math.min(width - left - 16, 320),
+      layout.limit,
+      layout.legend,
+    ),
+  );
   return { svg: svgDocument(width, height, layout.title, body), width, height };
 }
 
 /** A colour bar from −max to +max of each tile (or ±limit for all tiles), with its three ticks. */
-export function colourBar(x: number, y: number, width: number, limit?: number): string[] {
-  const [low, high, note] =
+export function colourBar(x: number, y: number, width: number, limit?: number, legend?: string): string[] {
+  const [low, high, fallback] =
     limit === undefined
       ? ['−1 · max |f|', '+1 · max |f|', 'each tile scaled to its own max |f|']
       : [`−${formatValue(limit)}`, `+${formatValue(limit)}`, 'one scale for all tiles (unit-norm features)'];
+  const note = legend === undefined ? fallback : escapeXml(legend);
   const steps = 64;
   const out = [`<g aria-label="colour scale">`];
   for (let i = 0; i < steps; i++) {

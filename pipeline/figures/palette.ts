@@ -24,6 +24,8 @@ export const PALETTE = {
   pretrained: { hex: '#8c510a', name: 'brown', what: 'the pretrained model, not finetuned' },
   // a setting of the paper profile
   bilinearTwoLayers: { hex: '#c2a5cf', name: 'light purple', what: 'the two-layer bilinear model' },
+  // the adversarial masks' second null
+  noise: { hex: '#35978f', name: 'teal', what: 'noise of the same norm as a mask' },
 } as const;
 
 export type Entity = keyof typeof PALETTE;

@@ -158,6 +158,56 @@ function plan(ctx: PlanContext): ReportPlan {
   };
 }
 
+/**
+ * One model of the study and its class decomposition. Other reports that read the study's models
+ * (the adversarial masks) plan them through here, so their jobs are the same jobs, trained once.
+ */
+function studyModel(
+  ctx: PlanContext,
+  data: { dataset: string; data: Job<DataMeta>; classNames: string[] },
+  run: { size: number; seed: number; epochs: number },
+  lengths: number[],
+) {
+  const { size, seed, epochs } = run;
+  // The main (longest) length keeps the ids of the published figures' runs.
+  const id =
+    epochs === lengths.at(-1)
+      ? `${data.dataset}-${size}-${seed}`
+      : `${data.dataset}-${size}-${seed}-${epochs}-epochs`;
+  const shape = { ...IMAGE_SHAPE, embed: size, hidden: size };
+  const model = trainJob(
+    `baselines/${id}`,
+    data.data,
+    { kind: bilinearClassifier, shape },
+    classification,
+    { ...IMAGE_TRAINING, epochs, seed, evaluate: 'last-epoch' },
+    ctx.backend,
+  );
+  return { id, model, eigen: classEigenJob(`baselines/${id}`, model, data.classNames) };
+}
+
+/**
+ * The study's models of the largest size at the main training length on one data set, one per
+ * seed, with the data they were tested on: for reports that read the same models.
+ */
+export function largestStudyModels(ctx: PlanContext, dataset: 'mnist' | 'fashion-mnist') {
+  const p = PROFILES[ctx.profile];
+  checkStudy(p);
+  const { job: data, classNames } = studyData(ctx, p.caps).find((d) => d.dataset === dataset)!;
+  const lengths = p.epochs[dataset];
+  const size = Math.max(...p.sizes);
+  return {
+    data,
+    classNames,
+    size,
+    epochs: lengths.at(-1)!,
+    runs: p.seeds.map((seed) => ({
+      seed,
+      ...studyModel(ctx, { dataset, data, classNames }, { size, seed, epochs: lengths.at(-1)! }, lengths),
+    })),
+  };
+}
+
 /** Every data set × training length × size × seed: a model, its decomposition and its truncation. */
 function planRuns(ctx: PlanContext, p: StudyProfile) {
   const runs: StudyRun[] = [];
@@ -170,21 +220,12 @@ function planRuns(ctx: PlanContext, p: StudyProfile) {
     for (const epochs of lengths) {
       for (const size of p.sizes) {
         for (const seed of p.seeds) {
-          // The main (longest) length keeps the ids of the published figures' runs.
-          const id =
-            epochs === lengths.at(-1)
-              ? `${dataset}-${size}-${seed}`
-              : `${dataset}-${size}-${seed}-${epochs}-epochs`;
-          const shape = { ...IMAGE_SHAPE, embed: size, hidden: size };
-          const model = trainJob(
-            `baselines/${id}`,
-            data,
-            { kind: bilinearClassifier, shape },
-            classification,
-            { ...IMAGE_TRAINING, epochs, seed, evaluate: 'last-epoch' },
-            ctx.backend,
+          const { id, model, eigen } = studyModel(
+            ctx,
+            { dataset, data, classNames },
+            { size, seed, epochs },
+            lengths,
           );
-          const eigen = classEigenJob(`baselines/${id}`, model, classNames);
           const truncation = truncationJob(`baselines/${id}`, { data, model, eigen }, settingsFor(p, size));
           Object.assign(deps, {
             [`${id}.model`]: model,

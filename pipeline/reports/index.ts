@@ -1,5 +1,6 @@
 /** Every report the pipeline builds, in the order the site lists them. */
 import { ablationsReport } from './ablations.ts';
+import { adversarialMasksReport } from './adversarial-masks.ts';
 import { baselinesReport } from './baselines.ts';
 import { fashionMnistReport } from './fashion-mnist.ts';
 import { finetuneReport } from './finetune.ts';
@@ -18,4 +19,5 @@ export const REPORTS: ReportSpec[] = [
   languageReport,
   finetuneReport,
   modularArithmeticReport,
+  adversarialMasksReport,
 ];

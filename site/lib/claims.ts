@@ -266,8 +266,26 @@ export const CLAIMS: Claim[] = [
       "Masks built from a class's top eigenvectors push images towards that class far more than noise of the same size.",
     where: 'ICLR version, image classification (MNIST).',
     paper: 'Masked images classified as the target class, against permuted masks and Gaussian noise.',
-    untested: 'Adversarial masks are not built yet.',
-    figures: [],
+    checks: [
+      higher(
+        'a mask moves more images into the target than the same pixels placed at random',
+        'adversarial-masks/push-encoder-mask-mid',
+        'adversarial-masks/push-encoder-permuted-mid',
+      ),
+      higher(
+        'a mask moves more images into the target than noise of the same norm',
+        'adversarial-masks/push-encoder-mask-mid',
+        'adversarial-masks/push-encoder-noise-mid',
+      ),
+      higher(
+        "a mask from the negative eigenvectors moves more of the target's images out than noise of the same norm",
+        'adversarial-masks/suppress-encoder-mask-mid',
+        'adversarial-masks/suppress-encoder-noise-mid',
+      ),
+    ],
+    ours: ['adversarial-masks/k-mid', 'adversarial-masks/push-encoder-mask-large'],
+    note: 'At the middle mask size; intervals over models trained from different seeds (targets averaged per model).',
+    figures: ['adversarial-masks/success-by-size', 'adversarial-masks/masks'],
   },
   {
     id: 'modular-arithmetic',

@@ -162,6 +162,7 @@ test('the home page: hero figure, headline numbers from the data with their inte
     'language',
     'finetune',
     'modular-arithmetic',
+    'adversarial-masks',
   ];
   const metrics = Object.fromEntries(
     reports.map((r) => [
@@ -394,6 +395,41 @@ test('the modular-addition report: its figures and the Fourier check against bot
       (await request.get(`/reports/modular-arithmetic/models/${model}.safetensors`)).status(),
       model,
     ).toBe(200);
+  await context.close();
+});
+
+test('the adversarial-masks report: its masks and their nulls, numbers from the data, without JavaScript', async ({
+  browser,
+  request,
+}) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto('/reports/adversarial-masks/');
+  await expect(page.locator('h1')).toContainText('Adversarial masks');
+  const report = JSON.parse(readFileSync('.smoke/reports/adversarial-masks/report.json', 'utf8')) as {
+    metrics: Record<string, { display: string; interval?: { range: string } }>;
+    figures: string[];
+  };
+  expect(report.figures).toEqual(['success-by-size', 'masks', 'masked-images']);
+  expect(await expectImagesLoaded(page)).toBe(3);
+  const main = page.locator('main');
+  for (const name of [
+    'push-encoder-mask-mid',
+    'push-encoder-permuted-mid',
+    'push-encoder-noise-mid',
+    'suppress-encoder-mask-mid',
+  ])
+    await expect(main).toContainText(report.metrics[name]!.display);
+  // the curves' numbers: every panel has the mask and both nulls at every size
+  const rows = (
+    (await (await request.get('/reports/adversarial-masks/figures/success-by-size/data.json')).json()) as {
+      rows: { panel: string; method: string; k: number }[];
+    }
+  ).rows;
+  const panels = new Set(rows.map((r) => r.panel));
+  expect(panels.size).toBe(4);
+  const ks = new Set(rows.map((r) => r.k));
+  expect(rows.length).toBe(panels.size * 3 * ks.size);
   await context.close();
 });
 
