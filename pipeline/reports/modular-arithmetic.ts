@@ -285,8 +285,6 @@ function modularMetrics(read: ReadArtifact, jobs: ModularJobs): Record<string, M
     'test-loss': numberMetric('test loss', m.final.test['loss']!, 4),
     'train-99-step': step('train', 'first step with 99% training accuracy'),
     'validation-99-step': step('validation', 'first step with 99% held-out accuracy'),
-    'ms-per-step': numberMetric('milliseconds per training step', m.msPerStep, 0),
-    'train-seconds': numberMetric('training time, seconds', m.wallMs / 1000, 0),
     ...seedAccuracy(runs.map((r) => read(r.model).meta)),
     ...fourierMetrics(runs.map((r) => read(r.fourier).meta)),
     ...truncationMetrics(
