@@ -52,17 +52,17 @@ interface ModularProfile {
 }
 
 const PROFILES: Record<ProfileName, ModularProfile> = {
-  // Seconds: P = 23 (529 pairs), a narrow layer; it need not generalise fully.
+  // Seconds: P = 23 (529 pairs), a narrow layer, few steps; it need not generalise fully.
   smoke: {
     data: { modulus: 23, trainFraction: 0.5, seed: 0 },
     hidden: 64,
-    steps: 1500,
+    steps: 600,
     lr: 0.005,
     weightDecay: 2,
-    evaluateEvery: 25,
+    evaluateEvery: 20,
     seeds: [0, 1, 2],
-    fourier: { top: 4, chanceDraws: 200, seed: 5 },
-    truncation: { maxK: 20, randomDraws: 3, pcaSample: 1000, seed: 11 },
+    fourier: { top: 4, chanceDraws: 100, seed: 5 },
+    truncation: { maxK: 16, randomDraws: 2, pcaSample: 300, seed: 11 },
   },
   // The authors' P = 113, width 256 and 50/50 split. Their lr 1e-3 needs tens of thousands of
   // full-batch steps; at lr 3e-3 and weight decay 1.0, in a 2,000-step run (125 ms a step), the
