@@ -28,6 +28,7 @@ import { PipelineError } from '../errors.ts';
 import { matmul64 } from '../native/matmul64.ts';
 import { Rng } from '../util/random.ts';
 import { imagePool } from './perturb.ts';
+import { mean } from './stats.ts';
 
 export interface MaskSettings {
   /** Classes to push images towards (and to suppress). */
@@ -233,9 +234,10 @@ export function adversarialMasks(
   const rng = new Rng(s.seed);
   const pool = imagePool(test, layer.c, s.perClass);
   const everyPixel = Array.from({ length: layer.input }, (_, p) => p);
-  const mean = meanImage(train, 10_000);
-  const rare = everyPixel.filter((p) => mean[p]! < s.rareBelow);
+  const brightness = meanImage(train, 10_000);
+  const rare = everyPixel.filter((p) => brightness[p]! < s.rareBelow);
   const predicted = predict(layer, masked(test, pool, null), pool.length);
+  const correct = new Set(pool.filter((i, r) => predicted[r] === test.labels[i]));
   const rows: MaskRow[] = [];
   const masks: Float64Array[][] = [];
   const encoders: Float64Array[] = [];
@@ -256,8 +258,7 @@ export function adversarialMasks(
       });
       return { success: hit / indices.length, accuracy: correct / indices.length };
     };
-    const before = (indices: number[]) =>
-      indices.filter((i) => predicted[pool.indexOf(i)] === test.labels[i]).length / indices.length;
+    const before = (indices: number[]) => indices.filter((i) => correct.has(i)).length / indices.length;
     const run = (
       direction: 'push' | 'suppress',
       variant: Variant,
@@ -279,9 +280,9 @@ export function adversarialMasks(
             variant,
             method,
             k,
-            success: avg(scores.map((x) => x.success)),
+            success: mean(scores.map((x) => x.success)),
             accuracyBefore,
-            accuracyAfter: avg(scores.map((x) => x.accuracy)),
+            accuracyAfter: mean(scores.map((x) => x.accuracy)),
             norm,
             images: indices.length,
           });
@@ -328,8 +329,4 @@ function signedPatterns(
 
 function draws(n: number, make: () => Float64Array): Float64Array[] {
   return Array.from({ length: n }, make);
-}
-
-function avg(xs: number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
 }

@@ -22,7 +22,7 @@ import { interactionMatrix, oneHot } from '../decompose/interaction.ts';
 import type { BilinearLayer } from '../decompose/layer.ts';
 import { PipelineError } from '../errors.ts';
 import { Rng } from '../util/random.ts';
-import { mean, tInterval, type Interval } from './stats.ts';
+import { mean, nestedInterval, tInterval, type Interval } from './stats.ts';
 
 export interface FourierSettings {
   /** Eigenvectors per residue, by |λ|. */
@@ -140,4 +140,22 @@ export function chanceShares(basis: FourierBasis, draws: number, rng: Rng): numb
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
+}
+
+/**
+ * Over several seeds' checks: the mean best-frequency share of the top eigenvectors and of their
+ * shuffled twins, each residue's vectors averaged first, residues nested in seeds.
+ */
+export function sharesOverSeeds(checks: FourierCheck[]): { eigen: Interval; shuffled: Interval } {
+  const nested = (pick: (v: TopVector) => number) =>
+    nestedInterval(checks.map((c) => c.residues.map((r) => mean(r.vectors.map(pick)))));
+  return { eigen: nested((v) => v.share), shuffled: nested((v) => v.shuffledShare) };
+}
+
+/** The first evaluated step at which a split's accuracy reached 99%, or null. */
+export function firstAbove99(
+  history: { step: number; train: Record<string, number>; validation: Record<string, number> }[],
+  split: 'train' | 'validation',
+): number | null {
+  return history.find((h) => h[split]['accuracy']! >= 0.99)?.step ?? null;
 }

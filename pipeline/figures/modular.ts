@@ -5,8 +5,8 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { asFourier } from '../analysis/job.ts';
-import type { FourierCheck } from '../analysis/fourier-check.ts';
-import { mean, nestedInterval, type Interval } from '../analysis/stats.ts';
+import { firstAbove99, sharesOverSeeds, type FourierCheck } from '../analysis/fourier-check.ts';
+import { mean, type Interval } from '../analysis/stats.ts';
 import type { Artifact } from '../cache/artifact.ts';
 import { eigenvector } from '../decompose/eigen.ts';
 import { bestFrequency, fourierBasis, frequencyShares } from '../decompose/fourier.ts';
@@ -76,8 +76,7 @@ async function renderGrokking(model: ModelMeta, params: GrokkingParams): Promise
     hconcat: [panel('cross-entropy loss', true), panel('accuracy', false)],
     config: CHART_CONFIG,
   };
-  const first = (split: 'train' | 'validation') =>
-    model.history.find((h) => h[split]['accuracy']! >= 0.99)?.step ?? null;
+  const first = (split: 'train' | 'validation') => firstAbove99(model.history, split);
   const reach = (split: 'train' | 'validation') => {
     const step = first(split);
     return step === null ? 'never reach 99% accuracy' : `first reach 99% accuracy at step ${step}`;
@@ -387,17 +386,13 @@ async function renderFourierShares(checks: FourierCheck[]): Promise<FigureOutput
     ]),
   );
   const summary = (group: string, iv: Interval) => ({ group, ...intervalFields(iv) });
+  const { eigen, shuffled } = sharesOverSeeds(checks);
   const rows = [
-    summary(
-      GROUPS.eigen,
-      nestedInterval(checks.map((c) => c.residues.map((r) => mean(r.vectors.map((v) => v.share))))),
-    ),
-    summary(
-      GROUPS.shuffled,
-      nestedInterval(checks.map((c) => c.residues.map((r) => mean(r.vectors.map((v) => v.shuffledShare))))),
-    ),
+    summary(GROUPS.eigen, eigen),
+    summary(GROUPS.shuffled, shuffled),
     summary(GROUPS.chance, checks[0]!.chance),
   ];
+
   const order = Object.values(GROUPS);
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',

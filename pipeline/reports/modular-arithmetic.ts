@@ -8,8 +8,13 @@
  * W and V, and one-hot inputs give an embedding nothing else to do.
  */
 import { fourierJob, truncationJob } from '../analysis/job.ts';
-import type { FourierCheck, FourierSettings, TopVector } from '../analysis/fourier-check.ts';
-import { mean, nestedInterval, tInterval } from '../analysis/stats.ts';
+import {
+  firstAbove99,
+  sharesOverSeeds,
+  type FourierCheck,
+  type FourierSettings,
+} from '../analysis/fourier-check.ts';
+import { mean, tInterval } from '../analysis/stats.ts';
 import { checkTruncationSettings, type TruncationSettings } from '../analysis/truncation-study.ts';
 import type { Artifact } from '../cache/artifact.ts';
 import { modularDataJob, modularSplitSizes, type ModularSettings } from '../data/modular.ts';
@@ -253,18 +258,13 @@ function plan(ctx: PlanContext): ReportPlan {
   };
 }
 
-/** The first evaluated step at which a split's accuracy reached 99%, or null. */
-function firstAbove(meta: ModelMeta, split: 'train' | 'validation'): number | null {
-  return meta.history.find((h) => h[split]['accuracy']! >= 0.99)?.step ?? null;
-}
-
 /** Headline numbers: the report's model, its Fourier check against the nulls, and truncation. */
 function modularMetrics(read: ReadArtifact, jobs: ModularJobs): Record<string, Metric> {
   const { p, P, runs } = jobs;
   const m = read(runs[0]!.model).meta;
   const data = read(jobs.data).meta;
   const step = (split: 'train' | 'validation', label: string): Metric => {
-    const at = firstAbove(m, split);
+    const at = firstAbove99(m.history, split);
     return {
       ...numberMetric(label, at ?? p.steps),
       ...(at === null ? { text: `never within ${p.steps.toLocaleString('en-US')} steps` } : {}),
@@ -309,11 +309,7 @@ function seedAccuracy(models: ModelMeta[]): Record<string, Metric> {
 /** The report's model's key frequencies and share; the shares over seeds against the nulls. */
 function fourierMetrics(checks: FourierCheck[]): Record<string, Metric> {
   const main = checks[0]!;
-  const perResidue = (c: FourierCheck, pick: (v: TopVector) => number) =>
-    c.residues.map((r) => mean(r.vectors.map(pick)));
-  const nested = (pick: (v: TopVector) => number) => nestedInterval(checks.map((c) => perResidue(c, pick)));
-  const eigen = nested((v) => v.share);
-  const shuffled = nested((v) => v.shuffledShare);
+  const { eigen, shuffled } = sharesOverSeeds(checks);
   const keyShare = main.keyFrequencies.reduce((s, f) => s + main.energy[f]!, 0);
   const sameKeys = checks.filter((c) => sameSet(c.keyFrequencies, main.keyFrequencies)).length;
   return {
